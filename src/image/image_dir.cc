@@ -1,0 +1,192 @@
+#include "image/image_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "image/framed_file.h"
+#include "image/image_kinds.h"
+
+namespace cryo::image {
+namespace {
+
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return fail_errno("opendir(" + dir + ")");
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<> fsync_path(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return fail_errno("open(" + path + ")");
+  if (::fsync(fd.get()) != 0) return fail_errno("fsync(" + path + ")");
+  return {};
+}
+
+std::string parent_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+Result<uint64_t> checksum_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return fail_errno("open(" + path + ")");
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<char> buf(4 << 20);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      XXH3_freeState(state);
+      return fail_errno("read(" + path + ")");
+    }
+    if (n == 0) break;
+    XXH3_64bits_update(state, buf.data(), static_cast<size_t>(n));
+  }
+  uint64_t digest = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return digest;
+}
+
+Result<ImageDirWriter> ImageDirWriter::create(const std::string& final_dir) {
+  std::string dir = final_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.empty()) return fail("image directory path is empty");
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return fail(dir + " exists and is not a directory");
+    ASSIGN_OR_RETURN(auto names, list_dir(dir));
+    for (const auto& name : names)
+      if (!is_log_file(name))
+        return fail(make_error(dir + " is not empty (holds " + name + ")")
+                        .with_hint("dump into a new or empty directory"));
+  } else if (errno != ENOENT) {
+    return fail_errno("stat(" + dir + ")");
+  }
+  std::string templ = dir + ".cryo-tmp-XXXXXX";
+  if (!::mkdtemp(templ.data())) return fail_errno("mkdtemp(" + templ + ")");
+  return ImageDirWriter(dir, templ);
+}
+
+ImageDirWriter::ImageDirWriter(ImageDirWriter&& other) noexcept
+    : final_dir_(std::move(other.final_dir_)), temp_dir_(std::move(other.temp_dir_)), committed_(other.committed_) {
+  other.committed_ = true;  // The moved-from object owns nothing to clean up.
+}
+
+ImageDirWriter::~ImageDirWriter() {
+  if (!committed_ && !temp_dir_.empty()) remove_dir(temp_dir_);
+}
+
+Result<> ImageDirWriter::commit(Inventory inventory) {
+  ASSIGN_OR_RETURN(auto names, list_dir(temp_dir_));
+  inventory.clear_files();
+  for (const auto& name : names) {
+    if (is_log_file(name)) continue;
+    std::string path = temp_dir_ + "/" + name;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return fail_errno("stat(" + path + ")");
+    ASSIGN_OR_RETURN(uint64_t sum, checksum_file(path));
+    RETURN_IF_ERROR(fsync_path(path));
+    auto* file = inventory.add_files();
+    file->set_name(name);
+    file->set_size(static_cast<uint64_t>(st.st_size));
+    file->set_xxh3(sum);
+  }
+  inventory.set_format_version(kFormatVersion);
+  RETURN_IF_ERROR(write_image(temp_dir_, Kind::Inventory, 0, inventory));
+  RETURN_IF_ERROR(fsync_path(temp_dir_ + "/" + file_name(Kind::Inventory)));
+  // A log already written into the final directory (by an earlier failed attempt) is replaced.
+  if (::access(final_dir_.c_str(), F_OK) == 0) remove_dir(final_dir_);
+  if (::rename(temp_dir_.c_str(), final_dir_.c_str()) != 0)
+    return fail_errno("rename(" + temp_dir_ + ", " + final_dir_ + ")");
+  committed_ = true;
+  return fsync_path(parent_of(final_dir_));
+}
+
+Result<Inventory> open_image_dir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    int err = errno;
+    return fail(errno_error("image directory " + dir, err)
+                    .with_hint(err == ENOENT ? "check the path given with -D" : ""));
+  }
+  if (!S_ISDIR(st.st_mode)) return fail(dir + " is not a directory");
+  Inventory inventory;
+  if (::access((dir + "/" + file_name(Kind::Inventory)).c_str(), F_OK) != 0)
+    return fail(make_error(dir + " holds no complete image (inventory.img is missing)")
+                    .with_hint("the dump that wrote it did not finish; dump again"));
+  RETURN_IF_ERROR(read_image(dir, Kind::Inventory, 0, &inventory));
+  if (inventory.format_version() != kFormatVersion)
+    return fail(dir + ": image format version " + std::to_string(inventory.format_version()) +
+                ", this cryo reads version " + std::to_string(kFormatVersion));
+
+  ASSIGN_OR_RETURN(auto names, list_dir(dir));
+  std::map<std::string, const ImageFile*> expected;
+  for (const auto& file : inventory.files()) {
+    if (!identify(file.name()) || file.name() == file_name(Kind::Inventory) || !expected.emplace(file.name(), &file).second)
+      return fail(dir + ": inventory lists an invalid file name '" + file.name() + "'");
+  }
+  std::vector<std::string> problems;
+  for (const auto& name : names) {
+    if (is_log_file(name) || name == file_name(Kind::Inventory)) continue;
+    auto it = expected.find(name);
+    if (it == expected.end()) {
+      problems.push_back(name + " is not in the inventory");
+      continue;
+    }
+    const ImageFile& want = *it->second;
+    expected.erase(it);
+    std::string path = dir + "/" + name;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      problems.push_back(name + " is not a regular file");
+      continue;
+    }
+    if (static_cast<uint64_t>(st.st_size) != want.size()) {
+      problems.push_back(name + " has " + std::to_string(st.st_size) + " bytes, the inventory says " +
+                         std::to_string(want.size()));
+      continue;
+    }
+    auto sum = checksum_file(path);
+    if (!sum) {
+      problems.push_back(sum.error().message);
+    } else if (*sum != want.xxh3()) {
+      problems.push_back(name + " does not match its checksum");
+    }
+  }
+  for (const auto& [name, file] : expected) problems.push_back(name + " is missing");
+  if (!problems.empty()) {
+    std::string message = dir + ": image is damaged: ";
+    for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+    return fail(make_error(message).with_hint("the image was changed after the dump; dump again"));
+  }
+  return inventory;
+}
+
+void remove_dir(const std::string& dir) {
+  if (auto names = list_dir(dir)) {
+    for (const auto& name : *names) ::unlink((dir + "/" + name).c_str());
+  }
+  ::rmdir(dir.c_str());
+}
+
+}  // namespace cryo::image

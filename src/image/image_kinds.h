@@ -1,0 +1,49 @@
+// The one table of image kinds: file-name pattern, magic and message type. Nothing else in cryo
+// knows image file names or framing.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace cryo::image {
+
+constexpr uint32_t kFormatVersion = 1;
+
+enum class Kind { Inventory, Namespaces, ProcessTree, Core, MemoryMap, Pagemap, Pages, Files, Pipes };
+
+struct KindInfo {
+  Kind kind;
+  std::string_view name;         // Short name for messages: "core".
+  std::string_view prefix;       // File name is prefix + ".img", or prefix + "-<pid>.img" when per_process.
+  bool per_process;
+  uint32_t magic;                // First 4 bytes of a framed file; 0 for raw files.
+  // The message type of the records; nullptr for raw files (pages).
+  const google::protobuf::Message* (*prototype)();
+};
+
+std::span<const KindInfo> all_kinds();
+const KindInfo& kind_info(Kind kind);
+
+// The file name of an image: "inventory.img", "core-42.img".
+std::string file_name(Kind kind, uint32_t pid = 0);
+
+struct FileId {
+  Kind kind;
+  uint32_t pid;  // 0 for kinds that are not per process.
+};
+// Which kind a file name is, or nullopt when it is not an image file.
+std::optional<FileId> identify(std::string_view file_name);
+
+// Log files live in the image directory but are not part of the image.
+bool is_log_file(std::string_view file_name);
+
+// A fresh, empty message of the kind's type (for decoding).
+std::unique_ptr<google::protobuf::Message> new_message(Kind kind);
+
+}  // namespace cryo::image

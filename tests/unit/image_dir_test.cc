@@ -1,0 +1,110 @@
+#include "image/image_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "base/file_util.h"
+#include "image/framed_file.h"
+#include "pstree.pb.h"
+
+namespace cryo::image {
+namespace {
+
+class ImageDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char templ[] = "/tmp/cryo-imagedir-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ), nullptr);
+    parent_ = templ;
+    dir_ = parent_ + "/img";
+  }
+  void TearDown() override {
+    remove_dir(dir_);
+    remove_dir(parent_);
+  }
+  // Writes a small complete image and returns its directory.
+  void write_image_dir() {
+    auto writer = ImageDirWriter::create(dir_);
+    ASSERT_TRUE(writer.has_value()) << writer.error().message;
+    ProcessTree tree;
+    tree.add_processes()->set_pid(1);
+    ASSERT_TRUE(write_image(writer->dir(), Kind::ProcessTree, 0, tree).has_value());
+    Inventory inventory;
+    ASSERT_TRUE(writer->commit(inventory).has_value());
+  }
+  std::string parent_;
+  std::string dir_;
+};
+
+TEST_F(ImageDirTest, CommitThenOpen) {
+  write_image_dir();
+  auto inventory = open_image_dir(dir_);
+  ASSERT_TRUE(inventory.has_value()) << inventory.error().message;
+  ASSERT_EQ(inventory->files_size(), 1);
+  EXPECT_EQ(inventory->files(0).name(), "pstree.img");
+  struct stat st;
+  ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((dir_ + "/pstree.img").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(ImageDirTest, UncommittedWriterLeavesNothing) {
+  {
+    auto writer = ImageDirWriter::create(dir_);
+    ASSERT_TRUE(writer.has_value());
+    ProcessTree tree;
+    ASSERT_TRUE(write_image(writer->dir(), Kind::ProcessTree, 0, tree).has_value());
+  }
+  EXPECT_NE(::access(dir_.c_str(), F_OK), 0);
+  auto opened = open_image_dir(dir_);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_FALSE(opened.error().hint.empty());
+}
+
+TEST_F(ImageDirTest, RefusesNonEmptyTarget) {
+  write_image_dir();
+  auto writer = ImageDirWriter::create(dir_);
+  ASSERT_FALSE(writer.has_value());
+  EXPECT_NE(writer.error().message.find("not empty"), std::string::npos);
+}
+
+TEST_F(ImageDirTest, DetectsChangedFile) {
+  write_image_dir();
+  std::string path = dir_ + "/pstree.img";
+  auto bytes = read_file(path).value();
+  bytes[bytes.size() - 1] ^= 0x10;
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(write_all(fd, bytes.data(), bytes.size(), path).has_value());
+  ::close(fd);
+  auto opened = open_image_dir(dir_);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_NE(opened.error().message.find("pstree.img does not match its checksum"), std::string::npos)
+      << opened.error().message;
+}
+
+TEST_F(ImageDirTest, DetectsMissingAndExtraFiles) {
+  write_image_dir();
+  ASSERT_EQ(::rename((dir_ + "/pstree.img").c_str(), (dir_ + "/core-9.img").c_str()), 0);
+  auto opened = open_image_dir(dir_);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_NE(opened.error().message.find("core-9.img is not in the inventory"), std::string::npos);
+  EXPECT_NE(opened.error().message.find("pstree.img is missing"), std::string::npos);
+}
+
+TEST_F(ImageDirTest, DetectsTruncatedFile) {
+  write_image_dir();
+  ASSERT_EQ(::truncate((dir_ + "/pstree.img").c_str(), 3), 0);
+  auto opened = open_image_dir(dir_);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_NE(opened.error().message.find("pstree.img has 3 bytes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cryo::image
