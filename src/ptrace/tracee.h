@@ -1,0 +1,73 @@
+// One traced thread: seize, interrupt, wait, registers, signals and detach. Every error names the tid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "ptrace/registers.h"
+#include "ptrace/wait_status.h"
+
+namespace cryo {
+
+struct RseqConfig {
+  uint64_t address = 0;
+  uint32_t length = 0;
+  uint32_t flags = 0;
+  uint32_t signature = 0;
+};
+
+class Tracee {
+ public:
+  // PTRACE_SEIZE (with PTRACE_O_TRACESYSGOOD) then PTRACE_INTERRUPT, and waits for the stop.
+  // The thread is stopped when this returns. A thread that died meanwhile is an error with err == ESRCH.
+  static Result<Tracee> seize(pid_t tid);
+  // Takes over a thread this process already traces and that is stopped (e.g. a child that did
+  // PTRACE_TRACEME and stopped itself, or one seized elsewhere).
+  static Tracee adopt_stopped(pid_t tid);
+
+  Tracee(Tracee&& other) noexcept;
+  Tracee& operator=(Tracee&& other) noexcept;
+  Tracee(const Tracee&) = delete;
+  Tracee& operator=(const Tracee&) = delete;
+  // Detaches (resuming the thread) if still attached.
+  ~Tracee();
+
+  pid_t tid() const { return tid_; }
+  bool attached() const { return attached_; }
+
+  Result<WaitStatus> wait();
+  // PTRACE_INTERRUPT then wait for the resulting stop.
+  Result<> interrupt_and_stop();
+
+  Result<Registers> get_registers();
+  Result<> set_registers(const Registers& regs);
+  // The NT_X86_XSTATE area (FPU, SSE, AVX, ...), as raw bytes.
+  Result<std::string> get_xstate();
+  Result<> set_xstate(const std::string& xstate);
+
+  Result<uint64_t> get_sigmask();
+  Result<> set_sigmask(uint64_t mask);
+  // Pending siginfo_t records (128 bytes each): the thread's own, or the process-wide ones.
+  Result<std::vector<std::string>> peek_pending_signals(bool shared);
+  Result<RseqConfig> get_rseq_config();
+
+  Result<> cont(int signal = 0);
+  Result<> syscall(int signal = 0);  // PTRACE_SYSCALL: stop at the next syscall entry or exit.
+  // Detaches; the thread resumes (with `signal` injected when non-zero).
+  Result<> detach(int signal = 0);
+  // Forgets the thread without detaching (it died, or was killed on purpose).
+  void abandon() { attached_ = false; }
+
+ private:
+  explicit Tracee(pid_t tid) : tid_(tid), attached_(true) {}
+  Error tracee_error(const std::string& call) const;
+
+  pid_t tid_ = 0;
+  bool attached_ = false;
+};
+
+}  // namespace cryo
