@@ -82,7 +82,8 @@ std::string format_timens_offsets(const ClockOffsets& offsets) {
 Result<ClockOffsets> read_timens_offsets(pid_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/timens_offsets";
   ASSIGN_OR_RETURN(std::string text, read_file(path));
-  return parse_timens_offsets(text).transform_error([&](const Error& e) { return e.context(path); });
+  ASSIGN_OR_RETURN_CTX(ClockOffsets offsets, parse_timens_offsets(text), path);
+  return offsets;
 }
 
 Result<> unshare_time_namespace(const ClockOffsets& offsets) {
