@@ -1,5 +1,7 @@
-// Runs syscalls inside a stopped tracee. The guard saves the thread's registers when created and
-// restores them on every path when destroyed, so the tracee never notices the visit.
+// Runs syscalls inside a stopped tracee. The guard saves the thread's registers and signal mask when
+// created and restores them on every path when destroyed, so the tracee never notices the visit.
+// While the guard lives every blockable signal is blocked in the tracee, so no signal can be
+// delivered (and lost) between injected syscalls.
 #pragma once
 
 #include <sys/types.h>
@@ -30,7 +32,7 @@ class RemoteSyscalls {
   RemoteSyscalls& operator=(RemoteSyscalls&&) = delete;
   RemoteSyscalls(const RemoteSyscalls&) = delete;
   RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
-  // Restores the saved registers (unless the tracee died or dismiss_restore() was called).
+  // Restores the registers and mask (unless the tracee died).
   ~RemoteSyscalls();
 
   // Runs syscall `nr` and returns the kernel's raw result (a negative errno on failure). An Error
@@ -39,23 +41,30 @@ class RemoteSyscalls {
   // Like raw(), but a negative result becomes an error naming the call: "pid 42: remote mmap(...): ...".
   Result<uint64_t> call(const std::string& what, long nr, std::array<uint64_t, 6> args = {});
 
-  // Switches to another syscall site (e.g. a trampoline mapped with the first injected mmap).
+  // Switches to another syscall site (e.g. a trampoline mapped with the first injected mmap). To
+  // munmap the trampoline itself, use it with followed_by_int3 = false: the syscall then completes at
+  // a syscall-exit stop and the tracee never executes the vanished int3 (DESIGN.md "Final step").
   void use_site(SyscallSite site) { site_ = site; }
   const Registers& saved_registers() const { return saved_; }
-  // Replaces what is restored at the end (restore sets the final registers of the process this way).
-  void set_registers_to_restore(const Registers& regs) { saved_ = regs; }
+  // Replaces what is restored at the end (restore sets the final registers and mask this way).
+  // By default the guard restores registers_for_resume(saved, SameProcess) and the saved mask.
+  void set_registers_to_restore(const Registers& regs) { restore_regs_ = regs; }
+  void set_sigmask_to_restore(uint64_t mask) { restore_mask_ = mask; }
   Tracee& tracee() { return *tracee_; }
 
  private:
-  RemoteSyscalls(Tracee& tracee, SyscallSite site, Registers saved) : tracee_(&tracee), site_(site), saved_(saved) {}
+  RemoteSyscalls(Tracee& tracee, SyscallSite site, Registers saved, uint64_t mask);
+  Result<int64_t> wait_for_syscall_done();
   Tracee* tracee_;
   SyscallSite site_;
   Registers saved_;
-  bool restore_ = true;
+  Registers restore_regs_;
+  uint64_t restore_mask_;
+  bool active_ = true;
 };
 
 // Pins the calling thread and the tracee to one CPU: an injected syscall then costs ~10-15 us
-// instead of ~55 us (measured, see DESIGN.md). Returns the previous mask holder to undo it.
+// instead of ~55 us (measured, see DESIGN.md). The destructor gives both their previous masks back.
 class CpuPin {
  public:
   static Result<CpuPin> pin(pid_t tracer_tid, pid_t tracee_tid);
@@ -68,7 +77,9 @@ class CpuPin {
  private:
   CpuPin() = default;
   pid_t tracer_ = 0;
-  std::string saved_mask_;  // cpu_set_t bytes of the tracer before pinning.
+  pid_t tracee_ = 0;
+  std::string tracer_mask_;  // cpu_set_t bytes of each before pinning.
+  std::string tracee_mask_;
   bool active_ = false;
 };
 

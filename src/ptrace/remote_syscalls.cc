@@ -1,0 +1,184 @@
+#include "ptrace/remote_syscalls.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "base/file_util.h"
+#include "base/logging.h"
+
+namespace cryo {
+namespace {
+
+// Every signal but SIGKILL and SIGSTOP, which cannot be blocked anyway.
+constexpr uint64_t kAllSignals = ~0ull & ~(1ull << (SIGKILL - 1)) & ~(1ull << (SIGSTOP - 1));
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+Result<SyscallSite> find_vdso_syscall(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string maps, read_file("/proc/" + std::to_string(pid) + "/maps"));
+  std::istringstream lines(maps);
+  std::string line;
+  uint64_t start = 0, end = 0;
+  while (std::getline(lines, line)) {
+    if (!line.ends_with("[vdso]")) continue;
+    std::sscanf(line.c_str(), "%lx-%lx", &start, &end);
+    break;
+  }
+  if (start == 0 || end <= start || end - start > (1u << 20))
+    return fail("pid " + std::to_string(pid) + " has no [vdso] mapping to run syscalls from");
+  std::vector<unsigned char> code(end - start);
+  iovec local{code.data(), code.size()};
+  iovec remote{reinterpret_cast<void*>(start), code.size()};
+  if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(code.size()))
+    return fail(errno_error("pid " + std::to_string(pid) + ": process_vm_readv([vdso])"));
+  // The vdso's syscall fallbacks read `mov $nr, %eax; syscall` (b8 nn nn 00 00 0f 05); matching the
+  // whole sequence avoids mistaking bytes inside another instruction for a syscall.
+  for (size_t i = 0; i + 7 <= code.size(); ++i) {
+    if (code[i] == 0xb8 && code[i + 3] == 0 && code[i + 4] == 0 && code[i + 5] == 0x0f && code[i + 6] == 0x05)
+      return SyscallSite{start + i + 5, false};
+  }
+  return fail("pid " + std::to_string(pid) + ": no syscall instruction found in [vdso]");
+}
+
+RemoteSyscalls::RemoteSyscalls(Tracee& tracee, SyscallSite site, Registers saved, uint64_t mask)
+    : tracee_(&tracee),
+      site_(site),
+      saved_(saved),
+      restore_regs_(registers_for_resume(saved, ResumeContext::SameProcess)),
+      restore_mask_(mask) {}
+
+Result<RemoteSyscalls> RemoteSyscalls::create(Tracee& tracee, SyscallSite site) {
+  ASSIGN_OR_RETURN(Registers saved, tracee.get_registers());
+  ASSIGN_OR_RETURN(uint64_t mask, tracee.get_sigmask());
+  RETURN_IF_ERROR(tracee.set_sigmask(kAllSignals));
+  return RemoteSyscalls(tracee, site, saved, mask);
+}
+
+RemoteSyscalls::RemoteSyscalls(RemoteSyscalls&& other) noexcept
+    : tracee_(other.tracee_),
+      site_(other.site_),
+      saved_(other.saved_),
+      restore_regs_(other.restore_regs_),
+      restore_mask_(other.restore_mask_),
+      active_(std::exchange(other.active_, false)) {}
+
+RemoteSyscalls::~RemoteSyscalls() {
+  if (!active_ || !tracee_->attached()) return;
+  auto regs = tracee_->set_registers(restore_regs_);
+  auto mask = tracee_->set_sigmask(restore_mask_);
+  if (!regs || !mask)
+    logging::get("ptrace")->warn("tid {}: could not restore registers after injected syscalls: {}", tracee_->tid(),
+                                 !regs ? regs.error().message : mask.error().message);
+}
+
+Result<int64_t> RemoteSyscalls::wait_for_syscall_done() {
+  Tracee& t = *tracee_;
+  if (site_.followed_by_int3) {
+    RETURN_IF_ERROR(t.cont());
+    for (;;) {
+      ASSIGN_OR_RETURN(WaitStatus status, t.wait());
+      if (status.gone()) return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
+      if (status.signal_delivery_stop() && status.stop_signal() == SIGTRAP) break;
+      if (status.signal_delivery_stop() && status.stop_signal() != SIGTRAP) {
+        // Only an unblockable signal can get here; SIGSTOP is swallowed so the visit ends cleanly.
+        return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
+      }
+      RETURN_IF_ERROR(t.cont());  // A group-stop or event stop: keep going until the int3.
+    }
+  } else {
+    // Entry stop, then exit stop.
+    for (int stops = 0; stops < 2;) {
+      RETURN_IF_ERROR(t.syscall());
+      ASSIGN_OR_RETURN(WaitStatus status, t.wait());
+      if (status.gone()) return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
+      if (status.syscall_stop()) {
+        ++stops;
+      } else if (status.signal_delivery_stop()) {
+        return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(Registers after, t.get_registers());
+  return static_cast<int64_t>(after.gp.rax);
+}
+
+Result<int64_t> RemoteSyscalls::raw(long nr, std::array<uint64_t, 6> args) {
+  Registers regs = saved_;
+  regs.gp.rip = site_.address;
+  regs.gp.rax = static_cast<uint64_t>(nr);
+  // orig_rax -1: the kernel must not treat the stop we resume from as an interrupted syscall to restart.
+  regs.gp.orig_rax = static_cast<uint64_t>(-1);
+  regs.gp.rdi = args[0];
+  regs.gp.rsi = args[1];
+  regs.gp.rdx = args[2];
+  regs.gp.r10 = args[3];
+  regs.gp.r8 = args[4];
+  regs.gp.r9 = args[5];
+  RETURN_IF_ERROR(tracee_->set_registers(regs));
+  return wait_for_syscall_done();
+}
+
+Result<uint64_t> RemoteSyscalls::call(const std::string& what, long nr, std::array<uint64_t, 6> args) {
+  ASSIGN_OR_RETURN(int64_t result, raw(nr, args));
+  if (result < 0 && result > -4096)
+    return fail(errno_error("pid " + std::to_string(tracee_->tid()) + ": remote " + what, static_cast<int>(-result)));
+  logging::get("ptrace")->trace("tid {}: remote {} = {}", tracee_->tid(), what, hex(static_cast<uint64_t>(result)));
+  return static_cast<uint64_t>(result);
+}
+
+Result<CpuPin> CpuPin::pin(pid_t tracer_tid, pid_t tracee_tid) {
+  CpuPin pin;
+  cpu_set_t tracer_mask, tracee_mask;
+  if (::sched_getaffinity(tracer_tid, sizeof tracer_mask, &tracer_mask) != 0) return fail_errno("sched_getaffinity(tracer)");
+  if (::sched_getaffinity(tracee_tid, sizeof tracee_mask, &tracee_mask) != 0)
+    return fail_errno("sched_getaffinity(tid " + std::to_string(tracee_tid) + ")");
+  int cpu = ::sched_getcpu();
+  if (cpu < 0 || !CPU_ISSET(cpu, &tracee_mask)) {
+    // Pick any CPU both may run on; without one, pinning is skipped (it only costs speed).
+    cpu = -1;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &tracer_mask) && CPU_ISSET(c, &tracee_mask)) { cpu = c; break; }
+    if (cpu < 0) return pin;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (::sched_setaffinity(tracer_tid, sizeof one, &one) != 0) return fail_errno("sched_setaffinity(tracer)");
+  if (::sched_setaffinity(tracee_tid, sizeof one, &one) != 0) {
+    ::sched_setaffinity(tracer_tid, sizeof tracer_mask, &tracer_mask);
+    return fail_errno("sched_setaffinity(tid " + std::to_string(tracee_tid) + ")");
+  }
+  pin.tracer_ = tracer_tid;
+  pin.tracee_ = tracee_tid;
+  pin.tracer_mask_.assign(reinterpret_cast<const char*>(&tracer_mask), sizeof tracer_mask);
+  pin.tracee_mask_.assign(reinterpret_cast<const char*>(&tracee_mask), sizeof tracee_mask);
+  pin.active_ = true;
+  return pin;
+}
+
+CpuPin::CpuPin(CpuPin&& other) noexcept
+    : tracer_(other.tracer_),
+      tracee_(other.tracee_),
+      tracer_mask_(std::move(other.tracer_mask_)),
+      tracee_mask_(std::move(other.tracee_mask_)),
+      active_(std::exchange(other.active_, false)) {}
+
+CpuPin::~CpuPin() {
+  if (!active_) return;
+  ::sched_setaffinity(tracee_, tracee_mask_.size(), reinterpret_cast<const cpu_set_t*>(tracee_mask_.data()));
+  ::sched_setaffinity(tracer_, tracer_mask_.size(), reinterpret_cast<const cpu_set_t*>(tracer_mask_.data()));
+}
+
+}  // namespace cryo
