@@ -1,10 +1,35 @@
+// cryo dump: checkpoints the process tree of a PID namespace into an image directory.
+#include "base/logging.h"
 #include "cli/commands.h"
+#include "dump/dump.h"
 
 namespace cryo::cli {
+namespace {
+
+struct DumpCommandOptions {
+  dump::DumpOptions dump;
+  int verbosity = 0;
+};
+
+Result<int> run_dump(const DumpCommandOptions& options) {
+  apply_verbosity(options.verbosity);
+  ASSIGN_OR_RETURN(dump::DumpSummary summary, dump::dump_tree(options.dump));
+  logging::get("dump")->info("dumped {} process{}, {:.1f} MiB of pages in {:.0f} ms (frozen {:.0f} ms)", summary.processes,
+                             summary.processes == 1 ? "" : "es", static_cast<double>(summary.page_bytes) / (1 << 20),
+                             summary.total_ms, summary.frozen_ms);
+  return 0;
+}
+
+}  // namespace
 
 Subcommand add_dump_command(CLI::App& cryo) {
-  auto* app = cryo.add_subcommand("dump", "dump (being written)");
-  return {app, []() -> Result<int> { return fail("dump: not implemented yet"); }};
+  auto options = std::make_shared<DumpCommandOptions>();
+  auto* app = cryo.add_subcommand("dump", "Checkpoint the process tree of a PID namespace into an image directory");
+  app->add_option("-t,--tree", options->dump.pid, "Host PID of the tree's init (PID 1 of its namespace)")->required();
+  app->add_option("-D,--images-dir", options->dump.dir, "Image directory to create (must be new or empty)")->required();
+  app->add_flag("--leave-running", options->dump.leave_running, "Let the tree run on after the dump instead of killing it");
+  app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
+  return {app, [options] { return run_dump(*options); }};
 }
 
 }  // namespace cryo::cli

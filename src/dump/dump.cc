@@ -1,0 +1,240 @@
+#include "dump/dump.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "base/file_util.h"
+#include "base/logging.h"
+#include "base/unique_fd.h"
+#include "dump/dump_lock.h"
+#include "dump/dump_target.h"
+#include "dump/freezer.h"
+#include "dump/host_inventory.h"
+#include "dump/memory_map.h"
+#include "dump/namespaces_state.h"
+#include "dump/page_dump.h"
+#include "dump/pipe_contents.h"
+#include "dump/preflight.h"
+#include "dump/process_core.h"
+#include "dump/process_files.h"
+#include "image/framed_file.h"
+#include "image/image_dir.h"
+#include "image/image_kinds.h"
+#include "kernel/proc_maps.h"
+#include "kernel/proc_stat.h"
+#include "kernel/proc_status.h"
+#include "pstree.pb.h"
+
+namespace cryo::dump {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+auto log() { return logging::get("dump"); }
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// What is known about one frozen process before its images are written.
+struct ProcessFacts {
+  ProcStatus status;
+  ProcStat stat;
+  uint32_t pid_inside = 0;
+};
+
+// Everything a dump collects while the tree is frozen, and writes into the image directory.
+class TreeDump {
+ public:
+  TreeDump(const DumpTarget& target, Freezer& freezer, const std::string& dir)
+      : target_(target), freezer_(freezer), dir_(dir), pids_{target.ns_level} {}
+
+  Result<> collect(const image::ClockReadings& host_clocks) {
+    RETURN_IF_ERROR(check_membership());
+    ASSIGN_OR_RETURN(init_namespaces_, namespace_inodes(target_.init));
+    for (auto& process : freezer_.processes()) {
+      ProcessFacts facts;
+      ASSIGN_OR_RETURN(facts.status, read_proc_status(process.pid));
+      ASSIGN_OR_RETURN(facts.stat, read_proc_stat(process.pid));
+      facts.pid_inside = pids_.inside(facts.status);
+      inside_[process.pid] = facts.pid_inside;
+      facts_.emplace(process.pid, std::move(facts));
+    }
+    for (auto& process : freezer_.processes()) {
+      const ProcessFacts& facts = facts_.at(process.pid);
+      add_tree_entry(process, facts);
+      if (process.zombie) continue;
+      auto dumped = dump_process(process, facts);
+      if (!dumped) return fail(dumped.error().context(describe_process(process.pid, facts.status)));
+    }
+    ASSIGN_OR_RETURN(image::Pipes pipes, collect_pipes(pipe_ends_));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pipes, 0, pipes));
+    ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Namespaces, 0, namespaces));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::ProcessTree, 0, tree_));
+    return {};
+  }
+
+  uint32_t process_count() const { return static_cast<uint32_t>(tree_.processes_size()); }
+  uint64_t page_bytes() const { return page_bytes_; }
+  const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
+
+ private:
+  // The children walk finds the init's descendants; a process that joined the namespace with
+  // setns has its parent outside and would be missing from the image.
+  Result<> check_membership() {
+    ASSIGN_OR_RETURN(std::vector<pid_t> members, processes_in_pid_namespace(target_.pidns_inode));
+    for (pid_t pid : members) {
+      if (freezer_.find(pid)) continue;
+      auto status = read_proc_status(pid);
+      if (!status) continue;  // Gone meanwhile.
+      return fail(make_error(describe_process(pid, *status) +
+                             " is in the tree's PID namespace but not a descendant of its init (did it join with "
+                             "setns?); cryo cannot dump it")
+                      .with_hint("stop that process first"));
+    }
+    return {};
+  }
+
+  void add_tree_entry(const FrozenProcess& process, const ProcessFacts& facts) {
+    image::ProcessEntry* e = tree_.add_processes();
+    e->set_pid(facts.pid_inside);
+    e->set_host_pid(static_cast<uint32_t>(process.pid));
+    auto parent = inside_.find(facts.status.ppid);
+    e->set_ppid(process.pid == target_.init || parent == inside_.end() ? 0 : parent->second);
+    // NSpgid/NSsid show 0 where the leader is outside the namespace (e.g. the shell that started
+    // the tree): the tree sees the same 0 from getpgid/getsid.
+    size_t level = target_.ns_level;
+    e->set_pgid(level < facts.status.ns_pgid.size() ? static_cast<uint32_t>(facts.status.ns_pgid[level]) : 0);
+    e->set_sid(level < facts.status.ns_sid.size() ? static_cast<uint32_t>(facts.status.ns_sid[level]) : 0);
+    if (process.zombie) {
+      e->set_zombie(true);
+      e->set_exit_code(facts.stat.exit_code);
+    } else {
+      e->add_threads(facts.pid_inside);
+    }
+  }
+
+  Result<> dump_process(FrozenProcess& process, const ProcessFacts& facts) {
+    auto started = Clock::now();
+    RETURN_IF_ERROR(check_process_shape(facts.status, target_));
+    ASSIGN_OR_RETURN(auto namespaces, namespace_inodes(process.pid));
+    RETURN_IF_ERROR(check_same_namespaces(namespaces, init_namespaces_));
+    uint32_t pid = facts.pid_inside;
+    // The core first: it injects syscalls (with a scratch page mapped and unmapped again), which
+    // must be over before the memory map is read.
+    ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_));
+    ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
+    ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps));
+    ASSIGN_OR_RETURN(image::Pagemap pagemap,
+                     dump_pages(process.pid, mm, dir_ + "/" + image::file_name(image::Kind::Pages, pid)));
+    ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, pid, files));
+    page_bytes_ += pagemap.pages_file_size();
+    if (process.pid == target_.init) {
+      for (const image::Vma* vma : special_mappings(mm)) {
+        image::SpecialMapping m;
+        m.set_name(vma->path());
+        m.set_start(vma->start());
+        m.set_end(vma->end());
+        vdso_layout_.push_back(m);
+      }
+    }
+    log()->debug("pid {} (host {}): {} mappings, {} page runs, {} KiB of pages, {} fds in {:.2f} ms", pid, process.pid,
+                 mm.vmas_size(), pagemap.runs_size(), pagemap.pages_file_size() / 1024, files.fds_size(), ms_since(started));
+    return {};
+  }
+
+  const DumpTarget& target_;
+  Freezer& freezer_;
+  std::string dir_;
+  PidTranslation pids_;
+  std::map<pid_t, ProcessFacts> facts_;
+  std::map<pid_t, uint32_t> inside_;  // Host PID -> PID inside the namespace.
+  std::map<std::string, uint64_t> init_namespaces_;
+  image::ProcessTree tree_;
+  std::vector<PipeEnd> pipe_ends_;
+  std::vector<image::SpecialMapping> vdso_layout_;
+  uint64_t page_bytes_ = 0;
+};
+
+// Freezes, collects and commits; then kills or resumes the tree.
+Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions& options, image::ImageDirWriter& writer,
+                                     Clock::time_point started) {
+  RETURN_IF_ERROR(preflight_check(target));
+  log()->debug("preflight done in {:.2f} ms", ms_since(started));
+
+  auto frozen_at = Clock::now();
+  ASSIGN_OR_RETURN(Freezer freezer, Freezer::freeze(target.init));
+  image::ClockReadings host_clocks = read_host_clocks();
+  log()->debug("froze {} processes in {:.2f} ms", freezer.processes().size(), ms_since(frozen_at));
+
+  TreeDump tree(target, freezer, writer.dir());
+  RETURN_IF_ERROR(tree.collect(host_clocks));
+
+  image::Inventory inventory;
+  RETURN_IF_ERROR(fill_host_facts(inventory));
+  for (const auto& m : tree.vdso_layout()) *inventory.add_vdso_layout() = m;
+  *inventory.mutable_host_clocks() = host_clocks;
+  inventory.set_root_pid(static_cast<uint32_t>(target.init));
+  inventory.set_process_count(tree.process_count());
+  RETURN_IF_ERROR(writer.commit(std::move(inventory)));
+  log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
+
+  if (options.leave_running) {
+    RETURN_IF_ERROR_CTX(freezer.resume(), "resuming the tree after the dump");
+  } else {
+    RETURN_IF_ERROR_CTX(freezer.kill(), "killing the tree after the dump");
+  }
+  DumpSummary summary;
+  summary.processes = tree.process_count();
+  summary.page_bytes = tree.page_bytes();
+  summary.frozen_ms = ms_since(frozen_at);
+  summary.total_ms = ms_since(started);
+  return summary;
+}
+
+// Keeps the log of a failed dump as DIR/dump.log (never an inventory), so the failure can be read.
+void keep_failure_log(const std::string& temp_log, const std::string& final_dir) {
+  auto text = read_file(temp_log);
+  if (!text) return;
+  if (::mkdir(final_dir.c_str(), 0700) != 0 && errno != EEXIST) return;
+  std::string path = final_dir + "/dump.log";
+  UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (out.valid()) (void)write_all(out.get(), text->data(), text->size(), path);
+}
+
+}  // namespace
+
+Result<DumpSummary> dump_tree(const DumpOptions& options) {
+  auto started = Clock::now();
+  ASSIGN_OR_RETURN(DumpTarget target, find_dump_target(options.pid));
+  ASSIGN_OR_RETURN(DumpLock lock, DumpLock::acquire(target.pidns_inode, target.init));
+  ASSIGN_OR_RETURN(image::ImageDirWriter writer, image::ImageDirWriter::create(options.dir));
+  std::string temp_log = writer.dir() + "/dump.log";
+  RETURN_IF_ERROR(logging::open_file(temp_log));
+  log()->debug("cryo {} dumping the tree of PID {} into {}{}", CRYO_VERSION, target.init, options.dir,
+               options.leave_running ? " (leave running)" : "");
+  auto summary = freeze_and_write(target, options, writer, started);
+  if (!summary) {
+    const Error& e = summary.error();
+    log()->debug("dump failed: {}{}", e.message, e.hint.empty() ? "" : "; " + e.hint);
+    logging::close_file();
+    keep_failure_log(temp_log, writer.final_dir());
+    return summary;
+  }
+  log()->debug("dumped {} processes, {} bytes of pages in {:.2f} ms (frozen {:.2f} ms)", summary->processes,
+               summary->page_bytes, summary->total_ms, summary->frozen_ms);
+  return summary;
+}
+
+}  // namespace cryo::dump

@@ -1,0 +1,31 @@
+// cryo dump: freeze a PID-namespace tree, write its image, then kill it or let it run on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "base/error.h"
+
+namespace cryo::dump {
+
+struct DumpOptions {
+  pid_t pid = 0;            // Host PID of the tree's init.
+  std::string dir;          // Image directory (new, or empty, or holding only logs).
+  bool leave_running = false;
+};
+
+struct DumpSummary {
+  uint32_t processes = 0;
+  uint64_t page_bytes = 0;  // Bytes of page contents stored.
+  double total_ms = 0;
+  double frozen_ms = 0;     // From the first seize to the kill or resume.
+};
+
+// Dumps the tree. On success the image is complete in options.dir with its full debug log in
+// dump.log; on failure no image is left (a dump.log explaining the failure is, where possible) and
+// the tree runs on unharmed.
+Result<DumpSummary> dump_tree(const DumpOptions& options);
+
+}  // namespace cryo::dump

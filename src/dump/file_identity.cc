@@ -1,0 +1,29 @@
+#include "dump/file_identity.h"
+
+#include <unistd.h>
+
+namespace cryo::dump {
+
+Result<std::string> read_link(const std::string& path) {
+  std::string buf(4096, '\0');
+  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+  if (n < 0) return fail_errno("readlink(" + path + ")");
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+Result<struct stat> stat_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return fail_errno("stat(" + path + ")");
+  return st;
+}
+
+void set_identity(const struct stat& st, image::FileIdentity* id) {
+  id->set_dev(st.st_dev);
+  id->set_ino(st.st_ino);
+  id->set_size(static_cast<uint64_t>(st.st_size));
+  id->set_mtime_ns(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  id->set_mode(st.st_mode);
+}
+
+}  // namespace cryo::dump

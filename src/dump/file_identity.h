@@ -1,0 +1,19 @@
+// How a dump names and identifies a file it refers to: the target of a /proc link, and the
+// identity (device, inode, size, mtime, mode) that restore checks before using the file again.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "base/error.h"
+#include "common.pb.h"
+
+namespace cryo::dump {
+
+Result<std::string> read_link(const std::string& path);
+// stat() through a /proc link (it follows to the file itself, in whatever mount namespace it is).
+Result<struct stat> stat_path(const std::string& path);
+void set_identity(const struct stat& st, image::FileIdentity* identity);
+
+}  // namespace cryo::dump

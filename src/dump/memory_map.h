@@ -1,0 +1,30 @@
+// mm-<pid>.img: every VMA of a process, classified into what restore can rebuild, or refused with
+// the reason when it cannot.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "kernel/proc_maps.h"
+#include "mm.pb.h"
+
+namespace cryo::dump {
+
+// The kind of a VMA, or an error naming the mapping and the kind restore cannot rebuild yet
+// (shared anonymous memory, memfd, SysV shm, deleted files, device and hugetlb memory).
+Result<image::VmaKind> classify_vma(const MapsEntry& entry);
+
+// Builds the memory map of a process from its smaps, with the identity of every backing file
+// (read through /proc/PID/map_files, which reaches the file even in another mount namespace).
+Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps);
+
+// The special mappings ([vvar], [vvar_vclock], [vdso], [vsyscall]) of a memory map, in order.
+std::vector<const image::Vma*> special_mappings(const image::MemoryMap& mm);
+
+// "mapping 7f00..-7f00.. (/path)" for messages.
+std::string describe_mapping(const MapsEntry& entry);
+
+}  // namespace cryo::dump

@@ -1,0 +1,167 @@
+#include "dump/page_dump.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "base/file_util.h"
+#include "base/logging.h"
+#include "base/unique_fd.h"
+#include "kernel/proc_pagemap.h"
+
+namespace cryo::dump {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+// One batch: up to this many bytes and iovecs per process_vm_readv (IOV_MAX is 1024). Large
+// batches amortize the syscall; 8 MiB stays in the last-level cache for the zero check.
+constexpr size_t kBatchBytes = 8 << 20;
+constexpr size_t kBatchIovecs = 1024;
+
+struct Segment {
+  uint64_t start;
+  uint64_t end;
+  bool skip_zero_pages;
+};
+
+class PageWriter {
+ public:
+  PageWriter(pid_t pid, UniqueFd out, char* buffer) : pid_(pid), out_(std::move(out)), buffer_(buffer) {}
+
+  Result<> add(uint64_t start, uint64_t end, bool skip_zero_pages) {
+    while (start < end) {
+      if (batch_.size() == kBatchIovecs || batch_bytes_ == kBatchBytes) RETURN_IF_ERROR(flush());
+      uint64_t take = std::min<uint64_t>(end - start, kBatchBytes - batch_bytes_);
+      batch_.push_back({start, start + take, skip_zero_pages});
+      batch_bytes_ += take;
+      start += take;
+    }
+    return {};
+  }
+
+  Result<> flush() {
+    if (batch_.empty()) return {};
+    RETURN_IF_ERROR(read_batch());
+    // Compact the buffer in place: zero pages of anonymous memory are dropped, the rest is indexed.
+    size_t kept = 0, at = 0;
+    for (const auto& seg : batch_) {
+      for (uint64_t page = seg.start; page < seg.end; page += kPageSize, at += kPageSize) {
+        if (seg.skip_zero_pages && is_zero_page(buffer_ + at)) continue;
+        if (kept != at) std::memcpy(buffer_ + kept, buffer_ + at, kPageSize);
+        add_run(page, file_size_ + kept);
+        kept += kPageSize;
+      }
+    }
+    RETURN_IF_ERROR(write_all(out_.get(), buffer_, kept, "pages file"));
+    file_size_ += kept;
+    batch_.clear();
+    batch_bytes_ = 0;
+    return {};
+  }
+
+  Result<image::Pagemap> finish() {
+    RETURN_IF_ERROR(flush());  // The image writer syncs every file when it commits.
+    pagemap_.set_pages_file_size(file_size_);
+    return std::move(pagemap_);
+  }
+
+ private:
+  Result<> read_batch() {
+    std::vector<iovec> remote(batch_.size());
+    for (size_t i = 0; i < batch_.size(); ++i)
+      remote[i] = {reinterpret_cast<void*>(batch_[i].start), batch_[i].end - batch_[i].start};
+    iovec local{buffer_, batch_bytes_};
+    ssize_t got = ::process_vm_readv(pid_, &local, 1, remote.data(), remote.size(), 0);
+    if (got == static_cast<ssize_t>(batch_bytes_)) return {};
+    // process_vm_readv stops at memory it may not read (PROT_NONE pages); /proc/PID/mem reads
+    // those too, since it accesses the memory as a debugger would.
+    size_t done = got > 0 ? static_cast<size_t>(got) : 0;
+    logging::get("dump")->debug("pid {}: process_vm_readv read {} of {} bytes; reading the rest from /proc/PID/mem", pid_,
+                                done, batch_bytes_);
+    if (!mem_.valid()) {
+      std::string path = "/proc/" + std::to_string(pid_) + "/mem";
+      mem_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!mem_.valid()) return fail_errno("open(" + path + ")");
+    }
+    size_t at = 0;
+    for (const auto& seg : batch_) {
+      uint64_t len = seg.end - seg.start;
+      if (at + len > done) {
+        uint64_t skip = done > at ? done - at : 0;
+        RETURN_IF_ERROR(pread_exact(mem_.get(), buffer_ + at + skip, len - skip, seg.start + skip,
+                                    "pid " + std::to_string(pid_) + " memory"));
+      }
+      at += len;
+    }
+    return {};
+  }
+
+  void add_run(uint64_t vaddr, uint64_t offset) {
+    if (pagemap_.runs_size() > 0) {
+      auto* last = pagemap_.mutable_runs(pagemap_.runs_size() - 1);
+      uint64_t bytes = last->nr_pages() * kPageSize;
+      if (last->vaddr() + bytes == vaddr && last->offset() + bytes == offset) {
+        last->set_nr_pages(last->nr_pages() + 1);
+        return;
+      }
+    }
+    auto* run = pagemap_.add_runs();
+    run->set_vaddr(vaddr);
+    run->set_nr_pages(1);
+    run->set_offset(offset);
+  }
+
+  pid_t pid_;
+  UniqueFd out_;
+  UniqueFd mem_;
+  char* buffer_;
+  std::vector<Segment> batch_;
+  size_t batch_bytes_ = 0;
+  uint64_t file_size_ = 0;
+  image::Pagemap pagemap_;
+};
+
+}  // namespace
+
+bool is_zero_page(const void* page) {
+  const auto* words = static_cast<const uint64_t*>(page);
+  for (size_t i = 0; i < kPageSize / sizeof(uint64_t); i += 8) {
+    uint64_t any = words[i] | words[i + 1] | words[i + 2] | words[i + 3] | words[i + 4] | words[i + 5] | words[i + 6] |
+                   words[i + 7];
+    if (any) return false;
+  }
+  return true;
+}
+
+Result<image::Pagemap> dump_pages(pid_t pid, const image::MemoryMap& mm, const std::string& pages_path) {
+  std::string pagemap_path = "/proc/" + std::to_string(pid) + "/pagemap";
+  UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
+  UniqueFd out(::open(pages_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out.valid()) return fail_errno("open(" + pages_path + ")");
+  // A page-aligned buffer, reused for every batch.
+  void* buffer = ::mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (buffer == MAP_FAILED) return fail_errno("mmap(page buffer)");
+  struct Unmap {
+    void* p;
+    ~Unmap() { ::munmap(p, kBatchBytes); }
+  } unmap{buffer};
+
+  PageWriter writer(pid, std::move(out), static_cast<char*>(buffer));
+  std::vector<PageRange> ranges;
+  for (const auto& vma : mm.vmas()) {
+    bool anon = vma.kind() == image::VMA_ANON_PRIVATE;
+    if (!anon && vma.kind() != image::VMA_FILE_PRIVATE) continue;
+    ranges.clear();
+    auto found = find_private_pages(pagemap.get(), vma.start(), vma.end(), ranges);
+    if (!found) return fail(found.error().context("pid " + std::to_string(pid)));
+    for (const auto& r : ranges) RETURN_IF_ERROR(writer.add(r.start, r.end, anon));
+  }
+  return writer.finish();
+}
+
+}  // namespace cryo::dump

@@ -1,0 +1,27 @@
+// pages-<pid>.img and pagemap-<pid>.img: the contents of a process's private memory.
+//
+// Only pages that hold the process's own data are stored: present or swapped-out pages of private
+// mappings that are not the file's page cache (pagemap), and of those, in anonymous memory, only
+// the pages that are not all zero (a fresh anonymous mapping reads as zeros anyway). In a private
+// file mapping a zero page written by the process is stored too, since the file shows through
+// where no page is restored.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/error.h"
+#include "mm.pb.h"
+#include "pagemap.pb.h"
+
+namespace cryo::dump {
+
+// Copies the pages of a stopped process into `pages_path` (created, must not exist) and returns
+// the pagemap that indexes them.
+Result<image::Pagemap> dump_pages(pid_t pid, const image::MemoryMap& mm, const std::string& pages_path);
+
+// True when a 4 KiB page holds only zero bytes.
+bool is_zero_page(const void* page);
+
+}  // namespace cryo::dump

@@ -1,0 +1,75 @@
+#include "dump/preflight.h"
+
+#include <cerrno>
+#include <set>
+#include <vector>
+
+#include "dump/memory_map.h"
+#include "dump/namespaces_state.h"
+#include "dump/process_files.h"
+#include "kernel/proc_maps.h"
+#include "kernel/proc_tasks.h"
+
+namespace cryo::dump {
+namespace {
+
+bool vanished(const Error& e) { return e.err == ENOENT || e.err == ESRCH; }
+
+// Runs the checks of one live process; a process that exits meanwhile is skipped (ok).
+Result<> check_live_process(pid_t pid, const ProcStatus& status, const DumpTarget& target,
+                            const std::map<std::string, uint64_t>& init_namespaces) {
+  RETURN_IF_ERROR(check_process_shape(status, target));
+  auto namespaces = namespace_inodes(pid);
+  if (!namespaces) return vanished(namespaces.error()) ? Result<>() : fail(namespaces.error());
+  RETURN_IF_ERROR(check_same_namespaces(*namespaces, init_namespaces));
+  auto maps = read_proc_smaps(pid);
+  if (!maps) return vanished(maps.error()) ? Result<>() : fail(maps.error());
+  for (const auto& entry : *maps) RETURN_IF_ERROR(classify_vma(entry));
+  std::vector<PipeEnd> ignored;
+  auto files = collect_files(pid, ignored);
+  if (!files && !vanished(files.error())) return fail(files.error());
+  return {};
+}
+
+}  // namespace
+
+std::string describe_process(pid_t pid, const ProcStatus& status) {
+  return "process " + std::to_string(pid) + " (" + status.name + ")";
+}
+
+Result<> check_process_shape(const ProcStatus& status, const DumpTarget& target) {
+  if (status.threads > 1)
+    return fail(make_error("it has " + std::to_string(status.threads) +
+                           " threads; cryo dumps single-threaded processes only for now"));
+  if (status.ns_pid.size() != target.ns_level + 1)
+    return fail(make_error("it is in a PID namespace nested in the tree's, which cryo cannot dump yet"));
+  if (status.seccomp != 0)
+    return fail(make_error("it runs under seccomp (mode " + std::to_string(status.seccomp) + "), which cryo cannot dump yet"));
+  return {};
+}
+
+Result<> preflight_check(const DumpTarget& target) {
+  ASSIGN_OR_RETURN(auto init_namespaces, namespace_inodes(target.init));
+  std::vector<pid_t> queue = {target.init};
+  std::set<pid_t> seen;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    pid_t pid = queue[i];
+    if (!seen.insert(pid).second) continue;
+    auto status = read_proc_status(pid);
+    if (!status) {
+      if (vanished(status.error())) continue;
+      return fail(status.error());
+    }
+    if (status->state == 'Z' || status->state == 'X') continue;
+    if (status->tracer_pid != 0)
+      return fail(make_error(describe_process(pid, *status) + " is already traced by PID " + std::to_string(status->tracer_pid))
+                      .with_hint("detach the debugger or tracer first"));
+    auto checked = check_live_process(pid, *status, target, init_namespaces);
+    if (!checked) return fail(checked.error().context(describe_process(pid, *status)));
+    auto children = list_children(pid);
+    if (children) queue.insert(queue.end(), children->begin(), children->end());
+  }
+  return {};
+}
+
+}  // namespace cryo::dump

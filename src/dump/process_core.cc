@@ -1,0 +1,138 @@
+#include "dump/process_core.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "base/file_util.h"
+#include "base/logging.h"
+#include "dump/file_identity.h"
+#include "dump/remote_state.h"
+#include "kernel/proc_text.h"
+
+namespace cryo::dump {
+namespace {
+
+std::string proc_path(pid_t pid, const std::string& name) { return "/proc/" + std::to_string(pid) + "/" + name; }
+
+void fill_creds(const ProcStatus& s, uint32_t securebits, image::Creds* creds) {
+  for (uint32_t uid : s.uids) creds->add_uids(uid);
+  for (uint32_t gid : s.gids) creds->add_gids(gid);
+  for (uint32_t g : s.groups) creds->add_groups(g);
+  creds->set_cap_inheritable(s.cap_inheritable);
+  creds->set_cap_permitted(s.cap_permitted);
+  creds->set_cap_effective(s.cap_effective);
+  creds->set_cap_bounding(s.cap_bounding);
+  creds->set_cap_ambient(s.cap_ambient);
+  creds->set_securebits(securebits);
+  creds->set_no_new_privs(s.no_new_privs);
+}
+
+Result<> fill_rlimits(pid_t pid, image::ProcessCore& core) {
+  for (int resource = 0; resource < RLIMIT_NLIMITS; ++resource) {
+    struct rlimit64 limit;
+    if (::prlimit64(pid, static_cast<__rlimit_resource>(resource), nullptr, &limit) != 0)
+      return fail_errno("pid " + std::to_string(pid) + ": prlimit64(" + std::to_string(resource) + ")");
+    auto* r = core.add_rlimits();
+    r->set_resource(static_cast<uint32_t>(resource));
+    r->set_cur(limit.rlim_cur);
+    r->set_max(limit.rlim_max);
+  }
+  return {};
+}
+
+Result<> fill_mm(pid_t pid, const ProcStat& stat, uint64_t brk, image::MmFields* mm) {
+  mm->set_start_code(stat.start_code);
+  mm->set_end_code(stat.end_code);
+  mm->set_start_data(stat.start_data);
+  mm->set_end_data(stat.end_data);
+  mm->set_start_brk(stat.start_brk);
+  mm->set_brk(brk);
+  mm->set_start_stack(stat.start_stack);
+  mm->set_arg_start(stat.arg_start);
+  mm->set_arg_end(stat.arg_end);
+  mm->set_env_start(stat.env_start);
+  mm->set_env_end(stat.env_end);
+  ASSIGN_OR_RETURN(std::string auxv, read_file(proc_path(pid, "auxv")));
+  mm->set_auxv(auxv);
+  ASSIGN_OR_RETURN(std::string exe, read_link(proc_path(pid, "exe")));
+  mm->set_exe(exe);
+  ASSIGN_OR_RETURN(struct stat st, stat_path(proc_path(pid, "exe")));
+  set_identity(st, mm->mutable_exe_identity());
+  return {};
+}
+
+Result<> fill_thread(Tracee& tracee, uint32_t tid_inside, image::ThreadCore& t) {
+  pid_t tid = tracee.tid();
+  t.set_tid(tid_inside);
+  // Registers as captured: if the thread was stopped inside a syscall they still say so (orig_rax,
+  // rax = -ERESTART*), and restore decides how to resume it.
+  ASSIGN_OR_RETURN(Registers regs, tracee.get_registers());
+  t.set_gpregs(registers_to_bytes(regs));
+  ASSIGN_OR_RETURN(std::string xstate, tracee.get_xstate());
+  t.set_xstate(xstate);
+  ASSIGN_OR_RETURN(uint64_t blocked, tracee.get_sigmask());
+  t.set_blocked_mask(blocked);
+  ASSIGN_OR_RETURN(auto pending, tracee.peek_pending_signals(false));
+  for (auto& siginfo : pending) t.add_pending(siginfo);
+  ASSIGN_OR_RETURN(RseqConfig rseq, tracee.get_rseq_config());
+  t.mutable_rseq()->set_address(rseq.address);
+  t.mutable_rseq()->set_length(rseq.length);
+  t.mutable_rseq()->set_signature(rseq.signature);
+  // get_robust_list works on another task for a tracer (PTRACE_MODE_READ).
+  uint64_t head = 0;
+  size_t len = 0;
+  if (::syscall(SYS_get_robust_list, tid, &head, &len) != 0)
+    return fail_errno("tid " + std::to_string(tid) + ": get_robust_list");
+  t.set_robust_list(head);
+  t.set_robust_list_len(len);
+  ASSIGN_OR_RETURN(std::string comm, read_file("/proc/" + std::to_string(tid) + "/task/" + std::to_string(tid) + "/comm"));
+  t.set_comm(std::string(proc_text::trim(comm)));
+  return {};
+}
+
+}  // namespace
+
+uint32_t PidTranslation::inside(const ProcStatus& status) const {
+  return ns_level < status.ns_pid.size() ? static_cast<uint32_t>(status.ns_pid[ns_level]) : 0;
+}
+
+Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const ProcStatus& status, const ProcStat& stat,
+                                                const PidTranslation& pids) {
+  pid_t pid = process.pid;
+  if (process.threads.size() != 1)
+    return fail(make_error("process " + std::to_string(pid) + " (" + status.name + ") has " +
+                           std::to_string(process.threads.size()) + " threads; cryo dumps single-threaded processes only")
+                    .with_hint("multithreaded processes are not supported yet"));
+  image::ProcessCore core;
+  core.set_pid(pids.inside(status));
+  ASSIGN_OR_RETURN(std::string comm, read_file(proc_path(pid, "comm")));
+  core.set_comm(std::string(proc_text::trim(comm)));
+  ASSIGN_OR_RETURN(std::string cmdline, read_file(proc_path(pid, "cmdline")));
+  core.set_cmdline(cmdline);
+  core.set_umask(status.umask);
+  ASSIGN_OR_RETURN(std::string personality, read_file(proc_path(pid, "personality")));
+  ASSIGN_OR_RETURN(uint64_t persona, proc_text::parse_u64(proc_text::trim(personality), 16, "personality"));
+  core.set_personality(static_cast<uint32_t>(persona));
+  RETURN_IF_ERROR(fill_rlimits(pid, core));
+  core.set_exit_signal(static_cast<uint32_t>(stat.exit_signal));
+
+  // Registers, masks and pending signals are read before any syscall is injected.
+  image::ThreadCore* leader = core.add_threads();
+  RETURN_IF_ERROR(fill_thread(process.threads.front(), core.pid(), *leader));
+  ASSIGN_OR_RETURN(auto shared_pending, process.threads.front().peek_pending_signals(true));
+  for (auto& siginfo : shared_pending) core.add_shared_pending(siginfo);
+
+  ASSIGN_OR_RETURN(ProcessWideRemoteState remote, collect_remote_state(process.threads.front(), core, *leader));
+  fill_creds(status, remote.securebits, core.mutable_creds());
+  core.set_pdeath_signal(remote.pdeath_signal);
+  core.set_dumpable(remote.dumpable);
+  core.set_child_subreaper(remote.child_subreaper);
+  RETURN_IF_ERROR(fill_mm(pid, stat, remote.brk, core.mutable_mm()));
+  return core;
+}
+
+}  // namespace cryo::dump

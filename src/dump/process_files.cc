@@ -1,0 +1,139 @@
+#include "dump/process_files.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "dump/file_identity.h"
+#include "kernel/proc_fdinfo.h"
+#include "kernel/proc_text.h"
+
+namespace cryo::dump {
+namespace {
+
+constexpr std::string_view kDeleted = " (deleted)";
+
+Result<std::vector<int>> list_fds(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* dir = ::opendir(path.c_str());
+  if (!dir) return fail_errno("opendir(" + path + ")");
+  std::vector<int> fds;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    auto fd = proc_text::parse_u64(e->d_name, 10, path);
+    if (fd) fds.push_back(static_cast<int>(*fd));
+  }
+  ::closedir(dir);
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
+Error unsupported_fd(int fd, const std::string& target, const std::string& kind) {
+  return make_error("fd " + std::to_string(fd) + " (" + target + ") is " + kind + ", which cryo cannot dump yet");
+}
+
+// "pipe:[1234]" -> 1234.
+Result<uint64_t> bracketed_inode(const std::string& target) {
+  size_t open = target.find('['), close = target.rfind(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return fail("no inode in '" + target + "'");
+  return proc_text::parse_u64(std::string_view(target).substr(open + 1, close - open - 1), 10, target);
+}
+
+// The kind name of a link that is not a path: "socket:[12]" -> "a socket", "anon_inode:[eventfd]" -> "an eventfd".
+std::string pseudo_file_kind(const std::string& target) {
+  if (target.starts_with("socket:")) return "a socket";
+  if (target.starts_with("anon_inode:")) {
+    std::string name = target.substr(std::string_view("anon_inode:").size());
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+    return "an anonymous inode of kind '" + name + "'";
+  }
+  size_t colon = target.find(':');
+  return "a '" + target.substr(0, colon) + "' file";
+}
+
+// Fills one fd; an fd closed meanwhile yields false.
+Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes) {
+  std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  auto target = read_link(link);
+  if (!target) {
+    if (target.error().err == ENOENT) return false;
+    return fail(target.error());
+  }
+  auto info = read_proc_fdinfo(pid, fd);
+  if (!info) {
+    if (info.error().err == ENOENT) return false;
+    return fail(info.error());
+  }
+  out.set_fd(fd);
+  out.set_flags(info->flags & ~static_cast<uint32_t>(O_CLOEXEC));
+  out.set_cloexec(info->flags & O_CLOEXEC);
+  out.set_pos(info->pos);
+
+  if (target->starts_with("pipe:[")) {
+    ASSIGN_OR_RETURN(uint64_t id, bracketed_inode(*target));
+    out.set_kind(image::FD_PIPE);
+    out.set_pipe_id(id);
+    out.set_pipe_write_end((info->flags & O_ACCMODE) == O_WRONLY);
+    pipes.push_back({id, pid, fd, info->flags & O_ACCMODE});
+    return true;
+  }
+  if (!target->starts_with("/")) return fail(unsupported_fd(fd, *target, pseudo_file_kind(*target)));
+
+  auto st = stat_path(link);
+  if (!st) {
+    if (st.error().err == ENOENT) return false;
+    return fail(st.error());
+  }
+  if (target->starts_with("/memfd:")) return fail(unsupported_fd(fd, *target, "a memfd"));
+  // The link text of an unlinked file ends in " (deleted)"; st_nlink tells it apart from a file
+  // whose name really ends that way.
+  if (S_ISREG(st->st_mode) && st->st_nlink == 0) return fail(unsupported_fd(fd, *target, "a deleted file"));
+  std::string path = *target;
+  out.set_path(path);
+  set_identity(*st, out.mutable_identity());
+  if (S_ISREG(st->st_mode)) {
+    out.set_kind(image::FD_REGULAR);
+  } else if (S_ISDIR(st->st_mode)) {
+    out.set_kind(image::FD_DIRECTORY);
+  } else if (S_ISCHR(st->st_mode)) {
+    // Terminals included: restore reopens the path, so a tree run in the foreground gets its
+    // terminal back (not its controlling-terminal role).
+    out.set_kind(image::FD_CHARDEV);
+    out.set_rdev(st->st_rdev);
+  } else if (S_ISFIFO(st->st_mode)) {
+    return fail(unsupported_fd(fd, *target, "a named FIFO"));
+  } else if (S_ISBLK(st->st_mode)) {
+    return fail(unsupported_fd(fd, *target, "a block device"));
+  } else {
+    return fail(unsupported_fd(fd, *target, "a special file"));
+  }
+  return true;
+}
+
+Result<std::string> directory_link(pid_t pid, const char* name) {
+  ASSIGN_OR_RETURN(std::string path, read_link("/proc/" + std::to_string(pid) + "/" + name));
+  if (path.ends_with(kDeleted)) return fail(make_error(std::string(name) + " " + path + " was deleted, which cryo cannot dump"));
+  return path;
+}
+
+}  // namespace
+
+Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes) {
+  image::ProcessFiles files;
+  ASSIGN_OR_RETURN(std::vector<int> fds, list_fds(pid));
+  for (int fd : fds) {
+    image::Fd entry;
+    ASSIGN_OR_RETURN(bool open, collect_fd(pid, fd, entry, pipes));
+    if (open) *files.add_fds() = std::move(entry);
+  }
+  ASSIGN_OR_RETURN(std::string cwd, directory_link(pid, "cwd"));
+  ASSIGN_OR_RETURN(std::string root, directory_link(pid, "root"));
+  files.set_cwd(cwd);
+  files.set_root(root);
+  return files;
+}
+
+}  // namespace cryo::dump

@@ -1,0 +1,28 @@
+// files-<pid>.img: the open file descriptors, working directory and root of one process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "files.pb.h"
+
+namespace cryo::dump {
+
+// One end of a pipe held by a process of the tree; pipes.img is built from all of them.
+struct PipeEnd {
+  uint64_t pipe_id = 0;
+  pid_t pid = 0;      // Host PID of the holder.
+  int fd = -1;
+  uint32_t flags = 0; // Open flags: O_RDONLY, O_WRONLY or (after a reopen through /proc) O_RDWR.
+};
+
+// Collects every fd of a process. Refuses, naming the fd and its kind, what restore cannot
+// reopen yet: sockets, anonymous inodes (eventfd, epoll, signalfd, timerfd, inotify, pidfd, ...),
+// named FIFOs, block devices, memfds and deleted files. Appends the pipe ends it finds to `pipes`.
+Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes);
+
+}  // namespace cryo::dump

@@ -1,0 +1,139 @@
+#include "dump/remote_state.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/logging.h"
+#include "ptrace/remote_syscalls.h"
+
+namespace cryo::dump {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+// The kernel's struct sigaction for rt_sigaction on x86_64 (not glibc's, which orders fields
+// differently and has a 128-byte mask).
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+static_assert(sizeof(KernelSigaction) == 32);
+
+struct KernelStackT {
+  uint64_t sp;
+  int32_t flags;
+  int32_t pad;
+  uint64_t size;
+};
+static_assert(sizeof(KernelStackT) == 24);
+
+struct KernelItimerval {
+  int64_t interval_sec, interval_usec, value_sec, value_usec;
+};
+
+// Layout of the scratch page: where each injected call writes its answer.
+constexpr uint64_t kSigactionsAt = 0;                       // 65 * 32 bytes, indexed by signal.
+constexpr uint64_t kAltstackAt = 65 * sizeof(KernelSigaction);
+constexpr uint64_t kItimersAt = kAltstackAt + 64;          // 3 * 32 bytes.
+constexpr uint64_t kTidAddressAt = kItimersAt + 3 * sizeof(KernelItimerval);
+constexpr uint64_t kPdeathsigAt = kTidAddressAt + 8;
+constexpr uint64_t kSubreaperAt = kPdeathsigAt + 8;
+static_assert(kSubreaperAt + 8 <= kPageSize);
+
+}  // namespace
+
+Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::ProcessCore& core, image::ThreadCore& thread_core) {
+  pid_t tid = thread.tid();
+  auto log = logging::get("dump");
+  ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(tid));
+  // Pinning both sides to one CPU makes each injected syscall several times cheaper; without it
+  // the dump is only slower.
+  auto pin = CpuPin::pin(static_cast<pid_t>(::syscall(SYS_gettid)), tid);
+  if (!pin) log->debug("pid {}: not pinned to one CPU: {}", tid, pin.error().message);
+  ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(thread, site));
+
+  ASSIGN_OR_RETURN(uint64_t scratch, remote.call("mmap(scratch page)", SYS_mmap,
+                                                 {0, kPageSize, PROT_READ | PROT_WRITE,
+                                                  MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0}));
+  ProcessWideRemoteState state;
+  auto body = [&]() -> Result<> {
+    for (int sig = 1; sig <= 64; ++sig) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      RETURN_IF_ERROR(remote.call("rt_sigaction(" + std::to_string(sig) + ")", SYS_rt_sigaction,
+                                  {static_cast<uint64_t>(sig), 0, scratch + kSigactionsAt + sig * sizeof(KernelSigaction), 8}));
+    }
+    RETURN_IF_ERROR(remote.call("sigaltstack", SYS_sigaltstack, {0, scratch + kAltstackAt}));
+    for (int which = 0; which < 3; ++which)
+      RETURN_IF_ERROR(remote.call("getitimer(" + std::to_string(which) + ")", SYS_getitimer,
+                                  {static_cast<uint64_t>(which), scratch + kItimersAt + which * sizeof(KernelItimerval)}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, scratch + kTidAddressAt}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_PDEATHSIG)", SYS_prctl, {PR_GET_PDEATHSIG, scratch + kPdeathsigAt}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, {PR_GET_CHILD_SUBREAPER, scratch + kSubreaperAt}));
+    ASSIGN_OR_RETURN(uint64_t dumpable, remote.call("prctl(PR_GET_DUMPABLE)", SYS_prctl, {PR_GET_DUMPABLE}));
+    ASSIGN_OR_RETURN(uint64_t securebits, remote.call("prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}));
+    // brk(0) fails by design and returns the current break: the one mm field /proc does not show.
+    ASSIGN_OR_RETURN(uint64_t brk, remote.call("brk(0)", SYS_brk, {0}));
+    state.dumpable = dumpable != 0;
+    state.securebits = static_cast<uint32_t>(securebits);
+    state.brk = brk;
+    return {};
+  };
+  auto collected = body();
+  std::string page(kPageSize, '\0');
+  bool read_ok = false;
+  if (collected) {
+    iovec local{page.data(), page.size()};
+    iovec remote_iov{reinterpret_cast<void*>(scratch), page.size()};
+    read_ok = ::process_vm_readv(tid, &local, 1, &remote_iov, 1, 0) == static_cast<ssize_t>(page.size());
+    if (!read_ok) collected = fail(errno_error("pid " + std::to_string(tid) + ": process_vm_readv(scratch page)"));
+  }
+  // Unmapped on every path that mapped it: a leftover page would change the process's memory map.
+  auto unmapped = remote.call("munmap(scratch page)", SYS_munmap, {scratch, kPageSize});
+  if (!collected) return fail(collected.error());
+  if (!unmapped) return fail(unmapped.error());
+
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction sa;
+    std::memcpy(&sa, page.data() + kSigactionsAt + sig * sizeof sa, sizeof sa);
+    auto* action = core.add_sigactions();
+    action->set_signo(static_cast<uint32_t>(sig));
+    action->set_handler(sa.handler);
+    action->set_flags(sa.flags);
+    action->set_restorer(sa.restorer);
+    action->set_mask(sa.mask);
+  }
+  KernelStackT ss;
+  std::memcpy(&ss, page.data() + kAltstackAt, sizeof ss);
+  thread_core.mutable_altstack()->set_sp(ss.sp);
+  thread_core.mutable_altstack()->set_flags(ss.flags);
+  thread_core.mutable_altstack()->set_size(ss.size);
+  for (int which = 0; which < 3; ++which) {
+    KernelItimerval it;
+    std::memcpy(&it, page.data() + kItimersAt + which * sizeof it, sizeof it);
+    auto* timer = core.add_itimers();
+    timer->set_which(static_cast<uint32_t>(which));
+    timer->set_interval_us(static_cast<uint64_t>(it.interval_sec * 1000000 + it.interval_usec));
+    timer->set_value_us(static_cast<uint64_t>(it.value_sec * 1000000 + it.value_usec));
+  }
+  uint64_t tid_address;
+  std::memcpy(&tid_address, page.data() + kTidAddressAt, sizeof tid_address);
+  thread_core.set_clear_child_tid(tid_address);
+  int32_t pdeath, subreaper;
+  std::memcpy(&pdeath, page.data() + kPdeathsigAt, sizeof pdeath);
+  std::memcpy(&subreaper, page.data() + kSubreaperAt, sizeof subreaper);
+  state.pdeath_signal = pdeath;
+  state.child_subreaper = subreaper != 0;
+  return state;
+}
+
+}  // namespace cryo::dump

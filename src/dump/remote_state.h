@@ -1,0 +1,26 @@
+// The parts of a process's state that only the process itself can report (signal handlers,
+// sigaltstack, interval timers, clear_child_tid, brk, ...), asked by injecting syscalls into the
+// stopped thread. The injected calls use one scratch page mapped in the tracee and unmapped again
+// before the memory map is read, so the dump never sees it.
+#pragma once
+
+#include "base/error.h"
+#include "core.pb.h"
+#include "ptrace/tracee.h"
+
+namespace cryo::dump {
+
+struct ProcessWideRemoteState {
+  uint64_t brk = 0;
+  uint32_t securebits = 0;
+  bool dumpable = false;
+  int32_t pdeath_signal = 0;
+  bool child_subreaper = false;
+};
+
+// Fills the signal actions and interval timers of `core`, the altstack and clear_child_tid of
+// `thread`, and returns the process-wide values that live elsewhere in the image. The tracee's
+// registers and signal mask are restored before this returns, on every path.
+Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::ProcessCore& core, image::ThreadCore& thread_core);
+
+}  // namespace cryo::dump

@@ -1,0 +1,116 @@
+#include "kernel/proc_pagemap.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <string>
+
+#include "base/file_util.h"
+
+namespace cryo {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+// From <linux/fs.h> of Linux 6.7; Debian 12's headers predate PAGEMAP_SCAN.
+struct PageRegion {
+  uint64_t start;
+  uint64_t end;
+  uint64_t categories;
+};
+struct PmScanArg {
+  uint64_t size;
+  uint64_t flags;
+  uint64_t start;
+  uint64_t end;
+  uint64_t walk_end;
+  uint64_t vec;
+  uint64_t vec_len;
+  uint64_t max_pages;
+  uint64_t category_inverted;
+  uint64_t category_mask;
+  uint64_t category_anyof_mask;
+  uint64_t return_mask;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+constexpr uint64_t kPageIsFile = 1 << 2;
+constexpr uint64_t kPageIsPresent = 1 << 3;
+constexpr uint64_t kPageIsSwapped = 1 << 4;
+constexpr uint64_t kPageIsPfnZero = 1 << 5;
+
+std::atomic<bool> scan_unsupported{false};
+
+void append_range(std::vector<PageRange>& out, uint64_t start, uint64_t end) {
+  if (!out.empty() && out.back().end == start) {
+    out.back().end = end;
+  } else {
+    out.push_back({start, end});
+  }
+}
+
+// Returns false when the kernel has no PAGEMAP_SCAN.
+Result<bool> scan_with_ioctl(int fd, uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+  PageRegion regions[512];
+  uint64_t at = start;
+  while (at < end) {
+    PmScanArg arg{};
+    arg.size = sizeof arg;
+    arg.start = at;
+    arg.end = end;
+    arg.vec = reinterpret_cast<uint64_t>(regions);
+    arg.vec_len = std::size(regions);
+    // Wanted: (present or swapped) and not a page-cache page and not the shared zero page. The
+    // inverted categories must all be absent; at least one of anyof must be present.
+    arg.category_inverted = kPageIsFile | kPageIsPfnZero;
+    arg.category_mask = kPageIsFile | kPageIsPfnZero;
+    arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
+    arg.return_mask = kPageIsPresent | kPageIsSwapped;
+    long n = ::ioctl(fd, kPagemapScan, &arg);
+    if (n < 0) {
+      // ENOTTY: no PAGEMAP_SCAN here. EINVAL on the first call: a kernel with fewer categories.
+      if ((errno == ENOTTY || errno == EINVAL) && at == start) return false;
+      if (errno == EINTR) continue;
+      return fail_errno("ioctl(PAGEMAP_SCAN)");
+    }
+    for (long i = 0; i < n; ++i) append_range(out, regions[i].start, regions[i].end);
+    if (arg.walk_end <= at) return fail("ioctl(PAGEMAP_SCAN) made no progress");
+    at = arg.walk_end;
+  }
+  return true;
+}
+
+Result<> scan_with_read(int fd, uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+  constexpr size_t kBatch = 64 * 1024;  // Entries per read: 512 KiB, 256 MiB of address space.
+  std::vector<uint64_t> entries(kBatch);
+  for (uint64_t at = start; at < end;) {
+    size_t count = std::min<uint64_t>(kBatch, (end - at) / kPageSize);
+    RETURN_IF_ERROR(pread_exact(fd, entries.data(), count * sizeof(uint64_t), at / kPageSize * sizeof(uint64_t), "pagemap"));
+    append_private_pages(std::span(entries.data(), count), at, out);
+    at += count * kPageSize;
+  }
+  return {};
+}
+
+}  // namespace
+
+void append_private_pages(std::span<const uint64_t> entries, uint64_t start, std::vector<PageRange>& out) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    uint64_t e = entries[i];
+    if (!(e & (kPagemapPresent | kPagemapSwapped)) || (e & kPagemapFileOrShared)) continue;
+    uint64_t page = start + i * kPageSize;
+    append_range(out, page, page + kPageSize);
+  }
+}
+
+Result<> find_private_pages(int pagemap_fd, uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+  if (!scan_unsupported.load(std::memory_order_relaxed)) {
+    ASSIGN_OR_RETURN(bool scanned, scan_with_ioctl(pagemap_fd, start, end, out));
+    if (scanned) return {};
+    scan_unsupported.store(true, std::memory_order_relaxed);
+  }
+  return scan_with_read(pagemap_fd, start, end, out);
+}
+
+}  // namespace cryo

@@ -1,0 +1,35 @@
+// /proc/PID/pagemap: which pages of a range hold private data that a dump must copy.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/error.h"
+
+namespace cryo {
+
+// A page-aligned address range [start, end).
+struct PageRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool operator==(const PageRange&) const = default;
+};
+
+// Bits of a pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
+constexpr uint64_t kPagemapPresent = 1ull << 63;
+constexpr uint64_t kPagemapSwapped = 1ull << 62;
+// A page-cache page of a file, or shared anonymous memory: its contents live outside the process.
+constexpr uint64_t kPagemapFileOrShared = 1ull << 61;
+
+// Appends the pages of `entries` (one entry per page, the first for address `start`) that are
+// private to the process: present or swapped out, and not a file's page-cache page. Adjacent pages
+// extend the last range of `out`.
+void append_private_pages(std::span<const uint64_t> entries, uint64_t start, std::vector<PageRange>& out);
+
+// Finds the private pages of [start, end) in the process whose /proc/PID/pagemap is open as
+// `pagemap_fd`. Uses the PAGEMAP_SCAN ioctl (Linux 6.7+), which also leaves out pages that map the
+// shared zero page; on an older kernel it reads the pagemap entries instead.
+Result<> find_private_pages(int pagemap_fd, uint64_t start, uint64_t end, std::vector<PageRange>& out);
+
+}  // namespace cryo
