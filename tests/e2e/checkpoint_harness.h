@@ -1,0 +1,92 @@
+// Shared by the checkpoint/restore end-to-end tests: start a workload (tests/workloads/cr_*.c)
+// under `cryo run`, wait for its READY line, dump, restore, ask it to check itself (SIGUSR1) and
+// read its verdict from the log. A CheckpointSession owns one temporary directory and every
+// process a test starts; when it dies it kills them, and fails the test if any process whose
+// command line mentions its directory is still there (restored processes keep their command
+// line, and restore placeholders carry the image directory in theirs).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "e2e/harness.h"
+
+namespace cryo::e2e {
+
+// What a workload said about itself.
+struct Verdict {
+  bool exited = false;  // the init exited within the timeout
+  bool passed = false;  // its log has a "PASS" line and no "FAIL" line
+  int ready_lines = 0;  // more than one means the workload started again instead of continuing
+  std::string log;
+};
+
+class CheckpointSession {
+ public:
+  CheckpointSession();
+  ~CheckpointSession();
+  CheckpointSession(const CheckpointSession&) = delete;
+  CheckpointSession& operator=(const CheckpointSession&) = delete;
+
+  const TempDir& dir() const { return tmp_; }
+  std::string log_path() const { return tmp_ / "workload.log"; }
+  std::string image_path(const std::string& name = "image") const { return tmp_ / name; }
+
+  // `cryo run --detach --log <log> [run_args] -- <workload> [args] --tag=<dir>`, then waits for
+  // the READY line. Returns the init's host PID (owned by the session), or 0 after failing the test.
+  pid_t start(const std::string& workload_name, const std::vector<std::string>& args = {},
+              const std::vector<std::string>& run_args = {});
+
+  // `cryo dump -t init -D image [extra]`.
+  CommandResult dump(pid_t init, const std::string& image, const std::vector<std::string>& extra = {});
+
+  // Dumps and expects success: status 0, an inventory in the image, and (without
+  // --leave-running) the tree gone. Returns false after failing the test.
+  bool dump_ok(pid_t init, const std::string& image, const std::vector<std::string>& extra = {});
+
+  // `cryo restore -D image --detach [extra]`.
+  CommandResult restore(const std::string& image, const std::vector<std::string>& extra = {});
+
+  // Restores and expects a host PID on stdout; returns it (owned by the session), or 0 after
+  // failing the test.
+  pid_t restore_ok(const std::string& image, const std::vector<std::string>& extra = {});
+
+  // Sends the check signal to the tree's init.
+  void request_check(pid_t init);
+
+  // Waits for the init to exit (a workload exits right after its verdict) and reads the log.
+  Verdict wait_for_verdict(pid_t init, std::chrono::milliseconds timeout = std::chrono::milliseconds(20000));
+
+  // request_check + wait_for_verdict, expecting PASS from a workload that started exactly once.
+  void expect_pass_after_check(pid_t init);
+
+  // Processes still alive whose command line mentions this session's directory.
+  std::vector<pid_t> leftover_processes() const;
+
+  // Fails the test if leftover processes remain after a short grace period (a namespace's other
+  // processes die just after its init).
+  void expect_nothing_left_running();
+
+  // Takes responsibility for killing `pid`.
+  void own(pid_t pid);
+
+ private:
+  void disown_exited(pid_t pid);
+
+  TempDir tmp_;
+  std::vector<OwnedPid> owned_;
+};
+
+// Host PIDs of the direct children of `pid`.
+std::vector<pid_t> children_of(pid_t pid);
+
+// Expects a failed cryo command: non-zero exit, exactly one line "cryo: error: ..." on stderr
+// that contains `must_mention`.
+void expect_one_clear_error(const CommandResult& result, const std::string& must_mention);
+
+// The PID methods restore offers; tests that create processes run with each.
+std::vector<std::string> pid_methods();
+
+}  // namespace cryo::e2e

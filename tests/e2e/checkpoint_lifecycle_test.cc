@@ -1,0 +1,75 @@
+// What can be done with trees and images: dump without stopping the tree, restore one image more
+// than once, dump a restored tree again.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+// "t" is a ptrace stop, "T" a job-control stop: a tree dump leaves running must be in neither,
+// and no longer traced.
+void expect_running_untraced(pid_t pid) {
+  std::string status = slurp("/proc/" + std::to_string(pid) + "/status");
+  EXPECT_NE(status.find("TracerPid:\t0\n"), std::string::npos) << "pid " << pid << " is still traced:\n" << status;
+  EXPECT_EQ(status.find("State:\tt"), std::string::npos) << "pid " << pid << " is left in a ptrace stop";
+  EXPECT_EQ(status.find("State:\tT"), std::string::npos) << "pid " << pid << " is left stopped";
+}
+
+TEST(CheckpointLifecycle, LeaveRunningLeavesTheWorkloadUnharmed) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory");
+  ASSERT_GT(init, 0);
+  std::vector<pid_t> children = children_of(init);
+  ASSERT_EQ(children.size(), 1u);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  expect_running_untraced(init);
+  expect_running_untraced(children[0]);
+  // Its own check covers registers, memory, PIDs and clocks (the freeze counts as a jump: < 2 s).
+  session.expect_pass_after_check(init);
+}
+
+TEST(CheckpointLifecycle, OneImageRestoresTwice) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  struct stat log_at_dump {};
+  ASSERT_EQ(::stat(session.log_path().c_str(), &log_at_dump), 0);
+
+  pid_t first = session.restore_ok(session.image_path());
+  ASSERT_GT(first, 0);
+  session.expect_pass_after_check(first);
+  ASSERT_FALSE(is_alive(first));
+
+  // The first run appended its verdict to the log, a file the image holds open. Put the log back
+  // as the dump left it (same inode, size and mtime), as a user restoring the same image twice
+  // would restore its files: this test is about restoring twice, not about changed files.
+  ASSERT_EQ(::truncate(session.log_path().c_str(), log_at_dump.st_size), 0);
+  const timespec times[2] = {log_at_dump.st_atim, log_at_dump.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, session.log_path().c_str(), times, 0), 0);
+
+  pid_t second = session.restore_ok(session.image_path());
+  ASSERT_GT(second, 0);
+  session.expect_pass_after_check(second);
+}
+
+TEST(CheckpointLifecycle, RestoredTreeCanBeDumpedAndRestoredAgain) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path("first")));
+  pid_t restored = session.restore_ok(session.image_path("first"));
+  ASSERT_GT(restored, 0);
+  ASSERT_TRUE(session.dump_ok(restored, session.image_path("second")));
+  pid_t restored_again = session.restore_ok(session.image_path("second"));
+  ASSERT_GT(restored_again, 0);
+  session.expect_pass_after_check(restored_again);
+}
+
+}  // namespace
+}  // namespace cryo::e2e

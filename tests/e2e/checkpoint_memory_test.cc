@@ -1,0 +1,39 @@
+// A process's memory, live registers, PIDs and clocks survive dump and restore, and a tree of five
+// processes keeps its shape and its pipes' unread data; both with each restore PID method.
+#include <gtest/gtest.h>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+// Parametrized by --pid-method.
+class CheckpointRestore : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CheckpointRestore, MemoryRegistersAndPidsSurvive) {
+  CheckpointSession session;
+  // cr_memory: 64 MiB of xorshift data, r12/r15/xmm10/ymm8 live in a spin loop, init and child
+  // PIDs, clocks allowed to jump at most 2 s under the default freeze policy.
+  pid_t init = session.start("cr_memory", {"--mib=64", "--max-jump-ms=2000"});
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path(), {"--pid-method", GetParam()});
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
+TEST_P(CheckpointRestore, TreeOfFiveKeepsIdsSessionsAndPipeData) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_tree");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path(), {"--pid-method", GetParam()});
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
+INSTANTIATE_TEST_SUITE_P(PidMethods, CheckpointRestore, ::testing::ValuesIn(pid_methods()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace cryo::e2e
