@@ -1,0 +1,240 @@
+#include "restore/image_validation.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/user.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+
+namespace cryo::restore {
+namespace {
+
+constexpr uint64_t kCanonicalLimit = 0x800000000000;
+constexpr uint64_t kAllCaps = (1ull << 41) - 1;  // CAP_LAST_CAP is 40 (CAP_CHECKPOINT_RESTORE).
+constexpr size_t kSiginfoSize = 128;
+constexpr size_t kXsaveHeaderEnd = 512 + 64;       // Legacy FXSAVE area plus the XSAVE header.
+constexpr size_t kMaxXstateSize = 1 << 20;
+constexpr int kRlimitCount = 16;                   // RLIM_NLIMITS
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+class Problems {
+ public:
+  Problems(std::string where, std::vector<std::string>* out) : where_(std::move(where)), out_(out) {}
+  void add(const std::string& text) { out_->push_back(where_ + ": " + text); }
+
+ private:
+  std::string where_;
+  std::vector<std::string>* out_;
+};
+
+void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Problems& p) {
+  std::string thread = "thread " + std::to_string(t.tid());
+  if (t.gpregs().size() != sizeof(user_regs_struct))
+    p.add(thread + ": general registers are " + std::to_string(t.gpregs().size()) + " bytes, expected " +
+          std::to_string(sizeof(user_regs_struct)));
+  if (t.xstate().size() < kXsaveHeaderEnd || t.xstate().size() > kMaxXstateSize) {
+    p.add(thread + ": xstate area of " + std::to_string(t.xstate().size()) + " bytes is not a valid XSAVE area");
+  } else {
+    uint64_t xstate_bv = 0;
+    std::memcpy(&xstate_bv, t.xstate().data() + 512, sizeof xstate_bv);
+    if (xstate_bv & ~xsave_features)
+      p.add(thread + ": xstate holds components " + hex(xstate_bv) + " outside the image's XCR0 " + hex(xsave_features));
+  }
+  for (const auto& info : t.pending()) {
+    int signo = 0;
+    if (info.size() == kSiginfoSize) std::memcpy(&signo, info.data(), sizeof signo);
+    if (info.size() != kSiginfoSize || signo < 1 || signo > 64) p.add(thread + ": a pending signal record is malformed");
+  }
+  const auto& ss = t.altstack();
+  if (!(ss.flags() & SS_DISABLE) && (ss.sp() == 0 || !is_user_address(ss.sp()) || ss.size() > kCanonicalLimit ||
+                                     !is_user_address(ss.sp() + ss.size() - 1)))
+    p.add(thread + ": signal stack " + hex(ss.sp()) + "+" + std::to_string(ss.size()) + " is outside user space");
+  if (t.rseq().address() != 0) {
+    if (t.rseq().length() < 32 || t.rseq().address() % 32 != 0 || !is_user_address(t.rseq().address()))
+      p.add(thread + ": rseq area " + hex(t.rseq().address()) + " of " + std::to_string(t.rseq().length()) +
+            " bytes is not a valid registration");
+  }
+  if (t.robust_list() != 0 && (t.robust_list_len() != 24 || !is_user_address(t.robust_list())))
+    p.add(thread + ": robust list head " + hex(t.robust_list()) + " (length " + std::to_string(t.robust_list_len()) +
+          ") is invalid");
+  if (t.clear_child_tid() != 0 && !is_user_address(t.clear_child_tid()))
+    p.add(thread + ": clear_child_tid " + hex(t.clear_child_tid()) + " is outside user space");
+  if (t.comm().size() > 15) p.add(thread + ": comm '" + t.comm() + "' is longer than 15 bytes");
+}
+
+void validate_mm_fields(const image::MmFields& mm, Problems& p) {
+  const std::pair<const char*, uint64_t> fields[] = {
+      {"start_code", mm.start_code()}, {"end_code", mm.end_code()},       {"start_data", mm.start_data()},
+      {"end_data", mm.end_data()},     {"start_brk", mm.start_brk()},     {"brk", mm.brk()},
+      {"start_stack", mm.start_stack()}, {"arg_start", mm.arg_start()},   {"arg_end", mm.arg_end()},
+      {"env_start", mm.env_start()},   {"env_end", mm.env_end()},
+  };
+  for (const auto& [name, value] : fields)
+    if (!is_user_address(value)) p.add(std::string("mm field ") + name + " " + hex(value) + " is outside user space");
+  // The pairs the kernel's PR_SET_MM_MAP insists on.
+  if (mm.start_code() >= mm.end_code()) p.add("mm: start_code is not below end_code");
+  if (mm.start_data() > mm.end_data()) p.add("mm: start_data is above end_data");
+  if (mm.start_brk() > mm.brk()) p.add("mm: start_brk is above brk");
+  if (mm.arg_start() > mm.arg_end()) p.add("mm: arg_start is above arg_end");
+  if (mm.env_start() > mm.env_end()) p.add("mm: env_start is above env_end");
+  if (mm.auxv().size() % 16 != 0 || mm.auxv().size() > 4096)
+    p.add("mm: auxv of " + std::to_string(mm.auxv().size()) + " bytes is not a list of (type, value) pairs");
+  if (!is_clean_absolute_path(mm.exe())) p.add("executable path '" + mm.exe() + "' is not a clean absolute path");
+}
+
+}  // namespace
+
+bool is_user_address(uint64_t address) { return address < kCanonicalLimit; }
+
+bool is_clean_absolute_path(const std::string& path) {
+  if (path.empty() || path[0] != '/' || path.size() >= 4096 || path.find('\0') != std::string::npos) return false;
+  if (path == "/") return true;
+  size_t pos = 1;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    std::string_view component(path.data() + pos, slash - pos);
+    if (component.empty() || component == "." || component == "..") return false;
+    pos = slash + 1;
+  }
+  return true;
+}
+
+void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems) {
+  Problems p("pid " + std::to_string(process.pid()), problems);
+  const auto& core = process.core;
+  if (core.pid() != process.pid()) p.add("core image is of pid " + std::to_string(core.pid()));
+  if (core.threads_size() != process.entry.threads_size()) {
+    p.add("core image has " + std::to_string(core.threads_size()) + " threads, the tree " +
+          std::to_string(process.entry.threads_size()));
+  } else {
+    for (int i = 0; i < core.threads_size(); ++i)
+      if (core.threads(i).tid() != process.entry.threads(i))
+        p.add("thread " + std::to_string(i) + " is tid " + std::to_string(core.threads(i).tid()) + " in the core image but " +
+              std::to_string(process.entry.threads(i)) + " in the tree");
+  }
+  if (core.threads_size() > 1)
+    p.add("has " + std::to_string(core.threads_size()) + " threads; restoring multi-threaded processes is not supported yet");
+  for (const auto& t : core.threads()) validate_thread(t, xsave_features, p);
+  for (const auto& info : core.shared_pending()) {
+    int signo = 0;
+    if (info.size() == kSiginfoSize) std::memcpy(&signo, info.data(), sizeof signo);
+    if (info.size() != kSiginfoSize || signo < 1 || signo > 64) p.add("a process-wide pending signal record is malformed");
+  }
+  if (core.umask() > 0777) p.add("umask " + std::to_string(core.umask()) + " is not a permission mask");
+  if (core.comm().size() > 15) p.add("comm '" + core.comm() + "' is longer than 15 bytes");
+  if (core.exit_signal() > 64) p.add("exit signal " + std::to_string(core.exit_signal()) + " is not a signal");
+  if (core.pdeath_signal() < 0 || core.pdeath_signal() > 64)
+    p.add("parent-death signal " + std::to_string(core.pdeath_signal()) + " is not a signal");
+
+  const auto& creds = core.creds();
+  if (creds.uids_size() != 4 || creds.gids_size() != 4) p.add("creds need 4 uids and 4 gids (real, effective, saved, fs)");
+  if (creds.groups_size() > kMaxGroups) p.add(std::to_string(creds.groups_size()) + " supplementary groups is too many");
+  for (uint64_t set : {creds.cap_inheritable(), creds.cap_permitted(), creds.cap_effective(), creds.cap_bounding(),
+                       creds.cap_ambient()})
+    if (set & ~kAllCaps) p.add("a capability set " + hex(set) + " has bits beyond the last capability");
+
+  std::set<uint32_t> seen;
+  for (const auto& r : core.rlimits()) {
+    if (r.resource() >= kRlimitCount || !seen.insert(r.resource()).second)
+      p.add("rlimit resource " + std::to_string(r.resource()) + " is unknown or repeated");
+    else if (r.cur() > r.max())
+      p.add("rlimit " + std::to_string(r.resource()) + ": soft limit above the hard limit");
+  }
+  seen.clear();
+  for (const auto& a : core.sigactions()) {
+    if (a.signo() < 1 || a.signo() > 64 || a.signo() == SIGKILL || a.signo() == SIGSTOP || !seen.insert(a.signo()).second)
+      p.add("signal action for signal " + std::to_string(a.signo()) + " is invalid or repeated");
+    if (a.handler() > 1 && !is_user_address(a.handler()))
+      p.add("handler of signal " + std::to_string(a.signo()) + " at " + hex(a.handler()) + " is outside user space");
+    if (!is_user_address(a.restorer())) p.add("restorer of signal " + std::to_string(a.signo()) + " is outside user space");
+  }
+  seen.clear();
+  for (const auto& t : core.itimers())
+    if (t.which() > 2 || !seen.insert(t.which()).second) p.add("interval timer " + std::to_string(t.which()) + " is invalid or repeated");
+  validate_mm_fields(core.mm(), p);
+}
+
+void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems) {
+  Problems p("pid " + std::to_string(process.pid()), problems);
+  std::set<uint64_t> pipe_ids;
+  for (const auto& pipe : pipes.pipes()) pipe_ids.insert(pipe.pipe_id());
+  std::set<int> numbers;
+  if (process.files.fds_size() > kMaxFdNumber) p.add("has too many file descriptors");
+  for (const auto& fd : process.files.fds()) {
+    std::string name = "fd " + std::to_string(fd.fd());
+    if (fd.fd() < 0 || fd.fd() >= kMaxFdNumber) p.add(name + " is out of range");
+    if (!numbers.insert(fd.fd()).second) p.add(name + " appears twice");
+    if ((fd.flags() & O_ACCMODE) == O_ACCMODE) p.add(name + ": access mode in flags " + hex(fd.flags()) + " is invalid");
+    switch (fd.kind()) {
+      case image::FD_REGULAR:
+      case image::FD_DIRECTORY:
+      case image::FD_CHARDEV:
+        if (!is_clean_absolute_path(fd.path())) p.add(name + ": path '" + fd.path() + "' is not a clean absolute path");
+        break;
+      case image::FD_PIPE:
+        if (!pipe_ids.count(fd.pipe_id())) p.add(name + ": pipe " + std::to_string(fd.pipe_id()) + " is not in pipes.img");
+        break;
+      default:
+        p.add(name + ": unknown kind " + std::to_string(static_cast<int>(fd.kind())));
+    }
+  }
+  if (!is_clean_absolute_path(process.files.cwd()))
+    p.add("working directory '" + process.files.cwd() + "' is not a clean absolute path");
+  if (!is_clean_absolute_path(process.files.root()))
+    p.add("root directory '" + process.files.root() + "' is not a clean absolute path");
+}
+
+TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems) {
+  const auto& inv = set.inventory;
+  if (inv.arch() != "x86_64") problems->push_back("the image is of architecture '" + inv.arch() + "'; cryo restores x86_64 only");
+  if (inv.process_count() != set.processes.size())
+    problems->push_back("the inventory counts " + std::to_string(inv.process_count()) + " processes, the tree has " +
+                        std::to_string(set.processes.size()));
+  const auto& ns = set.namespaces;
+  if (!ns.own_pid()) problems->push_back("the tree did not have its own PID namespace");
+  const std::pair<bool, const char*> unsupported[] = {
+      {ns.own_user(), "user"}, {ns.own_net(), "network"}, {ns.own_ipc(), "IPC"}, {ns.own_cgroup(), "cgroup"}};
+  for (const auto& [own, name] : unsupported)
+    if (own) problems->push_back(std::string("the tree had its own ") + name + " namespace, which cryo cannot restore yet");
+  if (ns.own_uts() && ns.hostname().size() > 64) problems->push_back("hostname '" + ns.hostname() + "' is longer than 64 bytes");
+
+  std::vector<image::ProcessEntry> entries;
+  entries.reserve(set.processes.size());
+  for (const auto& process : set.processes) entries.push_back(process.entry);
+  TreePlan plan = plan_tree(entries, problems);
+
+  std::set<uint64_t> pipe_ids;
+  for (const auto& pipe : set.pipes.pipes()) {
+    if (!pipe_ids.insert(pipe.pipe_id()).second) problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + " appears twice");
+    if (pipe.capacity() > (1u << 30) || (pipe.capacity() != 0 && pipe.data().size() > pipe.capacity()))
+      problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": " + std::to_string(pipe.data().size()) +
+                          " buffered bytes do not fit its capacity of " + std::to_string(pipe.capacity()));
+  }
+
+  // Shared anonymous memory is only recreated within one process for now.
+  std::map<uint64_t, uint32_t> shmem_owner;
+  for (const auto& process : set.processes) {
+    if (process.zombie()) continue;
+    validate_core(process, inv.xsave_features(), problems);
+    validate_memory(process, problems);
+    validate_files(process, set.pipes, problems);
+    for (const auto& vma : process.mm.vmas()) {
+      if (vma.kind() != image::VMA_ANON_SHARED) continue;
+      auto [it, fresh] = shmem_owner.emplace(vma.shmid(), process.pid());
+      if (!fresh && it->second != process.pid())
+        problems->push_back("pid " + std::to_string(process.pid()) + " shares anonymous memory " + std::to_string(vma.shmid()) +
+                            " with pid " + std::to_string(it->second) + "; restoring memory shared between processes is not supported yet");
+    }
+  }
+  return plan;
+}
+
+}  // namespace cryo::restore

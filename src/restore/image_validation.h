@@ -1,0 +1,35 @@
+// Checks every value of an image before anything is created from it: a corrupt or hostile image must
+// be refused with its problems listed, never half restored. Pure: no system state is consulted
+// (host_check.h compares the image with this machine).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "restore/image_set.h"
+#include "restore/tree_plan.h"
+
+namespace cryo::restore {
+
+// Bounds on counts, far above anything real, so a corrupt image cannot make restore allocate or loop
+// without limit.
+constexpr int kMaxVmas = 1 << 20;
+constexpr int kMaxPageRuns = 1 << 24;
+constexpr int kMaxFdNumber = 1 << 20;  // NR_OPEN
+constexpr int kMaxGroups = 65536;       // NGROUPS_MAX
+
+// Appends one line per problem of the whole image (inventory, namespaces, tree, every process) to
+// `problems` and returns the creation plan of the tree (meaningful only when nothing was appended).
+TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems);
+
+// The parts, for tests and for validate_image. `where` prefixes each problem ("pid 42").
+void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems);
+void validate_memory(const ProcessImage& process, std::vector<std::string>* problems);
+void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems);
+
+// True for an absolute path without "." or ".." components, empty components or NULs.
+bool is_clean_absolute_path(const std::string& path);
+// True for a user-space address x86_64 can map (below the 47-bit canonical limit).
+bool is_user_address(uint64_t address);
+
+}  // namespace cryo::restore

@@ -1,0 +1,258 @@
+#include "restore/memory_restorer.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <chrono>
+#include <algorithm>
+#include <map>
+
+#include "base/logging.h"
+#include "base/unique_fd.h"
+#include "restore/address_plan.h"
+
+namespace cryo::restore {
+namespace {
+
+// Nothing is ever mapped below this (the default vm.mmap_min_addr), so the search starts there.
+constexpr uint64_t kLowestMappable = 0x10000;
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+bool is_special(image::VmaKind kind) {
+  return kind == image::VMA_VDSO || kind == image::VMA_VVAR || kind == image::VMA_VVAR_VCLOCK || kind == image::VMA_VSYSCALL;
+}
+
+std::string describe(const image::Vma& vma) {
+  std::string out = "map " + hex(vma.start()) + "-" + hex(vma.end());
+  if (!vma.path().empty()) out += " (" + vma.path() + ")";
+  return out;
+}
+
+// The pages file mapped read-only into cryo: process_vm_writev then copies straight from the page cache.
+class PagesFile {
+ public:
+  static Result<PagesFile> open(const std::string& path, uint64_t size) {
+    PagesFile file;
+    file.size_ = size;
+    if (size == 0) return file;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open(" + path + ")");
+    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+    if (data == MAP_FAILED) return fail_errno("mmap(" + path + ")");
+    file.data_ = static_cast<const char*>(data);
+    return file;
+  }
+  PagesFile() = default;
+  PagesFile(PagesFile&& other) noexcept : data_(std::exchange(other.data_, nullptr)), size_(other.size_) {}
+  PagesFile& operator=(PagesFile&&) = delete;
+  ~PagesFile() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+  }
+  const char* data() const { return data_; }
+
+ private:
+  const char* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+// Copies every page run into the tracee with as few process_vm_writev calls as IOV_MAX allows.
+Result<> fill_pages(pid_t pid, const image::Pagemap& pagemap, const PagesFile& pages) {
+  std::vector<iovec> local, remote;
+  local.reserve(static_cast<size_t>(pagemap.runs_size()));
+  remote.reserve(static_cast<size_t>(pagemap.runs_size()));
+  for (const auto& run : pagemap.runs()) {
+    size_t bytes = run.nr_pages() * kPageSize;
+    local.push_back({const_cast<char*>(pages.data() + run.offset()), bytes});
+    remote.push_back({reinterpret_cast<void*>(run.vaddr()), bytes});
+  }
+  size_t i = 0;
+  while (i < local.size()) {
+    size_t count = std::min<size_t>(IOV_MAX, local.size() - i);
+    ssize_t n = ::process_vm_writev(pid, &local[i], count, &remote[i], count, 0);
+    if (n <= 0) {
+      int err = n < 0 ? errno : EFAULT;
+      return fail(errno_error("process_vm_writev", err)
+                      .context("fill pages at " + hex(reinterpret_cast<uint64_t>(remote[i].iov_base))));
+    }
+    // A partial write stops at an iovec boundary or inside one: resume exactly there.
+    size_t done = static_cast<size_t>(n);
+    while (done > 0 && done >= local[i].iov_len) {
+      done -= local[i].iov_len;
+      ++i;
+    }
+    if (done > 0) {
+      local[i].iov_base = static_cast<char*>(local[i].iov_base) + done;
+      local[i].iov_len -= done;
+      remote[i].iov_base = static_cast<char*>(remote[i].iov_base) + done;
+      remote[i].iov_len -= done;
+    }
+  }
+  return {};
+}
+
+// Removes everything of the placeholder but the trampoline and the vdso mappings: the gaps between
+// them are unmapped whole, a handful of syscalls whatever the placeholder had.
+Result<> unmap_placeholder(RemoteTask& task, const std::vector<NamedRange>& keep_specials) {
+  std::vector<AddressRange> keep{{task.trampoline(), task.trampoline() + task.trampoline_size()}};
+  for (const auto& r : keep_specials) keep.push_back({r.start, r.end});
+  std::sort(keep.begin(), keep.end(), [](const AddressRange& a, const AddressRange& b) { return a.start < b.start; });
+  uint64_t cursor = 0;
+  for (const auto& k : keep) {
+    if (k.start > cursor) RETURN_IF_ERROR_CTX(task.call("munmap", SYS_munmap, {cursor, k.start - cursor}), "unmap placeholder memory");
+    cursor = std::max(cursor, k.end);
+  }
+  if (cursor < kUserAddressLimit)
+    RETURN_IF_ERROR_CTX(task.call("munmap", SYS_munmap, {cursor, kUserAddressLimit - cursor}), "unmap placeholder memory");
+  return {};
+}
+
+const char* special_name(image::VmaKind kind) {
+  switch (kind) {
+    case image::VMA_VDSO: return "[vdso]";
+    case image::VMA_VVAR: return "[vvar]";
+    case image::VMA_VVAR_VCLOCK: return "[vvar_vclock]";
+    default: return nullptr;
+  }
+}
+
+Result<> move_vdso(RemoteTask& task, const ProcessImage& process, const std::vector<NamedRange>& current) {
+  std::vector<NamedRange> target;
+  std::vector<AddressRange> busy{{task.trampoline(), task.trampoline() + task.trampoline_size()}};
+  for (const auto& vma : process.mm.vmas()) {
+    busy.push_back({vma.start(), vma.end()});
+    if (const char* name = special_name(vma.kind())) target.push_back({name, vma.start(), vma.end()});
+  }
+  ASSIGN_OR_RETURN_CTX(SpecialMappingPlan plan, plan_special_moves(current, target, busy, kLowestMappable), "move vdso");
+  for (const auto& move : plan.moves) {
+    auto log = logging::get("restore");
+    log->debug("pid {}: mremap {} {}-{} to {}", process.pid(), move.name, hex(move.from), hex(move.from + move.size), hex(move.to));
+    RETURN_IF_ERROR_CTX(task.call("mremap", SYS_mremap, {move.from, move.size, move.size, MREMAP_MAYMOVE | MREMAP_FIXED, move.to}),
+                        "move " + move.name + " to " + hex(move.to));
+  }
+  for (const auto& gone : plan.unmap)
+    RETURN_IF_ERROR_CTX(task.call("munmap", SYS_munmap, {gone.start, gone.size()}), "unmap " + gone.name);
+  return {};
+}
+
+// Files mapped by several VMAs (a library has four or five) are opened once in the tracee.
+class RemoteFiles {
+ public:
+  explicit RemoteFiles(RemoteTask& task) : task_(task) {}
+  Result<uint64_t> open(const std::string& path, int flags) {
+    auto key = std::make_pair(path, flags);
+    if (auto it = fds_.find(key); it != fds_.end()) return it->second;
+    task_.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote_path, task_.put_string(path));
+    ASSIGN_OR_RETURN(uint64_t fd, task_.call("open", SYS_openat, {static_cast<uint64_t>(AT_FDCWD), remote_path,
+                                                                  static_cast<uint64_t>(flags | O_CLOEXEC), 0}));
+    fds_[key] = fd;
+    return fd;
+  }
+  Result<> close_all() {
+    for (const auto& [key, fd] : fds_) RETURN_IF_ERROR(task_.call("close", SYS_close, {fd}));
+    fds_.clear();
+    return {};
+  }
+
+ private:
+  RemoteTask& task_;
+  std::map<std::pair<std::string, int>, uint64_t> fds_;
+};
+
+Result<> map_vma(RemoteTask& task, RemoteFiles& files, const image::Vma& vma, uint32_t prot) {
+  uint64_t flags = (vma.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_NORESERVE)) | MAP_FIXED;
+  uint64_t fd = static_cast<uint64_t>(-1);
+  uint64_t offset = 0;
+  if (vma.kind() == image::VMA_ANON_PRIVATE || vma.kind() == image::VMA_ANON_SHARED) {
+    flags |= MAP_ANONYMOUS;
+  } else {
+    int access = O_RDONLY;
+    if (vma.kind() == image::VMA_FILE_SHARED && (vma.prot() & PROT_WRITE)) access = O_RDWR;
+    ASSIGN_OR_RETURN(fd, files.open(vma.path(), access));
+    offset = vma.pgoff();
+  }
+  ASSIGN_OR_RETURN(uint64_t got, task.call("mmap", SYS_mmap, {vma.start(), vma.end() - vma.start(), prot, flags, fd, offset}));
+  if (got != vma.start()) return fail("mmap: placed at " + hex(got));
+  return {};
+}
+
+Result<> madvise(RemoteTask& task, const image::Vma& vma, int advice, const char* name) {
+  RETURN_IF_ERROR(task.call(std::string("madvise(") + name + ")", SYS_madvise,
+                            {vma.start(), vma.end() - vma.start(), static_cast<uint64_t>(advice)}));
+  return {};
+}
+
+}  // namespace
+
+Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, const image::MemoryMap& image, uint64_t size) {
+  std::vector<AddressRange> busy;
+  for (const auto& e : placeholder) busy.push_back({e.start, e.end});
+  for (const auto& vma : image.vmas()) busy.push_back({vma.start(), vma.end()});
+  auto address = find_free_range(busy, size, kLowestMappable);
+  if (!address) return fail("no address is free in both the placeholder and the image for the trampoline");
+  return *address;
+}
+
+Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std::vector<MapsEntry>& placeholder) {
+  auto log = logging::get("restore");
+  auto started = std::chrono::steady_clock::now();
+  std::vector<NamedRange> specials = vdso_mappings(placeholder);
+  RETURN_IF_ERROR(unmap_placeholder(task, specials));
+  RETURN_IF_ERROR(move_vdso(task, process, specials));
+
+  // Which VMAs receive stored pages: those are mapped writable until filled.
+  const auto& vmas = process.mm.vmas();
+  std::vector<bool> filled(static_cast<size_t>(vmas.size()), false);
+  size_t k = 0;
+  for (const auto& run : process.pagemap.runs()) {
+    uint64_t end = run.vaddr() + run.nr_pages() * kPageSize;
+    while (k < filled.size() && vmas[static_cast<int>(k)].end() <= run.vaddr()) ++k;
+    for (size_t j = k; j < filled.size() && vmas[static_cast<int>(j)].start() < end; ++j) filled[j] = true;
+  }
+
+  RemoteFiles files(task);
+  for (int i = 0; i < vmas.size(); ++i) {
+    const auto& vma = vmas[i];
+    if (is_special(vma.kind())) continue;
+    uint32_t prot = filled[static_cast<size_t>(i)] ? vma.prot() | PROT_READ | PROT_WRITE : vma.prot();
+    RETURN_IF_ERROR_CTX(map_vma(task, files, vma, prot), describe(vma));
+    // Before the pages arrive, so that they land in huge pages right away.
+    if (vma.madv_hugepage()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_HUGEPAGE, "MADV_HUGEPAGE"), describe(vma));
+  }
+  RETURN_IF_ERROR_CTX(files.close_all(), "close mapped files");
+
+  ASSIGN_OR_RETURN(PagesFile pages, PagesFile::open(process.pages_path, process.pages_file_size));
+  auto mapped = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(fill_pages(task.host_pid(), process.pagemap, pages));
+  auto copied = std::chrono::steady_clock::now();
+
+  for (int i = 0; i < vmas.size(); ++i) {
+    const auto& vma = vmas[i];
+    if (is_special(vma.kind())) continue;
+    if (filled[static_cast<size_t>(i)] && (vma.prot() | PROT_READ | PROT_WRITE) != vma.prot())
+      RETURN_IF_ERROR_CTX(task.call("mprotect", SYS_mprotect, {vma.start(), vma.end() - vma.start(), vma.prot()}), describe(vma));
+    if (vma.madv_nohugepage()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE"), describe(vma));
+    if (vma.madv_dontfork()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_DONTFORK, "MADV_DONTFORK"), describe(vma));
+    if (vma.madv_dontdump()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_DONTDUMP, "MADV_DONTDUMP"), describe(vma));
+    if (vma.locked()) {
+      auto locked = task.call("mlock", SYS_mlock, {vma.start(), vma.end() - vma.start()});
+      if (!locked) log->warn("pid {}: {}: {}; the mapping stays unlocked", process.pid(), describe(vma), locked.error().message);
+    }
+  }
+  auto done = std::chrono::steady_clock::now();
+  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  log->debug("pid {}: {} mappings, {} bytes of pages: mapped in {:.2f} ms, copied in {:.2f} ms, protected in {:.2f} ms",
+             process.pid(), vmas.size(), process.pages_file_size, ms(mapped - started), ms(copied - mapped), ms(done - copied));
+  return {};
+}
+
+}  // namespace cryo::restore

@@ -1,0 +1,21 @@
+// Replaces a seized placeholder's memory with the image's: everything of the placeholder goes but the
+// trampoline and the vdso (which moves to where the image had it), then every VMA is mapped at its
+// address, filled from the pages file and given its final protection.
+#pragma once
+
+#include <vector>
+
+#include "base/error.h"
+#include "restore/image_set.h"
+#include "restore/proc_maps.h"
+#include "restore/remote_task.h"
+
+namespace cryo::restore {
+
+// Where a trampoline of `size` bytes fits in both the placeholder's and the image's address space.
+Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, const image::MemoryMap& image, uint64_t size);
+
+// `placeholder` is the placeholder's maps, read before anything changed. Needs the trampoline.
+Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std::vector<MapsEntry>& placeholder);
+
+}  // namespace cryo::restore

@@ -1,0 +1,225 @@
+#include "restore/placeholder.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
+
+#include "base/file_util.h"
+#include "ns/clone3.h"
+#include "ns/proc_mount.h"
+#include "restore/report_channel.h"
+
+namespace cryo::restore {
+namespace {
+
+// The kernel's struct sigaction for rt_sigaction(2), which glibc's sigaction() hides: glibc refuses
+// its two internal real-time signals, and every signal must be reset.
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+// Placeholders never log: their fds are being rearranged and a log write could land in a workload's
+// file. Failures travel to cryo as a report instead.
+[[noreturn]] void die(const PlaceholderContext& ctx, uint32_t pid, const Error& error) {
+  send_report(ctx.report_fd, ReportKind::Failed, pid, 0, error.message);
+  ::_exit(1);
+}
+
+Result<> enter_session(const ProcessPlan& plan) {
+  switch (plan.session) {
+    case SessionAction::Inherit: return {};
+    case SessionAction::NewSession:
+      if (::setsid() < 0) return fail_errno("setsid");
+      return {};
+    case SessionAction::NewGroup:
+      if (::setpgid(0, 0) != 0) return fail_errno("setpgid(0, 0)");
+      return {};
+    case SessionAction::JoinGroup:
+      if (::setpgid(0, static_cast<pid_t>(plan.join_pgid)) != 0) return fail_errno("setpgid(0, " + std::to_string(plan.join_pgid) + ")");
+      return {};
+  }
+  return {};
+}
+
+[[noreturn]] void run_placeholder(const PlaceholderContext& ctx, size_t index, int done_fd);
+
+// Forks the placeholder of processes[index] with its PID and waits until its whole subtree exists, so
+// that only one process forks at a time (which ns_last_pid needs) and everything earlier in the
+// creation order exists when a process joins a group.
+Result<> create_child(const PlaceholderContext& ctx, size_t index) {
+  const ProcessImage& child = ctx.images->processes[index];
+  pid_t want = static_cast<pid_t>(child.pid());
+  int exit_signal = child.zombie() || child.core.exit_signal() == 0 ? SIGCHLD : static_cast<int>(child.core.exit_signal());
+  int done[2];
+  if (::pipe(done) != 0) return fail_errno("pipe");
+  pid_t got;
+  if (ctx.pid_method == PidMethod::Clone3) {
+    got = clone3_fork(0, std::span<const pid_t>(&want, 1), exit_signal);
+  } else {
+    // The write applies to the writer's own PID namespace, which is the tree's (DESIGN.md).
+    auto written = write_existing_file("/proc/sys/kernel/ns_last_pid", std::to_string(want - 1));
+    if (!written) return fail(written.error().context("pid " + std::to_string(want)));
+    got = clone3_fork(0, {}, exit_signal);
+  }
+  if (got == 0) {
+    ::close(done[0]);
+    run_placeholder(ctx, index, done[1]);
+  }
+  int err = errno;
+  ::close(done[1]);
+  UniqueFd done_read(done[0]);
+  if (got < 0) {
+    Error e = errno_error(ctx.pid_method == PidMethod::Clone3 ? "clone3(set_tid=" + std::to_string(want) + ")" : "fork", err);
+    if (err == EEXIST) e = e.with_hint("the PID is in use");
+    return fail(e.context("create pid " + std::to_string(want)));
+  }
+  if (got != want) {
+    ::kill(got, SIGKILL);
+    return fail("create pid " + std::to_string(want) + ": fork after writing ns_last_pid gave pid " + std::to_string(got) +
+                " (another process forked in between)");
+  }
+  char byte = 0;
+  ssize_t n;
+  while ((n = ::read(done_read.get(), &byte, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) return fail("pid " + std::to_string(want) + " failed while creating its subtree");
+  return {};
+}
+
+Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
+  std::string what = "fd " + std::to_string(fd.fd());
+  int opened = -1;
+  if (fd.kind() == image::FD_PIPE) {
+    const StagedPipe& pipe = ctx.pipes.at(fd.pipe_id());
+    opened = ::fcntl(fd.pipe_write_end() ? pipe.write_fd : pipe.read_fd, F_DUPFD, 0);
+    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what + " (pipe)"));
+    // File status flags (O_NONBLOCK ...) live in the open file, shared by every holder of this end.
+    if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what + " (pipe)"));
+  } else {
+    what += " (" + fd.path() + ")";
+    int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+    opened = ::open(fd.path().c_str(), flags | O_NOCTTY);
+    if (opened < 0) return fail(errno_error("open").context(what));
+    if (fd.kind() != image::FD_CHARDEV && fd.pos() != 0 && ::lseek(opened, static_cast<off_t>(fd.pos()), SEEK_SET) < 0) {
+      Error e = errno_error("lseek(" + std::to_string(fd.pos()) + ")").context(what);
+      ::close(opened);
+      return fail(e);
+    }
+  }
+  if (opened != fd.fd()) {
+    if (::dup2(opened, fd.fd()) < 0) {
+      Error e = errno_error("dup2").context(what);
+      ::close(opened);
+      return fail(e);
+    }
+    ::close(opened);
+  }
+  if (::fcntl(fd.fd(), F_SETFD, fd.cloexec() ? FD_CLOEXEC : 0) != 0) return fail(errno_error("fcntl(F_SETFD)").context(what));
+  return {};
+}
+
+// Closes every fd but `keep` (cryo's inherited fds, staged pipe ends nobody here needs, ...).
+void close_all_but(const std::set<int>& keep) {
+  unsigned next = 0;
+  for (int fd : keep) {
+    if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  ::close_range(next, ~0u, 0);
+}
+
+Result<> reset_signal_dispositions() {
+  KernelSigaction dfl{};
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, 8) != 0) return fail_errno("rt_sigaction(" + std::to_string(sig) + ", SIG_DFL)");
+  }
+  return {};
+}
+
+// Everything a live placeholder can do for itself before it is seized.
+Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process) {
+  for (const auto& fd : process.files.fds()) RETURN_IF_ERROR(open_image_fd(ctx, fd));
+  std::set<int> keep{ctx.report_fd, ctx.hold_fd};
+  for (const auto& fd : process.files.fds()) keep.insert(fd.fd());
+  close_all_but(keep);
+  // chroot comes later, injected after the last file was opened by its host path.
+  if (::chdir(process.files.cwd().c_str()) != 0) return fail(errno_error("chdir(" + process.files.cwd() + ")"));
+  ::umask(static_cast<mode_t>(process.core.umask()));
+  if (::personality(process.core.personality()) < 0) return fail(errno_error("personality"));
+  if (::prctl(PR_SET_NAME, process.core.comm().c_str(), 0, 0, 0) != 0) return fail(errno_error("prctl(PR_SET_NAME)"));
+  return reset_signal_dispositions();
+}
+
+// A zombie is recreated by a placeholder that exits the way the process did, once the whole tree
+// exists (its parent must not have been seized yet: it must not see the SIGCHLD with a handler).
+[[noreturn]] void become_zombie(const PlaceholderContext& ctx, const ProcessImage& process) {
+  close_all_but({ctx.report_fd, ctx.zombie_fd});
+  send_report(ctx.report_fd, ReportKind::Ready, process.pid(), 1, "");
+  char byte;
+  while (::read(ctx.zombie_fd, &byte, 1) < 0 && errno == EINTR) {
+  }
+  int status = process.entry.exit_code();
+  if (WIFSIGNALED(status)) {
+    // Die by the same signal, without writing a core file.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::signal(WTERMSIG(status), SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, WTERMSIG(status));
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    ::kill(::getpid(), WTERMSIG(status));
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 0);
+}
+
+[[noreturn]] void run_placeholder(const PlaceholderContext& ctx, size_t index, int done_fd) {
+  const ProcessImage& process = ctx.images->processes[index];
+  const ProcessPlan& plan = ctx.plan->processes[index];
+  uint32_t pid = process.pid();
+  if (auto r = enter_session(plan); !r) die(ctx, pid, r.error().context("session"));
+  for (size_t child : plan.children)
+    if (auto r = create_child(ctx, child); !r) die(ctx, pid, r.error());
+  if (done_fd >= 0) {
+    char byte = 1;
+    (void)!::write(done_fd, &byte, 1);
+    ::close(done_fd);
+  }
+  if (process.zombie()) become_zombie(ctx, process);
+  if (auto r = prepare_self(ctx, process); !r) die(ctx, pid, r.error());
+  send_report(ctx.report_fd, ReportKind::Ready, pid, 0, "");
+  // Cryo seizes the placeholder here. A read that ends means cryo is gone: nobody will restore us.
+  char byte;
+  while (::read(ctx.hold_fd, &byte, 1) < 0 && errno == EINTR) {
+  }
+  ::_exit(1);
+}
+
+}  // namespace
+
+void run_root_placeholder(const PlaceholderContext& ctx) {
+  // Cryo is the init's parent (CLONE_PARENT). If cryo dies before the restore is done, the init and
+  // with it the whole namespace go too; the image's own setting is injected at the end.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (auto r = mount_private_proc(); !r) die(ctx, 1, r.error().context("mount /proc"));
+  const auto& ns = ctx.images->namespaces;
+  if (ns.own_uts() && ::sethostname(ns.hostname().data(), ns.hostname().size()) != 0)
+    die(ctx, 1, errno_error("sethostname(" + ns.hostname() + ")"));
+  run_placeholder(ctx, 0, -1);
+}
+
+}  // namespace cryo::restore

@@ -1,0 +1,227 @@
+#include "restore/placeholder_tree.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "base/file_util.h"
+#include "base/logging.h"
+#include "ns/clone3.h"
+#include "restore/staged_pipes.h"
+
+namespace cryo::restore {
+namespace {
+
+// Placeholders report at least this often while the tree is being created; silence this long means
+// something hangs.
+constexpr auto kQuietLimit = std::chrono::seconds(20);
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by ") + sigabbrev_np(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+// A pipe whose read end every placeholder inherits (at a staged number) and whose write end only cryo holds.
+Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return fail_errno("pipe2");
+  int read_fd = ::fcntl(ends[0], F_DUPFD, min_fd);  // Without O_CLOEXEC: inherited.
+  int err = errno;
+  ::close(ends[0]);
+  if (read_fd < 0) {
+    ::close(ends[1]);
+    return fail(errno_error("fcntl(F_DUPFD)", err));
+  }
+  return std::make_pair(read_fd, UniqueFd(ends[1]));
+}
+
+// The helper: single-threaded, forked from cryo. Never returns; reports through the channel.
+[[noreturn]] void run_helper(PlaceholderContext ctx, const ClockOffsets& offsets) {
+  auto failed = [&](const Error& e) {
+    send_report(ctx.report_fd, ReportKind::Failed, 0, 0, e.message + (e.hint.empty() ? "" : "; " + e.hint));
+    ::_exit(1);
+  };
+  auto pipes = stage_pipes(ctx.images->pipes, staging_fd_base(*ctx.images));
+  if (!pipes) failed(pipes.error().context("recreate pipes"));
+  ctx.pipes = std::move(*pipes);
+  // The time namespace applies to the children of the process that unshares it: the init below.
+  if (auto r = unshare_time_namespace(offsets); !r) failed(r.error().context("time namespace"));
+  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PARENT;
+  if (ctx.images->namespaces.own_uts()) flags |= CLONE_NEWUTS;
+  // CLONE_PARENT makes cryo the init's parent, so this helper can exit at once and cryo can wait for
+  // the init; the kernel then takes the exit signal from the helper and wants 0 here.
+  pid_t one = 1;
+  std::span<const pid_t> set_tid;
+  if (ctx.pid_method == PidMethod::Clone3) set_tid = std::span<const pid_t>(&one, 1);
+  pid_t root = clone3_fork(flags, set_tid, 0);
+  if (root == 0) run_root_placeholder(ctx);
+  if (root < 0) failed(errno_error("clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_PARENT" +
+                                   std::string(flags & CLONE_NEWUTS ? "|CLONE_NEWUTS" : "") + ")").context("create the init"));
+  send_report(ctx.report_fd, ReportKind::RootCreated, 0, static_cast<uint64_t>(root), "");
+  ::_exit(0);
+}
+
+}  // namespace
+
+PlaceholderTree::PlaceholderTree(PlaceholderTree&& other) noexcept
+    : images_(other.images_),
+      ctx_(std::move(other.ctx_)),
+      channel_(std::move(other.channel_)),
+      root_(other.root_),
+      root_reaped_(other.root_reaped_),
+      host_pids_(std::move(other.host_pids_)),
+      hold_write_(std::move(other.hold_write_)),
+      zombie_write_(std::move(other.zombie_write_)),
+      released_(other.released_),
+      killed_(other.killed_) {
+  other.released_ = true;
+}
+
+PlaceholderTree::~PlaceholderTree() {
+  if (!released_) kill();
+}
+
+Result<PlaceholderTree> PlaceholderTree::create(const ImageSet& images, const TreePlan& plan, PidMethod method,
+                                                const ClockOffsets& offsets) {
+  // Staged fds sit above every image fd number; the soft limit may be raised up to the hard one.
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  int base = staging_fd_base(images);
+  PlaceholderTree tree;
+  tree.images_ = &images;
+  ASSIGN_OR_RETURN(tree.channel_, ReportChannel::create(base));
+  ASSIGN_OR_RETURN(auto hold, inherited_pipe(base));
+  ASSIGN_OR_RETURN(auto zombie, inherited_pipe(base));
+  tree.hold_write_ = std::move(hold.second);
+  tree.zombie_write_ = std::move(zombie.second);
+  tree.ctx_.images = &images;
+  tree.ctx_.plan = &plan;
+  tree.ctx_.pid_method = method;
+  tree.ctx_.report_fd = tree.channel_.sender_fd();
+  tree.ctx_.hold_fd = hold.first;
+  tree.ctx_.zombie_fd = zombie.first;
+
+  pid_t helper = ::fork();
+  if (helper == 0) {
+    // cryo's ends are close-on-exec but there is no exec: close them so only cryo holds them.
+    tree.hold_write_.reset();
+    tree.zombie_write_.reset();
+    tree.channel_.close_receiver();
+    run_helper(tree.ctx_, offsets);
+  }
+  int fork_err = errno;
+  ::close(hold.first);
+  ::close(zombie.first);
+  tree.channel_.close_sender();
+  if (helper < 0) return fail(errno_error("fork", fork_err).context("start the restore helper"));
+  auto collected = tree.collect_reports(helper);
+  if (!collected) {
+    tree.kill();
+    return fail(collected.error());
+  }
+  return tree;
+}
+
+Result<> PlaceholderTree::collect_reports(pid_t helper) {
+  auto log = logging::get("restore");
+  size_t expected = images_->processes.size();
+  size_t ready = 0;
+  bool helper_done = false;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (ready < expected) {
+    ASSIGN_OR_RETURN(auto report, channel_.receive(std::chrono::milliseconds(200)));
+    if (report) {
+      last_progress = std::chrono::steady_clock::now();
+      switch (report->kind) {
+        case ReportKind::RootCreated:
+          root_ = static_cast<pid_t>(report->value);
+          log->debug("the tree's init is host pid {}", root_);
+          break;
+        case ReportKind::Ready:
+          if (!images_->find(report->ns_pid) || host_pids_.count(report->ns_pid))
+            return fail("restore: unexpected ready report from pid " + std::to_string(report->ns_pid));
+          host_pids_[report->ns_pid] = report->sender;
+          ++ready;
+          log->debug("placeholder of pid {} is ready as host pid {}", report->ns_pid, report->sender);
+          break;
+        case ReportKind::Failed:
+          if (report->ns_pid == 0) return fail("restore: " + report->text);
+          return fail("restore pid " + std::to_string(report->ns_pid) + ": " + report->text);
+      }
+      continue;
+    }
+    // Nothing queued: a process that died without a report is now a failure.
+    int status = 0;
+    if (!helper_done && ::waitpid(helper, &status, WNOHANG) == helper) {
+      helper_done = true;
+      if (root_ == 0) return fail("restore: the helper that creates the namespaces " + describe_status(status) + " without creating the init");
+    }
+    if (root_ != 0 && ::waitpid(root_, &status, WNOHANG) == root_) {
+      root_reaped_ = true;
+      return fail("restore pid 1: the init " + describe_status(status) + " while the tree was being created");
+    }
+    if (std::chrono::steady_clock::now() - last_progress > kQuietLimit)
+      return fail("restore: timed out waiting for the placeholders (" + std::to_string(ready) + " of " + std::to_string(expected) + " ready)");
+  }
+  if (!helper_done) ::waitpid(helper, nullptr, 0);
+  return {};
+}
+
+Result<> PlaceholderTree::let_zombies_exit() {
+  zombie_write_.reset();
+  for (const auto& process : images_->processes) {
+    if (!process.zombie()) continue;
+    pid_t pid = host_pids_.at(process.pid());
+    std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      auto stat = read_file(path);
+      // The state follows the comm in parentheses: "pid (comm) Z ...".
+      if (stat && stat->rfind(')') != std::string::npos && stat->substr(stat->rfind(')') + 2, 1) == "Z") break;
+      if (std::chrono::steady_clock::now() > deadline)
+        return fail("restore pid " + std::to_string(process.pid()) + ": the zombie placeholder did not exit");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  return {};
+}
+
+void PlaceholderTree::kill() {
+  if (killed_) return;
+  killed_ = true;
+  if (root_ != 0 && !root_reaped_) ::kill(root_, SIGKILL);
+  hold_write_.reset();
+  zombie_write_.reset();
+  // Traced placeholders must be reaped by cryo, their tracer, or the dying init waits for them forever.
+  for (const auto& [pid, host] : host_pids_) {
+    if (host == root_) continue;
+    for (;;) {
+      int status = 0;
+      pid_t got = ::waitpid(host, &status, __WALL);
+      if (got == host && (WIFEXITED(status) || WIFSIGNALED(status))) break;
+      if (got < 0 && errno != EINTR) break;  // Not traced by cryo: its parent reaps it.
+    }
+  }
+  if (root_ != 0 && !root_reaped_) {
+    for (;;) {
+      int status = 0;
+      pid_t got = ::waitpid(root_, &status, __WALL);
+      if (got == root_ && (WIFEXITED(status) || WIFSIGNALED(status))) break;
+      if (got < 0 && errno != EINTR) break;
+    }
+    root_reaped_ = true;
+  }
+}
+
+}  // namespace cryo::restore

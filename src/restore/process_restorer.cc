@@ -1,0 +1,98 @@
+#include "restore/process_restorer.h"
+
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/logging.h"
+#include "ptrace/registers.h"
+#include "restore/address_plan.h"
+#include "restore/memory_restorer.h"
+#include "restore/proc_maps.h"
+#include "restore/remote_task.h"
+#include "restore/state_restorer.h"
+
+namespace cryo::restore {
+namespace {
+
+constexpr uint32_t kRseqFlagUnregister = 1;
+
+// Code page plus scratch room for the largest thing written there: a path, the auxv, the groups list.
+uint64_t trampoline_size(const image::ProcessCore& core) {
+  uint64_t scratch = std::max<uint64_t>(64 * 1024, core.creds().groups_size() * sizeof(uint32_t) + 8192);
+  return kTrampolineCodeSize + ((scratch + kPageSize - 1) & ~(kPageSize - 1));
+}
+
+// Each step names itself in errors: "restore pid 42: map 0x7f..-0x7f.. (/usr/lib/libc.so.6): mmap: ...".
+Result<> restore_into(Tracee& tracee, const ProcessImage& process, const PlaceholderContext& ctx) {
+  auto log = logging::get("restore");
+  const auto& core = process.core;
+  const auto& thread = core.threads(0);
+  pid_t host_pid = tracee.tid();
+
+  ASSIGN_OR_RETURN(auto placeholder_maps, read_maps(host_pid));
+  ASSIGN_OR_RETURN(RemoteTask task, RemoteTask::start(tracee));
+  for (int fd : placeholder_own_fds(ctx)) RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {static_cast<uint64_t>(fd)}), "close cryo's fds");
+
+  uint64_t size = trampoline_size(core);
+  ASSIGN_OR_RETURN(uint64_t trampoline, choose_trampoline(placeholder_maps, process.mm, size));
+  RETURN_IF_ERROR(task.install_trampoline(trampoline, size));
+  log->debug("pid {} (host {}): trampoline at {:#x}", process.pid(), host_pid, trampoline);
+
+  // glibc registered rseq in the placeholder; with its area unmapped but still registered, the
+  // next return to user space would kill the process (DESIGN.md "rseq").
+  ASSIGN_OR_RETURN(RseqConfig rseq, tracee.get_rseq_config());
+  if (rseq.address != 0)
+    RETURN_IF_ERROR_CTX(task.call("rseq", SYS_rseq, {rseq.address, rseq.length, kRseqFlagUnregister, rseq.signature}),
+                        "unregister the placeholder's rseq");
+
+  RETURN_IF_ERROR(restore_memory(task, process, placeholder_maps));
+  RETURN_IF_ERROR(restore_mm_fields(task, core.mm()));
+  RETURN_IF_ERROR(restore_sigactions(task, core));
+  RETURN_IF_ERROR(restore_thread_registrations(task, thread));
+  RETURN_IF_ERROR(restore_pending_signals(task, core));
+  RETURN_IF_ERROR(restore_rlimits(host_pid, process.pid(), core));
+  if (process.files.root() != "/") {
+    // Only now: every file above was opened by its path on the host.
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t path, task.put_string(process.files.root()));
+    RETURN_IF_ERROR_CTX(task.call("chroot", SYS_chroot, {path}), "root directory " + process.files.root());
+  }
+  RETURN_IF_ERROR(restore_creds(task, core.creds()));
+  RETURN_IF_ERROR(restore_process_flags(task, core));
+  // Timers start counting when set: as late as possible.
+  RETURN_IF_ERROR(restore_itimers(task, core));
+
+  RETURN_IF_ERROR_CTX(tracee.set_xstate(thread.xstate()), "FPU/vector registers");
+  Registers regs;
+  if (!registers_from_bytes(thread.gpregs(), &regs)) return fail("general registers: wrong size");
+  // The image holds the registers as frozen; a syscall interrupted by the freeze runs again.
+  Registers final_regs = registers_for_resume(regs, ResumeContext::Restored);
+  RETURN_IF_ERROR_CTX(task.finish(final_regs, thread.blocked_mask()), "final step");
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Tracee>> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx) {
+  std::string where = "restore pid " + std::to_string(process.pid());
+  auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN_CTX(Tracee seized, Tracee::seize(host_pid), where + ": seize");
+  auto tracee = std::make_unique<Tracee>(std::move(seized));
+  // If cryo dies before the release, a half-restored process must not run on.
+  if (::ptrace(PTRACE_SETOPTIONS, host_pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
+    return fail(errno_error("ptrace(PTRACE_SETOPTIONS)").context(where));
+  {
+    auto pin = CpuPin::pin(static_cast<pid_t>(::gettid()), host_pid);
+    if (!pin) logging::get("restore")->debug("{}: not pinned to one CPU: {}", where, pin.error().message);
+    RETURN_IF_ERROR_CTX(restore_into(*tracee, process, ctx), where);
+  }
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  logging::get("restore")->debug("pid {} (host {}) restored in {:.2f} ms", process.pid(), host_pid, ms);
+  return tracee;
+}
+
+}  // namespace cryo::restore

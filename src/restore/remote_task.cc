@@ -1,0 +1,73 @@
+#include "restore/remote_task.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+#include "base/logging.h"
+
+namespace cryo::restore {
+
+Result<RemoteTask> RemoteTask::start(Tracee& tracee) {
+  ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(tracee.tid()));
+  ASSIGN_OR_RETURN(RemoteSyscalls syscalls, RemoteSyscalls::create(tracee, site));
+  return RemoteTask(tracee, std::move(syscalls));
+}
+
+Result<uint64_t> RemoteTask::call(const std::string& what, long nr, std::array<uint64_t, 6> args) {
+  ASSIGN_OR_RETURN(int64_t result, syscalls_->raw(nr, args));
+  if (result < 0 && result > -4096) return fail(errno_error(what, static_cast<int>(-result)));
+  return static_cast<uint64_t>(result);
+}
+
+Result<> RemoteTask::install_trampoline(uint64_t address, uint64_t size) {
+  ASSIGN_OR_RETURN(uint64_t got, call("mmap trampoline", SYS_mmap,
+                                      {address, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0}));
+  if (got != address) return fail("mmap trampoline: the kernel placed it at another address");
+  trampoline_ = address;
+  trampoline_size_ = size;
+  // syscall (0f 05); int3 (cc): the int3 stops the tracee right after the syscall, so PTRACE_CONT
+  // and one stop per syscall are enough.
+  const unsigned char code[] = {0x0f, 0x05, 0xcc};
+  RETURN_IF_ERROR(write_memory(address, code, sizeof code));
+  syscalls_->use_site({address, true});
+  return {};
+}
+
+Result<uint64_t> RemoteTask::put(const void* data, size_t size) {
+  uint64_t offset = kTrampolineCodeSize + ((scratch_used_ + 15) & ~uint64_t(15));
+  if (trampoline_ == 0 || offset + size > trampoline_size_)
+    return fail("scratch area of the trampoline is too small for " + std::to_string(size) + " bytes");
+  RETURN_IF_ERROR(write_memory(trampoline_ + offset, data, size));
+  scratch_used_ = offset - kTrampolineCodeSize + size;
+  return trampoline_ + offset;
+}
+
+Result<> RemoteTask::write_memory(uint64_t address, const void* data, size_t size) {
+  iovec local{const_cast<void*>(data), size};
+  iovec remote{reinterpret_cast<void*>(address), size};
+  ssize_t n = ::process_vm_writev(host_pid(), &local, 1, &remote, 1, 0);
+  if (n < 0) return fail_errno("process_vm_writev");
+  if (static_cast<size_t>(n) != size) return fail("process_vm_writev: short write");
+  return {};
+}
+
+Result<> RemoteTask::finish(const Registers& final_regs, uint64_t blocked_mask) {
+  // Without the int3 the syscall ends at a syscall-exit stop, where the registers are replaced
+  // before the tracee could return into the page that was just unmapped.
+  syscalls_->use_site({trampoline_, false});
+  ASSIGN_OR_RETURN(int64_t result, syscalls_->raw(SYS_munmap, {trampoline_, trampoline_size_}));
+  if (result != 0) return fail(errno_error("munmap trampoline", static_cast<int>(-result)));
+  syscalls_->set_registers_to_restore(final_regs);
+  syscalls_->set_sigmask_to_restore(blocked_mask);
+  // The guard would set them too, but only log a failure; setting them here reports it.
+  RETURN_IF_ERROR_CTX(tracee_->set_registers(final_regs), "final registers");
+  RETURN_IF_ERROR_CTX(tracee_->set_sigmask(blocked_mask), "blocked signals");
+  syscalls_.reset();
+  return {};
+}
+
+}  // namespace cryo::restore

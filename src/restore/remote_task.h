@@ -1,0 +1,61 @@
+// A seized placeholder being turned into its process: injected syscalls that name the call in their
+// errors, and a trampoline page (`syscall; int3`, then scratch space for the strings and structs the
+// syscalls point to) mapped where neither the placeholder nor the image has anything.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "ptrace/remote_syscalls.h"
+#include "ptrace/tracee.h"
+
+namespace cryo::restore {
+
+class RemoteTask {
+ public:
+  // Starts injecting through a `syscall` instruction of the placeholder's vdso.
+  static Result<RemoteTask> start(Tracee& tracee);
+
+  pid_t host_pid() const { return tracee_->tid(); }
+  Tracee& tracee() { return *tracee_; }
+  RemoteSyscalls& syscalls() { return *syscalls_; }
+
+  // Maps the trampoline at `address` (size bytes, the first page holds the code) and switches to it.
+  Result<> install_trampoline(uint64_t address, uint64_t size);
+  uint64_t trampoline() const { return trampoline_; }
+  uint64_t trampoline_size() const { return trampoline_size_; }
+
+  // Runs a syscall; a negative result is an error naming `what` ("mmap: Permission denied").
+  Result<uint64_t> call(const std::string& what, long nr, std::array<uint64_t, 6> args = {});
+
+  // Copies bytes into the scratch area and returns their address in the tracee. The area is reused
+  // from its start after reset_scratch().
+  Result<uint64_t> put(const void* data, size_t size);
+  Result<uint64_t> put_string(const std::string& text) { return put(text.c_str(), text.size() + 1); }
+  void reset_scratch() { scratch_used_ = 0; }
+
+  // Writes bytes into the tracee's memory (process_vm_writev).
+  Result<> write_memory(uint64_t address, const void* data, size_t size);
+
+  // Ends the visit: munmaps the trampoline from a syscall-exit stop, leaving `final_regs` and
+  // `blocked_mask` for when the tracee is released (DESIGN.md "Final step"). The tracee stays stopped.
+  Result<> finish(const Registers& final_regs, uint64_t blocked_mask);
+
+ private:
+  RemoteTask(Tracee& tracee, RemoteSyscalls syscalls) : tracee_(&tracee), syscalls_(std::move(syscalls)) {}
+  Tracee* tracee_;
+  std::optional<RemoteSyscalls> syscalls_;
+  uint64_t trampoline_ = 0;
+  uint64_t trampoline_size_ = 0;
+  uint64_t scratch_used_ = 0;
+};
+
+// The trampoline's first page holds `syscall; int3`; scratch space starts at this offset.
+constexpr uint64_t kTrampolineCodeSize = 4096;
+
+}  // namespace cryo::restore

@@ -1,0 +1,178 @@
+#include "restore/state_restorer.h"
+
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/logging.h"
+
+namespace cryo::restore {
+namespace {
+
+constexpr uint32_t kRseqFlagUnregister = 1;
+
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+struct KernelStack {
+  uint64_t sp;
+  int32_t flags;
+  int32_t pad;
+  uint64_t size;
+};
+
+struct KernelItimerval {
+  int64_t interval_sec, interval_usec, value_sec, value_usec;
+};
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+int siginfo_signo(const std::string& info) {
+  int signo = 0;
+  std::memcpy(&signo, info.data(), sizeof signo);
+  return signo;
+}
+
+}  // namespace
+
+Result<> restore_mm_fields(RemoteTask& task, const image::MmFields& mm) {
+  task.reset_scratch();
+  ASSIGN_OR_RETURN(uint64_t exe_path, task.put_string(mm.exe()));
+  ASSIGN_OR_RETURN_CTX(uint64_t exe_fd, task.call("open", SYS_openat, {static_cast<uint64_t>(AT_FDCWD), exe_path, O_RDONLY | O_CLOEXEC}),
+                       "open executable " + mm.exe());
+  uint64_t auxv = 0;
+  if (!mm.auxv().empty()) {
+    ASSIGN_OR_RETURN(auxv, task.put(mm.auxv().data(), mm.auxv().size()));
+  }
+  prctl_mm_map map{};
+  map.start_code = mm.start_code();
+  map.end_code = mm.end_code();
+  map.start_data = mm.start_data();
+  map.end_data = mm.end_data();
+  map.start_brk = mm.start_brk();
+  map.brk = mm.brk();
+  map.start_stack = mm.start_stack();
+  map.arg_start = mm.arg_start();
+  map.arg_end = mm.arg_end();
+  map.env_start = mm.env_start();
+  map.env_end = mm.env_end();
+  map.auxv = reinterpret_cast<__u64*>(auxv);
+  map.auxv_size = static_cast<uint32_t>(mm.auxv().size());
+  map.exe_fd = static_cast<uint32_t>(exe_fd);
+  ASSIGN_OR_RETURN(uint64_t remote_map, task.put(&map, sizeof map));
+  auto set = task.call("prctl(PR_SET_MM, PR_SET_MM_MAP)", SYS_prctl, {PR_SET_MM, PR_SET_MM_MAP, remote_map, sizeof map});
+  RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {exe_fd}), "close executable");
+  if (!set) return fail(set.error().context("set mm fields (brk " + hex(mm.brk()) + ", stack " + hex(mm.start_stack()) + ")"));
+  return {};
+}
+
+Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core) {
+  for (const auto& action : core.sigactions()) {
+    if (action.handler() == 0 && action.flags() == 0 && action.mask() == 0) continue;  // SIG_DFL, as reset
+    KernelSigaction sa{action.handler(), action.flags(), action.restorer(), action.mask()};
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote, task.put(&sa, sizeof sa));
+    RETURN_IF_ERROR_CTX(task.call("rt_sigaction", SYS_rt_sigaction, {action.signo(), remote, 0, 8}),
+                        "signal handler of signal " + std::to_string(action.signo()));
+  }
+  return {};
+}
+
+Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread) {
+  std::string where = "thread " + std::to_string(thread.tid());
+  const auto& ss = thread.altstack();
+  if (!(ss.flags() & SS_DISABLE)) {
+    // SS_ONSTACK is a state the kernel reports, not a flag it takes.
+    KernelStack stack{ss.sp(), ss.flags() & ~SS_ONSTACK, 0, ss.size()};
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote, task.put(&stack, sizeof stack));
+    RETURN_IF_ERROR_CTX(task.call("sigaltstack", SYS_sigaltstack, {remote, 0}), where);
+  }
+  if (thread.robust_list() != 0)
+    RETURN_IF_ERROR_CTX(task.call("set_robust_list", SYS_set_robust_list, {thread.robust_list(), thread.robust_list_len()}), where);
+  RETURN_IF_ERROR_CTX(task.call("set_tid_address", SYS_set_tid_address, {thread.clear_child_tid()}), where);
+  const auto& rseq = thread.rseq();
+  if (rseq.address() != 0)
+    RETURN_IF_ERROR_CTX(task.call("rseq", SYS_rseq, {rseq.address(), rseq.length(), 0, rseq.signature()}),
+                        where + ": register rseq at " + hex(rseq.address()));
+  return {};
+}
+
+Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core) {
+  for (const auto& timer : core.itimers()) {
+    if (timer.value_us() == 0) continue;  // Disarmed, as in a fresh process.
+    KernelItimerval value{static_cast<int64_t>(timer.interval_us() / 1000000), static_cast<int64_t>(timer.interval_us() % 1000000),
+                          static_cast<int64_t>(timer.value_us() / 1000000), static_cast<int64_t>(timer.value_us() % 1000000)};
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote, task.put(&value, sizeof value));
+    RETURN_IF_ERROR_CTX(task.call("setitimer", SYS_setitimer, {timer.which(), remote, 0}), "interval timer " + std::to_string(timer.which()));
+  }
+  return {};
+}
+
+Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core) {
+  // The tracee queues them to itself: the kernel accepts any si_code for a process's own signals.
+  uint64_t pid = core.pid();
+  for (const auto& info : core.shared_pending()) {
+    int signo = siginfo_signo(info);
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote, task.put(info.data(), info.size()));
+    RETURN_IF_ERROR_CTX(task.call("rt_sigqueueinfo", SYS_rt_sigqueueinfo, {pid, static_cast<uint64_t>(signo), remote}),
+                        "pending signal " + std::to_string(signo));
+  }
+  for (const auto& thread : core.threads()) {
+    for (const auto& info : thread.pending()) {
+      int signo = siginfo_signo(info);
+      task.reset_scratch();
+      ASSIGN_OR_RETURN(uint64_t remote, task.put(info.data(), info.size()));
+      RETURN_IF_ERROR_CTX(task.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, {pid, thread.tid(), static_cast<uint64_t>(signo), remote}),
+                          "pending signal " + std::to_string(signo) + " of thread " + std::to_string(thread.tid()));
+    }
+  }
+  return {};
+}
+
+Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore& core) {
+  auto log = logging::get("restore");
+  for (const auto& limit : core.rlimits()) {
+    rlimit wanted{limit.cur(), limit.max()};
+    rlimit old{};
+    auto resource = static_cast<__rlimit_resource>(limit.resource());
+    if (::prlimit(host_pid, resource, &wanted, &old) == 0) continue;
+    int err = errno;
+    if (err != EPERM) return fail(errno_error("prlimit(" + std::to_string(limit.resource()) + ")", err).context("rlimits"));
+    // Raising a hard limit needs CAP_SYS_RESOURCE (missing on some hosts): keep what is allowed.
+    if (::prlimit(host_pid, resource, nullptr, &old) != 0) return fail(errno_error("prlimit").context("rlimits"));
+    rlimit allowed{std::min<rlim_t>(limit.cur(), old.rlim_max), old.rlim_max};
+    if (::prlimit(host_pid, resource, &allowed, nullptr) != 0)
+      return fail(errno_error("prlimit(" + std::to_string(limit.resource()) + ")").context("rlimits"));
+    log->info("pid {}: resource limit {} stays at hard limit {} instead of {} (raising it needs CAP_SYS_RESOURCE)", pid,
+              limit.resource(), old.rlim_max, limit.max());
+  }
+  return {};
+}
+
+Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core) {
+  RETURN_IF_ERROR(task.call("prctl(PR_SET_DUMPABLE)", SYS_prctl, {PR_SET_DUMPABLE, core.dumpable() ? 1u : 0u}));
+  RETURN_IF_ERROR(task.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, static_cast<uint64_t>(core.pdeath_signal())}));
+  if (core.child_subreaper()) RETURN_IF_ERROR(task.call("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, {PR_SET_CHILD_SUBREAPER, 1}));
+  if (core.creds().no_new_privs())
+    RETURN_IF_ERROR(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}));
+  return {};
+}
+
+}  // namespace cryo::restore

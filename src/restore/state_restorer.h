@@ -1,0 +1,30 @@
+// The rest of a process's state after its memory: the mm fields the kernel keeps (brk, argument and
+// environment areas, auxv, /proc/PID/exe), signal handlers, per-thread registrations (altstack,
+// robust list, clear_child_tid, rseq), interval timers, pending signals, resource limits,
+// credentials and the prctl flags. All through injected syscalls but the rlimits.
+#pragma once
+
+#include "base/error.h"
+#include "restore/image_set.h"
+#include "restore/remote_task.h"
+
+namespace cryo::restore {
+
+// PR_SET_MM_MAP with the image's mm fields, auxv and executable.
+Result<> restore_mm_fields(RemoteTask& task, const image::MmFields& mm);
+// Signal handlers that are not the default (the placeholder reset all of them).
+Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core);
+// sigaltstack, set_robust_list, set_tid_address and rseq of the (only) thread.
+Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread);
+Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core);
+// Re-queues pending signals; they stay pending because every signal is blocked while injecting.
+Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core);
+// prlimit64 from cryo; limits that cannot be raised without CAP_SYS_RESOURCE are logged and left lower.
+Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
+// Groups, uids, gids, securebits, bounding set, capabilities, ambient capabilities.
+Result<> restore_creds(RemoteTask& task, const image::Creds& creds);
+// Flags that credential changes reset, so they come after: dumpable, parent-death signal; then the
+// child-subreaper flag and no_new_privs (irreversible, last).
+Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core);
+
+}  // namespace cryo::restore
