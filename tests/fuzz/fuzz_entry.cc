@@ -1,0 +1,182 @@
+#include "fuzz/fuzz_entry.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+#include "image/framed_file.h"
+#include "image/image_dir.h"
+#include "image/image_kinds.h"
+#include "image/image_printer.h"
+
+namespace cryo::fuzz {
+namespace {
+
+using Records = std::vector<std::unique_ptr<google::protobuf::Message>>;
+
+const image::KindInfo& kind_at(uint8_t byte) {
+  auto kinds = image::all_kinds();
+  return kinds[byte % kinds.size()];
+}
+
+std::string_view as_chars(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// Reads a u16 LE length and that many bytes (or what is left) off the front of `in`.
+std::span<const uint8_t> take_chunk(std::span<const uint8_t>& in) {
+  if (in.size() < 2) {
+    in = {};
+    return {};
+  }
+  size_t size = size_t(in[0]) | size_t(in[1]) << 8;
+  in = in.subspan(2);
+  size = std::min(size, in.size());
+  auto chunk = in.first(size);
+  in = in.subspan(size);
+  return chunk;
+}
+
+// Prints records the way show does; the output itself is not checked, only that printing survives.
+void print_records(const Records& records) {
+  for (const auto& record : records) {
+    std::string text = image::record_to_text(*record);
+    auto json = image::record_to_json(*record);
+    (void)text;
+    (void)json;
+  }
+}
+
+std::optional<std::string> run_decode(const image::KindInfo& info, std::string_view bytes) {
+  auto records = image::decode_records(info.kind, bytes, "fuzz.img");
+  if (!info.prototype) {
+    if (records) return "decode_records accepted raw " + std::string(info.name) + " data";
+    return std::nullopt;
+  }
+  if (!records) return std::nullopt;
+  print_records(*records);
+  // Whatever decodes must encode again and decode to the same records.
+  std::vector<const google::protobuf::Message*> pointers;
+  for (const auto& record : *records) pointers.push_back(record.get());
+  auto encoded = image::encode_records(info.kind, pointers);
+  if (!encoded) return "re-encoding decoded " + std::string(info.name) + " records failed: " + encoded.error().message;
+  auto again = image::decode_records(info.kind, *encoded, "fuzz.img");
+  if (!again) return "re-encoded " + std::string(info.name) + " records do not decode: " + again.error().message;
+  if (again->size() != records->size()) return "round trip changed the record count of " + std::string(info.name);
+  for (size_t i = 0; i < records->size(); ++i)
+    if ((*again)[i]->SerializeAsString() != (*records)[i]->SerializeAsString())
+      return "round trip changed record " + std::to_string(i) + " of " + std::string(info.name);
+  return std::nullopt;
+}
+
+std::optional<std::string> run_name(std::string_view name) {
+  auto id = image::identify(name);
+  if (!id) return std::nullopt;
+  bool per_process = image::kind_info(id->kind).per_process;
+  if (per_process != (id->pid != 0)) return "identify(" + std::string(name) + ") gave a pid that does not fit its kind";
+  if (std::string back = image::file_name(id->kind, id->pid); back != name)
+    return "identify(" + std::string(name) + ") does not round trip: file_name gives " + back;
+  return std::nullopt;
+}
+
+// A private scratch directory for the whole process, under $TMPDIR (else /tmp), removed at exit.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/cryo-fuzz-XXXXXX";
+    if (!::mkdtemp(templ.data())) std::abort();  // No scratch space: nothing can be fuzzed.
+    path_ = templ;
+  }
+  ~ScratchDir() { ::rmdir(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Result<> write_whole_file(const std::string& path, std::span<const uint8_t> bytes) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return fail_errno("open(" + path + ")");
+  return write_all(fd.get(), bytes.data(), bytes.size(), path);
+}
+
+std::optional<std::string> run_dir(std::span<const uint8_t> in, bool fill_in_sums) {
+  static ScratchDir scratch;
+  const std::string dir = scratch.path() + "/image";
+  if (::mkdir(dir.c_str(), 0700) != 0) std::abort();
+  auto inventory_bytes = take_chunk(in);
+  std::map<std::string, std::span<const uint8_t>> files;  // A later file of the same name replaces it.
+  while (in.size() >= 2) {
+    const auto& info = kind_at(in[0]);
+    uint32_t pid = info.per_process ? uint32_t(in[1]) + 1 : 0;
+    in = in.subspan(2);
+    files[image::file_name(info.kind, pid)] = take_chunk(in);
+  }
+  files.erase(image::file_name(image::Kind::Inventory));
+  bool written = true;
+  for (const auto& [name, bytes] : files) written = written && write_whole_file(dir + "/" + name, bytes).has_value();
+
+  std::string inventory_file(as_chars(inventory_bytes));
+  if (fill_in_sums && written) {
+    image::Inventory inventory;
+    if (!inventory.ParseFromArray(inventory_bytes.data(), static_cast<int>(inventory_bytes.size()))) inventory.Clear();
+    for (const auto& [name, bytes] : files) {
+      image::ImageFile* entry = nullptr;
+      for (auto& listed : *inventory.mutable_files())
+        if (listed.name() == name) entry = &listed;
+      if (!entry) entry = inventory.add_files();
+      entry->set_name(name);
+      entry->set_size(bytes.size());
+      auto sum = image::checksum_file(dir + "/" + name);
+      entry->set_xxh3(sum ? *sum : 0);
+    }
+    const google::protobuf::Message* one[] = {&inventory};
+    auto framed = image::encode_records(image::Kind::Inventory, one);
+    if (framed) inventory_file = *framed;
+  }
+  auto inventory_span = std::span(reinterpret_cast<const uint8_t*>(inventory_file.data()), inventory_file.size());
+  if (written && write_whole_file(dir + "/" + image::file_name(image::Kind::Inventory), inventory_span)) {
+    if (auto inventory = image::open_image_dir(dir)) {
+      auto text = image::render_image(dir, *inventory, image::PrintFormat::Text);
+      auto json = image::render_image(dir, *inventory, image::PrintFormat::Json);
+      (void)text;
+      (void)json;
+    }
+  }
+  image::remove_dir(dir);
+  return std::nullopt;
+}
+
+}  // namespace
+
+uint8_t selector(Mode mode, size_t kind_index) {
+  return static_cast<uint8_t>(uint8_t(mode) << 6 | (kind_index & 0x3f));
+}
+
+std::optional<std::string> run_image_input(std::span<const uint8_t> input) {
+  if (input.empty()) return std::nullopt;
+  const uint8_t select = input[0];
+  auto rest = input.subspan(1);
+  switch (static_cast<Mode>(select >> 6)) {
+    case Mode::Decode:
+      return run_decode(kind_at(select & 0x3f), as_chars(rest));
+    case Mode::Name:
+      return run_name(as_chars(rest));
+    case Mode::Dir:
+      return run_dir(rest, false);
+    case Mode::DirWithSums:
+      return run_dir(rest, true);
+  }
+  return std::nullopt;
+}
+
+}  // namespace cryo::fuzz

@@ -1,0 +1,366 @@
+// Writes the image fuzzer's seed corpus (inputs in the layout of fuzz_entry.h):
+//   make_seeds OUT_DIR [IMAGE_DIR...]
+// Always writes generated seeds: one valid file of every kind, file names, and a whole synthetic image
+// as a directory input. Each IMAGE_DIR (a real image from `cryo dump`) is verified and split into one
+// decode seed per file plus one directory seed of the whole image, with page data cut short so the
+// corpus stays small.
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+#include "core.pb.h"
+#include "files.pb.h"
+#include "fuzz/fuzz_entry.h"
+#include "image/framed_file.h"
+#include "image/image_dir.h"
+#include "image/image_kinds.h"
+#include "inventory.pb.h"
+#include "mm.pb.h"
+#include "namespaces.pb.h"
+#include "pagemap.pb.h"
+#include "pipes.pb.h"
+#include "pstree.pb.h"
+
+namespace cryo::fuzz {
+namespace {
+
+using image::Kind;
+using Message = google::protobuf::Message;
+
+// Directory inputs frame each file with a u16 length; page data beyond this is cut from seeds.
+constexpr size_t kMaxSeedFile = 65535;
+constexpr size_t kMaxSeedPages = 2 * 4096;
+
+size_t kind_index(Kind kind) {
+  auto kinds = image::all_kinds();
+  for (size_t i = 0; i < kinds.size(); ++i)
+    if (kinds[i].kind == kind) return i;
+  std::abort();
+}
+
+void put_u16(std::string& out, size_t v) {
+  out += char(v & 0xff);
+  out += char((v >> 8) & 0xff);
+}
+
+Result<> write_seed(const std::string& out_dir, const std::string& name, const std::string& bytes) {
+  std::string path = out_dir + "/" + name;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return fail_errno("open(" + path + ")");
+  return write_all(fd.get(), bytes.data(), bytes.size(), path);
+}
+
+std::string framed(Kind kind, std::vector<const Message*> records) {
+  auto bytes = image::encode_records(kind, records);
+  if (!bytes) std::abort();
+  return *bytes;
+}
+
+struct SeedFile {
+  Kind kind;
+  uint32_t pid;  // 1..256, or 0.
+  std::string bytes;
+};
+
+// A directory input: mode 3 takes the bare inventory and fills in sums; mode 2 takes it framed, with
+// the true sums already in it.
+std::string dir_input(Mode mode, image::Inventory inventory, const std::vector<SeedFile>& files) {
+  inventory.clear_files();
+  for (const auto& file : files) {
+    auto* entry = inventory.add_files();
+    entry->set_name(image::file_name(file.kind, file.pid));
+    entry->set_size(file.bytes.size());
+    entry->set_xxh3(XXH3_64bits(file.bytes.data(), file.bytes.size()));
+  }
+  std::string inventory_bytes =
+      mode == Mode::DirWithSums ? inventory.SerializeAsString() : framed(Kind::Inventory, {&inventory});
+  std::string out(1, char(selector(mode, 0)));
+  put_u16(out, inventory_bytes.size());
+  out += inventory_bytes;
+  for (const auto& file : files) {
+    out += char(kind_index(file.kind));
+    out += char(file.pid ? file.pid - 1 : 0);
+    put_u16(out, file.bytes.size());
+    out += file.bytes;
+  }
+  return out;
+}
+
+image::Inventory make_inventory() {
+  image::Inventory inventory;
+  inventory.set_format_version(image::kFormatVersion);
+  inventory.set_cryo_version("0.1.0");
+  inventory.set_kernel_release("6.18.0");
+  inventory.set_arch("x86_64");
+  for (const char* flag : {"fpu", "sse2", "avx", "avx2", "xsave"}) inventory.add_cpu_flags(flag);
+  inventory.set_xsave_features(0x2e7);
+  auto* vdso = inventory.add_vdso_layout();
+  vdso->set_name("[vdso]");
+  vdso->set_start(0x7ffd1000);
+  vdso->set_end(0x7ffd3000);
+  auto* vvar = inventory.add_vdso_layout();
+  vvar->set_name("[vvar]");
+  vvar->set_start(0x7ffcd000);
+  vvar->set_end(0x7ffd1000);
+  inventory.mutable_host_clocks()->set_monotonic_ns(5'000'000'000);
+  inventory.mutable_host_clocks()->set_boottime_ns(6'000'000'000);
+  inventory.mutable_host_clocks()->set_realtime_ns(1'700'000'000'000'000'000);
+  inventory.set_root_pid(4242);
+  inventory.set_process_count(2);
+  return inventory;
+}
+
+image::Namespaces make_namespaces() {
+  image::Namespaces ns;
+  ns.set_own_pid(true);
+  ns.set_own_time(true);
+  ns.set_own_mount(true);
+  ns.mutable_time_offsets()->set_monotonic_sec(-4);
+  ns.mutable_time_offsets()->set_boottime_sec(-5);
+  ns.mutable_clocks_inside()->set_monotonic_ns(1'000'000'000);
+  ns.mutable_host_clocks()->set_monotonic_ns(5'000'000'000);
+  ns.set_hostname("cryo-test");
+  return ns;
+}
+
+image::ProcessTree make_tree() {
+  image::ProcessTree tree;
+  auto* init = tree.add_processes();
+  init->set_pid(1);
+  init->set_host_pid(4242);
+  init->set_pgid(1);
+  init->set_sid(1);
+  init->add_threads(1);
+  init->add_threads(2);
+  auto* zombie = tree.add_processes();
+  zombie->set_pid(3);
+  zombie->set_host_pid(4245);
+  zombie->set_ppid(1);
+  zombie->set_pgid(1);
+  zombie->set_sid(1);
+  zombie->add_threads(3);
+  zombie->set_zombie(true);
+  zombie->set_exit_code(7 << 8);
+  return tree;
+}
+
+image::ProcessCore make_core() {
+  image::ProcessCore core;
+  core.set_pid(1);
+  core.set_comm("sleep");
+  core.set_cmdline(std::string("sleep\0" "1000\0", 11));
+  core.set_umask(022);
+  auto* creds = core.mutable_creds();
+  for (int i = 0; i < 4; ++i) {
+    creds->add_uids(0);
+    creds->add_gids(0);
+  }
+  creds->set_cap_permitted(0x1ffffffffff);
+  creds->set_cap_effective(0x1ffffffffff);
+  creds->set_cap_bounding(0x1ffffffffff);
+  auto* nofile = core.add_rlimits();
+  nofile->set_resource(7);
+  nofile->set_cur(1024);
+  nofile->set_max(1048576);
+  auto* action = core.add_sigactions();
+  action->set_signo(10);
+  action->set_handler(0x401230);
+  action->set_flags(0x04000000);
+  action->set_restorer(0x7f0000001000);
+  auto* mm = core.mutable_mm();
+  mm->set_start_code(0x400000);
+  mm->set_end_code(0x401000);
+  mm->set_start_brk(0x600000);
+  mm->set_brk(0x621000);
+  mm->set_start_stack(0x7ffd00000000);
+  mm->set_auxv(std::string(32, '\x11'));
+  mm->set_exe("/usr/bin/sleep");
+  mm->mutable_exe_identity()->set_ino(1234);
+  mm->mutable_exe_identity()->set_mode(0100755);
+  for (uint32_t tid : {1u, 2u}) {
+    auto* thread = core.add_threads();
+    thread->set_tid(tid);
+    thread->set_gpregs(std::string(216, '\x22'));
+    thread->set_xstate(std::string(1088, '\x33'));
+    thread->set_blocked_mask(1u << 9);
+    thread->add_pending(std::string(128, '\x44'));
+    thread->mutable_altstack()->set_flags(2);
+    thread->mutable_rseq()->set_address(0x7f0000002000);
+    thread->mutable_rseq()->set_length(32);
+    thread->mutable_rseq()->set_signature(0x53053053);
+    thread->set_comm("sleep");
+  }
+  auto* timer = core.add_itimers();
+  timer->set_value_us(500000);
+  core.set_exit_signal(17);
+  core.set_dumpable(true);
+  return core;
+}
+
+image::MemoryMap make_mm() {
+  image::MemoryMap mm;
+  auto add = [&mm](uint64_t start, uint64_t end, uint32_t prot, image::VmaKind kind, const char* path) {
+    auto* vma = mm.add_vmas();
+    vma->set_start(start);
+    vma->set_end(end);
+    vma->set_prot(prot);
+    vma->set_flags(kind == image::VMA_FILE_SHARED || kind == image::VMA_ANON_SHARED ? 1 : 2);
+    vma->set_kind(kind);
+    vma->set_path(path);
+    return vma;
+  };
+  add(0x400000, 0x401000, 5, image::VMA_FILE_PRIVATE, "/usr/bin/sleep")->mutable_file()->set_ino(1234);
+  add(0x600000, 0x621000, 3, image::VMA_ANON_PRIVATE, "");
+  add(0x7f0000000000, 0x7f0000001000, 3, image::VMA_ANON_SHARED, "")->set_shmid(99);
+  add(0x7ffcd000, 0x7ffd1000, 1, image::VMA_VVAR, "[vvar]");
+  add(0x7ffd1000, 0x7ffd3000, 5, image::VMA_VDSO, "[vdso]");
+  add(0x7ffd00000000, 0x7ffd00021000, 3, image::VMA_ANON_PRIVATE, "[stack]")->set_flags(2 | 0x100);
+  return mm;
+}
+
+image::Pagemap make_pagemap() {
+  image::Pagemap pagemap;
+  pagemap.set_pages_file_size(kMaxSeedPages);
+  auto* heap = pagemap.add_runs();
+  heap->set_vaddr(0x600000);
+  heap->set_nr_pages(1);
+  auto* stack = pagemap.add_runs();
+  stack->set_vaddr(0x7ffd00020000);
+  stack->set_nr_pages(1);
+  stack->set_offset(4096);
+  return pagemap;
+}
+
+image::ProcessFiles make_files() {
+  image::ProcessFiles files;
+  for (int fd = 0; fd < 3; ++fd) {
+    auto* entry = files.add_fds();
+    entry->set_fd(fd);
+    entry->set_kind(image::FD_CHARDEV);
+    entry->set_flags(fd == 0 ? 0 : 1);
+    entry->set_path("/dev/null");
+    entry->set_rdev(0x103);
+  }
+  auto* pipe = files.add_fds();
+  pipe->set_fd(3);
+  pipe->set_kind(image::FD_PIPE);
+  pipe->set_flags(1);
+  pipe->set_cloexec(true);
+  pipe->set_pipe_id(777);
+  pipe->set_pipe_write_end(true);
+  auto* log = files.add_fds();
+  log->set_fd(4);
+  log->set_kind(image::FD_REGULAR);
+  log->set_flags(02001);
+  log->set_pos(4096);
+  log->set_path("/tmp/log.txt");
+  log->mutable_identity()->set_ino(55);
+  files.set_cwd("/tmp");
+  files.set_root("/");
+  return files;
+}
+
+image::Pipes make_pipes() {
+  image::Pipes pipes;
+  auto* pipe = pipes.add_pipes();
+  pipe->set_pipe_id(777);
+  pipe->set_data("hello, pipe\n");
+  pipe->set_capacity(65536);
+  pipe->set_has_writer_in_tree(true);
+  return pipes;
+}
+
+Result<> write_generated(const std::string& out_dir) {
+  auto inventory = make_inventory();
+  auto ns = make_namespaces();
+  auto tree = make_tree();
+  auto core = make_core();
+  auto mm = make_mm();
+  auto pagemap = make_pagemap();
+  auto files = make_files();
+  auto pipes = make_pipes();
+  std::string pages(kMaxSeedPages, '\x5a');
+  std::vector<SeedFile> image_files = {
+      {Kind::Namespaces, 0, framed(Kind::Namespaces, {&ns})},  {Kind::ProcessTree, 0, framed(Kind::ProcessTree, {&tree})},
+      {Kind::Core, 1, framed(Kind::Core, {&core})},             {Kind::MemoryMap, 1, framed(Kind::MemoryMap, {&mm})},
+      {Kind::Pagemap, 1, framed(Kind::Pagemap, {&pagemap})},    {Kind::Pages, 1, pages},
+      {Kind::Files, 1, framed(Kind::Files, {&files})},          {Kind::Pipes, 0, framed(Kind::Pipes, {&pipes})},
+  };
+  std::vector<SeedFile> decode_files = image_files;
+  decode_files.push_back({Kind::Inventory, 0, framed(Kind::Inventory, {&inventory})});
+  // Two records in one file, so the record loop runs more than once.
+  decode_files.push_back({Kind::Pipes, 0, framed(Kind::Pipes, {&pipes, &pipes})});
+  decode_files.push_back({Kind::Core, 0, framed(Kind::Core, {})});
+  for (size_t i = 0; i < decode_files.size(); ++i) {
+    const auto& file = decode_files[i];
+    std::string seed(1, char(selector(Mode::Decode, kind_index(file.kind))));
+    seed += file.bytes.substr(0, 4096);
+    std::string name = "gen-decode-" + std::string(image::kind_info(file.kind).name) + "-" + std::to_string(i);
+    RETURN_IF_ERROR(write_seed(out_dir, name, seed));
+  }
+  const char* names[] = {"inventory.img", "core-1.img", "pages-4194304.img", "pstree.img", "dump.log", "core-01.img"};
+  for (size_t i = 0; i < std::size(names); ++i)
+    RETURN_IF_ERROR(write_seed(out_dir, "gen-name-" + std::to_string(i),
+                               std::string(1, char(selector(Mode::Name, 0))) + names[i]));
+  RETURN_IF_ERROR(write_seed(out_dir, "gen-dir-sums", dir_input(Mode::DirWithSums, inventory, image_files)));
+  RETURN_IF_ERROR(write_seed(out_dir, "gen-dir", dir_input(Mode::Dir, inventory, image_files)));
+  // One file per directory input as well, so each kind is reachable alone.
+  for (const auto& file : image_files)
+    RETURN_IF_ERROR(write_seed(out_dir, "gen-dir-sums-" + image::file_name(file.kind, file.pid),
+                               dir_input(Mode::DirWithSums, inventory, {file})));
+  return {};
+}
+
+Result<> split_real_image(const std::string& image_dir, const std::string& out_dir, const std::string& tag) {
+  ASSIGN_OR_RETURN(image::Inventory inventory, image::open_image_dir(image_dir));
+  std::vector<SeedFile> image_files;
+  for (const auto& listed : inventory.files()) {
+    auto id = image::identify(listed.name());
+    if (!id || id->pid > 256) {
+      std::fprintf(stderr, "make_seeds: skipping %s (pid above 256 does not fit a directory input)\n",
+                   listed.name().c_str());
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string bytes, read_file(image_dir + "/" + listed.name()));
+    if (id->kind == Kind::Pages) {
+      bytes.resize(std::min(bytes.size(), kMaxSeedPages));
+    } else {
+      std::string seed(1, char(selector(Mode::Decode, kind_index(id->kind))));
+      RETURN_IF_ERROR(write_seed(out_dir, tag + "-decode-" + listed.name(), seed + bytes));
+    }
+    if (bytes.size() > kMaxSeedFile) {
+      std::fprintf(stderr, "make_seeds: %s is too large for a directory input\n", listed.name().c_str());
+      continue;
+    }
+    image_files.push_back({id->kind, id->pid, bytes});
+  }
+  return write_seed(out_dir, tag + "-dir-sums", dir_input(Mode::DirWithSums, inventory, image_files));
+}
+
+}  // namespace
+}  // namespace cryo::fuzz
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: make_seeds OUT_DIR [IMAGE_DIR...]\n");
+    return 2;
+  }
+  std::string out_dir = argv[1];
+  if (auto done = cryo::fuzz::write_generated(out_dir); !done) {
+    std::fprintf(stderr, "make_seeds: %s\n", done.error().message.c_str());
+    return 1;
+  }
+  for (int i = 2; i < argc; ++i) {
+    if (auto done = cryo::fuzz::split_real_image(argv[i], out_dir, "real" + std::to_string(i - 1)); !done) {
+      std::fprintf(stderr, "make_seeds: %s\n", done.error().message.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
