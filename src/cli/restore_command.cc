@@ -1,10 +1,51 @@
+// cryo restore: recreates a checkpointed tree in fresh namespaces (see restore/restorer.h).
+#include <map>
+#include <memory>
+
+#include "base/duration.h"
 #include "cli/commands.h"
+#include "restore/restorer.h"
 
 namespace cryo::cli {
+namespace {
+
+struct RestoreCommandOptions {
+  restore::RestoreOptions restore;
+  std::string shift;
+  int verbosity = 0;
+};
+
+Result<int> restore_command(RestoreCommandOptions options) {
+  apply_verbosity(options.verbosity);
+  if (!options.shift.empty()) {
+    auto shift = parse_duration(options.shift);
+    if (!shift) return fail(shift.error().context("--shift '" + options.shift + "'").with_exit_status(2));
+    options.restore.shift_ns = *shift;
+  }
+  return restore::restore_tree(options.restore);
+}
+
+}  // namespace
 
 Subcommand add_restore_command(CLI::App& cryo) {
-  auto* app = cryo.add_subcommand("restore", "restore (being written)");
-  return {app, []() -> Result<int> { return fail("restore: not implemented yet"); }};
+  auto options = std::make_shared<RestoreCommandOptions>();
+  auto* app = cryo.add_subcommand("restore", "Restore a process tree from an image directory, with its PIDs and clocks");
+  app->add_option("-D,--images-dir", options->restore.dir, "The image directory written by cryo dump")->required();
+  app->add_flag("--detach", options->restore.detach, "Print the restored init's host PID and return once the tree runs");
+  app->add_option("--clock", options->restore.clock,
+                  "freeze: the tree's clocks continue from the checkpoint (default); elapsed: they include the time since")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, restore::ClockPolicy>{{"freeze", restore::ClockPolicy::Freeze},
+                                                      {"elapsed", restore::ClockPolicy::Elapsed}},
+          CLI::ignore_case));
+  app->add_option("--shift", options->shift, "Move the tree's monotonic and boot clocks by DUR more (e.g. 1h, -30s)");
+  app->add_option("--pid-method", options->restore.pid_method, "How processes get their PIDs: clone3 (default) or ns_last_pid")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, restore::PidMethod>{{"clone3", restore::PidMethod::Clone3},
+                                                    {"ns_last_pid", restore::PidMethod::NsLastPid}},
+          CLI::ignore_case));
+  app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
+  return {app, [options] { return restore_command(*options); }};
 }
 
 }  // namespace cryo::cli

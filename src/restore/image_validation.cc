@@ -219,6 +219,23 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
                           " buffered bytes do not fit its capacity of " + std::to_string(pipe.capacity()));
   }
 
+  // Fds that share an open file must agree on what it is: it is opened once for all of them.
+  std::map<uint64_t, std::pair<uint32_t, const image::Fd*>> open_files;
+  for (const auto& process : set.processes) {
+    for (const auto& fd : process.files.fds()) {
+      if (fd.open_file_id() == 0) continue;
+      auto [it, fresh] = open_files.emplace(fd.open_file_id(), std::make_pair(process.pid(), &fd));
+      if (fresh) continue;
+      const image::Fd& first = *it->second.second;
+      bool same = first.kind() == fd.kind() && first.path() == fd.path() && (first.flags() & ~O_CLOEXEC) == (fd.flags() & ~O_CLOEXEC) &&
+                  first.pos() == fd.pos() && first.pipe_id() == fd.pipe_id() && first.pipe_write_end() == fd.pipe_write_end();
+      if (!same)
+        problems->push_back("pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd()) + " shares open file " +
+                            std::to_string(fd.open_file_id()) + " with fd " + std::to_string(first.fd()) + " of pid " +
+                            std::to_string(it->second.first) + " but differs from it");
+    }
+  }
+
   // Shared anonymous memory is only recreated within one process for now.
   std::map<uint64_t, uint32_t> shmem_owner;
   for (const auto& process : set.processes) {

@@ -102,21 +102,20 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
   std::string what = "fd " + std::to_string(fd.fd());
   int opened = -1;
   if (fd.kind() == image::FD_PIPE) {
-    const StagedPipe& pipe = ctx.pipes.at(fd.pipe_id());
+    what += " (pipe)";
+    const StagedPipe& pipe = ctx.staged.pipes.at(fd.pipe_id());
     opened = ::fcntl(fd.pipe_write_end() ? pipe.write_fd : pipe.read_fd, F_DUPFD, 0);
-    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what + " (pipe)"));
+    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     // File status flags (O_NONBLOCK ...) live in the open file, shared by every holder of this end.
-    if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what + " (pipe)"));
+    if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
+  } else if (auto shared = ctx.staged.files.find(fd.open_file_id()); fd.open_file_id() != 0 && shared != ctx.staged.files.end()) {
+    // Opened once by the helper with its flags and position; every holder gets a copy.
+    what += " (" + fd.path() + ")";
+    opened = ::fcntl(shared->second, F_DUPFD, 0);
+    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
   } else {
     what += " (" + fd.path() + ")";
-    int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
-    opened = ::open(fd.path().c_str(), flags | O_NOCTTY);
-    if (opened < 0) return fail(errno_error("open").context(what));
-    if (fd.kind() != image::FD_CHARDEV && fd.pos() != 0 && ::lseek(opened, static_cast<off_t>(fd.pos()), SEEK_SET) < 0) {
-      Error e = errno_error("lseek(" + std::to_string(fd.pos()) + ")").context(what);
-      ::close(opened);
-      return fail(e);
-    }
+    ASSIGN_OR_RETURN_CTX(opened, open_like(fd), what);
   }
   if (opened != fd.fd()) {
     if (::dup2(opened, fd.fd()) < 0) {

@@ -10,7 +10,7 @@
 #include <map>
 
 #include "restore/image_set.h"
-#include "restore/staged_pipes.h"
+#include "restore/staged_fds.h"
 #include "restore/tree_plan.h"
 
 namespace cryo::restore {
@@ -27,7 +27,7 @@ struct PlaceholderContext {
   int report_fd = -1;  // Sending end of the report channel.
   int hold_fd = -1;    // Read end of a pipe only cryo can write: EOF means cryo is gone, so give up.
   int zombie_fd = -1;  // Read end of a pipe whose EOF tells zombies to exit.
-  std::map<uint64_t, StagedPipe> pipes;
+  StagedFds staged;    // Pipes and shared open files, filled in by the helper before the init is cloned.
 };
 
 // Runs in the tree's init right after it was cloned into the new namespaces: mounts its /proc, sets

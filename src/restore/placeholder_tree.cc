@@ -14,7 +14,7 @@
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "ns/clone3.h"
-#include "restore/staged_pipes.h"
+#include "restore/staged_fds.h"
 
 namespace cryo::restore {
 namespace {
@@ -49,9 +49,9 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
     send_report(ctx.report_fd, ReportKind::Failed, 0, 0, e.message + (e.hint.empty() ? "" : "; " + e.hint));
     ::_exit(1);
   };
-  auto pipes = stage_pipes(ctx.images->pipes, staging_fd_base(*ctx.images));
-  if (!pipes) failed(pipes.error().context("recreate pipes"));
-  ctx.pipes = std::move(*pipes);
+  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images));
+  if (!staged) failed(staged.error());
+  ctx.staged = std::move(*staged);
   // The time namespace applies to the children of the process that unshares it: the init below.
   if (auto r = unshare_time_namespace(offsets); !r) failed(r.error().context("time namespace"));
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PARENT;

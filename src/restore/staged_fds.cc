@@ -1,4 +1,4 @@
-#include "restore/staged_pipes.h"
+#include "restore/staged_fds.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,6 +17,33 @@ Result<int> move_above(int fd, int min_fd) {
   return moved;
 }
 
+Result<StagedPipe> stage_pipe(const image::PipeEntry& pipe, int min_fd) {
+  int ends[2];
+  if (::pipe2(ends, O_NONBLOCK) != 0) return fail_errno("pipe2");
+  StagedPipe staged;
+  ASSIGN_OR_RETURN(staged.read_fd, move_above(ends[0], min_fd));
+  ASSIGN_OR_RETURN(staged.write_fd, move_above(ends[1], min_fd));
+  if (pipe.capacity() != 0 && ::fcntl(staged.write_fd, F_SETPIPE_SZ, static_cast<int>(pipe.capacity())) < 0) {
+    // Above /proc/sys/fs/pipe-max-size only CAP_SYS_RESOURCE may go; the data may still fit.
+    if (pipe.data().size() > static_cast<size_t>(::fcntl(staged.write_fd, F_GETPIPE_SZ)))
+      return fail_errno("fcntl(F_SETPIPE_SZ, " + std::to_string(pipe.capacity()) + ")");
+  }
+  // The write end is non-blocking while it is refilled: a pipe too small for its data must fail
+  // here, not hang. The placeholders set each end's own flags afterwards.
+  const char* data = pipe.data().data();
+  size_t left = pipe.data().size();
+  while (left > 0) {
+    ssize_t n = ::write(staged.write_fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail_errno("write of " + std::to_string(pipe.data().size()) + " buffered bytes");
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  for (int fd : {staged.read_fd, staged.write_fd})
+    if (::fcntl(fd, F_SETFL, 0) != 0) return fail_errno("fcntl(F_SETFL)");
+  return staged;
+}
+
 }  // namespace
 
 int staging_fd_base(const ImageSet& set) {
@@ -26,34 +53,43 @@ int staging_fd_base(const ImageSet& set) {
   return highest + 1;
 }
 
-Result<std::map<uint64_t, StagedPipe>> stage_pipes(const image::Pipes& pipes, int min_fd) {
-  std::map<uint64_t, StagedPipe> staged;
-  for (const auto& pipe : pipes.pipes()) {
-    std::string what = "pipe " + std::to_string(pipe.pipe_id());
-    int ends[2];
-    if (::pipe2(ends, O_NONBLOCK) != 0) return fail(errno_error("pipe2").context(what));
-    ASSIGN_OR_RETURN(int read_fd, move_above(ends[0], min_fd));
-    ASSIGN_OR_RETURN(int write_fd, move_above(ends[1], min_fd));
-    staged[pipe.pipe_id()] = {read_fd, write_fd};
-    if (pipe.capacity() != 0 && ::fcntl(write_fd, F_SETPIPE_SZ, static_cast<int>(pipe.capacity())) < 0) {
-      // Above /proc/sys/fs/pipe-max-size only CAP_SYS_RESOURCE may go; the data may still fit.
-      if (pipe.data().size() > static_cast<size_t>(::fcntl(write_fd, F_GETPIPE_SZ)))
-        return fail(errno_error("fcntl(F_SETPIPE_SZ, " + std::to_string(pipe.capacity()) + ")").context(what));
-    }
-    // The write end is non-blocking while it is refilled: a pipe too small for its data must fail
-    // here, not hang. The placeholders set each end's own flags afterwards.
-    const char* data = pipe.data().data();
-    size_t left = pipe.data().size();
-    while (left > 0) {
-      ssize_t n = ::write(write_fd, data, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0)
-        return fail(errno_error("write of " + std::to_string(pipe.data().size()) + " buffered bytes").context(what));
-      data += n;
-      left -= static_cast<size_t>(n);
-    }
-    for (int fd : {read_fd, write_fd})
-      if (::fcntl(fd, F_SETFL, 0) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
+std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
+  std::map<uint64_t, std::pair<const image::Fd*, int>> seen;
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds())
+      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE) {
+        auto& entry = seen[fd.open_file_id()];
+        if (!entry.first) entry.first = &fd;
+        ++entry.second;
+      }
+  std::map<uint64_t, const image::Fd*> shared;
+  for (const auto& [id, entry] : seen)
+    if (entry.second > 1) shared[id] = entry.first;
+  return shared;
+}
+
+Result<int> open_like(const image::Fd& fd) {
+  int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+  int opened = ::open(fd.path().c_str(), flags | O_NOCTTY);
+  if (opened < 0) return fail_errno("open");
+  // Devices keep no position worth restoring (and a tty refuses lseek).
+  if (fd.kind() != image::FD_CHARDEV && fd.pos() != 0 && ::lseek(opened, static_cast<off_t>(fd.pos()), SEEK_SET) < 0) {
+    Error e = errno_error("lseek(" + std::to_string(fd.pos()) + ")");
+    ::close(opened);
+    return fail(e);
+  }
+  return opened;
+}
+
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd) {
+  StagedFds staged;
+  for (const auto& pipe : set.pipes.pipes()) {
+    ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
+  }
+  for (const auto& [id, fd] : shared_open_files(set)) {
+    std::string what = "shared open file " + fd->path();
+    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd), what);
+    ASSIGN_OR_RETURN_CTX(staged.files[id], move_above(opened, min_fd), what);
   }
   return staged;
 }

@@ -1,13 +1,14 @@
-// Pipes are recreated once, before the tree's init is cloned, with their buffered bytes written back.
-// Both ends then sit at high fd numbers that every placeholder inherits; each placeholder moves the
-// ends it had to their numbers and closes the rest, so a pipe connects the same processes again.
+// Open files that several fds share are created once, before the tree's init is cloned: every pipe
+// (with its buffered bytes written back), and every file whose open file description is shared by
+// more than one fd of the image (dup, fork). They sit at high fd numbers that every placeholder
+// inherits; each placeholder copies the ones it had to their numbers and closes the rest, so the
+// same processes share the same pipes and file positions again.
 #pragma once
 
 #include <cstdint>
 #include <map>
 
 #include "base/error.h"
-#include "pipes.pb.h"
 #include "restore/image_set.h"
 
 namespace cryo::restore {
@@ -17,11 +18,24 @@ struct StagedPipe {
   int write_fd = -1;
 };
 
+struct StagedFds {
+  std::map<uint64_t, StagedPipe> pipes;  // By pipe_id.
+  std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
+};
+
 // The lowest fd number above every fd number of the image: where cryo's own inherited fds go.
 int staging_fd_base(const ImageSet& set);
 
-// Creates every pipe of `pipes` at fd numbers >= min_fd, with its capacity and buffered bytes. For use
-// in the single-threaded helper that then clones the tree; the fds are not close-on-exec.
-Result<std::map<uint64_t, StagedPipe>> stage_pipes(const image::Pipes& pipes, int min_fd);
+// The image fds whose open file is shared with another fd: the first fd of each open_file_id that
+// appears more than once (regular files, directories and devices; pipes are staged by pipe_id).
+std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
+
+// Opens a regular file, directory or device the way the image fd had it (flags and position).
+// Returns the new fd, at the lowest free number.
+Result<int> open_like(const image::Fd& fd);
+
+// Creates every pipe and shared open file at fd numbers >= min_fd. For use in the single-threaded
+// helper that then clones the tree; the fds are not close-on-exec.
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd);
 
 }  // namespace cryo::restore

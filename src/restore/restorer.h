@@ -1,0 +1,27 @@
+// cryo restore as a whole: check the image and the host, create the namespaces and the placeholder
+// tree, turn each placeholder into its process, release them all together, then wait or detach.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/error.h"
+#include "restore/clock_policy.h"
+#include "restore/placeholder.h"
+
+namespace cryo::restore {
+
+struct RestoreOptions {
+  std::string dir;
+  bool detach = false;
+  ClockPolicy clock = ClockPolicy::Freeze;
+  int64_t shift_ns = 0;
+  PidMethod pid_method = PidMethod::Clone3;
+};
+
+// Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with
+// --detach after printing the init's host PID.
+Result<int> restore_tree(const RestoreOptions& options);
+
+
+}  // namespace cryo::restore
