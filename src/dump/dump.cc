@@ -56,7 +56,7 @@ class TreeDump {
       : target_(target), freezer_(freezer), dir_(dir), pids_{target.ns_level} {}
 
   Result<> collect(const image::ClockReadings& host_clocks) {
-    RETURN_IF_ERROR(check_membership());
+    auto started = Clock::now();
     ASSIGN_OR_RETURN(init_namespaces_, namespace_inodes(target_.init));
     for (auto& process : freezer_.processes()) {
       ProcessFacts facts;
@@ -73,11 +73,13 @@ class TreeDump {
       auto dumped = dump_process(process, facts);
       if (!dumped) return fail(dumped.error().context(describe_process(process.pid, facts.status)));
     }
+    log()->debug("processes collected in {:.2f} ms", ms_since(started));
     ASSIGN_OR_RETURN(image::Pipes pipes, collect_pipes(pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pipes, 0, pipes));
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Namespaces, 0, namespaces));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::ProcessTree, 0, tree_));
+    log()->debug("tree collected in {:.2f} ms", ms_since(started));
     return {};
   }
 
@@ -86,22 +88,6 @@ class TreeDump {
   const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
 
  private:
-  // The children walk finds the init's descendants; a process that joined the namespace with
-  // setns has its parent outside and would be missing from the image.
-  Result<> check_membership() {
-    ASSIGN_OR_RETURN(std::vector<pid_t> members, processes_in_pid_namespace(target_.pidns_inode));
-    for (pid_t pid : members) {
-      if (freezer_.find(pid)) continue;
-      auto status = read_proc_status(pid);
-      if (!status) continue;  // Gone meanwhile.
-      return fail(make_error(describe_process(pid, *status) +
-                             " is in the tree's PID namespace but not a descendant of its init (did it join with "
-                             "setns?); cryo cannot dump it")
-                      .with_hint("stop that process first"));
-    }
-    return {};
-  }
-
   void add_tree_entry(const FrozenProcess& process, const ProcessFacts& facts) {
     image::ProcessEntry* e = tree_.add_processes();
     e->set_pid(facts.pid_inside);
@@ -127,13 +113,17 @@ class TreeDump {
     ASSIGN_OR_RETURN(auto namespaces, namespace_inodes(process.pid));
     RETURN_IF_ERROR(check_same_namespaces(namespaces, init_namespaces_));
     uint32_t pid = facts.pid_inside;
+    auto step = [&](const char* what) { log()->debug("pid {}: {} after {:.2f} ms", pid, what, ms_since(started)); };
     // The core first: it injects syscalls (with a scratch page mapped and unmapped again), which
     // must be over before the memory map is read.
     ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_));
+    step("core");
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps));
+    step("memory map");
     ASSIGN_OR_RETURN(image::Pagemap pagemap,
                      dump_pages(process.pid, mm, dir_ + "/" + image::file_name(image::Kind::Pages, pid)));
+    step("pages");
     ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
@@ -180,6 +170,12 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
 
   TreeDump tree(target, freezer, writer.dir());
   RETURN_IF_ERROR(tree.collect(host_clocks));
+  double frozen_ms = 0;
+  if (options.leave_running) {
+    // Everything is read: the tree may run on while the image is committed.
+    RETURN_IF_ERROR_CTX(freezer.resume(), "resuming the tree after the dump");
+    frozen_ms = ms_since(frozen_at);
+  }
 
   image::Inventory inventory;
   RETURN_IF_ERROR(fill_host_facts(inventory));
@@ -190,15 +186,15 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   RETURN_IF_ERROR(writer.commit(std::move(inventory)));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
 
-  if (options.leave_running) {
-    RETURN_IF_ERROR_CTX(freezer.resume(), "resuming the tree after the dump");
-  } else {
+  if (!options.leave_running) {
+    // Only now: until the image is safely committed, a failure must leave the tree alive.
     RETURN_IF_ERROR_CTX(freezer.kill(), "killing the tree after the dump");
+    frozen_ms = ms_since(frozen_at);
   }
   DumpSummary summary;
   summary.processes = tree.process_count();
   summary.page_bytes = tree.page_bytes();
-  summary.frozen_ms = ms_since(frozen_at);
+  summary.frozen_ms = frozen_ms;
   summary.total_ms = ms_since(started);
   return summary;
 }

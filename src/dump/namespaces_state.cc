@@ -127,8 +127,14 @@ Result<image::Namespaces> collect_namespaces(pid_t init, const image::ClockReadi
   inside->set_monotonic_ns(host_clocks.monotonic_ns() + offsets.monotonic_ns);
   inside->set_boottime_ns(host_clocks.boottime_ns() + offsets.boottime_ns);
   inside->set_realtime_ns(host_clocks.realtime_ns());
-  ASSIGN_OR_RETURN(std::string hostname, read_hostname(init));
-  ns.set_hostname(hostname);
+  if (ns.own_uts()) {
+    ASSIGN_OR_RETURN(std::string hostname, read_hostname(init));
+    ns.set_hostname(hostname);
+  } else {
+    char name[HOST_NAME_MAX + 1] = {};
+    if (::gethostname(name, HOST_NAME_MAX) != 0) return fail_errno("gethostname");
+    ns.set_hostname(name);
+  }
   return ns;
 }
 

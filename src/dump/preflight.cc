@@ -69,6 +69,18 @@ Result<> preflight_check(const DumpTarget& target) {
     auto children = list_children(pid);
     if (children) queue.insert(queue.end(), children->begin(), children->end());
   }
+  // The children walk finds the init's descendants. A process that joined the namespace with
+  // setns has its parent outside, and would be missing from the image.
+  ASSIGN_OR_RETURN(std::vector<pid_t> members, processes_in_pid_namespace(target.pidns_inode));
+  for (pid_t pid : members) {
+    if (seen.count(pid)) continue;
+    auto status = read_proc_status(pid);
+    if (!status) continue;  // Gone meanwhile.
+    return fail(make_error(describe_process(pid, *status) +
+                           " is in the tree's PID namespace but is not a descendant of its init (did it join with "
+                           "setns?), so it cannot be dumped")
+                    .with_hint("stop that process first"));
+  }
   return {};
 }
 

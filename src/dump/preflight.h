@@ -18,7 +18,8 @@ std::string describe_process(pid_t pid, const ProcStatus& status);
 // namespace. Errors carry no process name; the caller adds it.
 Result<> check_process_shape(const ProcStatus& status, const DumpTarget& target);
 
-// Walks the live tree and refuses the first process, mapping or fd that cryo cannot dump.
+// Walks the live tree and refuses the first process, mapping or fd that cryo cannot dump, and any
+// member of the PID namespace that is not a descendant of the init.
 Result<> preflight_check(const DumpTarget& target);
 
 }  // namespace cryo::dump

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "base/logging.h"
@@ -47,7 +48,17 @@ constexpr uint64_t kItimersAt = kAltstackAt + 64;          // 3 * 32 bytes.
 constexpr uint64_t kTidAddressAt = kItimersAt + 3 * sizeof(KernelItimerval);
 constexpr uint64_t kPdeathsigAt = kTidAddressAt + 8;
 constexpr uint64_t kSubreaperAt = kPdeathsigAt + 8;
-static_assert(kSubreaperAt + 8 <= kPageSize);
+constexpr uint64_t kTrampolineAt = kPageSize - 16;  // `syscall; int3`
+static_assert(kSubreaperAt + 8 <= kTrampolineAt);
+
+// Writes a `syscall; int3` trampoline into the scratch page. Running from it, an injected syscall
+// needs one stop (the int3) instead of two (syscall entry and exit), about twice as fast.
+bool install_trampoline(pid_t tid, uint64_t scratch) {
+  static const unsigned char kCode[] = {0x0f, 0x05, 0xcc};
+  iovec local{const_cast<unsigned char*>(kCode), sizeof kCode};
+  iovec remote{reinterpret_cast<void*>(scratch + kTrampolineAt), sizeof kCode};
+  return ::process_vm_writev(tid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(sizeof kCode);
+}
 
 }  // namespace
 
@@ -62,8 +73,13 @@ Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::Proce
   ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(thread, site));
 
   ASSIGN_OR_RETURN(uint64_t scratch, remote.call("mmap(scratch page)", SYS_mmap,
-                                                 {0, kPageSize, PROT_READ | PROT_WRITE,
+                                                 {0, kPageSize, PROT_READ | PROT_WRITE | PROT_EXEC,
                                                   MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0}));
+  if (install_trampoline(tid, scratch)) {
+    remote.use_site({scratch + kTrampolineAt, true});
+  } else {
+    log->debug("pid {}: no trampoline ({}); injecting through the vdso", tid, std::strerror(errno));
+  }
   ProcessWideRemoteState state;
   auto body = [&]() -> Result<> {
     for (int sig = 1; sig <= 64; ++sig) {
@@ -97,6 +113,8 @@ Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::Proce
     if (!read_ok) collected = fail(errno_error("pid " + std::to_string(tid) + ": process_vm_readv(scratch page)"));
   }
   // Unmapped on every path that mapped it: a leftover page would change the process's memory map.
+  // From the vdso: returning from munmap into the unmapped trampoline would fault.
+  remote.use_site(site);
   auto unmapped = remote.call("munmap(scratch page)", SYS_munmap, {scratch, kPageSize});
   if (!collected) return fail(collected.error());
   if (!unmapped) return fail(unmapped.error());

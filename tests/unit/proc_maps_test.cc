@@ -18,7 +18,7 @@ std::string fixture(const std::string& name) {
 TEST(ProcMaps, ParsesAProcessCapturedOnThisKernel) {
   auto maps = parse_proc_maps(fixture("maps_sleep_init.txt"));
   ASSERT_TRUE(maps) << maps.error().message;
-  ASSERT_EQ(maps->size(), 36u);
+  ASSERT_EQ(maps->size(), 37u);
   const MapsEntry& first = maps->front();
   EXPECT_EQ(first.start, 0x55e0fe9c4000u);
   EXPECT_EQ(first.end, 0x55e0fe9c6000u);
@@ -34,12 +34,12 @@ TEST(ProcMaps, ParsesAProcessCapturedOnThisKernel) {
   EXPECT_EQ((*maps)[5].path, "[heap]");
   EXPECT_EQ((*maps)[14].path, "");  // Anonymous: the line ends with a space after the inode.
   EXPECT_EQ((*maps)[14].inode, 0u);
-  const MapsEntry& gconv = (*maps)[23];
+  const MapsEntry& gconv = (*maps)[24];
   EXPECT_TRUE(gconv.shared);
   EXPECT_EQ(gconv.path, "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache");
-  EXPECT_EQ((*maps)[26].path, "[vvar]");
-  EXPECT_EQ((*maps)[27].path, "[vvar_vclock]");
-  EXPECT_EQ((*maps)[28].path, "[vdso]");
+  EXPECT_EQ((*maps)[27].path, "[vvar]");
+  EXPECT_EQ((*maps)[28].path, "[vvar_vclock]");
+  EXPECT_EQ((*maps)[29].path, "[vdso]");
   EXPECT_EQ(maps->back().path, "[vsyscall]");
   EXPECT_EQ(maps->back().start, 0xffffffffff600000u);
   EXPECT_EQ(maps->back().map_files_name(), "ffffffffff600000-ffffffffff601000");
@@ -62,12 +62,12 @@ TEST(ProcMaps, PathsKeepSpacesAndTheDeletedMark) {
 TEST(ProcMaps, SmapsGivesEachVmaItsFlags) {
   auto maps = parse_proc_smaps(fixture("smaps_sleep_init.txt"));
   ASSERT_TRUE(maps) << maps.error().message;
-  ASSERT_EQ(maps->size(), 36u);
-  const MapsEntry& stack = (*maps)[34];
+  ASSERT_EQ(maps->size(), 37u);
+  const MapsEntry& stack = (*maps)[35];
   EXPECT_EQ(stack.path, "[stack]");
   EXPECT_TRUE(stack.vm_flags.growsdown);
   EXPECT_FALSE(stack.vm_flags.locked);
-  const MapsEntry& vdso = (*maps)[28];
+  const MapsEntry& vdso = (*maps)[29];
   EXPECT_EQ(vdso.path, "[vdso]");
   EXPECT_EQ(vdso.vm_flags.all, (std::vector<std::string>{"rd", "ex", "mr", "mw", "me", "de"}));
   EXPECT_FALSE((*maps)[5].vm_flags.growsdown);  // [heap]
