@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "base/file_util.h"
-#include "restore/proc_maps.h"
+#include "restore/vdso_mappings.h"
 
 namespace cryo::restore {
 namespace {

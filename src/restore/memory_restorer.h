@@ -7,7 +7,7 @@
 
 #include "base/error.h"
 #include "restore/image_set.h"
-#include "restore/proc_maps.h"
+#include "restore/vdso_mappings.h"
 #include "restore/remote_task.h"
 
 namespace cryo::restore {

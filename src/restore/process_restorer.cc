@@ -11,7 +11,7 @@
 #include "ptrace/registers.h"
 #include "restore/address_plan.h"
 #include "restore/memory_restorer.h"
-#include "restore/proc_maps.h"
+#include "restore/vdso_mappings.h"
 #include "restore/remote_task.h"
 #include "restore/state_restorer.h"
 

@@ -52,6 +52,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
     if (!opened) log->warn("no restore log: {}", opened.error().message);
   }
   ASSIGN_OR_RETURN(ImageSet images, load_image_set(options.dir));
+  log->debug("images verified and read in {:.2f} ms", ms_since(started));
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
 

@@ -1,0 +1,416 @@
+// Validation of images and of the host before restore: every problem is found, and all of them at once.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/user.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "restore/host_check.h"
+#include "restore/image_validation.h"
+
+namespace cryo::restore {
+namespace {
+
+constexpr uint64_t kVvar = 0x7f0000000000;
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+image::Vma* add_vma(image::MemoryMap* mm, uint64_t start, uint64_t end, uint32_t prot, image::VmaKind kind, const std::string& path = "") {
+  auto* vma = mm->add_vmas();
+  vma->set_start(start);
+  vma->set_end(end);
+  vma->set_prot(prot);
+  vma->set_kind(kind);
+  vma->set_path(path);
+  bool shared = kind == image::VMA_ANON_SHARED || kind == image::VMA_FILE_SHARED;
+  vma->set_flags(shared ? MAP_SHARED : MAP_PRIVATE);
+  if (kind == image::VMA_FILE_PRIVATE || kind == image::VMA_FILE_SHARED) {
+    vma->mutable_file()->set_dev(8);
+    vma->mutable_file()->set_ino(100);
+    vma->mutable_file()->set_size(20000);
+    vma->mutable_file()->set_mtime_ns(1000);
+  }
+  return vma;
+}
+
+// A small image that is valid in every respect: one process running /bin/prog.
+ImageSet valid_image() {
+  ImageSet set;
+  set.dir = "/images/x";
+  set.inventory.set_arch("x86_64");
+  set.inventory.set_kernel_release("6.18.0");
+  set.inventory.set_process_count(1);
+  set.inventory.set_xsave_features(0x7);
+  set.inventory.add_cpu_flags("fpu");
+  set.inventory.add_cpu_flags("avx");
+  set.namespaces.set_own_pid(true);
+  set.namespaces.set_own_time(true);
+
+  ProcessImage p;
+  p.entry.set_pid(1);
+  p.entry.set_pgid(1);
+  p.entry.set_sid(1);
+  p.entry.add_threads(1);
+  auto& core = p.core;
+  core.set_pid(1);
+  core.set_comm("prog");
+  core.set_umask(022);
+  core.set_exit_signal(17);
+  for (int i = 0; i < 4; ++i) {
+    core.mutable_creds()->add_uids(0);
+    core.mutable_creds()->add_gids(0);
+  }
+  core.mutable_creds()->set_cap_permitted((1ull << 41) - 1);
+  auto* t = core.add_threads();
+  t->set_tid(1);
+  t->set_gpregs(std::string(sizeof(user_regs_struct), '\0'));
+  std::string xstate(832, '\0');
+  xstate[512] = 0x3;  // XSTATE_BV: x87 and SSE
+  t->set_xstate(xstate);
+  t->mutable_altstack()->set_flags(2);  // SS_DISABLE
+  t->mutable_rseq()->set_address(0x7ffdf000);
+  t->mutable_rseq()->set_length(32);
+  t->mutable_rseq()->set_signature(0x53053053);
+  t->set_robust_list(0x7ffdf100);
+  t->set_robust_list_len(24);
+  auto* action = core.add_sigactions();
+  action->set_signo(10);
+  action->set_handler(0x401000);
+  auto* mm = core.mutable_mm();
+  mm->set_start_code(0x400000);
+  mm->set_end_code(0x401800);
+  mm->set_start_data(0x403000);
+  mm->set_end_data(0x403100);
+  mm->set_start_brk(0x404000);
+  mm->set_brk(0x405000);
+  mm->set_start_stack(0x7ffff000);
+  mm->set_arg_start(0x7fffe000);
+  mm->set_arg_end(0x7fffe010);
+  mm->set_env_start(0x7fffe010);
+  mm->set_env_end(0x7fffe020);
+  mm->set_auxv(std::string(32, '\0'));
+  mm->set_exe("/bin/prog");
+  mm->mutable_exe_identity()->set_dev(8);
+  mm->mutable_exe_identity()->set_ino(100);
+  mm->mutable_exe_identity()->set_size(20000);
+  mm->mutable_exe_identity()->set_mtime_ns(1000);
+
+  add_vma(&p.mm, 0x400000, 0x402000, PROT_READ | PROT_EXEC, image::VMA_FILE_PRIVATE, "/bin/prog");
+  add_vma(&p.mm, 0x403000, 0x405000, PROT_READ | PROT_WRITE, image::VMA_ANON_PRIVATE);
+  add_vma(&p.mm, 0x7ffde000, 0x7ffff000, PROT_READ | PROT_WRITE, image::VMA_ANON_PRIVATE, "[stack]")
+      ->set_flags(MAP_PRIVATE | MAP_GROWSDOWN);
+  add_vma(&p.mm, kVvar, kVvar + 0x4000, PROT_READ, image::VMA_VVAR, "[vvar]");
+  add_vma(&p.mm, kVvar + 0x4000, kVvar + 0x6000, PROT_READ, image::VMA_VVAR_VCLOCK, "[vvar_vclock]");
+  add_vma(&p.mm, kVvar + 0x6000, kVvar + 0x8000, PROT_READ | PROT_EXEC, image::VMA_VDSO, "[vdso]");
+  auto* run = p.pagemap.add_runs();
+  run->set_vaddr(0x403000);
+  run->set_nr_pages(2);
+  run->set_offset(0);
+  run = p.pagemap.add_runs();
+  run->set_vaddr(0x7fffd000);
+  run->set_nr_pages(2);
+  run->set_offset(0x2000);
+  p.pagemap.set_pages_file_size(0x4000);
+  p.pages_file_size = 0x4000;
+
+  auto* fd = p.files.add_fds();
+  fd->set_fd(0);
+  fd->set_kind(image::FD_CHARDEV);
+  fd->set_path("/dev/null");
+  fd->set_rdev(makedev(1, 3));
+  fd = p.files.add_fds();
+  fd->set_fd(1);
+  fd->set_kind(image::FD_REGULAR);
+  fd->set_flags(O_WRONLY | O_APPEND);
+  fd->set_path("/var/log/prog.log");
+  fd->mutable_identity()->set_dev(8);
+  fd->mutable_identity()->set_ino(200);
+  fd->mutable_identity()->set_size(5);
+  fd = p.files.add_fds();
+  fd->set_fd(3);
+  fd->set_kind(image::FD_REGULAR);
+  fd->set_flags(O_RDONLY);
+  fd->set_pos(7);
+  fd->set_path("/data/input");
+  fd->mutable_identity()->set_dev(8);
+  fd->mutable_identity()->set_ino(300);
+  fd->mutable_identity()->set_size(50);
+  p.files.set_cwd("/");
+  p.files.set_root("/");
+
+  set.index[1] = 0;
+  set.processes.push_back(std::move(p));
+  return set;
+}
+
+std::vector<std::string> problems_of(const ImageSet& set) {
+  std::vector<std::string> problems;
+  validate_image(set, &problems);
+  return problems;
+}
+
+void expect_problem(const ImageSet& set, const std::string& text) {
+  auto problems = problems_of(set);
+  EXPECT_NE(joined(problems).find(text), std::string::npos) << "expected a problem mentioning '" << text << "', got:\n"
+                                                            << joined(problems);
+}
+
+TEST(RestoreValidation, AValidImageHasNoProblem) {
+  auto problems = problems_of(valid_image());
+  EXPECT_TRUE(problems.empty()) << joined(problems);
+}
+
+TEST(RestoreValidation, CleanAbsolutePaths) {
+  EXPECT_TRUE(is_clean_absolute_path("/"));
+  EXPECT_TRUE(is_clean_absolute_path("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+  EXPECT_TRUE(is_clean_absolute_path("/a/..b/c."));
+  for (const char* bad : {"", "relative/path", "/a/../etc/shadow", "/a/./b", "/a//b", "/a/", "/.."})
+    EXPECT_FALSE(is_clean_absolute_path(bad)) << bad;
+  EXPECT_FALSE(is_clean_absolute_path(std::string("/a\0b", 4)));
+}
+
+TEST(RestoreValidation, RefusesBadMappings) {
+  struct Case {
+    std::function<void(image::MemoryMap&)> damage;
+    std::string expect;
+  } cases[] = {
+      {[](auto& mm) { mm.mutable_vmas(1)->set_start(0x403800); }, "not page aligned"},
+      {[](auto& mm) { mm.mutable_vmas(1)->set_start(0x401000); }, "overlaps or is out of order"},
+      {[](auto& mm) { mm.mutable_vmas(1)->set_end(0x403000); }, "empty"},
+      {[](auto& mm) { mm.mutable_vmas(5)->set_end(0x800000001000); }, "outside user space"},
+      {[](auto& mm) { mm.mutable_vmas(0)->set_path("/bin/../etc/prog"); }, "not a clean absolute path"},
+      {[](auto& mm) { mm.mutable_vmas(0)->set_pgoff(100); }, "file offset"},
+      {[](auto& mm) { mm.mutable_vmas(1)->set_prot(0x10); }, "protection"},
+      {[](auto& mm) { mm.mutable_vmas(1)->set_flags(MAP_SHARED); }, "MAP_PRIVATE only"},
+      {[](auto& mm) { mm.mutable_vmas(4)->set_path("[vsyscall]"); }, "named"},
+      {[](auto& mm) { mm.mutable_vmas(1)->set_kind(static_cast<image::VmaKind>(42)); }, "unknown kind"},
+  };
+  for (const auto& c : cases) {
+    ImageSet set = valid_image();
+    c.damage(set.processes[0].mm);
+    expect_problem(set, c.expect);
+  }
+}
+
+TEST(RestoreValidation, RefusesPageRunsOutsideWhatRestoreFills) {
+  struct Case {
+    std::function<void(ProcessImage&)> damage;
+    std::string expect;
+  } cases[] = {
+      {[](auto& p) { p.pagemap.mutable_runs(0)->set_vaddr(0x402000); }, "in no mapping"},
+      {[](auto& p) { p.pagemap.mutable_runs(0)->set_offset(0x3000); }, "beyond the end of the pages file"},
+      {[](auto& p) { p.pagemap.mutable_runs(0)->set_offset(0xffffffffffff0000); }, "beyond the end of the pages file"},
+      {[](auto& p) { p.pagemap.mutable_runs(0)->set_nr_pages(0); }, "malformed"},
+      {[](auto& p) { p.pagemap.mutable_runs(1)->set_vaddr(0x403000); }, "out of order"},
+      {[](auto& p) { p.pagemap.mutable_runs(0)->set_vaddr(kVvar + 0x6000); }, "a kernel mapping"},
+      {[](auto& p) { p.pagemap.set_pages_file_size(0x8000); }, "the inventory"},
+  };
+  for (const auto& c : cases) {
+    ImageSet set = valid_image();
+    c.damage(set.processes[0]);
+    expect_problem(set, c.expect);
+  }
+}
+
+TEST(RestoreValidation, RefusesBadProcessState) {
+  struct Case {
+    std::function<void(ProcessImage&)> damage;
+    std::string expect;
+  } cases[] = {
+      {[](auto& p) { p.core.mutable_threads(0)->set_gpregs("short"); }, "general registers"},
+      {[](auto& p) { p.core.mutable_threads(0)->set_xstate(std::string(100, '\0')); }, "not a valid XSAVE area"},
+      {[](auto& p) { (*p.core.mutable_threads(0)->mutable_xstate())[512] = 0x20; }, "outside the image's XCR0"},
+      {[](auto& p) { p.core.mutable_threads(0)->mutable_rseq()->set_address(0x500000); }, "not in writable memory"},
+      {[](auto& p) { p.core.mutable_threads(0)->set_robust_list_len(8); }, "robust list"},
+      {[](auto& p) { p.core.mutable_threads(0)->add_pending("tiny"); }, "pending signal record"},
+      {[](auto& p) { p.core.mutable_sigactions(0)->set_signo(9); }, "signal action for signal 9"},
+      {[](auto& p) { p.core.mutable_sigactions(0)->set_handler(0xffff800000000000); }, "outside user space"},
+      {[](auto& p) { p.core.mutable_creds()->clear_uids(); }, "4 uids"},
+      {[](auto& p) { p.core.mutable_creds()->set_cap_effective(1ull << 50); }, "beyond the last capability"},
+      {[](auto& p) {
+         auto* r = p.core.add_rlimits();
+         r->set_resource(7);
+         r->set_cur(10);
+         r->set_max(5);
+       }, "soft limit above the hard limit"},
+      {[](auto& p) { p.core.set_umask(01777); }, "umask"},
+      {[](auto& p) { p.core.mutable_mm()->set_brk(0x403000); }, "start_brk is above brk"},
+      {[](auto& p) { p.core.mutable_mm()->set_auxv(std::string(20, '\0')); }, "auxv"},
+      {[](auto& p) { p.core.mutable_mm()->set_exe("prog"); }, "executable path"},
+      {[](auto& p) { p.core.set_pid(7); }, "core image is of pid 7"},
+      {[](auto& p) {
+         p.entry.add_threads(2);
+         *p.core.add_threads() = p.core.threads(0);
+         p.core.mutable_threads(1)->set_tid(2);
+       }, "restoring multi-threaded processes is not supported yet"},
+  };
+  for (const auto& c : cases) {
+    ImageSet set = valid_image();
+    c.damage(set.processes[0]);
+    expect_problem(set, c.expect);
+  }
+}
+
+TEST(RestoreValidation, RefusesBadFiles) {
+  struct Case {
+    std::function<void(ImageSet&)> damage;
+    std::string expect;
+  } cases[] = {
+      {[](auto& s) { s.processes[0].files.mutable_fds(1)->set_fd(0); }, "appears twice"},
+      {[](auto& s) { s.processes[0].files.mutable_fds(1)->set_fd(-1); }, "out of range"},
+      {[](auto& s) { s.processes[0].files.mutable_fds(1)->set_path("/var/log/../../etc/shadow"); }, "not a clean absolute path"},
+      {[](auto& s) {
+         s.processes[0].files.mutable_fds(1)->set_kind(image::FD_PIPE);
+         s.processes[0].files.mutable_fds(1)->set_pipe_id(99);
+       }, "pipe 99 is not in pipes.img"},
+      {[](auto& s) { s.processes[0].files.set_cwd("tmp"); }, "working directory"},
+      {[](auto& s) { s.processes[0].files.mutable_fds(1)->set_flags(O_ACCMODE); }, "access mode"},
+      {[](auto& s) {
+         s.processes[0].files.mutable_fds(1)->set_open_file_id(5);
+         s.processes[0].files.mutable_fds(2)->set_open_file_id(5);
+       }, "shares open file 5"},
+      {[](auto& s) {
+         auto* pipe = s.pipes.add_pipes();
+         pipe->set_pipe_id(1);
+         pipe->set_capacity(4096);
+         pipe->set_data(std::string(5000, 'x'));
+       }, "do not fit its capacity"},
+  };
+  for (const auto& c : cases) {
+    ImageSet set = valid_image();
+    c.damage(set);
+    expect_problem(set, c.expect);
+  }
+}
+
+TEST(RestoreValidation, RefusesNamespacesItCannotRestore) {
+  ImageSet set = valid_image();
+  set.namespaces.set_own_net(true);
+  expect_problem(set, "network namespace");
+  set = valid_image();
+  set.namespaces.set_own_pid(false);
+  expect_problem(set, "own PID namespace");
+  set = valid_image();
+  set.inventory.set_process_count(3);
+  expect_problem(set, "counts 3 processes");
+}
+
+TEST(RestoreValidation, ListsEveryProblemAtOnce) {
+  ImageSet set = valid_image();
+  set.processes[0].files.set_cwd("tmp");
+  set.processes[0].core.set_umask(01777);
+  set.processes[0].mm.mutable_vmas(0)->set_pgoff(100);
+  EXPECT_EQ(problems_of(set).size(), 3u) << joined(problems_of(set));
+}
+
+// The host as the valid image expects it.
+struct FakeHost {
+  HostFacts facts;
+  std::map<std::string, PathStat> files;
+  FakeHost() {
+    facts.kernel_release = "6.18.0";
+    facts.arch = "x86_64";
+    facts.cpu_flags = {"fpu", "avx", "sse"};
+    facts.xcr0 = 0x7;
+    facts.pid_max = 32768;
+    facts.vdso_layout = {{"[vvar]", 0x7f1000000000, 0x7f1000004000},
+                         {"[vvar_vclock]", 0x7f1000004000, 0x7f1000006000},
+                         {"[vdso]", 0x7f1000006000, 0x7f1000008000}};
+    files["/bin/prog"] = {0, 8, 100, 20000, 1000, S_IFREG | 0755, 0};
+    files["/dev/null"] = {0, 5, 4, 0, 0, S_IFCHR | 0666, makedev(1, 3)};
+    files["/var/log/prog.log"] = {0, 8, 200, 5, 0, S_IFREG | 0644, 0};
+    files["/data/input"] = {0, 8, 300, 50, 0, S_IFREG | 0644, 0};
+    files["/"] = {0, 8, 2, 4096, 0, S_IFDIR | 0755, 0};
+  }
+  HostCheck check(const ImageSet& set) const {
+    return check_host(set, facts, [this](const std::string& path) {
+      auto it = files.find(path);
+      if (it == files.end()) return PathStat{ENOENT};
+      return it->second;
+    });
+  }
+};
+
+TEST(RestoreHostCheck, TheMatchingHostHasNoProblem) {
+  FakeHost host;
+  auto result = host.check(valid_image());
+  EXPECT_TRUE(result.problems.empty()) << joined(result.problems);
+}
+
+TEST(RestoreHostCheck, RefusesChangedOrMissingFiles) {
+  FakeHost host;
+  host.files["/bin/prog"].size = 20001;
+  host.files.erase("/data/input");
+  host.files["/dev/null"].rdev = makedev(1, 5);
+  auto result = host.check(valid_image());
+  std::string all = joined(result.problems);
+  EXPECT_NE(all.find("/bin/prog (executable of pid 1) changed since the dump"), std::string::npos) << all;
+  EXPECT_NE(all.find("/data/input (fd 3 of pid 1): No such file or directory"), std::string::npos) << all;
+  EXPECT_NE(all.find("/dev/null (fd 0 of pid 1) is not the character device 1:3"), std::string::npos) << all;
+}
+
+TEST(RestoreHostCheck, AReplacedFileIsRefusedEvenWhenWritable) {
+  FakeHost host;
+  host.files["/var/log/prog.log"].ino = 201;
+  auto result = host.check(valid_image());
+  EXPECT_NE(joined(result.problems).find("is another file than at the dump"), std::string::npos) << joined(result.problems);
+}
+
+TEST(RestoreHostCheck, AFileTheTreeWritesMayHaveGrown) {
+  // The tree appends to its log; an earlier restore of the same image may have written to it.
+  FakeHost host;
+  host.files["/var/log/prog.log"].size = 500;
+  auto result = host.check(valid_image());
+  EXPECT_TRUE(result.problems.empty()) << joined(result.problems);
+  EXPECT_NE(joined(result.notes).find("open for writing"), std::string::npos) << joined(result.notes);
+}
+
+TEST(RestoreHostCheck, RefusesAnotherCpuOrKernelLayout) {
+  FakeHost host;
+  host.facts.cpu_flags.erase("avx");
+  host.facts.xcr0 = 0x3;
+  host.facts.vdso_layout[2].end += 0x1000;
+  host.facts.pid_max = 0;  // Unknown: not checked.
+  auto result = host.check(valid_image());
+  std::string all = joined(result.problems);
+  EXPECT_NE(all.find("lacks features the image's processes may use: avx"), std::string::npos) << all;
+  EXPECT_NE(all.find("XSAVE features 0x7, this host enables 0x3"), std::string::npos) << all;
+  EXPECT_NE(all.find("[vdso] is 8192 bytes, 12288 on this kernel"), std::string::npos) << all;
+}
+
+TEST(RestoreHostCheck, RefusesVdsoMappingsAtOtherDistances) {
+  FakeHost host;
+  host.facts.vdso_layout[2].start += 0x1000;
+  host.facts.vdso_layout[2].end += 0x1000;
+  auto result = host.check(valid_image());
+  EXPECT_NE(joined(result.problems).find("distances between its vdso mappings"), std::string::npos) << joined(result.problems);
+}
+
+TEST(RestoreHostCheck, RefusesPidsAbovePidMax) {
+  FakeHost host;
+  host.facts.pid_max = 0;
+  ImageSet set = valid_image();
+  host.facts.pid_max = 1;
+  EXPECT_TRUE(host.check(set).problems.empty());
+  set.processes[0].entry.set_pid(2);
+  EXPECT_NE(joined(host.check(set).problems).find("above this host's pid_max"), std::string::npos);
+}
+
+TEST(RestoreHostCheck, AnotherKernelReleaseIsOnlyANote) {
+  FakeHost host;
+  host.facts.kernel_release = "6.19.0";
+  auto result = host.check(valid_image());
+  EXPECT_TRUE(result.problems.empty()) << joined(result.problems);
+  EXPECT_NE(joined(result.notes).find("dumped on kernel 6.18.0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cryo::restore
