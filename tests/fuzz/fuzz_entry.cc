@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -12,10 +13,13 @@
 
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "fuzz/restore_oracle.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
 #include "image/image_printer.h"
+#include "restore/image_set.h"
+#include "restore/image_validation.h"
 
 namespace cryo::fuzz {
 namespace {
@@ -55,13 +59,14 @@ void print_records(const Records& records) {
   }
 }
 
-std::optional<std::string> run_decode(const image::KindInfo& info, std::string_view bytes) {
+std::optional<std::string> run_decode(const image::KindInfo& info, std::string_view bytes, Outcome& outcome) {
   auto records = image::decode_records(info.kind, bytes, "fuzz.img");
   if (!info.prototype) {
     if (records) return "decode_records accepted raw " + std::string(info.name) + " data";
     return std::nullopt;
   }
   if (!records) return std::nullopt;
+  outcome.decoded = true;
   print_records(*records);
   // Whatever decodes must encode again and decode to the same records.
   std::vector<const google::protobuf::Message*> pointers;
@@ -109,7 +114,29 @@ Result<> write_whole_file(const std::string& path, std::span<const uint8_t> byte
   return write_all(fd.get(), bytes.data(), bytes.size(), path);
 }
 
-std::optional<std::string> run_dir(std::span<const uint8_t> in, bool fill_in_sums) {
+// Loads and validates an opened image the way restore does, and holds what validation accepts to the
+// promises restore relies on.
+std::optional<std::string> run_restore_checks(const std::string& dir, Outcome& outcome) {
+  // CRYO_FUZZ_VERBOSE=1 says why an input was refused, for shaping seeds that get further.
+  static const bool verbose = std::getenv("CRYO_FUZZ_VERBOSE") != nullptr;
+  auto set = restore::load_image_set(dir);
+  if (!set) {
+    if (verbose) std::fprintf(stderr, "load_image_set: %s\n", set.error().message.c_str());
+    return std::nullopt;
+  }
+  std::vector<std::string> problems;
+  restore::validate_image(*set, &problems);
+  if (!problems.empty()) {
+    if (verbose)
+      for (const auto& problem : problems) std::fprintf(stderr, "validate_image: %s\n", problem.c_str());
+    return std::nullopt;
+  }
+  outcome.restore_accepted = true;
+  if (auto broken = check_accepted_image(*set)) return "validate_image accepted an image where " + *broken;
+  return std::nullopt;
+}
+
+std::optional<std::string> run_dir(std::span<const uint8_t> in, bool fill_in_sums, Outcome& outcome) {
   static ScratchDir scratch;
   const std::string dir = scratch.path() + "/image";
   if (::mkdir(dir.c_str(), 0700) != 0) std::abort();
@@ -144,16 +171,19 @@ std::optional<std::string> run_dir(std::span<const uint8_t> in, bool fill_in_sum
     if (framed) inventory_file = *framed;
   }
   auto inventory_span = std::span(reinterpret_cast<const uint8_t*>(inventory_file.data()), inventory_file.size());
+  std::optional<std::string> broken;
   if (written && write_whole_file(dir + "/" + image::file_name(image::Kind::Inventory), inventory_span)) {
     if (auto inventory = image::open_image_dir(dir)) {
+      outcome.dir_opened = true;
       auto text = image::render_image(dir, *inventory, image::PrintFormat::Text);
       auto json = image::render_image(dir, *inventory, image::PrintFormat::Json);
       (void)text;
       (void)json;
+      broken = run_restore_checks(dir, outcome);
     }
   }
   image::remove_dir(dir);
-  return std::nullopt;
+  return broken;
 }
 
 }  // namespace
@@ -162,19 +192,21 @@ uint8_t selector(Mode mode, size_t kind_index) {
   return static_cast<uint8_t>(uint8_t(mode) << 6 | (kind_index & 0x3f));
 }
 
-std::optional<std::string> run_image_input(std::span<const uint8_t> input) {
+std::optional<std::string> run_image_input(std::span<const uint8_t> input, Outcome* outcome) {
+  Outcome ignored;
+  Outcome& out = outcome ? *outcome : ignored;
   if (input.empty()) return std::nullopt;
   const uint8_t select = input[0];
   auto rest = input.subspan(1);
   switch (static_cast<Mode>(select >> 6)) {
     case Mode::Decode:
-      return run_decode(kind_at(select & 0x3f), as_chars(rest));
+      return run_decode(kind_at(select & 0x3f), as_chars(rest), out);
     case Mode::Name:
       return run_name(as_chars(rest));
     case Mode::Dir:
-      return run_dir(rest, false);
+      return run_dir(rest, false, out);
     case Mode::DirWithSums:
-      return run_dir(rest, true);
+      return run_dir(rest, true, out);
   }
   return std::nullopt;
 }

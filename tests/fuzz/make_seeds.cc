@@ -102,12 +102,12 @@ image::Inventory make_inventory() {
   inventory.set_xsave_features(0x2e7);
   auto* vdso = inventory.add_vdso_layout();
   vdso->set_name("[vdso]");
-  vdso->set_start(0x7ffd1000);
-  vdso->set_end(0x7ffd3000);
+  vdso->set_start(0x7ffd00104000);
+  vdso->set_end(0x7ffd00106000);
   auto* vvar = inventory.add_vdso_layout();
   vvar->set_name("[vvar]");
-  vvar->set_start(0x7ffcd000);
-  vvar->set_end(0x7ffd1000);
+  vvar->set_start(0x7ffd00100000);
+  vvar->set_end(0x7ffd00104000);
   inventory.mutable_host_clocks()->set_monotonic_ns(5'000'000'000);
   inventory.mutable_host_clocks()->set_boottime_ns(6'000'000'000);
   inventory.mutable_host_clocks()->set_realtime_ns(1'700'000'000'000'000'000);
@@ -137,7 +137,6 @@ image::ProcessTree make_tree() {
   init->set_pgid(1);
   init->set_sid(1);
   init->add_threads(1);
-  init->add_threads(2);
   auto* zombie = tree.add_processes();
   zombie->set_pid(3);
   zombie->set_host_pid(4245);
@@ -183,15 +182,21 @@ image::ProcessCore make_core() {
   mm->set_exe("/usr/bin/sleep");
   mm->mutable_exe_identity()->set_ino(1234);
   mm->mutable_exe_identity()->set_mode(0100755);
-  for (uint32_t tid : {1u, 2u}) {
+  // One thread: restore refuses more for now, and the seed should be an image it accepts.
+  for (uint32_t tid : {1u}) {
     auto* thread = core.add_threads();
     thread->set_tid(tid);
     thread->set_gpregs(std::string(216, '\x22'));
-    thread->set_xstate(std::string(1088, '\x33'));
+    std::string xstate(1088, '\x33');
+    const char xstate_bv[8] = {0x03};  // x87 and SSE, within the inventory's XCR0.
+    xstate.replace(512, 64, std::string(64, '\0')).replace(512, 8, xstate_bv, 8);
+    thread->set_xstate(xstate);
     thread->set_blocked_mask(1u << 9);
-    thread->add_pending(std::string(128, '\x44'));
-    thread->mutable_altstack()->set_flags(2);
-    thread->mutable_rseq()->set_address(0x7f0000002000);
+    std::string siginfo(128, '\0');
+    siginfo[0] = 10;  // si_signo SIGUSR1
+    thread->add_pending(siginfo);
+    thread->mutable_altstack()->set_flags(2);  // SS_DISABLE
+    thread->mutable_rseq()->set_address(0x600020);  // In the heap, which is writable.
     thread->mutable_rseq()->set_length(32);
     thread->mutable_rseq()->set_signature(0x53053053);
     thread->set_comm("sleep");
@@ -218,9 +223,9 @@ image::MemoryMap make_mm() {
   add(0x400000, 0x401000, 5, image::VMA_FILE_PRIVATE, "/usr/bin/sleep")->mutable_file()->set_ino(1234);
   add(0x600000, 0x621000, 3, image::VMA_ANON_PRIVATE, "");
   add(0x7f0000000000, 0x7f0000001000, 3, image::VMA_ANON_SHARED, "")->set_shmid(99);
-  add(0x7ffcd000, 0x7ffd1000, 1, image::VMA_VVAR, "[vvar]");
-  add(0x7ffd1000, 0x7ffd3000, 5, image::VMA_VDSO, "[vdso]");
   add(0x7ffd00000000, 0x7ffd00021000, 3, image::VMA_ANON_PRIVATE, "[stack]")->set_flags(2 | 0x100);
+  add(0x7ffd00100000, 0x7ffd00104000, 1, image::VMA_VVAR, "[vvar]");
+  add(0x7ffd00104000, 0x7ffd00106000, 5, image::VMA_VDSO, "[vdso]");
   return mm;
 }
 

@@ -41,6 +41,24 @@ TEST(FuzzRegression, SeedCorpusIsHandled) {
   replay(fs::path(CRYO_FUZZ_DIR) / "corpus");
 }
 
+// The corpus must reach the deep end: some image opens, and some is accepted by restore's validation,
+// so the oracle that holds accepted images to restore's promises gets to run.
+TEST(FuzzRegression, SeedCorpusReachesRestoreValidation) {
+  Outcome reached;
+  for (const auto& path : inputs_in(fs::path(CRYO_FUZZ_DIR) / "corpus")) {
+    auto bytes = read_file(path);
+    ASSERT_TRUE(bytes) << bytes.error().message;
+    Outcome outcome;
+    run_image_input({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()}, &outcome);
+    reached.decoded |= outcome.decoded;
+    reached.dir_opened |= outcome.dir_opened;
+    reached.restore_accepted |= outcome.restore_accepted;
+  }
+  EXPECT_TRUE(reached.decoded);
+  EXPECT_TRUE(reached.dir_opened);
+  EXPECT_TRUE(reached.restore_accepted);
+}
+
 // The kind bytes of the files of a directory input (layout in fuzz_entry.h).
 std::vector<uint8_t> kinds_in_dir_input(std::string_view in) {
   std::vector<uint8_t> kinds;
