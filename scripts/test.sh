@@ -6,3 +6,6 @@ bash scripts/install-deps.sh
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 300 -j1
+# Fuzz smoke run (issue 5): builds the image fuzzer with clang in build-fuzz/ and fuzzes for 30 s from
+# the committed corpus; a crash, sanitizer report or broken invariant fails the run.
+bash ../scripts/fuzz.sh 30
