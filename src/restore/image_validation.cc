@@ -42,8 +42,11 @@ void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Proble
   if (t.xstate().size() < kXsaveHeaderEnd || t.xstate().size() > kMaxXstateSize) {
     p.add(thread + ": xstate area of " + std::to_string(t.xstate().size()) + " bytes is not a valid XSAVE area");
   } else {
-    uint64_t xstate_bv = 0;
+    uint64_t xstate_bv = 0, xcomp_bv = 0;
     std::memcpy(&xstate_bv, t.xstate().data() + 512, sizeof xstate_bv);
+    std::memcpy(&xcomp_bv, t.xstate().data() + 520, sizeof xcomp_bv);
+    // ptrace hands out and takes the standard (uncompacted) format only.
+    if (xcomp_bv != 0) p.add(thread + ": xstate is in the compacted format (XCOMP_BV " + hex(xcomp_bv) + ")");
     if (xstate_bv & ~xsave_features)
       p.add(thread + ": xstate holds components " + hex(xstate_bv) + " outside the image's XCR0 " + hex(xsave_features));
   }

@@ -228,6 +228,7 @@ TEST(RestoreValidation, RefusesBadProcessState) {
       {[](auto& p) { p.core.mutable_threads(0)->set_gpregs("short"); }, "general registers"},
       {[](auto& p) { p.core.mutable_threads(0)->set_xstate(std::string(100, '\0')); }, "not a valid XSAVE area"},
       {[](auto& p) { (*p.core.mutable_threads(0)->mutable_xstate())[512] = 0x20; }, "outside the image's XCR0"},
+      {[](auto& p) { (*p.core.mutable_threads(0)->mutable_xstate())[527] = char(0x80); }, "compacted format"},
       {[](auto& p) { p.core.mutable_threads(0)->mutable_rseq()->set_address(0x500000); }, "not in writable memory"},
       {[](auto& p) { p.core.mutable_threads(0)->set_robust_list_len(8); }, "robust list"},
       {[](auto& p) { p.core.mutable_threads(0)->add_pending("tiny"); }, "pending signal record"},

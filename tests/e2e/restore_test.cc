@@ -1,0 +1,182 @@
+// Restore-specific behaviour: the foreground mode, --detach leaving nothing of cryo behind, and
+// failures before and after the placeholders exist, each one error naming process, step and reason,
+// with nothing left running.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "core.pb.h"
+#include "e2e/checkpoint_harness.h"
+#include "files.pb.h"
+#include "image/framed_file.h"
+#include "image/image_dir.h"
+#include "inventory.pb.h"
+
+namespace cryo::e2e {
+namespace {
+
+// `cryo run --detach` of run_wait, which has one process and prints "ready" when its handler is set.
+pid_t start_waiter(CheckpointSession& session) {
+  pid_t init = run_detached({}, {workload("run_wait"), "handle", "--tag=" + session.dir().path()}, session.log_path());
+  session.own(init);
+  if (init > 0 && !wait_for_text(session.log_path(), "ready")) {
+    ADD_FAILURE() << "run_wait did not start; log:\n" << slurp(session.log_path());
+    return 0;
+  }
+  return init;
+}
+
+// Changes one image file and makes the inventory agree again, as a buggy or hostile dumper would.
+template <typename Message>
+void rewrite_image(const std::string& dir, image::Kind kind, uint32_t pid, const std::function<void(Message&)>& change) {
+  Message message;
+  ASSERT_TRUE(image::read_image(dir, kind, pid, &message).has_value());
+  change(message);
+  std::string name = image::file_name(kind, pid);
+  ASSERT_EQ(::unlink((dir + "/" + name).c_str()), 0);
+  ASSERT_TRUE(image::write_image(dir, kind, pid, message).has_value());
+  image::Inventory inventory;
+  ASSERT_TRUE(image::read_image(dir, image::Kind::Inventory, 0, &inventory).has_value());
+  for (auto& file : *inventory.mutable_files()) {
+    if (file.name() != name) continue;
+    auto sum = image::checksum_file(dir + "/" + name);
+    ASSERT_TRUE(sum.has_value());
+    file.set_xxh3(*sum);
+    file.set_size(slurp(dir + "/" + name).size());
+  }
+  ASSERT_EQ(::unlink((dir + "/inventory.img").c_str()), 0);
+  ASSERT_TRUE(image::write_image(dir, image::Kind::Inventory, 0, inventory).has_value());
+}
+
+TEST(Restore, ForegroundForwardsSignalsAndExitsWithTheInitsStatus) {
+  CheckpointSession session;
+  pid_t init = start_waiter(session);
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+
+  pid_t cryo = ::fork();
+  ASSERT_GE(cryo, 0);
+  if (cryo == 0) {
+    ::execl(CRYO_BINARY, CRYO_BINARY, "restore", "-D", session.image_path().c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  OwnedPid cryo_owned(cryo);
+  // The restored init is cryo's child: cryo waits for it.
+  pid_t restored = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (restored == 0 && std::chrono::steady_clock::now() < deadline) {
+    for (pid_t child : children_of(cryo))
+      if (slurp("/proc/" + std::to_string(child) + "/cmdline").find("run_wait") != std::string::npos) restored = child;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(restored, 0) << "no restored init under the foreground cryo";
+  session.own(restored);
+  // Still in the pause() it was frozen in, and the handler survived: SIGTERM makes it exit 42.
+  ASSERT_EQ(::kill(cryo, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(cryo, &status, 0), cryo);
+  cryo_owned.forget();
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 42) << "log:\n" << slurp(session.log_path());
+  EXPECT_NE(slurp(session.log_path()).find("got SIGTERM"), std::string::npos);
+  EXPECT_TRUE(wait_for_exit(restored, std::chrono::seconds(5)));
+}
+
+TEST(Restore, DetachLeavesNoProcessOfCryoBehind) {
+  CheckpointSession session;
+  pid_t init = start_waiter(session);
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  // The init was handed to the host: its parent is no cryo (the restore helper exited too).
+  std::string stat = slurp("/proc/" + std::to_string(restored) + "/stat");
+  pid_t parent = std::atoi(stat.substr(stat.rfind(')') + 4).c_str());
+  std::string parent_cmdline = slurp("/proc/" + std::to_string(parent) + "/cmdline");
+  EXPECT_EQ(parent_cmdline.find("cryo"), std::string::npos) << "parent " << parent << ": " << parent_cmdline;
+  std::string status = slurp("/proc/" + std::to_string(restored) + "/status");
+  EXPECT_NE(status.find("TracerPid:\t0\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("NSpid:\t" + std::to_string(restored) + "\t1\n"), std::string::npos) << status;
+  // It is the process that was dumped, not a new one: the handler is there and it printed nothing new.
+  ASSERT_EQ(::kill(restored, SIGTERM), 0);
+  EXPECT_TRUE(wait_for_exit(restored, std::chrono::seconds(5)));
+  std::string log = slurp(session.log_path());
+  EXPECT_NE(log.find("got SIGTERM"), std::string::npos) << log;
+  EXPECT_EQ(log.find("ready"), log.rfind("ready")) << "the workload started again:\n" << log;
+}
+
+TEST(Restore, EveryHostProblemIsListedInOneErrorAndNothingStarts) {
+  CheckpointSession session;
+  // A private copy of the workload, so that the test can change "its" executable.
+  std::string binary = session.dir() / "run_wait";
+  ASSERT_EQ(run_command({"/bin/cp", workload("run_wait"), binary}).status, 0);
+  pid_t init = run_detached({}, {binary, "handle"}, session.log_path());
+  session.own(init);
+  ASSERT_TRUE(wait_for_text(session.log_path(), "ready"));
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+
+  ASSERT_EQ(run_command({"/bin/sh", "-c", "echo >> " + binary}).status, 0);  // changed executable
+  ASSERT_EQ(::unlink(session.log_path().c_str()), 0);                          // vanished open file
+  auto result = session.restore(session.image_path());
+  expect_one_clear_error(result, "2 problems");
+  EXPECT_NE(result.err.find(binary + " (executable of pid 1) changed since the dump"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(session.log_path() + " (fd 1 of pid 1): No such file or directory"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("nothing was started"), std::string::npos) << result.err;
+  session.expect_nothing_left_running();
+}
+
+TEST(Restore, APlaceholderFailureNamesTheProcessAndStepAndKillsTheTree) {
+  CheckpointSession session;
+  pid_t init = start_waiter(session);
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  // Valid in the image, impossible on the host: the log is no directory.
+  rewrite_image<image::ProcessFiles>(session.image_path(), image::Kind::Files, 1, [](image::ProcessFiles& files) {
+    for (auto& fd : *files.mutable_fds())
+      if (fd.fd() == 1) fd.set_flags(fd.flags() | O_DIRECTORY);
+  });
+  for (const std::string& method : pid_methods()) {
+    auto result = session.restore(session.image_path(), {"--pid-method", method});
+    expect_one_clear_error(result, "restore pid 1: fd 1 (" + session.log_path() + "): open: Not a directory");
+    session.expect_nothing_left_running();
+  }
+}
+
+TEST(Restore, AFailureWhileInjectingKillsEverythingCreated) {
+  CheckpointSession session;
+  pid_t init = start_waiter(session);
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  // A signal stack too small for this CPU: only the kernel's sigaltstack() can tell.
+  rewrite_image<image::ProcessCore>(session.image_path(), image::Kind::Core, 1, [](image::ProcessCore& core) {
+    auto* stack = core.mutable_threads(0)->mutable_altstack();
+    stack->set_flags(0);
+    stack->set_sp(core.mm().start_stack() & ~uint64_t(4095));
+    stack->set_size(64);
+  });
+  auto result = session.restore(session.image_path());
+  expect_one_clear_error(result, "restore pid 1: thread 1: sigaltstack: Cannot allocate memory");
+  session.expect_nothing_left_running();
+}
+
+TEST(Restore, UnknownOptionValuesAreUsageErrors) {
+  CheckpointSession session;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"restore", "-D", session.image_path(), "--pid-method", "fork"},
+           {"restore", "-D", session.image_path(), "--clock", "later"},
+           {"restore", "-D", session.image_path(), "--shift", "5x"},
+       }) {
+    auto result = run_cryo(args);
+    EXPECT_EQ(result.status, 2) << args.back() << ": " << result.err;
+    EXPECT_EQ(result.err.rfind("cryo: error: ", 0), 0u) << result.err;
+  }
+}
+
+}  // namespace
+}  // namespace cryo::e2e
