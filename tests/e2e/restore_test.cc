@@ -3,6 +3,8 @@
 // with nothing left running.
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,6 +165,24 @@ TEST(Restore, AFailureWhileInjectingKillsEverythingCreated) {
   auto result = session.restore(session.image_path());
   expect_one_clear_error(result, "restore pid 1: thread 1: sigaltstack: Cannot allocate memory");
   session.expect_nothing_left_running();
+}
+
+TEST(Restore, FdsSharingAnOpenFileShareItAgain) {
+  CheckpointSession session;
+  pid_t init = start_waiter(session);
+  ASSERT_GT(init, 0);
+  // cryo run opened the log once for stdout and stderr: one open file behind both.
+  ASSERT_EQ(::syscall(SYS_kcmp, init, init, KCMP_FILE, 1, 2), 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  // Say so in the image in case the dumper did not (restore is what is tested here).
+  rewrite_image<image::ProcessFiles>(session.image_path(), image::Kind::Files, 1, [](image::ProcessFiles& files) {
+    for (auto& fd : *files.mutable_fds())
+      if (fd.fd() == 1 || fd.fd() == 2) fd.set_open_file_id(77);
+  });
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  EXPECT_EQ(::syscall(SYS_kcmp, restored, restored, KCMP_FILE, 1, 2), 0) << "stdout and stderr no longer share one open file";
+  EXPECT_NE(::syscall(SYS_kcmp, restored, restored, KCMP_FILE, 0, 1), 0);
 }
 
 TEST(Restore, UnknownOptionValuesAreUsageErrors) {
