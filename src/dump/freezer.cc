@@ -161,20 +161,28 @@ Result<> Freezer::kill() {
   // waiting for the init's exit to reach it.
   for (auto& p : processes_)
     if (!p.zombie) ::kill(p.pid, SIGKILL);
-  for (auto& p : processes_) {
-    for (auto& t : p.threads) {
-      // As the tracer, we receive each task's death; collecting it lets the real parent reap it.
-      for (int i = 0; i < 100 && t.attached(); ++i) {
-        auto status = t.wait();
+  // As the tracer, we receive each task's death, and a dead task stays a zombie until we collect it.
+  // The init's death waits for every other process of its namespace to be reaped, so waiting for
+  // the tasks one by one in tree order deadlocks: poll them all until every one is collected.
+  auto reap_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (bool pending = true; pending && std::chrono::steady_clock::now() < reap_deadline;) {
+    pending = false;
+    for (auto& p : processes_) {
+      for (auto& t : p.threads) {
+        if (!t.attached()) continue;
+        auto status = t.try_wait();
         if (!status) {
           t.abandon();  // ECHILD: already reaped by someone, or no longer ours.
-          break;
+          continue;
         }
-        if (!status->gone()) (void)t.cont();
+        if (*status && !(*status)->gone()) (void)t.cont();
+        if (t.attached()) pending = true;
       }
-      t.abandon();
     }
+    if (pending) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
+  for (auto& p : processes_)
+    for (auto& t : p.threads) t.abandon();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     auto stat = read_proc_stat(init);

@@ -82,6 +82,20 @@ Result<WaitStatus> Tracee::wait() {
   return ws;
 }
 
+Result<std::optional<WaitStatus>> Tracee::try_wait() {
+  int status = 0;
+  for (;;) {
+    pid_t got = ::waitpid(tid_, &status, __WALL | WNOHANG);
+    if (got == 0) return std::optional<WaitStatus>{};
+    if (got == tid_) break;
+    if (got < 0 && errno == EINTR) continue;
+    return fail(tracee_error("waitpid"));
+  }
+  WaitStatus ws(status);
+  if (ws.gone()) attached_ = false;
+  return std::optional<WaitStatus>{ws};
+}
+
 Result<> Tracee::interrupt_and_stop() {
   if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) return fail(tracee_error("ptrace(PTRACE_INTERRUPT)"));
   for (;;) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ class Tracee {
   bool attached() const { return attached_; }
 
   Result<WaitStatus> wait();
+  // Like wait() but returns nullopt at once when the thread has nothing to report (WNOHANG).
+  Result<std::optional<WaitStatus>> try_wait();
   // PTRACE_INTERRUPT then wait for the resulting stop.
   Result<> interrupt_and_stop();
 
