@@ -23,6 +23,7 @@
 #include "dump/preflight.h"
 #include "dump/process_core.h"
 #include "dump/process_files.h"
+#include "dump/shared_open_files.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
@@ -74,6 +75,10 @@ class TreeDump {
       if (!dumped) return fail(dumped.error().context(describe_process(process.pid, facts.status)));
     }
     log()->debug("processes collected in {:.2f} ms", ms_since(started));
+    // Files are written last: which fds share an open file is only known once every process is read.
+    RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
+    for (const auto& [host_pid, files] : files_)
+      RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));
     ASSIGN_OR_RETURN(image::Pipes pipes, collect_pipes(pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pipes, 0, pipes));
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
@@ -128,8 +133,9 @@ class TreeDump {
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
-    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, pid, files));
     page_bytes_ += pagemap.pages_file_size();
+    int fd_count = files.fds_size();
+    files_[process.pid] = std::move(files);
     if (process.pid == target_.init) {
       for (const image::Vma* vma : special_mappings(mm)) {
         image::SpecialMapping m;
@@ -140,7 +146,7 @@ class TreeDump {
       }
     }
     log()->debug("pid {} (host {}): {} mappings, {} page runs, {} KiB of pages, {} fds in {:.2f} ms", pid, process.pid,
-                 mm.vmas_size(), pagemap.runs_size(), pagemap.pages_file_size() / 1024, files.fds_size(), ms_since(started));
+                 mm.vmas_size(), pagemap.runs_size(), pagemap.pages_file_size() / 1024, fd_count, ms_since(started));
     return {};
   }
 
@@ -153,6 +159,7 @@ class TreeDump {
   std::map<std::string, uint64_t> init_namespaces_;
   image::ProcessTree tree_;
   std::vector<PipeEnd> pipe_ends_;
+  std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
   std::vector<image::SpecialMapping> vdso_layout_;
   uint64_t page_bytes_ = 0;
 };

@@ -1,0 +1,60 @@
+#include "dump/shared_open_files.h"
+
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <utility>
+#include <vector>
+
+namespace cryo::dump {
+namespace {
+
+struct Holder {
+  pid_t pid;
+  image::Fd* fd;
+};
+
+// 0 when both fds refer to one open file description, like kcmp(2) itself.
+Result<bool> same_open_file(const Holder& a, const Holder& b) {
+  long order = ::syscall(SYS_kcmp, a.pid, b.pid, KCMP_FILE, a.fd->fd(), b.fd->fd());
+  if (order < 0) {
+    return fail(errno_error("kcmp(" + std::to_string(a.pid) + ", " + std::to_string(b.pid) + ", KCMP_FILE, " +
+                            std::to_string(a.fd->fd()) + ", " + std::to_string(b.fd->fd()) + ")"));
+  }
+  return order == 0;
+}
+
+}  // namespace
+
+Result<> mark_shared_open_files(std::map<pid_t, image::ProcessFiles>& files) {
+  // Only fds of one file can share an open file: group by inode first, so kcmp runs on few pairs.
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<Holder>> by_inode;
+  for (auto& [pid, process] : files)
+    for (auto& fd : *process.mutable_fds()) {
+      fd.set_open_file_id(0);
+      if (fd.kind() == image::FD_PIPE) continue;
+      by_inode[{fd.identity().dev(), fd.identity().ino()}].push_back({pid, &fd});
+    }
+  uint64_t next_id = 1;
+  for (auto& [inode, holders] : by_inode) {
+    if (holders.size() < 2) continue;
+    // Each holder joins the group of the first earlier holder that shares its open file.
+    std::vector<Holder> leaders;
+    for (const Holder& holder : holders) {
+      bool joined = false;
+      for (const Holder& leader : leaders) {
+        ASSIGN_OR_RETURN(bool same, same_open_file(leader, holder));
+        if (!same) continue;
+        if (leader.fd->open_file_id() == 0) leader.fd->set_open_file_id(next_id++);
+        holder.fd->set_open_file_id(leader.fd->open_file_id());
+        joined = true;
+        break;
+      }
+      if (!joined) leaders.push_back(holder);
+    }
+  }
+  return {};
+}
+
+}  // namespace cryo::dump
