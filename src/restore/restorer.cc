@@ -56,6 +56,13 @@ Result<int> restore_tree(const RestoreOptions& options) {
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
 
+  for (const auto& pipe : images.pipes.pipes()) {
+    if (pipe.has_reader_in_tree() && pipe.has_writer_in_tree()) continue;
+    // The other end belonged to a process outside the tree, which cryo cannot give back.
+    log->warn("pipe {}: its {} end was outside the tree; restored without it ({})", pipe.pipe_id(),
+              pipe.has_reader_in_tree() ? "write" : "read", pipe.has_reader_in_tree() ? "reads see end-of-file" : "writes fail with EPIPE");
+  }
+
   ClockPlan clocks = plan_clock_offsets(images.namespaces, options.clock, options.shift_ns, read_host_clocks());
   if (!clocks.note.empty()) log->warn("{}", clocks.note);
   log->debug("time namespace offsets: monotonic {} ns, boottime {} ns (elapsed {} ns, shift {} ns)", clocks.offsets.monotonic_ns,
