@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/tests/build/cryo_e2e_tests[1]_tests.cmake")
-  include("/work/main/tests/build/cryo_e2e_tests[1]_tests.cmake")
-else()
-  add_test(cryo_e2e_tests_NOT_BUILT cryo_e2e_tests_NOT_BUILT)
-endif()

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/tests/build/cryo_unit_tests[1]_tests.cmake")
-  include("/work/main/tests/build/cryo_unit_tests[1]_tests.cmake")
-else()
-  add_test(cryo_unit_tests_NOT_BUILT cryo_unit_tests_NOT_BUILT)
-endif()
