@@ -69,10 +69,11 @@ class TreeDump {
     }
     for (auto& process : freezer_.processes()) {
       const ProcessFacts& facts = facts_.at(process.pid);
-      add_tree_entry(process, facts);
+      image::ProcessEntry* entry = add_tree_entry(process, facts);
       if (process.zombie) continue;
       auto dumped = dump_process(process, facts);
       if (!dumped) return fail(dumped.error().context(describe_process(process.pid, facts.status)));
+      for (uint32_t tid : *dumped) entry->add_threads(tid);
     }
     log()->debug("processes collected in {:.2f} ms", ms_since(started));
     // Files are written last: which fds share an open file is only known once every process is read.
@@ -93,7 +94,7 @@ class TreeDump {
   const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
 
  private:
-  void add_tree_entry(const FrozenProcess& process, const ProcessFacts& facts) {
+  image::ProcessEntry* add_tree_entry(const FrozenProcess& process, const ProcessFacts& facts) {
     image::ProcessEntry* e = tree_.add_processes();
     e->set_pid(facts.pid_inside);
     e->set_host_pid(static_cast<uint32_t>(process.pid));
@@ -107,12 +108,12 @@ class TreeDump {
     if (process.zombie) {
       e->set_zombie(true);
       e->set_exit_code(facts.stat.exit_code);
-    } else {
-      e->add_threads(facts.pid_inside);
     }
+    return e;  // dump_process tells its threads.
   }
 
-  Result<> dump_process(FrozenProcess& process, const ProcessFacts& facts) {
+  // Writes the images of one live process and returns its thread IDs inside the namespace, leader first.
+  Result<std::vector<uint32_t>> dump_process(FrozenProcess& process, const ProcessFacts& facts) {
     auto started = Clock::now();
     RETURN_IF_ERROR(check_process_shape(facts.status, target_));
     ASSIGN_OR_RETURN(auto namespaces, namespace_inodes(process.pid));
@@ -147,7 +148,9 @@ class TreeDump {
     }
     log()->debug("pid {} (host {}): {} mappings, {} page runs, {} KiB of pages, {} fds in {:.2f} ms", pid, process.pid,
                  mm.vmas_size(), pagemap.runs_size(), pagemap.pages_file_size() / 1024, fd_count, ms_since(started));
-    return {};
+    std::vector<uint32_t> tids;
+    for (const auto& thread : core.threads()) tids.push_back(thread.tid());
+    return tids;
   }
 
   const DumpTarget& target_;

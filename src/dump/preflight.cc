@@ -38,9 +38,6 @@ std::string describe_process(pid_t pid, const ProcStatus& status) {
 }
 
 Result<> check_process_shape(const ProcStatus& status, const DumpTarget& target) {
-  if (status.threads > 1)
-    return fail(make_error("it has " + std::to_string(status.threads) +
-                           " threads; cryo dumps single-threaded processes only for now"));
   if (status.ns_pid.size() != target.ns_level + 1)
     return fail(make_error("it is in a PID namespace nested in the tree's, which cryo cannot dump yet"));
   if (status.seccomp != 0)

@@ -94,6 +94,17 @@ Result<> fill_thread(Tracee& tracee, uint32_t tid_inside, image::ThreadCore& t) 
   return {};
 }
 
+// Credentials belong to each thread, and glibc changes them in every thread at once; a process
+// whose threads differ (raw setuid syscalls) would be restored with the leader's in all of them.
+Result<> check_same_creds(const ProcStatus& thread, const ProcStatus& leader) {
+  if (thread.uids != leader.uids || thread.gids != leader.gids || thread.groups != leader.groups ||
+      thread.cap_permitted != leader.cap_permitted || thread.cap_effective != leader.cap_effective ||
+      thread.cap_inheritable != leader.cap_inheritable || thread.cap_bounding != leader.cap_bounding ||
+      thread.cap_ambient != leader.cap_ambient)
+    return fail(make_error("its credentials differ from the thread group leader's, which cryo cannot dump"));
+  return {};
+}
+
 }  // namespace
 
 uint32_t PidTranslation::inside(const ProcStatus& status) const {
@@ -103,10 +114,6 @@ uint32_t PidTranslation::inside(const ProcStatus& status) const {
 Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const ProcStatus& status, const ProcStat& stat,
                                                 const PidTranslation& pids) {
   pid_t pid = process.pid;
-  if (process.threads.size() != 1)
-    return fail(make_error("process " + std::to_string(pid) + " (" + status.name + ") has " +
-                           std::to_string(process.threads.size()) + " threads; cryo dumps single-threaded processes only")
-                    .with_hint("multithreaded processes are not supported yet"));
   image::ProcessCore core;
   core.set_pid(pids.inside(status));
   ASSIGN_OR_RETURN(std::string comm, read_file(proc_path(pid, "comm")));
@@ -121,12 +128,19 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   core.set_exit_signal(static_cast<uint32_t>(stat.exit_signal));
 
   // Registers, masks and pending signals are read before any syscall is injected.
-  image::ThreadCore* leader = core.add_threads();
-  RETURN_IF_ERROR(fill_thread(process.threads.front(), core.pid(), *leader));
+  for (Tracee& thread : process.threads) {
+    uint32_t tid_inside = core.pid();
+    if (thread.tid() != pid) {
+      ASSIGN_OR_RETURN(ProcStatus thread_status, read_proc_status(thread.tid()));
+      RETURN_IF_ERROR_CTX(check_same_creds(thread_status, status), "thread " + std::to_string(thread.tid()));
+      tid_inside = pids.inside(thread_status);
+    }
+    RETURN_IF_ERROR(fill_thread(thread, tid_inside, *core.add_threads()));
+  }
   ASSIGN_OR_RETURN(auto shared_pending, process.threads.front().peek_pending_signals(true));
   for (auto& siginfo : shared_pending) core.add_shared_pending(siginfo);
 
-  ASSIGN_OR_RETURN(ProcessWideRemoteState remote, collect_remote_state(process.threads.front(), core, *leader));
+  ASSIGN_OR_RETURN(ProcessWideRemoteState remote, collect_remote_state(process.threads, core));
   fill_creds(status, remote.securebits, core.mutable_creds());
   core.set_pdeath_signal(remote.pdeath_signal);
   core.set_dumpable(remote.dumpable);

@@ -17,8 +17,8 @@ struct PidTranslation {
   uint32_t inside(const ProcStatus& status) const;
 };
 
-// Collects the core of a frozen single-threaded process. Injects syscalls into it (registers and
-// mask are restored before this returns), so it must run before the memory map is read.
+// Collects the core of a frozen process, every thread of it (leader first). Injects syscalls into it
+// (registers and masks are restored before this returns), so it must run before the memory map is read.
 Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const ProcStatus& status, const ProcStat& stat,
                                                 const PidTranslation& pids);
 

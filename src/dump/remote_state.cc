@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -48,8 +49,12 @@ constexpr uint64_t kItimersAt = kAltstackAt + 64;          // 3 * 32 bytes.
 constexpr uint64_t kTidAddressAt = kItimersAt + 3 * sizeof(KernelItimerval);
 constexpr uint64_t kPdeathsigAt = kTidAddressAt + 8;
 constexpr uint64_t kSubreaperAt = kPdeathsigAt + 8;
+// Then, for each thread but the leader, its sigaltstack and clear_child_tid (32 bytes a thread).
+constexpr uint64_t kThreadsAt = kSubreaperAt + 8;
+constexpr uint64_t kThreadSlot = 32;
 constexpr uint64_t kTrampolineAt = kPageSize - 16;  // `syscall; int3`
-static_assert(kSubreaperAt + 8 <= kTrampolineAt);
+constexpr size_t kThreadsPerPage = (kTrampolineAt - kThreadsAt) / kThreadSlot;
+static_assert(kThreadsAt + kThreadSlot <= kTrampolineAt);
 
 // Writes a `syscall; int3` trampoline into the scratch page. Running from it, an injected syscall
 // needs one stop (the int3) instead of two (syscall entry and exit), about twice as fast.
@@ -60,9 +65,45 @@ bool install_trampoline(pid_t tid, uint64_t scratch) {
   return ::process_vm_writev(tid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(sizeof kCode);
 }
 
+// Asks every other thread for its own sigaltstack and clear_child_tid, through the leader's
+// trampoline (the threads share its memory), batch by batch so each batch fits in the page.
+Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first, size_t count, SyscallSite trampoline,
+                                      uint64_t scratch) {
+  for (size_t i = 0; i < count; ++i) {
+    Tracee& thread = threads[first + i];
+    uint64_t slot = scratch + kThreadsAt + i * kThreadSlot;
+    ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(thread, trampoline));
+    RETURN_IF_ERROR(remote.call("sigaltstack", SYS_sigaltstack, {0, slot}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, slot + sizeof(KernelStackT)}));
+  }
+  return {};
+}
+
+void read_thread_registrations(const std::string& page, size_t index, image::ThreadCore& thread_core) {
+  KernelStackT ss;
+  std::memcpy(&ss, page.data() + kThreadsAt + index * kThreadSlot, sizeof ss);
+  thread_core.mutable_altstack()->set_sp(ss.sp);
+  thread_core.mutable_altstack()->set_flags(ss.flags);
+  thread_core.mutable_altstack()->set_size(ss.size);
+  uint64_t tid_address;
+  std::memcpy(&tid_address, page.data() + kThreadsAt + index * kThreadSlot + sizeof ss, sizeof tid_address);
+  thread_core.set_clear_child_tid(tid_address);
+}
+
+Result<std::string> read_scratch(pid_t tid, uint64_t scratch) {
+  std::string page(kPageSize, '\0');
+  iovec local{page.data(), page.size()};
+  iovec remote_iov{reinterpret_cast<void*>(scratch), page.size()};
+  if (::process_vm_readv(tid, &local, 1, &remote_iov, 1, 0) != static_cast<ssize_t>(page.size()))
+    return fail(errno_error("pid " + std::to_string(tid) + ": process_vm_readv(scratch page)"));
+  return page;
+}
+
 }  // namespace
 
-Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::ProcessCore& core, image::ThreadCore& thread_core) {
+Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads, image::ProcessCore& core) {
+  Tracee& thread = threads.front();
+  image::ThreadCore& thread_core = *core.mutable_threads(0);
   pid_t tid = thread.tid();
   auto log = logging::get("dump");
   ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(tid));
@@ -75,11 +116,14 @@ Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::Proce
   ASSIGN_OR_RETURN(uint64_t scratch, remote.call("mmap(scratch page)", SYS_mmap,
                                                  {0, kPageSize, PROT_READ | PROT_WRITE | PROT_EXEC,
                                                   MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0}));
-  if (install_trampoline(tid, scratch)) {
+  bool have_trampoline = install_trampoline(tid, scratch);
+  if (have_trampoline) {
     remote.use_site({scratch + kTrampolineAt, true});
   } else {
     log->debug("pid {}: no trampoline ({}); injecting through the vdso", tid, std::strerror(errno));
   }
+  // The other threads inject through the same code: the trampoline, or the vdso's syscall.
+  SyscallSite thread_site = have_trampoline ? SyscallSite{scratch + kTrampolineAt, true} : site;
   ProcessWideRemoteState state;
   auto body = [&]() -> Result<> {
     for (int sig = 1; sig <= 64; ++sig) {
@@ -104,13 +148,22 @@ Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::Proce
     return {};
   };
   auto collected = body();
-  std::string page(kPageSize, '\0');
-  bool read_ok = false;
+  std::string page;
   if (collected) {
-    iovec local{page.data(), page.size()};
-    iovec remote_iov{reinterpret_cast<void*>(scratch), page.size()};
-    read_ok = ::process_vm_readv(tid, &local, 1, &remote_iov, 1, 0) == static_cast<ssize_t>(page.size());
-    if (!read_ok) collected = fail(errno_error("pid " + std::to_string(tid) + ": process_vm_readv(scratch page)"));
+    auto read = read_scratch(tid, scratch);
+    if (read) page = std::move(*read);
+    else collected = fail(read.error());
+  }
+  for (size_t first = 1; collected && first < threads.size(); first += kThreadsPerPage) {
+    size_t count = std::min(kThreadsPerPage, threads.size() - first);
+    collected = collect_thread_registrations(threads, first, count, thread_site, scratch);
+    if (!collected) break;
+    auto read = read_scratch(tid, scratch);
+    if (!read) {
+      collected = fail(read.error());
+      break;
+    }
+    for (size_t i = 0; i < count; ++i) read_thread_registrations(*read, i, *core.mutable_threads(static_cast<int>(first + i)));
   }
   // Unmapped on every path that mapped it: a leftover page would change the process's memory map.
   // From the vdso: returning from munmap into the unmapped trampoline would fault.

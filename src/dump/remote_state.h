@@ -4,6 +4,8 @@
 // before the memory map is read, so the dump never sees it.
 #pragma once
 
+#include <vector>
+
 #include "base/error.h"
 #include "core.pb.h"
 #include "ptrace/tracee.h"
@@ -18,9 +20,10 @@ struct ProcessWideRemoteState {
   bool child_subreaper = false;
 };
 
-// Fills the signal actions and interval timers of `core`, the altstack and clear_child_tid of
-// `thread`, and returns the process-wide values that live elsewhere in the image. The tracee's
-// registers and signal mask are restored before this returns, on every path.
-Result<ProcessWideRemoteState> collect_remote_state(Tracee& thread, image::ProcessCore& core, image::ThreadCore& thread_core);
+// Fills the signal actions and interval timers of `core`, the altstack and clear_child_tid of each
+// of its threads (`threads` and core.threads() in the same order, leader first), and returns the
+// process-wide values that live elsewhere in the image. Every thread's registers and signal mask
+// are restored before this returns, on every path.
+Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads, image::ProcessCore& core);
 
 }  // namespace cryo::dump
