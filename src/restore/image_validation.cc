@@ -17,6 +17,7 @@ constexpr size_t kSiginfoSize = 128;
 constexpr size_t kXsaveHeaderEnd = 512 + 64;       // Legacy FXSAVE area plus the XSAVE header.
 constexpr size_t kMaxXstateSize = 1 << 20;
 constexpr int kRlimitCount = 16;                   // RLIM_NLIMITS
+constexpr int kMaxThreads = 4096;                  // Per process; bounds the work an image can ask for.
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -123,8 +124,8 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
         p.add("thread " + std::to_string(i) + " is tid " + std::to_string(core.threads(i).tid()) + " in the core image but " +
               std::to_string(process.entry.threads(i)) + " in the tree");
   }
-  if (core.threads_size() > 1)
-    p.add("has " + std::to_string(core.threads_size()) + " threads; restoring multi-threaded processes is not supported yet");
+  if (core.threads_size() > kMaxThreads)
+    p.add("has " + std::to_string(core.threads_size()) + " threads, more than the " + std::to_string(kMaxThreads) + " cryo restores");
   for (const auto& t : core.threads()) validate_thread(t, xsave_features, p);
   for (const auto& info : core.shared_pending()) {
     int signo = 0;

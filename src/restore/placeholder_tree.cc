@@ -197,12 +197,23 @@ Result<> PlaceholderTree::let_zombies_exit() {
   return {};
 }
 
-void PlaceholderTree::kill() {
+void PlaceholderTree::kill(const std::vector<pid_t>& traced_threads) {
   if (killed_) return;
   killed_ = true;
   if (root_ != 0 && !root_reaped_) ::kill(root_, SIGKILL);
   hold_write_.reset();
   zombie_write_.reset();
+  for (pid_t tid : traced_threads) {
+    bool leader = false;
+    for (const auto& [pid, host] : host_pids_) leader = leader || host == tid;
+    if (leader) continue;
+    for (;;) {
+      int status = 0;
+      pid_t got = ::waitpid(tid, &status, __WALL);
+      if (got == tid && (WIFEXITED(status) || WIFSIGNALED(status))) break;
+      if (got < 0 && errno != EINTR) break;
+    }
+  }
   // Traced placeholders must be reaped by cryo, their tracer, or the dying init waits for them forever.
   for (const auto& [pid, host] : host_pids_) {
     if (host == root_) continue;

@@ -36,8 +36,11 @@ class PlaceholderTree {
 
   // Lets the zombie placeholders exit and waits until each one is a zombie.
   Result<> let_zombies_exit();
-  // SIGKILLs the init (the kernel then kills the whole namespace) and reaps what cryo must reap.
-  void kill();
+  // SIGKILLs the init (the kernel then kills the whole namespace) and reaps what cryo must reap:
+  // the placeholders it traces, and `traced_threads`, the other threads of restored processes that
+  // cryo traces (a dead traced thread stays a zombie until its tracer collects it, and the dying
+  // init waits for all of them).
+  void kill(const std::vector<pid_t>& traced_threads = {});
   // The tree runs on its own from now; the destructor no longer kills it.
   void release() { released_ = true; }
 

@@ -14,6 +14,7 @@
 #include "restore/vdso_mappings.h"
 #include "restore/remote_task.h"
 #include "restore/state_restorer.h"
+#include "restore/thread_restorer.h"
 
 namespace cryo::restore {
 namespace {
@@ -27,7 +28,8 @@ uint64_t trampoline_size(const image::ProcessCore& core) {
 }
 
 // Each step names itself in errors: "restore pid 42: map 0x7f..-0x7f.. (/usr/lib/libc.so.6): mmap: ...".
-Result<> restore_into(Tracee& tracee, const ProcessImage& process, const PlaceholderContext& ctx) {
+Result<> restore_into(Tracee& tracee, const ProcessImage& process, const PlaceholderContext& ctx,
+                      std::vector<std::unique_ptr<Tracee>>& tracees) {
   auto log = logging::get("restore");
   const auto& core = process.core;
   const auto& thread = core.threads(0);
@@ -53,6 +55,9 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(restore_mm_fields(task, core.mm()));
   RETURN_IF_ERROR(restore_sigactions(task, core));
   RETURN_IF_ERROR(restore_thread_registrations(task, thread));
+  // The other threads, while the leader still has the capability to choose their TIDs.
+  size_t first_thread = tracees.size();
+  RETURN_IF_ERROR(create_threads(task, process, ctx.pid_method, tracees));
   RETURN_IF_ERROR(restore_pending_signals(task, core));
   RETURN_IF_ERROR(restore_rlimits(host_pid, process.pid(), core));
   if (process.files.root() != "/") {
@@ -62,6 +67,8 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
     RETURN_IF_ERROR_CTX(task.call("chroot", SYS_chroot, {path}), "root directory " + process.files.root());
   }
   RETURN_IF_ERROR(restore_creds(task, core.creds()));
+  for (size_t i = first_thread; i < tracees.size(); ++i)
+    RETURN_IF_ERROR(finish_thread(*tracees[i], task, process, static_cast<int>(i - first_thread + 1)));
   RETURN_IF_ERROR(restore_process_flags(task, core));
   // Timers start counting when set: as late as possible.
   RETURN_IF_ERROR(restore_itimers(task, core));
@@ -77,22 +84,25 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
 
 }  // namespace
 
-Result<std::unique_ptr<Tracee>> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx) {
+Result<> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx,
+                         std::vector<std::unique_ptr<Tracee>>& tracees) {
   std::string where = "restore pid " + std::to_string(process.pid());
   auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN_CTX(Tracee seized, Tracee::seize(host_pid), where + ": seize");
-  auto tracee = std::make_unique<Tracee>(std::move(seized));
+  tracees.push_back(std::make_unique<Tracee>(std::move(seized)));
+  Tracee& leader = *tracees.back();
   // If cryo dies before the release, a half-restored process must not run on.
   if (::ptrace(PTRACE_SETOPTIONS, host_pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
     return fail(errno_error("ptrace(PTRACE_SETOPTIONS)").context(where));
   {
     auto pin = CpuPin::pin(static_cast<pid_t>(::gettid()), host_pid);
     if (!pin) logging::get("restore")->debug("{}: not pinned to one CPU: {}", where, pin.error().message);
-    RETURN_IF_ERROR_CTX(restore_into(*tracee, process, ctx), where);
+    RETURN_IF_ERROR_CTX(restore_into(leader, process, ctx, tracees), where);
   }
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  logging::get("restore")->debug("pid {} (host {}) restored in {:.2f} ms", process.pid(), host_pid, ms);
-  return tracee;
+  logging::get("restore")->debug("pid {} (host {}) restored with {} threads in {:.2f} ms", process.pid(), host_pid,
+                                 process.core.threads_size(), ms);
+  return {};
 }
 
 }  // namespace cryo::restore

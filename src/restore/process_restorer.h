@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <vector>
 
 #include "base/error.h"
 #include "ptrace/tracee.h"
@@ -13,8 +14,11 @@
 
 namespace cryo::restore {
 
-// Seizes the placeholder `host_pid` of `process` and restores it. On success the returned tracee is
-// stopped with every piece of state in place; detaching it lets the process run.
-Result<std::unique_ptr<Tracee>> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx);
+// Seizes the placeholder `host_pid` of `process` and restores it with all its threads. Appends the
+// tracees of its threads (leader first) to `tracees` as soon as they exist, so the caller holds them
+// also when a later step fails (kill the tree before dropping them). On success every one of them
+// is stopped with its state in place; detaching them all lets the process run.
+Result<> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx,
+                         std::vector<std::unique_ptr<Tracee>>& tracees);
 
 }  // namespace cryo::restore

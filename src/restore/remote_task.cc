@@ -16,6 +16,15 @@ Result<RemoteTask> RemoteTask::start(Tracee& tracee) {
   return RemoteTask(tracee, std::move(syscalls));
 }
 
+Result<RemoteTask> RemoteTask::join(Tracee& thread, const RemoteTask& leader) {
+  if (leader.trampoline_ == 0) return fail("tid " + std::to_string(thread.tid()) + ": the leader has no trampoline to share");
+  ASSIGN_OR_RETURN(RemoteSyscalls syscalls, RemoteSyscalls::create(thread, {leader.trampoline_, true}));
+  RemoteTask task(thread, std::move(syscalls));
+  task.trampoline_ = leader.trampoline_;
+  task.trampoline_size_ = leader.trampoline_size_;
+  return task;
+}
+
 Result<uint64_t> RemoteTask::call(const std::string& what, long nr, std::array<uint64_t, 6> args) {
   ASSIGN_OR_RETURN(int64_t result, syscalls_->raw(nr, args));
   if (result < 0 && result > -4096) return fail(errno_error(what, static_cast<int>(-result)));
@@ -61,6 +70,10 @@ Result<> RemoteTask::finish(const Registers& final_regs, uint64_t blocked_mask) 
   syscalls_->use_site({trampoline_, false});
   ASSIGN_OR_RETURN(int64_t result, syscalls_->raw(SYS_munmap, {trampoline_, trampoline_size_}));
   if (result != 0) return fail(errno_error("munmap trampoline", static_cast<int>(-result)));
+  return leave(final_regs, blocked_mask);
+}
+
+Result<> RemoteTask::leave(const Registers& final_regs, uint64_t blocked_mask) {
   syscalls_->set_registers_to_restore(final_regs);
   syscalls_->set_sigmask_to_restore(blocked_mask);
   // The guard would set them too, but only log a failure; setting them here reports it.

@@ -20,6 +20,9 @@ class RemoteTask {
  public:
   // Starts injecting through a `syscall` instruction of the placeholder's vdso.
   static Result<RemoteTask> start(Tracee& tracee);
+  // Starts injecting into another thread of `leader`'s process, through the trampoline (and with the
+  // scratch area) that `leader` installed in their shared memory.
+  static Result<RemoteTask> join(Tracee& thread, const RemoteTask& leader);
 
   pid_t host_pid() const { return tracee_->tid(); }
   Tracee& tracee() { return *tracee_; }
@@ -45,6 +48,9 @@ class RemoteTask {
   // Ends the visit: munmaps the trampoline from a syscall-exit stop, leaving `final_regs` and
   // `blocked_mask` for when the tracee is released (DESIGN.md "Final step"). The tracee stays stopped.
   Result<> finish(const Registers& final_regs, uint64_t blocked_mask);
+  // Ends the visit of a joined thread: it stays stopped with `final_regs` and `blocked_mask`, for
+  // when it is released. The trampoline stays (the leader's finish() removes it).
+  Result<> leave(const Registers& final_regs, uint64_t blocked_mask);
 
  private:
   RemoteTask(Tracee& tracee, RemoteSyscalls syscalls) : tracee_(&tracee), syscalls_(std::move(syscalls)) {}

@@ -22,6 +22,12 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+std::vector<pid_t> tids_of(const std::vector<std::unique_ptr<Tracee>>& tracees) {
+  std::vector<pid_t> tids;
+  for (const auto& tracee : tracees) tids.push_back(tracee->tid());
+  return tids;
+}
+
 // Every problem of the image and of this host, in one error.
 Result<TreePlan> check_everything(const ImageSet& set) {
   auto log = logging::get("restore");
@@ -83,20 +89,19 @@ Result<int> restore_tree(const RestoreOptions& options) {
   for (size_t index : plan.creation_order) {
     const ProcessImage& process = images.processes[index];
     if (process.zombie()) continue;
-    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context());
+    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), tracees);
     if (!restored) {
       log->debug("failed: {}", restored.error().message);
-      tree.kill();
+      tree.kill(tids_of(tracees));
       return fail(restored.error());
     }
-    tracees.push_back(std::move(*restored));
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
 
   // Every process is ready: release them all together.
   for (auto& tracee : tracees) {
     if (auto detached = tracee->detach(); !detached) {
-      tree.kill();
+      tree.kill(tids_of(tracees));
       return fail(detached.error().context("release"));
     }
   }

@@ -134,14 +134,18 @@ Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& cor
     RETURN_IF_ERROR_CTX(task.call("rt_sigqueueinfo", SYS_rt_sigqueueinfo, {pid, static_cast<uint64_t>(signo), remote}),
                         "pending signal " + std::to_string(signo));
   }
-  for (const auto& thread : core.threads()) {
-    for (const auto& info : thread.pending()) {
-      int signo = siginfo_signo(info);
-      task.reset_scratch();
-      ASSIGN_OR_RETURN(uint64_t remote, task.put(info.data(), info.size()));
-      RETURN_IF_ERROR_CTX(task.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, {pid, thread.tid(), static_cast<uint64_t>(signo), remote}),
-                          "pending signal " + std::to_string(signo) + " of thread " + std::to_string(thread.tid()));
-    }
+  return restore_thread_pending_signals(task, core.pid(), core.threads(0));
+}
+
+Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const image::ThreadCore& thread) {
+  // Only a thread may queue a signal with the si_code of tgkill (SI_TKILL) to itself, so each
+  // thread queues its own.
+  for (const auto& info : thread.pending()) {
+    int signo = siginfo_signo(info);
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote, task.put(info.data(), info.size()));
+    RETURN_IF_ERROR_CTX(task.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, {pid, thread.tid(), static_cast<uint64_t>(signo), remote}),
+                        "pending signal " + std::to_string(signo) + " of thread " + std::to_string(thread.tid()));
   }
   return {};
 }

@@ -17,8 +17,11 @@ Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core);
 // sigaltstack, set_robust_list, set_tid_address and rseq of the (only) thread.
 Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread);
 Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core);
-// Re-queues pending signals; they stay pending because every signal is blocked while injecting.
+// Re-queues the process-wide pending signals and the leader's own; they stay pending because every
+// signal is blocked while injecting.
 Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core);
+// Re-queues the signals pending for one thread, from inside that thread (`task` runs in it).
+Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const image::ThreadCore& thread);
 // prlimit64 from cryo; limits that cannot be raised without CAP_SYS_RESOURCE are logged and left lower.
 Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
 // Groups, uids, gids, securebits, bounding set, capabilities, ambient capabilities.

@@ -248,10 +248,17 @@ TEST(RestoreValidation, RefusesBadProcessState) {
       {[](auto& p) { p.core.mutable_mm()->set_exe("prog"); }, "executable path"},
       {[](auto& p) { p.core.set_pid(7); }, "core image is of pid 7"},
       {[](auto& p) {
+         for (uint32_t tid = 2; tid <= 4097; ++tid) {
+           p.entry.add_threads(tid);
+           *p.core.add_threads() = p.core.threads(0);
+           p.core.mutable_threads(p.core.threads_size() - 1)->set_tid(tid);
+         }
+       }, "threads, more than the 4096 cryo restores"},
+      {[](auto& p) {
          p.entry.add_threads(2);
          *p.core.add_threads() = p.core.threads(0);
-         p.core.mutable_threads(1)->set_tid(2);
-       }, "restoring multi-threaded processes is not supported yet"},
+         p.core.mutable_threads(1)->set_tid(3);
+       }, "is tid 3 in the core image but 2 in the tree"},
   };
   for (const auto& c : cases) {
     ImageSet set = valid_image();

@@ -1,0 +1,138 @@
+#include "restore/thread_restorer.h"
+
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "kernel/proc_tasks.h"
+#include "ptrace/registers.h"
+#include "restore/state_restorer.h"
+
+namespace cryo::restore {
+namespace {
+
+// What pthread_create passes, less CLONE_SETTLS and the tid pointers: the registers (fs base
+// included) and clear_child_tid are set from the image afterwards.
+constexpr uint64_t kThreadFlags =
+    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+
+// The kernel's struct clone_args, version 2 (with set_tid).
+struct CloneArgs {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+static_assert(sizeof(CloneArgs) == 88);
+
+// Makes the next PID the leader's namespace hands out `tid`: ns_last_pid applies to the writer's own
+// PID namespace (DESIGN.md), so the leader writes it, through its namespace's /proc.
+Result<> set_ns_last_pid(RemoteTask& leader, uint32_t tid) {
+  leader.reset_scratch();
+  ASSIGN_OR_RETURN(uint64_t path, leader.put_string("/proc/sys/kernel/ns_last_pid"));
+  std::string value = std::to_string(tid - 1);
+  ASSIGN_OR_RETURN(uint64_t text, leader.put(value.data(), value.size()));
+  ASSIGN_OR_RETURN(uint64_t fd, leader.call("open /proc/sys/kernel/ns_last_pid", SYS_openat,
+                                            {static_cast<uint64_t>(AT_FDCWD), path, O_WRONLY | O_CLOEXEC}));
+  auto written = leader.call("write ns_last_pid", SYS_write, {fd, text, value.size()});
+  RETURN_IF_ERROR(leader.call("close ns_last_pid", SYS_close, {fd}));
+  if (!written) return fail(written.error());
+  return {};
+}
+
+// Waits for the first stop of a thread cryo was attached to by PTRACE_O_TRACECLONE.
+Result<> wait_for_first_stop(Tracee& thread) {
+  for (;;) {
+    ASSIGN_OR_RETURN(WaitStatus status, thread.wait());
+    if (status.gone()) return fail("tid " + std::to_string(thread.tid()) + " " + status.describe() + " right after its clone");
+    if (status.event_stop()) return {};
+    // Nothing else is expected before it ever ran; let it reach the stop.
+    RETURN_IF_ERROR(thread.cont());
+  }
+}
+
+// The host TID of the thread that is in `after` but not in `before`.
+Result<pid_t> new_thread(const std::vector<pid_t>& before, const std::vector<pid_t>& after) {
+  for (pid_t tid : after)
+    if (std::find(before.begin(), before.end(), tid) == before.end()) return tid;
+  return fail("the cloned thread is not in /proc");
+}
+
+// Clones one thread inside the leader and appends it, stopped, to `threads` (so that on any later
+// failure it stays held until the tree is killed). Returns the TID the leader's clone3 reported.
+Result<uint32_t> clone_thread(RemoteTask& leader, const image::ThreadCore& image, PidMethod method,
+                              std::vector<std::unique_ptr<Tracee>>& threads) {
+  pid_t leader_host = leader.host_pid();
+  ASSIGN_OR_RETURN(std::vector<pid_t> before, list_threads(leader_host));
+  if (method == PidMethod::NsLastPid) RETURN_IF_ERROR(set_ns_last_pid(leader, image.tid()));
+  leader.reset_scratch();
+  int32_t wanted = static_cast<int32_t>(image.tid());
+  ASSIGN_OR_RETURN(uint64_t set_tid, leader.put(&wanted, sizeof wanted));
+  CloneArgs args{};
+  args.flags = kThreadFlags;
+  if (method == PidMethod::Clone3) {
+    args.set_tid = set_tid;
+    args.set_tid_size = 1;
+  }
+  ASSIGN_OR_RETURN(uint64_t remote_args, leader.put(&args, sizeof args));
+  auto cloned = leader.call(method == PidMethod::Clone3 ? "clone3(set_tid=" + std::to_string(wanted) + ")" : "clone3", SYS_clone3,
+                            {remote_args, sizeof args});
+  if (!cloned) {
+    Error e = cloned.error();
+    if (e.err == EEXIST) e = e.with_hint("TID " + std::to_string(wanted) + " is in use");
+    return fail(e);
+  }
+  ASSIGN_OR_RETURN(std::vector<pid_t> after, list_threads(leader_host));
+  ASSIGN_OR_RETURN(pid_t host_tid, new_thread(before, after));
+  threads.push_back(std::make_unique<Tracee>(Tracee::adopt_stopped(host_tid)));
+  RETURN_IF_ERROR(wait_for_first_stop(*threads.back()));
+  return static_cast<uint32_t>(*cloned);
+}
+
+}  // namespace
+
+Result<> create_threads(RemoteTask& leader, const ProcessImage& process, PidMethod method,
+                        std::vector<std::unique_ptr<Tracee>>& threads) {
+  const auto& core = process.core;
+  if (core.threads_size() < 2) return {};
+  pid_t leader_host = leader.host_pid();
+  // Attach every thread the leader clones, stopped before its first instruction.
+  if (::ptrace(PTRACE_SETOPTIONS, leader_host, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE) != 0)
+    return fail(errno_error("ptrace(PTRACE_SETOPTIONS, PTRACE_O_TRACECLONE)"));
+  for (int i = 1; i < core.threads_size(); ++i) {
+    const auto& image = core.threads(i);
+    std::string where = "thread " + std::to_string(image.tid());
+    ASSIGN_OR_RETURN_CTX(uint32_t got, clone_thread(leader, image, method, threads), where);
+    if (got != image.tid())
+      return fail(where + ": clone3 after writing ns_last_pid gave tid " + std::to_string(got) +
+                  " (another task was created in between)");
+    ASSIGN_OR_RETURN_CTX(RemoteTask task, RemoteTask::join(*threads.back(), leader), where);
+    RETURN_IF_ERROR(restore_thread_registrations(task, image));
+    RETURN_IF_ERROR(restore_thread_pending_signals(task, core.pid(), image));
+    // The guard of `task` puts the thread's registers back; finish_thread sets the final ones.
+  }
+  if (::ptrace(PTRACE_SETOPTIONS, leader_host, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
+    return fail(errno_error("ptrace(PTRACE_SETOPTIONS)"));
+  return {};
+}
+
+Result<> finish_thread(Tracee& thread, RemoteTask& leader, const ProcessImage& process, int index) {
+  const auto& image = process.core.threads(index);
+  std::string where = "thread " + std::to_string(image.tid());
+  ASSIGN_OR_RETURN_CTX(RemoteTask task, RemoteTask::join(thread, leader), where);
+  // Credentials and no_new_privs belong to each thread; the leader's calls changed only its own.
+  RETURN_IF_ERROR_CTX(restore_creds(task, process.core.creds()), where);
+  if (process.core.creds().no_new_privs())
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}), where);
+  RETURN_IF_ERROR_CTX(thread.set_xstate(image.xstate()), where + ": FPU/vector registers");
+  Registers regs;
+  if (!registers_from_bytes(image.gpregs(), &regs)) return fail(where + ": general registers: wrong size");
+  RETURN_IF_ERROR_CTX(task.leave(registers_for_resume(regs, ResumeContext::Restored), image.blocked_mask()), where);
+  return {};
+}
+
+}  // namespace cryo::restore
