@@ -52,17 +52,21 @@ pid_t CheckpointSession::start(const std::string& workload_name, const std::vect
   std::vector<std::string> argv = {workload(workload_name)};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--tag=" + tmp_.path());
+  return start_command(argv, run_args);
+}
+
+pid_t CheckpointSession::start_command(const std::vector<std::string>& argv, const std::vector<std::string>& run_args) {
   pid_t init = run_detached(run_args, argv, log_path());
   if (init <= 0) return 0;
   own(init);
   if (!wait_for_text(log_path(), "READY", std::chrono::seconds(20))) {
-    ADD_FAILURE() << workload_name << " did not report READY; log:\n" << slurp(log_path());
+    ADD_FAILURE() << argv[0] << " did not report READY; log:\n" << slurp(log_path());
     return 0;
   }
   // A setup failure is reported right after (or instead of) READY.
   std::string log = slurp(log_path());
   if (log.find("FAIL") != std::string::npos) {
-    ADD_FAILURE() << workload_name << " failed its setup; log:\n" << log;
+    ADD_FAILURE() << argv[0] << " failed its setup; log:\n" << log;
     return 0;
   }
   return init;

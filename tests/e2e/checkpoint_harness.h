@@ -39,6 +39,11 @@ class CheckpointSession {
   pid_t start(const std::string& workload_name, const std::vector<std::string>& args = {},
               const std::vector<std::string>& run_args = {});
 
+  // The same for any command (a program from a Debian package): `cryo run --detach --log <log>
+  // [run_args] -- argv`. Put the session's directory in argv (a script path in it, say) so that
+  // leftover processes are found.
+  pid_t start_command(const std::vector<std::string>& argv, const std::vector<std::string>& run_args = {});
+
   // `cryo dump -t init -D image [extra]`.
   CommandResult dump(pid_t init, const std::string& image, const std::vector<std::string>& extra = {});
 

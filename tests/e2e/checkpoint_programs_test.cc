@@ -1,0 +1,171 @@
+// Programs nobody wrote for cryo, from Debian's packages, go through dump and restore and keep their
+// state: each holds state in memory, prints READY, and on SIGUSR1 checks and prints it, then PASS.
+// The scripts live in the session's directory, so every process of the test is found by its path.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+std::string write_script(const CheckpointSession& session, const std::string& name, const std::string& text) {
+  std::string path = session.dir() / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Starts `argv`, dumps it, restores it and expects its own check to pass.
+void expect_program_survives(CheckpointSession& session, const std::vector<std::string>& argv) {
+  pid_t init = session.start_command(argv, {"--uptime", "3d"});
+  ASSERT_GT(init, 0);
+  // Let it run a little, so the dump catches it mid-loop rather than at its first instruction.
+  usleep(300 * 1000);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  usleep(200 * 1000);
+  session.expect_pass_after_check(restored);
+}
+
+constexpr const char* kPython = R"(
+import hashlib, os, signal, sys, time
+data = bytes(range(256)) * 8192
+digest = hashlib.sha256(data).hexdigest()
+state = {"ticks": 0, "words": ["cryo %d" % i for i in range(5000)]}
+started = time.monotonic()
+def check(signo, frame):
+    problems = []
+    if hashlib.sha256(data).hexdigest() != digest: problems.append("its 2 MiB of data changed")
+    if os.getpid() != 1: problems.append("getpid() is %d" % os.getpid())
+    if state["ticks"] < 10: problems.append("the loop ran only %d times" % state["ticks"])
+    if state["words"][4999] != "cryo 4999": problems.append("its list changed")
+    if time.monotonic() < started: problems.append("CLOCK_MONOTONIC went backwards")
+    for p in problems: print("FAIL: " + p, flush=True)
+    print("ticks=%d" % state["ticks"], flush=True)
+    if not problems: print("PASS", flush=True)
+    os._exit(1 if problems else 0)
+signal.signal(signal.SIGUSR1, check)
+print("READY", flush=True)
+while True:
+    state["ticks"] += 1
+    time.sleep(0.01)
+)";
+
+TEST(CheckpointPrograms, Python3KeepsItsObjectsAndLoop) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/usr/bin/python3", write_script(session, "state.py", kPython)});
+}
+
+constexpr const char* kPythonThreads = R"(
+import os, signal, threading, time
+lock = threading.Lock()
+counts = [0, 0, 0]
+stop = threading.Event()
+def work(i):
+    while not stop.is_set():
+        with lock:
+            counts[i] += 1
+        time.sleep(0.005)
+threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+for t in threads: t.start()
+checked = threading.Event()
+def check(signo, frame):
+    checked.set()
+signal.signal(signal.SIGUSR1, check)
+print("READY", flush=True)
+while not checked.wait(0.05):
+    pass
+with lock:
+    before = list(counts)
+time.sleep(0.2)
+stop.set()
+for t in threads: t.join(5)
+problems = ["thread %d did not run on after the restore" % i for i in range(3) if counts[i] <= before[i]]
+problems += ["a thread did not stop" for t in threads if t.is_alive()]
+for p in problems: print("FAIL: " + p, flush=True)
+print("counts=%s" % counts, flush=True)
+if not problems: print("PASS", flush=True)
+os._exit(1 if problems else 0)
+)";
+
+TEST(CheckpointPrograms, Python3ThreadsRunOnAndJoin) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/usr/bin/python3", write_script(session, "threads.py", kPythonThreads)});
+}
+
+// The loop forks `sleep` every round, so the dump catches a tree of bash and a child (or bash in
+// wait4 for one). The secret, drawn at start, must be the same after restore.
+constexpr const char* kBash = R"(
+n=0
+secret=$((RANDOM * 32768 + RANDOM))
+echo "secret=$secret"
+check() {
+  echo "after: secret=$secret n=$n"
+  if [ "$n" -gt 2 ] && [ "$$" -eq 1 ]; then echo PASS; exit 0; fi
+  echo "FAIL: n=$n pid=$$"; exit 1
+}
+trap check USR1
+echo READY
+while :; do n=$((n + 1)); sleep 0.05; done
+)";
+
+TEST(CheckpointPrograms, BashKeepsItsVariablesAndForksOn) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/bin/bash", write_script(session, "loop.sh", kBash)});
+  std::string log = slurp(session.log_path());
+  std::smatch before, after;
+  ASSERT_TRUE(std::regex_search(log, before, std::regex("^secret=(\\d+)$", std::regex::multiline))) << log;
+  ASSERT_TRUE(std::regex_search(log, after, std::regex("after: secret=(\\d+)"))) << log;
+  EXPECT_EQ(before[1], after[1]) << "bash's variable changed across the restore; log:\n" << log;
+}
+
+constexpr const char* kPerl = R"(
+$| = 1;
+my $n = 0;
+my %table = map { $_ => $_ * $_ } 1 .. 20000;
+my $sum = 0; $sum += $_ for values %table;
+$SIG{USR1} = sub {
+  my @problems;
+  my $again = 0; $again += $_ for values %table;
+  push @problems, "its hash changed" if $again != $sum;
+  push @problems, "pid is $$" if $$ != 1;
+  push @problems, "the loop ran only $n times" if $n < 10;
+  print "FAIL: $_\n" for @problems;
+  print "n=$n\n";
+  print "PASS\n" unless @problems;
+  exit(@problems ? 1 : 0);
+};
+print "READY\n";
+while (1) { $n++; select(undef, undef, undef, 0.01); }
+)";
+
+TEST(CheckpointPrograms, PerlKeepsItsHashAndLoop) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/usr/bin/perl", write_script(session, "state.pl", kPerl)});
+}
+
+// dash (/bin/sh), with a pipeline whose two ends are both in the tree.
+constexpr const char* kSh = R"(
+count=0
+echo READY
+trap 'if [ "$count" -gt 2 ]; then echo PASS; exit 0; else echo "FAIL: count=$count"; exit 1; fi' USR1
+while :; do
+  count=$((count + 1))
+  echo tick | cat > /dev/null
+  sleep 0.05
+done
+)";
+
+TEST(CheckpointPrograms, DashLoopWithPipelinesRunsOn) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/bin/sh", write_script(session, "loop.sh", kSh)});
+}
+
+}  // namespace
+}  // namespace cryo::e2e
