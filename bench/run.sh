@@ -141,6 +141,7 @@ round() {
   r_memcpy_fresh=$(key memcpy_fresh_s "$ref")
   r_write=$(key write_s "$ref")
   r_write_fsync=$(key write_fsync_s "$ref")
+  r_first_write=$(key first_write_fsync_s "$ref")
 
   local pid
   pid=$("$cryo" run --detach --log "$log" -- "$workload" "$mib") || die "cryo run failed"
@@ -197,21 +198,22 @@ echo
 declare -A out=()
 for mib in $sizes; do
   for ((w = 1; w <= warmup; w++)); do round "$mib" "w$w"; done
-  declare -a memcpy=() memcpy_fresh=() write=() write_fsync=() dump=() frozen=() restore=() rss=() image=()
+  declare -a memcpy=() memcpy_fresh=() write=() write_fsync=() first_write=() dump=() frozen=() restore=() rss=() image=()
   for ((r = 1; r <= runs; r++)); do
     round "$mib" "$r"
-    memcpy+=("$r_memcpy"); memcpy_fresh+=("$r_memcpy_fresh"); write+=("$r_write"); write_fsync+=("$r_write_fsync")
+    memcpy+=("$r_memcpy"); memcpy_fresh+=("$r_memcpy_fresh"); write+=("$r_write"); write_fsync+=("$r_write_fsync"); first_write+=("$r_first_write")
     dump+=("$r_dump"); frozen+=("$r_frozen"); restore+=("$r_restore"); rss+=("$r_rss_kib"); image+=("$r_image_bytes")
-    printf 'run %s MiB #%d: memcpy %.4f s, memcpy fresh %.4f s, write %.4f s, write+fsync %.4f s, dump %.4f s (frozen %.4f s), restore %.4f s, RSS %d KiB, image %d bytes; dump log: %s\n' \
-      "$mib" "$r" "$r_memcpy" "$r_memcpy_fresh" "$r_write" "$r_write_fsync" "$r_dump" "$r_frozen" "$r_restore" "$r_rss_kib" "$r_image_bytes" "$r_phases"
+    printf 'run %s MiB #%d: memcpy %.4f s, memcpy fresh %.4f s, write %.4f s, write+fsync %.4f s (first write %.4f s), dump %.4f s (frozen %.4f s), restore %.4f s, RSS %d KiB, image %d bytes; dump log: %s\n' \
+      "$mib" "$r" "$r_memcpy" "$r_memcpy_fresh" "$r_write" "$r_write_fsync" "$r_first_write" "$r_dump" "$r_frozen" "$r_restore" "$r_rss_kib" "$r_image_bytes" "$r_phases"
   done
   m_memcpy=$(median "${memcpy[@]}"); m_fresh=$(median "${memcpy_fresh[@]}")
   m_write=$(median "${write[@]}"); m_fsync=$(median "${write_fsync[@]}")
+  m_first=$(median "${first_write[@]}")
   m_dump=$(median "${dump[@]}"); m_frozen=$(median "${frozen[@]}"); m_restore=$(median "${restore[@]}")
   m_rss=$(median "${rss[@]}"); m_image=$(median "${image[@]}")
   out[$mib,rss]=$(awk -v k="$m_rss" 'BEGIN { printf "%.1f MiB", k / 1024 }')
   out[$mib,image]=$(awk -v b="$m_image" -v k="$m_rss" 'BEGIN { printf "%.1f MiB (%.3f x RSS)", b / 1048576, b / (k * 1024) }')
-  for name in memcpy fresh write fsync dump frozen restore; do
+  for name in memcpy fresh write fsync first dump frozen restore; do
     v="m_$name"
     out[$mib,$name]=$(printf '%.3f s  %s GB/s' "${!v}" "$(gb "$mib" "${!v}")")
   done
@@ -232,6 +234,7 @@ rows=("rss:RSS of the workload"
       "fresh:memcpy into fresh memory"
       "write:write (no fsync)"
       "fsync:write + fsync (reference)"
+      "first:write + fsync, first of round"
       "dump:cryo dump wall"
       "frozen:cryo dump frozen"
       "restore:cryo restore --detach wall"
