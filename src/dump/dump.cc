@@ -53,8 +53,8 @@ struct ProcessFacts {
 // Everything a dump collects while the tree is frozen, and writes into the image directory.
 class TreeDump {
  public:
-  TreeDump(const DumpTarget& target, Freezer& freezer, const std::string& dir)
-      : target_(target), freezer_(freezer), dir_(dir), pids_{target.ns_level} {}
+  TreeDump(const DumpTarget& target, Freezer& freezer, image::ImageDirWriter& writer)
+      : target_(target), freezer_(freezer), writer_(writer), dir_(writer.dir()), pids_{target.ns_level} {}
 
   Result<> collect(const image::ClockReadings& host_clocks) {
     auto started = Clock::now();
@@ -127,8 +127,10 @@ class TreeDump {
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps));
     step("memory map");
-    ASSIGN_OR_RETURN(image::Pagemap pagemap,
-                     dump_pages(process.pid, mm, dir_ + "/" + image::file_name(image::Kind::Pages, pid)));
+    std::string pages_name = image::file_name(image::Kind::Pages, pid);
+    ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, dir_ + "/" + pages_name));
+    writer_.set_known_checksum(pages_name, pages.xxh3);
+    const image::Pagemap& pagemap = pages.pagemap;
     step("pages");
     ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
@@ -155,6 +157,7 @@ class TreeDump {
 
   const DumpTarget& target_;
   Freezer& freezer_;
+  image::ImageDirWriter& writer_;
   std::string dir_;
   PidTranslation pids_;
   std::map<pid_t, ProcessFacts> facts_;
@@ -178,7 +181,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   image::ClockReadings host_clocks = read_host_clocks();
   log()->debug("froze {} processes in {:.2f} ms", freezer.processes().size(), ms_since(frozen_at));
 
-  TreeDump tree(target, freezer, writer.dir());
+  TreeDump tree(target, freezer, writer);
   RETURN_IF_ERROR(tree.collect(host_clocks));
   double frozen_ms = 0;
   if (options.leave_running) {

@@ -17,9 +17,14 @@
 
 namespace cryo::dump {
 
+struct DumpedPages {
+  image::Pagemap pagemap;  // Indexes the pages file.
+  uint64_t xxh3 = 0;       // XXH3-64 of the whole pages file, as written.
+};
+
 // Copies the pages of a stopped process into `pages_path` (created, must not exist) and returns
-// the pagemap that indexes them.
-Result<image::Pagemap> dump_pages(pid_t pid, const image::MemoryMap& mm, const std::string& pages_path);
+// the pagemap that indexes them, with the pages file's checksum.
+Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, const std::string& pages_path);
 
 // True when a 4 KiB page holds only zero bytes.
 bool is_zero_page(const void* page);

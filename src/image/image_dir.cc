@@ -108,7 +108,10 @@ Result<ImageDirWriter> ImageDirWriter::create(const std::string& final_dir) {
 }
 
 ImageDirWriter::ImageDirWriter(ImageDirWriter&& other) noexcept
-    : final_dir_(std::move(other.final_dir_)), temp_dir_(std::move(other.temp_dir_)), committed_(other.committed_) {
+    : final_dir_(std::move(other.final_dir_)),
+      temp_dir_(std::move(other.temp_dir_)),
+      committed_(other.committed_),
+      known_checksums_(std::move(other.known_checksums_)) {
   other.committed_ = true;  // The moved-from object owns nothing to clean up.
 }
 
@@ -125,7 +128,12 @@ Result<> ImageDirWriter::commit(Inventory inventory) {
     std::string path = temp_dir_ + "/" + name;
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return fail_errno("stat(" + path + ")");
-    ASSIGN_OR_RETURN(uint64_t sum, checksum_file(path));
+    uint64_t sum = 0;
+    if (auto known = known_checksums_.find(name); known != known_checksums_.end()) {
+      sum = known->second;
+    } else {
+      ASSIGN_OR_RETURN(sum, checksum_file(path));
+    }
     to_sync.push_back(path);
     auto* file = inventory.add_files();
     file->set_name(name);

@@ -2,6 +2,7 @@
 // only when complete; read only after every file matches the inventory.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "base/error.h"
@@ -25,6 +26,10 @@ class ImageDirWriter {
   const std::string& dir() const { return temp_dir_; }
   const std::string& final_dir() const { return final_dir_; }
 
+  // Tells the checksum of a file the caller wrote into dir() and hashed while writing, so that
+  // commit() need not read it back. The file must not change afterwards.
+  void set_known_checksum(const std::string& name, uint64_t xxh3) { known_checksums_[name] = xxh3; }
+
   // Records size and checksum of every file written, writes the inventory, syncs, and renames the
   // temporary directory to the final one. Log files are moved along but are not part of the image.
   Result<> commit(Inventory inventory);
@@ -34,6 +39,7 @@ class ImageDirWriter {
   std::string final_dir_;
   std::string temp_dir_;
   bool committed_ = false;
+  std::map<std::string, uint64_t> known_checksums_;
 };
 
 // Opens an image directory for reading: the inventory must be readable and of this format version,
