@@ -87,6 +87,21 @@ Result<uint64_t> checksum_file(const std::string& path) {
   return digest;
 }
 
+namespace {
+
+uint64_t inventory_digest(const Inventory& inventory) {
+  Inventory unsealed = inventory;
+  unsealed.clear_self_xxh3();
+  std::string bytes = unsealed.SerializeAsString();
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+void seal_inventory(Inventory& inventory) { inventory.set_self_xxh3(inventory_digest(inventory)); }
+
+bool inventory_is_sealed(const Inventory& inventory) { return inventory.self_xxh3() == inventory_digest(inventory); }
+
 Result<ImageDirWriter> ImageDirWriter::create(const std::string& final_dir) {
   std::string dir = final_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
@@ -141,6 +156,7 @@ Result<> ImageDirWriter::commit(Inventory inventory) {
     file->set_xxh3(sum);
   }
   inventory.set_format_version(kFormatVersion);
+  seal_inventory(inventory);
   RETURN_IF_ERROR(write_image(temp_dir_, Kind::Inventory, 0, inventory));
   to_sync.push_back(temp_dir_ + "/" + file_name(Kind::Inventory));
   to_sync.push_back(temp_dir_);
@@ -150,7 +166,20 @@ Result<> ImageDirWriter::commit(Inventory inventory) {
   if (::rename(temp_dir_.c_str(), final_dir_.c_str()) != 0)
     return fail_errno("rename(" + temp_dir_ + ", " + final_dir_ + ")");
   committed_ = true;
-  return fsync_path(parent_of(final_dir_));
+  if (auto synced = fsync_path(parent_of(final_dir_)); !synced) {
+    withdraw();
+    return synced;
+  }
+  return {};
+}
+
+void ImageDirWriter::withdraw() {
+  if (!committed_) return;
+  ::unlink((final_dir_ + "/" + file_name(Kind::Inventory)).c_str());
+  if (auto names = list_dir(final_dir_)) {
+    for (const auto& name : *names)
+      if (!is_log_file(name)) ::unlink((final_dir_ + "/" + name).c_str());
+  }
 }
 
 Result<Inventory> open_image_dir(const std::string& dir) {
@@ -166,6 +195,11 @@ Result<Inventory> open_image_dir(const std::string& dir) {
     return fail(make_error(dir + " holds no complete image (inventory.img is missing)")
                     .with_hint("the dump that wrote it did not finish; dump again"));
   RETURN_IF_ERROR(read_image(dir, Kind::Inventory, 0, &inventory));
+  // Re-serializing reproduces the bytes that were hashed: a changed value, or a field whose tag was
+  // damaged into an unknown one (kept by the parser and serialized again), changes the digest.
+  if (!inventory_is_sealed(inventory))
+    return fail(make_error(dir + ": image is damaged: " + file_name(Kind::Inventory) + " does not match its own checksum")
+                    .with_hint("the image was changed after the dump; dump again"));
   if (inventory.format_version() != kFormatVersion)
     return fail(dir + ": image format version " + std::to_string(inventory.format_version()) +
                 ", this cryo reads version " + std::to_string(kFormatVersion));

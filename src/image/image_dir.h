@@ -13,6 +13,11 @@ namespace cryo::image {
 // Checksums a whole file with XXH3-64.
 Result<uint64_t> checksum_file(const std::string& path);
 
+// Sets inventory.self_xxh3 from the rest of the record (commit does this; the fuzzer too).
+void seal_inventory(Inventory& inventory);
+// Whether inventory.self_xxh3 matches the rest of the record.
+bool inventory_is_sealed(const Inventory& inventory);
+
 class ImageDirWriter {
  public:
   // Prepares `final_dir`: refuses one that already holds an image, creates a 0700 temporary
@@ -32,7 +37,12 @@ class ImageDirWriter {
 
   // Records size and checksum of every file written, writes the inventory, syncs, and renames the
   // temporary directory to the final one. Log files are moved along but are not part of the image.
+  // A commit that fails after the rename withdraws the image again.
   Result<> commit(Inventory inventory);
+
+  // Takes a committed image back: removes the inventory first, so that the directory never looks
+  // complete, then every other image file. Log files stay, to explain the failure.
+  void withdraw();
 
  private:
   ImageDirWriter(std::string final_dir, std::string temp_dir) : final_dir_(std::move(final_dir)), temp_dir_(std::move(temp_dir)) {}
@@ -42,8 +52,8 @@ class ImageDirWriter {
   std::map<std::string, uint64_t> known_checksums_;
 };
 
-// Opens an image directory for reading: the inventory must be readable and of this format version,
-// and every file must be present with its recorded size and checksum, with no file missing or extra.
+// Opens an image directory for reading: the inventory must be readable, match its own checksum and
+// be of this format version, and every file must be present with its recorded size and checksum, with no file missing or extra.
 // Every mismatch is reported in one error.
 Result<Inventory> open_image_dir(const std::string& dir);
 

@@ -52,6 +52,7 @@ void rewrite_image(const std::string& dir, image::Kind kind, uint32_t pid, const
     file.set_xxh3(*sum);
     file.set_size(slurp(dir + "/" + name).size());
   }
+  image::seal_inventory(inventory);
   ASSERT_EQ(::unlink((dir + "/inventory.img").c_str()), 0);
   ASSERT_TRUE(image::write_image(dir, image::Kind::Inventory, 0, inventory).has_value());
 }

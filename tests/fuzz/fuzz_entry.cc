@@ -166,6 +166,7 @@ std::optional<std::string> run_dir(std::span<const uint8_t> in, bool fill_in_sum
       auto sum = image::checksum_file(dir + "/" + name);
       entry->set_xxh3(sum ? *sum : 0);
     }
+    image::seal_inventory(inventory);
     const google::protobuf::Message* one[] = {&inventory};
     auto framed = image::encode_records(image::Kind::Inventory, one);
     if (framed) inventory_file = *framed;

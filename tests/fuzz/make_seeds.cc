@@ -78,6 +78,8 @@ std::string dir_input(Mode mode, image::Inventory inventory, const std::vector<S
     entry->set_size(file.bytes.size());
     entry->set_xxh3(XXH3_64bits(file.bytes.data(), file.bytes.size()));
   }
+  // Mode 2 must carry the inventory's own checksum, which the entry fills in only for mode 3.
+  if (mode == Mode::Dir) image::seal_inventory(inventory);
   std::string inventory_bytes =
       mode == Mode::DirWithSums ? inventory.SerializeAsString() : framed(Kind::Inventory, {&inventory});
   std::string out(1, char(selector(mode, 0)));

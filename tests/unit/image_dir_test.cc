@@ -54,6 +54,45 @@ TEST_F(ImageDirTest, CommitThenOpen) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// The inventory guards every other file; its own checksum guards it: a changed value in it (here the
+// recorded host clock, which nothing else would catch) is refused, naming inventory.img.
+TEST_F(ImageDirTest, AChangedInventoryIsRefusedByItsOwnChecksum) {
+  write_image_dir();
+  Inventory inventory;
+  ASSERT_TRUE(read_image(dir_, Kind::Inventory, 0, &inventory).has_value());
+  EXPECT_TRUE(inventory_is_sealed(inventory));
+  inventory.mutable_host_clocks()->set_monotonic_ns(inventory.host_clocks().monotonic_ns() + 1);
+  EXPECT_FALSE(inventory_is_sealed(inventory));
+  ASSERT_EQ(::unlink((dir_ + "/inventory.img").c_str()), 0);
+  ASSERT_TRUE(write_image(dir_, Kind::Inventory, 0, inventory).has_value());
+  auto opened = open_image_dir(dir_);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_NE(opened.error().message.find("inventory.img does not match its own checksum"), std::string::npos)
+      << opened.error().message;
+  seal_inventory(inventory);
+  ASSERT_EQ(::unlink((dir_ + "/inventory.img").c_str()), 0);
+  ASSERT_TRUE(write_image(dir_, Kind::Inventory, 0, inventory).has_value());
+  EXPECT_TRUE(open_image_dir(dir_).has_value());
+}
+
+// Withdrawing a committed image removes every image file, inventory first, and keeps the logs.
+TEST_F(ImageDirTest, WithdrawLeavesOnlyTheLogs) {
+  auto writer = ImageDirWriter::create(dir_);
+  ASSERT_TRUE(writer.has_value());
+  ProcessTree tree;
+  ASSERT_TRUE(write_image(writer->dir(), Kind::ProcessTree, 0, tree).has_value());
+  int log = ::open((writer->dir() + "/dump.log").c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(log, 0);
+  ::close(log);
+  ASSERT_TRUE(writer->commit(Inventory()).has_value());
+  ASSERT_TRUE(open_image_dir(dir_).has_value());
+  writer->withdraw();
+  EXPECT_NE(::access((dir_ + "/inventory.img").c_str(), F_OK), 0);
+  EXPECT_NE(::access((dir_ + "/pstree.img").c_str(), F_OK), 0);
+  EXPECT_EQ(::access((dir_ + "/dump.log").c_str(), F_OK), 0);
+  EXPECT_FALSE(open_image_dir(dir_).has_value());
+}
+
 TEST_F(ImageDirTest, UncommittedWriterLeavesNothing) {
   {
     auto writer = ImageDirWriter::create(dir_);
