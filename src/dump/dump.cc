@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
@@ -124,6 +125,7 @@ class TreeDump {
     // must be over before the memory map is read.
     ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_));
     step("core");
+    RETURN_IF_ERROR(fault_point("dump:after-process-core"));
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps));
     step("memory map");
@@ -132,6 +134,7 @@ class TreeDump {
     writer_.set_known_checksum(pages_name, pages.xxh3);
     const image::Pagemap& pagemap = pages.pagemap;
     step("pages");
+    RETURN_IF_ERROR(fault_point("dump:after-pages"));
     ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
@@ -180,6 +183,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   ASSIGN_OR_RETURN(Freezer freezer, Freezer::freeze(target.init));
   image::ClockReadings host_clocks = read_host_clocks();
   log()->debug("froze {} processes in {:.2f} ms", freezer.processes().size(), ms_since(frozen_at));
+  RETURN_IF_ERROR(fault_point("dump:after-freeze"));
 
   TreeDump tree(target, freezer, writer);
   RETURN_IF_ERROR(tree.collect(host_clocks));
@@ -196,8 +200,15 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   *inventory.mutable_host_clocks() = host_clocks;
   inventory.set_root_pid(static_cast<uint32_t>(target.init));
   inventory.set_process_count(tree.process_count());
+  RETURN_IF_ERROR(fault_point("dump:before-commit"));
   RETURN_IF_ERROR(writer.commit(std::move(inventory)));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
+  // A failure between the commit and the kill leaves the tree alive: the image must not stay
+  // behind looking complete, or the user could restore a second copy of a tree that runs on.
+  if (auto injected = fault_point("dump:after-commit"); !injected) {
+    writer.withdraw();
+    return fail(injected.error());
+  }
 
   if (!options.leave_running) {
     // Only now: until the image is safely committed, a failure must leave the tree alive.

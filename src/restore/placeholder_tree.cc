@@ -11,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "ns/clone3.h"
@@ -147,6 +148,7 @@ Result<> PlaceholderTree::collect_reports(pid_t helper) {
         case ReportKind::RootCreated:
           root_ = static_cast<pid_t>(report->value);
           log->debug("the tree's init is host pid {}", root_);
+          RETURN_IF_ERROR(fault_point("restore:after-namespaces"));
           break;
         case ReportKind::Ready:
           if (!images_->find(report->ns_pid) || host_pids_.count(report->ns_pid))

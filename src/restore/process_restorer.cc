@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/fault_injection.h"
 #include "base/logging.h"
 #include "ptrace/registers.h"
 #include "restore/address_plan.h"
@@ -52,6 +53,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
                         "unregister the placeholder's rseq");
 
   RETURN_IF_ERROR(restore_memory(task, process, placeholder_maps));
+  RETURN_IF_ERROR(fault_point("restore:mid-injection"));
   RETURN_IF_ERROR(restore_mm_fields(task, core.mm()));
   RETURN_IF_ERROR(restore_sigactions(task, core));
   RETURN_IF_ERROR(restore_thread_registrations(task, thread));

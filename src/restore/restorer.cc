@@ -7,7 +7,9 @@
 #include <memory>
 #include <vector>
 
+#include "base/fault_injection.h"
 #include "base/logging.h"
+#include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
 #include "restore/host_check.h"
 #include "restore/image_set.h"
@@ -61,6 +63,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
+  RETURN_IF_ERROR(fault_point("restore:after-image-check"));
 
   for (const auto& pipe : images.pipes.pipes()) {
     if (pipe.has_reader_in_tree() && pipe.has_writer_in_tree()) continue;
@@ -81,6 +84,10 @@ Result<int> restore_tree(const RestoreOptions& options) {
     tree.kill();
     return fail(zombies.error());
   }
+  if (auto injected = fault_point("restore:after-placeholders"); !injected) {
+    tree.kill();
+    return fail(injected.error());
+  }
 
   auto restoring = Clock::now();
   // Half-restored processes must die before their tracees are dropped (dropping detaches them):
@@ -98,6 +105,10 @@ Result<int> restore_tree(const RestoreOptions& options) {
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
 
+  if (auto injected = fault_point("restore:before-release"); !injected) {
+    tree.kill();
+    return fail(injected.error());
+  }
   // Every process is ready: release them all together.
   for (auto& tracee : tracees) {
     if (auto detached = tracee->detach(); !detached) {

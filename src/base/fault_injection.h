@@ -1,0 +1,26 @@
+// A hidden switch for tests: with CRYO_FAIL_AT=<step> in its environment, cryo dump or restore fails
+// at that named step with "injected failure at <step>", so the tests can prove that a failure at
+// any stage leaves no process of cryo's behind, the dumped tree unharmed and no image that looks
+// complete. Not a user option: it is not in --help and no one but the tests should set it.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "base/error.h"
+
+namespace cryo {
+
+// The environment variable that names the step to fail at.
+inline constexpr const char* kFailAtVariable = "CRYO_FAIL_AT";
+
+// Every step at which a failure can be injected, in the order dump and then restore reach them.
+// The e2e tests iterate over this list, so a step added here is tested without further ado.
+std::span<const std::string_view> fault_steps();
+
+// Fails with "injected failure at <step>" when CRYO_FAIL_AT names `step`. A `step` that is not in
+// fault_steps() fails always (whatever the environment), so a fault point the list forgot to name
+// breaks every test that passes through it instead of silently escaping the fault tests.
+Result<> fault_point(std::string_view step);
+
+}  // namespace cryo
