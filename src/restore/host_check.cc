@@ -1,9 +1,12 @@
 #include "restore/host_check.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,10 +14,41 @@
 #include <sstream>
 
 #include "base/file_util.h"
+#include "base/unique_fd.h"
+#include "ns/clone3.h"
 #include "restore/vdso_mappings.h"
 
 namespace cryo::restore {
 namespace {
+
+// The pid_max of a fresh PID namespace, which is what the restored tree's PIDs must stay below.
+// Since Linux 6.14 pid_max belongs to each PID namespace and a new one starts at the kernel's limit
+// (4194304 here, while the host's is 32768), so cryo's own value would refuse trees whose PIDs
+// grew past it. The kernel.pid_max sysctl answers for the reader's namespace: a child that is the
+// init of a new one reads it. Older kernels have one global value, which the child reads as well.
+Result<uint64_t> fresh_namespace_pid_max() {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return fail_errno("pipe2");
+  UniqueFd read_end(ends[0]), write_end(ends[1]);
+  pid_t child = clone3_fork(CLONE_NEWPID);
+  if (child == 0) {
+    char buf[32];
+    int fd = ::open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : ::read(fd, buf, sizeof buf);
+    if (n > 0) (void)!::write(write_end.get(), buf, static_cast<size_t>(n));
+    ::_exit(n > 0 ? 0 : 1);
+  }
+  if (child < 0) return fail_errno("clone3(CLONE_NEWPID)");
+  write_end.reset();
+  char buf[32] = {};
+  ssize_t n;
+  while ((n = ::read(read_end.get(), buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+  }
+  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return fail("reading pid_max in a new PID namespace failed");
+  return std::strtoull(buf, nullptr, 10);
+}
 
 const char* special_name(image::VmaKind kind) {
   switch (kind) {
@@ -166,8 +200,13 @@ Result<HostFacts> read_host_facts() {
   facts.xcr0 = read_xcr0();
   ASSIGN_OR_RETURN(auto maps, read_maps(0));
   facts.vdso_layout = vdso_mappings(maps);
-  ASSIGN_OR_RETURN(std::string pid_max, read_file("/proc/sys/kernel/pid_max"));
-  facts.pid_max = std::strtoull(pid_max.c_str(), nullptr, 10);
+  auto fresh = fresh_namespace_pid_max();
+  if (fresh) {
+    facts.pid_max = *fresh;
+  } else {
+    ASSIGN_OR_RETURN(std::string pid_max, read_file("/proc/sys/kernel/pid_max"));
+    facts.pid_max = std::strtoull(pid_max.c_str(), nullptr, 10);
+  }
   return facts;
 }
 
@@ -190,7 +229,7 @@ HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunct
   for (const auto& process : set.processes) {
     std::string pid = "pid " + std::to_string(process.pid());
     if (host.pid_max != 0 && process.pid() > host.pid_max)
-      out.problems.push_back(pid + " is above this host's pid_max " + std::to_string(host.pid_max));
+      out.problems.push_back(pid + " is above the pid_max of a new PID namespace on this host, " + std::to_string(host.pid_max));
     if (process.zombie()) continue;
     const auto& mm = process.core.mm();
     files.identity(mm.exe(), mm.exe_identity(), "executable of " + pid, true);

@@ -20,7 +20,7 @@ struct HostFacts {
   std::set<std::string> cpu_flags;
   uint64_t xcr0 = 0;                      // XSAVE features enabled by the kernel (xgetbv(0)).
   std::vector<NamedRange> vdso_layout;    // This kernel's [vvar], [vvar_vclock], [vdso] in cryo itself.
-  uint64_t pid_max = 0;
+  uint64_t pid_max = 0;  // Of a fresh PID namespace (per namespace since Linux 6.14); 0: unknown.
 };
 
 Result<HostFacts> read_host_facts();

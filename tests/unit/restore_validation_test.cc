@@ -409,7 +409,7 @@ TEST(RestoreHostCheck, RefusesPidsAbovePidMax) {
   host.facts.pid_max = 1;
   EXPECT_TRUE(host.check(set).problems.empty());
   set.processes[0].entry.set_pid(2);
-  EXPECT_NE(joined(host.check(set).problems).find("above this host's pid_max"), std::string::npos);
+  EXPECT_NE(joined(host.check(set).problems).find("above the pid_max of a new PID namespace"), std::string::npos);
 }
 
 TEST(RestoreHostCheck, AnotherKernelReleaseIsOnlyANote) {
