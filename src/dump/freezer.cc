@@ -27,6 +27,12 @@ Result<std::optional<Tracee>> seize_thread(pid_t tid) {
   auto tracee = Tracee::seize(tid);
   if (!tracee) {
     if (gone(tracee.error())) return std::optional<Tracee>();
+    // The kernel refuses to attach to a task that has begun to exit (EPERM, as for one already
+    // traced): if it is a zombie or gone now, the next pass sees it as such.
+    if (tracee.error().err == EPERM) {
+      auto status = read_proc_status(tid);
+      if (!status || status->state == 'Z' || status->state == 'X') return std::optional<Tracee>();
+    }
     return fail(tracee.error());
   }
   return std::optional<Tracee>(std::move(*tracee));
