@@ -4,7 +4,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace cryo {
 
@@ -18,6 +20,16 @@ pid_t clone3_fork(uint64_t flags, std::span<const pid_t> set_tid, int exit_signa
     args.set_tid_size = set_tid.size();
   }
   return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+}
+
+Result<pid_t> clone3_with_pid(pid_t pid, int exit_signal) {
+  pid_t got = clone3_fork(0, std::span<const pid_t>(&pid, 1), exit_signal);
+  if (got >= 0) return got;
+  int err = errno;
+  std::string call = "clone3(set_tid=" + std::to_string(pid) + ")";
+  if (err == EEXIST)
+    return fail(errno_error(call, err).context("PID " + std::to_string(pid) + " is in use"));
+  return fail(errno_error(call, err));
 }
 
 }  // namespace cryo

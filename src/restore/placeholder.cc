@@ -64,31 +64,27 @@ Result<> create_child(const PlaceholderContext& ctx, size_t index) {
   int exit_signal = child.zombie() || child.core.exit_signal() == 0 ? SIGCHLD : static_cast<int>(child.core.exit_signal());
   int done[2];
   if (::pipe(done) != 0) return fail_errno("pipe");
-  pid_t got;
+  Result<pid_t> got = 0;
   if (ctx.pid_method == PidMethod::Clone3) {
-    got = clone3_fork(0, std::span<const pid_t>(&want, 1), exit_signal);
+    got = clone3_with_pid(want, exit_signal);
   } else {
     // The write applies to the writer's own PID namespace, which is the tree's (DESIGN.md).
     auto written = write_existing_file("/proc/sys/kernel/ns_last_pid", std::to_string(want - 1));
     if (!written) return fail(written.error().context("pid " + std::to_string(want)));
     got = clone3_fork(0, {}, exit_signal);
+    if (*got < 0) got = fail_errno("fork");
   }
-  if (got == 0) {
+  if (got && *got == 0) {
     ::close(done[0]);
     run_placeholder(ctx, index, done[1]);
   }
-  int err = errno;
   ::close(done[1]);
   UniqueFd done_read(done[0]);
-  if (got < 0) {
-    Error e = errno_error(ctx.pid_method == PidMethod::Clone3 ? "clone3(set_tid=" + std::to_string(want) + ")" : "fork", err);
-    if (err == EEXIST) e = e.with_hint("the PID is in use");
-    return fail(e.context("create pid " + std::to_string(want)));
-  }
-  if (got != want) {
-    ::kill(got, SIGKILL);
-    return fail("create pid " + std::to_string(want) + ": fork after writing ns_last_pid gave pid " + std::to_string(got) +
-                " (another process forked in between)");
+  if (!got) return fail(got.error().context("create pid " + std::to_string(want)));
+  if (*got != want) {
+    ::kill(*got, SIGKILL);
+    return fail("create pid " + std::to_string(want) + ": fork after writing ns_last_pid gave pid " + std::to_string(*got) +
+                " (PID " + std::to_string(want) + " is in use, or another process forked in between)");
   }
   char byte = 0;
   ssize_t n;

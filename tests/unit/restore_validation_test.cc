@@ -299,6 +299,13 @@ TEST(RestoreValidation, RefusesBadFiles) {
   }
 }
 
+// Restore gives every process its PID: a PID listed twice could not be had twice, and is named.
+TEST(RestoreValidation, RefusesAPidListedTwiceNamingIt) {
+  ImageSet set = valid_image();
+  set.processes.push_back(set.processes[0]);
+  expect_problem(set, "pid 1 appears twice in the tree");
+}
+
 TEST(RestoreValidation, RefusesNamespacesItCannotRestore) {
   ImageSet set = valid_image();
   set.namespaces.set_own_net(true);
