@@ -28,6 +28,7 @@
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
+#include "kernel/capabilities.h"
 #include "kernel/proc_maps.h"
 #include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
@@ -227,7 +228,12 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
 void keep_failure_log(const std::string& temp_log, const std::string& final_dir) {
   auto text = read_file(temp_log);
   if (!text) return;
-  if (::mkdir(final_dir.c_str(), 0700) != 0 && errno != EEXIST) return;
+  if (::mkdir(final_dir.c_str(), 0700) != 0) {
+    if (errno != EEXIST) return;
+    // The user's own (empty) directory: it now holds a log of the tree's details, and a dump that
+    // succeeds would have replaced it with a 0700 one.
+    ::chmod(final_dir.c_str(), 0700);
+  }
   std::string path = final_dir + "/dump.log";
   UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (out.valid()) (void)write_all(out.get(), text->data(), text->size(), path);
@@ -237,6 +243,8 @@ void keep_failure_log(const std::string& temp_log, const std::string& final_dir)
 
 Result<DumpSummary> dump_tree(const DumpOptions& options) {
   auto started = Clock::now();
+  // Before anything is seized or created: without these a dump fails halfway, less clearly.
+  RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo dump"));
   ASSIGN_OR_RETURN(DumpTarget target, find_dump_target(options.pid));
   ASSIGN_OR_RETURN(DumpLock lock, DumpLock::acquire(target.pidns_inode, target.init));
   ASSIGN_OR_RETURN(image::ImageDirWriter writer, image::ImageDirWriter::create(options.dir));

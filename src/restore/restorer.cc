@@ -54,6 +54,8 @@ Result<TreePlan> check_everything(const ImageSet& set) {
 Result<int> restore_tree(const RestoreOptions& options) {
   auto log = logging::get("restore");
   auto started = Clock::now();
+  // Before anything is created, not even the restore log.
+  RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo restore"));
   struct stat st;
   if (::stat(options.dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     auto opened = logging::open_file(options.dir + "/restore.log");
