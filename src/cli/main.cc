@@ -1,4 +1,6 @@
 // cryo: checkpoint/restore of process trees in their own PID and time namespaces.
+#include <google/protobuf/stubs/logging.h>
+
 #include <cstdio>
 #include <vector>
 
@@ -6,6 +8,13 @@
 #include "cli/commands.h"
 
 namespace {
+
+// libprotobuf prints its own complaint (e.g. invalid UTF-8 in a damaged image's string field) to
+// stderr, a second line beside cryo's one error that already names the file: keep it for the log.
+void protobuf_to_debug_log(google::protobuf::LogLevel level, const char* filename, int line, const std::string& message) {
+  cryo::logging::get("image")->debug("libprotobuf (level {}) {}:{}: {}", static_cast<int>(level), filename,
+                                     line, message);
+}
 
 void print_error(const cryo::Error& error) {
   std::string line = "cryo: error: " + error.message;
@@ -16,6 +25,7 @@ void print_error(const cryo::Error& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  google::protobuf::SetLogHandler(protobuf_to_debug_log);
   CLI::App app{"cryo: checkpoint/restore of process trees in their own PID and time namespaces"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("cryo ") + CRYO_VERSION);
