@@ -1,10 +1,13 @@
 #include "dump/process_core.h"
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 
 #include "base/file_util.h"
@@ -12,6 +15,7 @@
 #include "dump/file_identity.h"
 #include "dump/remote_state.h"
 #include "kernel/proc_text.h"
+#include "kernel/proc_timers.h"
 
 namespace cryo::dump {
 namespace {
@@ -105,6 +109,33 @@ Result<> check_same_creds(const ProcStatus& thread, const ProcStatus& leader) {
   return {};
 }
 
+// The process's POSIX timers as /proc tells them; their times come later, from inside the process.
+// `inside_tids` maps the host TIDs of its threads to their TIDs inside the namespace.
+Result<> fill_posix_timers(pid_t pid, const std::map<pid_t, uint32_t>& inside_tids, image::ProcessCore& core) {
+  ASSIGN_OR_RETURN(std::vector<ProcTimer> timers, read_proc_timers(pid));
+  for (const auto& t : timers) {
+    std::string what = "POSIX timer " + std::to_string(t.id);
+    if (t.clock_id != CLOCK_REALTIME && t.clock_id != CLOCK_MONOTONIC && t.clock_id != CLOCK_BOOTTIME && t.clock_id != CLOCK_TAI)
+      return fail(make_error(what + " counts on clock " + std::to_string(t.clock_id) +
+                             " (a CPU-time or alarm clock), which cryo cannot dump yet"));
+    auto* timer = core.add_posix_timers();
+    timer->set_id(t.id);
+    timer->set_clock_id(t.clock_id);
+    timer->set_notify(t.notify);
+    timer->set_signo(t.signo);
+    timer->set_sigval(t.sigval);
+    if (t.notify == (SIGEV_SIGNAL | SIGEV_THREAD_ID)) {
+      auto tid = inside_tids.find(t.notify_pid);
+      if (tid == inside_tids.end())
+        return fail(make_error(what + " signals thread " + std::to_string(t.notify_pid) + ", which is not one of the process's"));
+      timer->set_notify_tid(tid->second);
+    } else if (t.notify != SIGEV_SIGNAL && t.notify != SIGEV_NONE) {
+      return fail(make_error(what + " has notification kind " + std::to_string(t.notify) + ", which cryo cannot dump"));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 uint32_t PidTranslation::inside(const ProcStatus& status) const {
@@ -128,6 +159,7 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   core.set_exit_signal(static_cast<uint32_t>(stat.exit_signal));
 
   // Registers, masks and pending signals are read before any syscall is injected.
+  std::map<pid_t, uint32_t> inside_tids;
   for (Tracee& thread : process.threads) {
     uint32_t tid_inside = core.pid();
     if (thread.tid() != pid) {
@@ -136,7 +168,9 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
       tid_inside = pids.inside(thread_status);
     }
     RETURN_IF_ERROR(fill_thread(thread, tid_inside, *core.add_threads()));
+    inside_tids[thread.tid()] = tid_inside;
   }
+  RETURN_IF_ERROR(fill_posix_timers(pid, inside_tids, core));
   ASSIGN_OR_RETURN(auto shared_pending, process.threads.front().peek_pending_signals(true));
   for (auto& siginfo : shared_pending) core.add_shared_pending(siginfo);
 

@@ -79,6 +79,35 @@ Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first
   return {};
 }
 
+Result<std::string> read_scratch(pid_t tid, uint64_t scratch);
+
+struct KernelItimerspec {
+  int64_t interval_sec, interval_nsec, value_sec, value_nsec;
+};
+static_assert(sizeof(KernelItimerspec) <= kThreadSlot);
+
+// Asks the process for the time left on each of its POSIX timers (timer_gettime), a page's worth
+// at a time, into the same slots the threads use.
+Result<> collect_posix_timer_times(RemoteSyscalls& remote, pid_t tid, uint64_t scratch, image::ProcessCore& core) {
+  for (int first = 0; first < core.posix_timers_size(); first += static_cast<int>(kThreadsPerPage)) {
+    int count = std::min(static_cast<int>(kThreadsPerPage), core.posix_timers_size() - first);
+    for (int i = 0; i < count; ++i) {
+      auto id = static_cast<uint64_t>(core.posix_timers(first + i).id());
+      RETURN_IF_ERROR(remote.call("timer_gettime(" + std::to_string(id) + ")", SYS_timer_gettime,
+                                  {id, scratch + kThreadsAt + static_cast<uint64_t>(i) * kThreadSlot}));
+    }
+    ASSIGN_OR_RETURN(std::string page, read_scratch(tid, scratch));
+    for (int i = 0; i < count; ++i) {
+      KernelItimerspec spec;
+      std::memcpy(&spec, page.data() + kThreadsAt + static_cast<size_t>(i) * kThreadSlot, sizeof spec);
+      auto* timer = core.mutable_posix_timers(first + i);
+      timer->set_value_ns(static_cast<uint64_t>(spec.value_sec) * 1000000000ull + static_cast<uint64_t>(spec.value_nsec));
+      timer->set_interval_ns(static_cast<uint64_t>(spec.interval_sec) * 1000000000ull + static_cast<uint64_t>(spec.interval_nsec));
+    }
+  }
+  return {};
+}
+
 void read_thread_registrations(const std::string& page, size_t index, image::ThreadCore& thread_core) {
   KernelStackT ss;
   std::memcpy(&ss, page.data() + kThreadsAt + index * kThreadSlot, sizeof ss);
@@ -154,6 +183,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     if (read) page = std::move(*read);
     else collected = fail(read.error());
   }
+  if (collected) collected = collect_posix_timer_times(remote, tid, scratch, core);
   for (size_t first = 1; collected && first < threads.size(); first += kThreadsPerPage) {
     size_t count = std::min(kThreadsPerPage, threads.size() - first);
     collected = collect_thread_registrations(threads, first, count, thread_site, scratch);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/user.h>
+#include <time.h>
 
 #include <cstring>
 #include <map>
@@ -17,7 +18,9 @@ constexpr size_t kSiginfoSize = 128;
 constexpr size_t kXsaveHeaderEnd = 512 + 64;       // Legacy FXSAVE area plus the XSAVE header.
 constexpr size_t kMaxXstateSize = 1 << 20;
 constexpr int kRlimitCount = 16;                   // RLIM_NLIMITS
-constexpr int kMaxThreads = 4096;                  // Per process; bounds the work an image can ask for.
+constexpr int kMaxThreads = 4096;
+constexpr int kMaxPosixTimers = 65536;
+constexpr uint64_t kMaxTimerNs = uint64_t(1) << 62;  // About 146 years: more is no time a kernel timer holds.                  // Per process; bounds the work an image can ask for.
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -111,6 +114,25 @@ bool is_clean_absolute_path(const std::string& path) {
   return true;
 }
 
+void validate_posix_timers(const image::ProcessCore& core, Problems& p) {
+  if (core.posix_timers_size() > kMaxPosixTimers) p.add("has more than " + std::to_string(kMaxPosixTimers) + " POSIX timers");
+  std::set<uint32_t> tids;
+  for (const auto& t : core.threads()) tids.insert(t.tid());
+  std::set<int32_t> ids;
+  for (const auto& t : core.posix_timers()) {
+    std::string timer = "POSIX timer " + std::to_string(t.id());
+    if (t.id() < 0 || !ids.insert(t.id()).second) p.add(timer + " has an invalid or repeated ID");
+    if (t.clock_id() != CLOCK_REALTIME && t.clock_id() != CLOCK_MONOTONIC && t.clock_id() != CLOCK_BOOTTIME && t.clock_id() != CLOCK_TAI)
+      p.add(timer + ": clock " + std::to_string(t.clock_id()) + " is not one cryo restores");
+    bool by_thread = t.notify() == (SIGEV_SIGNAL | SIGEV_THREAD_ID);
+    if (t.notify() != SIGEV_SIGNAL && t.notify() != SIGEV_NONE && !by_thread)
+      p.add(timer + ": notification kind " + std::to_string(t.notify()) + " is not one cryo restores");
+    if (t.notify() != SIGEV_NONE && (t.signo() < 1 || t.signo() > 64)) p.add(timer + ": signal " + std::to_string(t.signo()) + " is not a signal");
+    if (by_thread && !tids.count(t.notify_tid())) p.add(timer + " signals thread " + std::to_string(t.notify_tid()) + ", not one of the process's");
+    if (t.value_ns() > kMaxTimerNs || t.interval_ns() > kMaxTimerNs) p.add(timer + ": its time is out of range");
+  }
+}
+
 void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems) {
   Problems p("pid " + std::to_string(process.pid()), problems);
   const auto& core = process.core;
@@ -163,6 +185,7 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
   seen.clear();
   for (const auto& t : core.itimers())
     if (t.which() > 2 || !seen.insert(t.which()).second) p.add("interval timer " + std::to_string(t.which()) + " is invalid or repeated");
+  validate_posix_timers(core, p);
   validate_mm_fields(core.mm(), p);
 }
 

@@ -68,12 +68,14 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
     ASSIGN_OR_RETURN(uint64_t path, task.put_string(process.files.root()));
     RETURN_IF_ERROR_CTX(task.call("chroot", SYS_chroot, {path}), "root directory " + process.files.root());
   }
+  RETURN_IF_ERROR(create_posix_timers(task, core));
   RETURN_IF_ERROR(restore_creds(task, core.creds()));
   for (size_t i = first_thread; i < tracees.size(); ++i)
     RETURN_IF_ERROR(finish_thread(*tracees[i], task, process, static_cast<int>(i - first_thread + 1)));
   RETURN_IF_ERROR(restore_process_flags(task, core));
   // Timers start counting when set: as late as possible.
   RETURN_IF_ERROR(restore_itimers(task, core));
+  RETURN_IF_ERROR(arm_posix_timers(task, core));
 
   RETURN_IF_ERROR_CTX(tracee.set_xstate(thread.xstate()), "FPU/vector registers");
   Registers regs;

@@ -35,6 +35,24 @@ struct KernelItimerval {
   int64_t interval_sec, interval_usec, value_sec, value_usec;
 };
 
+struct KernelItimerspec {
+  int64_t interval_sec, interval_nsec, value_sec, value_nsec;
+};
+
+// The kernel's struct sigevent on x86_64: value, signo, notify, then a 48-byte union whose first
+// int is the thread ID of SIGEV_THREAD_ID.
+struct KernelSigevent {
+  uint64_t value;
+  int32_t signo;
+  int32_t notify;
+  int32_t tid;
+  int32_t pad[11];
+};
+static_assert(sizeof(KernelSigevent) == 64);
+
+// From linux/prctl.h of 6.17 (Debian 12's headers predate it).
+constexpr uint64_t kPrTimerCreateRestoreIds = 77;
+
 std::string hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
@@ -120,6 +138,45 @@ Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core) {
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(&value, sizeof value));
     RETURN_IF_ERROR_CTX(task.call("setitimer", SYS_setitimer, {timer.which(), remote, 0}), "interval timer " + std::to_string(timer.which()));
+  }
+  return {};
+}
+
+Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
+  if (core.posix_timers_size() == 0) return {};
+  // Timer IDs are the process's handles (timer_t), so each must come back with its old value. Since
+  // Linux 6.17 a process may ask timer_create to take the ID it is given; off again afterwards.
+  auto on = task.call("prctl(PR_TIMER_CREATE_RESTORE_IDS, on)", SYS_prctl, {kPrTimerCreateRestoreIds, 1});
+  if (!on) return fail(on.error().with_hint("restoring POSIX timers with their IDs needs Linux 6.17 or later"));
+  for (const auto& timer : core.posix_timers()) {
+    std::string what = "POSIX timer " + std::to_string(timer.id());
+    KernelSigevent event{};
+    event.value = timer.sigval();
+    event.signo = timer.signo();
+    event.notify = timer.notify();
+    event.tid = static_cast<int32_t>(timer.notify_tid());
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote_event, task.put(&event, sizeof event));
+    int32_t id = timer.id();
+    ASSIGN_OR_RETURN(uint64_t remote_id, task.put(&id, sizeof id));
+    RETURN_IF_ERROR_CTX(task.call("timer_create", SYS_timer_create, {static_cast<uint64_t>(timer.clock_id()), remote_event, remote_id}),
+                        what);
+  }
+  RETURN_IF_ERROR(task.call("prctl(PR_TIMER_CREATE_RESTORE_IDS, off)", SYS_prctl, {kPrTimerCreateRestoreIds, 0}));
+  return {};
+}
+
+Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
+  // Armed with the time they had left: relative to the restored clocks, which continue from the
+  // freeze under the default clock policy.
+  for (const auto& timer : core.posix_timers()) {
+    if (timer.value_ns() == 0) continue;
+    KernelItimerspec spec{static_cast<int64_t>(timer.interval_ns() / 1000000000), static_cast<int64_t>(timer.interval_ns() % 1000000000),
+                          static_cast<int64_t>(timer.value_ns() / 1000000000), static_cast<int64_t>(timer.value_ns() % 1000000000)};
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t remote, task.put(&spec, sizeof spec));
+    RETURN_IF_ERROR_CTX(task.call("timer_settime", SYS_timer_settime, {static_cast<uint64_t>(timer.id()), 0, remote, 0}),
+                        "POSIX timer " + std::to_string(timer.id()));
   }
   return {};
 }

@@ -17,6 +17,11 @@ Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core);
 // sigaltstack, set_robust_list, set_tid_address and rseq of the (only) thread.
 Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread);
 Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core);
+// POSIX timers with their IDs, clocks and notifications, disarmed; while the process still has
+// cryo's capabilities (choosing the IDs may need them).
+Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core);
+// Arms them with the time they had left: last, since they count from then on.
+Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core);
 // Re-queues the process-wide pending signals and the leader's own; they stay pending because every
 // signal is blocked while injecting.
 Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core);

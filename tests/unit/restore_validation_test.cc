@@ -259,6 +259,19 @@ TEST(RestoreValidation, RefusesBadProcessState) {
          *p.core.add_threads() = p.core.threads(0);
          p.core.mutable_threads(1)->set_tid(3);
        }, "is tid 3 in the core image but 2 in the tree"},
+      {[](auto& p) { p.core.add_posix_timers()->set_clock_id(2); }, "POSIX timer 0: clock 2 is not one cryo restores"},
+      {[](auto& p) {
+         auto* t = p.core.add_posix_timers();
+         t->set_clock_id(1);
+         t->set_signo(10);
+         t->set_notify(4);  // SIGEV_SIGNAL | SIGEV_THREAD_ID
+         t->set_notify_tid(99);
+       }, "POSIX timer 0 signals thread 99, not one of the process's"},
+      {[](auto& p) {
+         p.core.add_posix_timers()->set_id(5);
+         p.core.add_posix_timers()->set_id(5);
+       }, "POSIX timer 5 has an invalid or repeated ID"},
+      {[](auto& p) { p.core.add_posix_timers()->set_value_ns(~0ull); }, "POSIX timer 0: its time is out of range"},
   };
   for (const auto& c : cases) {
     ImageSet set = valid_image();
