@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -263,6 +264,29 @@ void probe_pagemap_scan(FeatureCheck& c) {
   passed(c, "finds the present pages of a range");
 }
 
+// Restoring a POSIX timer needs its old ID back: since Linux 6.17 a process can ask timer_create to
+// take the ID it passes in.
+void probe_posix_timer_ids(FeatureCheck& c) {
+  constexpr int kPrTimerCreateRestoreIds = 77;  // linux/prctl.h of 6.17; Debian 12's headers predate it.
+  constexpr int kWantedId = 4242;
+  auto report = in_child([] {
+    if (::prctl(kPrTimerCreateRestoreIds, 1, 0, 0, 0) != 0) return ChildReport{1, errno};
+    sigevent event{};
+    event.sigev_notify = SIGEV_NONE;
+    int id = kWantedId;
+    if (::syscall(SYS_timer_create, CLOCK_MONOTONIC, &event, &id) != 0) return ChildReport{2, errno};
+    return id == kWantedId ? ChildReport{} : ChildReport{3, 0};
+  });
+  const char* remedy = "use Linux 6.17 or later to restore processes that have POSIX timers (others restore without it)";
+  if (!report) return failed(c, report.error().message, remedy);
+  switch (report->step) {
+    case 0: return passed(c, "timer_create takes the ID it is given (PR_TIMER_CREATE_RESTORE_IDS)");
+    case 1: return failed(c, call_failed("prctl(PR_TIMER_CREATE_RESTORE_IDS)", report->err), remedy);
+    case 2: return failed(c, call_failed("timer_create with a chosen ID", report->err), remedy);
+    default: return failed(c, "timer_create ignored the chosen ID", remedy);
+  }
+}
+
 void probe_vdso_layout(KernelFeatures& f) {
   auto mappings = read_special_mappings();
   if (!mappings) return failed(f.vdso_layout, mappings.error().message, "mount /proc");
@@ -296,7 +320,7 @@ void probe_capabilities(KernelFeatures& f) {
 
 std::vector<const FeatureCheck*> KernelFeatures::checks() const {
   return {&time_namespaces, &clone3_set_tid,   &ns_last_pid,  &ptrace_seize, &rseq_configuration,
-          &process_vm_readv, &pidfd_getfd,     &pagemap_scan, &vdso_layout,  &capabilities};
+          &process_vm_readv, &pidfd_getfd,     &pagemap_scan, &vdso_layout,  &capabilities, &posix_timer_ids};
 }
 
 bool KernelFeatures::ready() const {
@@ -322,6 +346,7 @@ KernelFeatures probe_kernel_features() {
   f.pagemap_scan = check("pagemap_scan", "PAGEMAP_SCAN ioctl");
   f.vdso_layout = check("vdso_layout", "vdso/vvar layout");
   f.capabilities = check("capabilities", "capabilities");
+  f.posix_timer_ids = check("posix_timer_ids", "POSIX timer IDs", false);
 
   probe_time_namespaces(f.time_namespaces);
   probe_clone3_set_tid(f.clone3_set_tid);
@@ -330,6 +355,7 @@ KernelFeatures probe_kernel_features() {
   probe_pagemap_scan(f.pagemap_scan);
   probe_vdso_layout(f);
   probe_capabilities(f);
+  probe_posix_timer_ids(f.posix_timer_ids);
   return f;
 }
 

@@ -39,6 +39,7 @@ struct KernelFeatures {
   FeatureCheck pagemap_scan;
   FeatureCheck vdso_layout;
   FeatureCheck capabilities;  // ok when every required capability is held.
+  FeatureCheck posix_timer_ids;  // PR_TIMER_CREATE_RESTORE_IDS; optional: only images with POSIX timers need it.
 
   std::vector<SpecialMapping> special_mappings;  // This process's, in address order.
   std::vector<CapabilityState> capability_states;

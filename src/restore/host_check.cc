@@ -15,6 +15,7 @@
 
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "kernel/features.h"
 #include "ns/clone3.h"
 #include "restore/vdso_mappings.h"
 
@@ -200,6 +201,7 @@ Result<HostFacts> read_host_facts() {
   facts.xcr0 = read_xcr0();
   ASSIGN_OR_RETURN(auto maps, read_maps(0));
   facts.vdso_layout = vdso_mappings(maps);
+  facts.posix_timer_ids = kernel_features().posix_timer_ids.ok;
   auto fresh = fresh_namespace_pid_max();
   if (fresh) {
     facts.pid_max = *fresh;
@@ -231,6 +233,8 @@ HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunct
     if (host.pid_max != 0 && process.pid() > host.pid_max)
       out.problems.push_back(pid + " is above the pid_max of a new PID namespace on this host, " + std::to_string(host.pid_max));
     if (process.zombie()) continue;
+    if (process.core.posix_timers_size() > 0 && !host.posix_timer_ids)
+      out.problems.push_back(pid + " has POSIX timers, and this kernel cannot give them back their IDs (Linux 6.17 can)");
     const auto& mm = process.core.mm();
     files.identity(mm.exe(), mm.exe_identity(), "executable of " + pid, true);
     for (const auto& vma : process.mm.vmas()) {

@@ -21,6 +21,7 @@ struct HostFacts {
   uint64_t xcr0 = 0;                      // XSAVE features enabled by the kernel (xgetbv(0)).
   std::vector<NamedRange> vdso_layout;    // This kernel's [vvar], [vvar_vclock], [vdso] in cryo itself.
   uint64_t pid_max = 0;  // Of a fresh PID namespace (per namespace since Linux 6.14); 0: unknown.
+  bool posix_timer_ids = true;  // timer_create can take a chosen ID (PR_TIMER_CREATE_RESTORE_IDS).
 };
 
 Result<HostFacts> read_host_facts();

@@ -10,7 +10,7 @@ namespace {
 
 const char* const kFeatureKeys[] = {"time_namespaces", "clone3_set_tid", "ns_last_pid",  "ptrace_seize",
                                     "rseq_configuration", "process_vm_readv", "pidfd_getfd", "pagemap_scan",
-                                    "vdso_layout", "capabilities"};
+                                    "vdso_layout", "capabilities", "posix_timer_ids"};
 
 TEST(Check, ReadyOnThisMachine) {
   auto result = run_cryo({"check"});

@@ -432,6 +432,16 @@ TEST(RestoreHostCheck, RefusesPidsAbovePidMax) {
   EXPECT_NE(joined(host.check(set).problems).find("above the pid_max of a new PID namespace"), std::string::npos);
 }
 
+TEST(RestoreHostCheck, RefusesPosixTimersWhereTheirIdsCannotComeBack) {
+  FakeHost host;
+  ImageSet set = valid_image();
+  set.processes[0].core.add_posix_timers()->set_clock_id(1);
+  EXPECT_TRUE(host.check(set).problems.empty());
+  host.facts.posix_timer_ids = false;
+  EXPECT_NE(joined(host.check(set).problems).find("pid 1 has POSIX timers, and this kernel cannot give them back their IDs"),
+            std::string::npos);
+}
+
 TEST(RestoreHostCheck, AnotherKernelReleaseIsOnlyANote) {
   FakeHost host;
   host.facts.kernel_release = "6.19.0";
