@@ -139,6 +139,16 @@ void CheckpointSession::expect_pass_after_check(pid_t init) {
   EXPECT_EQ(verdict.ready_lines, 1) << "the workload started again instead of continuing; log:\n" << verdict.log;
 }
 
+void CheckpointSession::expect_round_trip_passes(const std::string& workload_name, const std::vector<std::string>& args,
+                                                 const std::vector<std::string>& restore_extra) {
+  pid_t init = start(workload_name, args);
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(dump_ok(init, image_path()));
+  pid_t restored = restore_ok(image_path(), restore_extra);
+  ASSERT_GT(restored, 0);
+  expect_pass_after_check(restored);
+}
+
 std::vector<pid_t> CheckpointSession::leftover_processes() const {
   std::vector<pid_t> found;
   if (tmp_.path().empty()) return found;

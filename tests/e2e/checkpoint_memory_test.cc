@@ -24,12 +24,7 @@ TEST_P(CheckpointRestore, MemoryRegistersAndPidsSurvive) {
 
 TEST_P(CheckpointRestore, TreeOfFiveKeepsIdsSessionsAndPipeData) {
   CheckpointSession session;
-  pid_t init = session.start("cr_tree");
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path(), {"--pid-method", GetParam()});
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes("cr_tree", {}, {"--pid-method", GetParam()});
 }
 
 INSTANTIATE_TEST_SUITE_P(PidMethods, CheckpointRestore, ::testing::ValuesIn(pid_methods()),
