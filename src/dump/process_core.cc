@@ -15,6 +15,7 @@
 #include "dump/file_identity.h"
 #include "dump/remote_state.h"
 #include "kernel/proc_text.h"
+#include "kernel/sched_state.h"
 #include "kernel/proc_timers.h"
 
 namespace cryo::dump {
@@ -95,6 +96,7 @@ Result<> fill_thread(Tracee& tracee, uint32_t tid_inside, image::ThreadCore& t) 
   t.set_robust_list_len(len);
   ASSIGN_OR_RETURN(std::string comm, read_file("/proc/" + std::to_string(tid) + "/task/" + std::to_string(tid) + "/comm"));
   t.set_comm(std::string(proc_text::trim(comm)));
+  ASSIGN_OR_RETURN(*t.mutable_sched(), read_sched_state(tid));
   return {};
 }
 

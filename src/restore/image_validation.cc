@@ -20,6 +20,7 @@ constexpr size_t kMaxXstateSize = 1 << 20;
 constexpr int kRlimitCount = 16;                   // RLIM_NLIMITS
 constexpr int kMaxThreads = 4096;
 constexpr int kMaxPosixTimers = 65536;
+constexpr size_t kMaxAffinityBytes = 1024;          // 8192 CPUs: a cpu_set_t is 128 bytes.
 constexpr uint64_t kMaxTimerNs = uint64_t(1) << 62;  // About 146 years: more is no time a kernel timer holds.                  // Per process; bounds the work an image can ask for.
 
 std::string hex(uint64_t v) {
@@ -37,6 +38,15 @@ class Problems {
   std::string where_;
   std::vector<std::string>* out_;
 };
+
+void validate_sched(const image::SchedState& s, const std::string& thread, Problems& p) {
+  // SCHED_OTHER, FIFO, RR, BATCH, IDLE, DEADLINE (4 is unused).
+  if (s.policy() > 6 || s.policy() == 4) p.add(thread + ": scheduling policy " + std::to_string(s.policy()) + " is unknown");
+  if (s.nice() < -20 || s.nice() > 19) p.add(thread + ": nice " + std::to_string(s.nice()) + " is out of -20..19");
+  if (s.priority() > 99) p.add(thread + ": real-time priority " + std::to_string(s.priority()) + " is out of 0..99");
+  if (s.affinity().size() > kMaxAffinityBytes) p.add(thread + ": its CPU mask is too large");
+  if ((s.ioprio() >> 13) > 3 || (s.ioprio() & 0x1fff) > 7) p.add(thread + ": I/O priority " + hex(s.ioprio()) + " is invalid");
+}
 
 void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Problems& p) {
   std::string thread = "thread " + std::to_string(t.tid());
@@ -74,6 +84,8 @@ void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Proble
   if (t.clear_child_tid() != 0 && !is_user_address(t.clear_child_tid()))
     p.add(thread + ": clear_child_tid " + hex(t.clear_child_tid()) + " is outside user space");
   if (t.comm().size() > 15) p.add(thread + ": comm '" + t.comm() + "' is longer than 15 bytes");
+  if (t.comm().find('\0') != std::string::npos) p.add(thread + ": comm holds a NUL byte");
+  if (t.has_sched()) validate_sched(t.sched(), thread, p);
 }
 
 void validate_mm_fields(const image::MmFields& mm, Problems& p) {

@@ -15,6 +15,7 @@
 #include "restore/vdso_mappings.h"
 #include "restore/remote_task.h"
 #include "restore/state_restorer.h"
+#include "restore/task_attributes.h"
 #include "restore/thread_restorer.h"
 
 namespace cryo::restore {
@@ -93,6 +94,7 @@ Result<> restore_process(const ProcessImage& process, pid_t host_pid, const Plac
   std::string where = "restore pid " + std::to_string(process.pid());
   auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN_CTX(Tracee seized, Tracee::seize(host_pid), where + ": seize");
+  size_t first = tracees.size();
   tracees.push_back(std::make_unique<Tracee>(std::move(seized)));
   Tracee& leader = *tracees.back();
   // If cryo dies before the release, a half-restored process must not run on.
@@ -103,6 +105,9 @@ Result<> restore_process(const ProcessImage& process, pid_t host_pid, const Plac
     if (!pin) logging::get("restore")->debug("{}: not pinned to one CPU: {}", where, pin.error().message);
     RETURN_IF_ERROR_CTX(restore_into(leader, process, ctx, tracees), where);
   }
+  // Unpinned now: the threads get their own CPU masks and scheduling.
+  for (int i = 0; i < process.core.threads_size(); ++i)
+    RETURN_IF_ERROR_CTX(restore_task_attributes(tracees[first + static_cast<size_t>(i)]->tid(), process.core.threads(i)), where);
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   logging::get("restore")->debug("pid {} (host {}) restored with {} threads in {:.2f} ms", process.pid(), host_pid,
                                  process.core.threads_size(), ms);

@@ -128,6 +128,12 @@ Result<> finish_thread(Tracee& thread, RemoteTask& leader, const ProcessImage& p
   RETURN_IF_ERROR_CTX(restore_creds(task, process.core.creds()), where);
   if (process.core.creds().no_new_privs())
     RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}), where);
+  // Only a thread of the process may rename a thread (/proc/PID/task/TID/comm refuses cryo).
+  if (!image.comm().empty()) {
+    task.reset_scratch();
+    ASSIGN_OR_RETURN(uint64_t name, task.put_string(image.comm()));
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_NAME)", SYS_prctl, {PR_SET_NAME, name}), where);
+  }
   RETURN_IF_ERROR_CTX(thread.set_xstate(image.xstate()), where + ": FPU/vector registers");
   Registers regs;
   if (!registers_from_bytes(image.gpregs(), &regs)) return fail(where + ": general registers: wrong size");

@@ -1,0 +1,69 @@
+#include "kernel/sched_state.h"
+
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace cryo {
+namespace {
+
+constexpr int kIoprioWhoProcess = 1;  // IOPRIO_WHO_PROCESS: one thread, by TID.
+
+std::string tid_call(const char* call, pid_t tid) { return std::string(call) + "(tid " + std::to_string(tid) + ")"; }
+
+}  // namespace
+
+Result<image::SchedState> read_sched_state(pid_t tid) {
+  SchedAttr attr;
+  if (::syscall(SYS_sched_getattr, tid, &attr, sizeof attr, 0) != 0) return fail_errno(tid_call("sched_getattr", tid));
+  image::SchedState state;
+  state.set_policy(attr.policy);
+  state.set_flags(attr.flags);
+  state.set_nice(attr.nice);
+  state.set_priority(attr.priority);
+  state.set_runtime_ns(attr.runtime);
+  state.set_deadline_ns(attr.deadline);
+  state.set_period_ns(attr.period);
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (::sched_getaffinity(tid, sizeof mask, &mask) != 0) return fail_errno(tid_call("sched_getaffinity", tid));
+  state.set_affinity(std::string(reinterpret_cast<const char*>(&mask), sizeof mask));
+  long ioprio = ::syscall(SYS_ioprio_get, kIoprioWhoProcess, tid);
+  if (ioprio < 0) return fail_errno(tid_call("ioprio_get", tid));
+  state.set_ioprio(static_cast<uint32_t>(ioprio));
+  return state;
+}
+
+Result<> apply_sched_state(pid_t tid, const image::SchedState& state, std::string* note) {
+  SchedAttr attr;
+  attr.policy = state.policy();
+  attr.flags = state.flags();
+  attr.nice = state.nice();
+  attr.priority = state.priority();
+  attr.runtime = state.runtime_ns();
+  attr.deadline = state.deadline_ns();
+  attr.period = state.period_ns();
+  if (::syscall(SYS_sched_setattr, tid, &attr, 0) != 0)
+    return fail(errno_error(tid_call("sched_setattr", tid)).context("policy " + std::to_string(state.policy()) + ", nice " +
+                                                                     std::to_string(state.nice())));
+  if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, tid, static_cast<int>(state.ioprio())) != 0)
+    return fail_errno(tid_call("ioprio_set", tid));
+  if (!state.affinity().empty()) {
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    size_t size = std::min(state.affinity().size(), sizeof mask);
+    std::memcpy(&mask, state.affinity().data(), size);
+    if (::sched_setaffinity(tid, sizeof mask, &mask) != 0) {
+      if (errno != EINVAL) return fail_errno(tid_call("sched_setaffinity", tid));
+      // EINVAL: none of the image's CPUs exists here (another host). Running anywhere beats failing.
+      *note = "tid " + std::to_string(tid) + " keeps the default CPU mask: none of its CPUs at the dump exists here";
+    }
+  }
+  return {};
+}
+
+}  // namespace cryo
