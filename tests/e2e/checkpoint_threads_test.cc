@@ -25,6 +25,11 @@ TEST_P(CheckpointThreads, EveryThreadKeepsItsTidStateAndBlockingCall) {
 INSTANTIATE_TEST_SUITE_P(PidMethods, CheckpointThreads, ::testing::ValuesIn(pid_methods()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
+TEST(CheckpointThreads, SchedulingPolicyNiceCpuMaskIoPriorityAndNamesSurvive) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_sched");
+}
+
 TEST(CheckpointThreadsLeftRunning, DumpLeavesEveryThreadRunningUnharmed) {
   CheckpointSession session;
   pid_t init = session.start("cr_threads");
