@@ -108,7 +108,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
 
   if (auto injected = fault_point("restore:before-release"); !injected) {
-    tree.kill();
+    tree.kill(tids_of(tracees));
     return fail(injected.error());
   }
   // Every process is ready: release them all together.

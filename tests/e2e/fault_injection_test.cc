@@ -103,15 +103,15 @@ TEST(FaultInjection, DumpFailingAtAnyStepLeavesTheTreeRunningAndNoImage) {
   session.expect_pass_after_check(init);
 }
 
-TEST(FaultInjection, RestoreFailingAtAnyStepLeavesNothingRunning) {
+// Fails a restore of `workload` at every restore step with both PID methods; then restores it for real.
+void expect_every_restore_fault_leaves_nothing(const std::string& workload, const std::vector<std::string>& args) {
   CheckpointSession session;
-  // Two processes, and no pipe to outside the tree (restore warns about those on stderr).
-  pid_t init = session.start("cr_memory", {"--mib=4"});
+  pid_t init = session.start(workload, args);
   ASSERT_GT(init, 0);
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
   for (const std::string& step : steps_of("restore:")) {
     for (const std::string& method : pid_methods()) {
-      SCOPED_TRACE(step + " with --pid-method " + method);
+      SCOPED_TRACE(workload + ": " + step + " with --pid-method " + method);
       CommandResult result;
       {
         FailAt fail_at(step);
@@ -127,6 +127,16 @@ TEST(FaultInjection, RestoreFailingAtAnyStepLeavesNothingRunning) {
   pid_t restored = session.restore_ok(session.image_path());
   ASSERT_GT(restored, 0);
   session.expect_pass_after_check(restored);
+}
+
+TEST(FaultInjection, RestoreFailingAtAnyStepLeavesNothingRunning) {
+  // Two processes, and no pipe to outside the tree (restore warns about those on stderr).
+  expect_every_restore_fault_leaves_nothing("cr_memory", {"--mib=4"});
+}
+
+// Threads are traced by cryo too, and must be reaped by it on every failure path.
+TEST(FaultInjection, RestoreOfAMultithreadedProcessFailingAtAnyStepLeavesNothingRunning) {
+  expect_every_restore_fault_leaves_nothing("cr_threads", {});
 }
 
 }  // namespace

@@ -169,6 +169,27 @@ TEST(Restore, AFailureWhileInjectingKillsEverythingCreated) {
   session.expect_nothing_left_running();
 }
 
+// Threads are traced by cryo too: a failure after they exist must kill and reap them all, not hang.
+TEST(Restore, AFailureAfterThreadsExistKillsThemAll) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_threads");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  // A last thread whose signal stack the kernel refuses: found while injecting into it, once the
+  // leader and the other threads are already there.
+  rewrite_image<image::ProcessCore>(session.image_path(), image::Kind::Core, 1, [](image::ProcessCore& core) {
+    auto* stack = core.mutable_threads(core.threads_size() - 1)->mutable_altstack();
+    stack->set_flags(0);
+    stack->set_sp(core.mm().start_stack() & ~uint64_t(4095));
+    stack->set_size(64);
+  });
+  for (const std::string& method : pid_methods()) {
+    auto result = session.restore(session.image_path(), {"--pid-method", method});
+    expect_one_clear_error(result, "restore pid 1: thread 6: sigaltstack: Cannot allocate memory");
+    session.expect_nothing_left_running();
+  }
+}
+
 TEST(Restore, FdsSharingAnOpenFileShareItAgain) {
   CheckpointSession session;
   pid_t init = start_waiter(session);
