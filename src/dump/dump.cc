@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/fault_injection.h"
@@ -60,6 +61,7 @@ class TreeDump {
 
   Result<> collect(const image::ClockReadings& host_clocks) {
     auto started = Clock::now();
+    ASSIGN_OR_RETURN(objects_, MemoryObjectCollector::create(dir_ + "/" + image::file_name(image::Kind::ObjectPages)));
     ASSIGN_OR_RETURN(init_namespaces_, namespace_inodes(target_.init));
     for (auto& process : freezer_.processes()) {
       ProcessFacts facts;
@@ -82,6 +84,7 @@ class TreeDump {
     RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
     for (const auto& [host_pid, files] : files_)
       RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryObjects, 0, objects_->objects()));
     ASSIGN_OR_RETURN(image::Pipes pipes, collect_pipes(pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pipes, 0, pipes));
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
@@ -128,7 +131,7 @@ class TreeDump {
     step("core");
     RETURN_IF_ERROR(fault_point("dump:after-process-core"));
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
-    ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps));
+    ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     step("memory map");
     std::string pages_name = image::file_name(image::Kind::Pages, pid);
     ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, dir_ + "/" + pages_name));
@@ -136,7 +139,7 @@ class TreeDump {
     const image::Pagemap& pagemap = pages.pagemap;
     step("pages");
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
-    ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_));
+    ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_, *objects_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
@@ -169,6 +172,7 @@ class TreeDump {
   std::map<std::string, uint64_t> init_namespaces_;
   image::ProcessTree tree_;
   std::vector<PipeEnd> pipe_ends_;
+  std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
   std::vector<image::SpecialMapping> vdso_layout_;
   uint64_t page_bytes_ = 0;

@@ -26,7 +26,8 @@ Result<> check_live_process(pid_t pid, const ProcStatus& status, const DumpTarge
   if (!maps) return vanished(maps.error()) ? Result<>() : fail(maps.error());
   for (const auto& entry : *maps) RETURN_IF_ERROR(classify_vma(entry));
   std::vector<PipeEnd> ignored;
-  auto files = collect_files(pid, ignored);
+  auto objects = MemoryObjectCollector::checking_only();
+  auto files = collect_files(pid, ignored, objects);
   if (!files && !vanished(files.error())) return fail(files.error());
   return {};
 }

@@ -55,7 +55,7 @@ std::string pseudo_file_kind(const std::string& target) {
 }
 
 // Fills one fd; an fd closed meanwhile yields false.
-Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes) {
+Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
   std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
   auto target = read_link(link);
   if (!target) {
@@ -87,13 +87,27 @@ Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>&
     if (st.error().err == ENOENT) return false;
     return fail(st.error());
   }
-  if (target->starts_with("/memfd:")) return fail(unsupported_fd(fd, *target, "a memfd"));
-  // The link text of an unlinked file ends in " (deleted)"; st_nlink tells it apart from a file
-  // whose name really ends that way.
-  if (S_ISREG(st->st_mode) && st->st_nlink == 0) return fail(unsupported_fd(fd, *target, "a deleted file"));
   std::string path = *target;
   out.set_path(path);
   set_identity(*st, out.mutable_identity());
+  // memfds and files unlinked while open are stored as memory objects (memory_objects.h). The link
+  // text of an unlinked file ends in " (deleted)"; st_nlink tells it apart from a file whose name
+  // really ends that way.
+  std::string what = "pid " + std::to_string(pid) + ": fd " + std::to_string(fd) + " (" + *target + ")";
+  if (auto name = memfd_name(*target); name && S_ISREG(st->st_mode)) {
+    ASSIGN_OR_RETURN(uint64_t id, objects.add(image::OBJECT_MEMFD, link, *name, what));
+    out.set_kind(image::FD_MEMFD);
+    out.set_object_id(id);
+    return true;
+  }
+  if (S_ISREG(st->st_mode) && st->st_nlink == 0) {
+    auto original = deleted_path(*target);
+    if (!original) return fail(unsupported_fd(fd, *target, "an unlinked file with no path"));
+    ASSIGN_OR_RETURN(uint64_t id, objects.add(image::OBJECT_DELETED_FILE, link, *original, what));
+    out.set_kind(image::FD_DELETED_FILE);
+    out.set_object_id(id);
+    return true;
+  }
   if (S_ISREG(st->st_mode)) {
     out.set_kind(image::FD_REGULAR);
   } else if (S_ISDIR(st->st_mode)) {
@@ -121,12 +135,12 @@ Result<std::string> directory_link(pid_t pid, const char* name) {
 
 }  // namespace
 
-Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes) {
+Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
   image::ProcessFiles files;
   ASSIGN_OR_RETURN(std::vector<int> fds, list_fds(pid));
   for (int fd : fds) {
     image::Fd entry;
-    ASSIGN_OR_RETURN(bool open, collect_fd(pid, fd, entry, pipes));
+    ASSIGN_OR_RETURN(bool open, collect_fd(pid, fd, entry, pipes, objects));
     if (open) *files.add_fds() = std::move(entry);
   }
   ASSIGN_OR_RETURN(std::string cwd, directory_link(pid, "cwd"));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "dump/memory_objects.h"
 #include "files.pb.h"
 
 namespace cryo::dump {
@@ -22,7 +23,8 @@ struct PipeEnd {
 
 // Collects every fd of a process. Refuses, naming the fd and its kind, what restore cannot
 // reopen yet: sockets, anonymous inodes (eventfd, epoll, signalfd, timerfd, inotify, pidfd, ...),
-// named FIFOs, block devices, memfds and deleted files. Appends the pipe ends it finds to `pipes`.
-Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes);
+// named FIFOs, block devices. Appends the pipe ends it finds to `pipes`; memfds and deleted files
+// go to `objects` (stored once per inode), and their fds name the object.
+Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);
 
 }  // namespace cryo::dump

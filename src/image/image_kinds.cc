@@ -8,6 +8,7 @@
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
+#include "objects.pb.h"
 #include "pagemap.pb.h"
 #include "pipes.pb.h"
 #include "pstree.pb.h"
@@ -36,6 +37,8 @@ const KindInfo kKinds[] = {
     {Kind::Pages, "pages", "pages", true, 0, nullptr},
     {Kind::Files, "files", "files", true, tag("CRFD"), prototype<ProcessFiles>},
     {Kind::Pipes, "pipes", "pipes", false, tag("CRPP"), prototype<Pipes>},
+    {Kind::MemoryObjects, "objects", "objects", false, tag("CROB"), prototype<MemoryObjects>},
+    {Kind::ObjectPages, "objpages", "objpages", false, 0, nullptr},
 };
 
 }  // namespace

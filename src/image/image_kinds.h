@@ -15,7 +15,8 @@ namespace cryo::image {
 
 constexpr uint32_t kFormatVersion = 1;
 
-enum class Kind { Inventory, Namespaces, ProcessTree, Core, MemoryMap, Pagemap, Pages, Files, Pipes };
+// New kinds go at the end: the fuzzer's seeds select a kind by its index in the table.
+enum class Kind { Inventory, Namespaces, ProcessTree, Core, MemoryMap, Pagemap, Pages, Files, Pipes, MemoryObjects, ObjectPages };
 
 struct KindInfo {
   Kind kind;

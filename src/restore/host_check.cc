@@ -228,6 +228,12 @@ HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunct
   check_vdso(set, host, &out);
 
   FileChecks files(stat, &out);
+  // A deleted file comes back as an unlinked file in the directory it was in, on the same filesystem.
+  for (const auto& object : set.objects.objects()) {
+    if (object.kind() != image::OBJECT_DELETED_FILE) continue;
+    std::string dir = object.name().substr(0, object.name().rfind('/'));
+    files.kind(dir.empty() ? "/" : dir, "the directory of deleted file " + object.name() + ", where it is recreated unlinked", true, 0);
+  }
   for (const auto& process : set.processes) {
     std::string pid = "pid " + std::to_string(process.pid());
     if (host.pid_max != 0 && process.pid() > host.pid_max)
@@ -239,6 +245,7 @@ HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunct
     files.identity(mm.exe(), mm.exe_identity(), "executable of " + pid, true);
     for (const auto& vma : process.mm.vmas()) {
       if (vma.kind() != image::VMA_FILE_PRIVATE && vma.kind() != image::VMA_FILE_SHARED) continue;
+      if (vma.object_id() != 0) continue;  // A memfd or deleted file, recreated from the image.
       files.identity(vma.path(), vma.file(), "mapped by " + pid, true);
     }
     for (const auto& fd : process.files.fds()) {

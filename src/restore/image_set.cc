@@ -26,6 +26,12 @@ Result<ImageSet> load_image_set(const std::string& dir) {
   RETURN_IF_ERROR(image::read_image(dir, image::Kind::ProcessTree, 0, &tree));
   // A tree without pipes may have been written without a pipes image.
   if (listed(image::Kind::Pipes, 0)) RETURN_IF_ERROR(image::read_image(dir, image::Kind::Pipes, 0, &set.pipes));
+  // Images from before memory objects have neither file.
+  if (listed(image::Kind::MemoryObjects, 0))
+    RETURN_IF_ERROR(image::read_image(dir, image::Kind::MemoryObjects, 0, &set.objects));
+  std::string object_pages = image::file_name(image::Kind::ObjectPages);
+  set.object_pages_path = dir + "/" + object_pages;
+  if (auto it = sizes.find(object_pages); it != sizes.end()) set.object_pages_size = it->second;
 
   set.processes.reserve(static_cast<size_t>(tree.processes_size()));
   for (const auto& entry : tree.processes()) {

@@ -13,6 +13,7 @@
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
+#include "objects.pb.h"
 #include "pagemap.pb.h"
 #include "pipes.pb.h"
 #include "pstree.pb.h"
@@ -38,6 +39,9 @@ struct ImageSet {
   image::Inventory inventory;
   image::Namespaces namespaces;
   image::Pipes pipes;
+  image::MemoryObjects objects;     // Empty in images from before memory objects.
+  std::string object_pages_path;    // dir/objpages.img
+  uint64_t object_pages_size = 0;   // As listed in the inventory.
   // In pstree.img order, which is parents before children.
   std::vector<ProcessImage> processes;
 

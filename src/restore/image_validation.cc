@@ -218,6 +218,9 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_CHARDEV:
         if (!is_clean_absolute_path(fd.path())) p.add(name + ": path '" + fd.path() + "' is not a clean absolute path");
         break;
+      case image::FD_MEMFD:
+      case image::FD_DELETED_FILE:
+        break;  // The path is only for messages; validate_objects checks the object.
       case image::FD_PIPE:
         if (!pipe_ids.count(fd.pipe_id())) p.add(name + ": pipe " + std::to_string(fd.pipe_id()) + " is not in pipes.img");
         break;
@@ -275,7 +278,9 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
     }
   }
 
-  // Shared anonymous memory is only recreated within one process for now.
+  validate_objects(set, problems);
+  // Shared anonymous memory that is no memory object (images written before memory objects) is
+  // only recreated within one process.
   std::map<uint64_t, uint32_t> shmem_owner;
   for (const auto& process : set.processes) {
     if (process.zombie()) continue;
@@ -283,7 +288,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
     validate_memory(process, problems);
     validate_files(process, set.pipes, problems);
     for (const auto& vma : process.mm.vmas()) {
-      if (vma.kind() != image::VMA_ANON_SHARED) continue;
+      if (vma.kind() != image::VMA_ANON_SHARED || vma.object_id() != 0) continue;
       auto [it, fresh] = shmem_owner.emplace(vma.shmid(), process.pid());
       if (!fresh && it->second != process.pid())
         problems->push_back("pid " + std::to_string(process.pid()) + " shares anonymous memory " + std::to_string(vma.shmid()) +

@@ -26,6 +26,8 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
 void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems);
 void validate_memory(const ProcessImage& process, std::vector<std::string>* problems);
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems);
+// objects.img and every mapping and fd that names one of its objects.
+void validate_objects(const ImageSet& set, std::vector<std::string>* problems);
 
 // True for an absolute path without "." or ".." components, empty components or NULs.
 bool is_clean_absolute_path(const std::string& path);

@@ -168,11 +168,17 @@ class RemoteFiles {
   std::map<std::pair<std::string, int>, uint64_t> fds_;
 };
 
-Result<> map_vma(RemoteTask& task, RemoteFiles& files, const image::Vma& vma, uint32_t prot) {
+Result<> map_vma(RemoteTask& task, RemoteFiles& files, const std::map<uint64_t, int>& objects, const image::Vma& vma, uint32_t prot) {
   uint64_t flags = (vma.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_NORESERVE)) | MAP_FIXED;
   uint64_t fd = static_cast<uint64_t>(-1);
   uint64_t offset = 0;
-  if (vma.kind() == image::VMA_ANON_PRIVATE || vma.kind() == image::VMA_ANON_SHARED) {
+  if (vma.object_id() != 0) {
+    // The recreated shmem, memfd or deleted file, inherited from cryo at this number.
+    auto object = objects.find(vma.object_id());
+    if (object == objects.end()) return fail("memory object " + std::to_string(vma.object_id()) + " is not open in the placeholder");
+    fd = static_cast<uint64_t>(object->second);
+    offset = vma.pgoff();
+  } else if (vma.kind() == image::VMA_ANON_PRIVATE || vma.kind() == image::VMA_ANON_SHARED) {
     flags |= MAP_ANONYMOUS;
   } else {
     int access = O_RDONLY;
@@ -202,7 +208,8 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
   return *address;
 }
 
-Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std::vector<MapsEntry>& placeholder) {
+Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std::vector<MapsEntry>& placeholder,
+                        const std::map<uint64_t, int>& objects) {
   auto log = logging::get("restore");
   auto started = std::chrono::steady_clock::now();
   std::vector<NamedRange> specials = vdso_mappings(placeholder);
@@ -224,7 +231,7 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std
     const auto& vma = vmas[i];
     if (is_special(vma.kind())) continue;
     uint32_t prot = filled[static_cast<size_t>(i)] ? vma.prot() | PROT_READ | PROT_WRITE : vma.prot();
-    RETURN_IF_ERROR_CTX(map_vma(task, files, vma, prot), describe(vma));
+    RETURN_IF_ERROR_CTX(map_vma(task, files, objects, vma, prot), describe(vma));
     // Before the pages arrive, so that they land in huge pages right away.
     if (vma.madv_hugepage()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_HUGEPAGE, "MADV_HUGEPAGE"), describe(vma));
   }

@@ -79,7 +79,7 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
     bool user = is_user_address(vma.end() - 1);
     if (vma.kind() == image::VMA_VSYSCALL ? vma.start() != kVsyscallStart : !user)
       problem(name + " is outside user space");
-    if (vma.kind() == image::VMA_FILE_PRIVATE || vma.kind() == image::VMA_FILE_SHARED) {
+    if ((vma.kind() == image::VMA_FILE_PRIVATE || vma.kind() == image::VMA_FILE_SHARED) && vma.object_id() == 0) {
       if (!is_clean_absolute_path(vma.path())) problem(name + ": file '" + vma.path() + "' is not a clean absolute path");
       if (vma.pgoff() % kPageSize) problem(name + ": file offset " + hex(vma.pgoff()) + " is not page aligned");
     }

@@ -16,6 +16,7 @@
 #include "base/file_util.h"
 #include "ns/clone3.h"
 #include "ns/proc_mount.h"
+#include "restore/memory_objects.h"
 #include "restore/report_channel.h"
 
 namespace cryo::restore {
@@ -111,7 +112,7 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
   } else {
     what += " (" + fd.path() + ")";
-    ASSIGN_OR_RETURN_CTX(opened, open_like(fd), what);
+    ASSIGN_OR_RETURN_CTX(opened, open_like(fd, ctx.staged.objects), what);
   }
   if (opened != fd.fd()) {
     if (::dup2(opened, fd.fd()) < 0) {
@@ -149,6 +150,8 @@ Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process
   for (const auto& fd : process.files.fds()) RETURN_IF_ERROR(open_image_fd(ctx, fd));
   std::set<int> keep{ctx.report_fd, ctx.hold_fd};
   for (const auto& fd : process.files.fds()) keep.insert(fd.fd());
+  // The memory objects this process maps stay open until cryo has mapped them (restore_memory).
+  for (uint64_t id : objects_mapped_by(process)) keep.insert(ctx.staged.objects.at(id));
   close_all_but(keep);
   // chroot comes later, injected after the last file was opened by its host path.
   if (::chdir(process.files.cwd().c_str()) != 0) return fail(errno_error("chdir(" + process.files.cwd() + ")"));

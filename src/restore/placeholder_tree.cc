@@ -15,6 +15,7 @@
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "ns/clone3.h"
+#include "restore/memory_objects.h"
 #include "restore/staged_fds.h"
 
 namespace cryo::restore {
@@ -50,7 +51,7 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
     send_report(ctx.report_fd, ReportKind::Failed, 0, 0, e.message + (e.hint.empty() ? "" : "; " + e.hint));
     ::_exit(1);
   };
-  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images));
+  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images), ctx.staged.objects);
   if (!staged) failed(staged.error());
   ctx.staged = std::move(*staged);
   // The time namespace applies to the children of the process that unshares it: the init below.
@@ -81,6 +82,7 @@ PlaceholderTree::PlaceholderTree(PlaceholderTree&& other) noexcept
       host_pids_(std::move(other.host_pids_)),
       hold_write_(std::move(other.hold_write_)),
       zombie_write_(std::move(other.zombie_write_)),
+      objects_(std::move(other.objects_)),
       released_(other.released_),
       killed_(other.killed_) {
   other.released_ = true;
@@ -112,6 +114,9 @@ Result<PlaceholderTree> PlaceholderTree::create(const ImageSet& images, const Tr
   tree.ctx_.report_fd = tree.channel_.sender_fd();
   tree.ctx_.hold_fd = hold.first;
   tree.ctx_.zombie_fd = zombie.first;
+  // Created by cryo, not the helper: cryo maps them into the tracees later by these fd numbers.
+  ASSIGN_OR_RETURN(tree.objects_, create_memory_objects(images, base));
+  for (const auto& [id, fd] : tree.objects_) tree.ctx_.staged.objects[id] = fd.get();
 
   pid_t helper = ::fork();
   if (helper == 0) {

@@ -41,6 +41,8 @@ class PlaceholderTree {
   // cryo traces (a dead traced thread stays a zombie until its tracer collects it, and the dying
   // init waits for all of them).
   void kill(const std::vector<pid_t>& traced_threads = {});
+  // Every process has its memory: cryo's copies of the memory objects may go.
+  void close_memory_objects() { objects_.clear(); }
   // The tree runs on its own from now; the destructor no longer kills it.
   void release() { released_ = true; }
 
@@ -56,6 +58,7 @@ class PlaceholderTree {
   std::map<uint32_t, pid_t> host_pids_;
   UniqueFd hold_write_;    // Never written; closing it tells waiting placeholders to give up.
   UniqueFd zombie_write_;  // Closing it lets zombies exit.
+  std::map<uint64_t, UniqueFd> objects_;  // Memory objects by id, inherited by the helper and placeholders.
   bool released_ = false;
   bool killed_ = false;
 };

@@ -12,6 +12,7 @@
 #include "ptrace/registers.h"
 #include "restore/address_plan.h"
 #include "restore/memory_restorer.h"
+#include "restore/memory_objects.h"
 #include "restore/vdso_mappings.h"
 #include "restore/remote_task.h"
 #include "restore/state_restorer.h"
@@ -53,7 +54,10 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
     RETURN_IF_ERROR_CTX(task.call("rseq", SYS_rseq, {rseq.address, rseq.length, kRseqFlagUnregister, rseq.signature}),
                         "unregister the placeholder's rseq");
 
-  RETURN_IF_ERROR(restore_memory(task, process, placeholder_maps));
+  RETURN_IF_ERROR(restore_memory(task, process, placeholder_maps, ctx.staged.objects));
+  // The placeholder kept the memory objects it maps open until now (placeholder.cc).
+  for (uint64_t id : objects_mapped_by(process))
+    RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {static_cast<uint64_t>(ctx.staged.objects.at(id))}), "close memory object fds");
   RETURN_IF_ERROR(fault_point("restore:mid-injection"));
   RETURN_IF_ERROR(restore_mm_fields(task, core.mm()));
   RETURN_IF_ERROR(restore_sigactions(task, core));

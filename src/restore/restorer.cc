@@ -106,6 +106,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
     }
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
+  tree.close_memory_objects();
 
   if (auto injected = fault_point("restore:before-release"); !injected) {
     tree.kill(tids_of(tracees));

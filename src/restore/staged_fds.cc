@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "restore/memory_objects.h"
+
 namespace cryo::restore {
 namespace {
 
@@ -68,7 +70,12 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   return shared;
 }
 
-Result<int> open_like(const image::Fd& fd) {
+Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects) {
+  if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {
+    auto object = objects.find(fd.object_id());
+    if (object == objects.end()) return fail("memory object " + std::to_string(fd.object_id()) + " was not recreated");
+    return reopen_object(fd, object->second);
+  }
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
   int opened = ::open(fd.path().c_str(), flags | O_NOCTTY);
   if (opened < 0) return fail_errno("open");
@@ -81,14 +88,15 @@ Result<int> open_like(const image::Fd& fd) {
   return opened;
 }
 
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd) {
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects) {
   StagedFds staged;
+  staged.objects = objects;
   for (const auto& pipe : set.pipes.pipes()) {
     ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
   }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + fd->path();
-    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd), what);
+    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, objects), what);
     ASSIGN_OR_RETURN_CTX(staged.files[id], move_above(opened, min_fd), what);
   }
   return staged;

@@ -21,6 +21,7 @@ struct StagedPipe {
 struct StagedFds {
   std::map<uint64_t, StagedPipe> pipes;  // By pipe_id.
   std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
+  std::map<uint64_t, int> objects;       // Memory objects by id (memory_objects.h), made by cryo itself.
 };
 
 // The lowest fd number above every fd number of the image: where cryo's own inherited fds go.
@@ -30,12 +31,14 @@ int staging_fd_base(const ImageSet& set);
 // appears more than once (regular files, directories and devices; pipes are staged by pipe_id).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
-// Opens a regular file, directory or device the way the image fd had it (flags and position).
-// Returns the new fd, at the lowest free number.
-Result<int> open_like(const image::Fd& fd);
+// Opens a regular file, directory, device, memfd or deleted file the way the image fd had it (flags
+// and position); memfds and deleted files are reopened from their object in `objects`. Returns the
+// new fd, at the lowest free number.
+Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects);
 
 // Creates every pipe and shared open file at fd numbers >= min_fd. For use in the single-threaded
-// helper that then clones the tree; the fds are not close-on-exec.
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd);
+// helper that then clones the tree; the fds are not close-on-exec. `objects` are the memory
+// objects cryo made; the result holds them too.
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects);
 
 }  // namespace cryo::restore

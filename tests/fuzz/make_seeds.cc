@@ -23,6 +23,7 @@
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
+#include "objects.pb.h"
 #include "pagemap.pb.h"
 #include "pipes.pb.h"
 #include "pstree.pb.h"
@@ -224,7 +225,9 @@ image::MemoryMap make_mm() {
   };
   add(0x400000, 0x401000, 5, image::VMA_FILE_PRIVATE, "/usr/bin/sleep")->mutable_file()->set_ino(1234);
   add(0x600000, 0x621000, 3, image::VMA_ANON_PRIVATE, "");
-  add(0x7f0000000000, 0x7f0000001000, 3, image::VMA_ANON_SHARED, "")->set_shmid(99);
+  auto* shared = add(0x7f0000000000, 0x7f0000001000, 3, image::VMA_ANON_SHARED, "/dev/zero (deleted)");
+  shared->set_shmid(99);
+  shared->set_object_id(1);
   add(0x7ffd00000000, 0x7ffd00021000, 3, image::VMA_ANON_PRIVATE, "[stack]")->set_flags(2 | 0x100);
   add(0x7ffd00100000, 0x7ffd00104000, 1, image::VMA_VVAR, "[vvar]");
   add(0x7ffd00104000, 0x7ffd00106000, 5, image::VMA_VDSO, "[vdso]");
@@ -283,6 +286,22 @@ image::Pipes make_pipes() {
   return pipes;
 }
 
+// One page of shared anonymous memory, mapped by make_mm's VMA_ANON_SHARED mapping.
+image::MemoryObjects make_objects() {
+  image::MemoryObjects objects;
+  objects.set_pages_file_size(4096);
+  auto* shmem = objects.add_objects();
+  shmem->set_id(1);
+  shmem->set_kind(image::OBJECT_SHMEM);
+  shmem->set_size(4096);
+  shmem->set_mode(0777);
+  auto* run = shmem->add_runs();
+  run->set_offset(0);
+  run->set_nr_pages(1);
+  run->set_file_offset(0);
+  return objects;
+}
+
 Result<> write_generated(const std::string& out_dir) {
   auto inventory = make_inventory();
   auto ns = make_namespaces();
@@ -292,12 +311,14 @@ Result<> write_generated(const std::string& out_dir) {
   auto pagemap = make_pagemap();
   auto files = make_files();
   auto pipes = make_pipes();
+  auto objects = make_objects();
   std::string pages(kMaxSeedPages, '\x5a');
   std::vector<SeedFile> image_files = {
       {Kind::Namespaces, 0, framed(Kind::Namespaces, {&ns})},  {Kind::ProcessTree, 0, framed(Kind::ProcessTree, {&tree})},
       {Kind::Core, 1, framed(Kind::Core, {&core})},             {Kind::MemoryMap, 1, framed(Kind::MemoryMap, {&mm})},
       {Kind::Pagemap, 1, framed(Kind::Pagemap, {&pagemap})},    {Kind::Pages, 1, pages},
       {Kind::Files, 1, framed(Kind::Files, {&files})},          {Kind::Pipes, 0, framed(Kind::Pipes, {&pipes})},
+      {Kind::MemoryObjects, 0, framed(Kind::MemoryObjects, {&objects})}, {Kind::ObjectPages, 0, std::string(4096, '\x33')},
   };
   std::vector<SeedFile> decode_files = image_files;
   decode_files.push_back({Kind::Inventory, 0, framed(Kind::Inventory, {&inventory})});

@@ -1,0 +1,147 @@
+#include "restore/memory_objects.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "base/file_util.h"
+
+namespace cryo::restore {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+// Writes the object's stored pages through `write(offset, data, bytes)`, never past its size.
+template <typename Write>
+Result<> copy_runs(const image::MemoryObject& object, int pages_fd, Write&& write) {
+  std::vector<char> buffer;
+  for (const auto& run : object.runs()) {
+    uint64_t bytes = std::min<uint64_t>(run.nr_pages() * kPageSize, object.size() - std::min(object.size(), run.offset()));
+    if (bytes == 0) continue;
+    buffer.resize(bytes);
+    RETURN_IF_ERROR(pread_exact(pages_fd, buffer.data(), bytes, run.file_offset(), "object pages file"));
+    RETURN_IF_ERROR(write(run.offset(), buffer.data(), bytes));
+  }
+  return {};
+}
+
+Result<> pwrite_all(int fd, uint64_t offset, const char* data, uint64_t bytes) {
+  while (bytes > 0) {
+    ssize_t n = ::pwrite(fd, data, bytes, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail_errno("pwrite at " + std::to_string(offset));
+    data += n;
+    offset += static_cast<uint64_t>(n);
+    bytes -= static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+Result<UniqueFd> create_shmem(const image::MemoryObject& object, int pages_fd) {
+  void* at = ::mmap(nullptr, object.size(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (at == MAP_FAILED) return fail_errno("mmap(MAP_SHARED|MAP_ANONYMOUS, " + std::to_string(object.size()) + ")");
+  struct Unmap {
+    void* p;
+    size_t size;
+    ~Unmap() { ::munmap(p, size); }
+  } unmap{at, object.size()};
+  char* base = static_cast<char*>(at);
+  RETURN_IF_ERROR(copy_runs(object, pages_fd, [&](uint64_t offset, const char* data, uint64_t bytes) -> Result<> {
+    std::memcpy(base + offset, data, bytes);
+    return {};
+  }));
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx", reinterpret_cast<unsigned long>(at),
+                reinterpret_cast<unsigned long>(base + object.size()));
+  UniqueFd fd(::open(path, O_RDWR));
+  if (!fd.valid()) return fail_errno(std::string("open(") + path + ")");
+  return fd;
+}
+
+Result<UniqueFd> create_memfd(const image::MemoryObject& object, int pages_fd) {
+  UniqueFd fd(::memfd_create(object.name().c_str(), MFD_ALLOW_SEALING));
+  if (!fd.valid()) return fail_errno("memfd_create(" + object.name() + ")");
+  if (::ftruncate(fd.get(), static_cast<off_t>(object.size())) != 0) return fail_errno("ftruncate");
+  RETURN_IF_ERROR(copy_runs(object, pages_fd, [&](uint64_t offset, const char* data, uint64_t bytes) {
+    return pwrite_all(fd.get(), offset, data, bytes);
+  }));
+  if (::fchmod(fd.get(), object.mode()) != 0) return fail_errno("fchmod");
+  // Last: the seals forbid the writes above. A memfd made without MFD_ALLOW_SEALING reads
+  // F_SEAL_SEAL, which this adds back.
+  if (object.seals() != 0 && ::fcntl(fd.get(), F_ADD_SEALS, object.seals()) != 0)
+    return fail_errno("fcntl(F_ADD_SEALS, " + std::to_string(object.seals()) + ")");
+  return fd;
+}
+
+Result<UniqueFd> create_deleted_file(const image::MemoryObject& object, int pages_fd) {
+  std::string dir = object.name().substr(0, object.name().rfind('/'));
+  if (dir.empty()) dir = "/";
+  // O_TMPFILE: an inode without a name from the start, in the directory (and filesystem) the
+  // deleted file was in, like the original. No fallback to a memfd: it would be another
+  // filesystem, with other semantics (statfs, seals, size limits).
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR, object.mode() & 07777));
+  if (!fd.valid()) return fail(errno_error("open(" + dir + ", O_TMPFILE)").with_hint("the filesystem must support O_TMPFILE"));
+  if (::ftruncate(fd.get(), static_cast<off_t>(object.size())) != 0) return fail_errno("ftruncate");
+  RETURN_IF_ERROR(copy_runs(object, pages_fd, [&](uint64_t offset, const char* data, uint64_t bytes) {
+    return pwrite_all(fd.get(), offset, data, bytes);
+  }));
+  if (::fchown(fd.get(), object.uid(), object.gid()) != 0) return fail_errno("fchown");
+  if (::fchmod(fd.get(), object.mode()) != 0) return fail_errno("fchmod");  // After fchown, which clears set-id bits.
+  return fd;
+}
+
+const char* describe(image::ObjectKind kind) {
+  switch (kind) {
+    case image::OBJECT_SHMEM: return "shared anonymous memory";
+    case image::OBJECT_MEMFD: return "memfd";
+    default: return "deleted file";
+  }
+}
+
+}  // namespace
+
+Result<std::map<uint64_t, UniqueFd>> create_memory_objects(const ImageSet& set, int min_fd) {
+  std::map<uint64_t, UniqueFd> out;
+  if (set.objects.objects_size() == 0) return out;
+  UniqueFd pages(::open(set.object_pages_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pages.valid()) return fail_errno("open(" + set.object_pages_path + ")");
+  for (const auto& object : set.objects.objects()) {
+    std::string what = std::string("recreate ") + describe(object.kind()) + " " + std::to_string(object.id()) +
+                       (object.name().empty() ? "" : " (" + object.name() + ")");
+    Result<UniqueFd> created = object.kind() == image::OBJECT_SHMEM  ? create_shmem(object, pages.get())
+                               : object.kind() == image::OBJECT_MEMFD ? create_memfd(object, pages.get())
+                                                                      : create_deleted_file(object, pages.get());
+    if (!created) return fail(created.error().context(what));
+    int moved = ::fcntl(created->get(), F_DUPFD, min_fd);  // Without FD_CLOEXEC: placeholders inherit it.
+    if (moved < 0) return fail(errno_error("fcntl(F_DUPFD, " + std::to_string(min_fd) + ")").context(what));
+    out.emplace(object.id(), UniqueFd(moved));
+  }
+  return out;
+}
+
+std::set<uint64_t> objects_mapped_by(const ProcessImage& process) {
+  std::set<uint64_t> ids;
+  for (const auto& vma : process.mm.vmas())
+    if (vma.object_id() != 0) ids.insert(vma.object_id());
+  return ids;
+}
+
+Result<int> reopen_object(const image::Fd& fd, int object_fd) {
+  std::string path = "/proc/self/fd/" + std::to_string(object_fd);
+  int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE);
+  int opened = ::open(path.c_str(), flags | O_NOCTTY);
+  if (opened < 0) return fail_errno("open(" + path + ")");
+  if (fd.pos() != 0 && ::lseek(opened, static_cast<off_t>(fd.pos()), SEEK_SET) < 0) {
+    Error e = errno_error("lseek(" + std::to_string(fd.pos()) + ")");
+    ::close(opened);
+    return fail(e);
+  }
+  return opened;
+}
+
+}  // namespace cryo::restore

@@ -1,0 +1,34 @@
+// Memory objects of objects.img recreated for restore: each shared anonymous region, memfd and
+// deleted file once, by cryo itself before the restore helper forks, so the helper and every
+// placeholder inherit the same object at the same fd number and cryo knows that number when it
+// maps the object into a tracee:
+// - shared anonymous memory: a MAP_SHARED|MAP_ANONYMOUS mapping of the object's size, filled, and
+//   opened through /proc/self/map_files; mapping that fd gives every holder the one shmem object,
+//   still named "/dev/zero (deleted)" as the kernel names shared anonymous memory;
+// - memfd: memfd_create with its name, size, contents, mode and then its seals;
+// - deleted file: an O_TMPFILE in the directory it was in (so on the same filesystem, and never
+//   linked: st_nlink stays 0), with its contents, size, mode and owner.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "restore/image_set.h"
+
+namespace cryo::restore {
+
+// Creates every object of the image at fd numbers >= min_fd, not close-on-exec. By object id.
+Result<std::map<uint64_t, UniqueFd>> create_memory_objects(const ImageSet& set, int min_fd);
+
+// The objects that the mappings of `process` map (they are kept open in its placeholder until
+// its memory is restored).
+std::set<uint64_t> objects_mapped_by(const ProcessImage& process);
+
+// A new open file of the object behind `object_fd` (reopened through /proc/self/fd, so it has its
+// own position and status flags), with the fd's flags and position.
+Result<int> reopen_object(const image::Fd& fd, int object_fd);
+
+}  // namespace cryo::restore
