@@ -20,5 +20,18 @@ TEST(MemoryObjects, SharedAnonymousMemoryStaysSharedAcrossRestore) {
   session.expect_pass_after_check(restored);
 }
 
+// cr_memfd: memfds as fds (contents, size, position, flags, name, seals that still apply) and as
+// MAP_SHARED and MAP_PRIVATE mappings, one of them mapping-only, shared by the init and its child;
+// after restore each sees the other's writes.
+TEST(MemoryObjects, MemfdKeepsContentsSealsAndSharing) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memfd");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 }  // namespace
 }  // namespace cryo::e2e
