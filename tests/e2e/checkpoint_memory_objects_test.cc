@@ -1,5 +1,7 @@
 // Memory objects survive dump and restore: shared anonymous memory, memfds and deleted files come
 // back once each, with their contents, and stay shared by the processes that shared them.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "e2e/checkpoint_harness.h"
@@ -26,6 +28,22 @@ TEST(MemoryObjects, SharedAnonymousMemoryStaysSharedAcrossRestore) {
 TEST(MemoryObjects, MemfdKeepsContentsSealsAndSharing) {
   CheckpointSession session;
   pid_t init = session.start("cr_memfd");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
+// cr_deleted: files deleted while open (read-write and read-only, one open file shared by two
+// processes) and while mapped (shared, and private with no fd left); after restore the fds read the
+// old contents at the old positions, the files are still unlinked in their directory, and a write by
+// one process is seen by the other.
+TEST(MemoryObjects, DeletedFilesComeBackUnlinkedWithContentsAndPositions) {
+  CheckpointSession session;
+  std::string files = session.dir() / "files";
+  ASSERT_EQ(::mkdir(files.c_str(), 0700), 0);
+  pid_t init = session.start("cr_deleted", {"--dir=" + files});
   ASSERT_GT(init, 0);
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
   pid_t restored = session.restore_ok(session.image_path());
