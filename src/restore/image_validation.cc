@@ -270,7 +270,8 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
       if (fresh) continue;
       const image::Fd& first = *it->second.second;
       bool same = first.kind() == fd.kind() && first.path() == fd.path() && (first.flags() & ~O_CLOEXEC) == (fd.flags() & ~O_CLOEXEC) &&
-                  first.pos() == fd.pos() && first.pipe_id() == fd.pipe_id() && first.pipe_write_end() == fd.pipe_write_end();
+                  first.pos() == fd.pos() && first.pipe_id() == fd.pipe_id() && first.pipe_write_end() == fd.pipe_write_end() &&
+                  first.object_id() == fd.object_id();
       if (!same)
         problems->push_back("pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd()) + " shares open file " +
                             std::to_string(fd.open_file_id()) + " with fd " + std::to_string(first.fd()) + " of pid " +

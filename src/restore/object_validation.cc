@@ -13,6 +13,7 @@ namespace cryo::restore {
 namespace {
 
 constexpr uint64_t kPageSize = 4096;
+constexpr int kMaxObjects = 1 << 16;  // Each is an open fd in cryo while the tree is restored.
 constexpr uint32_t kKnownSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | 0x20;  // 0x20: F_SEAL_EXEC.
 
 uint64_t page_round_up(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
@@ -81,6 +82,10 @@ void validate_objects(const ImageSet& set, std::vector<std::string>* problems) {
   if (objects.pages_file_size() != set.object_pages_size)
     problems->push_back("objects.img says the object pages file holds " + std::to_string(objects.pages_file_size()) +
                         " bytes, the inventory " + std::to_string(set.object_pages_size));
+  if (objects.objects_size() > kMaxObjects) {
+    problems->push_back("objects.img has " + std::to_string(objects.objects_size()) + " memory objects, more than cryo accepts");
+    return;
+  }
   std::map<uint64_t, const image::MemoryObject*> by_id;
   for (const auto& object : objects.objects()) {
     if (object.id() == 0 || !by_id.emplace(object.id(), &object).second)

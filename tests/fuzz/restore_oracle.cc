@@ -41,7 +41,8 @@ std::optional<std::string> check_memory(const restore::ProcessImage& p, const st
     previous_end = vma.end();
     if (vma.kind() == image::VMA_VSYSCALL ? vma.start() != kVsyscall : vma.end() > kUserTop)
       return name + " is outside user space";
-    if ((vma.kind() == image::VMA_FILE_PRIVATE || vma.kind() == image::VMA_FILE_SHARED) && !clean_absolute(vma.path()))
+    if ((vma.kind() == image::VMA_FILE_PRIVATE || vma.kind() == image::VMA_FILE_SHARED) && vma.object_id() == 0 &&
+        !clean_absolute(vma.path()))
       return name + " maps an unclean path '" + vma.path() + "'";
   }
   uint64_t previous_run_end = 0;
@@ -81,6 +82,11 @@ std::optional<std::string> check_files(const restore::ProcessImage& p, const res
     if (!numbers.insert(fd.fd()).second) return name + " appears twice";
     if (fd.kind() == image::FD_PIPE) {
       if (!pipes.count(fd.pipe_id())) return name + " is a pipe missing from pipes.img";
+    } else if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {
+      const auto want = fd.kind() == image::FD_MEMFD ? image::OBJECT_MEMFD : image::OBJECT_DELETED_FILE;
+      bool found = false;
+      for (const auto& object : set.objects.objects()) found = found || (object.id() == fd.object_id() && object.kind() == want);
+      if (!found) return name + " names no memory object of its kind";
     } else if (!clean_absolute(fd.path())) {
       return name + " opens an unclean path '" + fd.path() + "'";
     }
@@ -90,9 +96,34 @@ std::optional<std::string> check_files(const restore::ProcessImage& p, const res
   return std::nullopt;
 }
 
+// Memory objects: bounded, their pages inside objpages.img and inside the object; every mapping of
+// one names an object that exists.
+std::optional<std::string> check_objects(const restore::ImageSet& set) {
+  std::set<uint64_t> ids;
+  for (const auto& object : set.objects.objects()) {
+    const std::string name = "memory object " + std::to_string(object.id());
+    if (object.id() == 0 || !ids.insert(object.id()).second) return name + " is zero or repeated";
+    if (object.size() > (uint64_t(256) << 20)) return name + " is larger than 256 MiB";
+    if (object.kind() == image::OBJECT_DELETED_FILE && !clean_absolute(object.name())) return name + " has an unclean path";
+    const uint64_t limit = (object.size() + kPage - 1) / kPage * kPage;
+    for (const auto& run : object.runs()) {
+      if (run.nr_pages() == 0 || run.offset() % kPage || run.file_offset() % kPage) return name + ": a run is empty or unaligned";
+      if (run.nr_pages() > limit / kPage || run.offset() > limit - run.nr_pages() * kPage) return name + ": a run is outside the object";
+      if (run.file_offset() > set.object_pages_size || run.nr_pages() * kPage > set.object_pages_size - run.file_offset())
+        return name + ": a run reads beyond objpages.img";
+    }
+  }
+  for (const auto& p : set.processes)
+    for (const auto& vma : p.mm.vmas())
+      if (vma.object_id() != 0 && !ids.count(vma.object_id()))
+        return "pid " + std::to_string(p.pid()) + ": a mapping names memory object " + std::to_string(vma.object_id()) + ", which does not exist";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> check_accepted_image(const restore::ImageSet& set) {
+  if (auto broken = check_objects(set)) return broken;
   std::set<uint32_t> pids;
   for (const auto& p : set.processes) {
     const std::string where = "pid " + std::to_string(p.pid()) + ": ";

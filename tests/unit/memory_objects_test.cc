@@ -3,11 +3,15 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 
+#include "dump/memory_map.h"
 #include "dump/memory_objects.h"
 #include "image/object_limits.h"
 #include "restore/host_check.h"
@@ -34,6 +38,97 @@ TEST(MemoryObjectNames, DeletedPathFromItsLink) {
   EXPECT_EQ(dump::deleted_path("/tmp/data (deleted)"), "/tmp/data");
   EXPECT_FALSE(dump::deleted_path("/tmp/data"));
   EXPECT_FALSE(dump::deleted_path(" (deleted)"));
+}
+
+// A real memfd with data in pages 0 and 5, a hole between, and page 6 written with zeros: only the
+// two pages of data are stored, and a second holder of the same inode gets the same object.
+TEST(MemoryObjectCollector, StoresDataPagesOnceAndSkipsHolesAndZeros) {
+  char dir_template[] = "/tmp/cryo-objects-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  std::string pages = std::string(dir_template) + "/objpages.img";
+  int fd = ::memfd_create("unit", MFD_ALLOW_SEALING);
+  ASSERT_GE(fd, 0);
+  std::string page(4096, 'a'), zeros(4096, '\0');
+  ASSERT_EQ(::pwrite(fd, page.data(), page.size(), 0), 4096);
+  ASSERT_EQ(::pwrite(fd, page.data(), page.size(), 5 * 4096), 4096);
+  ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), 6 * 4096), 4096);
+  ASSERT_EQ(::ftruncate(fd, 7 * 4096 + 10), 0);
+  ASSERT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_GROW), 0);
+  std::string source = "/proc/self/fd/" + std::to_string(fd);
+  {
+    auto collector = dump::MemoryObjectCollector::create(pages);
+    ASSERT_TRUE(collector) << collector.error().message;
+    auto id = collector->add(image::OBJECT_MEMFD, source, "unit", "test memfd");
+    ASSERT_TRUE(id) << id.error().message;
+    auto again = collector->add(image::OBJECT_MEMFD, source, "unit", "test memfd again");
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(*id, *again);
+    const auto& objects = collector->objects();
+    ASSERT_EQ(objects.objects_size(), 1);
+    const auto& object = objects.objects(0);
+    EXPECT_EQ(object.size(), 7u * 4096 + 10);
+    EXPECT_EQ(object.name(), "unit");
+    EXPECT_EQ(object.seals(), static_cast<uint32_t>(F_SEAL_GROW));
+    ASSERT_EQ(object.runs_size(), 2);
+    EXPECT_EQ(object.runs(0).offset(), 0u);
+    EXPECT_EQ(object.runs(1).offset(), 5u * 4096);
+    EXPECT_EQ(object.runs(1).file_offset(), 4096u);
+    EXPECT_EQ(objects.pages_file_size(), 2u * 4096);
+    auto other = collector->add(image::OBJECT_DELETED_FILE, source, "/x", "the same inode as another kind");
+    EXPECT_FALSE(other);
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(pages.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 2 * 4096);
+  ::close(fd);
+  std::filesystem::remove_all(dir_template);
+}
+
+// Above the limit a dump is refused, naming the holder, the kind and the limit.
+TEST(MemoryObjectCollector, RefusesAnObjectAboveTheLimit) {
+  int fd = ::memfd_create("big", 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(image::kMaxObjectBytes + 4096)), 0);  // Sparse: costs no memory.
+  auto collector = dump::MemoryObjectCollector::checking_only();
+  auto id = collector.add(image::OBJECT_MEMFD, "/proc/self/fd/" + std::to_string(fd), "big", "pid 7: fd 3 (/memfd:big (deleted))");
+  ASSERT_FALSE(id);
+  EXPECT_NE(id.error().message.find("pid 7: fd 3 (/memfd:big (deleted)) is a memfd of"), std::string::npos) << id.error().message;
+  EXPECT_NE(id.error().message.find("256 MiB"), std::string::npos) << id.error().message;
+  ::close(fd);
+}
+
+MapsEntry maps_entry(const std::string& line) {
+  auto entry = parse_maps_line(line);
+  EXPECT_TRUE(entry) << line;
+  return entry ? *entry : MapsEntry{};
+}
+
+// Shared anonymous memory, memfds and deleted files are dumped as memory objects; what stays
+// unsupported is refused with the mapping and its kind named.
+TEST(MemoryObjectClassification, KindsOfMappingsOfObjects) {
+  auto kind = [](const std::string& line) { return dump::classify_vma(maps_entry(line)); };
+  EXPECT_EQ(kind("7f0000000000-7f0000100000 rw-s 00000000 00:01 27   /dev/zero (deleted)"), image::VMA_ANON_SHARED);
+  EXPECT_EQ(kind("7f0000000000-7f0000100000 rw-s 00001000 00:01 28   /memfd:cache (deleted)"), image::VMA_FILE_SHARED);
+  EXPECT_EQ(kind("7f0000000000-7f0000100000 r--p 00000000 00:01 28   /memfd:cache (deleted)"), image::VMA_FILE_PRIVATE);
+  EXPECT_EQ(kind("7f0000000000-7f0000100000 rw-s 00000000 08:01 99   /tmp/data (deleted)"), image::VMA_FILE_SHARED);
+  struct Refused {
+    std::string line, kind;
+  } refused[] = {
+      {"7f0000000000-7f0000100000 rw-s 00000000 00:01 5   /SYSV00001234 (deleted)", "System V shared memory"},
+      {"7f0000000000-7f0000100000 rw-p 00000000 00:01 27   /dev/zero (deleted)", "a private mapping of shared anonymous memory"},
+      {"7f0000000000-7f0000100000 rw-s 00000000 00:01 27   [anon_shmem:pool]", "named shared anonymous memory"},
+  };
+  for (const auto& r : refused) {
+    auto got = kind(r.line);
+    ASSERT_FALSE(got) << r.line;
+    EXPECT_NE(got.error().message.find(r.kind), std::string::npos) << got.error().message;
+    EXPECT_NE(got.error().message.find("mapping 7f0000000000-7f0000100000"), std::string::npos) << got.error().message;
+  }
+  MapsEntry huge = maps_entry("7f0000000000-7f0000200000 rw-s 00000000 00:10 3   /memfd:big (deleted)");
+  huge.vm_flags.hugetlb = true;
+  auto got = dump::classify_vma(huge);
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.error().message.find("hugetlbfs memory"), std::string::npos) << got.error().message;
 }
 
 // One process mapping a shmem object, a memfd and a deleted file, and holding the memfd and the file open.
