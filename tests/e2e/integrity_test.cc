@@ -156,13 +156,16 @@ TEST_F(Integrity, MissingExtraTruncatedGrownAndSwappedFilesAreCaught) {
     fs::remove(path);
     expect_restore_refuses(session_, copy, name, name + " missing");
 
+    // An empty file (objpages.img of a tree without memory objects) cannot get any shorter.
     fresh_copy();
-    fs::resize_file(path, fs::file_size(path) - 1);
-    expect_restore_refuses(session_, copy, name, name + " truncated by one byte");
+    if (fs::file_size(path) > 0) {
+      fs::resize_file(path, fs::file_size(path) - 1);
+      expect_restore_refuses(session_, copy, name, name + " truncated by one byte");
 
-    fresh_copy();
-    fs::resize_file(path, 0);
-    expect_restore_refuses(session_, copy, name, name + " truncated to nothing");
+      fresh_copy();
+      fs::resize_file(path, 0);
+      expect_restore_refuses(session_, copy, name, name + " truncated to nothing");
+    }
 
     fresh_copy();
     fs::resize_file(path, fs::file_size(path) + 1);
