@@ -6,6 +6,51 @@
 #include "kernel/proc_text.h"
 
 namespace cryo {
+namespace {
+
+// "(12, 500)" -> 12'000'000'500: a timespec as timerfd's fdinfo prints it.
+Result<uint64_t> parse_timespec_pair(std::string_view value, const std::string& what) {
+  value = proc_text::trim(value);
+  if (value.size() < 5 || value.front() != '(' || value.back() != ')') return fail(what + ": '" + std::string(value) + "' is not (sec, nsec)");
+  std::string_view inner = value.substr(1, value.size() - 2);
+  size_t comma = inner.find(',');
+  if (comma == std::string_view::npos) return fail(what + ": '" + std::string(value) + "' is not (sec, nsec)");
+  ASSIGN_OR_RETURN(uint64_t sec, proc_text::parse_u64(proc_text::trim(inner.substr(0, comma)), 10, what));
+  ASSIGN_OR_RETURN(uint64_t nsec, proc_text::parse_u64(proc_text::trim(inner.substr(comma + 1)), 10, what));
+  if (nsec >= 1'000'000'000 || sec > UINT64_MAX / 1'000'000'000 - 1) return fail(what + ": '" + std::string(value) + "' is out of range");
+  return sec * 1'000'000'000 + nsec;
+}
+
+// "tfd:        4 events:       1c data:               2a  pos:0 ino:40e sdev:10".
+Result<EpollTargetInfo> parse_epoll_target(std::string_view line) {
+  auto words = proc_text::fields(line);
+  EpollTargetInfo target;
+  bool have_fd = false, have_events = false, have_data = false;
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] == "tfd:") {
+      ASSIGN_OR_RETURN(uint64_t fd, proc_text::parse_u64(words[i + 1], 10, "fdinfo tfd"));
+      if (fd > INT32_MAX) return fail("fdinfo tfd " + std::to_string(fd) + " is out of range");
+      target.fd = static_cast<int>(fd);
+      have_fd = true;
+    } else if (words[i] == "events:") {
+      ASSIGN_OR_RETURN(uint64_t events, proc_text::parse_u64(words[i + 1], 16, "fdinfo epoll events"));
+      target.events = static_cast<uint32_t>(events);
+      have_events = true;
+    } else if (words[i] == "data:") {
+      ASSIGN_OR_RETURN(target.data, proc_text::parse_u64(words[i + 1], 16, "fdinfo epoll data"));
+      have_data = true;
+    }
+  }
+  if (!have_fd || !have_events || !have_data) return fail("fdinfo: malformed epoll line '" + std::string(line) + "'");
+  return target;
+}
+
+TimerfdInfo& timer(FdInfo& info) {
+  if (!info.timerfd) info.timerfd.emplace();
+  return *info.timerfd;
+}
+
+}  // namespace
 
 Result<FdInfo> parse_proc_fdinfo(std::string_view text) {
   FdInfo info;
@@ -27,6 +72,33 @@ Result<FdInfo> parse_proc_fdinfo(std::string_view text) {
       info.mnt_id = static_cast<int>(mnt);
     } else if (key == "ino") {
       ASSIGN_OR_RETURN(info.ino, proc_text::parse_u64(value, 10, "fdinfo ino"));
+    } else if (key == "eventfd-count") {
+      // Printed in hex ("%16llx"), with no 0x.
+      ASSIGN_OR_RETURN(info.eventfd_count, proc_text::parse_u64(value, 16, "fdinfo eventfd-count"));
+    } else if (key == "eventfd-semaphore") {
+      ASSIGN_OR_RETURN(uint64_t semaphore, proc_text::parse_u64(value, 10, "fdinfo eventfd-semaphore"));
+      info.eventfd_semaphore = semaphore != 0;
+    } else if (key == "clockid") {
+      ASSIGN_OR_RETURN(uint64_t clock, proc_text::parse_u64(value, 10, "fdinfo clockid"));
+      if (clock > 64) return fail("fdinfo clockid " + std::to_string(clock) + " is out of range");
+      timer(info).clockid = static_cast<int>(clock);
+    } else if (key == "ticks") {
+      ASSIGN_OR_RETURN(timer(info).ticks, proc_text::parse_u64(value, 10, "fdinfo ticks"));
+    } else if (key == "settime flags") {
+      ASSIGN_OR_RETURN(uint64_t flags, proc_text::parse_u64(value, 8, "fdinfo settime flags"));
+      timer(info).settime_flags = static_cast<uint32_t>(flags);
+    } else if (key == "it_value") {
+      ASSIGN_OR_RETURN(timer(info).value_ns, parse_timespec_pair(value, "fdinfo it_value"));
+    } else if (key == "it_interval") {
+      ASSIGN_OR_RETURN(timer(info).interval_ns, parse_timespec_pair(value, "fdinfo it_interval"));
+    } else if (key == "sigmask") {
+      ASSIGN_OR_RETURN(info.sigmask, proc_text::parse_u64(value, 16, "fdinfo sigmask"));
+    } else if (key == "tfd") {
+      ASSIGN_OR_RETURN(EpollTargetInfo target, parse_epoll_target(line));
+      info.epoll_targets.push_back(target);
+    } else if (key == "scm_fds") {
+      ASSIGN_OR_RETURN(uint64_t count, proc_text::parse_u64(value, 10, "fdinfo scm_fds"));
+      info.scm_fds = static_cast<uint32_t>(count);
     }
   }
   if (!have_pos || !have_flags) return fail("fdinfo: no pos or flags line");

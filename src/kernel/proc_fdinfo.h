@@ -4,21 +4,45 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 
 namespace cryo {
+
+// One "tfd:" line of an epoll fd: a registered file, by the fd number it was added under.
+struct EpollTargetInfo {
+  int fd = -1;
+  uint32_t events = 0;
+  uint64_t data = 0;
+};
+
+struct TimerfdInfo {
+  int clockid = 0;
+  uint64_t ticks = 0;
+  uint32_t settime_flags = 0;
+  uint64_t value_ns = 0;     // it_value: the time left to the next expiry, 0 when not running.
+  uint64_t interval_ns = 0;
+};
 
 struct FdInfo {
   uint64_t pos = 0;
   uint32_t flags = 0;   // Open flags as the kernel keeps them, O_CLOEXEC included when set.
   int mnt_id = 0;
   uint64_t ino = 0;     // Absent on kernels before 5.x; 0 then.
+  // The kind-specific lines, each set only for its kind.
+  std::optional<uint64_t> eventfd_count;
+  bool eventfd_semaphore = false;
+  std::optional<TimerfdInfo> timerfd;   // Set once "clockid:" is seen.
+  std::optional<uint64_t> sigmask;      // signalfd
+  std::vector<EpollTargetInfo> epoll_targets;
+  std::optional<uint32_t> scm_fds;      // Unix sockets: fds in flight in the receive queue.
 };
 
-// Parses the common lines of fdinfo text ("pos:", "flags:" in octal, "mnt_id:", "ino:"); the
-// kind-specific lines that follow (eventfd-count, tfd, inotify ...) are ignored.
+// Parses the common lines of fdinfo text ("pos:", "flags:" in octal, "mnt_id:", "ino:") and the
+// kind-specific ones of eventfd, timerfd, signalfd, epoll and unix sockets; other lines are ignored.
 Result<FdInfo> parse_proc_fdinfo(std::string_view text);
 Result<FdInfo> read_proc_fdinfo(pid_t pid, int fd);
 

@@ -24,6 +24,49 @@ TEST(ProcFdinfo, FlagsAreOctalAndKindLinesAreSkipped) {
   EXPECT_EQ(info->ino, 1057u);
 }
 
+TEST(ProcFdinfo, EventfdCountIsHex) {
+  auto info = parse_proc_fdinfo("pos:\t0\nflags:\t02\neventfd-count:       1cbe991a14\neventfd-id: 1\neventfd-semaphore: 1\n");
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_TRUE(info->eventfd_count);
+  EXPECT_EQ(*info->eventfd_count, 123456789012u);
+  EXPECT_TRUE(info->eventfd_semaphore);
+}
+
+TEST(ProcFdinfo, TimerfdState) {
+  auto info = parse_proc_fdinfo(fixture("fdinfo_timerfd.txt"));
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_TRUE(info->timerfd);
+  EXPECT_EQ(info->timerfd->clockid, 1);
+  EXPECT_EQ(info->timerfd->ticks, 7u);
+  EXPECT_EQ(info->timerfd->settime_flags, 1u);
+  EXPECT_EQ(info->timerfd->value_ns, 12'000'000'500u);
+  EXPECT_EQ(info->timerfd->interval_ns, 1'250'000'000u);
+}
+
+TEST(ProcFdinfo, TimerfdWithABadTimespecIsAnError) {
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t02\nclockid: 1\nit_value: (1, 1000000000)\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t02\nclockid: 1\nit_value: 12\n"));
+}
+
+TEST(ProcFdinfo, SignalfdMaskIsHex) {
+  auto info = parse_proc_fdinfo(fixture("fdinfo_signalfd.txt"));
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_TRUE(info->sigmask);
+  EXPECT_EQ(*info->sigmask, 0x0000001000000800u);
+}
+
+TEST(ProcFdinfo, EpollWatches) {
+  auto info = parse_proc_fdinfo(fixture("fdinfo_epoll.txt"));
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_EQ(info->epoll_targets.size(), 2u);
+  EXPECT_EQ(info->epoll_targets[0].fd, 4);
+  EXPECT_EQ(info->epoll_targets[0].events, 0x1cu);
+  EXPECT_EQ(info->epoll_targets[0].data, 0x2au);
+  EXPECT_EQ(info->epoll_targets[1].fd, 3);
+  EXPECT_EQ(info->epoll_targets[1].events, 0x80000019u);
+  EXPECT_EQ(info->epoll_targets[1].data, 0x1234567890u);
+}
+
 TEST(ProcFdinfo, PipeWriteEnd) {
   auto info = parse_proc_fdinfo(fixture("fdinfo_pipe_write.txt"));
   ASSERT_TRUE(info) << info.error().message;
