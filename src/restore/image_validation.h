@@ -3,6 +3,7 @@
 // (host_check.h compares the image with this machine).
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
 void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems);
 void validate_memory(const ProcessImage& process, std::vector<std::string>* problems);
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems);
+
+// The kind-specific state of one fd (eventfd, timerfd, signalfd, epoll); `numbers` are all fd
+// numbers of its process.
+void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems);
 
 // True for an absolute path without "." or ".." components, empty components or NULs.
 bool is_clean_absolute_path(const std::string& path);

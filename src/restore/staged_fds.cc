@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "restore/anon_inode_fds.h"
+
 namespace cryo::restore {
 namespace {
 
@@ -57,7 +59,7 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   std::map<uint64_t, std::pair<const image::Fd*, int>> seen;
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds())
-      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE) {
+      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE && fd.kind() != image::FD_EPOLL) {
         auto& entry = seen[fd.open_file_id()];
         if (!entry.first) entry.first = &fd;
         ++entry.second;
@@ -68,7 +70,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   return shared;
 }
 
-Result<int> open_like(const image::Fd& fd) {
+Result<int> open_like(const image::Fd& fd, const ClockOffsets& tree_minus_caller) {
+  if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd, tree_minus_caller);
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
   int opened = ::open(fd.path().c_str(), flags | O_NOCTTY);
   if (opened < 0) return fail_errno("open");
@@ -81,14 +84,14 @@ Result<int> open_like(const image::Fd& fd) {
   return opened;
 }
 
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd) {
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const ClockOffsets& offsets) {
   StagedFds staged;
   for (const auto& pipe : set.pipes.pipes()) {
     ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
   }
   for (const auto& [id, fd] : shared_open_files(set)) {
-    std::string what = "shared open file " + fd->path();
-    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd), what);
+    std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
+    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, offsets), what);
     ASSIGN_OR_RETURN_CTX(staged.files[id], move_above(opened, min_fd), what);
   }
   return staged;

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "base/error.h"
+#include "ns/time_namespace.h"
 #include "restore/image_set.h"
 
 namespace cryo::restore {
@@ -27,15 +28,18 @@ struct StagedFds {
 int staging_fd_base(const ImageSet& set);
 
 // The image fds whose open file is shared with another fd: the first fd of each open_file_id that
-// appears more than once (regular files, directories and devices; pipes are staged by pipe_id).
+// appears more than once (regular files, directories, devices, eventfds, timerfds and signalfds;
+// pipes are staged by pipe_id, and an epoll set, shared only within its process, is dup'ed there).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
-// Opens a regular file, directory or device the way the image fd had it (flags and position).
-// Returns the new fd, at the lowest free number.
-Result<int> open_like(const image::Fd& fd);
+// Opens a regular file, directory or device the way the image fd had it (flags and position), or
+// creates an eventfd, timerfd or signalfd with its state (`tree_minus_caller`: see
+// create_anon_inode_fd). Returns the new fd, at the lowest free number.
+Result<int> open_like(const image::Fd& fd, const ClockOffsets& tree_minus_caller);
 
 // Creates every pipe and shared open file at fd numbers >= min_fd. For use in the single-threaded
-// helper that then clones the tree; the fds are not close-on-exec.
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd);
+// helper that then clones the tree (outside the tree's time namespace, whose offsets are `offsets`);
+// the fds are not close-on-exec.
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const ClockOffsets& offsets);
 
 }  // namespace cryo::restore
