@@ -2,10 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +10,7 @@
 #include "dump/anon_inode_files.h"
 #include "dump/file_identity.h"
 #include "kernel/proc_fdinfo.h"
-#include "base/unique_fd.h"
+#include "dump/unix_sockets.h"
 #include "kernel/proc_text.h"
 
 namespace cryo::dump {
@@ -54,55 +51,8 @@ std::string anon_inode_name(const std::string& target) {
   return name;
 }
 
-const char* family_name(int family) {
-  switch (family) {
-    case AF_UNIX: return "AF_UNIX";
-    case AF_INET: return "AF_INET";
-    case AF_INET6: return "AF_INET6";
-    case AF_NETLINK: return "AF_NETLINK";
-    case AF_PACKET: return "AF_PACKET";
-    default: return nullptr;
-  }
-}
-
-const char* type_name(int type) {
-  switch (type) {
-    case SOCK_STREAM: return "SOCK_STREAM";
-    case SOCK_DGRAM: return "SOCK_DGRAM";
-    case SOCK_SEQPACKET: return "SOCK_SEQPACKET";
-    case SOCK_RAW: return "SOCK_RAW";
-    default: return nullptr;
-  }
-}
-
-// "a listening AF_UNIX SOCK_STREAM socket", from a copy of the tracee's socket (pidfd_getfd: the
-// same open file, so getsockopt sees the tracee's socket). Just "a socket" if the copy fails.
-std::string socket_kind(pid_t pid, int fd) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.valid()) return "a socket";
-  UniqueFd copy(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!copy.valid()) return "a socket";
-  int family = -1, type = -1, listening = 0;
-  socklen_t size = sizeof family;
-  ::getsockopt(copy.get(), SOL_SOCKET, SO_DOMAIN, &family, &size);
-  size = sizeof type;
-  ::getsockopt(copy.get(), SOL_SOCKET, SO_TYPE, &type, &size);
-  size = sizeof listening;
-  ::getsockopt(copy.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &size);
-  std::string text = listening ? "a listening " : "an ";
-  if (!listening && family != AF_UNIX && family != AF_INET && family != AF_INET6) text = "a ";
-  const char* f = family_name(family);
-  const char* t = type_name(type);
-  text += f ? f : "family " + std::to_string(family);
-  text += " ";
-  text += t ? t : "type " + std::to_string(type);
-  return text + " socket";
-}
-
-// The kind name of a link that is not a path: "socket:[12]" -> "an AF_INET SOCK_STREAM socket",
-// "anon_inode:[inotify]" -> "an anonymous inode of kind 'inotify'".
-std::string pseudo_file_kind(pid_t pid, int fd, const std::string& target) {
-  if (target.starts_with("socket:")) return socket_kind(pid, fd);
+// The kind name of a link that is not a path: "anon_inode:[inotify]" -> "an anonymous inode of kind 'inotify'".
+std::string pseudo_file_kind(const std::string& target) {
   if (target.starts_with("anon_inode:")) return "an anonymous inode of kind '" + anon_inode_name(target) + "'";
   size_t colon = target.find(':');
   return "a '" + target.substr(0, colon) + "' file";
@@ -140,7 +90,12 @@ Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>&
     RETURN_IF_ERROR_CTX(collect_anon_inode(pid, fd, anon_inode_name(*target), *info, out), "fd " + std::to_string(fd) + " (" + *target + ")");
     return true;
   }
-  if (!target->starts_with("/")) return fail(unsupported_fd(fd, *target, pseudo_file_kind(pid, fd, *target)));
+  if (target->starts_with("socket:[")) {
+    ASSIGN_OR_RETURN(uint64_t ino, bracketed_inode(*target));
+    RETURN_IF_ERROR(collect_socket(pid, fd, *target, ino, *info, out));
+    return true;
+  }
+  if (!target->starts_with("/")) return fail(unsupported_fd(fd, *target, pseudo_file_kind(*target)));
 
   auto st = stat_path(link);
   if (!st) {

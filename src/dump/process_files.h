@@ -20,9 +20,9 @@ struct PipeEnd {
   uint32_t flags = 0; // Open flags: O_RDONLY, O_WRONLY or (after a reopen through /proc) O_RDWR.
 };
 
-// Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds
-// and epoll sets. Refuses, naming the fd and its kind, what restore cannot reopen yet: sockets,
-// other anonymous inodes (inotify, pidfd, ...), named FIFOs, block devices, memfds and deleted files. Appends the pipe ends it finds to `pipes`.
+// Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds,
+// epoll sets and unix socketpair ends. Refuses, naming the fd and its kind, what restore cannot
+// reopen yet: other sockets (unix_sockets.h), other anonymous inodes (inotify, pidfd, ...), named FIFOs, block devices, memfds and deleted files. Appends the pipe ends it finds to `pipes`.
 Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes);
 
 }  // namespace cryo::dump

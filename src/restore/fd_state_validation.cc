@@ -1,9 +1,12 @@
 // The state of eventfds, timerfds, signalfds, epoll sets and unix sockets in an image: every field is
 // checked against what the kernel could have shown, so restore never hands it a value it did not make.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
+
+#include <map>
 
 #include "restore/image_validation.h"
 
@@ -15,6 +18,8 @@ constexpr uint64_t kMaxTimerNs = uint64_t{1} << 62;
 constexpr uint32_t kEpollEventBits = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND |
                                      EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP |
                                      EPOLLONESHOT | EPOLLET;
+constexpr int kMaxQueuedMessages = 1 << 16;
+constexpr uint64_t kMaxQueuedBytes = 64 << 20;
 constexpr uint64_t kUnstoppable = (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1));
 
 bool is_timer_clock(int clockid) {
@@ -50,7 +55,37 @@ void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std
   }
 }
 
+void validate_unix_socket(const image::UnixSocketState& s, const std::string& name, std::vector<std::string>* problems) {
+  if (s.type() != SOCK_STREAM && s.type() != SOCK_DGRAM && s.type() != SOCK_SEQPACKET)
+    problems->push_back(name + ": unix socket type " + std::to_string(s.type()) + " is not one cryo restores");
+  if (s.socket_id() == 0 || s.peer_id() == 0 || s.socket_id() == s.peer_id())
+    problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " has no valid peer " + std::to_string(s.peer_id()));
+  if (s.type() == SOCK_STREAM && s.queue_size() > 1) problems->push_back(name + ": a stream socket's queue is one byte string");
+  if (s.queue_size() > kMaxQueuedMessages) problems->push_back(name + ": unix socket has too many queued messages");
+  uint64_t bytes = 0;
+  for (const auto& message : s.queue()) bytes += message.size();
+  if (bytes > kMaxQueuedBytes) problems->push_back(name + ": unix socket has " + std::to_string(bytes) + " queued bytes, more than any socket holds");
+}
+
 }  // namespace
+
+void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems) {
+  std::map<uint64_t, const image::UnixSocketState*> sockets;
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds()) {
+      if (fd.kind() != image::FD_UNIX_SOCKET) continue;
+      auto [it, fresh] = sockets.emplace(fd.unix_socket().socket_id(), &fd.unix_socket());
+      if (!fresh && it->second->SerializeAsString() != fd.unix_socket().SerializeAsString())
+        problems->push_back("pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd()) + ": unix socket " +
+                            std::to_string(fd.unix_socket().socket_id()) + " differs from another holder's");
+    }
+  for (const auto& [id, socket] : sockets) {
+    auto peer = sockets.find(socket->peer_id());
+    if (peer == sockets.end() || peer->second->peer_id() != id || peer->second->type() != socket->type())
+      problems->push_back("unix socket " + std::to_string(id) + ": its peer " + std::to_string(socket->peer_id()) +
+                          " is not in the image as the other end of the same kind of socketpair");
+  }
+}
 
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems) {
   std::string name = "fd " + std::to_string(fd.fd());
@@ -64,6 +99,7 @@ void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::v
       if (fd.signalfd().mask() & kUnstoppable) problems->push_back(name + ": signalfd mask holds SIGKILL or SIGSTOP");
       break;
     case image::FD_EPOLL: validate_epoll(fd, numbers, name, problems); break;
+    case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
     default: break;
   }
 }

@@ -203,7 +203,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_EVENTFD:
       case image::FD_TIMERFD:
       case image::FD_SIGNALFD:
-      case image::FD_EPOLL: {
+      case image::FD_EPOLL:
+      case image::FD_UNIX_SOCKET: {
         std::vector<std::string> state_problems;
         validate_fd_state(fd, numbers, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);
@@ -263,6 +264,8 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
                             std::to_string(it->second.first) + " but differs from it");
     }
   }
+
+  validate_socket_pairs(set, problems);
 
   // Shared anonymous memory is only recreated within one process for now.
   std::map<uint64_t, uint32_t> shmem_owner;

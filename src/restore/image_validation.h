@@ -32,6 +32,10 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
 // numbers of its process.
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems);
 
+// Every unix socket of the image has its peer in the image, pointing back, and all holders of one
+// socket agree on its state.
+void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems);
+
 // True for an absolute path without "." or ".." components, empty components or NULs.
 bool is_clean_absolute_path(const std::string& path);
 // True for a user-space address x86_64 can map (below the 47-bit canonical limit).

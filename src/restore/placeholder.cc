@@ -120,6 +120,11 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     // File status flags (O_NONBLOCK ...) live in the open file, shared by every holder of this end.
     if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
+  } else if (fd.kind() == image::FD_UNIX_SOCKET) {
+    what += " (unix socket)";
+    opened = ::fcntl(ctx.staged.sockets.at(fd.unix_socket().socket_id()), F_DUPFD, 0);
+    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
+    if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
   } else if (auto shared = ctx.staged.files.find(fd.open_file_id()); fd.open_file_id() != 0 && shared != ctx.staged.files.end()) {
     // Opened once by the helper with its flags and position; every holder gets a copy.
     what += " (" + fd.path() + ")";

@@ -1,5 +1,6 @@
 // Open files that several fds share are created once, before the tree's init is cloned: every pipe
-// (with its buffered bytes written back), and every file whose open file description is shared by
+// (with its buffered bytes written back), every unix socketpair (with the data queued to each end
+// sent again through the other), and every file whose open file description is shared by
 // more than one fd of the image (dup, fork). They sit at high fd numbers that every placeholder
 // inherits; each placeholder copies the ones it had to their numbers and closes the rest, so the
 // same processes share the same pipes and file positions again.
@@ -22,6 +23,7 @@ struct StagedPipe {
 struct StagedFds {
   std::map<uint64_t, StagedPipe> pipes;  // By pipe_id.
   std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
+  std::map<uint64_t, int> sockets;       // Unix socketpair ends, by socket_id.
 };
 
 // The lowest fd number above every fd number of the image: where cryo's own inherited fds go.
