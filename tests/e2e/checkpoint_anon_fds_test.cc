@@ -7,9 +7,10 @@
 namespace cryo::e2e {
 namespace {
 
-void dump_restore_check(const std::string& workload, const std::vector<std::string>& args = {}) {
+void dump_restore_check(const std::string& workload, const std::vector<std::string>& args = {},
+                        const std::vector<std::string>& run_args = {}) {
   CheckpointSession session;
-  pid_t init = session.start(workload, args);
+  pid_t init = session.start(workload, args, run_args);
   ASSERT_GT(init, 0);
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
   pid_t restored = session.restore_ok(session.image_path());
@@ -19,7 +20,11 @@ void dump_restore_check(const std::string& workload, const std::vector<std::stri
 
 TEST(CheckpointFdEventfd, CounterSemaphoreFlagsAndSharingSurvive) { dump_restore_check("cr_eventfd"); }
 
-TEST(CheckpointFdTimerfd, TimersFireOnTimeWithTheirIntervalAndPendingTicks) { dump_restore_check("cr_timerfd"); }
+// The tree's clocks are hours off the host's, so an absolute timer converted with the wrong offset
+// (or none) by restore's helper, which is outside the tree's time namespace, is far off.
+TEST(CheckpointFdTimerfd, TimersFireOnTimeWithTheirIntervalAndPendingTicks) {
+  dump_restore_check("cr_timerfd", {}, {"--monotonic", "2h", "--boottime", "3h"});
+}
 
 TEST(CheckpointFdSignalfd, MaskAndFlagsSurviveAndSignalsAfterRestoreArrive) { dump_restore_check("cr_signalfd"); }
 

@@ -6,17 +6,21 @@
 //   fd 11  CLOCK_MONOTONIC, one-shot 1 ms, expired before the dump and never read
 //   fd 12  CLOCK_REALTIME, TFD_TIMER_ABSTIME at setup + 60 s (never fires during the test)
 //   fd 13  CLOCK_BOOTTIME, disarmed, interval 1 s
+//   fd 14  CLOCK_MONOTONIC, TFD_TIMER_ABSTIME at setup + 30 s; fd 15 is dup(14), so restore's
+//          helper, outside the tree's time namespace, creates it and must convert the expiry
+//   fd 16  CLOCK_BOOTTIME, TFD_TIMER_ABSTIME at setup + 40 s, created by the process itself
 // On SIGUSR1: fd 10 reports its 250 ms interval and fires within the window its first expiry
 // allows on the tree's CLOCK_MONOTONIC, which restore continues from the dump (the default clock
 // policy); fd 11 has its one expiration to read; fd 12 is still absolute (its fdinfo says so) with
-// its time left matching the wall clock; fd 13 is still disarmed with its interval.
+// its time left matching the wall clock; fd 13 is still disarmed with its interval; fds 14 and 16
+// have the time left that their expiry on the tree's clocks leaves.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/timerfd.h>
 
 #include "cr_common.h"
 
-enum { FD_PERIODIC = 10, FD_EXPIRED = 11, FD_ABSOLUTE = 12, FD_DISARMED = 13 };
+enum { FD_PERIODIC = 10, FD_EXPIRED = 11, FD_ABSOLUTE = 12, FD_DISARMED = 13, FD_MONO_ABS = 14, FD_MONO_ABS_DUP = 15, FD_BOOT_ABS = 16 };
 static const int64_t kFirstNs = 4000000000LL, kIntervalNs = 250000000LL, kAbsoluteNs = 60000000000LL;
 // How late the first expiry may come: restore arms the timer before it finishes and releases the tree.
 static const int64_t kLateNs = 700000000LL, kEarlyNs = 100000000LL;
@@ -51,6 +55,11 @@ int main(void) {
   int64_t absolute_expiry = clock_ns(CLOCK_REALTIME) + kAbsoluteNs;
   make_timer(FD_ABSOLUTE, CLOCK_REALTIME, 0, TFD_TIMER_ABSTIME, absolute_expiry, 0);
   make_timer(FD_DISARMED, CLOCK_BOOTTIME, 0, 0, 0, 1000000000LL);
+  int64_t mono_expiry = clock_ns(CLOCK_MONOTONIC) + 30000000000LL;
+  make_timer(FD_MONO_ABS, CLOCK_MONOTONIC, 0, TFD_TIMER_ABSTIME, mono_expiry, 0);
+  SETUP_OR_DIE(dup2(FD_MONO_ABS, FD_MONO_ABS_DUP) == FD_MONO_ABS_DUP, "dup2: %s\n", strerror(errno));
+  int64_t boot_expiry = clock_ns(CLOCK_BOOTTIME) + 40000000000LL;
+  make_timer(FD_BOOT_ABS, CLOCK_BOOTTIME, 0, TFD_TIMER_ABSTIME, boot_expiry, 0);
   sleep_ms(20);
   say("READY timerfd\n");
   wait_for_check();
@@ -95,5 +104,20 @@ int main(void) {
                  "fd %d: armed or lost its interval (%lld, %lld)\n", FD_DISARMED, (long long)ns_of(now.it_value), (long long)ns_of(now.it_interval));
   fdinfo_of(FD_DISARMED, text, sizeof text);
   EXPECT_OR_FAIL(strstr(text, "clockid: 7") != NULL, "fd %d is no longer a CLOCK_BOOTTIME timer:\n%s", FD_DISARMED, text);
+  const struct {
+    int fd;
+    clockid_t clock;
+    int64_t expiry;
+  } absolute[] = {{FD_MONO_ABS, CLOCK_MONOTONIC, mono_expiry}, {FD_MONO_ABS_DUP, CLOCK_MONOTONIC, mono_expiry},
+                  {FD_BOOT_ABS, CLOCK_BOOTTIME, boot_expiry}};
+  for (size_t i = 0; i < sizeof absolute / sizeof absolute[0]; ++i) {
+    EXPECT_OR_FAIL(timerfd_gettime(absolute[i].fd, &now) == 0, "timerfd_gettime %d: %s\n", absolute[i].fd, strerror(errno));
+    left = ns_of(now.it_value);
+    want = absolute[i].expiry - clock_ns(absolute[i].clock);
+    EXPECT_OR_FAIL(left > want - 200000000LL && left < want + 200000000LL, "fd %d: %lld ms left, expected %lld\n", absolute[i].fd,
+                   (long long)(left / 1000000), (long long)(want / 1000000));
+    fdinfo_of(absolute[i].fd, text, sizeof text);
+    EXPECT_OR_FAIL(strstr(text, "settime flags: 01") != NULL, "fd %d is no longer absolute:\n%s", absolute[i].fd, text);
+  }
   finish();
 }
