@@ -26,6 +26,7 @@
 #include "dump/process_core.h"
 #include "dump/process_files.h"
 #include "dump/shared_open_files.h"
+#include "dump/unix_sockets.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
@@ -82,6 +83,7 @@ class TreeDump {
     log()->debug("processes collected in {:.2f} ms", ms_since(started));
     // Files are written last: which fds share an open file is only known once every process is read.
     RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
+    RETURN_IF_ERROR(check_socket_pairs(files_));
     for (const auto& [host_pid, files] : files_)
       RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryObjects, 0, objects_->objects()));

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "dump/anon_inode_files.h"
 #include "dump/file_identity.h"
 #include "kernel/proc_fdinfo.h"
+#include "dump/unix_sockets.h"
 #include "kernel/proc_text.h"
 
 namespace cryo::dump {
@@ -42,14 +44,16 @@ Result<uint64_t> bracketed_inode(const std::string& target) {
   return proc_text::parse_u64(std::string_view(target).substr(open + 1, close - open - 1), 10, target);
 }
 
-// The kind name of a link that is not a path: "socket:[12]" -> "a socket", "anon_inode:[eventfd]" -> "an eventfd".
+// "anon_inode:[eventfd]" -> "eventfd"; some kinds (older kernels, inotify) have no brackets.
+std::string anon_inode_name(const std::string& target) {
+  std::string name = target.substr(std::string_view("anon_inode:").size());
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+  return name;
+}
+
+// The kind name of a link that is not a path: "anon_inode:[inotify]" -> "an anonymous inode of kind 'inotify'".
 std::string pseudo_file_kind(const std::string& target) {
-  if (target.starts_with("socket:")) return "a socket";
-  if (target.starts_with("anon_inode:")) {
-    std::string name = target.substr(std::string_view("anon_inode:").size());
-    if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
-    return "an anonymous inode of kind '" + name + "'";
-  }
+  if (target.starts_with("anon_inode:")) return "an anonymous inode of kind '" + anon_inode_name(target) + "'";
   size_t colon = target.find(':');
   return "a '" + target.substr(0, colon) + "' file";
 }
@@ -78,6 +82,17 @@ Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>&
     out.set_pipe_id(id);
     out.set_pipe_write_end((info->flags & O_ACCMODE) == O_WRONLY);
     pipes.push_back({id, pid, fd, info->flags & O_ACCMODE});
+    return true;
+  }
+  if (target->starts_with("anon_inode:") && is_dumpable_anon_inode(anon_inode_name(*target))) {
+    // All anonymous inodes share one inode: kcmp tells their open files apart.
+    out.mutable_identity()->set_ino(info->ino);
+    RETURN_IF_ERROR_CTX(collect_anon_inode(pid, fd, anon_inode_name(*target), *info, out), "fd " + std::to_string(fd) + " (" + *target + ")");
+    return true;
+  }
+  if (target->starts_with("socket:[")) {
+    ASSIGN_OR_RETURN(uint64_t ino, bracketed_inode(*target));
+    RETURN_IF_ERROR(collect_socket(pid, fd, *target, ino, *info, out));
     return true;
   }
   if (!target->starts_with("/")) return fail(unsupported_fd(fd, *target, pseudo_file_kind(*target)));

@@ -21,10 +21,11 @@ struct PipeEnd {
   uint32_t flags = 0; // Open flags: O_RDONLY, O_WRONLY or (after a reopen through /proc) O_RDWR.
 };
 
-// Collects every fd of a process. Refuses, naming the fd and its kind, what restore cannot
-// reopen yet: sockets, anonymous inodes (eventfd, epoll, signalfd, timerfd, inotify, pidfd, ...),
-// named FIFOs, block devices. Appends the pipe ends it finds to `pipes`; memfds and deleted files
-// go to `objects` (stored once per inode), and their fds name the object.
+// Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds,
+// epoll sets, unix socketpair ends, memfds and deleted files. Refuses, naming the fd and its kind,
+// what restore cannot reopen yet: other sockets (unix_sockets.h), other anonymous inodes (inotify,
+// pidfd, ...), named FIFOs, block devices. Appends the pipe ends it finds to `pipes`; memfds and
+// deleted files go to `objects` (stored once per inode), and their fds name the object.
 Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);
 
 }  // namespace cryo::dump

@@ -108,6 +108,18 @@ void validate_mm_fields(const image::MmFields& mm, Problems& p) {
   if (!is_clean_absolute_path(mm.exe())) p.add("executable path '" + mm.exe() + "' is not a clean absolute path");
 }
 
+// Holders of one open file read its state at one freeze, so it must agree; a timer's time left was
+// read a moment apart for each and may differ.
+bool same_kind_state(const image::Fd& a, const image::Fd& b) {
+  const auto& x = a.timerfd();
+  const auto& y = b.timerfd();
+  return a.eventfd().SerializeAsString() == b.eventfd().SerializeAsString() &&
+         a.signalfd().SerializeAsString() == b.signalfd().SerializeAsString() &&
+         a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
+         a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() && x.clockid() == y.clockid() &&
+         x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
+}
+
 }  // namespace
 
 bool is_user_address(uint64_t address) { return address < kCanonicalLimit; }
@@ -207,10 +219,12 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
   for (const auto& pipe : pipes.pipes()) pipe_ids.insert(pipe.pipe_id());
   std::set<int> numbers;
   if (process.files.fds_size() > kMaxFdNumber) p.add("has too many file descriptors");
+  for (const auto& fd : process.files.fds()) numbers.insert(fd.fd());
+  std::set<int> seen;
   for (const auto& fd : process.files.fds()) {
     std::string name = "fd " + std::to_string(fd.fd());
     if (fd.fd() < 0 || fd.fd() >= kMaxFdNumber) p.add(name + " is out of range");
-    if (!numbers.insert(fd.fd()).second) p.add(name + " appears twice");
+    if (!seen.insert(fd.fd()).second) p.add(name + " appears twice");
     if ((fd.flags() & O_ACCMODE) == O_ACCMODE) p.add(name + ": access mode in flags " + hex(fd.flags()) + " is invalid");
     switch (fd.kind()) {
       case image::FD_REGULAR:
@@ -224,6 +238,16 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_PIPE:
         if (!pipe_ids.count(fd.pipe_id())) p.add(name + ": pipe " + std::to_string(fd.pipe_id()) + " is not in pipes.img");
         break;
+      case image::FD_EVENTFD:
+      case image::FD_TIMERFD:
+      case image::FD_SIGNALFD:
+      case image::FD_EPOLL:
+      case image::FD_UNIX_SOCKET: {
+        std::vector<std::string> state_problems;
+        validate_fd_state(fd, numbers, &state_problems);
+        for (const auto& problem : state_problems) p.add(problem);
+        break;
+      }
       default:
         p.add(name + ": unknown kind " + std::to_string(static_cast<int>(fd.kind())));
     }
@@ -271,7 +295,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
       const image::Fd& first = *it->second.second;
       bool same = first.kind() == fd.kind() && first.path() == fd.path() && (first.flags() & ~O_CLOEXEC) == (fd.flags() & ~O_CLOEXEC) &&
                   first.pos() == fd.pos() && first.pipe_id() == fd.pipe_id() && first.pipe_write_end() == fd.pipe_write_end() &&
-                  first.object_id() == fd.object_id();
+                  first.object_id() == fd.object_id() && same_kind_state(first, fd);
       if (!same)
         problems->push_back("pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd()) + " shares open file " +
                             std::to_string(fd.open_file_id()) + " with fd " + std::to_string(first.fd()) + " of pid " +
@@ -280,6 +304,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   }
 
   validate_objects(set, problems);
+  validate_socket_pairs(set, problems);
   // Shared anonymous memory that is no memory object (images written before memory objects) is
   // only recreated within one process.
   std::map<uint64_t, uint32_t> shmem_owner;

@@ -3,6 +3,7 @@
 // (host_check.h compares the image with this machine).
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems);
 // objects.img and every mapping and fd that names one of its objects.
 void validate_objects(const ImageSet& set, std::vector<std::string>* problems);
+
+// The kind-specific state of one fd (eventfd, timerfd, signalfd, epoll); `numbers` are all fd
+// numbers of its process.
+void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems);
+
+// Every unix socket of the image has its peer in the image, pointing back, and all holders of one
+// socket agree on its state.
+void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems);
 
 // True for an absolute path without "." or ".." components, empty components or NULs.
 bool is_clean_absolute_path(const std::string& path);

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <set>
 
 #include "base/file_util.h"
 #include "ns/clone3.h"
 #include "ns/proc_mount.h"
+#include "restore/anon_inode_fds.h"
 #include "restore/memory_objects.h"
 #include "restore/report_channel.h"
 
@@ -95,6 +97,20 @@ Result<> create_child(const PlaceholderContext& ctx, size_t index) {
   return {};
 }
 
+// Puts `opened` at fd.fd() with the image's close-on-exec flag.
+Result<> place_fd(int opened, const image::Fd& fd, const std::string& what) {
+  if (opened != fd.fd()) {
+    if (::dup2(opened, fd.fd()) < 0) {
+      Error e = errno_error("dup2").context(what);
+      ::close(opened);
+      return fail(e);
+    }
+    ::close(opened);
+  }
+  if (::fcntl(fd.fd(), F_SETFD, fd.cloexec() ? FD_CLOEXEC : 0) != 0) return fail(errno_error("fcntl(F_SETFD)").context(what));
+  return {};
+}
+
 Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
   std::string what = "fd " + std::to_string(fd.fd());
   int opened = -1;
@@ -105,24 +121,47 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     // File status flags (O_NONBLOCK ...) live in the open file, shared by every holder of this end.
     if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
+  } else if (fd.kind() == image::FD_UNIX_SOCKET) {
+    what += " (unix socket)";
+    opened = ::fcntl(ctx.staged.sockets.at(fd.unix_socket().socket_id()), F_DUPFD, 0);
+    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
+    if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
   } else if (auto shared = ctx.staged.files.find(fd.open_file_id()); fd.open_file_id() != 0 && shared != ctx.staged.files.end()) {
     // Opened once by the helper with its flags and position; every holder gets a copy.
     what += " (" + fd.path() + ")";
     opened = ::fcntl(shared->second, F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
   } else {
-    what += " (" + fd.path() + ")";
-    ASSIGN_OR_RETURN_CTX(opened, open_like(fd, ctx.staged.objects), what);
+    what += " (" + (fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path()) + ")";
+    // The placeholder is inside the tree's time namespace: its clocks are the tree's.
+    ASSIGN_OR_RETURN_CTX(opened, open_like(fd, ctx.staged.objects, ClockOffsets{}), what);
   }
-  if (opened != fd.fd()) {
-    if (::dup2(opened, fd.fd()) < 0) {
-      Error e = errno_error("dup2").context(what);
-      ::close(opened);
-      return fail(e);
+  return place_fd(opened, fd, what);
+}
+
+// Epoll sets come after every other fd of the process, since their watches name those fds: first
+// every set (a set may watch another), then the watches. Fds that share one set (dup) get copies.
+Result<> open_epoll_fds(const ProcessImage& process) {
+  std::map<uint64_t, int> made;  // open_file_id -> the fd that holds the set.
+  for (const auto& fd : process.files.fds()) {
+    if (fd.kind() != image::FD_EPOLL) continue;
+    std::string what = "fd " + std::to_string(fd.fd()) + " (epoll)";
+    int opened = -1;
+    if (auto first = made.find(fd.open_file_id()); fd.open_file_id() != 0 && first != made.end()) {
+      opened = ::fcntl(first->second, F_DUPFD, 0);
+      if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
+    } else {
+      ASSIGN_OR_RETURN_CTX(opened, create_epoll_fd(fd), what);
+      if (fd.open_file_id() != 0) made[fd.open_file_id()] = fd.fd();
     }
-    ::close(opened);
+    RETURN_IF_ERROR(place_fd(opened, fd, what));
   }
-  if (::fcntl(fd.fd(), F_SETFD, fd.cloexec() ? FD_CLOEXEC : 0) != 0) return fail(errno_error("fcntl(F_SETFD)").context(what));
+  std::set<uint64_t> watched;
+  for (const auto& fd : process.files.fds()) {
+    if (fd.kind() != image::FD_EPOLL) continue;
+    if (fd.open_file_id() != 0 && !watched.insert(fd.open_file_id()).second) continue;
+    RETURN_IF_ERROR_CTX(add_epoll_watches(fd), "fd " + std::to_string(fd.fd()) + " (epoll)");
+  }
   return {};
 }
 
@@ -147,7 +186,9 @@ Result<> reset_signal_dispositions() {
 
 // Everything a live placeholder can do for itself before it is seized.
 Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process) {
-  for (const auto& fd : process.files.fds()) RETURN_IF_ERROR(open_image_fd(ctx, fd));
+  for (const auto& fd : process.files.fds())
+    if (fd.kind() != image::FD_EPOLL) RETURN_IF_ERROR(open_image_fd(ctx, fd));
+  RETURN_IF_ERROR(open_epoll_fds(process));
   std::set<int> keep{ctx.report_fd, ctx.hold_fd};
   for (const auto& fd : process.files.fds()) keep.insert(fd.fd());
   // The memory objects this process maps stay open until cryo has mapped them (restore_memory).

@@ -51,7 +51,7 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
     send_report(ctx.report_fd, ReportKind::Failed, 0, 0, e.message + (e.hint.empty() ? "" : "; " + e.hint));
     ::_exit(1);
   };
-  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images), ctx.staged.objects);
+  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images), ctx.staged.objects, offsets);
   if (!staged) failed(staged.error());
   ctx.staged = std::move(*staged);
   // The time namespace applies to the children of the process that unshares it: the init below.

@@ -1,11 +1,13 @@
 #include "restore/staged_fds.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "restore/anon_inode_fds.h"
 #include "restore/memory_objects.h"
 
 namespace cryo::restore {
@@ -46,6 +48,32 @@ Result<StagedPipe> stage_pipe(const image::PipeEntry& pipe, int min_fd) {
   return staged;
 }
 
+// Data queued to one end was sent by the other: it is sent again through the other end, datagram by
+// datagram where the socket keeps boundaries. Non-blocking while refilled, so data that does not fit
+// the new socket's buffers fails here instead of hanging.
+Result<> refill(int sender, const image::UnixSocketState& receiver) {
+  for (const std::string& message : receiver.queue()) {
+    size_t sent = 0;
+    do {
+      ssize_t n = ::send(sender, message.data() + sent, message.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail_errno("send of " + std::to_string(message.size()) + " queued bytes to socket " + std::to_string(receiver.socket_id()));
+      sent += static_cast<size_t>(n);
+    } while (sent < message.size() && receiver.type() == SOCK_STREAM);
+  }
+  return {};
+}
+
+Result<std::pair<int, int>> stage_socket_pair(const image::UnixSocketState& a, const image::UnixSocketState& b, int min_fd) {
+  int ends[2];
+  if (::socketpair(AF_UNIX, a.type(), 0, ends) != 0) return fail_errno("socketpair(AF_UNIX, " + std::to_string(a.type()) + ")");
+  ASSIGN_OR_RETURN(int first, move_above(ends[0], min_fd));
+  ASSIGN_OR_RETURN(int second, move_above(ends[1], min_fd));
+  RETURN_IF_ERROR(refill(second, a));
+  RETURN_IF_ERROR(refill(first, b));
+  return std::make_pair(first, second);
+}
+
 }  // namespace
 
 int staging_fd_base(const ImageSet& set) {
@@ -59,7 +87,7 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   std::map<uint64_t, std::pair<const image::Fd*, int>> seen;
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds())
-      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE) {
+      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE && fd.kind() != image::FD_EPOLL && fd.kind() != image::FD_UNIX_SOCKET) {
         auto& entry = seen[fd.open_file_id()];
         if (!entry.first) entry.first = &fd;
         ++entry.second;
@@ -70,7 +98,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   return shared;
 }
 
-Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects) {
+Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects, const ClockOffsets& tree_minus_caller) {
+  if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd, tree_minus_caller);
   if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {
     auto object = objects.find(fd.object_id());
     if (object == objects.end()) return fail("memory object " + std::to_string(fd.object_id()) + " was not recreated");
@@ -88,15 +117,28 @@ Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& object
   return opened;
 }
 
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects) {
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects,
+                            const ClockOffsets& offsets) {
   StagedFds staged;
   staged.objects = objects;
   for (const auto& pipe : set.pipes.pipes()) {
     ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
   }
+  // Validation made sure every socket's peer is in the image and points back.
+  std::map<uint64_t, const image::UnixSocketState*> sockets;
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds())
+      if (fd.kind() == image::FD_UNIX_SOCKET) sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
+  for (const auto& [id, socket] : sockets) {
+    if (staged.sockets.count(id)) continue;
+    const image::UnixSocketState* peer = sockets.at(socket->peer_id());
+    ASSIGN_OR_RETURN_CTX(auto pair, stage_socket_pair(*socket, *peer, min_fd), "socketpair " + std::to_string(id) + "/" + std::to_string(peer->socket_id()));
+    staged.sockets[id] = pair.first;
+    staged.sockets[peer->socket_id()] = pair.second;
+  }
   for (const auto& [id, fd] : shared_open_files(set)) {
-    std::string what = "shared open file " + fd->path();
-    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, objects), what);
+    std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
+    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, objects, offsets), what);
     ASSIGN_OR_RETURN_CTX(staged.files[id], move_above(opened, min_fd), what);
   }
   return staged;

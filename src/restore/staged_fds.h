@@ -1,5 +1,6 @@
 // Open files that several fds share are created once, before the tree's init is cloned: every pipe
-// (with its buffered bytes written back), and every file whose open file description is shared by
+// (with its buffered bytes written back), every unix socketpair (with the data queued to each end
+// sent again through the other), and every file whose open file description is shared by
 // more than one fd of the image (dup, fork). They sit at high fd numbers that every placeholder
 // inherits; each placeholder copies the ones it had to their numbers and closes the rest, so the
 // same processes share the same pipes and file positions again.
@@ -9,6 +10,7 @@
 #include <map>
 
 #include "base/error.h"
+#include "ns/time_namespace.h"
 #include "restore/image_set.h"
 
 namespace cryo::restore {
@@ -22,23 +24,27 @@ struct StagedFds {
   std::map<uint64_t, StagedPipe> pipes;  // By pipe_id.
   std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
   std::map<uint64_t, int> objects;       // Memory objects by id (memory_objects.h), made by cryo itself.
+  std::map<uint64_t, int> sockets;       // Unix socketpair ends, by socket_id.
 };
 
 // The lowest fd number above every fd number of the image: where cryo's own inherited fds go.
 int staging_fd_base(const ImageSet& set);
 
 // The image fds whose open file is shared with another fd: the first fd of each open_file_id that
-// appears more than once (regular files, directories and devices; pipes are staged by pipe_id).
+// appears more than once (regular files, directories, devices, eventfds, timerfds and signalfds;
+// pipes are staged by pipe_id, and an epoll set, shared only within its process, is dup'ed there).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
 // Opens a regular file, directory, device, memfd or deleted file the way the image fd had it (flags
-// and position); memfds and deleted files are reopened from their object in `objects`. Returns the
-// new fd, at the lowest free number.
-Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects);
+// and position), or creates an eventfd, timerfd or signalfd with its state. Memfds and deleted
+// files are reopened from their object in `objects`; `tree_minus_caller`: see create_anon_inode_fd.
+// Returns the new fd, at the lowest free number.
+Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects, const ClockOffsets& tree_minus_caller);
 
 // Creates every pipe and shared open file at fd numbers >= min_fd. For use in the single-threaded
-// helper that then clones the tree; the fds are not close-on-exec. `objects` are the memory
-// objects cryo made; the result holds them too.
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects);
+// helper that then clones the tree (outside the tree's time namespace, whose offsets are `offsets`);
+// the fds are not close-on-exec. `objects` are the memory objects cryo made; the result holds them too.
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects,
+                            const ClockOffsets& offsets);
 
 }  // namespace cryo::restore

@@ -1,6 +1,10 @@
 // Validation of images and of the host before restore: every problem is found, and all of them at once.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/user.h>
@@ -448,6 +452,85 @@ TEST(RestoreHostCheck, AnotherKernelReleaseIsOnlyANote) {
   auto result = host.check(valid_image());
   EXPECT_TRUE(result.problems.empty()) << joined(result.problems);
   EXPECT_NE(joined(result.notes).find("dumped on kernel 6.18.0"), std::string::npos);
+}
+
+// The valid image plus one fd of every kind of issue 4 (fds 10-16), valid too.
+ImageSet image_with_special_fds() {
+  ImageSet set = valid_image();
+  auto& files = set.processes[0].files;
+  auto add = [&](int number, image::FdKind kind) {
+    auto* fd = files.add_fds();
+    fd->set_fd(number);
+    fd->set_kind(kind);
+    fd->set_flags(O_RDWR);
+    return fd;
+  };
+  add(10, image::FD_EVENTFD)->mutable_eventfd()->set_count(5);
+  auto* timer = add(11, image::FD_TIMERFD)->mutable_timerfd();
+  timer->set_clockid(CLOCK_REALTIME);
+  timer->set_settime_flags(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET);
+  timer->set_remaining_ns(1'000'000'000);
+  timer->set_expiry_ns(2'000'000'000'000'000'000);
+  add(12, image::FD_SIGNALFD)->mutable_signalfd()->set_mask(1u << (SIGUSR2 - 1));
+  auto* watch = add(13, image::FD_EPOLL)->mutable_epoll()->add_targets();
+  watch->set_fd(10);
+  watch->set_events(EPOLLIN | EPOLLET);
+  for (int i = 0; i < 2; ++i) {
+    auto* s = add(14 + i, image::FD_UNIX_SOCKET)->mutable_unix_socket();
+    s->set_socket_id(500 + i);
+    s->set_peer_id(501 - i);
+    s->set_type(SOCK_DGRAM);
+    s->add_queue("datagram");
+  }
+  return set;
+}
+
+TEST(RestoreValidation, SpecialFdsOfAValidImageHaveNoProblem) {
+  auto problems = problems_of(image_with_special_fds());
+  EXPECT_TRUE(problems.empty()) << joined(problems);
+}
+
+TEST(RestoreValidation, RefusesBadSpecialFdState) {
+  auto fd = [](ImageSet& s, int index) { return s.processes[0].files.mutable_fds(3 + index); };
+  struct Case {
+    std::function<void(ImageSet&)> damage;
+    std::string problem;
+  } cases[] = {
+      {[&](auto& s) { fd(s, 0)->mutable_eventfd()->set_count(UINT64_MAX); }, "eventfd counter is out of range"},
+      {[&](auto& s) { fd(s, 1)->mutable_timerfd()->set_clockid(CLOCK_PROCESS_CPUTIME_ID); }, "not one a timerfd can use"},
+      {[&](auto& s) { fd(s, 1)->mutable_timerfd()->set_settime_flags(8); }, "settime flags 8 are unknown"},
+      {[&](auto& s) { fd(s, 1)->mutable_timerfd()->set_clockid(CLOCK_MONOTONIC); }, "TFD_TIMER_CANCEL_ON_SET needs"},
+      {[&](auto& s) { fd(s, 1)->mutable_timerfd()->set_interval_ns(UINT64_MAX); }, "timerfd times are out of range"},
+      {[&](auto& s) { fd(s, 1)->mutable_timerfd()->set_expiry_ns(-5); }, "absolute timerfd expiry -5"},
+      {[&](auto& s) { fd(s, 2)->mutable_signalfd()->set_mask(1u << (SIGKILL - 1)); }, "SIGKILL or SIGSTOP"},
+      {[&](auto& s) { fd(s, 3)->mutable_epoll()->mutable_targets(0)->set_fd(99); }, "watch of fd 99: no such other fd"},
+      {[&](auto& s) { fd(s, 3)->mutable_epoll()->mutable_targets(0)->set_fd(13); }, "watch of fd 13: no such other fd"},
+      {[&](auto& s) { *fd(s, 3)->mutable_epoll()->add_targets() = fd(s, 3)->epoll().targets(0); }, "appears twice"},
+      {[&](auto& s) { fd(s, 3)->mutable_epoll()->mutable_targets(0)->set_events(1u << 20); }, "unknown event bits"},
+      {[&](auto& s) { fd(s, 4)->mutable_unix_socket()->set_type(SOCK_RAW); }, "socket type 3 is not one cryo restores"},
+      {[&](auto& s) { fd(s, 4)->mutable_unix_socket()->set_peer_id(777); }, "is not in the image as the other end"},
+      {[&](auto& s) { fd(s, 4)->mutable_unix_socket()->set_peer_id(500); }, "has no valid peer"},
+      {[&](auto& s) { fd(s, 5)->mutable_unix_socket()->set_type(SOCK_STREAM); }, "is not in the image as the other end"},
+      {[&](auto& s) {
+         fd(s, 5)->mutable_unix_socket()->set_type(SOCK_STREAM);
+         fd(s, 4)->mutable_unix_socket()->set_type(SOCK_STREAM);
+         fd(s, 4)->mutable_unix_socket()->add_queue("second");
+       },
+       "a stream socket's queue is one byte string"},
+      {[&](auto& s) {
+         auto* copy = s.processes[0].files.add_fds();
+         *copy = *fd(s, 4);
+         copy->set_fd(20);
+         copy->mutable_unix_socket()->add_queue("more");
+       },
+       "differs from another holder's"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.problem);
+    ImageSet set = image_with_special_fds();
+    c.damage(set);
+    expect_problem(set, c.problem);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,179 @@
+#include "dump/unix_sockets.h"
+
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/unique_fd.h"
+#include "kernel/unix_diag.h"
+
+namespace cryo::dump {
+namespace {
+
+// Bounds, far above what a socket can queue with default limits (net.unix.max_dgram_qlen is 512,
+// the buffers about 200 KiB), so a peek loop always ends.
+constexpr size_t kMaxQueuedMessages = 1 << 16;
+constexpr size_t kMaxDatagram = 8 << 20;
+
+const char* family_name(int family) {
+  switch (family) {
+    case AF_UNIX: return "AF_UNIX";
+    case AF_INET: return "AF_INET";
+    case AF_INET6: return "AF_INET6";
+    case AF_NETLINK: return "AF_NETLINK";
+    case AF_PACKET: return "AF_PACKET";
+    default: return nullptr;
+  }
+}
+
+const char* type_name(int type) {
+  switch (type) {
+    case SOCK_STREAM: return "SOCK_STREAM";
+    case SOCK_DGRAM: return "SOCK_DGRAM";
+    case SOCK_SEQPACKET: return "SOCK_SEQPACKET";
+    case SOCK_RAW: return "SOCK_RAW";
+    default: return nullptr;
+  }
+}
+
+struct SocketFacts {
+  int family = -1;
+  int type = -1;
+  bool listening = false;
+};
+
+int int_option(int fd, int option) {
+  int value = -1;
+  socklen_t size = sizeof value;
+  if (::getsockopt(fd, SOL_SOCKET, option, &value, &size) != 0) return -1;
+  return value;
+}
+
+// "a listening AF_UNIX SOCK_STREAM socket", "an AF_INET SOCK_DGRAM socket".
+std::string describe(const SocketFacts& s) {
+  std::string text = s.listening ? "a listening " : (s.family == AF_UNIX || s.family == AF_INET || s.family == AF_INET6) ? "an " : "a ";
+  const char* f = family_name(s.family);
+  const char* t = type_name(s.type);
+  text += f ? f : "family " + std::to_string(s.family);
+  text += " ";
+  text += t ? t : "type " + std::to_string(s.type);
+  return text + " socket";
+}
+
+Error refused(int fd, const std::string& target, const std::string& what) {
+  return make_error("fd " + std::to_string(fd) + " (" + target + ") is " + what + ", which cryo cannot dump yet");
+}
+
+// A copy of the tracee's socket (pidfd_getfd: the same open file, so the same socket).
+Result<UniqueFd> socket_copy(pid_t pid, int fd) {
+  std::string who = "pid " + std::to_string(pid) + " fd " + std::to_string(fd);
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return fail_errno(who + ": pidfd_open");
+  UniqueFd copy(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (!copy.valid()) return fail_errno(who + ": pidfd_getfd");
+  return copy;
+}
+
+// Copies what is queued to the socket without consuming it. MSG_PEEK alone always starts at the head;
+// SO_PEEK_OFF makes each peek continue where the last one ended (datagram by datagram for DGRAM and
+// SEQPACKET, bytes for STREAM). The offset is the socket's own, shared with the tracee: it is put
+// back as it was. MSG_DONTWAIT instead of O_NONBLOCK, whose flag the tracee's file shares.
+Result<> peek_queue(int sock, int type, image::UnixSocketState& state) {
+  int original = int_option(sock, SO_PEEK_OFF);
+  int zero = 0;
+  if (::setsockopt(sock, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0) return fail_errno("setsockopt(SO_PEEK_OFF, 0)");
+  std::string buffer(type == SOCK_STREAM ? 1 << 16 : kMaxDatagram, '\0');
+  std::string stream;
+  Result<> result;
+  for (size_t count = 0;; ++count) {
+    if (count > kMaxQueuedMessages) {
+      result = fail("more than " + std::to_string(kMaxQueuedMessages) + " messages queued");
+      break;
+    }
+    ssize_t got = ::recv(sock, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && errno == EAGAIN) break;
+    if (got < 0) {
+      result = fail_errno("recv(MSG_PEEK)");
+      break;
+    }
+    if (type == SOCK_STREAM) {
+      if (got == 0) break;  // End of stream: the peer shut down (refused earlier) or closed.
+      stream.append(buffer.data(), static_cast<size_t>(got));
+      continue;
+    }
+    if (static_cast<size_t>(got) > buffer.size()) {
+      result = fail("a queued datagram of " + std::to_string(got) + " bytes is larger than cryo copies");
+      break;
+    }
+    state.add_queue(buffer.data(), static_cast<size_t>(got));
+  }
+  ::setsockopt(sock, SOL_SOCKET, SO_PEEK_OFF, &original, sizeof original);
+  RETURN_IF_ERROR(result);
+  if (type == SOCK_STREAM) {
+    // SIOCINQ counts every queued byte of a stream socket: the copy must have all of them.
+    int queued = 0;
+    if (::ioctl(sock, SIOCINQ, &queued) != 0) return fail_errno("ioctl(SIOCINQ)");
+    if (static_cast<size_t>(queued) != stream.size())
+      return fail("copied " + std::to_string(stream.size()) + " of " + std::to_string(queued) + " queued bytes");
+    if (!stream.empty()) state.add_queue(std::move(stream));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t ino, const FdInfo& info, image::Fd& out) {
+  ASSIGN_OR_RETURN(UniqueFd sock, socket_copy(pid, fd));
+  SocketFacts facts;
+  facts.family = int_option(sock.get(), SO_DOMAIN);
+  facts.type = int_option(sock.get(), SO_TYPE);
+  facts.listening = int_option(sock.get(), SO_ACCEPTCONN) == 1;
+  std::string kind = describe(facts);
+  if (facts.family != AF_UNIX || facts.listening ||
+      (facts.type != SOCK_STREAM && facts.type != SOCK_DGRAM && facts.type != SOCK_SEQPACKET))
+    return fail(refused(fd, target, kind));
+  ASSIGN_OR_RETURN(UnixSocketDiag diag, query_unix_socket(ino));
+  if (diag.name) {
+    std::string name = !diag.name->empty() && (*diag.name)[0] == '\0' ? "@" + diag.name->substr(1) : *diag.name;
+    return fail(refused(fd, target, kind + " bound to '" + name + "'"));
+  }
+  if (diag.peer_ino == 0) return fail(refused(fd, target, kind + " without a peer"));
+  if (diag.shutdown != 0) return fail(refused(fd, target, kind + " that is shut down (or whose peer closed)"));
+  if (info.scm_fds && *info.scm_fds != 0)
+    return fail(refused(fd, target, kind + " with " + std::to_string(*info.scm_fds) + " fds in flight (SCM_RIGHTS)"));
+  out.set_kind(image::FD_UNIX_SOCKET);
+  out.mutable_identity()->set_ino(ino);
+  image::UnixSocketState* state = out.mutable_unix_socket();
+  state->set_socket_id(ino);
+  state->set_peer_id(diag.peer_ino);
+  state->set_type(facts.type);
+  RETURN_IF_ERROR_CTX(peek_queue(sock.get(), facts.type, *state), "fd " + std::to_string(fd) + " (" + target + "): queued data");
+  return {};
+}
+
+Result<> check_socket_pairs(const std::map<pid_t, image::ProcessFiles>& files) {
+  std::map<uint64_t, const image::UnixSocketState*> sockets;
+  for (const auto& [pid, process] : files)
+    for (const auto& fd : process.fds())
+      if (fd.kind() == image::FD_UNIX_SOCKET) sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
+  for (const auto& [pid, process] : files)
+    for (const auto& fd : process.fds()) {
+      if (fd.kind() != image::FD_UNIX_SOCKET) continue;
+      const auto& s = fd.unix_socket();
+      auto peer = sockets.find(s.peer_id());
+      if (peer != sockets.end() && peer->second->peer_id() == s.socket_id()) continue;
+      SocketFacts facts{AF_UNIX, s.type(), false};
+      std::string target = "socket:[" + std::to_string(s.socket_id()) + "]";
+      std::string why = peer == sockets.end() ? " connected to socket " + std::to_string(s.peer_id()) + ", which no process of the tree holds"
+                                              : " connected to socket " + std::to_string(s.peer_id()) + ", which is connected elsewhere";
+      return fail(refused(fd.fd(), target, describe(facts) + why).context("pid " + std::to_string(pid)));
+    }
+  return {};
+}
+
+}  // namespace cryo::dump

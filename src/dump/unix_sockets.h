@@ -1,0 +1,24 @@
+// Unix socketpairs: both ends held by the tree, with the data queued to each end copied without
+// consuming it. Every other socket (listening, bound, connected outside the tree, INET, netlink ...)
+// is refused, naming the fd and what kind of socket it is.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+
+#include "base/error.h"
+#include "files.pb.h"
+#include "kernel/proc_fdinfo.h"
+
+namespace cryo::dump {
+
+// Fills `out` for fd `fd` of `pid`, whose link is `target` ("socket:[ino]"), or refuses it. The
+// peer is only known by its inode here; check_socket_pairs looks for it once all processes are read.
+Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t ino, const FdInfo& info, image::Fd& out);
+
+// Every socket's peer must be a socket of the tree whose peer it is in turn. `files` by host PID.
+Result<> check_socket_pairs(const std::map<pid_t, image::ProcessFiles>& files);
+
+}  // namespace cryo::dump

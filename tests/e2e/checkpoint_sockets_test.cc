@@ -1,0 +1,53 @@
+// Unix socketpairs held inside the tree survive a checkpoint with their queued data (cr_socketpair.c
+// checks itself). Sockets cryo cannot restore (listening, bound, INET ...) are refused at dump with one line that
+// names the fd and the kind of socket, and the tree is left running and untouched, with or without
+// --leave-running.
+#include <gtest/gtest.h>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+void expect_refused(const std::string& mode, const std::string& kind) {
+  for (bool leave_running : {false, true}) {
+    SCOPED_TRACE(mode + (leave_running ? " with --leave-running" : ""));
+    CheckpointSession session;
+    pid_t init = session.start("cr_sockets", {"--mode=" + mode, "--dir=" + session.dir().path()});
+    ASSERT_GT(init, 0);
+    std::vector<std::string> extra;
+    if (leave_running) extra.push_back("--leave-running");
+    CommandResult result = session.dump(init, session.image_path(), extra);
+    expect_one_clear_error(result, "fd 10 (socket:[");
+    expect_one_clear_error(result, "is " + kind);
+    expect_one_clear_error(result, ", which cryo cannot dump yet");
+    session.expect_pass_after_check(init);
+  }
+}
+
+TEST(CheckpointFdSockets, SocketpairsKeepTheirQueuesBoundariesAndPeers) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_socketpair");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
+TEST(CheckpointFdSockets, AListeningUnixSocketIsRefusedAndTheTreeRunsOn) {
+  expect_refused("listen", "a listening AF_UNIX SOCK_STREAM socket");
+}
+
+TEST(CheckpointFdSockets, ASocketpairEndWhosePeerClosedIsRefused) {
+  expect_refused("halfclosed", "an AF_UNIX SOCK_STREAM socket ");
+}
+
+TEST(CheckpointFdSockets, ASocketWithAnFdInFlightIsRefused) {
+  expect_refused("scm", "an AF_UNIX SOCK_DGRAM socket with 1 fds in flight (SCM_RIGHTS)");
+}
+
+TEST(CheckpointFdSockets, AnInetSocketIsRefusedAndTheTreeRunsOn) { expect_refused("inet", "an AF_INET SOCK_DGRAM socket"); }
+
+}  // namespace
+}  // namespace cryo::e2e
