@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <thread>
@@ -210,36 +211,32 @@ void PlaceholderTree::kill(const std::vector<pid_t>& traced_threads) {
   if (root_ != 0 && !root_reaped_) ::kill(root_, SIGKILL);
   hold_write_.reset();
   zombie_write_.reset();
-  for (pid_t tid : traced_threads) {
-    bool leader = false;
-    for (const auto& [pid, host] : host_pids_) leader = leader || host == tid;
-    if (leader) continue;
-    for (;;) {
+  // What cryo must reap: traced threads and placeholders (a dead tracee stays a zombie until its
+  // tracer collects it, and the dying init waits for all of them), then the init. Collected in any
+  // order as they die, so no wait on one can block the death of another; a task cryo does not
+  // trace or parent (ECHILD) is its parent's to reap.
+  std::vector<pid_t> pending = traced_threads;
+  for (const auto& [pid, host] : host_pids_)
+    if (host != root_ && std::find(pending.begin(), pending.end(), host) == pending.end()) pending.push_back(host);
+  if (root_ != 0 && !root_reaped_) pending.push_back(root_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
+    for (size_t i = 0; i < pending.size();) {
       int status = 0;
-      pid_t got = ::waitpid(tid, &status, __WALL);
-      if (got == tid && (WIFEXITED(status) || WIFSIGNALED(status))) break;
-      if (got < 0 && errno != EINTR) break;
+      pid_t got = ::waitpid(pending[i], &status, __WALL | WNOHANG);
+      bool done = (got == pending[i] && (WIFEXITED(status) || WIFSIGNALED(status))) || (got < 0 && errno != EINTR);
+      if (done) {
+        pending[i] = pending.back();
+        pending.pop_back();
+      } else {
+        ++i;
+      }
     }
+    if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  // Traced placeholders must be reaped by cryo, their tracer, or the dying init waits for them forever.
-  for (const auto& [pid, host] : host_pids_) {
-    if (host == root_) continue;
-    for (;;) {
-      int status = 0;
-      pid_t got = ::waitpid(host, &status, __WALL);
-      if (got == host && (WIFEXITED(status) || WIFSIGNALED(status))) break;
-      if (got < 0 && errno != EINTR) break;  // Not traced by cryo: its parent reaps it.
-    }
-  }
-  if (root_ != 0 && !root_reaped_) {
-    for (;;) {
-      int status = 0;
-      pid_t got = ::waitpid(root_, &status, __WALL);
-      if (got == root_ && (WIFEXITED(status) || WIFSIGNALED(status))) break;
-      if (got < 0 && errno != EINTR) break;
-    }
-    root_reaped_ = true;
-  }
+  root_reaped_ = true;
+  if (!pending.empty())
+    logging::get("restore")->warn("{} task(s) of the failed restore were still not reaped 10 s after SIGKILL", pending.size());
 }
 
 }  // namespace cryo::restore
