@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,34 @@
 #include <thread>
 
 namespace cryo::e2e {
+namespace {
+
+// What a command that ran out of time was doing: the kernel stack of each of its threads, and the
+// user-space backtraces where gdb is installed. Read before it is killed, so that a rare hang seen
+// only in CI explains itself in the test's output.
+std::string describe_hang(pid_t pid) {
+  std::string out = "\n[harness] pid " + std::to_string(pid) + " timed out; what it was doing:";
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream stack(task.path() / "stack");
+    std::stringstream text;
+    text << stack.rdbuf();
+    out += "\n  tid " + task.path().filename().string() + " kernel stack:\n" + text.str();
+  }
+  if (::access("/usr/bin/gdb", X_OK) == 0) {
+    std::string command = "timeout 20 /usr/bin/gdb -p " + std::to_string(pid) +
+                          " -batch -ex 'thread apply all bt' 2>/dev/null | grep -E '^(#|Thread)'";
+    if (FILE* gdb = ::popen(command.c_str(), "r")) {
+      char line[512];
+      while (std::fgets(line, sizeof line, gdb)) out += line;
+      ::pclose(gdb);
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout, const std::string& input) {
   CommandResult result;
@@ -69,7 +98,10 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::sec
   }
   for (auto& f : fds)
     if (f.fd >= 0) ::close(f.fd);
-  if (timed_out) ::kill(pid, SIGKILL);
+  if (timed_out) {
+    result.err += describe_hang(pid);
+    ::kill(pid, SIGKILL);
+  }
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (timed_out) {
