@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "base/unique_fd.h"
+#include "dump/tcp_listeners.h"
 #include "kernel/unix_diag.h"
 
 namespace cryo::dump {
@@ -134,6 +135,8 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
   facts.type = int_option(sock.get(), SO_TYPE);
   facts.listening = int_option(sock.get(), SO_ACCEPTCONN) == 1;
   std::string kind = describe(facts);
+  if ((facts.family == AF_INET || facts.family == AF_INET6) && facts.type == SOCK_STREAM && facts.listening)
+    return collect_tcp_listener(sock.get(), fd, target, ino, out);
   if (facts.family != AF_UNIX || facts.listening ||
       (facts.type != SOCK_STREAM && facts.type != SOCK_DGRAM && facts.type != SOCK_SEQPACKET))
     return fail(refused(fd, target, kind));

@@ -1,6 +1,7 @@
 // Unix socketpairs: both ends held by the tree, with the data queued to each end copied without
-// consuming it. Every other socket (listening, bound, connected outside the tree, INET, netlink ...)
-// is refused, naming the fd and what kind of socket it is.
+// consuming it. Listening TCP sockets are handed to tcp_listeners.h. Every other socket (listening
+// or bound AF_UNIX, connected outside the tree, other INET, netlink ...) is refused, naming the fd
+// and what kind of socket it is.
 #pragma once
 
 #include <sys/types.h>

@@ -1,11 +1,13 @@
 // The state of eventfds, timerfds, signalfds, epoll sets and unix sockets in an image: every field is
 // checked against what the kernel could have shown, so restore never hands it a value it did not make.
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include <cstring>
 #include <map>
 
 #include "restore/image_validation.h"
@@ -67,6 +69,20 @@ void validate_unix_socket(const image::UnixSocketState& s, const std::string& na
   if (bytes > kMaxQueuedBytes) problems->push_back(name + ": unix socket has " + std::to_string(bytes) + " queued bytes, more than any socket holds");
 }
 
+void validate_tcp_listener(const image::TcpListenerState& s, const std::string& name, std::vector<std::string>* problems) {
+  size_t want = s.family() == AF_INET ? sizeof(sockaddr_in) : s.family() == AF_INET6 ? sizeof(sockaddr_in6) : 0;
+  if (want == 0) {
+    problems->push_back(name + ": TCP listener family " + std::to_string(s.family()) + " is neither AF_INET nor AF_INET6");
+    return;
+  }
+  sa_family_t family = 0;
+  if (s.address().size() >= sizeof family) std::memcpy(&family, s.address().data(), sizeof family);
+  if (s.address().size() != want || family != s.family())
+    problems->push_back(name + ": TCP listener address is not a " + (s.family() == AF_INET ? "sockaddr_in" : "sockaddr_in6"));
+  if (s.socket_id() == 0) problems->push_back(name + ": TCP listener has no socket id");
+  if (s.v6only() && s.family() != AF_INET6) problems->push_back(name + ": IPV6_V6ONLY on an AF_INET socket");
+}
+
 }  // namespace
 
 void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems) {
@@ -100,6 +116,7 @@ void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::v
       break;
     case image::FD_EPOLL: validate_epoll(fd, numbers, name, problems); break;
     case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
+    case image::FD_TCP_LISTENER: validate_tcp_listener(fd.tcp_listener(), name, problems); break;
     default: break;
   }
 }

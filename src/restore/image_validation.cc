@@ -242,7 +242,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_TIMERFD:
       case image::FD_SIGNALFD:
       case image::FD_EPOLL:
-      case image::FD_UNIX_SOCKET: {
+      case image::FD_UNIX_SOCKET:
+      case image::FD_TCP_LISTENER: {
         std::vector<std::string> state_problems;
         validate_fd_state(fd, numbers, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);

@@ -121,9 +121,10 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     // File status flags (O_NONBLOCK ...) live in the open file, shared by every holder of this end.
     if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
-  } else if (fd.kind() == image::FD_UNIX_SOCKET) {
-    what += " (unix socket)";
-    opened = ::fcntl(ctx.staged.sockets.at(fd.unix_socket().socket_id()), F_DUPFD, 0);
+  } else if (fd.kind() == image::FD_UNIX_SOCKET || fd.kind() == image::FD_TCP_LISTENER) {
+    bool tcp = fd.kind() == image::FD_TCP_LISTENER;
+    what += tcp ? " (TCP listener)" : " (unix socket)";
+    opened = ::fcntl(ctx.staged.sockets.at(tcp ? fd.tcp_listener().socket_id() : fd.unix_socket().socket_id()), F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
   } else if (auto shared = ctx.staged.files.find(fd.open_file_id()); fd.open_file_id() != 0 && shared != ctx.staged.files.end()) {

@@ -9,6 +9,7 @@
 
 #include "restore/anon_inode_fds.h"
 #include "restore/memory_objects.h"
+#include "restore/tcp_listeners.h"
 
 namespace cryo::restore {
 namespace {
@@ -87,7 +88,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   std::map<uint64_t, std::pair<const image::Fd*, int>> seen;
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds())
-      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE && fd.kind() != image::FD_EPOLL && fd.kind() != image::FD_UNIX_SOCKET) {
+      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE && fd.kind() != image::FD_EPOLL && fd.kind() != image::FD_UNIX_SOCKET &&
+          fd.kind() != image::FD_TCP_LISTENER) {
         auto& entry = seen[fd.open_file_id()];
         if (!entry.first) entry.first = &fd;
         ++entry.second;
@@ -136,6 +138,13 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint
     staged.sockets[id] = pair.first;
     staged.sockets[peer->socket_id()] = pair.second;
   }
+  // Listening TCP sockets, once each, however many fds hold them.
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds()) {
+      if (fd.kind() != image::FD_TCP_LISTENER || staged.sockets.count(fd.tcp_listener().socket_id())) continue;
+      ASSIGN_OR_RETURN(int listener, create_tcp_listener(fd.tcp_listener()));
+      ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_above(listener, min_fd));
+    }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
     ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, objects, offsets), what);

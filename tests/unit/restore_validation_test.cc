@@ -1,5 +1,6 @@
 // Validation of images and of the host before restore: every problem is found, and all of them at once.
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -482,6 +483,13 @@ ImageSet image_with_special_fds() {
     s->set_type(SOCK_DGRAM);
     s->add_queue("datagram");
   }
+  auto* listener = add(16, image::FD_TCP_LISTENER)->mutable_tcp_listener();
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(8080);
+  listener->set_socket_id(600);
+  listener->set_family(AF_INET);
+  listener->set_address(std::string(reinterpret_cast<const char*>(&address), sizeof address));
   return set;
 }
 
@@ -524,6 +532,10 @@ TEST(RestoreValidation, RefusesBadSpecialFdState) {
          copy->mutable_unix_socket()->add_queue("more");
        },
        "differs from another holder's"},
+      {[&](auto& s) { fd(s, 6)->mutable_tcp_listener()->set_family(AF_UNIX); }, "is neither AF_INET nor AF_INET6"},
+      {[&](auto& s) { fd(s, 6)->mutable_tcp_listener()->set_address("short"); }, "TCP listener address is not a sockaddr_in"},
+      {[&](auto& s) { fd(s, 6)->mutable_tcp_listener()->set_family(AF_INET6); }, "TCP listener address is not a sockaddr_in6"},
+      {[&](auto& s) { fd(s, 6)->mutable_tcp_listener()->set_v6only(true); }, "IPV6_V6ONLY on an AF_INET socket"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.problem);

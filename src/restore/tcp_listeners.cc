@@ -1,0 +1,69 @@
+#include "restore/tcp_listeners.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "base/unique_fd.h"
+
+namespace cryo::restore {
+namespace {
+
+std::string describe_address(const image::TcpListenerState& state) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (state.family() == AF_INET) {
+    sockaddr_in address;
+    std::memcpy(&address, state.address().data(), sizeof address);
+    ::inet_ntop(AF_INET, &address.sin_addr, text, sizeof text);
+    port = ntohs(address.sin_port);
+    return std::string(text) + ":" + std::to_string(port);
+  }
+  sockaddr_in6 address;
+  std::memcpy(&address, state.address().data(), sizeof address);
+  ::inet_ntop(AF_INET6, &address.sin6_addr, text, sizeof text);
+  port = ntohs(address.sin6_port);
+  return "[" + std::string(text) + "]:" + std::to_string(port);
+}
+
+Result<> set_flag(int sock, int level, int option, bool on, const char* name) {
+  int value = on ? 1 : 0;
+  if (::setsockopt(sock, level, option, &value, sizeof value) != 0) return fail_errno(std::string("setsockopt(") + name + ")");
+  return {};
+}
+
+// The backlog the kernel allows at most (net.core.somaxconn): the dumped one is not visible without
+// sock_diag, and a larger queue accepts the same connections.
+int largest_backlog() { return SOMAXCONN > 4096 ? SOMAXCONN : 4096; }
+
+}  // namespace
+
+Result<int> create_tcp_listener(const image::TcpListenerState& state) {
+  std::string where = "TCP listener on " + describe_address(state);
+  UniqueFd sock(::socket(state.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return fail(errno_error("socket").context(where));
+  // The dumped tree's own connections may linger in TIME_WAIT on this port: rebinding must not
+  // wait for them. The image's own setting is put back once bound.
+  RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_REUSEADDR, true, "SO_REUSEADDR"), where);
+  RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_REUSEPORT, state.reuseport(), "SO_REUSEPORT"), where);
+  if (state.family() == AF_INET6) RETURN_IF_ERROR_CTX(set_flag(sock.get(), IPPROTO_IPV6, IPV6_V6ONLY, state.v6only(), "IPV6_V6ONLY"), where);
+  if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(state.address().data()), static_cast<socklen_t>(state.address().size())) != 0) {
+    Error e = errno_error("bind").context(where);
+    if (e.err == EADDRINUSE) e = e.with_hint("another process listens there (is the dumped tree still running?)");
+    return fail(e);
+  }
+  if (::listen(sock.get(), largest_backlog()) != 0) return fail(errno_error("listen").context(where));
+  RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_REUSEADDR, state.reuseaddr(), "SO_REUSEADDR"), where);
+  RETURN_IF_ERROR_CTX(set_flag(sock.get(), IPPROTO_TCP, TCP_NODELAY, state.nodelay(), "TCP_NODELAY"), where);
+  RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_KEEPALIVE, state.keepalive(), "SO_KEEPALIVE"), where);
+  // Close-on-exec is the fd's, set by each holder.
+  return sock.release();
+}
+
+}  // namespace cryo::restore
