@@ -35,6 +35,11 @@ TEST(CheckpointFdSockets, SocketpairsKeepTheirQueuesBoundariesAndPeers) {
   session.expect_pass_after_check(restored);
 }
 
+TEST(CheckpointFdSockets, ListeningTcpSocketsComeBackOnTheirAddressesSharedAndAccepting) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_listen");
+}
+
 TEST(CheckpointFdSockets, AListeningUnixSocketIsRefusedAndTheTreeRunsOn) {
   expect_refused("listen", "a listening AF_UNIX SOCK_STREAM socket");
 }
