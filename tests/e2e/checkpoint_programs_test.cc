@@ -150,6 +150,49 @@ TEST(CheckpointPrograms, PerlKeepsItsHashAndLoop) {
   expect_program_survives(session, {"/usr/bin/perl", write_script(session, "state.pl", kPerl)});
 }
 
+// A server from the standard library: it listens on a port, keeps a counter in memory, and after the
+// restore answers on the same port (its check fetches a page from itself, in a thread, while the
+// main thread serves).
+constexpr const char* kPythonServer = R"(
+import http.server, os, signal, threading, urllib.request
+hits = {"count": 0}
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        hits["count"] += 1
+        body = ("hits=%d secret=cryo-%d" % (hits["count"], os.getpid())).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+port = server.server_address[1]
+def fetch():
+    return urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10).read().decode()
+def check():
+    problems = []
+    try:
+        page = fetch()
+        if page != "hits=%d secret=cryo-1" % hits["count"]: problems.append("the server answered '%s'" % page)
+        if hits["count"] < 3: problems.append("only %d requests were counted" % hits["count"])
+    except Exception as error:
+        problems.append("fetching from the restored server failed: %r" % error)
+    for p in problems: print("FAIL: " + p, flush=True)
+    print("served %d requests" % hits["count"], flush=True)
+    if not problems: print("PASS", flush=True)
+    os._exit(1 if problems else 0)
+signal.signal(signal.SIGUSR1, lambda signo, frame: threading.Thread(target=check).start())
+# Two requests before the checkpoint, so the counter holds state worth keeping.
+threading.Thread(target=lambda: (fetch(), fetch(), print("READY port=%d" % port, flush=True))).start()
+server.serve_forever(poll_interval=0.05)
+)";
+
+TEST(CheckpointPrograms, Python3HttpServerKeepsItsPortAndCounter) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/usr/bin/python3", write_script(session, "server.py", kPythonServer)});
+}
+
 // dash (/bin/sh), with a pipeline whose two ends are both in the tree.
 constexpr const char* kSh = R"(
 count=0
