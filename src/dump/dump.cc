@@ -87,6 +87,7 @@ class TreeDump {
     for (const auto& [host_pid, files] : files_)
       RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryObjects, 0, objects_->objects()));
+    writer_.set_known_checksum(image::file_name(image::Kind::ObjectPages), objects_->pages_checksum());
     ASSIGN_OR_RETURN(image::Pipes pipes, collect_pipes(pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pipes, 0, pipes));
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));

@@ -10,9 +10,11 @@
 #pragma once
 
 #include <sys/types.h>
+#include <xxhash.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +47,9 @@ class MemoryObjectCollector {
   Result<uint64_t> add(image::ObjectKind kind, const std::string& source, const std::string& name, const std::string& what);
 
   bool empty() const { return objects_.objects_size() == 0; }
+  // XXH3-64 of the object pages file as written so far (hashed while writing, so the image's
+  // commit need not read it back while the tree is frozen).
+  uint64_t pages_checksum() const { return XXH3_64bits_digest(hash_.get()); }
   const image::MemoryObjects& objects() const { return objects_; }
 
  private:
@@ -54,6 +59,10 @@ class MemoryObjectCollector {
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> ids_;  // (st_dev, st_ino) -> id.
   image::MemoryObjects objects_;
   std::vector<char> buffer_;
+  struct FreeHash {
+    void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
+  };
+  std::unique_ptr<XXH3_state_t, FreeHash> hash_{XXH3_createState()};
 };
 
 }  // namespace cryo::dump
