@@ -1,0 +1,52 @@
+// What cryo cannot checkpoint is refused before the tree is touched: one error line naming the
+// process, the fd or mapping and its kind; no image; the tree runs on and its check passes.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+struct Refusal {
+  std::string kind;       // cr_unsupported --kind
+  std::string mentions;   // What the error line must say.
+};
+
+// So that test names and failures show the kind, not the bytes of the struct.
+void PrintTo(const Refusal& refusal, std::ostream* out) { *out << refusal.kind; }
+
+class CheckpointRefusals : public ::testing::TestWithParam<Refusal> {};
+
+TEST_P(CheckpointRefusals, DumpRefusesCleanlyAndTheTreeRunsOn) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_unsupported", {"--kind=" + GetParam().kind, "--dir=" + session.dir().path()});
+  ASSERT_GT(init, 0);
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--leave-running"}}) {
+    auto result = session.dump(init, session.image_path(), extra);
+    expect_one_clear_error(result, GetParam().mentions);
+    EXPECT_NE(result.err.find("which cryo cannot dump"), std::string::npos) << result.err;
+    EXPECT_NE(::access((session.image_path() + "/inventory.img").c_str(), F_OK), 0) << "a refused dump left an image";
+    EXPECT_TRUE(is_alive(init)) << "the refused dump ended the tree";
+  }
+  session.expect_pass_after_check(init);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, CheckpointRefusals,
+    ::testing::Values(Refusal{"sysv_shm", "is System V shared memory"},
+                      Refusal{"inotify", "is an anonymous inode of kind 'inotify'"},
+                      Refusal{"fifo", "is a named FIFO"},
+                      Refusal{"cpu_timer", "(a CPU-time or alarm clock)"},
+                      Refusal{"seccomp", "it runs under seccomp (mode 2)"},
+                      Refusal{"nested_pidns", "is in a PID namespace nested in the tree's"},
+                      Refusal{"tcp_connected", "is an AF_INET SOCK_STREAM socket"},
+                      Refusal{"epoll_shared", "is an epoll set shared with pid"},
+                      Refusal{"pidfd", "is an anonymous inode of kind 'pidfd'"}),
+    [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
+
+}  // namespace
+}  // namespace cryo::e2e

@@ -1,0 +1,98 @@
+// Checkpoint workload for refusals: sets up one thing cryo cannot checkpoint, then waits. A dump
+// must refuse it cleanly and leave the tree running; on SIGUSR1 the workload checks that the thing
+// still works (the refused dump did not disturb it) and says PASS.
+//
+//   cr_unsupported --kind=KIND --dir=DIR
+//
+// KIND: sysv_shm, inotify, fifo, cpu_timer, seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "cr_common.h"
+
+static char* shm;
+static int fd = -1;
+static timer_t timer;
+static pid_t child;
+
+static void setup(const char* kind, const char* dir) {
+  char path[512];
+  if (strcmp(kind, "sysv_shm") == 0) {
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    SETUP_OR_DIE(id >= 0, "shmget: %s\n", strerror(errno));
+    shm = shmat(id, NULL, 0);
+    SETUP_OR_DIE(shm != (void*)-1, "shmat: %s\n", strerror(errno));
+    shmctl(id, IPC_RMID, NULL);  // Gone once detached: nothing left behind.
+    strcpy(shm, "sysv");
+  } else if (strcmp(kind, "inotify") == 0) {
+    fd = inotify_init1(0);
+    SETUP_OR_DIE(fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE) >= 0, "inotify: %s\n", strerror(errno));
+  } else if (strcmp(kind, "fifo") == 0) {
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    SETUP_OR_DIE(mkfifo(path, 0600) == 0, "mkfifo: %s\n", strerror(errno));
+    fd = open(path, O_RDWR);
+    SETUP_OR_DIE(fd >= 0, "open fifo: %s\n", strerror(errno));
+  } else if (strcmp(kind, "cpu_timer") == 0) {
+    struct sigevent event = {.sigev_notify = SIGEV_NONE};
+    SETUP_OR_DIE(timer_create(CLOCK_PROCESS_CPUTIME_ID, &event, &timer) == 0, "timer_create: %s\n", strerror(errno));
+  } else if (strcmp(kind, "seccomp") == 0) {
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog program = {1, &allow};
+    SETUP_OR_DIE(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0,
+                 "seccomp: %s\n", strerror(errno));
+  } else if (strcmp(kind, "nested_pidns") == 0) {
+    SETUP_OR_DIE(unshare(CLONE_NEWPID) == 0, "unshare(CLONE_NEWPID): %s\n", strerror(errno));
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      for (;;) pause();
+    }
+  } else if (strcmp(kind, "tcp_connected") == 0) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    SETUP_OR_DIE(bind(listener, (struct sockaddr*)&address, sizeof address) == 0 && listen(listener, 1) == 0 &&
+                     getsockname(listener, (struct sockaddr*)&address, &length) == 0,
+                 "listen: %s\n", strerror(errno));
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    SETUP_OR_DIE(connect(fd, (struct sockaddr*)&address, sizeof address) == 0, "connect: %s\n", strerror(errno));
+    close(listener);  // The connection stays, established.
+  } else if (strcmp(kind, "epoll_shared") == 0) {
+    fd = epoll_create1(0);
+    SETUP_OR_DIE(fd >= 0, "epoll_create1: %s\n", strerror(errno));
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      for (;;) pause();
+    }
+  } else if (strcmp(kind, "pidfd") == 0) {
+    fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    SETUP_OR_DIE(fd >= 0, "pidfd_open: %s\n", strerror(errno));
+  } else {
+    SETUP_OR_DIE(0, "unknown kind %s\n", kind);
+  }
+}
+
+int main(int argc, char** argv) {
+  install_check_handler();
+  const char* kind = arg_string(argc, argv, "kind", "");
+  setup(kind, arg_string(argc, argv, "dir", "/tmp"));
+  say("READY pid=%d kind=%s\n", (int)getpid(), kind);
+  wait_for_check();
+  if (shm) EXPECT_OR_FAIL(strcmp(shm, "sysv") == 0, "the SysV segment changed\n");
+  if (fd >= 0) EXPECT_OR_FAIL(fcntl(fd, F_GETFD) >= 0, "fd %d is gone\n", fd);
+  if (child > 0) EXPECT_OR_FAIL(kill(child, 0) == 0, "the child is gone\n");
+  finish();
+}
