@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the image fuzzer needs (clang, libFuzzer and the sanitizer runtimes), only when missing. Kept apart from
-# install-deps.sh: cryo itself builds with g++ alone.
+# Installs what the image fuzzer needs (clang, libFuzzer and the sanitizer runtimes), only when
+# missing. Kept apart from install-deps.sh: cryo itself builds with g++ alone.
 set -euo pipefail
 packages=(clang-16 libfuzzer-16-dev libclang-rt-16-dev)
 missing=()
