@@ -61,7 +61,9 @@ pid=''
 ticks_at_dump=$(last_tick)
 echo "the tree is gone; its image:"
 ls -l "$work/image" | awk 'NR > 1 { printf "  %s %8s  %s\n", $1, $5, $9 }'
-$cryo show -D "$work/image" | grep -m1 -iE 'monotonic|boottime' || true
+# The tree's own clocks at the freeze, as `cryo show` decodes them from namespaces.img.
+$cryo show -D "$work/image" | sed -n '/^== namespaces.img/,/^==/p' | grep -A2 clocks_inside | awk '/_ns:/ { sub("_ns:", "", $1); printf "  %s inside at the freeze: %.4f days\n", $1, $2 / 86400e9 }'
+
 sleep 2
 
 step "restore it: cryo restore -D $work/image --detach"
