@@ -38,9 +38,8 @@ Result<DumpTarget> find_dump_target(pid_t pid) {
                     .with_hint("give the host PID of a tree started with cryo run or unshare --pid --fork"));
   if (status->state == 'Z' || status->state == 'X')
     return fail(make_error(who + " (" + status->name + ") has exited").with_hint("the tree is gone; nothing to dump"));
-  if (status->tracer_pid != 0)
-    return fail(make_error(who + " (" + status->name + ") is already traced by PID " + std::to_string(status->tracer_pid))
-                    .with_hint("detach the debugger or tracer first"));
+  // A tracer is looked for later, by the preflight check, once the dump lock is held: another cryo
+  // dumping this tree traces it too, and must be reported as that, not as a debugger.
   DumpTarget target;
   target.init = pid;
   target.ns_level = status->ns_pid.size() - 1;

@@ -17,8 +17,8 @@ struct DumpTarget {
   uint64_t pidns_inode = 0;  // Identifies the tree's PID namespace (for the dump lock).
 };
 
-// Refuses a PID that does not exist, is not the init (PID 1) of a PID namespace of its own, or is
-// already traced by another process.
+// Refuses a PID that does not exist, is not a process, is not the init (PID 1) of a PID namespace
+// of its own, or has exited. (Tracers are the preflight check's, after the dump lock is taken.)
 Result<DumpTarget> find_dump_target(pid_t pid);
 
 // The inode of /proc/PID/ns/NAME ("pid", "mnt", "time", ...): equal inodes mean the same namespace.
