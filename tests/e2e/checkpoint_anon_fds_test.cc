@@ -7,15 +7,11 @@
 namespace cryo::e2e {
 namespace {
 
+// Start, dump, restore, and the workload's own check.
 void dump_restore_check(const std::string& workload, const std::vector<std::string>& args = {},
                         const std::vector<std::string>& run_args = {}) {
   CheckpointSession session;
-  pid_t init = session.start(workload, args, run_args);
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes(workload, args, {}, run_args);
 }
 
 TEST(CheckpointFdEventfd, CounterSemaphoreFlagsAndSharingSurvive) { dump_restore_check("cr_eventfd"); }

@@ -48,12 +48,8 @@ TEST(TimeNs, ElapsedAddsTheTimeBetweenDumpAndRestore) {
 
 TEST(TimeNs, ShiftMovesFrozenClocksForward) {
   CheckpointSession session;
-  pid_t init = session.start("cr_clocks", {"--min-jump-ms=30000", "--max-jump-ms=32000"});
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path(), {"--clock", "freeze", "--shift", "30s"});
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes("cr_clocks", {"--min-jump-ms=30000", "--max-jump-ms=32000"},
+                                   {"--clock", "freeze", "--shift", "30s"});
 }
 
 }  // namespace

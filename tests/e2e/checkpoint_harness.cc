@@ -140,8 +140,9 @@ void CheckpointSession::expect_pass_after_check(pid_t init) {
 }
 
 void CheckpointSession::expect_round_trip_passes(const std::string& workload_name, const std::vector<std::string>& args,
-                                                 const std::vector<std::string>& restore_extra) {
-  pid_t init = start(workload_name, args);
+                                                 const std::vector<std::string>& restore_extra,
+                                                 const std::vector<std::string>& run_args) {
+  pid_t init = start(workload_name, args, run_args);
   ASSERT_GT(init, 0);
   ASSERT_TRUE(dump_ok(init, image_path()));
   pid_t restored = restore_ok(image_path(), restore_extra);

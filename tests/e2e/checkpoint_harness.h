@@ -67,10 +67,11 @@ class CheckpointSession {
   // request_check + wait_for_verdict, expecting PASS from a workload that started exactly once.
   void expect_pass_after_check(pid_t init);
 
-  // The whole round: start the workload, dump it (which ends it), restore it with `restore_extra`,
-  // and expect its own check to pass.
+  // The whole round: start the workload (with `cryo run` options `run_args`), dump it (which ends
+  // it), restore it with `restore_extra`, and expect its own check to pass.
   void expect_round_trip_passes(const std::string& workload_name, const std::vector<std::string>& args = {},
-                                const std::vector<std::string>& restore_extra = {});
+                                const std::vector<std::string>& restore_extra = {},
+                                const std::vector<std::string>& run_args = {});
 
   // Processes still alive whose command line mentions this session's directory.
   std::vector<pid_t> leftover_processes() const;

@@ -14,12 +14,7 @@ namespace {
 // both see the contents and each other's writes.
 TEST(MemoryObjects, SharedAnonymousMemoryStaysSharedAcrossRestore) {
   CheckpointSession session;
-  pid_t init = session.start("cr_shmem");
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes("cr_shmem");
 }
 
 // cr_memfd: memfds as fds (contents, size, position, flags, name, seals that still apply) and as
@@ -27,12 +22,7 @@ TEST(MemoryObjects, SharedAnonymousMemoryStaysSharedAcrossRestore) {
 // after restore each sees the other's writes.
 TEST(MemoryObjects, MemfdKeepsContentsSealsAndSharing) {
   CheckpointSession session;
-  pid_t init = session.start("cr_memfd");
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes("cr_memfd");
 }
 
 // cr_deleted: files deleted while open (read-write and read-only, one open file shared by two
@@ -43,12 +33,7 @@ TEST(MemoryObjects, DeletedFilesComeBackUnlinkedWithContentsAndPositions) {
   CheckpointSession session;
   std::string files = session.dir() / "files";
   ASSERT_EQ(::mkdir(files.c_str(), 0700), 0);
-  pid_t init = session.start("cr_deleted", {"--dir=" + files});
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes("cr_deleted", {"--dir=" + files});
 }
 
 }  // namespace

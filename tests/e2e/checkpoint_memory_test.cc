@@ -14,12 +14,7 @@ TEST_P(CheckpointRestore, MemoryRegistersAndPidsSurvive) {
   CheckpointSession session;
   // cr_memory: 64 MiB of xorshift data, r12/r15/xmm10/ymm8 live in a spin loop, init and child
   // PIDs, clocks allowed to jump at most 2 s under the default freeze policy.
-  pid_t init = session.start("cr_memory", {"--mib=64", "--max-jump-ms=2000"});
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path(), {"--pid-method", GetParam()});
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes("cr_memory", {"--mib=64", "--max-jump-ms=2000"}, {"--pid-method", GetParam()});
 }
 
 TEST_P(CheckpointRestore, TreeOfFiveKeepsIdsSessionsAndPipeData) {

@@ -27,12 +27,7 @@ void expect_refused(const std::string& mode, const std::string& kind) {
 
 TEST(CheckpointFdSockets, SocketpairsKeepTheirQueuesBoundariesAndPeers) {
   CheckpointSession session;
-  pid_t init = session.start("cr_socketpair");
-  ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  session.expect_round_trip_passes("cr_socketpair");
 }
 
 TEST(CheckpointFdSockets, ListeningTcpSocketsComeBackOnTheirAddressesSharedAndAccepting) {
