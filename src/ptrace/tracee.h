@@ -68,6 +68,8 @@ class Tracee {
  private:
   explicit Tracee(pid_t tid) : tid_(tid), attached_(true) {}
   Error tracee_error(const std::string& call) const;
+  // waitpid(__WALL | flags); nullopt only with WNOHANG and nothing to report.
+  Result<std::optional<WaitStatus>> wait_with(int flags);
 
   pid_t tid_ = 0;
   bool attached_ = false;
