@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "base/logging.h"
+#include "kernel/kernel_abi.h"
 #include "ptrace/remote_syscalls.h"
 
 namespace cryo::dump {
@@ -20,33 +21,11 @@ namespace {
 
 constexpr uint64_t kPageSize = 4096;
 
-// The kernel's struct sigaction for rt_sigaction on x86_64 (not glibc's, which orders fields
-// differently and has a 128-byte mask).
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
-static_assert(sizeof(KernelSigaction) == 32);
-
-struct KernelStackT {
-  uint64_t sp;
-  int32_t flags;
-  int32_t pad;
-  uint64_t size;
-};
-static_assert(sizeof(KernelStackT) == 24);
-
-struct KernelItimerval {
-  int64_t interval_sec, interval_usec, value_sec, value_usec;
-};
-
 // Layout of the scratch page: where each injected call writes its answer.
 constexpr uint64_t kSigactionsAt = 0;                       // 65 * 32 bytes, indexed by signal.
-constexpr uint64_t kAltstackAt = 65 * sizeof(KernelSigaction);
+constexpr uint64_t kAltstackAt = 65 * sizeof(kernel_abi::Sigaction);
 constexpr uint64_t kItimersAt = kAltstackAt + 64;          // 3 * 32 bytes.
-constexpr uint64_t kTidAddressAt = kItimersAt + 3 * sizeof(KernelItimerval);
+constexpr uint64_t kTidAddressAt = kItimersAt + 3 * sizeof(kernel_abi::Itimerval);
 constexpr uint64_t kPdeathsigAt = kTidAddressAt + 8;
 constexpr uint64_t kSubreaperAt = kPdeathsigAt + 8;
 // Then, for each thread but the leader, its sigaltstack and clear_child_tid (32 bytes a thread).
@@ -74,17 +53,14 @@ Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first
     uint64_t slot = scratch + kThreadsAt + i * kThreadSlot;
     ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(thread, trampoline));
     RETURN_IF_ERROR(remote.call("sigaltstack", SYS_sigaltstack, {0, slot}));
-    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, slot + sizeof(KernelStackT)}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, slot + sizeof(kernel_abi::Stack)}));
   }
   return {};
 }
 
 Result<std::string> read_scratch(pid_t tid, uint64_t scratch);
 
-struct KernelItimerspec {
-  int64_t interval_sec, interval_nsec, value_sec, value_nsec;
-};
-static_assert(sizeof(KernelItimerspec) <= kThreadSlot);
+static_assert(sizeof(kernel_abi::Itimerspec) <= kThreadSlot);
 
 // Asks the process for the time left on each of its POSIX timers (timer_gettime), a page's worth
 // at a time, into the same slots the threads use.
@@ -98,7 +74,7 @@ Result<> collect_posix_timer_times(RemoteSyscalls& remote, pid_t tid, uint64_t s
     }
     ASSIGN_OR_RETURN(std::string page, read_scratch(tid, scratch));
     for (int i = 0; i < count; ++i) {
-      KernelItimerspec spec;
+      kernel_abi::Itimerspec spec;
       std::memcpy(&spec, page.data() + kThreadsAt + static_cast<size_t>(i) * kThreadSlot, sizeof spec);
       auto* timer = core.mutable_posix_timers(first + i);
       timer->set_value_ns(static_cast<uint64_t>(spec.value_sec) * 1000000000ull + static_cast<uint64_t>(spec.value_nsec));
@@ -109,7 +85,7 @@ Result<> collect_posix_timer_times(RemoteSyscalls& remote, pid_t tid, uint64_t s
 }
 
 void read_thread_registrations(const std::string& page, size_t index, image::ThreadCore& thread_core) {
-  KernelStackT ss;
+  kernel_abi::Stack ss;
   std::memcpy(&ss, page.data() + kThreadsAt + index * kThreadSlot, sizeof ss);
   thread_core.mutable_altstack()->set_sp(ss.sp);
   thread_core.mutable_altstack()->set_flags(ss.flags);
@@ -158,12 +134,12 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     for (int sig = 1; sig <= 64; ++sig) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
       RETURN_IF_ERROR(remote.call("rt_sigaction(" + std::to_string(sig) + ")", SYS_rt_sigaction,
-                                  {static_cast<uint64_t>(sig), 0, scratch + kSigactionsAt + sig * sizeof(KernelSigaction), 8}));
+                                  {static_cast<uint64_t>(sig), 0, scratch + kSigactionsAt + sig * sizeof(kernel_abi::Sigaction), 8}));
     }
     RETURN_IF_ERROR(remote.call("sigaltstack", SYS_sigaltstack, {0, scratch + kAltstackAt}));
     for (int which = 0; which < 3; ++which)
       RETURN_IF_ERROR(remote.call("getitimer(" + std::to_string(which) + ")", SYS_getitimer,
-                                  {static_cast<uint64_t>(which), scratch + kItimersAt + which * sizeof(KernelItimerval)}));
+                                  {static_cast<uint64_t>(which), scratch + kItimersAt + which * sizeof(kernel_abi::Itimerval)}));
     RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, scratch + kTidAddressAt}));
     RETURN_IF_ERROR(remote.call("prctl(PR_GET_PDEATHSIG)", SYS_prctl, {PR_GET_PDEATHSIG, scratch + kPdeathsigAt}));
     RETURN_IF_ERROR(remote.call("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, {PR_GET_CHILD_SUBREAPER, scratch + kSubreaperAt}));
@@ -204,7 +180,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
 
   for (int sig = 1; sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    KernelSigaction sa;
+    kernel_abi::Sigaction sa;
     std::memcpy(&sa, page.data() + kSigactionsAt + sig * sizeof sa, sizeof sa);
     auto* action = core.add_sigactions();
     action->set_signo(static_cast<uint32_t>(sig));
@@ -213,13 +189,13 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     action->set_restorer(sa.restorer);
     action->set_mask(sa.mask);
   }
-  KernelStackT ss;
+  kernel_abi::Stack ss;
   std::memcpy(&ss, page.data() + kAltstackAt, sizeof ss);
   thread_core.mutable_altstack()->set_sp(ss.sp);
   thread_core.mutable_altstack()->set_flags(ss.flags);
   thread_core.mutable_altstack()->set_size(ss.size);
   for (int which = 0; which < 3; ++which) {
-    KernelItimerval it;
+    kernel_abi::Itimerval it;
     std::memcpy(&it, page.data() + kItimersAt + which * sizeof it, sizeof it);
     auto* timer = core.add_itimers();
     timer->set_which(static_cast<uint32_t>(which));

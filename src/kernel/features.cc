@@ -22,6 +22,7 @@
 #include "base/scope_guard.h"
 #include "base/unique_fd.h"
 #include "kernel/capabilities.h"
+#include "kernel/kernel_abi.h"
 #include "kernel/pagemap_scan.h"
 #include "ns/clone3.h"
 #include "ns/time_namespace.h"
@@ -267,10 +268,9 @@ void probe_pagemap_scan(FeatureCheck& c) {
 // Restoring a POSIX timer needs its old ID back: since Linux 6.17 a process can ask timer_create to
 // take the ID it passes in.
 void probe_posix_timer_ids(FeatureCheck& c) {
-  constexpr int kPrTimerCreateRestoreIds = 77;  // linux/prctl.h of 6.17; Debian 12's headers predate it.
   constexpr int kWantedId = 4242;
   auto report = in_child([] {
-    if (::prctl(kPrTimerCreateRestoreIds, 1, 0, 0, 0) != 0) return ChildReport{1, errno};
+    if (::prctl(kernel_abi::kPrTimerCreateRestoreIds, 1, 0, 0, 0) != 0) return ChildReport{1, errno};
     sigevent event{};
     event.sigev_notify = SIGEV_NONE;
     int id = kWantedId;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/file_util.h"
+#include "base/hex.h"
 #include "base/logging.h"
 
 namespace cryo {
@@ -17,12 +18,6 @@ namespace {
 
 // Every signal but SIGKILL and SIGSTOP, which cannot be blocked anyway.
 constexpr uint64_t kAllSignals = ~0ull & ~(1ull << (SIGKILL - 1)) & ~(1ull << (SIGSTOP - 1));
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 }  // namespace
 

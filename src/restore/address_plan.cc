@@ -3,16 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "base/hex.h"
+
 namespace cryo::restore {
-namespace {
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-}  // namespace
 
 std::optional<uint64_t> find_free_range(std::vector<AddressRange> busy, uint64_t size, uint64_t lowest,
                                         uint64_t highest) {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "base/file_util.h"
+#include "base/hex.h"
 #include "base/unique_fd.h"
 #include "kernel/features.h"
 #include "ns/clone3.h"
@@ -68,12 +69,6 @@ uint64_t read_xcr0() {
   if (!(ecx & (1u << 27))) return 0;
   asm volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return (uint64_t(edx) << 32) | eax;
-}
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 // Collects at most one problem per path, naming every user of it, so a changed library shared by

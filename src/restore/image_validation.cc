@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "base/hex.h"
+
 namespace cryo::restore {
 namespace {
 
@@ -22,12 +24,6 @@ constexpr int kMaxThreads = 4096;
 constexpr int kMaxPosixTimers = 65536;
 constexpr size_t kMaxAffinityBytes = 1024;          // 8192 CPUs: a cpu_set_t is 128 bytes.
 constexpr uint64_t kMaxTimerNs = uint64_t(1) << 62;  // About 146 years: more is no time a kernel timer holds.                  // Per process; bounds the work an image can ask for.
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 class Problems {
  public:

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <map>
 
+#include "base/hex.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
 #include "restore/address_plan.h"
@@ -20,12 +21,6 @@ namespace {
 
 // Nothing is ever mapped below this (the default vm.mmap_min_addr), so the search starts there.
 constexpr uint64_t kLowestMappable = 0x10000;
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 bool is_special(image::VmaKind kind) {
   return kind == image::VMA_VDSO || kind == image::VMA_VVAR || kind == image::VMA_VVAR_VCLOCK || kind == image::VMA_VSYSCALL;

@@ -1,6 +1,7 @@
 // The memory part of image validation: VMAs and the page runs that fill them.
 #include <sys/mman.h>
 
+#include "base/hex.h"
 #include "restore/address_plan.h"
 #include "restore/image_validation.h"
 
@@ -8,12 +9,6 @@ namespace cryo::restore {
 namespace {
 
 constexpr uint64_t kVsyscallStart = 0xffffffffff600000;
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string range_name(uint64_t start, uint64_t end) { return hex(start) + "-" + hex(end); }
 

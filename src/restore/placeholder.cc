@@ -15,6 +15,7 @@
 #include <set>
 
 #include "base/file_util.h"
+#include "kernel/kernel_abi.h"
 #include "ns/clone3.h"
 #include "ns/proc_mount.h"
 #include "restore/anon_inode_fds.h"
@@ -23,15 +24,6 @@
 
 namespace cryo::restore {
 namespace {
-
-// The kernel's struct sigaction for rt_sigaction(2), which glibc's sigaction() hides: glibc refuses
-// its two internal real-time signals, and every signal must be reset.
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
 
 // Placeholders never log: their fds are being rearranged and a log write could land in a workload's
 // file. Failures travel to cryo as a report instead.
@@ -176,8 +168,10 @@ void close_all_but(const std::set<int>& keep) {
   ::close_range(next, ~0u, 0);
 }
 
+// rt_sigaction(2) directly, with the kernel's struct: glibc's sigaction() refuses its two internal
+// real-time signals, and every signal must be reset.
 Result<> reset_signal_dispositions() {
-  KernelSigaction dfl{};
+  kernel_abi::Sigaction dfl{};
   for (int sig = 1; sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     if (::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, 8) != 0) return fail_errno("rt_sigaction(" + std::to_string(sig) + ", SIG_DFL)");

@@ -9,6 +9,7 @@
 
 #include "base/fault_injection.h"
 #include "base/logging.h"
+#include "kernel/kernel_abi.h"
 #include "ptrace/registers.h"
 #include "restore/address_plan.h"
 #include "restore/memory_restorer.h"
@@ -22,7 +23,7 @@
 namespace cryo::restore {
 namespace {
 
-constexpr uint32_t kRseqFlagUnregister = 1;
+using kernel_abi::kRseqFlagUnregister;
 
 // Code page plus scratch room for the largest thing written there: a path, the auxv, the groups list.
 uint64_t trampoline_size(const image::ProcessCore& core) {

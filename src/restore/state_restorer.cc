@@ -10,54 +10,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/hex.h"
 #include "base/logging.h"
+#include "kernel/kernel_abi.h"
 
 namespace cryo::restore {
 namespace {
-
-constexpr uint32_t kRseqFlagUnregister = 1;
-
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
-
-struct KernelStack {
-  uint64_t sp;
-  int32_t flags;
-  int32_t pad;
-  uint64_t size;
-};
-
-struct KernelItimerval {
-  int64_t interval_sec, interval_usec, value_sec, value_usec;
-};
-
-struct KernelItimerspec {
-  int64_t interval_sec, interval_nsec, value_sec, value_nsec;
-};
-
-// The kernel's struct sigevent on x86_64: value, signo, notify, then a 48-byte union whose first
-// int is the thread ID of SIGEV_THREAD_ID.
-struct KernelSigevent {
-  uint64_t value;
-  int32_t signo;
-  int32_t notify;
-  int32_t tid;
-  int32_t pad[11];
-};
-static_assert(sizeof(KernelSigevent) == 64);
-
-// From linux/prctl.h of 6.17 (Debian 12's headers predate it).
-constexpr uint64_t kPrTimerCreateRestoreIds = 77;
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 int siginfo_signo(const std::string& info) {
   int signo = 0;
@@ -101,7 +59,7 @@ Result<> restore_mm_fields(RemoteTask& task, const image::MmFields& mm) {
 Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core) {
   for (const auto& action : core.sigactions()) {
     if (action.handler() == 0 && action.flags() == 0 && action.mask() == 0) continue;  // SIG_DFL, as reset
-    KernelSigaction sa{action.handler(), action.flags(), action.restorer(), action.mask()};
+    kernel_abi::Sigaction sa{action.handler(), action.flags(), action.restorer(), action.mask()};
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(&sa, sizeof sa));
     RETURN_IF_ERROR_CTX(task.call("rt_sigaction", SYS_rt_sigaction, {action.signo(), remote, 0, 8}),
@@ -115,7 +73,7 @@ Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore&
   const auto& ss = thread.altstack();
   if (!(ss.flags() & SS_DISABLE)) {
     // SS_ONSTACK is a state the kernel reports, not a flag it takes.
-    KernelStack stack{ss.sp(), ss.flags() & ~SS_ONSTACK, 0, ss.size()};
+    kernel_abi::Stack stack{ss.sp(), ss.flags() & ~SS_ONSTACK, 0, ss.size()};
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(&stack, sizeof stack));
     RETURN_IF_ERROR_CTX(task.call("sigaltstack", SYS_sigaltstack, {remote, 0}), where);
@@ -133,7 +91,7 @@ Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore&
 Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core) {
   for (const auto& timer : core.itimers()) {
     if (timer.value_us() == 0) continue;  // Disarmed, as in a fresh process.
-    KernelItimerval value{static_cast<int64_t>(timer.interval_us() / 1000000), static_cast<int64_t>(timer.interval_us() % 1000000),
+    kernel_abi::Itimerval value{static_cast<int64_t>(timer.interval_us() / 1000000), static_cast<int64_t>(timer.interval_us() % 1000000),
                           static_cast<int64_t>(timer.value_us() / 1000000), static_cast<int64_t>(timer.value_us() % 1000000)};
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(&value, sizeof value));
@@ -146,11 +104,11 @@ Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
   if (core.posix_timers_size() == 0) return {};
   // Timer IDs are the process's handles (timer_t), so each must come back with its old value. Since
   // Linux 6.17 a process may ask timer_create to take the ID it is given; off again afterwards.
-  auto on = task.call("prctl(PR_TIMER_CREATE_RESTORE_IDS, on)", SYS_prctl, {kPrTimerCreateRestoreIds, 1});
+  auto on = task.call("prctl(PR_TIMER_CREATE_RESTORE_IDS, on)", SYS_prctl, {kernel_abi::kPrTimerCreateRestoreIds, 1});
   if (!on) return fail(on.error().with_hint("restoring POSIX timers with their IDs needs Linux 6.17 or later"));
   for (const auto& timer : core.posix_timers()) {
     std::string what = "POSIX timer " + std::to_string(timer.id());
-    KernelSigevent event{};
+    kernel_abi::Sigevent event{};
     event.value = timer.sigval();
     event.signo = timer.signo();
     event.notify = timer.notify();
@@ -162,7 +120,7 @@ Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
     RETURN_IF_ERROR_CTX(task.call("timer_create", SYS_timer_create, {static_cast<uint64_t>(timer.clock_id()), remote_event, remote_id}),
                         what);
   }
-  RETURN_IF_ERROR(task.call("prctl(PR_TIMER_CREATE_RESTORE_IDS, off)", SYS_prctl, {kPrTimerCreateRestoreIds, 0}));
+  RETURN_IF_ERROR(task.call("prctl(PR_TIMER_CREATE_RESTORE_IDS, off)", SYS_prctl, {kernel_abi::kPrTimerCreateRestoreIds, 0}));
   return {};
 }
 
@@ -171,7 +129,7 @@ Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
   // freeze under the default clock policy.
   for (const auto& timer : core.posix_timers()) {
     if (timer.value_ns() == 0) continue;
-    KernelItimerspec spec{static_cast<int64_t>(timer.interval_ns() / 1000000000), static_cast<int64_t>(timer.interval_ns() % 1000000000),
+    kernel_abi::Itimerspec spec{static_cast<int64_t>(timer.interval_ns() / 1000000000), static_cast<int64_t>(timer.interval_ns() % 1000000000),
                           static_cast<int64_t>(timer.value_ns() / 1000000000), static_cast<int64_t>(timer.value_ns() % 1000000000)};
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(&spec, sizeof spec));
