@@ -267,6 +267,8 @@ void probe_pagemap_scan(FeatureCheck& c) {
 
 // Restoring a POSIX timer needs its old ID back: since Linux 6.17 a process can ask timer_create to
 // take the ID it passes in.
+}  // namespace
+
 void probe_posix_timer_ids(FeatureCheck& c) {
   constexpr int kWantedId = 4242;
   auto report = in_child([] {
@@ -286,6 +288,8 @@ void probe_posix_timer_ids(FeatureCheck& c) {
     default: return failed(c, "timer_create ignored the chosen ID", remedy);
   }
 }
+
+namespace {
 
 void probe_vdso_layout(KernelFeatures& f) {
   auto mappings = read_special_mappings();

@@ -53,6 +53,10 @@ struct KernelFeatures {
 // Probes everything now (forks short-lived children for the probes that change process state).
 KernelFeatures probe_kernel_features();
 
+// The one probe restore needs, and only for an image with POSIX timers: whether timer_create takes a
+// chosen ID. Fills `check` (its key and title as probe_kernel_features sets them).
+void probe_posix_timer_ids(FeatureCheck& check);
+
 // Probed on first use, then the same answer for the life of the process.
 const KernelFeatures& kernel_features();
 

@@ -175,7 +175,7 @@ PathStat stat_path(const std::string& path) {
   return out;
 }
 
-Result<HostFacts> read_host_facts() {
+Result<HostFacts> read_host_facts(const ImageSet& set) {
   HostFacts facts;
   utsname uts;
   if (::uname(&uts) != 0) return fail_errno("uname");
@@ -196,7 +196,14 @@ Result<HostFacts> read_host_facts() {
   facts.xcr0 = read_xcr0();
   ASSIGN_OR_RETURN(auto maps, read_maps(0));
   facts.vdso_layout = vdso_mappings(maps);
-  facts.posix_timer_ids = kernel_features().posix_timer_ids.ok;
+  // A probe forks a child: only for images that need it.
+  bool has_timers = false;
+  for (const auto& process : set.processes) has_timers = has_timers || process.core.posix_timers_size() > 0;
+  if (has_timers) {
+    FeatureCheck timer_ids;
+    probe_posix_timer_ids(timer_ids);
+    facts.posix_timer_ids = timer_ids.ok;
+  }
   auto fresh = fresh_namespace_pid_max();
   if (fresh) {
     facts.pid_max = *fresh;

@@ -24,7 +24,8 @@ struct HostFacts {
   bool posix_timer_ids = true;  // timer_create can take a chosen ID (PR_TIMER_CREATE_RESTORE_IDS).
 };
 
-Result<HostFacts> read_host_facts();
+// What this host offers; probes what only `set` needs (POSIX timer IDs) only when it needs it.
+Result<HostFacts> read_host_facts(const ImageSet& set);
 
 // What stat() says about a path, as far as identity checks care.
 struct PathStat {

@@ -35,7 +35,7 @@ Result<TreePlan> check_everything(const ImageSet& set) {
   auto log = logging::get("restore");
   std::vector<std::string> problems;
   TreePlan plan = validate_image(set, &problems);
-  ASSIGN_OR_RETURN(HostFacts host, read_host_facts());
+  ASSIGN_OR_RETURN(HostFacts host, read_host_facts(set));
   HostCheck host_check = check_host(set, host, stat_path);
   for (const auto& note : host_check.notes) log->info("{}", note);
   problems.insert(problems.end(), host_check.problems.begin(), host_check.problems.end());
