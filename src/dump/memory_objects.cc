@@ -61,7 +61,6 @@ Result<MemoryObjectCollector> MemoryObjectCollector::create(const std::string& p
   MemoryObjectCollector collector;
   collector.out_.reset(::open(pages_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!collector.out_.valid()) return fail_errno("open(" + pages_path + ")");
-  XXH3_64bits_reset(collector.hash_.get());
   return collector;
 }
 
@@ -133,7 +132,7 @@ Result<> MemoryObjectCollector::store_contents(int fd, uint64_t size, image::Mem
         if (is_zero_page(buffer_.data() + page)) continue;
         uint64_t file_offset = objects_.pages_file_size();
         RETURN_IF_ERROR(write_all(out_.get(), buffer_.data() + page, kPageSize, "object pages file"));
-        XXH3_64bits_update(hash_.get(), buffer_.data() + page, kPageSize);
+        checksum_.update(buffer_.data() + page, kPageSize);
         objects_.set_pages_file_size(file_offset + kPageSize);
         add_run(object, start + page, file_offset);
       }

@@ -10,11 +10,9 @@
 #pragma once
 
 #include <sys/types.h>
-#include <xxhash.h>
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +21,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "image/checksum.h"
 #include "image/object_limits.h"
 #include "objects.pb.h"
 
@@ -49,7 +48,7 @@ class MemoryObjectCollector {
   bool empty() const { return objects_.objects_size() == 0; }
   // XXH3-64 of the object pages file as written so far (hashed while writing, so the image's
   // commit need not read it back while the tree is frozen).
-  uint64_t pages_checksum() const { return XXH3_64bits_digest(hash_.get()); }
+  uint64_t pages_checksum() const { return checksum_.digest(); }
   const image::MemoryObjects& objects() const { return objects_; }
 
  private:
@@ -59,10 +58,7 @@ class MemoryObjectCollector {
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> ids_;  // (st_dev, st_ino) -> id.
   image::MemoryObjects objects_;
   std::vector<char> buffer_;
-  struct FreeHash {
-    void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
-  };
-  std::unique_ptr<XXH3_state_t, FreeHash> hash_{XXH3_createState()};
+  image::StreamingChecksum checksum_;
 };
 
 }  // namespace cryo::dump

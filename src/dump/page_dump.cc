@@ -4,15 +4,14 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
+#include "image/checksum.h"
 #include "kernel/proc_pagemap.h"
 
 namespace cryo::dump {
@@ -32,9 +31,7 @@ struct Segment {
 
 class PageWriter {
  public:
-  PageWriter(pid_t pid, UniqueFd out, char* buffer) : pid_(pid), out_(std::move(out)), buffer_(buffer), hash_(XXH3_createState()) {
-    XXH3_64bits_reset(hash_.get());
-  }
+  PageWriter(pid_t pid, UniqueFd out, char* buffer) : pid_(pid), out_(std::move(out)), buffer_(buffer) {}
 
   Result<> add(uint64_t start, uint64_t end, bool skip_zero_pages) {
     while (start < end) {
@@ -63,7 +60,7 @@ class PageWriter {
     RETURN_IF_ERROR(write_all(out_.get(), buffer_, kept, "pages file"));
     // Hashed while the batch is still in the cache: the image's inventory needs the checksum of the
     // whole file, and reading a 1 GiB file back at commit cost 0.2-0.6 s of frozen time.
-    XXH3_64bits_update(hash_.get(), buffer_, kept);
+    checksum_.update(buffer_, kept);
     // Start writing this batch to disk now, while the next one is read: the image writer fsyncs
     // every file when it commits, and that fsync then finds little left to do. Only a hint: the
     // fsync is what makes the image durable, so a failure here is not an error.
@@ -79,7 +76,7 @@ class PageWriter {
   Result<DumpedPages> finish() {
     RETURN_IF_ERROR(flush());  // The image writer fsyncs every file when it commits.
     pagemap_.set_pages_file_size(file_size_);
-    return DumpedPages{std::move(pagemap_), XXH3_64bits_digest(hash_.get())};
+    return DumpedPages{std::move(pagemap_), checksum_.digest()};
   }
 
  private:
@@ -136,10 +133,7 @@ class PageWriter {
   size_t batch_bytes_ = 0;
   uint64_t file_size_ = 0;
   image::Pagemap pagemap_;
-  struct FreeHash {
-    void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
-  };
-  std::unique_ptr<XXH3_state_t, FreeHash> hash_;
+  image::StreamingChecksum checksum_;
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "image/checksum.h"
 #include "image/framed_file.h"
 #include "image/image_kinds.h"
 
@@ -66,8 +67,7 @@ std::string parent_of(const std::string& path) {
 Result<uint64_t> checksum_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return fail_errno("open(" + path + ")");
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
+  StreamingChecksum sum;
   // A modest chunk, left uninitialised: zero-filling a 4 MiB buffer for every file cost more than
   // hashing a small file (the fuzzer found opening an image dominated by that memset).
   constexpr size_t kChunk = 256 << 10;
@@ -76,15 +76,12 @@ Result<uint64_t> checksum_file(const std::string& path) {
     ssize_t n = ::read(fd.get(), buf.get(), kChunk);
     if (n < 0) {
       if (errno == EINTR) continue;
-      XXH3_freeState(state);
       return fail_errno("read(" + path + ")");
     }
     if (n == 0) break;
-    XXH3_64bits_update(state, buf.get(), static_cast<size_t>(n));
+    sum.update(buf.get(), static_cast<size_t>(n));
   }
-  uint64_t digest = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
-  return digest;
+  return sum.digest();
 }
 
 namespace {
