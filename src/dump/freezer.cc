@@ -14,6 +14,7 @@
 #include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
 #include "kernel/proc_tasks.h"
+#include "ptrace/reap.h"
 
 namespace cryo::dump {
 namespace {
@@ -167,28 +168,15 @@ Result<> Freezer::kill() {
   // waiting for the init's exit to reach it.
   for (auto& p : processes_)
     if (!p.zombie) ::kill(p.pid, SIGKILL);
-  // As the tracer, we receive each task's death, and a dead task stays a zombie until we collect it.
-  // The init's death waits for every other process of its namespace to be reaped, so waiting for
-  // the tasks one by one in tree order deadlocks: poll them all until every one is collected.
-  auto reap_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (bool pending = true; pending && std::chrono::steady_clock::now() < reap_deadline;) {
-    pending = false;
-    for (auto& p : processes_) {
-      for (auto& t : p.threads) {
-        if (!t.attached()) continue;
-        auto status = t.try_wait();
-        if (!status) {
-          t.abandon();  // ECHILD: already reaped by someone, or no longer ours.
-          continue;
-        }
-        if (*status && !(*status)->gone()) (void)t.cont();
-        if (t.attached()) pending = true;
-      }
-    }
-    if (pending) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  // As the tracer, cryo must collect each task's death, or the init's death never completes.
+  std::vector<pid_t> tids;
+  for (auto& p : processes_)
+    for (auto& t : p.threads)
+      if (t.attached()) tids.push_back(t.tid());
+  std::vector<pid_t> left = reap_killed(std::move(tids), std::chrono::seconds(10));
   for (auto& p : processes_)
     for (auto& t : p.threads) t.abandon();
+  if (!left.empty()) log()->debug("{} killed task(s) not collected within 10 s", left.size());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     auto stat = read_proc_stat(init);

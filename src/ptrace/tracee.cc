@@ -70,24 +70,16 @@ Tracee::~Tracee() {
 }
 
 Result<WaitStatus> Tracee::wait() {
-  ASSIGN_OR_RETURN(std::optional<WaitStatus> status, wait_with(0));
-  return *status;  // Without WNOHANG, waitpid returns only with a status.
-}
-
-Result<std::optional<WaitStatus>> Tracee::try_wait() { return wait_with(WNOHANG); }
-
-Result<std::optional<WaitStatus>> Tracee::wait_with(int flags) {
   int status = 0;
   for (;;) {
-    pid_t got = ::waitpid(tid_, &status, __WALL | flags);
-    if (got == 0) return std::optional<WaitStatus>{};
+    pid_t got = ::waitpid(tid_, &status, __WALL);
     if (got == tid_) break;
     if (got < 0 && errno == EINTR) continue;
     return fail(tracee_error("waitpid"));
   }
   WaitStatus ws(status);
   if (ws.gone()) attached_ = false;
-  return std::optional<WaitStatus>{ws};
+  return ws;
 }
 
 Result<> Tracee::interrupt_and_stop() {

@@ -4,7 +4,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,8 +40,6 @@ class Tracee {
   bool attached() const { return attached_; }
 
   Result<WaitStatus> wait();
-  // Like wait() but returns nullopt at once when the thread has nothing to report (WNOHANG).
-  Result<std::optional<WaitStatus>> try_wait();
   // PTRACE_INTERRUPT then wait for the resulting stop.
   Result<> interrupt_and_stop();
 
@@ -68,8 +65,6 @@ class Tracee {
  private:
   explicit Tracee(pid_t tid) : tid_(tid), attached_(true) {}
   Error tracee_error(const std::string& call) const;
-  // waitpid(__WALL | flags); nullopt only with WNOHANG and nothing to report.
-  Result<std::optional<WaitStatus>> wait_with(int flags);
 
   pid_t tid_ = 0;
   bool attached_ = false;

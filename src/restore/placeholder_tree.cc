@@ -16,6 +16,7 @@
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "ns/clone3.h"
+#include "ptrace/reap.h"
 #include "restore/memory_objects.h"
 #include "restore/staged_fds.h"
 
@@ -211,29 +212,13 @@ void PlaceholderTree::kill(const std::vector<pid_t>& traced_threads) {
   if (root_ != 0 && !root_reaped_) ::kill(root_, SIGKILL);
   hold_write_.reset();
   zombie_write_.reset();
-  // What cryo must reap: traced threads and placeholders (a dead tracee stays a zombie until its
-  // tracer collects it, and the dying init waits for all of them), then the init. Collected in any
-  // order as they die, so no wait on one can block the death of another; a task cryo does not
-  // trace or parent (ECHILD) is its parent's to reap.
+  // What cryo must reap: traced threads and placeholders, then the init (ptrace/reap.h says why all
+  // at once). A task cryo does not trace or parent (ECHILD) is its parent's to reap.
   std::vector<pid_t> pending = traced_threads;
   for (const auto& [pid, host] : host_pids_)
     if (host != root_ && std::find(pending.begin(), pending.end(), host) == pending.end()) pending.push_back(host);
   if (root_ != 0 && !root_reaped_) pending.push_back(root_);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
-    for (size_t i = 0; i < pending.size();) {
-      int status = 0;
-      pid_t got = ::waitpid(pending[i], &status, __WALL | WNOHANG);
-      bool done = (got == pending[i] && (WIFEXITED(status) || WIFSIGNALED(status))) || (got < 0 && errno != EINTR);
-      if (done) {
-        pending[i] = pending.back();
-        pending.pop_back();
-      } else {
-        ++i;
-      }
-    }
-    if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  pending = reap_killed(std::move(pending), std::chrono::seconds(10));
   root_reaped_ = true;
   if (!pending.empty())
     logging::get("restore")->warn("{} task(s) of the failed restore were still not reaped 10 s after SIGKILL", pending.size());
