@@ -195,3 +195,10 @@ static inline uint64_t xorshift64(uint64_t* state) {
 static inline unsigned char pattern_byte(char tag, size_t index) {
   return (unsigned char)(tag * 31 + index * 7 + (index >> 8) * 13);
 }
+
+// Reports a problem unless data[0 .. to-from) holds the pattern of `tag` at indexes from .. to.
+static inline void check_bytes(const char* who, const char* what, const unsigned char* data, char tag, size_t from, size_t to) {
+  size_t bad = 0;
+  for (size_t i = from; i < to; ++i) bad += data[i - from] != pattern_byte(tag, i);
+  EXPECT_OR_FAIL(bad == 0, "%s: %s: %zu of %zu bytes wrong\n", who, what, bad, to - from);
+}

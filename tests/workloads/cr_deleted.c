@@ -54,12 +54,6 @@ static void unlink_file(const char* name) {
   SETUP_OR_DIE(unlink(path) == 0, "unlink %s: %s\n", path, strerror(errno));
 }
 
-static void check_bytes(const char* who, const char* what, const unsigned char* data, char tag, size_t from, size_t to) {
-  size_t bad = 0;
-  for (size_t i = from; i < to; ++i) bad += data[i - from] != pattern_byte(tag, i);
-  EXPECT_OR_FAIL(bad == 0, "%s: %s: %zu of %zu bytes wrong\n", who, what, bad, to - from);
-}
-
 static void check_mappings(const char* who) {
   check_bytes(who, "f1 mapping", p1, 'D', 0, F1_SIZE);
   check_bytes(who, "f3 mapping", p3, 'L', 0, 2 * PAGE);

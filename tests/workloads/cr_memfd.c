@@ -41,12 +41,6 @@ static int memfd(const char* name, unsigned flags, char tag, size_t size) {
   return fd;
 }
 
-static void check_bytes(const char* who, const char* what, const unsigned char* data, char tag, size_t from, size_t to) {
-  size_t bad = 0;
-  for (size_t i = from; i < to; ++i) bad += data[i - from] != pattern_byte(tag, i);
-  EXPECT_OR_FAIL(bad == 0, "%s: %s: %zu of %zu bytes wrong\n", who, what, bad, to - from);
-}
-
 static void check_mappings(const char* who) {
   check_bytes(who, "m1 mapping", p1, 'M', 0, M1_SIZE);
   EXPECT_OR_FAIL(p2[0] == 'X' && p2[PAGE - 1] == 'X', "%s: m2's private page lost its private contents\n", who);
