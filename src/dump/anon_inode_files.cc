@@ -13,12 +13,6 @@
 namespace cryo::dump {
 namespace {
 
-int64_t clock_now_ns(clockid_t clock) {
-  timespec now{};
-  ::clock_gettime(clock, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
-
 // The alarm clocks run like their plain forms; only the wake-up differs.
 clockid_t base_clock(int clockid) {
   if (clockid == CLOCK_REALTIME_ALARM) return CLOCK_REALTIME;
@@ -27,17 +21,19 @@ clockid_t base_clock(int clockid) {
 }
 
 // fdinfo shows the time left to the next expiry even for a TFD_TIMER_ABSTIME timer; restore wants
-// the absolute expiry back, on the clock as the tree sees it. The dumper reads the host's clock, so
-// the tree's time namespace offset is added for CLOCK_MONOTONIC and CLOCK_BOOTTIME (CLOCK_REALTIME
-// is never virtualized).
+// the absolute expiry back, on the clock as the tree sees it. The dumper reads the kernel's clock
+// (its own time namespace's offsets taken out), so the tree's time namespace offset is added for
+// CLOCK_MONOTONIC and CLOCK_BOOTTIME (CLOCK_REALTIME is never virtualized).
 Result<int64_t> absolute_expiry(pid_t pid, int clockid, uint64_t remaining_ns) {
   clockid_t clock = base_clock(clockid);
   int64_t offset = 0;
+  ClockOffsets own;
   if (clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME) {
     ASSIGN_OR_RETURN(ClockOffsets offsets, read_timens_offsets(pid));
     offset = clock == CLOCK_MONOTONIC ? offsets.monotonic_ns : offsets.boottime_ns;
+    ASSIGN_OR_RETURN(own, own_timens_offsets());
   }
-  return clock_now_ns(clock) + offset + static_cast<int64_t>(remaining_ns);
+  return kernel_clock_ns(clock, own) + offset + static_cast<int64_t>(remaining_ns);
 }
 
 Result<> collect_timerfd(pid_t pid, const FdInfo& info, image::Fd& out) {

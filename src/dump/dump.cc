@@ -187,9 +187,12 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   RETURN_IF_ERROR(preflight_check(target));
   log()->debug("preflight done in {:.2f} ms", ms_since(started));
 
+  // cryo may itself run in a time namespace (a container with shifted clocks): the image records
+  // the kernel's clocks, which the tree's offsets apply to.
+  ASSIGN_OR_RETURN(ClockOffsets own_offsets, own_timens_offsets());
   auto frozen_at = Clock::now();
   ASSIGN_OR_RETURN(Freezer freezer, Freezer::freeze(target.init));
-  image::ClockReadings host_clocks = read_host_clocks();
+  image::ClockReadings host_clocks = read_host_clocks(own_offsets);
   log()->debug("froze {} processes in {:.2f} ms", freezer.processes().size(), ms_since(frozen_at));
   RETURN_IF_ERROR(fault_point("dump:after-freeze"));
 

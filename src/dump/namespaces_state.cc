@@ -41,10 +41,10 @@ Result<> check_same_namespaces(const std::map<std::string, uint64_t>& process,
   return {};
 }
 
-image::ClockReadings read_host_clocks() {
+image::ClockReadings read_host_clocks(const ClockOffsets& own) {
   image::ClockReadings clocks;
-  clocks.set_monotonic_ns(clock_now_ns(CLOCK_MONOTONIC));
-  clocks.set_boottime_ns(clock_now_ns(CLOCK_BOOTTIME));
+  clocks.set_monotonic_ns(kernel_clock_ns(CLOCK_MONOTONIC, own));
+  clocks.set_boottime_ns(kernel_clock_ns(CLOCK_BOOTTIME, own));
   clocks.set_realtime_ns(clock_now_ns(CLOCK_REALTIME));
   return clocks;
 }

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "common.pb.h"
 #include "namespaces.pb.h"
+#include "ns/time_namespace.h"
 
 namespace cryo::dump {
 
@@ -21,8 +22,8 @@ Result<std::map<std::string, uint64_t>> namespace_inodes(pid_t pid);
 Result<> check_same_namespaces(const std::map<std::string, uint64_t>& process,
                                const std::map<std::string, uint64_t>& init);
 
-// Host clocks now.
-image::ClockReadings read_host_clocks();
+// The host's (kernel's) clocks now, with `own` (the offsets of cryo's own time namespace) taken out.
+image::ClockReadings read_host_clocks(const ClockOffsets& own);
 
 // The namespaces of the tree whose init is `init`, with `host_clocks` read at the freeze.
 Result<image::Namespaces> collect_namespaces(pid_t init, const image::ClockReadings& host_clocks);

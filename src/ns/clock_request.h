@@ -16,8 +16,12 @@ struct ClockRequest {
   std::optional<int64_t> uptime_ns;
 };
 
-// Offsets for the request, given the host clocks now. An uptime sets both offsets relative to the
-// host's own readings (offset = uptime - host clock); an explicit offset for a clock wins over it.
-ClockOffsets resolve_clock_offsets(const ClockRequest& request, int64_t host_boottime_ns, int64_t host_monotonic_ns);
+// Offsets for the request, given the kernel's (host's) clocks now and the offsets of the time
+// namespace the caller itself runs in. An uptime sets both offsets relative to the kernel's readings
+// (offset = uptime - host clock), since the kernel applies offsets to those; an explicit offset for
+// a clock wins over it and shifts the clock the caller sees (so from a container whose clocks are
+// 10 days ahead, `--boottime 1h` gives a tree 10 days and 1 hour ahead of the host).
+ClockOffsets resolve_clock_offsets(const ClockRequest& request, int64_t host_boottime_ns, int64_t host_monotonic_ns,
+                                   const ClockOffsets& caller = {});
 
 }  // namespace cryo

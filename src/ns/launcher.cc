@@ -189,8 +189,9 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   // intermediate) exits at once: as a child subreaper, cryo adopts it.
   if (!spec.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail_errno("prctl(PR_SET_CHILD_SUBREAPER)");
 
-  ClockOffsets offsets =
-      resolve_clock_offsets(spec.clocks, clock_now_ns(CLOCK_BOOTTIME), clock_now_ns(CLOCK_MONOTONIC));
+  ASSIGN_OR_RETURN(ClockOffsets own, own_timens_offsets());
+  ClockOffsets offsets = resolve_clock_offsets(spec.clocks, kernel_clock_ns(CLOCK_BOOTTIME, own),
+                                               kernel_clock_ns(CLOCK_MONOTONIC, own), own);
   log->debug("time namespace offsets: monotonic {} ns, boottime {} ns", offsets.monotonic_ns, offsets.boottime_ns);
   uint64_t clone_flags = CLONE_NEWPID | CLONE_NEWNS | (spec.hostname ? CLONE_NEWUTS : 0);
 

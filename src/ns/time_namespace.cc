@@ -128,4 +128,23 @@ int64_t clock_now_ns(int clock_id) {
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+Result<ClockOffsets> own_timens_offsets() {
+  auto text = read_file("/proc/self/timens_offsets");
+  // Without CONFIG_TIME_NS the file does not exist, and every clock is the kernel's.
+  if (!text) return text.error().err == ENOENT ? Result<ClockOffsets>(ClockOffsets{}) : fail(text.error());
+  ASSIGN_OR_RETURN_CTX(ClockOffsets offsets, parse_timens_offsets(*text), "/proc/self/timens_offsets");
+  return offsets;
+}
+
+int64_t kernel_clock_ns(int clock_id, const ClockOffsets& own) {
+  int64_t now = clock_now_ns(clock_id);
+  if (clock_id == CLOCK_MONOTONIC) return now - own.monotonic_ns;
+  if (clock_id == CLOCK_BOOTTIME) return now - own.boottime_ns;
+  return now;
+}
+
+ClockOffsets offsets_minus(const ClockOffsets& a, const ClockOffsets& b) {
+  return {a.monotonic_ns - b.monotonic_ns, a.boottime_ns - b.boottime_ns};
+}
+
 }  // namespace cryo

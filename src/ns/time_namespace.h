@@ -45,7 +45,21 @@ struct RestoreClockInputs {
 };
 ClockOffsets restore_offsets(const RestoreClockInputs& in);
 
-// CLOCK_* read now, in nanoseconds.
+// CLOCK_* read now, in nanoseconds, as the caller sees it (shifted by the caller's own time namespace).
 int64_t clock_now_ns(int clock_id);
+
+// The offsets of the time namespace cryo itself runs in: zero on the host, and where the kernel has
+// no time namespaces. The kernel applies a namespace's offsets to its own clocks, never to the
+// caller's, so a cryo started in a container with shifted clocks must take its own offsets out
+// before it computes, records or compares the tree's clocks.
+Result<ClockOffsets> own_timens_offsets();
+
+// The kernel's CLOCK_MONOTONIC and CLOCK_BOOTTIME (the host's clocks, which every time namespace
+// offset applies to), whatever time namespace the caller runs in; `own` is own_timens_offsets().
+// Other clocks are not virtualized and read as they are.
+int64_t kernel_clock_ns(int clock_id, const ClockOffsets& own);
+
+// a - b, clock by clock.
+ClockOffsets offsets_minus(const ClockOffsets& a, const ClockOffsets& b);
 
 }  // namespace cryo

@@ -6,8 +6,8 @@
 
 namespace cryo::restore {
 
-HostClocks read_host_clocks() {
-  return {clock_now_ns(CLOCK_MONOTONIC), clock_now_ns(CLOCK_BOOTTIME), clock_now_ns(CLOCK_REALTIME)};
+HostClocks read_host_clocks(const ClockOffsets& own) {
+  return {kernel_clock_ns(CLOCK_MONOTONIC, own), kernel_clock_ns(CLOCK_BOOTTIME, own), clock_now_ns(CLOCK_REALTIME)};
 }
 
 ClockPlan plan_clock_offsets(const image::Namespaces& ns, ClockPolicy policy, int64_t shift_ns, const HostClocks& now) {

@@ -20,7 +20,9 @@ struct HostClocks {
   int64_t boottime_ns = 0;
   int64_t realtime_ns = 0;
 };
-HostClocks read_host_clocks();
+// The host's (kernel's) clocks now, with `own` (the offsets of cryo's own time namespace) taken out:
+// a new namespace's offsets apply to these, not to the clocks cryo sees.
+HostClocks read_host_clocks(const ClockOffsets& own);
 
 struct ClockPlan {
   ClockOffsets offsets;

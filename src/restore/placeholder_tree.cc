@@ -53,7 +53,11 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
     send_report(ctx.report_fd, ReportKind::Failed, 0, 0, e.message + (e.hint.empty() ? "" : "; " + e.hint));
     ::_exit(1);
   };
-  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images), ctx.staged.objects, offsets);
+  // The helper still runs in cryo's own time namespace: absolute timers are moved by the difference
+  // between the tree's clocks and the ones it sees.
+  auto own = own_timens_offsets();
+  if (!own) failed(own.error());
+  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images), ctx.staged.objects, offsets_minus(offsets, *own));
   if (!staged) failed(staged.error());
   ctx.staged = std::move(*staged);
   // The time namespace applies to the children of the process that unshares it: the init below.

@@ -74,10 +74,13 @@ Result<int> restore_tree(const RestoreOptions& options) {
               pipe.has_reader_in_tree() ? "write" : "read", pipe.has_reader_in_tree() ? "reads see end-of-file" : "writes fail with EPIPE");
   }
 
-  ClockPlan clocks = plan_clock_offsets(images.namespaces, options.clock, options.shift_ns, read_host_clocks());
+  // From a container with shifted clocks, the new offsets are computed against the kernel's clocks.
+  ASSIGN_OR_RETURN(ClockOffsets own_offsets, own_timens_offsets());
+  ClockPlan clocks = plan_clock_offsets(images.namespaces, options.clock, options.shift_ns, read_host_clocks(own_offsets));
   if (!clocks.note.empty()) log->warn("{}", clocks.note);
-  log->debug("time namespace offsets: monotonic {} ns, boottime {} ns (elapsed {} ns, shift {} ns)", clocks.offsets.monotonic_ns,
-             clocks.offsets.boottime_ns, clocks.elapsed_ns, options.shift_ns);
+  log->debug("time namespace offsets: monotonic {} ns, boottime {} ns (elapsed {} ns, shift {} ns; cryo's own: {} ns, {} ns)",
+             clocks.offsets.monotonic_ns, clocks.offsets.boottime_ns, clocks.elapsed_ns, options.shift_ns,
+             own_offsets.monotonic_ns, own_offsets.boottime_ns);
 
   auto creating = Clock::now();
   ASSIGN_OR_RETURN(PlaceholderTree tree, PlaceholderTree::create(images, plan, options.pid_method, clocks.offsets));

@@ -42,7 +42,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects, const ClockOffsets& tree_minus_caller);
 
 // Creates every pipe and shared open file at fd numbers >= min_fd. For use in the single-threaded
-// helper that then clones the tree (outside the tree's time namespace, whose offsets are `offsets`);
+// helper that then clones the tree (outside the tree's time namespace; `offsets` are the tree's
+// clocks minus the helper's own);
 // the fds are not close-on-exec. `objects` are the memory objects cryo made; the result holds them too.
 Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects,
                             const ClockOffsets& offsets);

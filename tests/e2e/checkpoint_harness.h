@@ -83,8 +83,10 @@ class CheckpointSession {
   // Takes responsibility for killing `pid`.
   void own(pid_t pid);
 
- private:
+  // Gives up responsibility for `pid` once it has exited (its PID may be reused).
   void disown_exited(pid_t pid);
+
+ private:
 
   TempDir tmp_;
   std::vector<OwnedPid> owned_;

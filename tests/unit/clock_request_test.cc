@@ -39,6 +39,18 @@ TEST(ClockRequest, UptimeBelowHostUptimeIsANegativeOffset) {
   EXPECT_EQ(offsets.monotonic_ns, -3990 * S);
 }
 
+// From a container whose own clocks are shifted, an offset shifts the clock the caller sees, and an
+// uptime is what the tree reads whatever the caller's shift.
+TEST(ClockRequest, ExplicitOffsetsAddToTheCallersOwnAndUptimeIgnoresIt) {
+  ClockRequest request;
+  request.boottime_offset_ns = 3600 * S;
+  request.uptime_ns = 100 * S;
+  ClockOffsets caller{.monotonic_ns = 864000 * S, .boottime_ns = 864000 * S};
+  auto offsets = resolve_clock_offsets(request, 5000 * S, 4000 * S, caller);
+  EXPECT_EQ(offsets.boottime_ns, 864000 * S + 3600 * S);
+  EXPECT_EQ(offsets.monotonic_ns + 4000 * S, 100 * S);
+}
+
 TEST(ClockRequest, ExplicitOffsetWinsOverUptime) {
   ClockRequest request;
   request.uptime_ns = 100 * S;
