@@ -14,6 +14,7 @@
 #include "base/logging.h"
 #include "dump/file_identity.h"
 #include "dump/remote_state.h"
+#include "kernel/proc_limits.h"
 #include "kernel/proc_text.h"
 #include "kernel/sched_state.h"
 #include "kernel/proc_timers.h"
@@ -36,15 +37,15 @@ void fill_creds(const ProcStatus& s, uint32_t securebits, image::Creds* creds) {
   creds->set_no_new_privs(s.no_new_privs);
 }
 
+// From /proc/PID/limits, not prlimit64(): that needs CAP_SYS_RESOURCE for a process of another user
+// (a daemon that dropped privileges), and the tree is frozen, so the limits cannot change meanwhile.
 Result<> fill_rlimits(pid_t pid, image::ProcessCore& core) {
-  for (int resource = 0; resource < RLIMIT_NLIMITS; ++resource) {
-    struct rlimit64 limit;
-    if (::prlimit64(pid, static_cast<__rlimit_resource>(resource), nullptr, &limit) != 0)
-      return fail_errno("pid " + std::to_string(pid) + ": prlimit64(" + std::to_string(resource) + ")");
+  ASSIGN_OR_RETURN(std::vector<ResourceLimit> limits, read_proc_limits(pid));
+  for (size_t resource = 0; resource < limits.size(); ++resource) {
     auto* r = core.add_rlimits();
     r->set_resource(static_cast<uint32_t>(resource));
-    r->set_cur(limit.rlim_cur);
-    r->set_max(limit.rlim_max);
+    r->set_cur(limits[resource].cur);
+    r->set_max(limits[resource].max);
   }
   return {};
 }

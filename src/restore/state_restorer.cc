@@ -12,6 +12,7 @@
 
 #include "base/hex.h"
 #include "base/logging.h"
+#include "kernel/proc_limits.h"
 #include "kernel/kernel_abi.h"
 
 namespace cryo::restore {
@@ -166,7 +167,6 @@ Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const im
 }
 
 Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore& core) {
-  auto log = logging::get("restore");
   for (const auto& limit : core.rlimits()) {
     rlimit wanted{limit.cur(), limit.max()};
     rlimit old{};
@@ -174,13 +174,13 @@ Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore&
     if (::prlimit(host_pid, resource, &wanted, &old) == 0) continue;
     int err = errno;
     if (err != EPERM) return fail(errno_error("prlimit(" + std::to_string(limit.resource()) + ")", err).context("rlimits"));
-    // Raising a hard limit needs CAP_SYS_RESOURCE (missing on some hosts): keep what is allowed.
+    // Raising a hard limit above cryo's own needs CAP_SYS_RESOURCE. A lower limit than the process
+    // had would be a silent change it could trip over later (EMFILE, a smaller stack): refuse.
     if (::prlimit(host_pid, resource, nullptr, &old) != 0) return fail(errno_error("prlimit").context("rlimits"));
-    rlimit allowed{std::min<rlim_t>(limit.cur(), old.rlim_max), old.rlim_max};
-    if (::prlimit(host_pid, resource, &allowed, nullptr) != 0)
-      return fail(errno_error("prlimit(" + std::to_string(limit.resource()) + ")").context("rlimits"));
-    log->info("pid {}: resource limit {} stays at hard limit {} instead of {} (raising it needs CAP_SYS_RESOURCE)", pid,
-              limit.resource(), old.rlim_max, limit.max());
+    return fail(make_error("pid " + std::to_string(pid) + " had a hard " + rlimit_name(limit.resource()) + " of " +
+                           std::to_string(limit.max()) + ", above the " + std::to_string(old.rlim_max) +
+                           " that cryo may set without CAP_SYS_RESOURCE")
+                    .with_hint("restore with CAP_SYS_RESOURCE, or from a shell whose hard limit (ulimit -H) is at least that"));
   }
   return {};
 }

@@ -27,7 +27,8 @@ Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core);
 Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core);
 // Re-queues the signals pending for one thread, from inside that thread (`task` runs in it).
 Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const image::ThreadCore& thread);
-// prlimit64 from cryo; limits that cannot be raised without CAP_SYS_RESOURCE are logged and left lower.
+// prlimit64 from cryo. A hard limit above cryo's own cannot be set without CAP_SYS_RESOURCE: that is
+// an error naming the limit, never a lower limit than the process had.
 Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
 // Groups, uids, gids, securebits, bounding set, capabilities, ambient capabilities.
 Result<> restore_creds(RemoteTask& task, const image::Creds& creds);

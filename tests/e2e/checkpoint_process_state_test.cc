@@ -26,5 +26,30 @@ TEST(CheckpointTree, ZombiesKeepTheirStatusAndOrphansTheirNewParent) {
   session.expect_round_trip_passes("cr_zombies");
 }
 
+TEST(CheckpointLimits, LimitsAndUmaskSurvive) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_limits");
+}
+
+// A daemon that dropped privileges: its limits cannot be read with prlimit64 without
+// CAP_SYS_RESOURCE (which this machine kind lacks), and its ids must come back.
+TEST(CheckpointLimits, AProcessOfAnotherUserKeepsItsIdsAndLimits) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_limits", {"--uid=65534", "--gid=65534"});
+}
+
+// A hard limit above what cryo may set (no CAP_SYS_RESOURCE, and a lower hard limit of its own) is
+// refused by name, never restored lower than the process had.
+TEST(CheckpointLimits, AHardLimitCryoCannotRaiseIsRefusedNotLowered) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_limits");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  auto result = run_command({"/usr/bin/setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource", "/usr/bin/prlimit",
+                             "--nofile=250:250", CRYO_BINARY, "restore", "-D", session.image_path(), "--detach"});
+  expect_one_clear_error(result, "RLIMIT_NOFILE of 300");
+  session.expect_nothing_left_running();
+}
+
 }  // namespace
 }  // namespace cryo::e2e
