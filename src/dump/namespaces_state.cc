@@ -1,16 +1,17 @@
 #include "dump/namespaces_state.h"
 
-#include <fcntl.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include <time.h>
+
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 
-#include "base/unique_fd.h"
+#include "base/logging.h"
 #include "dump/dump_target.h"
+#include "dump/sysv_ipc.h"
+#include "ns/namespace_file.h"
 #include "ns/time_namespace.h"
 
 namespace cryo::dump {
@@ -50,43 +51,10 @@ image::ClockReadings read_host_clocks(const ClockOffsets& own) {
 }
 
 Result<std::string> read_hostname(pid_t pid) {
-  std::string path = "/proc/" + std::to_string(pid) + "/ns/uts";
-  UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) return fail_errno("open(" + path + ")");
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-  UniqueFd from_child(fds[0]), to_parent(fds[1]);
-  pid_t child = ::fork();
-  if (child < 0) return fail_errno("fork");
-  if (child == 0) {
-    // Only async-signal-safe calls between fork and _exit. The answer is the hostname, or an
-    // errno byte prefixed by '!' when joining the namespace failed.
-    char buf[HOST_NAME_MAX + 2] = {};
-    if (::setns(ns.get(), CLONE_NEWUTS) != 0 || ::gethostname(buf + 1, HOST_NAME_MAX) != 0) {
-      buf[0] = '!';
-      buf[1] = static_cast<char>(errno);
-      (void)!::write(to_parent.get(), buf, 2);
-      ::_exit(1);
-    }
-    buf[0] = '=';
-    (void)!::write(to_parent.get(), buf, 1 + __builtin_strlen(buf + 1));
-    ::_exit(0);
-  }
-  to_parent.reset();
-  std::string answer;
-  char buf[HOST_NAME_MAX + 2];
-  for (;;) {
-    ssize_t n = ::read(from_child.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    answer.append(buf, static_cast<size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (answer.size() >= 2 && answer[0] == '!') return fail(errno_error("setns(" + path + ", CLONE_NEWUTS)", answer[1]));
-  if (answer.empty() || answer[0] != '=') return fail("reading the hostname of pid " + std::to_string(pid) + " failed");
-  return answer.substr(1);
+  // /proc/sys/kernel/hostname shows the reader's UTS namespace.
+  ASSIGN_OR_RETURN(std::string name, read_file_in_namespace_of(pid, "uts", CLONE_NEWUTS, "/proc/sys/kernel/hostname", 256));
+  if (name.ends_with('\n')) name.pop_back();
+  return name;
 }
 
 Result<image::Namespaces> collect_namespaces(pid_t init, const image::ClockReadings& host_clocks) {
@@ -127,6 +95,14 @@ Result<image::Namespaces> collect_namespaces(pid_t init, const image::ClockReadi
   inside->set_monotonic_ns(host_clocks.monotonic_ns() + offsets.monotonic_ns);
   inside->set_boottime_ns(host_clocks.boottime_ns() + offsets.boottime_ns);
   inside->set_realtime_ns(host_clocks.realtime_ns());
+  if (ns.own_ipc()) {
+    RETURN_IF_ERROR(refuse_sysv_objects(init));
+  } else {
+    // The host's SysV objects cannot be told apart by who uses them: a restore on another host, or
+    // after they were removed, would not have them.
+    logging::get("dump")->warn("the tree shares the host's IPC namespace: SysV semaphores and message queues it uses are "
+                               "not in the image (trees started with cryo run have their own)");
+  }
   if (ns.own_uts()) {
     ASSIGN_OR_RETURN(std::string hostname, read_hostname(init));
     ns.set_hostname(hostname);

@@ -7,6 +7,7 @@
 #include "dump/memory_map.h"
 #include "dump/namespaces_state.h"
 #include "dump/process_files.h"
+#include "dump/sysv_ipc.h"
 #include "kernel/proc_maps.h"
 #include "kernel/proc_tasks.h"
 
@@ -93,6 +94,9 @@ Result<> preflight_check(const DumpTarget& target) {
                            "setns?), so it cannot be dumped")
                     .with_hint("stop that process first"));
   }
+  // Before the tree is touched; the frozen collect checks again.
+  ASSIGN_OR_RETURN(uint64_t own_ipc, namespace_inode(0, "ipc"));
+  if (init_namespaces.at("ipc") != own_ipc) RETURN_IF_ERROR(refuse_sysv_objects(target.init));
   return {};
 }
 

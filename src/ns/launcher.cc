@@ -86,7 +86,7 @@ struct InitPlan {
 }
 
 std::string clone_call(uint64_t flags) {
-  std::string call = "clone3(CLONE_NEWPID|CLONE_NEWNS";
+  std::string call = "clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWIPC";
   if (flags & CLONE_NEWUTS) call += "|CLONE_NEWUTS";
   return call + ")";
 }
@@ -193,7 +193,9 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   ClockOffsets offsets = resolve_clock_offsets(spec.clocks, kernel_clock_ns(CLOCK_BOOTTIME, own),
                                                kernel_clock_ns(CLOCK_MONOTONIC, own), own);
   log->debug("time namespace offsets: monotonic {} ns, boottime {} ns", offsets.monotonic_ns, offsets.boottime_ns);
-  uint64_t clone_flags = CLONE_NEWPID | CLONE_NEWNS | (spec.hostname ? CLONE_NEWUTS : 0);
+  // An IPC namespace of its own: the tree's SysV objects and POSIX message queues are then its own,
+  // so a dump can tell what the tree holds (and refuses what it cannot dump) instead of sharing the host's.
+  uint64_t clone_flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (spec.hostname ? CLONE_NEWUTS : 0);
 
   pid_t helper = ::fork();
   if (helper < 0) return fail_errno("fork");

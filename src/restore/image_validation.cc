@@ -264,7 +264,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   const auto& ns = set.namespaces;
   if (!ns.own_pid()) problems->push_back("the tree did not have its own PID namespace");
   const std::pair<bool, const char*> unsupported[] = {
-      {ns.own_user(), "user"}, {ns.own_net(), "network"}, {ns.own_ipc(), "IPC"}, {ns.own_cgroup(), "cgroup"}};
+      {ns.own_user(), "user"}, {ns.own_net(), "network"}, {ns.own_cgroup(), "cgroup"}};
   for (const auto& [own, name] : unsupported)
     if (own) problems->push_back(std::string("the tree had its own ") + name + " namespace, which cryo cannot restore yet");
   if (ns.own_uts() && ns.hostname().size() > 64) problems->push_back("hostname '" + ns.hostname() + "' is longer than 64 bytes");

@@ -64,6 +64,8 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
   if (auto r = unshare_time_namespace(offsets); !r) failed(r.error().context("time namespace"));
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PARENT;
   if (ctx.images->namespaces.own_uts()) flags |= CLONE_NEWUTS;
+  // Empty, as the tree's was at the dump (a dump refuses a tree whose IPC namespace holds objects).
+  if (ctx.images->namespaces.own_ipc()) flags |= CLONE_NEWIPC;
   // CLONE_PARENT makes cryo the init's parent, so this helper can exit at once and cryo can wait for
   // the init; the kernel then takes the exit signal from the helper and wants 0 here.
   pid_t one = 1;
@@ -72,7 +74,8 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
   pid_t root = clone3_fork(flags, set_tid, 0);
   if (root == 0) run_root_placeholder(ctx);
   if (root < 0) failed(errno_error("clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_PARENT" +
-                                   std::string(flags & CLONE_NEWUTS ? "|CLONE_NEWUTS" : "") + ")").context("create the init"));
+                                   std::string(flags & CLONE_NEWUTS ? "|CLONE_NEWUTS" : "") +
+                                   std::string(flags & CLONE_NEWIPC ? "|CLONE_NEWIPC" : "") + ")").context("create the init"));
   send_report(ctx.report_fd, ReportKind::RootCreated, 0, static_cast<uint64_t>(root), "");
   ::_exit(0);
 }

@@ -33,6 +33,30 @@ TEST(CheckpointLifecycle, LeaveRunningLeavesTheWorkloadUnharmed) {
   session.expect_pass_after_check(init);
 }
 
+std::string ipc_namespace_of(const std::string& pid) {
+  char target[128] = {};
+  ssize_t n = ::readlink(("/proc/" + pid + "/ns/ipc").c_str(), target, sizeof target - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+}
+
+// The tree's SysV objects and message queues are its own (a dump then refuses those it cannot
+// dump instead of missing the host's), and a restore gives it a new, empty one again.
+TEST(CheckpointLifecycle, RunAndRestoreGiveTheTreeItsOwnIpcNamespace) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory");
+  ASSERT_GT(init, 0);
+  std::string host = ipc_namespace_of("self");
+  ASSERT_FALSE(host.empty());
+  EXPECT_NE(ipc_namespace_of(std::to_string(init)), host);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  std::string restored_ns = ipc_namespace_of(std::to_string(restored));
+  EXPECT_FALSE(restored_ns.empty());
+  EXPECT_NE(restored_ns, host);
+  session.expect_pass_after_check(restored);
+}
+
 TEST(CheckpointLifecycle, OneImageRestoresTwice) {
   CheckpointSession session;
   pid_t init = session.start("cr_memory");

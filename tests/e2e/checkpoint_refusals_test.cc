@@ -38,6 +38,12 @@ TEST_P(CheckpointRefusals, DumpRefusesCleanlyAndTheTreeRunsOn) {
 INSTANTIATE_TEST_SUITE_P(
     Kinds, CheckpointRefusals,
     ::testing::Values(Refusal{"sysv_shm", "is System V shared memory"},
+                      Refusal{"sysv_sem", "holds SysV semaphore set 0 (key 0x5e3a)"},
+                      Refusal{"sysv_msg", "holds SysV message queue 0 (key IPC_PRIVATE)"},
+                      Refusal{"posix_mq", "(/cr_unsupported) is a POSIX message queue"},
+                      Refusal{"proc_file", "(/proc/uptime) is a file of /proc"},
+                      Refusal{"proc_self", "/stat) is a file of /proc"},
+                      Refusal{"nsfs", "is a namespace file (nsfs)"},
                       Refusal{"inotify", "is an anonymous inode of kind 'inotify'"},
                       Refusal{"fifo", "is a named FIFO"},
                       Refusal{"cpu_timer", "(a CPU-time or alarm clock)"},

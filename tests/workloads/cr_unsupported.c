@@ -4,7 +4,8 @@
 //
 //   cr_unsupported --kind=KIND --dir=DIR
 //
-// KIND: sysv_shm, inotify, fifo, cpu_timer, seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd.
+// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify, fifo, cpu_timer,
+// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,8 +14,11 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <mqueue.h>
 #include <sys/inotify.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,6 +40,24 @@ static void setup(const char* kind, const char* dir) {
     SETUP_OR_DIE(shm != (void*)-1, "shmat: %s\n", strerror(errno));
     shmctl(id, IPC_RMID, NULL);  // Gone once detached: nothing left behind.
     strcpy(shm, "sysv");
+  } else if (strcmp(kind, "sysv_sem") == 0) {
+    // cryo run gives the tree its own IPC namespace: the set is gone with the tree.
+    SETUP_OR_DIE(semget(0x5e3a, 2, IPC_CREAT | 0600) >= 0, "semget: %s\n", strerror(errno));
+  } else if (strcmp(kind, "sysv_msg") == 0) {
+    SETUP_OR_DIE(msgget(IPC_PRIVATE, IPC_CREAT | 0600) >= 0, "msgget: %s\n", strerror(errno));
+  } else if (strcmp(kind, "posix_mq") == 0) {
+    // In the kernel's own mqueue mount of the tree's IPC namespace: no /dev/mqueue needed.
+    fd = mq_open("/cr_unsupported", O_RDWR | O_CREAT, 0600, NULL);
+    SETUP_OR_DIE(fd >= 0, "mq_open: %s\n", strerror(errno));
+  } else if (strcmp(kind, "proc_file") == 0) {
+    fd = open("/proc/uptime", O_RDONLY);
+    SETUP_OR_DIE(fd >= 0, "open /proc/uptime: %s\n", strerror(errno));
+  } else if (strcmp(kind, "proc_self") == 0) {
+    fd = open("/proc/self/stat", O_RDONLY);
+    SETUP_OR_DIE(fd >= 0, "open /proc/self/stat: %s\n", strerror(errno));
+  } else if (strcmp(kind, "nsfs") == 0) {
+    fd = open("/proc/self/ns/net", O_RDONLY);
+    SETUP_OR_DIE(fd >= 0, "open /proc/self/ns/net: %s\n", strerror(errno));
   } else if (strcmp(kind, "inotify") == 0) {
     fd = inotify_init1(0);
     SETUP_OR_DIE(fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE) >= 0, "inotify: %s\n", strerror(errno));
