@@ -1,12 +1,14 @@
 // What can be done with trees and images: dump without stopping the tree, restore one image more
 // than once, dump a restored tree again.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "e2e/checkpoint_harness.h"
+#include "ns/namespace_file.h"
 
 namespace cryo::e2e {
 namespace {
@@ -54,6 +56,25 @@ TEST(CheckpointLifecycle, RunAndRestoreGiveTheTreeItsOwnIpcNamespace) {
   std::string restored_ns = ipc_namespace_of(std::to_string(restored));
   EXPECT_FALSE(restored_ns.empty());
   EXPECT_NE(restored_ns, host);
+  session.expect_pass_after_check(restored);
+}
+
+// The hostname of a tree with its own UTS namespace, as the tree sees it.
+std::string hostname_seen_by(pid_t pid) {
+  auto name = read_file_in_namespace_of(pid, "uts", CLONE_NEWUTS, "/proc/sys/kernel/hostname");
+  EXPECT_TRUE(name) << name.error().message;
+  return name ? *name : "";
+}
+
+TEST(CheckpointLifecycle, HostnameComesBack) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory", {}, {"--hostname", "frozen-box"});
+  ASSERT_GT(init, 0);
+  ASSERT_EQ(hostname_seen_by(init), "frozen-box\n");
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  EXPECT_EQ(hostname_seen_by(restored), "frozen-box\n");
   session.expect_pass_after_check(restored);
 }
 
