@@ -1,6 +1,7 @@
 #include "dump/unix_sockets.h"
 
 #include <linux/sockios.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@ namespace {
 // the buffers about 200 KiB), so a peek loop always ends.
 constexpr size_t kMaxQueuedMessages = 1 << 16;
 constexpr size_t kMaxDatagram = 8 << 20;
+constexpr uint8_t kShutdownBoth = 3;  // RCV_SHUTDOWN | SEND_SHUTDOWN
 
 const char* family_name(int family) {
   switch (family) {
@@ -79,18 +81,36 @@ Result<UniqueFd> socket_copy(pid_t pid, int fd) {
   return copy;
 }
 
+Result<size_t> queued_bytes(int sock) {
+  int queued = 0;
+  if (::ioctl(sock, SIOCINQ, &queued) != 0) return fail_errno("ioctl(SIOCINQ)");
+  return static_cast<size_t>(queued);
+}
+
 // Copies what is queued to the socket without consuming it. MSG_PEEK alone always starts at the head;
 // SO_PEEK_OFF makes each peek continue where the last one ended (datagram by datagram for DGRAM and
 // SEQPACKET, bytes for STREAM). The offset is the socket's own, shared with the tracee: it is put
 // back as it was. MSG_DONTWAIT instead of O_NONBLOCK, whose flag the tracee's file shares.
-Result<> peek_queue(int sock, int type, image::UnixSocketState& state) {
+//
+// An end whose peer closed is read only up to the bytes SIOCINQ counts (for stream and seqpacket
+// sockets, every queued byte): a recv on its empty queue would return, and so consume, the
+// ECONNRESET the kernel may hold for it, and a seqpacket end peeks 0 at its end as for a zero-length
+// record (trailing zero-length records, which the process cannot tell from the end either, are
+// not copied).
+Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState& state) {
+  size_t known_total = 0;
+  if (peer_closed) {
+    ASSIGN_OR_RETURN(known_total, queued_bytes(sock));
+  }
   int original = int_option(sock, SO_PEEK_OFF);
   int zero = 0;
   if (::setsockopt(sock, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0) return fail_errno("setsockopt(SO_PEEK_OFF, 0)");
   std::string buffer(type == SOCK_STREAM ? 1 << 16 : kMaxDatagram, '\0');
   std::string stream;
+  size_t copied = 0;
   Result<> result;
   for (size_t count = 0;; ++count) {
+    if (peer_closed && copied >= known_total) break;
     if (count > kMaxQueuedMessages) {
       result = fail("more than " + std::to_string(kMaxQueuedMessages) + " messages queued");
       break;
@@ -105,6 +125,7 @@ Result<> peek_queue(int sock, int type, image::UnixSocketState& state) {
     if (type == SOCK_STREAM) {
       if (got == 0) break;  // End of stream: the peer shut down (refused earlier) or closed.
       stream.append(buffer.data(), static_cast<size_t>(got));
+      copied += static_cast<size_t>(got);
       continue;
     }
     if (static_cast<size_t>(got) > buffer.size()) {
@@ -112,14 +133,14 @@ Result<> peek_queue(int sock, int type, image::UnixSocketState& state) {
       break;
     }
     state.add_queue(buffer.data(), static_cast<size_t>(got));
+    copied += static_cast<size_t>(got);
   }
   ::setsockopt(sock, SOL_SOCKET, SO_PEEK_OFF, &original, sizeof original);
   RETURN_IF_ERROR(result);
   if (type == SOCK_STREAM) {
     // SIOCINQ counts every queued byte of a stream socket: the copy must have all of them.
-    int queued = 0;
-    if (::ioctl(sock, SIOCINQ, &queued) != 0) return fail_errno("ioctl(SIOCINQ)");
-    if (static_cast<size_t>(queued) != stream.size())
+    ASSIGN_OR_RETURN(size_t queued, queued_bytes(sock));
+    if (queued != stream.size())
       return fail("copied " + std::to_string(stream.size()) + " of " + std::to_string(queued) + " queued bytes");
     if (!stream.empty()) state.add_queue(std::move(stream));
   }
@@ -145,8 +166,11 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
     std::string name = !diag.name->empty() && (*diag.name)[0] == '\0' ? "@" + diag.name->substr(1) : *diag.name;
     return fail(refused(fd, target, kind + " bound to '" + name + "'"));
   }
-  if (diag.peer_ino == 0) return fail(refused(fd, target, kind + " without a peer"));
-  if (diag.shutdown != 0) return fail(refused(fd, target, kind + " that is shut down (or whose peer closed)"));
+  // A stream or seqpacket end whose peer closed: the kernel shuts it down both ways and its peer
+  // (a released socket) has no inode any more.
+  bool peer_closed = diag.peer_ino == 0 && diag.shutdown == kShutdownBoth && facts.type != SOCK_DGRAM;
+  if (diag.peer_ino == 0 && !peer_closed) return fail(refused(fd, target, kind + " without a peer"));
+  if (diag.shutdown != 0 && !peer_closed) return fail(refused(fd, target, kind + " that is shut down"));
   if (info.scm_fds && *info.scm_fds != 0)
     return fail(refused(fd, target, kind + " with " + std::to_string(*info.scm_fds) + " fds in flight (SCM_RIGHTS)"));
   out.set_kind(image::FD_UNIX_SOCKET);
@@ -155,7 +179,14 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
   state->set_socket_id(ino);
   state->set_peer_id(diag.peer_ino);
   state->set_type(facts.type);
-  RETURN_IF_ERROR_CTX(peek_queue(sock.get(), facts.type, *state), "fd " + std::to_string(fd) + " (" + target + "): queued data");
+  if (peer_closed) {
+    state->set_peer_closed(true);
+    // The pending ECONNRESET shows in poll; reading SO_ERROR would consume it from the tree's socket.
+    pollfd p{sock.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) < 0) return fail_errno("fd " + std::to_string(fd) + ": poll");
+    state->set_peer_reset(p.revents & POLLERR);
+  }
+  RETURN_IF_ERROR_CTX(peek_queue(sock.get(), facts.type, peer_closed, *state), "fd " + std::to_string(fd) + " (" + target + "): queued data");
   return {};
 }
 
@@ -166,7 +197,7 @@ Result<> check_socket_pairs(const std::map<pid_t, image::ProcessFiles>& files) {
       if (fd.kind() == image::FD_UNIX_SOCKET) sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
   for (const auto& [pid, process] : files)
     for (const auto& fd : process.fds()) {
-      if (fd.kind() != image::FD_UNIX_SOCKET) continue;
+      if (fd.kind() != image::FD_UNIX_SOCKET || fd.unix_socket().peer_closed()) continue;
       const auto& s = fd.unix_socket();
       auto peer = sockets.find(s.peer_id());
       if (peer != sockets.end() && peer->second->peer_id() == s.socket_id()) continue;

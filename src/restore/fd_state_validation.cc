@@ -60,8 +60,13 @@ void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std
 void validate_unix_socket(const image::UnixSocketState& s, const std::string& name, std::vector<std::string>* problems) {
   if (s.type() != SOCK_STREAM && s.type() != SOCK_DGRAM && s.type() != SOCK_SEQPACKET)
     problems->push_back(name + ": unix socket type " + std::to_string(s.type()) + " is not one cryo restores");
-  if (s.socket_id() == 0 || s.peer_id() == 0 || s.socket_id() == s.peer_id())
+  if (s.peer_closed()) {
+    if (s.socket_id() == 0 || s.peer_id() != 0 || s.type() == SOCK_DGRAM)
+      problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " whose peer closed must be a stream or seqpacket socket without a peer id");
+  } else if (s.socket_id() == 0 || s.peer_id() == 0 || s.socket_id() == s.peer_id()) {
     problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " has no valid peer " + std::to_string(s.peer_id()));
+  }
+  if (s.peer_reset() && !s.peer_closed()) problems->push_back(name + ": unix socket reset by a peer that did not close");
   if (s.type() == SOCK_STREAM && s.queue_size() > 1) problems->push_back(name + ": a stream socket's queue is one byte string");
   if (s.queue_size() > kMaxQueuedMessages) problems->push_back(name + ": unix socket has too many queued messages");
   uint64_t bytes = 0;
@@ -96,6 +101,7 @@ void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* proble
                             std::to_string(fd.unix_socket().socket_id()) + " differs from another holder's");
     }
   for (const auto& [id, socket] : sockets) {
+    if (socket->peer_closed()) continue;
     auto peer = sockets.find(socket->peer_id());
     if (peer == sockets.end() || peer->second->peer_id() != id || peer->second->type() != socket->type())
       problems->push_back("unix socket " + std::to_string(id) + ": its peer " + std::to_string(socket->peer_id()) +

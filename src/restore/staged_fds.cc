@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/unique_fd.h"
 #include "restore/anon_inode_fds.h"
 #include "restore/memory_objects.h"
 #include "restore/tcp_listeners.h"
@@ -75,6 +76,24 @@ Result<std::pair<int, int>> stage_socket_pair(const image::UnixSocketState& a, c
   return std::make_pair(first, second);
 }
 
+// A pair whose other end is closed once it has sent this end's queue: the kernel then shuts this end
+// down both ways, as at the dump. Data left unread in the other end when it closes makes the kernel
+// give this end ECONNRESET, as the dumped one had pending.
+Result<int> stage_socket_without_peer(const image::UnixSocketState& s, int min_fd) {
+  int ends[2];
+  if (::socketpair(AF_UNIX, s.type(), 0, ends) != 0) return fail_errno("socketpair(AF_UNIX, " + std::to_string(s.type()) + ")");
+  UniqueFd other(ends[1]);
+  ASSIGN_OR_RETURN(int survivor, move_above(ends[0], min_fd));
+  UniqueFd kept(survivor);
+  RETURN_IF_ERROR(refill(other.get(), s));
+  if (s.peer_reset()) {
+    char unread = 0;
+    if (::send(survivor, &unread, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) return fail_errno("send to the closing peer");
+  }
+  other.reset();
+  return kept.release();
+}
+
 }  // namespace
 
 int staging_fd_base(const ImageSet& set) {
@@ -133,6 +152,10 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint
       if (fd.kind() == image::FD_UNIX_SOCKET) sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
   for (const auto& [id, socket] : sockets) {
     if (staged.sockets.count(id)) continue;
+    if (socket->peer_closed()) {
+      ASSIGN_OR_RETURN_CTX(staged.sockets[id], stage_socket_without_peer(*socket, min_fd), "unix socket " + std::to_string(id));
+      continue;
+    }
     const image::UnixSocketState* peer = sockets.at(socket->peer_id());
     ASSIGN_OR_RETURN_CTX(auto pair, stage_socket_pair(*socket, *peer, min_fd), "socketpair " + std::to_string(id) + "/" + std::to_string(peer->socket_id()));
     staged.sockets[id] = pair.first;

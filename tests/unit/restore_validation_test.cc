@@ -498,6 +498,23 @@ TEST(RestoreValidation, SpecialFdsOfAValidImageHaveNoProblem) {
   EXPECT_TRUE(problems.empty()) << joined(problems);
 }
 
+// A stream end whose peer closed stands alone: no peer in the image, nothing to pair with.
+TEST(RestoreValidation, AStreamSocketWhosePeerClosedHasNoProblem) {
+  ImageSet set = image_with_special_fds();
+  auto* orphan = set.processes[0].files.add_fds();
+  orphan->set_fd(30);
+  orphan->set_kind(image::FD_UNIX_SOCKET);
+  orphan->set_flags(O_RDWR);
+  auto* s = orphan->mutable_unix_socket();
+  s->set_socket_id(900);
+  s->set_type(SOCK_STREAM);
+  s->set_peer_closed(true);
+  s->set_peer_reset(true);
+  s->add_queue("left behind");
+  auto problems = problems_of(set);
+  EXPECT_TRUE(problems.empty()) << joined(problems);
+}
+
 TEST(RestoreValidation, RefusesBadSpecialFdState) {
   auto fd = [](ImageSet& s, int index) { return s.processes[0].files.mutable_fds(3 + index); };
   struct Case {
@@ -532,6 +549,8 @@ TEST(RestoreValidation, RefusesBadSpecialFdState) {
          copy->mutable_unix_socket()->add_queue("more");
        },
        "differs from another holder's"},
+      {[&](auto& s) { fd(s, 4)->mutable_unix_socket()->set_peer_closed(true); }, "must be a stream or seqpacket socket without a peer id"},
+      {[&](auto& s) { fd(s, 4)->mutable_unix_socket()->set_peer_reset(true); }, "reset by a peer that did not close"},
       {[&](auto& s) { fd(s, 6)->mutable_tcp_listener()->set_family(AF_UNIX); }, "is neither AF_INET nor AF_INET6"},
       {[&](auto& s) { fd(s, 6)->mutable_tcp_listener()->set_address("short"); }, "TCP listener address is not a sockaddr_in"},
       {[&](auto& s) { fd(s, 6)->mutable_tcp_listener()->set_family(AF_INET6); }, "TCP listener address is not a sockaddr_in6"},

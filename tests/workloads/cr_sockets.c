@@ -1,10 +1,10 @@
 // Checkpoint/restore workload: sockets cryo cannot restore are refused at dump, and the tree runs on.
 //
-//   cr_sockets --mode=listen|inet|halfclosed|scm --dir=DIR
+//   cr_sockets --mode=listen|inet|halfshut|scm --dir=DIR
 //
 //   listen:     fd 10 is an AF_UNIX SOCK_STREAM socket bound to DIR/listen.sock and listening
 //   inet:       fd 10 is an AF_INET SOCK_DGRAM socket bound to 127.0.0.1 (any port)
-//   halfclosed: fd 10 is one end of a SOCK_STREAM socketpair whose other end was closed
+//   halfshut:   fd 10 is one end of a SOCK_STREAM socketpair, shut down for reading (its peer, fd 11, open)
 //   scm:        fd 10 is one end of a SOCK_DGRAM socketpair with an fd in flight (SCM_RIGHTS) to it
 // On SIGUSR1 it checks that fd 10 is still the socket it made (its address) and, for listen, that
 // a new connection to it is accepted: the refused dump left it untouched.
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     unlink(unix_address.sun_path);
     SETUP_OR_DIE(bind(fd, (struct sockaddr*)&unix_address, sizeof unix_address) == 0, "bind: %s\n", strerror(errno));
     SETUP_OR_DIE(listen(fd, 4) == 0, "listen: %s\n", strerror(errno));
-  } else if (strcmp(mode, "halfclosed") == 0 || strcmp(mode, "scm") == 0) {
+  } else if (strcmp(mode, "halfshut") == 0 || strcmp(mode, "scm") == 0) {
     int sv[2];
     SETUP_OR_DIE(socketpair(AF_UNIX, mode[0] == 'h' ? SOCK_STREAM : SOCK_DGRAM, 0, sv) == 0, "socketpair: %s\n", strerror(errno));
     fd = sv[0];
@@ -53,8 +53,10 @@ int main(int argc, char** argv) {
       int passed = 0;
       memcpy(CMSG_DATA(header), &passed, sizeof passed);
       SETUP_OR_DIE(sendmsg(sv[1], &message, 0) == 1, "sendmsg: %s\n", strerror(errno));
-      SETUP_OR_DIE(dup2(sv[1], 11) == 11, "dup2: %s\n", strerror(errno));
+    } else {
+      SETUP_OR_DIE(shutdown(fd, SHUT_RD) == 0, "shutdown: %s\n", strerror(errno));
     }
+    SETUP_OR_DIE(dup2(sv[1], 11) == 11, "dup2: %s\n", strerror(errno));
     close(sv[1]);
   } else {
     fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   say("READY sockets %s\n", mode);
   wait_for_check();
 
-  if (strcmp(mode, "halfclosed") == 0 || strcmp(mode, "scm") == 0) {
+  if (strcmp(mode, "halfshut") == 0 || strcmp(mode, "scm") == 0) {
     char byte;
     ssize_t n = recv(FD_SOCKET, &byte, 1, MSG_DONTWAIT);
     EXPECT_OR_FAIL(mode[0] == 'h' ? n == 0 : n == 1, "fd %d: recv gave %zd (%s)\n", FD_SOCKET, n, strerror(errno));
