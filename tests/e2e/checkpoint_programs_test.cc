@@ -193,6 +193,67 @@ TEST(CheckpointPrograms, Python3HttpServerKeepsItsPortAndCounter) {
   expect_program_survives(session, {"/usr/bin/python3", write_script(session, "server.py", kPythonServer)});
 }
 
+// The JDK: java.nio (which keeps a socketpair end whose peer it closed at start-up), a file written
+// with java.nio.file, and com.sun.net.httpserver on a port, run by the source launcher. The check
+// runs on SIGUSR1 (sun.misc.Signal) and fetches a page from the restored server itself.
+constexpr const char* kJavaServer = R"(
+import com.sun.net.httpserver.HttpServer;
+import java.net.*;
+import java.nio.file.*;
+import java.util.concurrent.atomic.AtomicInteger;
+public class Server {
+  static final AtomicInteger hits = new AtomicInteger();
+  static int port;
+  static String fetch() throws Exception {
+    HttpURLConnection c = (HttpURLConnection) new URL("http://127.0.0.1:" + port + "/").openConnection();
+    c.setConnectTimeout(10000);
+    c.setReadTimeout(10000);
+    return new String(c.getInputStream().readAllBytes());
+  }
+  public static void main(String[] args) throws Exception {
+    // No connection kept alive: an established TCP connection cannot be dumped (yet).
+    System.setProperty("http.keepAlive", "false");
+    Path state = Paths.get(args[0]);
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", x -> {
+      byte[] body = ("hits=" + hits.incrementAndGet()).getBytes();
+      x.sendResponseHeaders(200, body.length);
+      x.getResponseBody().write(body);
+      x.close();
+    });
+    server.start();
+    port = server.getAddress().getPort();
+    sun.misc.Signal.handle(new sun.misc.Signal("USR1"), signal -> new Thread(() -> {
+      int problems = 0;
+      try {
+        String page = fetch();
+        if (!page.equals("hits=3")) { System.out.println("FAIL: the server answered '" + page + "'"); problems++; }
+        String written = Files.readString(state);
+        if (!written.equals("hits before the dump: 2")) { System.out.println("FAIL: the state file reads '" + written + "'"); problems++; }
+      } catch (Exception e) {
+        System.out.println("FAIL: " + e);
+        problems++;
+      }
+      if (problems == 0) System.out.println("PASS");
+      System.out.flush();
+      Runtime.getRuntime().halt(problems == 0 ? 0 : 1);
+    }).start());
+    fetch();
+    fetch();
+    Files.writeString(state, "hits before the dump: " + hits.get());
+    System.out.println("READY port=" + port);
+    System.out.flush();
+    Thread.currentThread().join();
+  }
+}
+)";
+
+TEST(CheckpointPrograms, JavaNioHttpServerKeepsItsPortAndCounter) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/usr/bin/java", "-Xmx64m", "-XX:+UseSerialGC", write_script(session, "Server.java", kJavaServer),
+                                    session.dir() / "state.txt"});
+}
+
 // dash (/bin/sh), with a pipeline whose two ends are both in the tree.
 constexpr const char* kSh = R"(
 count=0
