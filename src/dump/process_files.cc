@@ -11,6 +11,7 @@
 
 #include "dump/anon_inode_files.h"
 #include "dump/file_identity.h"
+#include "dump/file_locks.h"
 #include "kernel/proc_fdinfo.h"
 #include "dump/unix_sockets.h"
 #include "kernel/proc_text.h"
@@ -97,6 +98,7 @@ Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>&
   out.set_flags(info->flags & ~static_cast<uint32_t>(O_CLOEXEC));
   out.set_cloexec(info->flags & O_CLOEXEC);
   out.set_pos(info->pos);
+  RETURN_IF_ERROR_CTX(collect_file_locks(pid, *info, out), "fd " + std::to_string(fd) + " (" + *target + ")");
 
   if (target->starts_with("pipe:[")) {
     ASSIGN_OR_RETURN(uint64_t id, bracketed_inode(*target));

@@ -96,6 +96,8 @@ Result<FdInfo> parse_proc_fdinfo(std::string_view text) {
     } else if (key == "tfd") {
       ASSIGN_OR_RETURN(EpollTargetInfo target, parse_epoll_target(line));
       info.epoll_targets.push_back(target);
+    } else if (key == "lock") {
+      info.locks.emplace_back(value);
     } else if (key == "scm_fds") {
       ASSIGN_OR_RETURN(uint64_t count, proc_text::parse_u64(value, 10, "fdinfo scm_fds"));
       info.scm_fds = static_cast<uint32_t>(count);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct FdInfo {
   std::optional<uint64_t> sigmask;      // signalfd
   std::vector<EpollTargetInfo> epoll_targets;
   std::optional<uint32_t> scm_fds;      // Unix sockets: fds in flight in the receive queue.
+  std::vector<std::string> locks;       // The text of each "lock:" line (file_locks.h parses it).
 };
 
 // Parses the common lines of fdinfo text ("pos:", "flags:" in octal, "mnt_id:", "ino:") and the

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "restore/image_validation.h"
@@ -106,6 +107,22 @@ void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* proble
     if (peer == sockets.end() || peer->second->peer_id() != id || peer->second->type() != socket->type())
       problems->push_back("unix socket " + std::to_string(id) + ": its peer " + std::to_string(socket->peer_id()) +
                           " is not in the image as the other end of the same kind of socketpair");
+  }
+}
+
+void validate_file_locks(const image::Fd& fd, const std::string& name, std::vector<std::string>* problems) {
+  if (fd.locks_size() == 0) return;
+  if (fd.kind() != image::FD_REGULAR && fd.kind() != image::FD_DIRECTORY && fd.kind() != image::FD_DELETED_FILE &&
+      fd.kind() != image::FD_MEMFD && fd.kind() != image::FD_CHARDEV)
+    problems->push_back(name + ": file locks on an fd of kind " + image::FdKind_Name(fd.kind()));
+  if (fd.locks_size() > 1024) problems->push_back(name + ": more than 1024 file locks");
+  constexpr uint64_t kMaxOffset = static_cast<uint64_t>(std::numeric_limits<off_t>::max());
+  for (const auto& lock : fd.locks()) {
+    if (!image::FileLock::Kind_IsValid(lock.kind())) problems->push_back(name + ": file lock of unknown kind " + std::to_string(lock.kind()));
+    if (lock.start() > kMaxOffset || lock.length() > kMaxOffset - lock.start())
+      problems->push_back(name + ": file lock range " + std::to_string(lock.start()) + "+" + std::to_string(lock.length()) + " is out of range");
+    if (lock.kind() == image::FileLock::FLOCK && (lock.start() != 0 || lock.length() != 0))
+      problems->push_back(name + ": an flock lock covers the whole file, not a range");
   }
 }
 

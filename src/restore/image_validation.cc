@@ -222,6 +222,9 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
     if (fd.fd() < 0 || fd.fd() >= kMaxFdNumber) p.add(name + " is out of range");
     if (!seen.insert(fd.fd()).second) p.add(name + " appears twice");
     if ((fd.flags() & O_ACCMODE) == O_ACCMODE) p.add(name + ": access mode in flags " + hex(fd.flags()) + " is invalid");
+    std::vector<std::string> lock_problems;
+    validate_file_locks(fd, name, &lock_problems);
+    for (const auto& problem : lock_problems) p.add(problem);
     switch (fd.kind()) {
       case image::FD_REGULAR:
       case image::FD_DIRECTORY:

@@ -34,6 +34,9 @@ void validate_objects(const ImageSet& set, std::vector<std::string>* problems);
 // numbers of its process.
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems);
 
+// The file locks of one fd (fd_state_validation.cc): kinds, ranges, and what the fd is.
+void validate_file_locks(const image::Fd& fd, const std::string& name, std::vector<std::string>* problems);
+
 // Every unix socket of the image has its peer in the image, pointing back, and all holders of one
 // socket agree on its state.
 void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems);

@@ -12,6 +12,7 @@
 #include "kernel/kernel_abi.h"
 #include "ptrace/registers.h"
 #include "restore/address_plan.h"
+#include "restore/file_locks.h"
 #include "restore/memory_restorer.h"
 #include "restore/memory_objects.h"
 #include "restore/vdso_mappings.h"
@@ -59,6 +60,8 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   // The placeholder kept the memory objects it maps open until now (placeholder.cc).
   for (uint64_t id : objects_mapped_by(process))
     RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {static_cast<uint64_t>(ctx.staged.objects.at(id))}), "close memory object fds");
+  // Only now: closing any fd of a file (cryo's own, those that mapped files) drops POSIX locks on it.
+  RETURN_IF_ERROR(take_file_locks(task, process));
   RETURN_IF_ERROR(fault_point("restore:mid-injection"));
   RETURN_IF_ERROR(restore_mm_fields(task, core.mm()));
   RETURN_IF_ERROR(restore_sigactions(task, core));

@@ -26,6 +26,12 @@ TEST(CheckpointTree, ZombiesKeepTheirStatusAndOrphansTheirNewParent) {
   session.expect_round_trip_passes("cr_zombies");
 }
 
+// A lock lost at restore lets another process take it and write meanwhile, without a word.
+TEST(CheckpointFiles, PosixOfdAndFlockLocksAreHeldAgain) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_locks", {"--dir=" + session.dir().path()});
+}
+
 TEST(CheckpointLimits, LimitsAndUmaskSurvive) {
   CheckpointSession session;
   session.expect_round_trip_passes("cr_limits");
