@@ -258,7 +258,8 @@ Result<DumpSummary> dump_tree(const DumpOptions& options) {
     const Error& e = summary.error();
     log()->debug("dump failed: {}{}", e.message, e.hint.empty() ? "" : "; " + e.hint);
     logging::close_file();
-    writer.keep_failure_log();
+    std::string no_log = writer.keep_failure_log();
+    if (!no_log.empty()) return fail(make_error(e.message).with_hint(e.hint.empty() ? no_log : e.hint + "; " + no_log));
     return summary;
   }
   log()->debug("dumped {} processes, {} bytes of pages in {:.2f} ms (frozen {:.2f} ms)", summary->processes,

@@ -7,13 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "base/file_util.h"
-#include "base/logging.h"
 #include "base/unique_fd.h"
 #include "image/checksum.h"
 #include "image/framed_file.h"
@@ -23,8 +23,6 @@
 
 namespace cryo::image {
 namespace {
-
-auto log() { return logging::get("image"); }
 
 Result<> fsync_entry(const DirFd& dir, const std::string& name) {
   UniqueFd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -239,31 +237,25 @@ void ImageDirWriter::withdraw() {
   }
 }
 
-void ImageDirWriter::keep_failure_log() {
-  if (committed_ || !temp_.valid()) return;
-  if (auto st = temp_.stat_entry("dump.log"); !st || !S_ISREG(st->st_mode)) return;
+std::string ImageDirWriter::keep_failure_log() {
+  if (committed_ || !temp_.valid()) return "";
+  if (auto st = temp_.stat_entry("dump.log"); !st || !S_ISREG(st->st_mode)) return "";
   bool created = ::mkdirat(parent_.get(), final_name_.c_str(), 0700) == 0;
-  if (!created && errno != EEXIST) {
-    log()->warn("no dump.log kept: mkdir({}): {}", final_dir_, errno_error("mkdir", errno).message);
-    return;
-  }
+  if (!created && errno != EEXIST) return "no dump.log kept: " + errno_error("mkdir(" + final_dir_ + ")").message;
   auto final_dir = DirFd::open_at(parent_, final_name_, final_dir_);
-  if (!final_dir) {
-    log()->warn("no dump.log kept: {}", final_dir.error().message);
-    return;
-  }
+  if (!final_dir) return "no dump.log kept: " + final_dir.error().message;
   struct stat st;
-  if (!created && (::fstat(final_dir->get(), &st) != 0 || (st.st_mode & 077) != 0)) {
+  if (::fstat(final_dir->get(), &st) != 0) return "no dump.log kept: " + errno_error("fstat(" + final_dir_ + ")").message;
+  if (!created && (st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    log()->warn("no dump.log kept in {}: others can read that directory (mode {}) and the log holds the tree's details; "
-                "cryo does not change the mode of a directory it did not create (chmod 700 it, or dump into a new one)",
-                final_dir_, mode);
-    return;
+    return "no dump.log kept in " + final_dir_ + ": others can read it (mode " + mode +
+           ") and cryo does not change the mode of a directory it did not create";
   }
   // rename() replaces a directory entry, never what a symlink of that name points to.
   if (::renameat(temp_.get(), "dump.log", final_dir->get(), "dump.log") != 0)
-    log()->warn("no dump.log kept: rename into {}: {}", final_dir_, errno_error("rename", errno).message);
+    return "no dump.log kept: " + errno_error("rename(dump.log into " + final_dir_ + ")").message;
+  return "";
 }
 
 Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify) {

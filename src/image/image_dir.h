@@ -56,9 +56,9 @@ class ImageDirWriter {
 
   // After a failed dump: moves the temporary directory's dump.log to the final directory, creating
   // it (0700) when absent. An existing directory that others can read gets no log (cryo never
-  // changes the mode of a directory it did not create, and the log holds the tree's details): a
-  // warning says so.
-  void keep_failure_log();
+  // changes the mode of a directory it did not create, and the log holds the tree's details).
+  // Returns why no log was kept, or "" when it was.
+  std::string keep_failure_log();
 
  private:
   ImageDirWriter() = default;
