@@ -1,19 +1,38 @@
 #include "base/logging.h"
 
 #include <fcntl.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <sys/stat.h>
 
 #include <mutex>
+
+#include "base/file_util.h"
 
 namespace cryo::logging {
 namespace {
 
+// Writes to a file cryo opened itself (relative to the image directory's fd, never by a path that a
+// symlink could redirect): spdlog's own file sinks open by name.
+class FdSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit FdSink(UniqueFd fd) : fd_(std::move(fd)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    (void)write_all(fd_.get(), formatted.data(), formatted.size(), "log");
+  }
+  void flush_() override {}
+
+ private:
+  UniqueFd fd_;
+};
+
 struct Sinks {
   std::mutex mutex;
   std::shared_ptr<spdlog::sinks::stderr_sink_mt> console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file;
+  std::shared_ptr<FdSink> file;
 };
 
 Sinks& sinks() {
@@ -48,21 +67,12 @@ std::shared_ptr<spdlog::logger> get(const std::string& module) {
 
 void set_console_level(spdlog::level::level_enum level) { sinks().console->set_level(level); }
 
-Result<> open_file(const std::string& path) {
+void open_file(UniqueFd fd) {
   std::lock_guard lock(sinks().mutex);
-  // The log lives beside private images: create it 0600 before spdlog opens it.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail_errno("open(" + path + ")");
-  ::close(fd);
-  try {
-    sinks().file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
-  } catch (const spdlog::spdlog_ex& e) {
-    return fail("open log " + path + ": " + e.what());
-  }
+  sinks().file = std::make_shared<FdSink>(std::move(fd));
   sinks().file->set_level(spdlog::level::debug);
   sinks().file->set_pattern("%H:%M:%S.%f %l [%n] %v");
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { attach_sinks(*l); });
-  return {};
 }
 
 void close_file() {

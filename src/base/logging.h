@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace cryo::logging {
 
@@ -17,8 +18,9 @@ std::shared_ptr<spdlog::logger> get(const std::string& module);
 // Console verbosity: warnings by default, info with -v, debug with -vv.
 void set_console_level(spdlog::level::level_enum level);
 
-// Adds a file sink at debug level to every logger (existing and future) until close_file() is called.
-Result<> open_file(const std::string& path);
+// Adds a file sink at debug level, writing to fd, to every logger (existing and future) until
+// close_file() is called. The caller opens the file (see DirFd::replace_file).
+void open_file(UniqueFd fd);
 void close_file();
 
 }  // namespace cryo::logging

@@ -27,6 +27,7 @@ Subcommand add_dump_command(CLI::App& cryo) {
   auto* app = cryo.add_subcommand("dump", "Checkpoint the process tree of a PID namespace into an image directory");
   app->add_option("-t,--tree", options->dump.pid, "Host PID of the tree's init (PID 1 of its namespace)")->required();
   app->add_option("-D,--images-dir", options->dump.dir, "Image directory to create (must be new or empty)")->required();
+  app->add_option("--sign", options->dump.sign_key, "Sign the image with this secret key (made by cryo keygen)");
   app->add_flag("--leave-running", options->dump.leave_running, "Let the tree run on after the dump instead of killing it");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return run_dump(*options); }};

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("cryo ") + CRYO_VERSION);
   std::vector<cryo::cli::Subcommand> commands = {
       cryo::cli::add_run_command(app),   cryo::cli::add_dump_command(app),  cryo::cli::add_restore_command(app),
-      cryo::cli::add_show_command(app),  cryo::cli::add_check_command(app),
+      cryo::cli::add_show_command(app),  cryo::cli::add_check_command(app), cryo::cli::add_keygen_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,9 +1,12 @@
 // cryo show: decodes every file of an image as text or JSON, driven by the image kind table.
+#include <cerrno>
 #include <cstdio>
+#include <optional>
 
 #include "cli/commands.h"
 #include "image/image_dir.h"
 #include "image/image_printer.h"
+#include "image/signing_keys.h"
 
 namespace cryo::cli {
 namespace {
@@ -11,13 +14,25 @@ namespace {
 struct ShowOptions {
   std::string dir;
   bool json = false;
+  std::string verify_key;
 };
 
 Result<int> show(const ShowOptions& options) {
-  ASSIGN_OR_RETURN(image::Inventory inventory, image::open_image_dir(options.dir));
+  std::optional<image::VerifyKey> key;
+  if (!options.verify_key.empty()) {
+    auto loaded = image::load_verify_key(options.verify_key);
+    if (!loaded) return fail(loaded.error().context("--verify"));
+    key = *loaded;
+  }
+  auto dir = DirFd::open(options.dir);
+  if (!dir) {
+    if (dir.error().err == ENOENT)
+      return fail(errno_error("image directory " + options.dir, ENOENT).with_hint("check the path given with -D"));
+    return fail(dir.error());
+  }
+  ASSIGN_OR_RETURN(image::Inventory inventory, image::open_image_dir(*dir, key ? &*key : nullptr));
   ASSIGN_OR_RETURN(std::string out,
-                   image::render_image(options.dir, inventory,
-                                       options.json ? image::PrintFormat::Json : image::PrintFormat::Text));
+                   image::render_image(*dir, inventory, options.json ? image::PrintFormat::Json : image::PrintFormat::Text));
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
@@ -29,6 +44,7 @@ Subcommand add_show_command(CLI::App& cryo) {
   auto* app = cryo.add_subcommand("show", "Decode an image directory as text or JSON");
   app->add_option("-D,--images-dir", options->dir, "Image directory")->required();
   app->add_flag("--json", options->json, "Print JSON instead of text");
+  app->add_option("--verify", options->verify_key, "Show the image only if this public key's owner signed it");
   return {app, [options] { return show(*options); }};
 }
 

@@ -30,6 +30,7 @@
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
+#include "image/signing_keys.h"
 #include "kernel/capabilities.h"
 #include "kernel/proc_maps.h"
 #include "kernel/proc_stat.h"
@@ -62,7 +63,8 @@ class TreeDump {
 
   Result<> collect(const image::ClockReadings& host_clocks) {
     auto started = Clock::now();
-    ASSIGN_OR_RETURN(objects_, MemoryObjectCollector::create(dir_ + "/" + image::file_name(image::Kind::ObjectPages)));
+    ASSIGN_OR_RETURN(UniqueFd object_pages, dir_.create_file(image::file_name(image::Kind::ObjectPages)));
+    ASSIGN_OR_RETURN(objects_, MemoryObjectCollector::create(std::move(object_pages)));
     ASSIGN_OR_RETURN(init_namespaces_, namespace_inodes(target_.init));
     for (auto& process : freezer_.processes()) {
       ProcessFacts facts;
@@ -137,7 +139,8 @@ class TreeDump {
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     step("memory map");
     std::string pages_name = image::file_name(image::Kind::Pages, pid);
-    ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, dir_ + "/" + pages_name));
+    ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
+    ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, std::move(pages_file)));
     writer_.set_known_checksum(pages_name, pages.xxh3);
     const image::Pagemap& pagemap = pages.pagemap;
     step("pages");
@@ -168,7 +171,7 @@ class TreeDump {
   const DumpTarget& target_;
   Freezer& freezer_;
   image::ImageDirWriter& writer_;
-  std::string dir_;
+  const DirFd& dir_;  // The writer's temporary directory.
   PidTranslation pids_;
   std::map<pid_t, ProcessFacts> facts_;
   std::map<pid_t, uint32_t> inside_;  // Host PID -> PID inside the namespace.
@@ -183,7 +186,7 @@ class TreeDump {
 
 // Freezes, collects and commits; then kills or resumes the tree.
 Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions& options, image::ImageDirWriter& writer,
-                                     Clock::time_point started) {
+                                     const image::SigningKey* key, Clock::time_point started) {
   RETURN_IF_ERROR(preflight_check(target));
   log()->debug("preflight done in {:.2f} ms", ms_since(started));
 
@@ -212,7 +215,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   inventory.set_root_pid(static_cast<uint32_t>(target.init));
   inventory.set_process_count(tree.process_count());
   RETURN_IF_ERROR(fault_point("dump:before-commit"));
-  RETURN_IF_ERROR(writer.commit(std::move(inventory)));
+  RETURN_IF_ERROR(writer.commit(std::move(inventory), key));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
   // A failure between the commit and the kill leaves the tree alive: the image must not stay
   // behind looking complete, or the user could restore a second copy of a tree that runs on.
@@ -234,40 +237,32 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   return summary;
 }
 
-// Keeps the log of a failed dump as DIR/dump.log (never an inventory), so the failure can be read.
-void keep_failure_log(const std::string& temp_log, const std::string& final_dir) {
-  auto text = read_file(temp_log);
-  if (!text) return;
-  if (::mkdir(final_dir.c_str(), 0700) != 0) {
-    if (errno != EEXIST) return;
-    // The user's own (empty) directory: it now holds a log of the tree's details, and a dump that
-    // succeeds would have replaced it with a 0700 one.
-    ::chmod(final_dir.c_str(), 0700);
-  }
-  std::string path = final_dir + "/dump.log";
-  UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (out.valid()) (void)write_all(out.get(), text->data(), text->size(), path);
-}
-
 }  // namespace
 
 Result<DumpSummary> dump_tree(const DumpOptions& options) {
   auto started = Clock::now();
   // Before anything is seized or created: without these a dump fails halfway, less clearly.
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo dump"));
+  std::optional<image::SigningKey> key;
+  if (!options.sign_key.empty()) {
+    auto loaded = image::load_signing_key(options.sign_key);
+    if (!loaded) return fail(loaded.error().context("--sign"));
+    key.emplace(std::move(*loaded));
+  }
   ASSIGN_OR_RETURN(DumpTarget target, find_dump_target(options.pid));
   ASSIGN_OR_RETURN(DumpLock lock, DumpLock::acquire(target.pidns_inode, target.init));
   ASSIGN_OR_RETURN(image::ImageDirWriter writer, image::ImageDirWriter::create(options.dir));
-  std::string temp_log = writer.dir() + "/dump.log";
-  RETURN_IF_ERROR(logging::open_file(temp_log));
+  ASSIGN_OR_RETURN(UniqueFd log_file, writer.dir().create_file("dump.log"));
+  logging::open_file(std::move(log_file));
   log()->debug("cryo {} dumping the tree of PID {} into {}{}", CRYO_VERSION, target.init, options.dir,
                options.leave_running ? " (leave running)" : "");
-  auto summary = freeze_and_write(target, options, writer, started);
+  auto summary = freeze_and_write(target, options, writer, key ? &*key : nullptr, started);
   if (!summary) {
     const Error& e = summary.error();
     log()->debug("dump failed: {}{}", e.message, e.hint.empty() ? "" : "; " + e.hint);
     logging::close_file();
-    keep_failure_log(temp_log, writer.final_dir());
+    std::string no_log = writer.keep_failure_log();
+    if (!no_log.empty()) return fail(make_error(e.message).with_hint(e.hint.empty() ? no_log : e.hint + "; " + no_log));
     return summary;
   }
   log()->debug("dumped {} processes, {} bytes of pages in {:.2f} ms (frozen {:.2f} ms)", summary->processes,

@@ -14,6 +14,7 @@ struct DumpOptions {
   pid_t pid = 0;            // Host PID of the tree's init.
   std::string dir;          // Image directory (new, or empty, or holding only logs).
   bool leave_running = false;
+  std::string sign_key;     // Secret key file to sign the image with (cryo keygen); empty: unsigned.
 };
 
 struct DumpSummary {

@@ -57,10 +57,9 @@ std::optional<std::string> deleted_path(std::string_view link) {
   return std::string(link.substr(0, link.size() - kDeleted.size()));
 }
 
-Result<MemoryObjectCollector> MemoryObjectCollector::create(const std::string& pages_path) {
+Result<MemoryObjectCollector> MemoryObjectCollector::create(UniqueFd pages) {
   MemoryObjectCollector collector;
-  collector.out_.reset(::open(pages_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!collector.out_.valid()) return fail_errno("open(" + pages_path + ")");
+  collector.out_ = std::move(pages);
   return collector;
 }
 

@@ -34,8 +34,8 @@ std::optional<std::string> deleted_path(std::string_view link);
 
 class MemoryObjectCollector {
  public:
-  // Creates `pages_path` (must not exist); object pages are appended to it as objects are found.
-  static Result<MemoryObjectCollector> create(const std::string& pages_path);
+  // Object pages are appended to `pages` (the new, empty object pages file) as objects are found.
+  static Result<MemoryObjectCollector> create(UniqueFd pages);
   // One that only applies the checks (size limit, hugetlbfs) and stores nothing: for the preflight
   // check of a process that is still running.
   static MemoryObjectCollector checking_only() { return MemoryObjectCollector(); }

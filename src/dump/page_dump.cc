@@ -148,12 +148,10 @@ bool is_zero_page(const void* page) {
   return true;
 }
 
-Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, const std::string& pages_path) {
+Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out) {
   std::string pagemap_path = "/proc/" + std::to_string(pid) + "/pagemap";
   UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
-  UniqueFd out(::open(pages_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!out.valid()) return fail_errno("open(" + pages_path + ")");
   // A page-aligned buffer, reused for every batch.
   void* buffer = ::mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (buffer == MAP_FAILED) return fail_errno("mmap(page buffer)");

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "mm.pb.h"
 #include "pagemap.pb.h"
 
@@ -22,9 +23,9 @@ struct DumpedPages {
   uint64_t xxh3 = 0;       // XXH3-64 of the whole pages file, as written.
 };
 
-// Copies the pages of a stopped process into `pages_path` (created, must not exist) and returns
-// the pagemap that indexes them, with the pages file's checksum.
-Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, const std::string& pages_path);
+// Copies the pages of a stopped process into `out` (the new, empty pages file) and returns the
+// pagemap that indexes them, with the pages file's checksum.
+Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out);
 
 // True when a 4 KiB page holds only zero bytes.
 bool is_zero_page(const void* page);

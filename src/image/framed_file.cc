@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/file_util.h"
@@ -75,23 +76,32 @@ Result<std::vector<std::unique_ptr<google::protobuf::Message>>> decode_records(K
   return records;
 }
 
-Result<> write_image(const std::string& dir, Kind kind, uint32_t pid, const google::protobuf::Message& message) {
+Result<> write_image(const DirFd& dir, Kind kind, uint32_t pid, const google::protobuf::Message& message) {
   const google::protobuf::Message* one[] = {&message};
   ASSIGN_OR_RETURN(std::string bytes, encode_records(kind, one));
-  std::string path = dir + "/" + file_name(kind, pid);
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd.valid()) return fail_errno("open(" + path + ")");
-  return write_all(fd.get(), bytes.data(), bytes.size(), path);
+  std::string name = file_name(kind, pid);
+  ASSIGN_OR_RETURN(UniqueFd fd, dir.create_file(name));
+  return write_all(fd.get(), bytes.data(), bytes.size(), dir.describe(name));
 }
 
-Result<> read_image(const std::string& dir, Kind kind, uint32_t pid, google::protobuf::Message* out) {
+Result<> read_image(const DirFd& dir, Kind kind, uint32_t pid, google::protobuf::Message* out, uint64_t max_size) {
   std::string name = file_name(kind, pid);
-  ASSIGN_OR_RETURN(std::string bytes, read_file(dir + "/" + name));
+  ASSIGN_OR_RETURN(std::string bytes, dir.read_regular(name, std::min(max_size, kMaxFramedFileSize)));
   ASSIGN_OR_RETURN(auto records, decode_records(kind, bytes, name));
   if (records.size() != 1)
     return fail(name + ": holds " + std::to_string(records.size()) + " records, expected exactly one");
   out->CopyFrom(*records[0]);
   return {};
+}
+
+Result<> write_image(const std::string& dir, Kind kind, uint32_t pid, const google::protobuf::Message& message) {
+  ASSIGN_OR_RETURN(DirFd opened, DirFd::open(dir));
+  return write_image(opened, kind, pid, message);
+}
+
+Result<> read_image(const std::string& dir, Kind kind, uint32_t pid, google::protobuf::Message* out) {
+  ASSIGN_OR_RETURN(DirFd opened, DirFd::open(dir));
+  return read_image(opened, kind, pid, out);
 }
 
 }  // namespace cryo::image

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/dir_fd.h"
 #include "base/error.h"
 #include "image/image_kinds.h"
 
@@ -16,6 +17,8 @@ namespace cryo::image {
 
 // Records larger than this are refused as corrupt: no image kind comes near it.
 constexpr uint32_t kMaxRecordSize = 256u << 20;
+// A framed file holds one record: the header, its length and the record.
+constexpr uint64_t kMaxFramedFileSize = 8 + 4 + uint64_t(kMaxRecordSize);
 
 // Serializes messages into the framed format of a kind.
 Result<std::string> encode_records(Kind kind, std::span<const google::protobuf::Message* const> messages);
@@ -25,9 +28,15 @@ Result<std::vector<std::unique_ptr<google::protobuf::Message>>> decode_records(K
                                                                                 const std::string& what);
 
 // Writes one message as image file `dir/file_name(kind, pid)`, mode 0600. Refuses to overwrite.
-Result<> write_image(const std::string& dir, Kind kind, uint32_t pid, const google::protobuf::Message& message);
+Result<> write_image(const DirFd& dir, Kind kind, uint32_t pid, const google::protobuf::Message& message);
 
-// Reads an image file that holds exactly one record of the kind's type into *out.
+// Reads an image file that holds exactly one record of the kind's type into *out. The file must be
+// a regular file of at most max_size bytes (the inventory's size where it is known).
+Result<> read_image(const DirFd& dir, Kind kind, uint32_t pid, google::protobuf::Message* out,
+                    uint64_t max_size = kMaxFramedFileSize);
+
+// The same, opening `dir` first (tests and tools; cryo itself keeps its image directory open).
+Result<> write_image(const std::string& dir, Kind kind, uint32_t pid, const google::protobuf::Message& message);
 Result<> read_image(const std::string& dir, Kind kind, uint32_t pid, google::protobuf::Message* out);
 
 }  // namespace cryo::image

@@ -1,6 +1,5 @@
 #include "image/image_dir.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,36 +7,27 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "image/checksum.h"
 #include "image/framed_file.h"
 #include "image/image_kinds.h"
+#include "image/image_signature.h"
+#include "image/stale_temp_dirs.h"
 
 namespace cryo::image {
 namespace {
 
-Result<std::vector<std::string>> list_dir(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return fail_errno("opendir(" + dir + ")");
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-Result<> fsync_path(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return fail_errno("open(" + path + ")");
-  if (::fsync(fd.get()) != 0) return fail_errno("fsync(" + path + ")");
+Result<> fsync_entry(const DirFd& dir, const std::string& name) {
+  UniqueFd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return fail_errno("open(" + dir.describe(name) + ")");
+  if (::fsync(fd.get()) != 0) return fail_errno("fsync(" + dir.describe(name) + ")");
   return {};
 }
 
@@ -45,43 +35,96 @@ Result<> fsync_path(const std::string& path) {
 // concurrent fsyncs into one journal commit: measured here, 10 small files took 40-60 ms one after
 // the other and 1-5 ms at once. The dump keeps the tree frozen until its image is durable, so this
 // is frozen time.
-Result<> fsync_all(const std::vector<std::string>& paths) {
-  std::vector<Result<>> results(paths.size());
+Result<> fsync_all(const DirFd& dir, const std::vector<std::string>& names) {
+  std::vector<Result<>> results(names.size() + 1);
   std::vector<std::thread> threads;
-  threads.reserve(paths.size());
-  for (size_t i = 0; i < paths.size(); ++i) threads.emplace_back([&, i] { results[i] = fsync_path(paths[i]); });
+  threads.reserve(names.size() + 1);
+  for (size_t i = 0; i < names.size(); ++i) threads.emplace_back([&, i] { results[i] = fsync_entry(dir, names[i]); });
+  threads.emplace_back([&] { results.back() = dir.fsync(); });
   for (auto& thread : threads) thread.join();
   for (auto& result : results) RETURN_IF_ERROR(result);
   return {};
 }
 
-std::string parent_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-}  // namespace
-
-Result<uint64_t> checksum_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return fail_errno("open(" + path + ")");
+// Hashes exactly `size` bytes of fd; a file that holds more or fewer is reported as such.
+Result<uint64_t> checksum_fd(int fd, uint64_t size, const std::string& what) {
   StreamingChecksum sum;
   // A modest chunk, left uninitialised: zero-filling a 4 MiB buffer for every file cost more than
   // hashing a small file (the fuzzer found opening an image dominated by that memset).
   constexpr size_t kChunk = 256 << 10;
   auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
+  uint64_t total = 0;
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf.get(), kChunk);
+    // One byte past the size is asked for, to notice a file that grew.
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, size + 1 - total));
+    ssize_t n = ::read(fd, buf.get(), want);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail_errno("read(" + path + ")");
+      return fail_errno("read(" + what + ")");
     }
     if (n == 0) break;
+    total += static_cast<uint64_t>(n);
+    if (total > size) return fail(what + " grew while it was read");
     sum.update(buf.get(), static_cast<size_t>(n));
   }
+  if (total != size) return fail(what + " shrank while it was read");
   return sum.digest();
+}
+
+struct SplitPath {
+  std::string path;  // As given, without trailing slashes.
+  std::string parent;
+  std::string name;
+};
+
+Result<SplitPath> split_image_path(const std::string& path) {
+  std::string dir = path;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.empty()) return fail("image directory path is empty");
+  auto slash = dir.find_last_of('/');
+  SplitPath split;
+  split.path = dir;
+  split.parent = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+  split.name = slash == std::string::npos ? dir : dir.substr(slash + 1);
+  if (split.name.empty() || split.name == "." || split.name == ".." || split.name == "/")
+    return fail(make_error("-D " + path + " does not name a new directory").with_hint("give a path such as /var/tmp/images/mytree"));
+  return split;
+}
+
+// The parent of an image directory: the user's path, followed as given, but it must be a directory.
+Result<DirFd> open_parent(const SplitPath& split, const std::string& final_dir) {
+  UniqueFd fd(::open(split.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    int err = errno;
+    if (err == ENOENT)
+      return fail(make_error(final_dir + ": its parent directory " + split.parent + " does not exist")
+                      .with_hint("create it first (mkdir -p " + split.parent + ")"));
+    if (err == ENOTDIR) return fail(final_dir + ": its parent " + split.parent + " is not a directory");
+    return fail_errno("open(" + split.parent + ", O_DIRECTORY)");
+  }
+  return DirFd(std::move(fd), split.parent);
+}
+
+// An existing final directory may hold only the logs of an earlier attempt, as regular files.
+Result<> check_empty_image_dir(const DirFd& dir) {
+  ASSIGN_OR_RETURN(auto names, dir.list());
+  for (const auto& name : names) {
+    if (!is_log_file(name))
+      return fail(make_error(dir.path() + " is not empty (holds " + name + ")").with_hint("dump into a new or empty directory"));
+    RETURN_IF_ERROR(dir.refuse_non_regular(name));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<uint64_t> checksum_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return fail_errno("open(" + path + ")");
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return fail_errno("fstat(" + path + ")");
+  if (!S_ISREG(st.st_mode)) return fail(not_regular_error(path, st.st_mode));
+  return checksum_fd(fd.get(), static_cast<uint64_t>(st.st_size), path);
 }
 
 namespace {
@@ -100,70 +143,84 @@ void seal_inventory(Inventory& inventory) { inventory.set_self_xxh3(inventory_di
 bool inventory_is_sealed(const Inventory& inventory) { return inventory.self_xxh3() == inventory_digest(inventory); }
 
 Result<ImageDirWriter> ImageDirWriter::create(const std::string& final_dir) {
-  std::string dir = final_dir;
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  if (dir.empty()) return fail("image directory path is empty");
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return fail(dir + " exists and is not a directory");
-    ASSIGN_OR_RETURN(auto names, list_dir(dir));
-    for (const auto& name : names)
-      if (!is_log_file(name))
-        return fail(make_error(dir + " is not empty (holds " + name + ")")
-                        .with_hint("dump into a new or empty directory"));
-  } else if (errno != ENOENT) {
-    return fail_errno("stat(" + dir + ")");
+  ASSIGN_OR_RETURN(SplitPath split, split_image_path(final_dir));
+  ImageDirWriter writer;
+  ASSIGN_OR_RETURN(writer.parent_, open_parent(split, final_dir));
+  writer.final_name_ = split.name;
+  writer.final_dir_ = split.path;
+  if (auto st = writer.parent_.stat_entry(split.name); st) {
+    if (S_ISLNK(st->st_mode))
+      return fail(make_error(writer.final_dir_ + " is a symlink")
+                      .with_hint("give the directory itself with -D (readlink -f " + writer.final_dir_ + ")"));
+    if (!S_ISDIR(st->st_mode))
+      return fail(writer.final_dir_ + " exists and is " + std::string(file_type_name(st->st_mode)) + ", not a directory");
+    ASSIGN_OR_RETURN(DirFd existing, DirFd::open_at(writer.parent_, split.name, writer.final_dir_));
+    RETURN_IF_ERROR(check_empty_image_dir(existing));
+  } else if (st.error().err != ENOENT) {
+    return fail(st.error());
   }
-  std::string templ = dir + ".cryo-tmp-XXXXXX";
-  if (!::mkdtemp(templ.data())) return fail_errno("mkdtemp(" + templ + ")");
-  return ImageDirWriter(dir, templ);
-}
-
-ImageDirWriter::ImageDirWriter(ImageDirWriter&& other) noexcept
-    : final_dir_(std::move(other.final_dir_)),
-      temp_dir_(std::move(other.temp_dir_)),
-      committed_(other.committed_),
-      known_checksums_(std::move(other.known_checksums_)) {
-  other.committed_ = true;  // The moved-from object owns nothing to clean up.
+  remove_stale_temp_dirs(writer.parent_, split.name);
+  ASSIGN_OR_RETURN(writer.temp_, make_locked_temp_dir(writer.parent_, split.name, &writer.temp_name_));
+  return writer;
 }
 
 ImageDirWriter::~ImageDirWriter() {
-  if (!committed_ && !temp_dir_.empty()) remove_dir(temp_dir_);
+  if (!committed_ && temp_.valid()) remove_flat_dir(parent_, temp_name_, temp_);
 }
 
-Result<> ImageDirWriter::commit(Inventory inventory) {
-  ASSIGN_OR_RETURN(auto names, list_dir(temp_dir_));
+Result<> ImageDirWriter::commit(Inventory inventory, const SigningKey* key) {
+  ASSIGN_OR_RETURN(auto names, temp_.list());
   inventory.clear_files();
   std::vector<std::string> to_sync;
   for (const auto& name : names) {
     if (is_log_file(name)) continue;
-    std::string path = temp_dir_ + "/" + name;
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return fail_errno("stat(" + path + ")");
+    ASSIGN_OR_RETURN(struct stat st, temp_.stat_entry(name));
+    if (!S_ISREG(st.st_mode)) return fail(not_regular_error(temp_.describe(name), st.st_mode));
+    uint64_t size = static_cast<uint64_t>(st.st_size);
     uint64_t sum = 0;
     if (auto known = known_checksums_.find(name); known != known_checksums_.end()) {
       sum = known->second;
     } else {
-      ASSIGN_OR_RETURN(sum, checksum_file(path));
+      ASSIGN_OR_RETURN(OpenedFile file, temp_.open_regular(name, size));
+      ASSIGN_OR_RETURN(sum, checksum_fd(file.fd.get(), size, temp_.describe(name)));
     }
-    to_sync.push_back(path);
+    to_sync.push_back(name);
     auto* file = inventory.add_files();
     file->set_name(name);
-    file->set_size(static_cast<uint64_t>(st.st_size));
+    file->set_size(size);
     file->set_xxh3(sum);
   }
   inventory.set_format_version(kFormatVersion);
   seal_inventory(inventory);
-  RETURN_IF_ERROR(write_image(temp_dir_, Kind::Inventory, 0, inventory));
-  to_sync.push_back(temp_dir_ + "/" + file_name(Kind::Inventory));
-  to_sync.push_back(temp_dir_);
-  RETURN_IF_ERROR(fsync_all(to_sync));
-  // A log already written into the final directory (by an earlier failed attempt) is replaced.
-  if (::access(final_dir_.c_str(), F_OK) == 0) remove_dir(final_dir_);
-  if (::rename(temp_dir_.c_str(), final_dir_.c_str()) != 0)
-    return fail_errno("rename(" + temp_dir_ + ", " + final_dir_ + ")");
+  const google::protobuf::Message* one[] = {&inventory};
+  ASSIGN_OR_RETURN(std::string inventory_bytes, encode_records(Kind::Inventory, one));
+  {
+    std::string name = file_name(Kind::Inventory);
+    ASSIGN_OR_RETURN(UniqueFd out, temp_.create_file(name));
+    RETURN_IF_ERROR(write_all(out.get(), inventory_bytes.data(), inventory_bytes.size(), temp_.describe(name)));
+    to_sync.push_back(name);
+  }
+  if (key) {
+    std::string name(signature_file_name());
+    std::string signature = sign_inventory(*key, inventory_bytes);
+    ASSIGN_OR_RETURN(UniqueFd out, temp_.create_file(name));
+    RETURN_IF_ERROR(write_all(out.get(), signature.data(), signature.size(), temp_.describe(name)));
+    to_sync.push_back(name);
+  }
+  RETURN_IF_ERROR(fsync_all(temp_, to_sync));
+  // An existing empty directory (perhaps with the log of an earlier failed attempt) is replaced:
+  // rename() replaces an empty directory atomically, so only its logs are removed first.
+  if (auto st = parent_.stat_entry(final_name_); st) {
+    if (!S_ISDIR(st->st_mode)) return fail(final_dir_ + " is " + std::string(file_type_name(st->st_mode)) + ", not a directory");
+    ASSIGN_OR_RETURN(DirFd existing, DirFd::open_at(parent_, final_name_, final_dir_));
+    RETURN_IF_ERROR(check_empty_image_dir(existing));
+    ASSIGN_OR_RETURN(auto logs, existing.list());
+    for (const auto& log_name : logs) ::unlinkat(existing.get(), log_name.c_str(), 0);
+  }
+  if (::renameat(parent_.get(), temp_name_.c_str(), parent_.get(), final_name_.c_str()) != 0)
+    return fail_errno("rename(" + parent_.describe(temp_name_) + ", " + final_dir_ + ")");
   committed_ = true;
-  if (auto synced = fsync_path(parent_of(final_dir_)); !synced) {
+  if (auto synced = parent_.fsync(); !synced) {
     withdraw();
     return synced;
   }
@@ -172,44 +229,72 @@ Result<> ImageDirWriter::commit(Inventory inventory) {
 
 void ImageDirWriter::withdraw() {
   if (!committed_) return;
-  ::unlink((final_dir_ + "/" + file_name(Kind::Inventory)).c_str());
-  if (auto names = list_dir(final_dir_)) {
+  // temp_ is the same directory under its final name: the rename moved it, not its fd.
+  ::unlinkat(temp_.get(), file_name(Kind::Inventory).c_str(), 0);
+  if (auto names = temp_.list()) {
     for (const auto& name : *names)
-      if (!is_log_file(name)) ::unlink((final_dir_ + "/" + name).c_str());
+      if (!is_log_file(name)) ::unlinkat(temp_.get(), name.c_str(), 0);
   }
 }
 
-Result<Inventory> open_image_dir(const std::string& dir) {
+std::string ImageDirWriter::keep_failure_log() {
+  if (committed_ || !temp_.valid()) return "";
+  if (auto st = temp_.stat_entry("dump.log"); !st || !S_ISREG(st->st_mode)) return "";
+  bool created = ::mkdirat(parent_.get(), final_name_.c_str(), 0700) == 0;
+  if (!created && errno != EEXIST) return "no dump.log kept: " + errno_error("mkdir(" + final_dir_ + ")").message;
+  auto final_dir = DirFd::open_at(parent_, final_name_, final_dir_);
+  if (!final_dir) return "no dump.log kept: " + final_dir.error().message;
   struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
-    int err = errno;
-    return fail(errno_error("image directory " + dir, err)
-                    .with_hint(err == ENOENT ? "check the path given with -D" : ""));
+  if (::fstat(final_dir->get(), &st) != 0) return "no dump.log kept: " + errno_error("fstat(" + final_dir_ + ")").message;
+  if (!created && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    return "no dump.log kept in " + final_dir_ + ": others can read it (mode " + mode +
+           ") and cryo does not change the mode of a directory it did not create";
   }
-  if (!S_ISDIR(st.st_mode)) return fail(dir + " is not a directory");
-  Inventory inventory;
-  if (::access((dir + "/" + file_name(Kind::Inventory)).c_str(), F_OK) != 0)
-    return fail(make_error(dir + " holds no complete image (inventory.img is missing)")
+  // rename() replaces a directory entry, never what a symlink of that name points to.
+  if (::renameat(temp_.get(), "dump.log", final_dir->get(), "dump.log") != 0)
+    return "no dump.log kept: " + errno_error("rename(dump.log into " + final_dir_ + ")").message;
+  return "";
+}
+
+Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify) {
+  ASSIGN_OR_RETURN(auto names, dir.list());
+  // Before anything is read: a symlink could point anywhere, a FIFO would hang a read, a device has
+  // effects of its own. None belongs in an image directory.
+  for (const auto& name : names) {
+    ASSIGN_OR_RETURN(struct stat st, dir.stat_entry(name));
+    if (!S_ISREG(st.st_mode)) return fail(not_regular_error(dir.describe(name), st.st_mode));
+  }
+  const std::string inventory_name = file_name(Kind::Inventory);
+  if (!std::binary_search(names.begin(), names.end(), inventory_name))
+    return fail(make_error(dir.path() + " holds no complete image (inventory.img is missing)")
                     .with_hint("the dump that wrote it did not finish; dump again"));
-  RETURN_IF_ERROR(read_image(dir, Kind::Inventory, 0, &inventory));
+  // Read once: the bytes whose signature is checked are the bytes decoded.
+  ASSIGN_OR_RETURN(std::string bytes, dir.read_regular(inventory_name, kMaxInventorySize));
+  if (verify) RETURN_IF_ERROR(verify_inventory_signature(dir, bytes, *verify));
+  ASSIGN_OR_RETURN(auto records, decode_records(Kind::Inventory, bytes, inventory_name));
+  if (records.size() != 1)
+    return fail(inventory_name + ": holds " + std::to_string(records.size()) + " records, expected exactly one");
+  Inventory inventory;
+  inventory.CopyFrom(*records[0]);
   // Re-serializing reproduces the bytes that were hashed: a changed value, or a field whose tag was
   // damaged into an unknown one (kept by the parser and serialized again), changes the digest.
   if (!inventory_is_sealed(inventory))
-    return fail(make_error(dir + ": image is damaged: " + file_name(Kind::Inventory) + " does not match its own checksum")
+    return fail(make_error(dir.path() + ": image is damaged: " + inventory_name + " does not match its own checksum")
                     .with_hint("the image was changed after the dump; dump again"));
   if (inventory.format_version() != kFormatVersion)
-    return fail(dir + ": image format version " + std::to_string(inventory.format_version()) +
+    return fail(dir.path() + ": image format version " + std::to_string(inventory.format_version()) +
                 ", this cryo reads version " + std::to_string(kFormatVersion));
 
-  ASSIGN_OR_RETURN(auto names, list_dir(dir));
   std::map<std::string, const ImageFile*> expected;
   for (const auto& file : inventory.files()) {
-    if (!identify(file.name()) || file.name() == file_name(Kind::Inventory) || !expected.emplace(file.name(), &file).second)
-      return fail(dir + ": inventory lists an invalid file name '" + file.name() + "'");
+    if (!identify(file.name()) || file.name() == inventory_name || !expected.emplace(file.name(), &file).second)
+      return fail(dir.path() + ": inventory lists an invalid file name '" + file.name() + "'");
   }
   std::vector<std::string> problems;
   for (const auto& name : names) {
-    if (is_log_file(name) || name == file_name(Kind::Inventory)) continue;
+    if (is_log_file(name) || name == inventory_name || name == signature_file_name()) continue;
     auto it = expected.find(name);
     if (it == expected.end()) {
       problems.push_back(name + " is not in the inventory");
@@ -217,17 +302,17 @@ Result<Inventory> open_image_dir(const std::string& dir) {
     }
     const ImageFile& want = *it->second;
     expected.erase(it);
-    std::string path = dir + "/" + name;
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      problems.push_back(name + " is not a regular file");
+    auto file = dir.open_regular(name, UINT64_MAX);
+    if (!file) {
+      problems.push_back(file.error().message);
       continue;
     }
-    if (static_cast<uint64_t>(st.st_size) != want.size()) {
-      problems.push_back(name + " has " + std::to_string(st.st_size) + " bytes, the inventory says " +
+    if (file->size != want.size()) {
+      problems.push_back(name + " has " + std::to_string(file->size) + " bytes, the inventory says " +
                          std::to_string(want.size()));
       continue;
     }
-    auto sum = checksum_file(path);
+    auto sum = checksum_fd(file->fd.get(), want.size(), dir.describe(name));
     if (!sum) {
       problems.push_back(sum.error().message);
     } else if (*sum != want.xxh3()) {
@@ -236,18 +321,32 @@ Result<Inventory> open_image_dir(const std::string& dir) {
   }
   for (const auto& [name, file] : expected) problems.push_back(name + " is missing");
   if (!problems.empty()) {
-    std::string message = dir + ": image is damaged: ";
+    std::string message = dir.path() + ": image is damaged: ";
     for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
     return fail(make_error(message).with_hint("the image was changed after the dump; dump again"));
   }
   return inventory;
 }
 
-void remove_dir(const std::string& dir) {
-  if (auto names = list_dir(dir)) {
-    for (const auto& name : *names) ::unlink((dir + "/" + name).c_str());
+Result<Inventory> open_image_dir(const std::string& dir, const VerifyKey* verify) {
+  auto opened = DirFd::open(dir);
+  if (!opened) {
+    if (opened.error().err == ENOENT)
+      return fail(errno_error("image directory " + dir, ENOENT).with_hint("check the path given with -D"));
+    return fail(opened.error());
   }
-  ::rmdir(dir.c_str());
+  return open_image_dir(*opened, verify);
+}
+
+void remove_dir(const std::string& dir) {
+  auto split = split_image_path(dir);
+  if (!split) return;
+  UniqueFd parent_fd(::open(split->parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd.valid()) return;
+  DirFd parent(std::move(parent_fd), split->parent);
+  auto opened = DirFd::open_at(parent, split->name, dir);
+  if (!opened) return;
+  remove_flat_dir(parent, split->name, *opened);
 }
 
 }  // namespace cryo::image

@@ -1,16 +1,23 @@
 // An image directory as a whole: written into a private temporary directory and renamed into place
-// only when complete; read only after every file matches the inventory.
+// only when complete; read only after every file matches the inventory. Every file in it is opened
+// relative to the directory's fd (base/dir_fd.h): an image directory is data, never a path to follow.
 #pragma once
 
 #include <map>
 #include <string>
 
+#include "base/dir_fd.h"
 #include "base/error.h"
+#include "image/signing_keys.h"
 #include "inventory.pb.h"
 
 namespace cryo::image {
 
-// Checksums a whole file with XXH3-64.
+// inventory.img is read before anything says how large it may be: this bounds it (about two
+// million files; an image of the largest tree restore accepts stays far below).
+constexpr uint64_t kMaxInventorySize = 64ull << 20;
+
+// Checksums a whole file with XXH3-64 (tests and tools; cryo checksums through open fds).
 Result<uint64_t> checksum_file(const std::string& path);
 
 // Sets inventory.self_xxh3 from the rest of the record (commit does this; the fuzzer too).
@@ -20,44 +27,60 @@ bool inventory_is_sealed(const Inventory& inventory);
 
 class ImageDirWriter {
  public:
-  // Prepares `final_dir`: refuses one that already holds an image, creates a 0700 temporary
-  // directory beside it to write into.
+  // Checks `final_dir` before anything else happens (the dump freezes nothing before this): it must
+  // not be a symlink, its parent must be a directory, and it must be absent or an empty directory
+  // (logs of an earlier attempt aside). Removes stale temporary directories of earlier dumps into
+  // it, then creates and locks a 0700 temporary directory beside it to write into.
   static Result<ImageDirWriter> create(const std::string& final_dir);
-  ImageDirWriter(ImageDirWriter&& other) noexcept;
+  ImageDirWriter(ImageDirWriter&& other) noexcept = default;
   ImageDirWriter& operator=(ImageDirWriter&&) = delete;
   ~ImageDirWriter();  // Removes the temporary directory unless committed.
 
   // Where image files are written until commit.
-  const std::string& dir() const { return temp_dir_; }
+  const DirFd& dir() const { return temp_; }
   const std::string& final_dir() const { return final_dir_; }
 
   // Tells the checksum of a file the caller wrote into dir() and hashed while writing, so that
   // commit() need not read it back. The file must not change afterwards.
   void set_known_checksum(const std::string& name, uint64_t xxh3) { known_checksums_[name] = xxh3; }
 
-  // Records size and checksum of every file written, writes the inventory, syncs, and renames the
-  // temporary directory to the final one. Log files are moved along but are not part of the image.
-  // A commit that fails after the rename withdraws the image again.
-  Result<> commit(Inventory inventory);
+  // Records size and checksum of every file written, writes the inventory (and, given a key, the
+  // signature of the inventory), syncs, and renames the temporary directory to the final one. An
+  // existing empty final directory is replaced. Log files are moved along but are not part of the
+  // image. A commit that fails after the rename withdraws the image again.
+  Result<> commit(Inventory inventory, const SigningKey* key = nullptr);
 
   // Takes a committed image back: removes the inventory first, so that the directory never looks
   // complete, then every other image file. Log files stay, to explain the failure.
   void withdraw();
 
+  // After a failed dump: moves the temporary directory's dump.log to the final directory, creating
+  // it (0700) when absent. An existing directory that others can read gets no log (cryo never
+  // changes the mode of a directory it did not create, and the log holds the tree's details).
+  // Returns why no log was kept, or "" when it was.
+  std::string keep_failure_log();
+
  private:
-  ImageDirWriter(std::string final_dir, std::string temp_dir) : final_dir_(std::move(final_dir)), temp_dir_(std::move(temp_dir)) {}
+  ImageDirWriter() = default;
+  DirFd parent_;
+  std::string final_name_;  // final_dir_'s last component, in parent_.
   std::string final_dir_;
-  std::string temp_dir_;
+  std::string temp_name_;
+  DirFd temp_;              // Locked (flock) for the writer's whole life: see stale_temp_dirs.h.
   bool committed_ = false;
   std::map<std::string, uint64_t> known_checksums_;
 };
 
-// Opens an image directory for reading: the inventory must be readable, match its own checksum and
-// be of this format version, and every file must be present with its recorded size and checksum, with no file missing or extra.
-// Every mismatch is reported in one error.
-Result<Inventory> open_image_dir(const std::string& dir);
+// Opens an image directory for reading: every entry must be a regular file (a symlink, FIFO, device
+// or directory is refused by name before anything is read), the inventory must be readable within
+// kMaxInventorySize, match its own checksum and be of this format version, and every file must be
+// present with its recorded size and checksum, with no file missing or extra. Every mismatch is
+// reported in one error. With a key, the inventory's signature must check out first.
+Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify = nullptr);
+// The same, opening `dir` (DirFd::open) first.
+Result<Inventory> open_image_dir(const std::string& dir, const VerifyKey* verify = nullptr);
 
-// Removes a directory and everything in it (image directories are flat).
+// Removes a directory and everything in it (image directories are flat), following no symlink.
 void remove_dir(const std::string& dir);
 
 }  // namespace cryo::image

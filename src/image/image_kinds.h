@@ -44,6 +44,9 @@ std::optional<FileId> identify(std::string_view file_name);
 // Log files live in the image directory but are not part of the image.
 bool is_log_file(std::string_view file_name);
 
+// The signature of a signed image (image_signature.h): written after the inventory, not listed in it.
+constexpr std::string_view signature_file_name() { return "signature.img"; }
+
 // A fresh, empty message of the kind's type (for decoding).
 std::unique_ptr<google::protobuf::Message> new_message(Kind kind);
 

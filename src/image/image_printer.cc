@@ -3,6 +3,7 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -16,9 +17,10 @@ namespace {
 using Records = std::vector<std::unique_ptr<google::protobuf::Message>>;
 
 // Decodes one image file; raw files hold no records.
-Result<Records> decode_file(const std::string& dir, const FileId& id, const std::string& name) {
+Result<Records> decode_file(const DirFd& dir, const FileId& id, const ImageFile& file) {
+  const std::string& name = file.name();
   if (!kind_info(id.kind).prototype) return Records{};
-  ASSIGN_OR_RETURN(std::string bytes, read_file(dir + "/" + name));
+  ASSIGN_OR_RETURN(std::string bytes, dir.read_regular(name, std::min(file.size(), kMaxFramedFileSize)));
   return decode_records(id.kind, bytes, name);
 }
 
@@ -43,7 +45,12 @@ Result<std::string> record_to_json(const google::protobuf::Message& message) {
   return out;
 }
 
-Result<std::string> render_image(const std::string& dir, const Inventory& inventory, PrintFormat format) {
+Result<std::string> render_image(const std::string& dir_path, const Inventory& inventory, PrintFormat format) {
+  ASSIGN_OR_RETURN(DirFd dir, DirFd::open(dir_path));
+  return render_image(dir, inventory, format);
+}
+
+Result<std::string> render_image(const DirFd& dir, const Inventory& inventory, PrintFormat format) {
   const bool json = format == PrintFormat::Json;
   std::string out;
   if (json) {
@@ -55,8 +62,8 @@ Result<std::string> render_image(const std::string& dir, const Inventory& invent
   bool first = true;
   for (const auto& file : inventory.files()) {
     auto id = identify(file.name());
-    if (!id) return fail(dir + ": unknown image file " + file.name());
-    ASSIGN_OR_RETURN(auto records, decode_file(dir, *id, file.name()));
+    if (!id) return fail(dir.path() + ": unknown image file " + file.name());
+    ASSIGN_OR_RETURN(auto records, decode_file(dir, *id, file));
     const bool raw = !kind_info(id->kind).prototype;
     if (json) {
       out += std::string(first ? "" : ",") + "\"" + file.name() + "\":";

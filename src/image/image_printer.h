@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "base/dir_fd.h"
 #include "base/error.h"
 #include "inventory.pb.h"
 
@@ -22,6 +23,7 @@ Result<std::string> record_to_json(const google::protobuf::Message& message);
 
 // Decodes every file the inventory lists from `dir` and renders the whole image. The directory must
 // already have been verified by open_image_dir; raw files are described by their size only.
+Result<std::string> render_image(const DirFd& dir, const Inventory& inventory, PrintFormat format);
 Result<std::string> render_image(const std::string& dir, const Inventory& inventory, PrintFormat format);
 
 }  // namespace cryo::image

@@ -13,24 +13,31 @@ const ProcessImage* ImageSet::find(uint32_t pid) const {
   return it == index.end() ? nullptr : &processes[it->second];
 }
 
-Result<ImageSet> load_image_set(const std::string& dir) {
+Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir_fd, const image::VerifyKey* verify) {
   ImageSet set;
-  set.dir = dir;
-  ASSIGN_OR_RETURN(set.inventory, image::open_image_dir(dir));
+  set.dir = dir_fd->path();
+  set.dir_fd = dir_fd;
+  const DirFd& dir = *dir_fd;
+  ASSIGN_OR_RETURN(set.inventory, image::open_image_dir(dir, verify));
   std::map<std::string, uint64_t> sizes;
   for (const auto& file : set.inventory.files()) sizes[file.name()] = file.size();
   auto listed = [&](image::Kind kind, uint32_t pid) { return sizes.count(image::file_name(kind, pid)) != 0; };
+  // Read within the size the verified inventory gives each file.
+  auto read = [&](image::Kind kind, uint32_t pid, google::protobuf::Message* out) {
+    auto it = sizes.find(image::file_name(kind, pid));
+    return image::read_image(dir, kind, pid, out, it == sizes.end() ? 0 : it->second);
+  };
 
-  RETURN_IF_ERROR(image::read_image(dir, image::Kind::Namespaces, 0, &set.namespaces));
+  RETURN_IF_ERROR(read(image::Kind::Namespaces, 0, &set.namespaces));
   image::ProcessTree tree;
-  RETURN_IF_ERROR(image::read_image(dir, image::Kind::ProcessTree, 0, &tree));
+  RETURN_IF_ERROR(read(image::Kind::ProcessTree, 0, &tree));
   // A tree without pipes may have been written without a pipes image.
-  if (listed(image::Kind::Pipes, 0)) RETURN_IF_ERROR(image::read_image(dir, image::Kind::Pipes, 0, &set.pipes));
+  if (listed(image::Kind::Pipes, 0)) RETURN_IF_ERROR(read(image::Kind::Pipes, 0, &set.pipes));
   // Images from before memory objects have neither file.
   if (listed(image::Kind::MemoryObjects, 0))
-    RETURN_IF_ERROR(image::read_image(dir, image::Kind::MemoryObjects, 0, &set.objects));
+    RETURN_IF_ERROR(read(image::Kind::MemoryObjects, 0, &set.objects));
   std::string object_pages = image::file_name(image::Kind::ObjectPages);
-  set.object_pages_path = dir + "/" + object_pages;
+  set.object_pages_name = object_pages;
   if (auto it = sizes.find(object_pages); it != sizes.end()) set.object_pages_size = it->second;
 
   set.processes.reserve(static_cast<size_t>(tree.processes_size()));
@@ -41,13 +48,13 @@ Result<ImageSet> load_image_set(const std::string& dir) {
     if (!entry.zombie()) {
       const image::Kind needed[] = {image::Kind::Core, image::Kind::MemoryMap, image::Kind::Pagemap, image::Kind::Files};
       for (image::Kind kind : needed)
-        if (!listed(kind, pid)) return fail(dir + ": pid " + std::to_string(pid) + " has no " + image::file_name(kind, pid));
-      RETURN_IF_ERROR(image::read_image(dir, image::Kind::Core, pid, &process.core));
-      RETURN_IF_ERROR(image::read_image(dir, image::Kind::MemoryMap, pid, &process.mm));
-      RETURN_IF_ERROR(image::read_image(dir, image::Kind::Pagemap, pid, &process.pagemap));
-      RETURN_IF_ERROR(image::read_image(dir, image::Kind::Files, pid, &process.files));
+        if (!listed(kind, pid)) return fail(dir.path() + ": pid " + std::to_string(pid) + " has no " + image::file_name(kind, pid));
+      RETURN_IF_ERROR(read(image::Kind::Core, pid, &process.core));
+      RETURN_IF_ERROR(read(image::Kind::MemoryMap, pid, &process.mm));
+      RETURN_IF_ERROR(read(image::Kind::Pagemap, pid, &process.pagemap));
+      RETURN_IF_ERROR(read(image::Kind::Files, pid, &process.files));
       std::string pages = image::file_name(image::Kind::Pages, pid);
-      process.pages_path = dir + "/" + pages;
+      process.pages_name = pages;
       auto it = sizes.find(pages);
       process.pages_file_size = it == sizes.end() ? 0 : it->second;
     }
@@ -55,6 +62,11 @@ Result<ImageSet> load_image_set(const std::string& dir) {
     set.processes.push_back(std::move(process));
   }
   return set;
+}
+
+Result<ImageSet> load_image_set(const std::string& dir) {
+  ASSIGN_OR_RETURN(DirFd opened, DirFd::open(dir));
+  return load_image_set(std::make_shared<const DirFd>(std::move(opened)));
 }
 
 }  // namespace cryo::restore

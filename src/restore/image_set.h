@@ -4,10 +4,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "base/dir_fd.h"
 #include "base/error.h"
+#include "image/signing_keys.h"
 #include "core.pb.h"
 #include "files.pb.h"
 #include "inventory.pb.h"
@@ -27,7 +30,7 @@ struct ProcessImage {
   image::MemoryMap mm;
   image::Pagemap pagemap;
   image::ProcessFiles files;
-  std::string pages_path;       // dir/pages-<pid>.img
+  std::string pages_name;       // pages-<pid>.img, in ImageSet::dir_fd
   uint64_t pages_file_size = 0; // As listed in the inventory (verified against the file by open_image_dir).
 
   uint32_t pid() const { return entry.pid(); }
@@ -36,11 +39,13 @@ struct ProcessImage {
 
 struct ImageSet {
   std::string dir;
+  // The image directory, held open: restore opens the pages files relative to it, never by path.
+  std::shared_ptr<const DirFd> dir_fd;
   image::Inventory inventory;
   image::Namespaces namespaces;
   image::Pipes pipes;
   image::MemoryObjects objects;     // Empty in images from before memory objects.
-  std::string object_pages_path;    // dir/objpages.img
+  std::string object_pages_name;    // objpages.img
   uint64_t object_pages_size = 0;   // As listed in the inventory.
   // In pstree.img order, which is parents before children.
   std::vector<ProcessImage> processes;
@@ -50,9 +55,11 @@ struct ImageSet {
   std::map<uint32_t, size_t> index;
 };
 
-// Opens the image directory (verifying every file against the inventory) and reads every image.
-// Refuses an image whose per-process files are missing; it does not judge the values (validation
-// does, see image_validation.h).
+// Opens the image directory (verifying every file against the inventory, and its signature with a
+// key) and reads every image. Refuses an image whose per-process files are missing; it does not
+// judge the values (validation does, see image_validation.h).
+Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir, const image::VerifyKey* verify = nullptr);
+// The same, opening `dir` first.
 Result<ImageSet> load_image_set(const std::string& dir);
 
 }  // namespace cryo::restore

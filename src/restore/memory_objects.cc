@@ -108,8 +108,8 @@ const char* describe(image::ObjectKind kind) {
 Result<std::map<uint64_t, UniqueFd>> create_memory_objects(const ImageSet& set, int min_fd) {
   std::map<uint64_t, UniqueFd> out;
   if (set.objects.objects_size() == 0) return out;
-  UniqueFd pages(::open(set.object_pages_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!pages.valid()) return fail_errno("open(" + set.object_pages_path + ")");
+  ASSIGN_OR_RETURN(OpenedFile opened, set.dir_fd->open_regular(set.object_pages_name, set.object_pages_size));
+  UniqueFd pages = std::move(opened.fd);
   for (const auto& object : set.objects.objects()) {
     std::string what = std::string("recreate ") + describe(object.kind()) + " " + std::to_string(object.id()) +
                        (object.name().empty() ? "" : " (" + object.name() + ")");

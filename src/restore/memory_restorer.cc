@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <map>
 
+#include "base/dir_fd.h"
 #include "base/hex.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
@@ -35,13 +36,16 @@ std::string describe(const image::Vma& vma) {
 // The pages file mapped read-only into cryo: process_vm_writev then copies straight from the page cache.
 class PagesFile {
  public:
-  static Result<PagesFile> open(const std::string& path, uint64_t size) {
+  static Result<PagesFile> open(const DirFd& dir, const std::string& name, uint64_t size) {
     PagesFile file;
     file.size_ = size;
     if (size == 0) return file;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return fail_errno("open(" + path + ")");
-    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+    std::string path = dir.describe(name);
+    ASSIGN_OR_RETURN(OpenedFile opened, dir.open_regular(name, size));
+    // Verified against the inventory when the image was opened; a file cut short since would fault
+    // (SIGBUS) where the mapping runs past its end.
+    if (opened.size != size) return fail(path + " changed since the image was verified");
+    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, opened.fd.get(), 0);
     if (data == MAP_FAILED) return fail_errno("mmap(" + path + ")");
     file.data_ = static_cast<const char*>(data);
     return file;
@@ -203,7 +207,8 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
   return *address;
 }
 
-Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std::vector<MapsEntry>& placeholder,
+Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
+                        const std::vector<MapsEntry>& placeholder,
                         const std::map<uint64_t, int>& objects) {
   auto log = logging::get("restore");
   auto started = std::chrono::steady_clock::now();
@@ -232,7 +237,7 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std
   }
   RETURN_IF_ERROR_CTX(files.close_all(), "close mapped files");
 
-  ASSIGN_OR_RETURN(PagesFile pages, PagesFile::open(process.pages_path, process.pages_file_size));
+  ASSIGN_OR_RETURN(PagesFile pages, PagesFile::open(image_dir, process.pages_name, process.pages_file_size));
   auto mapped = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(fill_pages(task.host_pid(), process.pagemap, pages));
   auto copied = std::chrono::steady_clock::now();

@@ -18,9 +18,9 @@ namespace cryo::restore {
 Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, const image::MemoryMap& image, uint64_t size);
 
 // `placeholder` is the placeholder's maps, read before anything changed. Needs the trampoline.
-// `objects` are the fd numbers, in the tracee, of the memory objects its mappings name; the caller
-// closes them afterwards.
-Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const std::vector<MapsEntry>& placeholder,
-                        const std::map<uint64_t, int>& objects);
+// `image_dir` holds the process's pages file. `objects` are the fd numbers, in the tracee, of the
+// memory objects its mappings name; the caller closes them afterwards.
+Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
+                        const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects);
 
 }  // namespace cryo::restore

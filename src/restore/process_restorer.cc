@@ -56,7 +56,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
     RETURN_IF_ERROR_CTX(task.call("rseq", SYS_rseq, {rseq.address, rseq.length, kRseqFlagUnregister, rseq.signature}),
                         "unregister the placeholder's rseq");
 
-  RETURN_IF_ERROR(restore_memory(task, process, placeholder_maps, ctx.staged.objects));
+  RETURN_IF_ERROR(restore_memory(task, process, *ctx.images->dir_fd, placeholder_maps, ctx.staged.objects));
   // The placeholder kept the memory objects it maps open until now (placeholder.cc).
   for (uint64_t id : objects_mapped_by(process))
     RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {static_cast<uint64_t>(ctx.staged.objects.at(id))}), "close memory object fds");

@@ -1,14 +1,16 @@
 #include "restore/restorer.h"
 
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "base/dir_fd.h"
 #include "base/fault_injection.h"
 #include "base/logging.h"
+#include "image/signing_keys.h"
 #include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
 #include "restore/host_check.h"
@@ -49,6 +51,25 @@ Result<TreePlan> check_everything(const ImageSet& set) {
   return fail(make_error(message).with_hint("nothing was started"));
 }
 
+// Opens the image directory and the restore log in it. A log name that is not a regular file is
+// refused before anything else is done (it could point anywhere, or hang the open); a directory
+// cryo cannot write (read-only media) only costs the log.
+Result<DirFd> open_restore_dir(const std::string& path) {
+  auto log = logging::get("restore");
+  auto dir = DirFd::open(path);
+  if (!dir) {
+    if (dir.error().err == ENOENT)
+      return fail(errno_error("image directory " + path, ENOENT).with_hint("check the path given with -D"));
+    return fail(dir.error());
+  }
+  RETURN_IF_ERROR(dir->refuse_non_regular("restore.log"));
+  if (auto file = dir->replace_file("restore.log"))
+    logging::open_file(std::move(*file));
+  else
+    log->warn("no restore log: {}", file.error().message);
+  return std::move(*dir);
+}
+
 }  // namespace
 
 Result<int> restore_tree(const RestoreOptions& options) {
@@ -56,12 +77,15 @@ Result<int> restore_tree(const RestoreOptions& options) {
   auto started = Clock::now();
   // Before anything is created, not even the restore log.
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo restore"));
-  struct stat st;
-  if (::stat(options.dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    auto opened = logging::open_file(options.dir + "/restore.log");
-    if (!opened) log->warn("no restore log: {}", opened.error().message);
+  std::optional<image::VerifyKey> key;
+  if (!options.verify_key.empty()) {
+    auto loaded = image::load_verify_key(options.verify_key);
+    if (!loaded) return fail(loaded.error().context("--verify"));
+    key = *loaded;
   }
-  ASSIGN_OR_RETURN(ImageSet images, load_image_set(options.dir));
+  ASSIGN_OR_RETURN(DirFd dir, open_restore_dir(options.dir));
+  auto images_dir = std::make_shared<const DirFd>(std::move(dir));
+  ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));

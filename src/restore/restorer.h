@@ -17,6 +17,7 @@ struct RestoreOptions {
   ClockPolicy clock = ClockPolicy::Freeze;
   int64_t shift_ns = 0;
   PidMethod pid_method = PidMethod::Clone3;
+  std::string verify_key;  // Public key file: restore only an image it signed. Empty: no signature needed.
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with

@@ -61,7 +61,7 @@ TEST(Permissions, ImageDirectoryIs0700AndEveryFile0600) {
   session.expect_pass_after_check(restored);
 }
 
-TEST(Permissions, APreexistingOpenDirectoryEndsUpPrivate) {
+TEST(Permissions, APreexistingOpenDirectoryIsReplacedNeverChmodded) {
   OpenUmask umask_zero;
   CheckpointSession session;
   pid_t init = session.start("cr_memory", {"--mib=4"});
@@ -70,11 +70,20 @@ TEST(Permissions, APreexistingOpenDirectoryEndsUpPrivate) {
   ASSERT_EQ(mode_of(session.image_path()), 0777u);
   ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
   expect_private(session.image_path());
-  // A failed dump's directory, holding only its log, is private as well.
+  // A failed dump never changes the mode of a directory it did not create: an open one gets no log
+  // of the tree's details, and the error says why; a private one gets the log.
   std::string failed = session.image_path("failed");
   ASSERT_EQ(::mkdir(failed.c_str(), 0777), 0);
   ::setenv(kFailAtVariable, "dump:before-commit", 1);
   auto result = session.dump(init, failed, {"--leave-running"});
+  ::unsetenv(kFailAtVariable);
+  expect_one_clear_error(result, "injected failure");
+  EXPECT_NE(result.err.find("does not change the mode"), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(failed + "/dump.log"));
+  EXPECT_EQ(mode_of(failed), 0777u);
+  ASSERT_EQ(::chmod(failed.c_str(), 0700), 0);
+  ::setenv(kFailAtVariable, "dump:before-commit", 1);
+  result = session.dump(init, failed, {"--leave-running"});
   ::unsetenv(kFailAtVariable);
   expect_one_clear_error(result, "injected failure");
   ASSERT_TRUE(fs::exists(failed + "/dump.log"));

@@ -15,6 +15,7 @@
 
 #include "core.pb.h"
 #include "e2e/checkpoint_harness.h"
+#include "e2e/image_tamper.h"
 #include "files.pb.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -32,29 +33,6 @@ pid_t start_waiter(CheckpointSession& session) {
     return 0;
   }
   return init;
-}
-
-// Changes one image file and makes the inventory agree again, as a buggy or hostile dumper would.
-template <typename Message>
-void rewrite_image(const std::string& dir, image::Kind kind, uint32_t pid, const std::function<void(Message&)>& change) {
-  Message message;
-  ASSERT_TRUE(image::read_image(dir, kind, pid, &message).has_value());
-  change(message);
-  std::string name = image::file_name(kind, pid);
-  ASSERT_EQ(::unlink((dir + "/" + name).c_str()), 0);
-  ASSERT_TRUE(image::write_image(dir, kind, pid, message).has_value());
-  image::Inventory inventory;
-  ASSERT_TRUE(image::read_image(dir, image::Kind::Inventory, 0, &inventory).has_value());
-  for (auto& file : *inventory.mutable_files()) {
-    if (file.name() != name) continue;
-    auto sum = image::checksum_file(dir + "/" + name);
-    ASSERT_TRUE(sum.has_value());
-    file.set_xxh3(*sum);
-    file.set_size(slurp(dir + "/" + name).size());
-  }
-  image::seal_inventory(inventory);
-  ASSERT_EQ(::unlink((dir + "/inventory.img").c_str()), 0);
-  ASSERT_TRUE(image::write_image(dir, image::Kind::Inventory, 0, inventory).has_value());
 }
 
 TEST(Restore, ForegroundForwardsSignalsAndExitsWithTheInitsStatus) {

@@ -81,7 +81,7 @@ TEST_F(ImageDirTest, WithdrawLeavesOnlyTheLogs) {
   ASSERT_TRUE(writer.has_value());
   ProcessTree tree;
   ASSERT_TRUE(write_image(writer->dir(), Kind::ProcessTree, 0, tree).has_value());
-  int log = ::open((writer->dir() + "/dump.log").c_str(), O_WRONLY | O_CREAT, 0600);
+  int log = ::open((writer->dir().path() + "/dump.log").c_str(), O_WRONLY | O_CREAT, 0600);
   ASSERT_GE(log, 0);
   ::close(log);
   ASSERT_TRUE(writer->commit(Inventory()).has_value());

@@ -56,7 +56,8 @@ TEST(MemoryObjectCollector, StoresDataPagesOnceAndSkipsHolesAndZeros) {
   ASSERT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_GROW), 0);
   std::string source = "/proc/self/fd/" + std::to_string(fd);
   {
-    auto collector = dump::MemoryObjectCollector::create(pages);
+    auto collector = dump::MemoryObjectCollector::create(
+        UniqueFd(::open(pages.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)));
     ASSERT_TRUE(collector) << collector.error().message;
     auto id = collector->add(image::OBJECT_MEMFD, source, "unit", "test memfd");
     ASSERT_TRUE(id) << id.error().message;
