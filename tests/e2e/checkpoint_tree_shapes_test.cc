@@ -1,0 +1,21 @@
+// The shape of the tree survives dump and restore: sessions and process groups whose leader has
+// exited (recreated by helpers with the leader's PID), with zombies and adopted orphans in them.
+#include <gtest/gtest.h>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+class CheckpointTreeShapes : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CheckpointTreeShapes, SessionsAndGroupsWhoseLeaderExitedKeepEveryId) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_sessions", {}, {"--pid-method", GetParam()});
+}
+
+INSTANTIATE_TEST_SUITE_P(PidMethods, CheckpointTreeShapes, ::testing::ValuesIn(pid_methods()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace cryo::e2e
