@@ -27,6 +27,7 @@
 #include "dump/process_core.h"
 #include "dump/process_files.h"
 #include "dump/shared_open_files.h"
+#include "dump/shared_tables.h"
 #include "dump/unix_sockets.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -73,6 +74,7 @@ class TreeDump {
       inside_[process.pid] = facts.pid_inside;
       facts_.emplace(process.pid, std::move(facts));
     }
+    RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
     for (auto& process : freezer_.processes()) {
       const ProcessFacts& facts = facts_.at(process.pid);
       image::ProcessEntry* entry = add_tree_entry(process, facts);
