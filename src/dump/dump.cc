@@ -18,6 +18,7 @@
 #include "dump/dump_target.h"
 #include "dump/freezer.h"
 #include "dump/host_inventory.h"
+#include "dump/job_control_stop.h"
 #include "dump/memory_map.h"
 #include "dump/namespaces_state.h"
 #include "dump/page_dump.h"
@@ -26,6 +27,7 @@
 #include "dump/process_core.h"
 #include "dump/process_files.h"
 #include "dump/shared_open_files.h"
+#include "dump/shared_tables.h"
 #include "dump/unix_sockets.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -74,6 +76,7 @@ class TreeDump {
       inside_[process.pid] = facts.pid_inside;
       facts_.emplace(process.pid, std::move(facts));
     }
+    RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
     for (auto& process : freezer_.processes()) {
       const ProcessFacts& facts = facts_.at(process.pid);
       image::ProcessEntry* entry = add_tree_entry(process, facts);
@@ -132,7 +135,10 @@ class TreeDump {
     auto step = [&](const char* what) { log()->debug("pid {}: {} after {:.2f} ms", pid, what, ms_since(started)); };
     // The core first: it injects syscalls (with a scratch page mapped and unmapped again), which
     // must be over before the memory map is read.
+    // Before any injection resumes a thread: the freeze's stops tell a job-control stop.
+    ASSIGN_OR_RETURN(JobControlStop stop, read_job_control_stop(process, facts.stat));
     ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_));
+    record_job_control_stop(stop, core);
     step("core");
     RETURN_IF_ERROR(fault_point("dump:after-process-core"));
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));

@@ -50,13 +50,15 @@ Result<Tracee> Tracee::seize(pid_t tid) {
 
 Tracee Tracee::adopt_stopped(pid_t tid) { return Tracee(tid); }
 
-Tracee::Tracee(Tracee&& other) noexcept : tid_(other.tid_), attached_(std::exchange(other.attached_, false)) {}
+Tracee::Tracee(Tracee&& other) noexcept
+    : tid_(other.tid_), attached_(std::exchange(other.attached_, false)), last_stop_(other.last_stop_) {}
 
 Tracee& Tracee::operator=(Tracee&& other) noexcept {
   if (this != &other) {
     if (attached_) (void)detach();
     tid_ = other.tid_;
     attached_ = std::exchange(other.attached_, false);
+    last_stop_ = other.last_stop_;
   }
   return *this;
 }
@@ -89,7 +91,10 @@ Result<> Tracee::interrupt_and_stop() {
     if (status.gone()) {
       return fail(Error{"tid " + std::to_string(tid_) + " " + status.describe() + " while being stopped", ESRCH, {}, 1});
     }
-    if (status.event_stop()) return {};
+    if (status.event_stop()) {
+      last_stop_ = status;
+      return {};
+    }
     if (status.signal_delivery_stop()) {
       // A signal arrived first: let it be delivered as it would have been; the interrupt is still
       // pending and stops the thread right after.

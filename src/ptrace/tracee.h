@@ -42,6 +42,9 @@ class Tracee {
   Result<WaitStatus> wait();
   // PTRACE_INTERRUPT then wait for the resulting stop.
   Result<> interrupt_and_stop();
+  // The stop interrupt_and_stop() (and so seize()) ended in: a PTRACE_EVENT_STOP whose signal
+  // tells a thread in a job-control group stop (SIGSTOP, SIGTSTP ...) from one that was running.
+  const WaitStatus& last_stop() const { return last_stop_; }
 
   Result<Registers> get_registers();
   Result<> set_registers(const Registers& regs);
@@ -68,6 +71,7 @@ class Tracee {
 
   pid_t tid_ = 0;
   bool attached_ = false;
+  WaitStatus last_stop_;
 };
 
 }  // namespace cryo

@@ -116,6 +116,22 @@ bool same_kind_state(const image::Fd& a, const image::Fd& b) {
          x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
 }
 
+// A job-control stop is one of the four stop signals and holds every thread, as the kernel's group
+// stop does once it has completed (dump refuses one caught half-way).
+void validate_job_control_stop(const image::ProcessCore& core, Problems& p) {
+  uint32_t sig = core.stop_signal();
+  if (sig != 0 && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
+    p.add("stopped by signal " + std::to_string(sig) + ", which is not a job-control stop signal");
+  // Only SIG_DFL stops on SIGTSTP, SIGTTIN, SIGTTOU; restore sends the signal again.
+  for (const auto& a : core.sigactions())
+    if (sig != 0 && a.signo() == sig && a.handler() != 0)
+      p.add("stopped by signal " + std::to_string(sig) + " but has a handler for it");
+  if (sig == 0 && core.stop_reported()) p.add("its job-control stop is marked as reported but it was not stopped");
+  for (const auto& t : core.threads())
+    if (t.group_stopped() != (sig != 0))
+      p.add("thread " + std::to_string(t.tid()) + (sig != 0 ? " is not" : " is") + " in the process's job-control stop");
+}
+
 }  // namespace
 
 bool is_user_address(uint64_t address) { return address < kCanonicalLimit; }
@@ -169,6 +185,7 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
   if (core.threads_size() > kMaxThreads)
     p.add("has " + std::to_string(core.threads_size()) + " threads, more than the " + std::to_string(kMaxThreads) + " cryo restores");
   for (const auto& t : core.threads()) validate_thread(t, xsave_features, p);
+  validate_job_control_stop(core, p);
   for (const auto& info : core.shared_pending()) {
     int signo = 0;
     if (info.size() == kSiginfoSize) std::memcpy(&signo, info.data(), sizeof signo);

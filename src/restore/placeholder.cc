@@ -32,12 +32,17 @@ namespace {
   ::_exit(1);
 }
 
+// setsid comes first, before any helper is forked: the helpers of groups in this process's session
+// must be in it. setpgid comes after the helpers: it may join the group one of them just made.
 Result<> enter_session(const ProcessPlan& plan) {
+  if (plan.session == SessionAction::NewSession && ::setsid() < 0) return fail_errno("setsid");
+  return {};
+}
+
+Result<> enter_group(const ProcessPlan& plan) {
   switch (plan.session) {
-    case SessionAction::Inherit: return {};
-    case SessionAction::NewSession:
-      if (::setsid() < 0) return fail_errno("setsid");
-      return {};
+    case SessionAction::Inherit:
+    case SessionAction::NewSession: return {};
     case SessionAction::NewGroup:
       if (::setpgid(0, 0) != 0) return fail_errno("setpgid(0, 0)");
       return {};
@@ -48,15 +53,14 @@ Result<> enter_session(const ProcessPlan& plan) {
   return {};
 }
 
+using NodeMain = void (*)(const PlaceholderContext& ctx, size_t index, int done_fd);
 [[noreturn]] void run_placeholder(const PlaceholderContext& ctx, size_t index, int done_fd);
+[[noreturn]] void run_helper(const PlaceholderContext& ctx, size_t index, int done_fd);
 
-// Forks the placeholder of processes[index] with its PID and waits until its whole subtree exists, so
-// that only one process forks at a time (which ns_last_pid needs) and everything earlier in the
-// creation order exists when a process joins a group.
-Result<> create_child(const PlaceholderContext& ctx, size_t index) {
-  const ProcessImage& child = ctx.images->processes[index];
-  pid_t want = static_cast<pid_t>(child.pid());
-  int exit_signal = child.zombie() || child.core.exit_signal() == 0 ? SIGCHLD : static_cast<int>(child.core.exit_signal());
+// Forks a process with PID `want` that runs `main` and waits until it says its whole subtree
+// exists, so that only one process forks at a time (which ns_last_pid needs) and everything earlier
+// in the creation order exists when a process joins a group.
+Result<pid_t> fork_node(const PlaceholderContext& ctx, pid_t want, int exit_signal, NodeMain main, size_t index) {
   int done[2];
   if (::pipe(done) != 0) return fail_errno("pipe");
   Result<pid_t> got = 0;
@@ -65,13 +69,17 @@ Result<> create_child(const PlaceholderContext& ctx, size_t index) {
   } else {
     // The write applies to the writer's own PID namespace, which is the tree's (DESIGN.md).
     auto written = write_existing_file("/proc/sys/kernel/ns_last_pid", std::to_string(want - 1));
-    if (!written) return fail(written.error().context("pid " + std::to_string(want)));
+    if (!written) {
+      ::close(done[0]);
+      ::close(done[1]);
+      return fail(written.error().context("pid " + std::to_string(want)));
+    }
     got = clone3_fork(0, {}, exit_signal);
     if (*got < 0) got = fail_errno("fork");
   }
   if (got && *got == 0) {
     ::close(done[0]);
-    run_placeholder(ctx, index, done[1]);
+    main(ctx, index, done[1]);
   }
   ::close(done[1]);
   UniqueFd done_read(done[0]);
@@ -86,7 +94,65 @@ Result<> create_child(const PlaceholderContext& ctx, size_t index) {
   while ((n = ::read(done_read.get(), &byte, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) return fail("pid " + std::to_string(want) + " failed while creating its subtree");
+  return *got;
+}
+
+Result<> create_child(const PlaceholderContext& ctx, size_t index) {
+  const ProcessImage& child = ctx.images->processes[index];
+  int exit_signal = child.zombie() || child.core.exit_signal() == 0 ? SIGCHLD : static_cast<int>(child.core.exit_signal());
+  RETURN_IF_ERROR(fork_node(ctx, static_cast<pid_t>(child.pid()), exit_signal, run_placeholder, index));
   return {};
+}
+
+Result<pid_t> create_helper(const PlaceholderContext& ctx, size_t index) {
+  return fork_node(ctx, static_cast<pid_t>(ctx.plan->helpers[index].pid), SIGCHLD, run_helper, index);
+}
+
+// A helper has exited once its work is done; reaping it frees its PID before the tree runs, and
+// its children (those the init must adopt) are the init's from its exit on.
+Result<> reap_helper(pid_t helper) {
+  int status = 0;
+  pid_t got;
+  while ((got = ::waitpid(helper, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (got != helper) return fail_errno("waitpid(helper " + std::to_string(helper) + ")");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail("helper pid " + std::to_string(helper) + " ended with status " + std::to_string(status));
+  return {};
+}
+
+Result<> create_helpers(const PlaceholderContext& ctx, const std::vector<size_t>& helpers, std::vector<pid_t>* made) {
+  for (size_t h : helpers) {
+    ASSIGN_OR_RETURN(pid_t pid, create_helper(ctx, h));
+    made->push_back(pid);
+  }
+  return {};
+}
+
+Result<> reap_helpers(const std::vector<pid_t>& made) {
+  for (pid_t pid : made) RETURN_IF_ERROR(reap_helper(pid));
+  return {};
+}
+
+// A helper stands in for a session or group leader that had exited: it makes the session or group,
+// forks the helpers of the groups in its session and the processes the init adopted, then exits.
+[[noreturn]] void run_helper(const PlaceholderContext& ctx, size_t index, int done_fd) {
+  const HelperPlan& plan = ctx.plan->helpers[index];
+  auto failed = [&](const Error& e) {
+    std::string role = plan.session == SessionAction::NewSession ? "session " : "process group ";
+    send_report(ctx.report_fd, ReportKind::Failed, 0, 0, "helper for " + role + std::to_string(plan.pid) + ": " + e.message);
+    ::_exit(1);
+  };
+  if (plan.session == SessionAction::NewSession ? ::setsid() < 0 : ::setpgid(0, 0) != 0)
+    failed(errno_error(plan.session == SessionAction::NewSession ? "setsid" : "setpgid(0, 0)"));
+  std::vector<pid_t> made;
+  if (auto r = create_helpers(ctx, plan.helpers, &made); !r) failed(r.error());
+  if (auto r = reap_helpers(made); !r) failed(r.error());
+  for (size_t child : plan.children)
+    if (auto r = create_child(ctx, child); !r) failed(r.error());
+  char byte = 1;
+  (void)!::write(done_fd, &byte, 1);
+  ::_exit(0);
 }
 
 // Puts `opened` at fd.fd() with the image's close-on-exec flag.
@@ -226,6 +292,10 @@ Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process
   const ProcessPlan& plan = ctx.plan->processes[index];
   uint32_t pid = process.pid();
   if (auto r = enter_session(plan); !r) die(ctx, pid, r.error().context("session"));
+  std::vector<pid_t> helpers;
+  if (auto r = create_helpers(ctx, plan.helpers, &helpers); !r) die(ctx, pid, r.error());
+  if (auto r = enter_group(plan); !r) die(ctx, pid, r.error().context("process group"));
+  if (auto r = reap_helpers(helpers); !r) die(ctx, pid, r.error());
   for (size_t child : plan.children)
     if (auto r = create_child(ctx, child); !r) die(ctx, pid, r.error());
   if (done_fd >= 0) {

@@ -16,6 +16,7 @@
 #include "restore/host_check.h"
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
+#include "restore/job_control_stops.h"
 #include "restore/placeholder_tree.h"
 #include "restore/process_restorer.h"
 
@@ -122,10 +123,13 @@ Result<int> restore_tree(const RestoreOptions& options) {
   // Half-restored processes must die before their tracees are dropped (dropping detaches them):
   // on every failure below the tree is killed first.
   std::vector<std::unique_ptr<Tracee>> tracees;
+  std::vector<std::pair<size_t, size_t>> threads(images.processes.size());  // Each process's range of tracees.
   for (size_t index : plan.creation_order) {
     const ProcessImage& process = images.processes[index];
     if (process.zombie()) continue;
+    size_t first = tracees.size();
     auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), tracees);
+    threads[index] = {first, tracees.size()};
     if (!restored) {
       log->debug("failed: {}", restored.error().message);
       tree.kill(tids_of(tracees));
@@ -139,7 +143,11 @@ Result<int> restore_tree(const RestoreOptions& options) {
     tree.kill(tids_of(tracees));
     return fail(injected.error());
   }
-  // Every process is ready: release them all together.
+  // Every process is ready: release them all together, those stopped by job control first.
+  if (auto stopped = release_stopped_processes(images, plan, tree, tracees, threads); !stopped) {
+    tree.kill(tids_of(tracees));
+    return fail(stopped.error());
+  }
   for (auto& tracee : tracees) {
     if (auto detached = tracee->detach(); !detached) {
       tree.kill(tids_of(tracees));

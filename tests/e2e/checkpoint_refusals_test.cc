@@ -51,7 +51,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"nested_pidns", "is in a PID namespace nested in the tree's"},
                       Refusal{"tcp_connected", "is an AF_INET SOCK_STREAM socket"},
                       Refusal{"epoll_shared", "is an epoll set shared with pid"},
-                      Refusal{"pidfd", "is an anonymous inode of kind 'pidfd'"}),
+                      Refusal{"pidfd", "is an anonymous inode of kind 'pidfd'"},
+                      Refusal{"shared_files", "pid 1 and pid 2 share one fd table (clone CLONE_FILES)"},
+                      Refusal{"shared_fs", "pid 1 and pid 2 share one cwd, root and umask (clone CLONE_FS)"},
+                      Refusal{"shared_vm", "pid 1 and pid 2 share one address space"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 
 }  // namespace

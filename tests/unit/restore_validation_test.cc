@@ -277,6 +277,13 @@ TEST(RestoreValidation, RefusesBadProcessState) {
          p.core.add_posix_timers()->set_id(5);
        }, "POSIX timer 5 has an invalid or repeated ID"},
       {[](auto& p) { p.core.add_posix_timers()->set_value_ns(~0ull); }, "POSIX timer 0: its time is out of range"},
+      {[](auto& p) {
+         p.core.set_stop_signal(SIGUSR1);
+         p.core.mutable_threads(0)->set_group_stopped(true);
+       }, "not a job-control stop signal"},
+      {[](auto& p) { p.core.set_stop_reported(true); }, "marked as reported but it was not stopped"},
+      {[](auto& p) { p.core.set_stop_signal(SIGTSTP); }, "thread 1 is not in the process's job-control stop"},
+      {[](auto& p) { p.core.mutable_threads(0)->set_group_stopped(true); }, "thread 1 is in the process's job-control stop"},
   };
   for (const auto& c : cases) {
     ImageSet set = valid_image();

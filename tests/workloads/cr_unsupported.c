@@ -5,7 +5,8 @@
 //   cr_unsupported --kind=KIND --dir=DIR
 //
 // KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify, fifo, cpu_timer,
-// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd.
+// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, shared_files, shared_fs, shared_vm (a
+// child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,6 +31,19 @@ static char* shm;
 static int fd = -1;
 static timer_t timer;
 static pid_t child;
+
+static int sharing_child(void* arg) {
+  (void)arg;
+  for (;;) pause();
+  return 0;
+}
+
+// A child that shares `flags`' tables with us, on a stack of its own.
+static void clone_sharing(int flags) {
+  static char stack[64 * 1024] __attribute__((aligned(16)));
+  child = clone(sharing_child, stack + sizeof stack, flags | SIGCHLD, NULL);
+  SETUP_OR_DIE(child > 0, "clone: %s\n", strerror(errno));
+}
 
 static void setup(const char* kind, const char* dir) {
   char path[512];
@@ -102,6 +116,12 @@ static void setup(const char* kind, const char* dir) {
   } else if (strcmp(kind, "pidfd") == 0) {
     fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     SETUP_OR_DIE(fd >= 0, "pidfd_open: %s\n", strerror(errno));
+  } else if (strcmp(kind, "shared_files") == 0) {
+    clone_sharing(CLONE_FILES);
+  } else if (strcmp(kind, "shared_fs") == 0) {
+    clone_sharing(CLONE_FS);
+  } else if (strcmp(kind, "shared_vm") == 0) {
+    clone_sharing(CLONE_VM | CLONE_SIGHAND);
   } else {
     SETUP_OR_DIE(0, "unknown kind %s\n", kind);
   }
@@ -116,5 +136,12 @@ int main(int argc, char** argv) {
   if (shm) EXPECT_OR_FAIL(strcmp(shm, "sysv") == 0, "the SysV segment changed\n");
   if (fd >= 0) EXPECT_OR_FAIL(fcntl(fd, F_GETFD) >= 0, "fd %d is gone\n", fd);
   if (child > 0) EXPECT_OR_FAIL(kill(child, 0) == 0, "the child is gone\n");
+  if (strcmp(kind, "shared_files") == 0) {
+    // Still one table: an fd opened here is there in the child.
+    int probe = open("/dev/null", O_RDONLY);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)child, probe);
+    EXPECT_OR_FAIL(probe >= 0 && access(path, F_OK) == 0, "the child no longer shares the fd table\n");
+  }
   finish();
 }

@@ -1,0 +1,21 @@
+// Kernel tables that two processes (not threads of one) share since a clone with CLONE_FILES,
+// CLONE_FS, CLONE_SIGHAND or CLONE_VM (a vfork child still in vfork, a posix_spawn helper ...).
+// Restore creates each process with tables of its own, so such a tree is refused at dump, naming
+// both processes and the table, instead of coming back with the sharing silently lost.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <vector>
+
+#include "base/error.h"
+#include "dump/freezer.h"
+
+namespace cryo::dump {
+
+// `inside` maps host PIDs to PIDs in the tree's namespace (for the message). kcmp(2) orders the
+// kernel objects, so each table needs only a sort of the processes (n log n calls), not all pairs.
+Result<> check_shared_kernel_tables(const std::vector<FrozenProcess>& processes, const std::map<pid_t, uint32_t>& inside);
+
+}  // namespace cryo::dump
