@@ -16,6 +16,7 @@
 #include "base/unique_fd.h"
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
+#include "dump/file_contents.h"
 #include "dump/freezer.h"
 #include "dump/host_inventory.h"
 #include "dump/memory_map.h"
@@ -34,6 +35,7 @@
 #include "kernel/proc_maps.h"
 #include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
+#include "kernel/vdso_text.h"
 #include "pstree.pb.h"
 
 namespace cryo::dump {
@@ -93,6 +95,8 @@ class TreeDump {
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Namespaces, 0, namespaces));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::ProcessTree, 0, tree_));
+    // Last, so that the hashing overlapped everything above.
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::FileContents, 0, contents_.finish()));
     log()->debug("tree collected in {:.2f} ms", ms_since(started));
     return {};
   }
@@ -100,8 +104,26 @@ class TreeDump {
   uint32_t process_count() const { return static_cast<uint32_t>(tree_.processes_size()); }
   uint64_t page_bytes() const { return page_bytes_; }
   const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
+  const image::VdsoText& vdso() const { return vdso_; }
 
  private:
+  // The symbols and hash of the init's vdso: a restore on another kernel compares them. Without
+  // them restore falls back to comparing the layout only, so a vdso it cannot read is a warning.
+  void record_vdso(pid_t pid, const image::Vma& vma) {
+    auto text = read_vdso_text(pid, vma.start(), vma.end());
+    if (!text) {
+      log()->warn("the vdso's symbols are not recorded: {}", text.error().message);
+      return;
+    }
+    vdso_.set_xxh3(text->xxh3);
+    vdso_.set_size(text->size);
+    for (const auto& sym : text->symbols) {
+      auto* out = vdso_.add_symbols();
+      out->set_name(sym.name);
+      out->set_offset(sym.offset);
+    }
+  }
+
   image::ProcessEntry* add_tree_entry(const FrozenProcess& process, const ProcessFacts& facts) {
     image::ProcessEntry* e = tree_.add_processes();
     e->set_pid(facts.pid_inside);
@@ -136,6 +158,7 @@ class TreeDump {
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     step("memory map");
+    contents_.add_mapped(process.pid, core, mm);
     std::string pages_name = image::file_name(image::Kind::Pages, pid);
     ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, dir_ + "/" + pages_name));
     writer_.set_known_checksum(pages_name, pages.xxh3);
@@ -143,6 +166,7 @@ class TreeDump {
     step("pages");
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
     ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_, *objects_));
+    contents_.add_open(process.pid, files);
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
@@ -156,6 +180,7 @@ class TreeDump {
         m.set_start(vma->start());
         m.set_end(vma->end());
         vdso_layout_.push_back(m);
+        if (vma->kind() == image::VMA_VDSO) record_vdso(process.pid, *vma);
       }
     }
     log()->debug("pid {} (host {}): {} mappings, {} page runs, {} KiB of pages, {} fds in {:.2f} ms", pid, process.pid,
@@ -178,6 +203,8 @@ class TreeDump {
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
   std::vector<image::SpecialMapping> vdso_layout_;
+  FileContentCollector contents_;
+  image::VdsoText vdso_;
   uint64_t page_bytes_ = 0;
 };
 
@@ -205,6 +232,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   image::Inventory inventory;
   RETURN_IF_ERROR(fill_host_facts(inventory));
   for (const auto& m : tree.vdso_layout()) *inventory.add_vdso_layout() = m;
+  if (tree.vdso().size() != 0) *inventory.mutable_vdso() = tree.vdso();
   *inventory.mutable_host_clocks() = host_clocks;
   inventory.set_root_pid(static_cast<uint32_t>(target.init));
   inventory.set_process_count(tree.process_count());

@@ -67,19 +67,24 @@ std::string parent_of(const std::string& path) {
 Result<uint64_t> checksum_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return fail_errno("open(" + path + ")");
+  return checksum_fd(fd.get(), path);
+}
+
+Result<uint64_t> checksum_fd(int fd, const std::string& what) {
   StreamingChecksum sum;
   // A modest chunk, left uninitialised: zero-filling a 4 MiB buffer for every file cost more than
   // hashing a small file (the fuzzer found opening an image dominated by that memset).
   constexpr size_t kChunk = 256 << 10;
   auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.get(), kChunk);
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd, buf.get(), kChunk, at);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail_errno("read(" + path + ")");
+      return fail_errno("read(" + what + ")");
     }
     if (n == 0) break;
     sum.update(buf.get(), static_cast<size_t>(n));
+    at += n;
   }
   return sum.digest();
 }

@@ -12,6 +12,8 @@ namespace cryo::image {
 
 // Checksums a whole file with XXH3-64.
 Result<uint64_t> checksum_file(const std::string& path);
+// The same for an open file, from its start whatever its position (pread); `what` names it in errors.
+Result<uint64_t> checksum_fd(int fd, const std::string& what);
 
 // Sets inventory.self_xxh3 from the rest of the record (commit does this; the fuzzer too).
 void seal_inventory(Inventory& inventory);

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core.pb.h"
+#include "file_contents.pb.h"
 #include "files.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
@@ -39,6 +40,7 @@ const KindInfo kKinds[] = {
     {Kind::Pipes, "pipes", "pipes", false, tag("CRPP"), prototype<Pipes>},
     {Kind::MemoryObjects, "objects", "objects", false, tag("CROB"), prototype<MemoryObjects>},
     {Kind::ObjectPages, "objpages", "objpages", false, 0, nullptr},
+    {Kind::FileContents, "contents", "contents", false, tag("CRFC"), prototype<FileContents>},
 };
 
 }  // namespace

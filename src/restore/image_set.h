@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "core.pb.h"
+#include "file_contents.pb.h"
 #include "files.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
@@ -42,6 +43,7 @@ struct ImageSet {
   image::MemoryObjects objects;     // Empty in images from before memory objects.
   std::string object_pages_path;    // dir/objpages.img
   uint64_t object_pages_size = 0;   // As listed in the inventory.
+  image::FileContents contents;     // Empty in images from before contents.img.
   // In pstree.img order, which is parents before children.
   std::vector<ProcessImage> processes;
 
