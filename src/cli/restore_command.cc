@@ -44,6 +44,10 @@ Subcommand add_restore_command(CLI::App& cryo) {
           std::map<std::string, restore::PidMethod>{{"clone3", restore::PidMethod::Clone3},
                                                     {"ns_last_pid", restore::PidMethod::NsLastPid}},
           CLI::ignore_case));
+  app->add_flag("--check", options->restore.check_only,
+                "Check the image and this host as a restore would, print every problem and note, create nothing; exit 0 only "
+                "when a restore would start");
+  app->add_flag("--json", options->restore.json, "With --check: print one JSON object");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return restore_command(*options); }};
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -80,7 +81,7 @@ HostFiles::HostFiles(const image::FileContents& contents, bool same_boot, const 
 void HostFiles::same_file(const std::string& path, const image::FileIdentity& id, const std::string& user) {
   Use& use = same_[path];
   if (use.users.empty()) use.id = id;
-  use.users.push_back(user);
+  if (std::find(use.users.begin(), use.users.end(), user) == use.users.end()) use.users.push_back(user);
 }
 
 void HostFiles::writable_file(const std::string& path, const image::FileIdentity& id, uint64_t pos, const std::string& user) {
@@ -88,7 +89,7 @@ void HostFiles::writable_file(const std::string& path, const image::FileIdentity
   if (use.users.empty()) use.id = id;
   use.writable = true;
   use.pos = std::max(use.pos, pos);
-  use.users.push_back(user);
+  if (std::find(use.users.begin(), use.users.end(), user) == use.users.end()) use.users.push_back(user);
 }
 
 void HostFiles::kind(const std::string& path, const std::string& user, bool want_dir, uint64_t rdev) {

@@ -15,6 +15,7 @@
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
 #include "restore/placeholder_tree.h"
+#include "restore/preflight.h"
 #include "restore/process_restorer.h"
 
 namespace cryo::restore {
@@ -33,20 +34,17 @@ std::vector<pid_t> tids_of(const std::vector<std::unique_ptr<Tracee>>& tracees) 
 // Every problem of the image and of this host, in one error.
 Result<TreePlan> check_everything(const ImageSet& set) {
   auto log = logging::get("restore");
-  std::vector<std::string> problems;
-  TreePlan plan = validate_image(set, &problems);
-  ASSIGN_OR_RETURN(HostFacts host, read_host_facts(set));
-  HostCheck host_check = check_host(set, host, stat_path);
-  for (const auto& note : host_check.notes) log->info("{}", note);
-  problems.insert(problems.end(), host_check.problems.begin(), host_check.problems.end());
-  if (problems.empty()) return plan;
+  ASSIGN_OR_RETURN(Preflight preflight, run_preflight(set));
+  for (const auto& note : preflight.notes) log->info("{}", note);
+  const auto& problems = preflight.problems;
+  if (problems.empty()) return preflight.plan;
   std::string message = "cannot restore " + set.dir + ": ";
   message += problems.size() == 1 ? "1 problem: " : std::to_string(problems.size()) + " problems: ";
   for (size_t i = 0; i < problems.size(); ++i) {
     log->debug("problem: {}", problems[i]);
     message += (i ? "; " : "") + problems[i];
   }
-  return fail(make_error(message).with_hint("nothing was started"));
+  return fail(make_error(message).with_hint("nothing was started; `cryo restore --check` lists each problem on its own line"));
 }
 
 }  // namespace
@@ -56,6 +54,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
   auto started = Clock::now();
   // Before anything is created, not even the restore log.
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo restore"));
+  if (options.check_only) return print_preflight(options.dir, options.json);
   struct stat st;
   if (::stat(options.dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     auto opened = logging::open_file(options.dir + "/restore.log");
