@@ -28,6 +28,9 @@ Subcommand add_dump_command(CLI::App& cryo) {
   app->add_option("-t,--tree", options->dump.pid, "Host PID of the tree's init (PID 1 of its namespace)")->required();
   app->add_option("-D,--images-dir", options->dump.dir, "Image directory to create (must be new or empty)")->required();
   app->add_flag("--leave-running", options->dump.leave_running, "Let the tree run on after the dump instead of killing it");
+  app->add_option("--include", options->dump.include,
+                  "Carry these files in the image (a directory: the files the tree uses under it), for a host that lacks them")
+      ->expected(1, -1);
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return run_dump(*options); }};
 }

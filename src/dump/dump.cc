@@ -17,6 +17,7 @@
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
 #include "dump/file_contents.h"
+#include "dump/included_files.h"
 #include "dump/freezer.h"
 #include "dump/host_inventory.h"
 #include "dump/memory_map.h"
@@ -105,6 +106,7 @@ class TreeDump {
   uint64_t page_bytes() const { return page_bytes_; }
   const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
   const image::VdsoText& vdso() const { return vdso_; }
+  const std::set<std::string>& used_files() const { return used_files_; }
 
  private:
   // The symbols and hash of the init's vdso: a restore on another kernel compares them. Without
@@ -122,6 +124,14 @@ class TreeDump {
       out->set_name(sym.name);
       out->set_offset(sym.offset);
     }
+  }
+
+  // For --include DIR: the regular files the tree uses.
+  void note_used_files(const image::ProcessCore& core, const image::MemoryMap& mm) {
+    if (!core.mm().exe().empty()) used_files_.insert(core.mm().exe());
+    for (const auto& vma : mm.vmas())
+      if ((vma.kind() == image::VMA_FILE_PRIVATE || vma.kind() == image::VMA_FILE_SHARED) && vma.object_id() == 0)
+        used_files_.insert(vma.path());
   }
 
   image::ProcessEntry* add_tree_entry(const FrozenProcess& process, const ProcessFacts& facts) {
@@ -159,6 +169,7 @@ class TreeDump {
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     step("memory map");
     contents_.add_mapped(process.pid, core, mm);
+    note_used_files(core, mm);
     std::string pages_name = image::file_name(image::Kind::Pages, pid);
     ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, dir_ + "/" + pages_name));
     writer_.set_known_checksum(pages_name, pages.xxh3);
@@ -167,6 +178,8 @@ class TreeDump {
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
     ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_, *objects_));
     contents_.add_open(process.pid, files);
+    for (const auto& fd : files.fds())
+      if (fd.kind() == image::FD_REGULAR) used_files_.insert(fd.path());
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
@@ -205,6 +218,7 @@ class TreeDump {
   std::vector<image::SpecialMapping> vdso_layout_;
   FileContentCollector contents_;
   image::VdsoText vdso_;
+  std::set<std::string> used_files_;
   uint64_t page_bytes_ = 0;
 };
 
@@ -212,6 +226,7 @@ class TreeDump {
 Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions& options, image::ImageDirWriter& writer,
                                      Clock::time_point started) {
   RETURN_IF_ERROR(preflight_check(target));
+  RETURN_IF_ERROR(check_include_paths(options.include));
   log()->debug("preflight done in {:.2f} ms", ms_since(started));
 
   auto frozen_at = Clock::now();
@@ -222,6 +237,11 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
 
   TreeDump tree(target, freezer, writer);
   RETURN_IF_ERROR(tree.collect(host_clocks));
+  if (!options.include.empty()) {
+    ASSIGN_OR_RETURN(image::IncludedFiles included, collect_included(options.include, tree.used_files()));
+    log()->debug("--include: {} files carried in the image", included.files_size());
+    RETURN_IF_ERROR(image::write_image(writer.dir(), image::Kind::IncludedFiles, 0, included));
+  }
   double frozen_ms = 0;
   if (options.leave_running) {
     // Everything is read: the tree may run on while the image is committed.

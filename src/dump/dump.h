@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 
@@ -14,6 +15,7 @@ struct DumpOptions {
   pid_t pid = 0;            // Host PID of the tree's init.
   std::string dir;          // Image directory (new, or empty, or holding only logs).
   bool leave_running = false;
+  std::vector<std::string> include;  // --include: files (or directories of used files) to carry.
 };
 
 struct DumpSummary {

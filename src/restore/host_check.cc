@@ -114,6 +114,9 @@ HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunct
 
   bool same_boot = !inv.boot_id().empty() && inv.boot_id() == host.boot_id;
   HostFiles files(set.contents, same_boot, stat, content);
+  std::set<std::string> carried;
+  for (const auto& file : set.included.files()) carried.insert(file.path());
+  files.carried(std::move(carried));
   // A deleted file comes back as an unlinked file in the directory it was in, on the same filesystem.
   for (const auto& object : set.objects.objects()) {
     if (object.kind() != image::OBJECT_DELETED_FILE) continue;

@@ -117,8 +117,12 @@ void HostFiles::check_same(const std::string& path, const Use& use, HostCheck* o
   const image::FileIdentity& id = use.id;
   std::string users = who(use.users);
   PathStat st = stat_(path);
+  if (st.err == ENOENT && carried_.count(path)) {
+    out->notes.push_back(path + " (" + users + ") is missing on this host: put back from the image (--include)");
+    return;
+  }
   if (st.err == ENOENT) {
-    out->problems.push_back(path + " (" + users + ") is missing on this host");
+    out->problems.push_back(path + " (" + users + ") is missing on this host (cryo dump --include " + path + " carries it)");
     return;
   }
   if (st.err != 0) {
@@ -178,8 +182,13 @@ void HostFiles::check_same(const std::string& path, const Use& use, HostCheck* o
 void HostFiles::check_writable(const std::string& path, const Use& use, HostCheck* out) {
   std::string users = who(use.users);
   PathStat st = stat_(path);
+  if (st.err == ENOENT && carried_.count(path)) {
+    out->notes.push_back(path + " (" + users + ", open for writing) is missing on this host: put back from the image (--include)");
+    return;
+  }
   if (st.err == ENOENT) {
-    out->problems.push_back(path + " (" + users + ", open for writing) is missing on this host");
+    out->problems.push_back(path + " (" + users + ", open for writing) is missing on this host (cryo dump --include " + path +
+                            " carries it)");
     return;
   }
   if (st.err != 0) {

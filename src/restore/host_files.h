@@ -58,6 +58,9 @@ class HostFiles {
   // A directory, or the character device `rdev`.
   void kind(const std::string& path, const std::string& user, bool want_dir, uint64_t rdev);
 
+  // Paths the image carries (`cryo dump --include`): missing here, they are put back, not a problem.
+  void carried(std::set<std::string> paths) { carried_ = std::move(paths); }
+
   void check(HostCheck* out);
 
  private:
@@ -77,6 +80,7 @@ class HostFiles {
   std::map<std::string, Use> same_, writable_;
   std::vector<std::string> kind_problems_;
   std::set<std::string> kinds_seen_;
+  std::set<std::string> carried_;
 };
 
 }  // namespace cryo::restore

@@ -32,6 +32,8 @@ Result<ImageSet> load_image_set(const std::string& dir) {
   // Images from before file contents were recorded: restore compares device and inode only.
   if (listed(image::Kind::FileContents, 0))
     RETURN_IF_ERROR(image::read_image(dir, image::Kind::FileContents, 0, &set.contents));
+  if (listed(image::Kind::IncludedFiles, 0))
+    RETURN_IF_ERROR(image::read_image(dir, image::Kind::IncludedFiles, 0, &set.included));
   std::string object_pages = image::file_name(image::Kind::ObjectPages);
   set.object_pages_path = dir + "/" + object_pages;
   if (auto it = sizes.find(object_pages); it != sizes.end()) set.object_pages_size = it->second;

@@ -11,6 +11,7 @@
 #include "core.pb.h"
 #include "file_contents.pb.h"
 #include "files.pb.h"
+#include "included.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -44,6 +45,7 @@ struct ImageSet {
   std::string object_pages_path;    // dir/objpages.img
   uint64_t object_pages_size = 0;   // As listed in the inventory.
   image::FileContents contents;     // Empty in images from before contents.img.
+  image::IncludedFiles included;    // From `cryo dump --include`; usually empty.
   // In pstree.img order, which is parents before children.
   std::vector<ProcessImage> processes;
 

@@ -14,6 +14,7 @@
 #include "restore/host_check.h"
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
+#include "restore/included_files.h"
 #include "restore/placeholder_tree.h"
 #include "restore/preflight.h"
 #include "restore/process_restorer.h"
@@ -65,6 +66,8 @@ Result<int> restore_tree(const RestoreOptions& options) {
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
   RETURN_IF_ERROR(fault_point("restore:after-image-check"));
+  ASSIGN_OR_RETURN(auto put_back, put_back_included(images.included));
+  for (const auto& path : put_back) log->info("{}: put back from the image (it was missing)", path);
 
   for (const auto& pipe : images.pipes.pipes()) {
     if (pipe.has_reader_in_tree() && pipe.has_writer_in_tree()) continue;
