@@ -46,6 +46,10 @@ Subcommand add_restore_command(CLI::App& cryo) {
           CLI::ignore_case));
   app->add_option("--verify", options->restore.verify_key,
                   "Restore only an image signed (cryo dump --sign) by the key of this public key file");
+  app->add_flag("--check", options->restore.check_only,
+                "Check the image and this host as a restore would, print every problem and note, create nothing; exit 0 only "
+                "when a restore would start");
+  app->add_flag("--json", options->restore.json, "With --check: print one JSON object");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return restore_command(*options); }};
 }

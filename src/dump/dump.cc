@@ -16,6 +16,8 @@
 #include "base/unique_fd.h"
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
+#include "dump/file_contents.h"
+#include "dump/included_files.h"
 #include "dump/freezer.h"
 #include "dump/host_inventory.h"
 #include "dump/job_control_stop.h"
@@ -37,6 +39,7 @@
 #include "kernel/proc_maps.h"
 #include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
+#include "kernel/vdso_text.h"
 #include "pstree.pb.h"
 
 namespace cryo::dump {
@@ -98,6 +101,8 @@ class TreeDump {
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Namespaces, 0, namespaces));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::ProcessTree, 0, tree_));
+    // Last, so that the hashing overlapped everything above.
+    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::FileContents, 0, contents_.finish()));
     log()->debug("tree collected in {:.2f} ms", ms_since(started));
     return {};
   }
@@ -105,8 +110,35 @@ class TreeDump {
   uint32_t process_count() const { return static_cast<uint32_t>(tree_.processes_size()); }
   uint64_t page_bytes() const { return page_bytes_; }
   const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
+  const image::VdsoText& vdso() const { return vdso_; }
+  const std::set<std::string>& used_files() const { return used_files_; }
 
  private:
+  // The symbols and hash of the init's vdso: a restore on another kernel compares them. Without
+  // them restore falls back to comparing the layout only, so a vdso it cannot read is a warning.
+  void record_vdso(pid_t pid, const image::Vma& vma) {
+    auto text = read_vdso_text(pid, vma.start(), vma.end());
+    if (!text) {
+      log()->warn("the vdso's symbols are not recorded: {}", text.error().message);
+      return;
+    }
+    vdso_.set_xxh3(text->xxh3);
+    vdso_.set_size(text->size);
+    for (const auto& sym : text->symbols) {
+      auto* out = vdso_.add_symbols();
+      out->set_name(sym.name);
+      out->set_offset(sym.offset);
+    }
+  }
+
+  // For --include DIR: the regular files the tree uses.
+  void note_used_files(const image::ProcessCore& core, const image::MemoryMap& mm) {
+    if (!core.mm().exe().empty()) used_files_.insert(core.mm().exe());
+    for (const auto& vma : mm.vmas())
+      if ((vma.kind() == image::VMA_FILE_PRIVATE || vma.kind() == image::VMA_FILE_SHARED) && vma.object_id() == 0)
+        used_files_.insert(vma.path());
+  }
+
   image::ProcessEntry* add_tree_entry(const FrozenProcess& process, const ProcessFacts& facts) {
     image::ProcessEntry* e = tree_.add_processes();
     e->set_pid(facts.pid_inside);
@@ -144,6 +176,8 @@ class TreeDump {
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     step("memory map");
+    contents_.add_mapped(process.pid, core, mm);
+    note_used_files(core, mm);
     std::string pages_name = image::file_name(image::Kind::Pages, pid);
     ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
     ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, std::move(pages_file)));
@@ -152,6 +186,9 @@ class TreeDump {
     step("pages");
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
     ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_, *objects_));
+    contents_.add_open(process.pid, files);
+    for (const auto& fd : files.fds())
+      if (fd.kind() == image::FD_REGULAR) used_files_.insert(fd.path());
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
@@ -165,6 +202,7 @@ class TreeDump {
         m.set_start(vma->start());
         m.set_end(vma->end());
         vdso_layout_.push_back(m);
+        if (vma->kind() == image::VMA_VDSO) record_vdso(process.pid, *vma);
       }
     }
     log()->debug("pid {} (host {}): {} mappings, {} page runs, {} KiB of pages, {} fds in {:.2f} ms", pid, process.pid,
@@ -187,6 +225,9 @@ class TreeDump {
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
   std::vector<image::SpecialMapping> vdso_layout_;
+  FileContentCollector contents_;
+  image::VdsoText vdso_;
+  std::set<std::string> used_files_;
   uint64_t page_bytes_ = 0;
 };
 
@@ -194,6 +235,7 @@ class TreeDump {
 Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions& options, image::ImageDirWriter& writer,
                                      const image::SigningKey* key, Clock::time_point started) {
   RETURN_IF_ERROR(preflight_check(target));
+  RETURN_IF_ERROR(check_include_paths(options.include));
   log()->debug("preflight done in {:.2f} ms", ms_since(started));
 
   // cryo may itself run in a time namespace (a container with shifted clocks): the image records
@@ -207,6 +249,11 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
 
   TreeDump tree(target, freezer, writer);
   RETURN_IF_ERROR(tree.collect(host_clocks));
+  if (!options.include.empty()) {
+    ASSIGN_OR_RETURN(image::IncludedFiles included, collect_included(options.include, tree.used_files()));
+    log()->debug("--include: {} files carried in the image", included.files_size());
+    RETURN_IF_ERROR(image::write_image(writer.dir(), image::Kind::IncludedFiles, 0, included));
+  }
   double frozen_ms = 0;
   if (options.leave_running) {
     // Everything is read: the tree may run on while the image is committed.
@@ -217,6 +264,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   image::Inventory inventory;
   RETURN_IF_ERROR(fill_host_facts(inventory));
   for (const auto& m : tree.vdso_layout()) *inventory.add_vdso_layout() = m;
+  if (tree.vdso().size() != 0) *inventory.mutable_vdso() = tree.vdso();
   *inventory.mutable_host_clocks() = host_clocks;
   inventory.set_root_pid(static_cast<uint32_t>(target.init));
   inventory.set_process_count(tree.process_count());

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 
@@ -15,6 +16,7 @@ struct DumpOptions {
   std::string dir;          // Image directory (new, or empty, or holding only logs).
   bool leave_running = false;
   std::string sign_key;     // Secret key file to sign the image with (cryo keygen); empty: unsigned.
+  std::vector<std::string> include;  // --include: files (or directories of used files) to carry.
 };
 
 struct DumpSummary {

@@ -5,6 +5,8 @@
 
 #include "base/file_util.h"
 #include "kernel/proc_text.h"
+#include "kernel/vdso_text.h"
+#include "kernel/xsave_layout.h"
 
 namespace cryo::dump {
 
@@ -38,7 +40,17 @@ Result<> fill_host_facts(image::Inventory& inventory) {
   inventory.set_arch(uts.machine);
   ASSIGN_OR_RETURN(std::string cpuinfo, read_file("/proc/cpuinfo"));
   for (auto& flag : parse_cpu_flags(cpuinfo)) inventory.add_cpu_flags(flag);
-  inventory.set_xsave_features(read_xcr0());
+  XsaveLayout xsave = read_xsave_layout();
+  inventory.set_xsave_features(xsave.xcr0);
+  inventory.set_xsave_size(xsave.size);
+  for (const auto& c : xsave.components) {
+    auto* out = inventory.add_xsave_components();
+    out->set_index(c.index);
+    out->set_offset(c.offset);
+    out->set_size(c.size);
+  }
+  ASSIGN_OR_RETURN(std::string boot_id, read_boot_id());
+  inventory.set_boot_id(boot_id);
   return {};
 }
 

@@ -19,7 +19,8 @@ std::vector<std::string> parse_cpu_flags(std::string_view cpuinfo);
 // XCR0 (xgetbv 0): the xstate components the OS enabled; 0 when the CPU has no XSAVE.
 uint64_t read_xcr0();
 
-// Fills the host fields of an inventory: cryo_version, kernel_release, arch, cpu_flags, xsave_features.
+// Fills the host fields of an inventory: cryo_version, kernel_release, arch, cpu_flags, the XSAVE
+// features and layout, boot_id.
 Result<> fill_host_facts(image::Inventory& inventory);
 
 }  // namespace cryo::dump

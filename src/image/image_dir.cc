@@ -66,6 +66,7 @@ Result<uint64_t> checksum_fd(int fd, uint64_t size, const std::string& what) {
     total += static_cast<uint64_t>(n);
     if (total > size) return fail(what + " grew while it was read");
     sum.update(buf.get(), static_cast<size_t>(n));
+    at += n;
   }
   if (total != size) return fail(what + " shrank while it was read");
   return sum.digest();
@@ -117,6 +118,24 @@ Result<> check_empty_image_dir(const DirFd& dir) {
 }
 
 }  // namespace
+
+// The whole content of an open file, however long (file identity by content: the caller bounds it).
+Result<uint64_t> checksum_fd(int fd, const std::string& what) {
+  StreamingChecksum sum;
+  constexpr size_t kChunk = 256 << 10;
+  auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd, buf.get(), kChunk, at);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read(" + what + ")");
+    }
+    if (n == 0) break;
+    sum.update(buf.get(), static_cast<size_t>(n));
+    at += n;
+  }
+  return sum.digest();
+}
 
 Result<uint64_t> checksum_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));

@@ -19,6 +19,8 @@ constexpr uint64_t kMaxInventorySize = 64ull << 20;
 
 // Checksums a whole file with XXH3-64 (tests and tools; cryo checksums through open fds).
 Result<uint64_t> checksum_file(const std::string& path);
+// The same for an open file, from its start whatever its position (pread); `what` names it in errors.
+Result<uint64_t> checksum_fd(int fd, const std::string& what);
 
 // Sets inventory.self_xxh3 from the rest of the record (commit does this; the fuzzer too).
 void seal_inventory(Inventory& inventory);

@@ -4,7 +4,9 @@
 #include <stdexcept>
 
 #include "core.pb.h"
+#include "file_contents.pb.h"
 #include "files.pb.h"
+#include "included.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -39,6 +41,8 @@ const KindInfo kKinds[] = {
     {Kind::Pipes, "pipes", "pipes", false, tag("CRPP"), prototype<Pipes>},
     {Kind::MemoryObjects, "objects", "objects", false, tag("CROB"), prototype<MemoryObjects>},
     {Kind::ObjectPages, "objpages", "objpages", false, 0, nullptr},
+    {Kind::FileContents, "contents", "contents", false, tag("CRFC"), prototype<FileContents>},
+    {Kind::IncludedFiles, "included", "included", false, tag("CRIN"), prototype<IncludedFiles>},
 };
 
 }  // namespace

@@ -4,12 +4,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "kernel/vdso_text.h"
+#include "kernel/xsave_layout.h"
 #include "restore/address_plan.h"
+#include "restore/host_files.h"
 #include "restore/image_set.h"
 
 namespace cryo::restore {
@@ -19,6 +23,10 @@ struct HostFacts {
   std::string arch;
   std::set<std::string> cpu_flags;
   uint64_t xcr0 = 0;                      // XSAVE features enabled by the kernel (xgetbv(0)).
+  uint32_t xsave_size = 0;                // 0: unknown (not compared).
+  std::vector<XsaveComponent> xsave_components;
+  std::string boot_id;                    // "": unknown, so never the dump's boot.
+  std::optional<VdsoText> vdso;           // This kernel's vdso, as cryo itself has it.
   std::vector<NamedRange> vdso_layout;    // This kernel's [vvar], [vvar_vclock], [vdso] in cryo itself.
   uint64_t pid_max = 0;  // Of a fresh PID namespace (per namespace since Linux 6.14); 0: unknown.
   bool posix_timer_ids = true;  // timer_create can take a chosen ID (PR_TIMER_CREATE_RESTORE_IDS).
@@ -27,25 +35,9 @@ struct HostFacts {
 // What this host offers; probes what only `set` needs (POSIX timer IDs) only when it needs it.
 Result<HostFacts> read_host_facts(const ImageSet& set);
 
-// What stat() says about a path, as far as identity checks care.
-struct PathStat {
-  int err = 0;  // errno of stat, 0 when it succeeded.
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  uint32_t mode = 0;
-  uint64_t rdev = 0;
-};
-using StatFunction = std::function<PathStat(const std::string& path)>;
-PathStat stat_path(const std::string& path);
-
-struct HostCheck {
-  std::vector<std::string> problems;  // Each one stops the restore.
-  std::vector<std::string> notes;     // Differences that do not (logged).
-};
-
-// Checks every file, the kernel, the CPU and the vdso layout; `stat` is stat_path outside tests.
-HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunction& stat);
+// Checks every file, the kernel, the CPU and the vdso; `stat` and `content` are stat_path and
+// read_path_content outside tests.
+HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunction& stat,
+                     const ContentFunction& content = read_path_content);
 
 }  // namespace cryo::restore

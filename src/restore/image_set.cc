@@ -36,6 +36,11 @@ Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir_fd, const image
   // Images from before memory objects have neither file.
   if (listed(image::Kind::MemoryObjects, 0))
     RETURN_IF_ERROR(read(image::Kind::MemoryObjects, 0, &set.objects));
+  // Images from before file contents were recorded: restore compares device and inode only.
+  if (listed(image::Kind::FileContents, 0))
+    RETURN_IF_ERROR(read(image::Kind::FileContents, 0, &set.contents));
+  if (listed(image::Kind::IncludedFiles, 0))
+    RETURN_IF_ERROR(read(image::Kind::IncludedFiles, 0, &set.included));
   std::string object_pages = image::file_name(image::Kind::ObjectPages);
   set.object_pages_name = object_pages;
   if (auto it = sizes.find(object_pages); it != sizes.end()) set.object_pages_size = it->second;

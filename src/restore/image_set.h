@@ -12,7 +12,9 @@
 #include "base/error.h"
 #include "image/signing_keys.h"
 #include "core.pb.h"
+#include "file_contents.pb.h"
 #include "files.pb.h"
+#include "included.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -47,6 +49,8 @@ struct ImageSet {
   image::MemoryObjects objects;     // Empty in images from before memory objects.
   std::string object_pages_name;    // objpages.img
   uint64_t object_pages_size = 0;   // As listed in the inventory.
+  image::FileContents contents;     // Empty in images from before contents.img.
+  image::IncludedFiles included;    // From `cryo dump --include`; usually empty.
   // In pstree.img order, which is parents before children.
   std::vector<ProcessImage> processes;
 

@@ -322,6 +322,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
 
   validate_objects(set, problems);
   validate_socket_pairs(set, problems);
+  validate_host_files(set, problems);
   // Shared anonymous memory that is no memory object (images written before memory objects) is
   // only recreated within one process.
   std::map<uint64_t, uint32_t> shmem_owner;

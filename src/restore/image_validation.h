@@ -41,6 +41,9 @@ void validate_file_locks(const image::Fd& fd, const std::string& name, std::vect
 // socket agree on its state.
 void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems);
 
+// contents.img, included.img and the inventory's vdso symbols and XSAVE layout (host_file_validation.cc).
+void validate_host_files(const ImageSet& set, std::vector<std::string>* problems);
+
 // True for an absolute path without "." or ".." components, empty components or NULs.
 bool is_clean_absolute_path(const std::string& path);
 // True for a user-space address x86_64 can map (below the 47-bit canonical limit).

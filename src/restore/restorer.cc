@@ -17,7 +17,9 @@
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
 #include "restore/job_control_stops.h"
+#include "restore/included_files.h"
 #include "restore/placeholder_tree.h"
+#include "restore/preflight.h"
 #include "restore/process_restorer.h"
 
 namespace cryo::restore {
@@ -36,20 +38,17 @@ std::vector<pid_t> tids_of(const std::vector<std::unique_ptr<Tracee>>& tracees) 
 // Every problem of the image and of this host, in one error.
 Result<TreePlan> check_everything(const ImageSet& set) {
   auto log = logging::get("restore");
-  std::vector<std::string> problems;
-  TreePlan plan = validate_image(set, &problems);
-  ASSIGN_OR_RETURN(HostFacts host, read_host_facts(set));
-  HostCheck host_check = check_host(set, host, stat_path);
-  for (const auto& note : host_check.notes) log->info("{}", note);
-  problems.insert(problems.end(), host_check.problems.begin(), host_check.problems.end());
-  if (problems.empty()) return plan;
+  ASSIGN_OR_RETURN(Preflight preflight, run_preflight(set));
+  for (const auto& note : preflight.notes) log->info("{}", note);
+  const auto& problems = preflight.problems;
+  if (problems.empty()) return preflight.plan;
   std::string message = "cannot restore " + set.dir + ": ";
   message += problems.size() == 1 ? "1 problem: " : std::to_string(problems.size()) + " problems: ";
   for (size_t i = 0; i < problems.size(); ++i) {
     log->debug("problem: {}", problems[i]);
     message += (i ? "; " : "") + problems[i];
   }
-  return fail(make_error(message).with_hint("nothing was started"));
+  return fail(make_error(message).with_hint("nothing was started; `cryo restore --check` lists each problem on its own line"));
 }
 
 // Opens the image directory and the restore log in it. A log name that is not a regular file is
@@ -78,6 +77,8 @@ Result<int> restore_tree(const RestoreOptions& options) {
   auto started = Clock::now();
   // Before anything is created, not even the restore log.
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo restore"));
+  // The pre-flight alone creates nothing, not even the restore log.
+  if (options.check_only) return print_preflight(options.dir, options.json);
   std::optional<image::VerifyKey> key;
   if (!options.verify_key.empty()) {
     auto loaded = image::load_verify_key(options.verify_key);
@@ -91,6 +92,8 @@ Result<int> restore_tree(const RestoreOptions& options) {
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
   RETURN_IF_ERROR(fault_point("restore:after-image-check"));
+  ASSIGN_OR_RETURN(auto put_back, put_back_included(images.included));
+  for (const auto& path : put_back) log->info("{}: put back from the image (it was missing)", path);
 
   for (const auto& pipe : images.pipes.pipes()) {
     if (pipe.has_reader_in_tree() && pipe.has_writer_in_tree()) continue;

@@ -18,6 +18,8 @@ struct RestoreOptions {
   int64_t shift_ns = 0;
   PidMethod pid_method = PidMethod::Clone3;
   std::string verify_key;  // Public key file: restore only an image it signed. Empty: no signature needed.
+  bool check_only = false;  // --check: print the pre-flight, create nothing.
+  bool json = false;        // With --check.
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with

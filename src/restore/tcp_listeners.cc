@@ -44,6 +44,24 @@ int largest_backlog() { return SOMAXCONN > 4096 ? SOMAXCONN : 4096; }
 
 }  // namespace
 
+std::string tcp_port_in_use(const image::TcpListenerState& state) {
+  // Bound, never listening, and closed at once: nothing can connect to it meanwhile. SO_REUSEADDR as
+  // the restore sets it, so TIME_WAIT leftovers pass and only a socket bound there for real stops it.
+  UniqueFd sock(::socket(state.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return "";
+  int on = 1;
+  (void)::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  int reuseport = state.reuseport();
+  (void)::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEPORT, &reuseport, sizeof reuseport);
+  if (state.family() == AF_INET6) {
+    int v6only = state.v6only();
+    (void)::setsockopt(sock.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
+  if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(state.address().data()), static_cast<socklen_t>(state.address().size())) == 0)
+    return "";
+  return describe_address(state) + ": " + std::strerror(errno);
+}
+
 Result<int> create_tcp_listener(const image::TcpListenerState& state) {
   std::string where = "TCP listener on " + describe_address(state);
   UniqueFd sock(::socket(state.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));

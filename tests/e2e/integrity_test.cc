@@ -92,7 +92,8 @@ class Integrity : public ::testing::Test {
   void SetUp() override {
     init_ = session_.start("cr_tree");
     ASSERT_GT(init_, 0);
-    ASSERT_TRUE(session_.dump_ok(init_, image()));
+    // --include, so that included.img is there too.
+    ASSERT_TRUE(session_.dump_ok(init_, image(), {"--include", workload("cr_tree")}));
     names_ = image_files(image());
     std::set<image::Kind> kinds;
     for (const auto& name : names_)

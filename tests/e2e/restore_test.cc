@@ -106,8 +106,9 @@ TEST(Restore, EveryHostProblemIsListedInOneErrorAndNothingStarts) {
   ASSERT_EQ(::unlink(session.log_path().c_str()), 0);                          // vanished open file
   auto result = session.restore(session.image_path());
   expect_one_clear_error(result, "2 problems");
-  EXPECT_NE(result.err.find(binary + " (executable of pid 1) changed since the dump"), std::string::npos) << result.err;
-  EXPECT_NE(result.err.find(session.log_path() + " (fd 1 of pid 1): No such file or directory"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(binary + " (executable of pid 1, mapped by pid 1) is not the dump's file: size"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(session.log_path() + " (fd 1 of pid 1, fd 2 of pid 1, open for writing) is missing on this host"), std::string::npos)
+      << result.err;
   EXPECT_NE(result.err.find("nothing was started"), std::string::npos) << result.err;
   session.expect_nothing_left_running();
 }

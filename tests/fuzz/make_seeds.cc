@@ -15,7 +15,9 @@
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "core.pb.h"
+#include "file_contents.pb.h"
 #include "files.pb.h"
+#include "included.pb.h"
 #include "fuzz/fuzz_entry.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -116,6 +118,17 @@ image::Inventory make_inventory() {
   inventory.mutable_host_clocks()->set_realtime_ns(1'700'000'000'000'000'000);
   inventory.set_root_pid(4242);
   inventory.set_process_count(2);
+  inventory.set_boot_id("0f8e7c7a-5d1c-4b43-9a39-0c4d9b3f2a11");
+  inventory.mutable_vdso()->set_size(0x2000);
+  inventory.mutable_vdso()->set_xxh3(0x77);
+  auto* sym = inventory.mutable_vdso()->add_symbols();
+  sym->set_name("__vdso_clock_gettime");
+  sym->set_offset(0xc10);
+  inventory.set_xsave_size(2696);
+  auto* avx = inventory.add_xsave_components();
+  avx->set_index(2);
+  avx->set_offset(576);
+  avx->set_size(256);
   return inventory;
 }
 
@@ -302,6 +315,32 @@ image::MemoryObjects make_objects() {
   return objects;
 }
 
+image::FileContents make_contents() {
+  image::FileContents contents;
+  contents.set_hash_limit(64 << 20);
+  auto* f = contents.add_files();
+  f->set_dev(8);
+  f->set_ino(100);
+  f->set_path("/bin/prog");
+  f->set_size(20000);
+  f->set_mtime_ns(1000);
+  f->set_mode(0100755);
+  f->set_hashed(true);
+  f->set_xxh3(0x1234);
+  f->set_build_id(std::string(20, '\x42'));
+  return contents;
+}
+
+image::IncludedFiles make_included() {
+  image::IncludedFiles included;
+  auto* f = included.add_files();
+  f->set_path("/data/input");
+  f->set_mode(0644);
+  f->set_mtime_ns(1000);
+  f->set_data("carried bytes");
+  return included;
+}
+
 Result<> write_generated(const std::string& out_dir) {
   auto inventory = make_inventory();
   auto ns = make_namespaces();
@@ -312,6 +351,8 @@ Result<> write_generated(const std::string& out_dir) {
   auto files = make_files();
   auto pipes = make_pipes();
   auto objects = make_objects();
+  auto contents = make_contents();
+  auto included = make_included();
   std::string pages(kMaxSeedPages, '\x5a');
   std::vector<SeedFile> image_files = {
       {Kind::Namespaces, 0, framed(Kind::Namespaces, {&ns})},  {Kind::ProcessTree, 0, framed(Kind::ProcessTree, {&tree})},
@@ -319,6 +360,7 @@ Result<> write_generated(const std::string& out_dir) {
       {Kind::Pagemap, 1, framed(Kind::Pagemap, {&pagemap})},    {Kind::Pages, 1, pages},
       {Kind::Files, 1, framed(Kind::Files, {&files})},          {Kind::Pipes, 0, framed(Kind::Pipes, {&pipes})},
       {Kind::MemoryObjects, 0, framed(Kind::MemoryObjects, {&objects})}, {Kind::ObjectPages, 0, std::string(4096, '\x33')},
+      {Kind::FileContents, 0, framed(Kind::FileContents, {&contents})}, {Kind::IncludedFiles, 0, framed(Kind::IncludedFiles, {&included})},
   };
   std::vector<SeedFile> decode_files = image_files;
   decode_files.push_back({Kind::Inventory, 0, framed(Kind::Inventory, {&inventory})});

@@ -1,0 +1,91 @@
+#include "restore/preflight.h"
+
+#include <cstdio>
+
+#include "restore/host_check.h"
+#include "restore/image_validation.h"
+#include "restore/tcp_listeners.h"
+
+namespace cryo::restore {
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + json_string(items[i]);
+  return out + "]";
+}
+
+// The ports the tree listened on must be free here: bound by nothing else.
+void check_ports(const ImageSet& set, std::vector<std::string>* problems) {
+  for (const auto& process : set.processes) {
+    for (const auto& fd : process.files.fds()) {
+      if (fd.kind() != image::FD_TCP_LISTENER) continue;
+      std::string busy = tcp_port_in_use(fd.tcp_listener());
+      if (!busy.empty())
+        problems->push_back("TCP listener " + busy + " (fd " + std::to_string(fd.fd()) + " of pid " + std::to_string(process.pid()) + ")");
+    }
+  }
+}
+
+}  // namespace
+
+Result<Preflight> run_preflight(const ImageSet& set) {
+  Preflight out;
+  out.plan = validate_image(set, &out.problems);
+  ASSIGN_OR_RETURN(HostFacts host, read_host_facts(set));
+  HostCheck host_check = check_host(set, host, stat_path);
+  out.problems.insert(out.problems.end(), host_check.problems.begin(), host_check.problems.end());
+  out.notes = std::move(host_check.notes);
+  check_ports(set, &out.problems);
+  return out;
+}
+
+int print_preflight(const std::string& dir, bool json) {
+  Preflight report;
+  size_t processes = 0, files = 0;
+  auto set = load_image_set(dir);
+  if (!set) {
+    report.problems.push_back(set.error().message);
+  } else {
+    processes = set->processes.size();
+    files = static_cast<size_t>(set->inventory.files_size());
+    auto checked = run_preflight(*set);
+    if (checked) report = std::move(*checked);
+    else report.problems.push_back("checking this host: " + checked.error().message);
+  }
+  bool would_start = report.problems.empty();
+  if (json) {
+    std::printf("{\"image\":%s,\"processes\":%zu,\"image_files\":%zu,\"would_start\":%s,\"problems\":%s,\"notes\":%s}\n",
+                json_string(dir).c_str(), processes, files, would_start ? "true" : "false", json_list(report.problems).c_str(),
+                json_list(report.notes).c_str());
+  } else {
+    std::printf("pre-flight of %s: %zu processes, %zu image files\n", dir.c_str(), processes, files);
+    for (const auto& p : report.problems) std::printf("  problem: %s\n", p.c_str());
+    for (const auto& n : report.notes) std::printf("  note:    %s\n", n.c_str());
+    if (would_start)
+      std::printf("a restore would start\n");
+    else
+      std::printf("a restore would not start: %zu problem%s\n", report.problems.size(), report.problems.size() == 1 ? "" : "s");
+  }
+  std::fflush(stdout);
+  return would_start ? 0 : 1;
+}
+
+}  // namespace cryo::restore
