@@ -12,6 +12,7 @@
 
 #include "base/fault_injection.h"
 #include "base/file_util.h"
+#include "base/interrupt.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
 #include "dump/dump_lock.h"
@@ -73,6 +74,7 @@ class TreeDump {
       facts_.emplace(process.pid, std::move(facts));
     }
     for (auto& process : freezer_.processes()) {
+      RETURN_IF_ERROR(check_interrupt());
       const ProcessFacts& facts = facts_.at(process.pid);
       image::ProcessEntry* entry = add_tree_entry(process, facts);
       if (process.zombie) continue;
@@ -209,6 +211,9 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   inventory.set_root_pid(static_cast<uint32_t>(target.init));
   inventory.set_process_count(tree.process_count());
   RETURN_IF_ERROR(fault_point("dump:before-commit"));
+  // The last moment a signal aborts the dump: once committed, the image is whole and the tree is
+  // ended (or already runs on) in a few ms whatever comes.
+  RETURN_IF_ERROR(check_interrupt());
   RETURN_IF_ERROR(writer.commit(std::move(inventory)));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
   // A failure between the commit and the kill leaves the tree alive: the image must not stay
@@ -250,6 +255,7 @@ void keep_failure_log(const std::string& temp_log, const std::string& final_dir)
 
 Result<DumpSummary> dump_tree(const DumpOptions& options) {
   auto started = Clock::now();
+  InterruptSignals interrupts;
   // Before anything is seized or created: without these a dump fails halfway, less clearly.
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo dump"));
   ASSIGN_OR_RETURN(DumpTarget target, find_dump_target(options.pid));
@@ -265,6 +271,10 @@ Result<DumpSummary> dump_tree(const DumpOptions& options) {
     log()->debug("dump failed: {}{}", e.message, e.hint.empty() ? "" : "; " + e.hint);
     logging::close_file();
     keep_failure_log(temp_log, writer.final_dir());
+    // By now the Freezer has given every task back and the writer removed its temporary directory.
+    if (int sig = interrupt_taken())
+      return fail(make_error("dump interrupted by " + interrupt_signal_name(sig) +
+                             "; the tree runs on unchanged, no image was written"));
     return summary;
   }
   log()->debug("dumped {} processes, {} bytes of pages in {:.2f} ms (frozen {:.2f} ms)", summary->processes,

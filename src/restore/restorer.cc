@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/fault_injection.h"
+#include "base/interrupt.h"
 #include "base/logging.h"
 #include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
@@ -49,9 +50,27 @@ Result<TreePlan> check_everything(const ImageSet& set) {
   return fail(make_error(message).with_hint("nothing was started"));
 }
 
+// A restore that ended early: if a signal ended it, say so (everything it created is gone by now).
+Error restore_failure(Error e) {
+  if (int sig = interrupt_taken())
+    return make_error("restore interrupted by " + interrupt_signal_name(sig) + "; every process it had created is killed");
+  return e;
+}
+
+Result<int> restore_tree_interruptibly(const RestoreOptions& options);
+
 }  // namespace
 
 Result<int> restore_tree(const RestoreOptions& options) {
+  InterruptSignals interrupts;
+  auto restored = restore_tree_interruptibly(options);
+  if (!restored) return fail(restore_failure(restored.error()));
+  return restored;
+}
+
+namespace {
+
+Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   auto log = logging::get("restore");
   auto started = Clock::now();
   // Before anything is created, not even the restore log.
@@ -98,6 +117,10 @@ Result<int> restore_tree(const RestoreOptions& options) {
   for (size_t index : plan.creation_order) {
     const ProcessImage& process = images.processes[index];
     if (process.zombie()) continue;
+    if (auto interrupted = check_interrupt(); !interrupted) {
+      tree.kill(tids_of(tracees));
+      return fail(interrupted.error());
+    }
     auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), tracees);
     if (!restored) {
       log->debug("failed: {}", restored.error().message);
@@ -111,6 +134,12 @@ Result<int> restore_tree(const RestoreOptions& options) {
   if (auto injected = fault_point("restore:before-release"); !injected) {
     tree.kill(tids_of(tracees));
     return fail(injected.error());
+  }
+  // The last moment a signal stops the restore; once released, the tree is the user's (in the
+  // foreground, cryo forwards signals to it from then on).
+  if (auto interrupted = check_interrupt(); !interrupted) {
+    tree.kill(tids_of(tracees));
+    return fail(interrupted.error());
   }
   // Every process is ready: release them all together.
   for (auto& tracee : tracees) {
@@ -131,5 +160,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
   SignalForwarder forwarder;
   return forwarder.wait_for_exit(tree.root());
 }
+
+}  // namespace
 
 }  // namespace cryo::restore
