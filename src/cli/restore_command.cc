@@ -44,6 +44,8 @@ Subcommand add_restore_command(CLI::App& cryo) {
           std::map<std::string, restore::PidMethod>{{"clone3", restore::PidMethod::Clone3},
                                                     {"ns_last_pid", restore::PidMethod::NsLastPid}},
           CLI::ignore_case));
+  app->add_flag("--allow-copy", options->restore.allow_copy,
+                "Restore even while the dumped tree still runs, or another restore of this image does: a second live copy");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return restore_command(*options); }};
 }

@@ -35,6 +35,7 @@
 #include "kernel/proc_maps.h"
 #include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
+#include "kernel/tree_identity.h"
 #include "pstree.pb.h"
 
 namespace cryo::dump {
@@ -192,6 +193,8 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   auto frozen_at = Clock::now();
   ASSIGN_OR_RETURN(Freezer freezer, Freezer::freeze(target.init));
   image::ClockReadings host_clocks = read_host_clocks();
+  // Which tree this is, so that restore refuses while it runs (see restore/live_copy.h).
+  ASSIGN_OR_RETURN(TreeIdentityFacts identity, read_tree_identity(target.init));
   log()->debug("froze {} processes in {:.2f} ms", freezer.processes().size(), ms_since(frozen_at));
   RETURN_IF_ERROR(fault_point("dump:after-freeze"));
 
@@ -209,6 +212,9 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   for (const auto& m : tree.vdso_layout()) *inventory.add_vdso_layout() = m;
   *inventory.mutable_host_clocks() = host_clocks;
   inventory.set_root_pid(static_cast<uint32_t>(target.init));
+  inventory.mutable_source_tree()->set_boot_id(identity.boot_id);
+  inventory.mutable_source_tree()->set_pidns_inode(identity.pidns_inode);
+  inventory.mutable_source_tree()->set_init_start_time(identity.init_start_time);
   inventory.set_process_count(tree.process_count());
   RETURN_IF_ERROR(fault_point("dump:before-commit"));
   // The last moment a signal aborts the dump: once committed, the image is whole and the tree is

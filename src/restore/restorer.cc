@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "base/fault_injection.h"
@@ -15,6 +16,7 @@
 #include "restore/host_check.h"
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
+#include "restore/live_copy.h"
 #include "restore/placeholder_tree.h"
 #include "restore/process_restorer.h"
 
@@ -80,8 +82,14 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     auto opened = logging::open_file(options.dir + "/restore.log");
     if (!opened) log->warn("no restore log: {}", opened.error().message);
   }
+  std::optional<RestoreLock> lock;
+  if (!options.allow_copy) {
+    ASSIGN_OR_RETURN(lock, RestoreLock::acquire(options.dir));
+    RETURN_IF_ERROR(lock->check_no_restored_copy_runs());
+  }
   ASSIGN_OR_RETURN(ImageSet images, load_image_set(options.dir));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
+  if (!options.allow_copy) RETURN_IF_ERROR(check_source_tree_gone(images.inventory, options.dir));
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
   RETURN_IF_ERROR(fault_point("restore:after-image-check"));
@@ -149,6 +157,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     }
   }
   tree.release();
+  if (lock) lock->record_restored_tree(tree.root());
   log->info("restored {} processes from {} in {:.2f} ms; the init is host pid {}", images.processes.size(), options.dir,
             ms_since(started), tree.root());
 

@@ -17,6 +17,8 @@ struct RestoreOptions {
   ClockPolicy clock = ClockPolicy::Freeze;
   int64_t shift_ns = 0;
   PidMethod pid_method = PidMethod::Clone3;
+  // Restore even while the dumped tree still runs, or another restore of the image does (a copy).
+  bool allow_copy = false;
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with
