@@ -202,8 +202,15 @@ std::string build_resume_frame(uint64_t address, uint64_t sigreturn, const Regis
     char* sw = out.data() + fpstate_at + kSwReservedAt;
     uint32_t magic1 = kFpXstateMagic1, extended = static_cast<uint32_t>(xstate.size() + 4);
     uint32_t size = static_cast<uint32_t>(xstate.size());
+    // The components rt_sigreturn restores: every one this CPU has enabled for user space (XCR0).
+    // ptrace leaves 0 here, and with 0 the kernel restores none: SSE and AVX registers came back
+    // zeroed.
+    uint32_t lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    uint64_t xfeatures = (static_cast<uint64_t>(hi) << 32) | lo;
     std::memcpy(sw, &magic1, 4);
     std::memcpy(sw + 4, &extended, 4);
+    std::memcpy(sw + 8, &xfeatures, 8);
     std::memcpy(sw + 16, &size, 4);
   }
   uint32_t magic2 = kFpXstateMagic2;
