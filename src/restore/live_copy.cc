@@ -1,6 +1,8 @@
 #include "restore/live_copy.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -67,23 +69,57 @@ Result<RestoreLock> RestoreLock::acquire(const std::string& dir) {
                   .with_hint("wait for it to end, or " + std::string(kAllowCopyHint)));
 }
 
+namespace {
+
+// True while the tree a record names still runs.
+bool recorded_tree_runs(const std::string& text) {
+  std::istringstream in(text);
+  TreeIdentityFacts recorded;
+  pid_t init = 0;
+  if (!(in >> init >> recorded.boot_id >> recorded.pidns_inode >> recorded.init_start_time)) return false;
+  auto now = read_tree_identity(init);
+  return now && *now == recorded;
+}
+
+// Removes the records of trees that ended (of any image), so they do not pile up in /run/cryo.
+// A record replaced meanwhile (a restore renames a new one into place) has another inode and stays.
+void remove_ended_records() {
+  DIR* d = ::opendir(kRecordDir);
+  if (d == nullptr) return;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (!name.starts_with("restored-") || !name.ends_with(".tree")) continue;
+    std::string path = std::string(kRecordDir) + "/" + name;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    struct stat held, named;
+    if (!fd.valid() || ::fstat(fd.get(), &held) != 0 || !S_ISREG(held.st_mode) || held.st_size > 4096) continue;
+    std::string text(static_cast<size_t>(held.st_size), '\0');
+    if (::read(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) continue;
+    if (recorded_tree_runs(text)) continue;
+    if (::lstat(path.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev) ::unlink(path.c_str());
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
 Result<> RestoreLock::check_no_restored_copy_runs() const {
   if (record_.empty()) return {};
   auto text = read_file(record_);
-  if (!text) return {};
-  std::istringstream in(*text);
-  TreeIdentityFacts recorded;
-  pid_t init = 0;
-  if (in >> init >> recorded.boot_id >> recorded.pidns_inode >> recorded.init_start_time) {
-    auto now = read_tree_identity(init);
-    if (now && *now == recorded)
-      return fail(make_error("cannot restore " + dir_ + ": a tree restored from this image earlier still runs (its init is host PID " +
+  if (!text) {
+    remove_ended_records();
+    return {};
+  }
+  pid_t init = std::atoi(text->c_str());
+  if (recorded_tree_runs(*text)) {
+    return fail(make_error("cannot restore " + dir_ + ": a tree restored from this image earlier still runs (its init is host PID " +
                              std::to_string(init) + "); restoring it again would make a second live copy")
                       .with_hint("end that tree first, or " + std::string(kAllowCopyHint)));
   }
   // That tree is gone (or the record is unreadable): nothing to protect any more. Under the lock, so
   // no other restore of this image is writing it now.
   ::unlink(record_.c_str());
+  remove_ended_records();
   return {};
 }
 
