@@ -1,5 +1,8 @@
 #include "base/fault_injection.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -32,6 +35,15 @@ Result<> fault_point(std::string_view step) {
   const char* wanted = std::getenv(kFailAtVariable);
   if (wanted == nullptr || step != wanted) return {};
   return fail("injected failure at " + std::string(step));
+}
+
+void die_point_in_injected_call() {
+  static const long wanted = [] {
+    const char* value = std::getenv(kDieAtVariable);
+    return value ? std::strtol(value, nullptr, 10) : 0;
+  }();
+  static long calls = 0;
+  if (wanted > 0 && ++calls == wanted) ::kill(::getpid(), SIGKILL);
 }
 
 }  // namespace cryo

@@ -23,4 +23,10 @@ std::span<const std::string_view> fault_steps();
 // breaks every test that passes through it instead of silently escaping the fault tests.
 Result<> fault_point(std::string_view step);
 
+// The other hidden switch: with CRYO_DIE_AT=<n>, cryo kills itself with SIGKILL during its n-th
+// injected syscall (counted from 1), while the tracee runs it, so the tests can prove that a cryo
+// killed at the worst moment leaves the tracee unharmed.
+inline constexpr const char* kDieAtVariable = "CRYO_DIE_AT";
+void die_point_in_injected_call();
+
 }  // namespace cryo

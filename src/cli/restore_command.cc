@@ -50,6 +50,8 @@ Subcommand add_restore_command(CLI::App& cryo) {
                 "Check the image and this host as a restore would, print every problem and note, create nothing; exit 0 only "
                 "when a restore would start");
   app->add_flag("--json", options->restore.json, "With --check: print one JSON object");
+  app->add_flag("--allow-copy", options->restore.allow_copy,
+                "Restore even while the dumped tree still runs, or another restore of this image does: a second live copy");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return restore_command(*options); }};
 }

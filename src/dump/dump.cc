@@ -12,6 +12,7 @@
 
 #include "base/fault_injection.h"
 #include "base/file_util.h"
+#include "base/interrupt.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
 #include "dump/dump_lock.h"
@@ -40,6 +41,7 @@
 #include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
 #include "kernel/vdso_text.h"
+#include "kernel/tree_identity.h"
 #include "pstree.pb.h"
 
 namespace cryo::dump {
@@ -81,6 +83,7 @@ class TreeDump {
     }
     RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
     for (auto& process : freezer_.processes()) {
+      RETURN_IF_ERROR(check_interrupt());
       const ProcessFacts& facts = facts_.at(process.pid);
       image::ProcessEntry* entry = add_tree_entry(process, facts);
       if (process.zombie) continue;
@@ -244,6 +247,8 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   auto frozen_at = Clock::now();
   ASSIGN_OR_RETURN(Freezer freezer, Freezer::freeze(target.init));
   image::ClockReadings host_clocks = read_host_clocks(own_offsets);
+  // Which tree this is, so that restore refuses while it runs (see restore/live_copy.h).
+  ASSIGN_OR_RETURN(TreeIdentityFacts identity, read_tree_identity(target.init));
   log()->debug("froze {} processes in {:.2f} ms", freezer.processes().size(), ms_since(frozen_at));
   RETURN_IF_ERROR(fault_point("dump:after-freeze"));
 
@@ -267,8 +272,14 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   if (tree.vdso().size() != 0) *inventory.mutable_vdso() = tree.vdso();
   *inventory.mutable_host_clocks() = host_clocks;
   inventory.set_root_pid(static_cast<uint32_t>(target.init));
+  inventory.mutable_source_tree()->set_boot_id(identity.boot_id);
+  inventory.mutable_source_tree()->set_pidns_inode(identity.pidns_inode);
+  inventory.mutable_source_tree()->set_init_start_time(identity.init_start_time);
   inventory.set_process_count(tree.process_count());
   RETURN_IF_ERROR(fault_point("dump:before-commit"));
+  // The last moment a signal aborts the dump: once committed, the image is whole and the tree is
+  // ended (or already runs on) in a few ms whatever comes.
+  RETURN_IF_ERROR(check_interrupt());
   RETURN_IF_ERROR(writer.commit(std::move(inventory), key));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
   // A failure between the commit and the kill leaves the tree alive: the image must not stay
@@ -295,6 +306,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
 
 Result<DumpSummary> dump_tree(const DumpOptions& options) {
   auto started = Clock::now();
+  InterruptSignals interrupts;
   // Before anything is seized or created: without these a dump fails halfway, less clearly.
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo dump"));
   std::optional<image::SigningKey> key;
@@ -316,6 +328,10 @@ Result<DumpSummary> dump_tree(const DumpOptions& options) {
     log()->debug("dump failed: {}{}", e.message, e.hint.empty() ? "" : "; " + e.hint);
     logging::close_file();
     std::string no_log = writer.keep_failure_log();
+    // The Freezer has given every task back, and the writer removes its temporary directory.
+    if (int sig = interrupt_taken())
+      return fail(make_error("dump interrupted by " + interrupt_signal_name(sig) +
+                             "; the tree runs on unchanged, no image was written"));
     if (!no_log.empty()) return fail(make_error(e.message).with_hint(e.hint.empty() ? no_log : e.hint + "; " + no_log));
     return summary;
   }

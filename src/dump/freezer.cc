@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "base/interrupt.h"
 #include "base/logging.h"
 #include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
@@ -52,6 +53,7 @@ Result<Freezer> Freezer::freeze(pid_t init) {
   // Each pass that seizes something may have missed tasks created meanwhile; a pass that seizes
   // nothing saw every task stopped, so nothing new can appear any more.
   for (int pass = 1;; ++pass) {
+    RETURN_IF_ERROR(check_interrupt());
     ASSIGN_OR_RETURN(bool changed, freezer.freeze_pass(init));
     if (!changed) break;
     if (pass > 1000) return fail("the tree of PID " + std::to_string(init) + " keeps creating tasks faster than cryo can stop them");

@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "base/logging.h"
 #include "kernel/kernel_abi.h"
 #include "ptrace/remote_syscalls.h"
+#include "ptrace/resume_frame.h"
 
 namespace cryo::dump {
 namespace {
@@ -31,27 +33,29 @@ constexpr uint64_t kSubreaperAt = kPdeathsigAt + 8;
 // Then, for each thread but the leader, its sigaltstack and clear_child_tid (32 bytes a thread).
 constexpr uint64_t kThreadsAt = kSubreaperAt + 8;
 constexpr uint64_t kThreadSlot = 32;
-constexpr uint64_t kTrampolineAt = kPageSize - 16;  // `syscall; int3`
-constexpr size_t kThreadsPerPage = (kTrampolineAt - kThreadsAt) / kThreadSlot;
-static_assert(kThreadsAt + kThreadSlot <= kTrampolineAt);
+constexpr size_t kThreadsPerPage = (kPageSize - kThreadsAt) / kThreadSlot;
+static_assert(kThreadsAt + kThreadSlot <= kPageSize);
 
-// Writes a `syscall; int3` trampoline into the scratch page. Running from it, an injected syscall
-// needs one stop (the int3) instead of two (syscall entry and exit), about twice as fast.
-bool install_trampoline(pid_t tid, uint64_t scratch) {
-  static const unsigned char kCode[] = {0x0f, 0x05, 0xcc};
-  iovec local{const_cast<unsigned char*>(kCode), sizeof kCode};
-  iovec remote{reinterpret_cast<void*>(scratch + kTrampolineAt), sizeof kCode};
-  return ::process_vm_writev(tid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(sizeof kCode);
-}
+// How syscalls are injected into a thread: through the process's resume path when it has one (a
+// cryo killed meanwhile cannot harm the thread, see ptrace/resume_frame.h), else through the vdso.
+struct InjectionSites {
+  std::optional<ResumePath> resume;
+  SyscallSite vdso;
 
-// Asks every other thread for its own sigaltstack and clear_child_tid, through the leader's
-// trampoline (the threads share its memory), batch by batch so each batch fits in the page.
-Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first, size_t count, SyscallSite trampoline,
+  Result<RemoteSyscalls> enter(Tracee& thread) const {
+    if (resume) return RemoteSyscalls::create_resumable(thread, *resume);
+    return RemoteSyscalls::create(thread, vdso);
+  }
+};
+
+// Asks every other thread for its own sigaltstack and clear_child_tid, into the leader's scratch
+// page (the threads share its memory), batch by batch so each batch fits in the page.
+Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first, size_t count, const InjectionSites& sites,
                                       uint64_t scratch) {
   for (size_t i = 0; i < count; ++i) {
     Tracee& thread = threads[first + i];
     uint64_t slot = scratch + kThreadsAt + i * kThreadSlot;
-    ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(thread, trampoline));
+    ASSIGN_OR_RETURN(RemoteSyscalls remote, sites.enter(thread));
     RETURN_IF_ERROR(remote.call("sigaltstack", SYS_sigaltstack, {0, slot}));
     RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, slot + sizeof(kernel_abi::Stack)}));
   }
@@ -111,24 +115,22 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   image::ThreadCore& thread_core = *core.mutable_threads(0);
   pid_t tid = thread.tid();
   auto log = logging::get("dump");
-  ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(tid));
+  InjectionSites sites;
+  ASSIGN_OR_RETURN(sites.vdso, find_vdso_syscall(tid));
+  ASSIGN_OR_RETURN(sites.resume, find_resume_path(tid));
+  if (!sites.resume) log->debug("pid {}: no resume path (vdso syscall and sigreturn); a death of cryo would harm it", tid);
   // Pinning both sides to one CPU makes each injected syscall several times cheaper; without it
   // the dump is only slower.
   auto pin = CpuPin::pin(static_cast<pid_t>(::syscall(SYS_gettid)), tid);
   if (!pin) log->debug("pid {}: not pinned to one CPU: {}", tid, pin.error().message);
-  ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(thread, site));
+  ASSIGN_OR_RETURN(RemoteSyscalls remote, sites.enter(thread));
 
+  // Data only: every call runs from the vdso, so no code is ever left where a thread could run
+  // into it. (An int3 trampoline here would be faster, but a thread the kernel detaches from a
+  // dead cryo while it runs one dies of the SIGTRAP.)
   ASSIGN_OR_RETURN(uint64_t scratch, remote.call("mmap(scratch page)", SYS_mmap,
-                                                 {0, kPageSize, PROT_READ | PROT_WRITE | PROT_EXEC,
-                                                  MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0}));
-  bool have_trampoline = install_trampoline(tid, scratch);
-  if (have_trampoline) {
-    remote.use_site({scratch + kTrampolineAt, true});
-  } else {
-    log->debug("pid {}: no trampoline ({}); injecting through the vdso", tid, std::strerror(errno));
-  }
-  // The other threads inject through the same code: the trampoline, or the vdso's syscall.
-  SyscallSite thread_site = have_trampoline ? SyscallSite{scratch + kTrampolineAt, true} : site;
+                                                 {0, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                                                  static_cast<uint64_t>(-1), 0}));
   ProcessWideRemoteState state;
   auto body = [&]() -> Result<> {
     for (int sig = 1; sig <= 64; ++sig) {
@@ -162,7 +164,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   if (collected) collected = collect_posix_timer_times(remote, tid, scratch, core);
   for (size_t first = 1; collected && first < threads.size(); first += kThreadsPerPage) {
     size_t count = std::min(kThreadsPerPage, threads.size() - first);
-    collected = collect_thread_registrations(threads, first, count, thread_site, scratch);
+    collected = collect_thread_registrations(threads, first, count, sites, scratch);
     if (!collected) break;
     auto read = read_scratch(tid, scratch);
     if (!read) {
@@ -172,8 +174,6 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     for (size_t i = 0; i < count; ++i) read_thread_registrations(*read, i, *core.mutable_threads(static_cast<int>(first + i)));
   }
   // Unmapped on every path that mapped it: a leftover page would change the process's memory map.
-  // From the vdso: returning from munmap into the unmapped trampoline would fault.
-  remote.use_site(site);
   auto unmapped = remote.call("munmap(scratch page)", SYS_munmap, {scratch, kPageSize});
   if (!collected) return fail(collected.error());
   if (!unmapped) return fail(unmapped.error());

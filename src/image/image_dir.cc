@@ -66,7 +66,6 @@ Result<uint64_t> checksum_fd(int fd, uint64_t size, const std::string& what) {
     total += static_cast<uint64_t>(n);
     if (total > size) return fail(what + " grew while it was read");
     sum.update(buf.get(), static_cast<size_t>(n));
-    at += n;
   }
   if (total != size) return fail(what + " shrank while it was read");
   return sum.digest();

@@ -9,9 +9,12 @@
 #include <sstream>
 #include <vector>
 
+#include "base/fault_injection.h"
 #include "base/file_util.h"
+#include "base/interrupt.h"
 #include "base/hex.h"
 #include "base/logging.h"
+#include "ptrace/resume_frame.h"
 
 namespace cryo {
 namespace {
@@ -57,7 +60,21 @@ RemoteSyscalls::RemoteSyscalls(Tracee& tracee, SyscallSite site, Registers saved
 Result<RemoteSyscalls> RemoteSyscalls::create(Tracee& tracee, SyscallSite site) {
   ASSIGN_OR_RETURN(Registers saved, tracee.get_registers());
   ASSIGN_OR_RETURN(uint64_t mask, tracee.get_sigmask());
-  RETURN_IF_ERROR(tracee.set_sigmask(kAllSignals));
+  return RemoteSyscalls(tracee, site, saved, mask);
+}
+
+Result<RemoteSyscalls> RemoteSyscalls::create_resumable(Tracee& tracee, const ResumePath& path) {
+  ASSIGN_OR_RETURN(Registers saved, tracee.get_registers());
+  ASSIGN_OR_RETURN(uint64_t mask, tracee.get_sigmask());
+  ASSIGN_OR_RETURN(std::string xstate, tracee.get_xstate());
+  SyscallSite site{path.syscall_site, false, 0};
+  auto frame = write_resume_frame(tracee.tid(), path, saved, xstate, mask);
+  if (frame) {
+    site.resume_sp = *frame;
+  } else {
+    logging::get("ptrace")->debug("tid {}: no resume frame, a death of cryo now would harm it: {}", tracee.tid(),
+                                  frame.error().message);
+  }
   return RemoteSyscalls(tracee, site, saved, mask);
 }
 
@@ -67,12 +84,15 @@ RemoteSyscalls::RemoteSyscalls(RemoteSyscalls&& other) noexcept
       saved_(other.saved_),
       restore_regs_(other.restore_regs_),
       restore_mask_(other.restore_mask_),
-      active_(std::exchange(other.active_, false)) {}
+      active_(std::exchange(other.active_, false)),
+      mask_blocked_(other.mask_blocked_) {}
 
 RemoteSyscalls::~RemoteSyscalls() {
   if (!active_ || !tracee_->attached()) return;
-  auto regs = tracee_->set_registers(restore_regs_);
+  // The mask first: until the registers are back, a thread left alone by a dying cryo still takes
+  // the resume frame's way back, which restores both.
   auto mask = tracee_->set_sigmask(restore_mask_);
+  auto regs = tracee_->set_registers(restore_regs_);
   if (!regs || !mask)
     logging::get("ptrace")->warn("tid {}: could not restore registers after injected syscalls: {}", tracee_->tid(),
                                  !regs ? regs.error().message : mask.error().message);
@@ -96,6 +116,7 @@ Result<int64_t> RemoteSyscalls::wait_for_syscall_done() {
     // Entry stop, then exit stop.
     for (int stops = 0; stops < 2;) {
       RETURN_IF_ERROR(t.syscall());
+      if (stops == 1) die_point_in_injected_call();
       ASSIGN_OR_RETURN(WaitStatus status, t.wait());
       if (status.gone()) return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
       if (status.syscall_stop()) {
@@ -110,6 +131,8 @@ Result<int64_t> RemoteSyscalls::wait_for_syscall_done() {
 }
 
 Result<int64_t> RemoteSyscalls::raw(long nr, std::array<uint64_t, 6> args) {
+  // Between two calls the tracee is in a state it can be left in: the place to stop on a signal.
+  RETURN_IF_ERROR(check_interrupt());
   Registers regs = saved_;
   regs.gp.rip = site_.address;
   regs.gp.rax = static_cast<uint64_t>(nr);
@@ -121,7 +144,14 @@ Result<int64_t> RemoteSyscalls::raw(long nr, std::array<uint64_t, 6> args) {
   regs.gp.r10 = args[3];
   regs.gp.r8 = args[4];
   regs.gp.r9 = args[5];
+  if (site_.resume_sp != 0) regs.gp.rsp = site_.resume_sp;
   RETURN_IF_ERROR(tracee_->set_registers(regs));
+  if (!mask_blocked_) {
+    // Only now that the registers lead to injected code (and, with a resume frame, back to the saved
+    // mask): blocked earlier, a thread detached by a dying cryo would keep every signal blocked.
+    RETURN_IF_ERROR(tracee_->set_sigmask(kAllSignals));
+    mask_blocked_ = true;
+  }
   return wait_for_syscall_done();
 }
 

@@ -1,7 +1,12 @@
 // Runs syscalls inside a stopped tracee. The guard saves the thread's registers and signal mask when
 // created and restores them on every path when destroyed, so the tracee never notices the visit.
-// While the guard lives every blockable signal is blocked in the tracee, so no signal can be
-// delivered (and lost) between injected syscalls.
+// From the first injected call until the guard dies every blockable signal is blocked in the
+// tracee, so no signal can be delivered (and lost) between injected syscalls.
+//
+// A guard made with create_resumable() also survives the death of cryo itself (SIGKILL): every call
+// runs with a resume frame under the thread's stack (ptrace/resume_frame.h) and stops only at
+// syscall entry and exit, never at an int3, so a thread the kernel detaches at any moment runs
+// through rt_sigreturn back to its own registers, FPU state and signal mask.
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +24,11 @@ namespace cryo {
 struct SyscallSite {
   uint64_t address = 0;       // Address of a `syscall` (0f 05) instruction in the tracee.
   bool followed_by_int3 = false;  // A trampoline `syscall; int3` lets the tracer use PTRACE_CONT (faster).
+  // Non-zero: the stack pointer to inject with, where a resume frame waits (ptrace/resume_frame.h).
+  uint64_t resume_sp = 0;
 };
+
+struct ResumePath;
 
 // Finds a `syscall` instruction in the tracee's [vdso].
 Result<SyscallSite> find_vdso_syscall(pid_t pid);
@@ -28,6 +37,11 @@ class RemoteSyscalls {
  public:
   // Saves the registers of the stopped tracee. The tracee must stay stopped until the guard dies.
   static Result<RemoteSyscalls> create(Tracee& tracee, SyscallSite site);
+  // Injects through `path` with a resume frame written for this thread (see above). Where the frame
+  // cannot be written (no room on the stack), through path.syscall_site without one, as create().
+  static Result<RemoteSyscalls> create_resumable(Tracee& tracee, const ResumePath& path);
+  // True when the guard has a resume frame: a death of cryo cannot harm the thread.
+  bool resumable() const { return site_.resume_sp != 0; }
   RemoteSyscalls(RemoteSyscalls&& other) noexcept;
   RemoteSyscalls& operator=(RemoteSyscalls&&) = delete;
   RemoteSyscalls(const RemoteSyscalls&) = delete;
@@ -61,6 +75,7 @@ class RemoteSyscalls {
   Registers restore_regs_;
   uint64_t restore_mask_;
   bool active_ = true;
+  bool mask_blocked_ = false;  // Set at the first call, once the registers point at injected code.
 };
 
 // Pins the calling thread and the tracee to one CPU: an injected syscall then costs ~10-15 us

@@ -1,5 +1,7 @@
 #include "restore/image_validation.h"
 
+#include <cctype>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/user.h>
@@ -278,6 +280,15 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
 TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems) {
   const auto& inv = set.inventory;
   if (inv.arch() != "x86_64") problems->push_back("the image is of architecture '" + inv.arch() + "'; cryo restores x86_64 only");
+  if (inv.has_source_tree()) {
+    const auto& source = inv.source_tree();
+    // A boot id is a UUID; anything else cannot be compared with this host's and is not cryo's.
+    bool uuid = source.boot_id().size() == 36;
+    for (char c : source.boot_id()) uuid = uuid && (std::isxdigit(static_cast<unsigned char>(c)) || c == '-');
+    if (!uuid) problems->push_back("the source tree's boot id '" + source.boot_id().substr(0, 64) + "' is not a UUID");
+    if (source.pidns_inode() == 0) problems->push_back("the source tree's PID namespace inode is 0");
+    if (source.init_start_time() == 0) problems->push_back("the source tree's init start time is 0");
+  }
   if (inv.process_count() != set.processes.size())
     problems->push_back("the inventory counts " + std::to_string(inv.process_count()) + " processes, the tree has " +
                         std::to_string(set.processes.size()));

@@ -9,6 +9,7 @@
 
 #include "base/dir_fd.h"
 #include "base/fault_injection.h"
+#include "base/interrupt.h"
 #include "base/logging.h"
 #include "image/signing_keys.h"
 #include "kernel/capabilities.h"
@@ -18,6 +19,7 @@
 #include "restore/image_validation.h"
 #include "restore/job_control_stops.h"
 #include "restore/included_files.h"
+#include "restore/live_copy.h"
 #include "restore/placeholder_tree.h"
 #include "restore/preflight.h"
 #include "restore/process_restorer.h"
@@ -70,9 +72,27 @@ Result<DirFd> open_restore_dir(const std::string& path) {
   return std::move(*dir);
 }
 
+// A restore that ended early: if a signal ended it, say so (everything it created is gone by now).
+Error restore_failure(Error e) {
+  if (int sig = interrupt_taken())
+    return make_error("restore interrupted by " + interrupt_signal_name(sig) + "; every process it had created is killed");
+  return e;
+}
+
+Result<int> restore_tree_interruptibly(const RestoreOptions& options);
+
 }  // namespace
 
 Result<int> restore_tree(const RestoreOptions& options) {
+  InterruptSignals interrupts;
+  auto restored = restore_tree_interruptibly(options);
+  if (!restored) return fail(restore_failure(restored.error()));
+  return restored;
+}
+
+namespace {
+
+Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   auto log = logging::get("restore");
   auto started = Clock::now();
   // Before anything is created, not even the restore log.
@@ -85,10 +105,16 @@ Result<int> restore_tree(const RestoreOptions& options) {
     if (!loaded) return fail(loaded.error().context("--verify"));
     key = *loaded;
   }
+  std::optional<RestoreLock> lock;
+  if (!options.allow_copy) {
+    ASSIGN_OR_RETURN(lock, RestoreLock::acquire(options.dir));
+    RETURN_IF_ERROR(lock->check_no_restored_copy_runs());
+  }
   ASSIGN_OR_RETURN(DirFd dir, open_restore_dir(options.dir));
   auto images_dir = std::make_shared<const DirFd>(std::move(dir));
   ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
+  if (!options.allow_copy) RETURN_IF_ERROR(check_source_tree_gone(images.inventory, options.dir));
   ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
   RETURN_IF_ERROR(fault_point("restore:after-image-check"));
@@ -130,6 +156,10 @@ Result<int> restore_tree(const RestoreOptions& options) {
   for (size_t index : plan.creation_order) {
     const ProcessImage& process = images.processes[index];
     if (process.zombie()) continue;
+    if (auto interrupted = check_interrupt(); !interrupted) {
+      tree.kill(tids_of(tracees));
+      return fail(interrupted.error());
+    }
     size_t first = tracees.size();
     auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), tracees);
     threads[index] = {first, tracees.size()};
@@ -146,6 +176,12 @@ Result<int> restore_tree(const RestoreOptions& options) {
     tree.kill(tids_of(tracees));
     return fail(injected.error());
   }
+  // The last moment a signal stops the restore; once released, the tree is the user's (in the
+  // foreground, cryo forwards signals to it from then on).
+  if (auto interrupted = check_interrupt(); !interrupted) {
+    tree.kill(tids_of(tracees));
+    return fail(interrupted.error());
+  }
   // Every process is ready: release them all together, those stopped by job control first.
   if (auto stopped = release_stopped_processes(images, plan, tree, tracees, threads); !stopped) {
     tree.kill(tids_of(tracees));
@@ -158,6 +194,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
     }
   }
   tree.release();
+  if (lock) lock->record_restored_tree(tree.root());
   log->info("restored {} processes from {} in {:.2f} ms; the init is host pid {}", images.processes.size(), options.dir,
             ms_since(started), tree.root());
 
@@ -169,5 +206,7 @@ Result<int> restore_tree(const RestoreOptions& options) {
   SignalForwarder forwarder;
   return forwarder.wait_for_exit(tree.root());
 }
+
+}  // namespace
 
 }  // namespace cryo::restore

@@ -20,6 +20,8 @@ struct RestoreOptions {
   std::string verify_key;  // Public key file: restore only an image it signed. Empty: no signature needed.
   bool check_only = false;  // --check: print the pre-flight, create nothing.
   bool json = false;        // With --check.
+  // Restore even while the dumped tree still runs, or another restore of the image does (a copy).
+  bool allow_copy = false;
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with

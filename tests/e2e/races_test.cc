@@ -129,7 +129,8 @@ TEST(Races, DumpsOfATreeThatForksAndReapsAreRightOrRefusedCleanly) {
       EXPECT_FALSE(fs::exists(image + "/inventory.img")) << "a failed dump left a complete image";
       continue;
     }
-    pid_t restored = session.restore_ok(image);
+    // The dumped tree runs on (--leave-running): this restore is a copy on purpose.
+    pid_t restored = session.restore_ok(image, {"--allow-copy"});
     ASSERT_GT(restored, 0);
     session.request_check(restored);
     ASSERT_TRUE(wait_for_exit(restored, std::chrono::seconds(20))) << slurp(session.log_path());

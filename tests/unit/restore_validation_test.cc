@@ -587,5 +587,23 @@ TEST(RestoreValidation, RefusesBadSpecialFdState) {
   }
 }
 
+TEST(RestoreValidation, RefusesABadSourceTreeIdentity) {
+  ImageSet set = valid_image();
+  auto* source = set.inventory.mutable_source_tree();
+  source->set_boot_id("a5529994-f042-4484-97d7-7574db77e1fa");
+  source->set_pidns_inode(4026532181);
+  source->set_init_start_time(229842);
+  EXPECT_TRUE(problems_of(set).empty()) << joined(problems_of(set));
+  source->set_boot_id("../../etc/passwd");
+  expect_problem(set, "boot id");
+  source->set_boot_id("a5529994-f042-4484-97d7-7574db77e1fa");
+  source->set_pidns_inode(0);
+  expect_problem(set, "PID namespace inode");
+  source->set_pidns_inode(1);
+  source->set_init_start_time(0);
+  expect_problem(set, "start time");
+}
+
+
 }  // namespace
 }  // namespace cryo::restore
