@@ -5,6 +5,7 @@
 
 #include "base/file_util.h"
 #include "kernel/proc_text.h"
+#include "kernel/tree_identity.h"
 #include "kernel/vdso_text.h"
 #include "kernel/xsave_layout.h"
 

@@ -35,10 +35,4 @@ Result<VdsoText> read_vdso_text(pid_t pid, uint64_t start, uint64_t end) {
   return text;
 }
 
-Result<std::string> read_boot_id() {
-  ASSIGN_OR_RETURN(std::string id, read_file("/proc/sys/kernel/random/boot_id"));
-  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-  return id;
-}
-
 }  // namespace cryo

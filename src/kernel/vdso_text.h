@@ -27,8 +27,4 @@ Result<VdsoText> describe_vdso(std::span<const uint8_t> bytes);
 // Of the [vdso] mapping [start, end) of process `pid` (read with process_vm_readv; 0: cryo itself).
 Result<VdsoText> read_vdso_text(pid_t pid, uint64_t start, uint64_t end);
 
-// /proc/sys/kernel/random/boot_id, without the newline: device and inode numbers, and the files
-// they name, compare only within one boot.
-Result<std::string> read_boot_id();
-
 }  // namespace cryo

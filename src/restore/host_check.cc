@@ -17,6 +17,7 @@
 #include "base/hex.h"
 #include "base/unique_fd.h"
 #include "kernel/features.h"
+#include "kernel/tree_identity.h"
 #include "ns/clone3.h"
 #include "restore/host_cpu_check.h"
 #include "restore/host_vdso_check.h"
