@@ -44,6 +44,8 @@ Subcommand add_restore_command(CLI::App& cryo) {
           std::map<std::string, restore::PidMethod>{{"clone3", restore::PidMethod::Clone3},
                                                     {"ns_last_pid", restore::PidMethod::NsLastPid}},
           CLI::ignore_case));
+  app->add_flag("!--no-verify", options->restore.verify,
+                "Release the tree without comparing what the kernel shows of it with the dump's fingerprints");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return restore_command(*options); }};
 }

@@ -16,6 +16,7 @@
 #include "base/unique_fd.h"
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
+#include "dump/fingerprints.h"
 #include "dump/freezer.h"
 #include "dump/host_inventory.h"
 #include "dump/memory_map.h"
@@ -72,6 +73,9 @@ class TreeDump {
       inside_[process.pid] = facts.pid_inside;
       facts_.emplace(process.pid, std::move(facts));
     }
+    // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
+    RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes()));
+    log()->debug("fingerprints read in {:.2f} ms", ms_since(started));
     for (auto& process : freezer_.processes()) {
       const ProcessFacts& facts = facts_.at(process.pid);
       image::ProcessEntry* entry = add_tree_entry(process, facts);

@@ -5,6 +5,7 @@
 
 #include "core.pb.h"
 #include "files.pb.h"
+#include "fingerprint.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -39,6 +40,7 @@ const KindInfo kKinds[] = {
     {Kind::Pipes, "pipes", "pipes", false, tag("CRPP"), prototype<Pipes>},
     {Kind::MemoryObjects, "objects", "objects", false, tag("CROB"), prototype<MemoryObjects>},
     {Kind::ObjectPages, "objpages", "objpages", false, 0, nullptr},
+    {Kind::Fingerprint, "fingerprint", "fingerprint", true, tag("CRFP"), prototype<ProcessFingerprint>},
 };
 
 }  // namespace

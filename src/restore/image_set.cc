@@ -46,6 +46,10 @@ Result<ImageSet> load_image_set(const std::string& dir) {
       RETURN_IF_ERROR(image::read_image(dir, image::Kind::MemoryMap, pid, &process.mm));
       RETURN_IF_ERROR(image::read_image(dir, image::Kind::Pagemap, pid, &process.pagemap));
       RETURN_IF_ERROR(image::read_image(dir, image::Kind::Files, pid, &process.files));
+      if (listed(image::Kind::Fingerprint, pid)) {
+        process.fingerprint.emplace();
+        RETURN_IF_ERROR(image::read_image(dir, image::Kind::Fingerprint, pid, &*process.fingerprint));
+      }
       std::string pages = image::file_name(image::Kind::Pages, pid);
       process.pages_path = dir + "/" + pages;
       auto it = sizes.find(pages);

@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "core.pb.h"
 #include "files.pb.h"
+#include "fingerprint.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -27,6 +29,8 @@ struct ProcessImage {
   image::MemoryMap mm;
   image::Pagemap pagemap;
   image::ProcessFiles files;
+  // What the kernel showed of the process at the dump; absent in images from before verification.
+  std::optional<image::ProcessFingerprint> fingerprint;
   std::string pages_path;       // dir/pages-<pid>.img
   uint64_t pages_file_size = 0; // As listed in the inventory (verified against the file by open_image_dir).
 

@@ -16,6 +16,7 @@
 #include "restore/image_validation.h"
 #include "restore/placeholder_tree.h"
 #include "restore/process_restorer.h"
+#include "restore/tree_verification.h"
 
 namespace cryo::restore {
 namespace {
@@ -107,6 +108,12 @@ Result<int> restore_tree(const RestoreOptions& options) {
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
   tree.close_memory_objects();
+  if (!options.verify) {
+    log->info("not verified: --no-verify");
+  } else if (auto verified = verify_restored_tree(images, tree); !verified) {
+    tree.kill(tids_of(tracees));
+    return fail(verified.error());
+  }
 
   if (auto injected = fault_point("restore:before-release"); !injected) {
     tree.kill(tids_of(tracees));

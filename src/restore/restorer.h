@@ -17,6 +17,8 @@ struct RestoreOptions {
   ClockPolicy clock = ClockPolicy::Freeze;
   int64_t shift_ns = 0;
   PidMethod pid_method = PidMethod::Clone3;
+  // Compare the rebuilt tree with the fingerprints of the dump before releasing it.
+  bool verify = true;
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with

@@ -1,0 +1,15 @@
+// The dump's half of verification: writes fingerprint-<pid>.img for every live process of the frozen
+// tree (src/verify/fingerprint_reader.h), which restore compares with the restored processes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "dump/freezer.h"
+
+namespace cryo::dump {
+
+Result<> write_fingerprints(const std::string& dir, const std::vector<FrozenProcess>& processes);
+
+}  // namespace cryo::dump
