@@ -29,8 +29,8 @@ constexpr Normalisation kNormalised[] = {
     {"status", "VmPTE", Rule::NotRecorded, "page tables follow the resident pages"},
     {"status", "VmSwap", Rule::NotRecorded, "swap use is the host's choice"},
     {"status", "SigQ", Rule::Ignore, "queued signals of the whole user on the host / RLIMIT_SIGPENDING (the limit is in limits)"},
-    {"status", "voluntary_ctxt_switches", Rule::NotRecorded, "a counter"},
-    {"status", "nonvoluntary_ctxt_switches", Rule::NotRecorded, "a counter"},
+    {"status", "voluntary_ctxt_switches", Rule::NotRecorded, "a counter of events since the process started"},
+    {"status", "nonvoluntary_ctxt_switches", Rule::NotRecorded, "a counter of events since the process started"},
     // /proc/PID/task/TID/stat
     {"stat", "flags", Rule::AccountingFlags,
      "PF_FORKNOEXEC (forked, never exec'd) and PF_SUPERPRIV (used a capability) are process accounting's record of the "
@@ -38,10 +38,10 @@ constexpr Normalisation kNormalised[] = {
     {"stat", "priority", Rule::IdlePriority,
      "for a SCHED_IDLE thread it is the nice given to its last sched_setattr, which nothing reads back and which has no "
      "effect (idle threads have one fixed weight); its real nice is compared (stat nice, sched_getattr)"},
-    {"stat", "minflt", Rule::NotRecorded, "a counter"},
-    {"stat", "cminflt", Rule::NotRecorded, "a counter"},
-    {"stat", "majflt", Rule::NotRecorded, "a counter"},
-    {"stat", "cmajflt", Rule::NotRecorded, "a counter"},
+    {"stat", "minflt", Rule::NotRecorded, "a counter of events since the process started"},
+    {"stat", "cminflt", Rule::NotRecorded, "a counter of events since the process started"},
+    {"stat", "majflt", Rule::NotRecorded, "a counter of events since the process started"},
+    {"stat", "cmajflt", Rule::NotRecorded, "a counter of events since the process started"},
     {"stat", "utime", Rule::NotRecorded, "CPU time is a counter the kernel keeps; it starts again at 0"},
     {"stat", "stime", Rule::NotRecorded, "CPU time is a counter the kernel keeps; it starts again at 0"},
     {"stat", "cutime", Rule::NotRecorded, "CPU time is a counter the kernel keeps; it starts again at 0"},
@@ -49,9 +49,9 @@ constexpr Normalisation kNormalised[] = {
     {"stat", "starttime", Rule::NotRecorded, "the process is new: its start time is the restore's"},
     {"stat", "rss", Rule::NotRecorded, "resident memory: pages fault in again after the restore"},
     {"stat", "processor", Rule::NotRecorded, "the CPU it last ran on"},
-    {"stat", "delayacct_blkio_ticks", Rule::NotRecorded, "a counter"},
-    {"stat", "guest_time", Rule::NotRecorded, "a counter"},
-    {"stat", "cguest_time", Rule::NotRecorded, "a counter"},
+    {"stat", "delayacct_blkio_ticks", Rule::NotRecorded, "a counter of events since the process started"},
+    {"stat", "guest_time", Rule::NotRecorded, "a counter of events since the process started"},
+    {"stat", "cguest_time", Rule::NotRecorded, "a counter of events since the process started"},
     // /proc/PID/smaps: per-mapping counters of resident pages.
     {"smaps", "Rss", Rule::NotRecorded, "resident pages fault in again after the restore"},
     {"smaps", "Pss", Rule::NotRecorded, "resident pages fault in again after the restore"},
