@@ -1,9 +1,13 @@
 // Checkpoint/restore workload: process attributes that nothing else in the suite sets away from
 // what it inherits, so that a restore which forgot them would show: umask 0027, RLIMIT_NOFILE
-// 200/hard, RLIMIT_STACK 4 MiB, RLIMIT_CORE 0, and a cwd of its own (--dir). On SIGUSR1 it checks
-// umask, RLIMIT_NOFILE and its cwd itself. It deliberately does not check RLIMIT_STACK, RLIMIT_CORE
-// or the read-only RELRO of its libraries: those only restore's verification (the fingerprint
+// 200/hard, RLIMIT_STACK 4 MiB, RLIMIT_CORE 0, a cwd of its own (--dir) and a supplementary
+// group 4321. (Not a saved uid or gid of its own: dump reads rlimits with prlimit, which needs
+// CAP_SYS_RESOURCE for a process whose ids differ from cryo's.) On SIGUSR1 it checks
+// umask, RLIMIT_NOFILE and its cwd itself. It deliberately does not check RLIMIT_STACK, RLIMIT_CORE,
+// its groups or the read-only RELRO of its libraries: those only restore's verification (the fingerprint
 // comparison before the release) sees, which is what tests/mutants/ shows.
+#define _GNU_SOURCE  // setgroups
+#include <grp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -24,6 +28,9 @@ int main(int argc, char** argv) {
   SETUP_OR_DIE(setrlimit(RLIMIT_STACK, &stack) == 0, "setrlimit(RLIMIT_STACK): %s\n", strerror(errno));
   struct rlimit core = {0, 0};
   SETUP_OR_DIE(setrlimit(RLIMIT_CORE, &core) == 0, "setrlimit(RLIMIT_CORE): %s\n", strerror(errno));
+
+  gid_t groups[] = {0, 4321};
+  SETUP_OR_DIE(setgroups(2, groups) == 0, "setgroups: %s\n", strerror(errno));
 
   say("READY umask=0027 nofile=200 cwd=%s\n", dir);
   wait_for_check();
