@@ -38,6 +38,14 @@ void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::v
 // socket agree on its state.
 void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems);
 
+// fingerprint-<pid>.img (fingerprint_validation.cc): its PID is the process's, and its counts and
+// sizes are bounded. Verification only compares its strings, so nothing else needs judging.
+constexpr int kMaxFingerprintFields = 1 << 20;
+constexpr size_t kMaxFingerprintValue = 1 << 20;
+void validate_fingerprint(const ProcessImage& process, std::vector<std::string>* problems);
+// Every live process has a fingerprint, or none has (an image from before verification).
+void validate_fingerprint_presence(const ImageSet& set, std::vector<std::string>* problems);
+
 // True for an absolute path without "." or ".." components, empty components or NULs.
 bool is_clean_absolute_path(const std::string& path);
 // True for a user-space address x86_64 can map (below the 47-bit canonical limit).

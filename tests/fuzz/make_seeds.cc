@@ -16,6 +16,7 @@
 #include "base/unique_fd.h"
 #include "core.pb.h"
 #include "files.pb.h"
+#include "fingerprint.pb.h"
 #include "fuzz/fuzz_entry.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -302,6 +303,23 @@ image::MemoryObjects make_objects() {
   return objects;
 }
 
+image::ProcessFingerprint make_fingerprint() {
+  image::ProcessFingerprint print;
+  print.set_pid(1);
+  const char* fields[][4] = {{"tid 1", "status", "Umask", "0022"},
+                             {"tid 1", "status", "NSpid", "4242 1"},
+                             {"map 7f0000000000-7f0000001000", "maps", "perms", "rw-p"},
+                             {"fd 0", "fd", "link", "/dev/null"}};
+  for (const auto& [subject, file, name, value] : fields) {
+    auto* f = print.add_fields();
+    f->set_subject(subject);
+    f->set_file(file);
+    f->set_name(name);
+    f->set_value(value);
+  }
+  return print;
+}
+
 Result<> write_generated(const std::string& out_dir) {
   auto inventory = make_inventory();
   auto ns = make_namespaces();
@@ -312,6 +330,7 @@ Result<> write_generated(const std::string& out_dir) {
   auto files = make_files();
   auto pipes = make_pipes();
   auto objects = make_objects();
+  auto fingerprint = make_fingerprint();
   std::string pages(kMaxSeedPages, '\x5a');
   std::vector<SeedFile> image_files = {
       {Kind::Namespaces, 0, framed(Kind::Namespaces, {&ns})},  {Kind::ProcessTree, 0, framed(Kind::ProcessTree, {&tree})},
@@ -319,6 +338,7 @@ Result<> write_generated(const std::string& out_dir) {
       {Kind::Pagemap, 1, framed(Kind::Pagemap, {&pagemap})},    {Kind::Pages, 1, pages},
       {Kind::Files, 1, framed(Kind::Files, {&files})},          {Kind::Pipes, 0, framed(Kind::Pipes, {&pipes})},
       {Kind::MemoryObjects, 0, framed(Kind::MemoryObjects, {&objects})}, {Kind::ObjectPages, 0, std::string(4096, '\x33')},
+      {Kind::Fingerprint, 1, framed(Kind::Fingerprint, {&fingerprint})},
   };
   std::vector<SeedFile> decode_files = image_files;
   decode_files.push_back({Kind::Inventory, 0, framed(Kind::Inventory, {&inventory})});
