@@ -321,6 +321,12 @@ Result<> record_thread(Recorder& r, const std::string& dir, pid_t tid, const Pid
     for (auto child : words(*children)) seen += (seen.empty() ? "" : " ") + as_seen_inside(view, child);
     r.add(subject, "children", "children", seen);
   }
+  // The syscall the thread was in (its number; "running" or -1 outside one): explains a signal
+  // mask that a sigsuspend-like call replaced for its duration (fingerprint_rules.cc).
+  if (auto syscall = slurp(task + "/syscall")) {
+    auto w = words(*syscall);
+    r.add(subject, "syscall", "nr", w.empty() ? "" : std::string(w[0]));
+  }
   record_thread_syscalls(r, subject, tid);
   return {};
 }

@@ -5,11 +5,19 @@
 namespace cryo::verify {
 namespace {
 
+constexpr std::string_view kTemporaryMaskReason =
+    "rt_sigsuspend, ppoll, pselect6, epoll_pwait(2), rt_sigtimedwait and io_pgetevents replace the blocked mask for "
+    "their duration: a thread dumped inside one shows the temporary mask, while restore sets its real mask and lets "
+    "the call run again, which installs the temporary one again (only for a thread dumped in one of these calls)";
+
 // REVIEWED: every entry says why the value may differ in a correct restore. A field not listed
 // here must read the same after the restore as at the dump. PIDs that name other processes (a
 // parent, a session, a timer's target, children) are recorded as the tree sees them, so they are
 // compared, not normalised.
 constexpr Normalisation kNormalised[] = {
+    {"status", "SigBlk", Rule::TemporaryMask, kTemporaryMaskReason},
+    {"syscall", "nr", Rule::Ignore,
+     "the restored thread is stopped before it enters its syscall again, the dumped one was stopped inside it"},
     // /proc/PID/task/TID/status
     {"status", "Tgid", Rule::Ignore, "host PID: the tree's own is NStgid"},
     {"status", "Pid", Rule::Ignore, "host PID: the tree's own is NSpid"},
@@ -31,10 +39,14 @@ constexpr Normalisation kNormalised[] = {
     {"status", "SigQ", Rule::Ignore, "queued signals of the whole user on the host / RLIMIT_SIGPENDING (the limit is in limits)"},
     {"status", "voluntary_ctxt_switches", Rule::NotRecorded, "a counter of events since the process started"},
     {"status", "nonvoluntary_ctxt_switches", Rule::NotRecorded, "a counter of events since the process started"},
+    {"status", "SigBlk", Rule::TemporaryMask, kTemporaryMaskReason},
+    {"syscall", "nr", Rule::Ignore,
+     "the restored thread is stopped before it enters its syscall again, the dumped one was stopped inside it"},
     // /proc/PID/task/TID/stat
     {"stat", "flags", Rule::AccountingFlags,
      "PF_FORKNOEXEC (forked, never exec'd) and PF_SUPERPRIV (used a capability) are process accounting's record of the "
      "process's history; a restored process is a fork of cryo that cannot exec, and used capabilities to be rebuilt"},
+    {"stat", "blocked", Rule::TemporaryMask, kTemporaryMaskReason},
     {"stat", "priority", Rule::IdlePriority,
      "for a SCHED_IDLE thread it is the nice given to its last sched_setattr, which nothing reads back and which has no "
      "effect (idle threads have one fixed weight); its real nice is compared (stat nice, sched_getattr)"},

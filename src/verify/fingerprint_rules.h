@@ -16,6 +16,7 @@ enum class Rule {
                    // (pipe, socket, memfd, shared anonymous memory, deleted file) is new.
   AccountingFlags, // stat flags: compared without PF_FORKNOEXEC and PF_SUPERPRIV.
   IdlePriority,    // stat priority: ignored for a SCHED_IDLE thread only.
+  TemporaryMask,   // A blocked mask: may differ while the dumped thread sat in sigsuspend & co.
   MaskInodes,      // Inode numbers inside the value ("ino:1a2b", "[1234]") are of recreated objects.
   AdjacentMerged,  // Documents the merging of neighbouring mappings (fingerprint_compare.cc).
   AwaitingFix,     // A real difference, tolerated (with a warning) until the named restore lands.
