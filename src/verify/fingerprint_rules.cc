@@ -15,9 +15,6 @@ constexpr std::string_view kTemporaryMaskReason =
 // parent, a session, a timer's target, children) are recorded as the tree sees them, so they are
 // compared, not normalised.
 constexpr Normalisation kNormalised[] = {
-    {"status", "SigBlk", Rule::TemporaryMask, kTemporaryMaskReason},
-    {"syscall", "nr", Rule::Ignore,
-     "the restored thread is stopped before it enters its syscall again, the dumped one was stopped inside it"},
     // /proc/PID/task/TID/status
     {"status", "Tgid", Rule::Ignore, "host PID: the tree's own is NStgid"},
     {"status", "Pid", Rule::Ignore, "host PID: the tree's own is NSpid"},
