@@ -122,7 +122,7 @@ TEST(Fingerprint, EveryRuleHasAReasonAndAppearsOnce) {
   for (const auto& n : awaiting_restore_fix()) EXPECT_EQ(n.rule, Rule::AwaitingFix) << n.name;
   EXPECT_FALSE(is_recorded("stat", "utime"));
   EXPECT_TRUE(is_recorded("status", "Umask"));
-  EXPECT_EQ(rule_for("status", "SigBlk"), nullptr);
+  EXPECT_EQ(rule_for("status", "SigCgt"), nullptr);
 }
 
 // The reader on a child stopped under ptrace by this process, with a umask of its own.
