@@ -52,6 +52,8 @@ Subcommand add_restore_command(CLI::App& cryo) {
   app->add_flag("--json", options->restore.json, "With --check: print one JSON object");
   app->add_flag("--allow-copy", options->restore.allow_copy,
                 "Restore even while the dumped tree still runs, or another restore of this image does: a second live copy");
+  app->add_flag("!--no-verify", options->restore.verify,
+                "Release the tree without comparing what the kernel shows of it with the dump's fingerprints");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return restore_command(*options); }};
 }

@@ -19,6 +19,7 @@
 #include "dump/dump_target.h"
 #include "dump/file_contents.h"
 #include "dump/included_files.h"
+#include "dump/fingerprints.h"
 #include "dump/freezer.h"
 #include "dump/host_inventory.h"
 #include "dump/job_control_stop.h"
@@ -82,6 +83,9 @@ class TreeDump {
       facts_.emplace(process.pid, std::move(facts));
     }
     RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
+    // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
+    RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes()));
+    log()->debug("fingerprints read in {:.2f} ms", ms_since(started));
     for (auto& process : freezer_.processes()) {
       RETURN_IF_ERROR(check_interrupt());
       const ProcessFacts& facts = facts_.at(process.pid);

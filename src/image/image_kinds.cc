@@ -7,6 +7,7 @@
 #include "file_contents.pb.h"
 #include "files.pb.h"
 #include "included.pb.h"
+#include "fingerprint.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -43,6 +44,7 @@ const KindInfo kKinds[] = {
     {Kind::ObjectPages, "objpages", "objpages", false, 0, nullptr},
     {Kind::FileContents, "contents", "contents", false, tag("CRFC"), prototype<FileContents>},
     {Kind::IncludedFiles, "included", "included", false, tag("CRIN"), prototype<IncludedFiles>},
+    {Kind::Fingerprint, "fingerprint", "fingerprint", true, tag("CRFP"), prototype<ProcessFingerprint>},
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "kernel/sched_state.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,6 +51,11 @@ Result<> apply_sched_state(pid_t tid, const image::SchedState& state, std::strin
   if (::syscall(SYS_sched_setattr, tid, &attr, 0) != 0)
     return fail(errno_error(tid_call("sched_setattr", tid)).context("policy " + std::to_string(state.policy()) + ", nice " +
                                                                      std::to_string(state.nice())));
+  // sched_setattr sets the nice value only for SCHED_OTHER and SCHED_BATCH: a SCHED_IDLE thread
+  // would keep the nice it was created with (cryo's: 10 under `nice cryo restore`), which it reads
+  // back with sched_getattr and which becomes its priority again if it leaves SCHED_IDLE.
+  if (state.policy() == SCHED_IDLE && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), state.nice()) != 0)
+    return fail_errno(tid_call("setpriority", tid));
   if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, tid, static_cast<int>(state.ioprio())) != 0)
     return fail_errno(tid_call("ioprio_set", tid));
   if (!state.affinity().empty()) {

@@ -58,6 +58,10 @@ Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir_fd, const image
       RETURN_IF_ERROR(read(image::Kind::MemoryMap, pid, &process.mm));
       RETURN_IF_ERROR(read(image::Kind::Pagemap, pid, &process.pagemap));
       RETURN_IF_ERROR(read(image::Kind::Files, pid, &process.files));
+      if (listed(image::Kind::Fingerprint, pid)) {
+        process.fingerprint.emplace();
+        RETURN_IF_ERROR(read(image::Kind::Fingerprint, pid, &*process.fingerprint));
+      }
       std::string pages = image::file_name(image::Kind::Pages, pid);
       process.pages_name = pages;
       auto it = sizes.find(pages);

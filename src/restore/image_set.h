@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "file_contents.pb.h"
 #include "files.pb.h"
 #include "included.pb.h"
+#include "fingerprint.pb.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -32,6 +34,8 @@ struct ProcessImage {
   image::MemoryMap mm;
   image::Pagemap pagemap;
   image::ProcessFiles files;
+  // What the kernel showed of the process at the dump; absent in images from before verification.
+  std::optional<image::ProcessFingerprint> fingerprint;
   std::string pages_name;       // pages-<pid>.img, in ImageSet::dir_fd
   uint64_t pages_file_size = 0; // As listed in the inventory (verified against the file by open_image_dir).
 

@@ -334,6 +334,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   validate_objects(set, problems);
   validate_socket_pairs(set, problems);
   validate_host_files(set, problems);
+  validate_fingerprint_presence(set, problems);
   // Shared anonymous memory that is no memory object (images written before memory objects) is
   // only recreated within one process.
   std::map<uint64_t, uint32_t> shmem_owner;
@@ -342,6 +343,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
     validate_core(process, inv.xsave_features(), problems);
     validate_memory(process, problems);
     validate_files(process, set.pipes, problems);
+    validate_fingerprint(process, problems);
     for (const auto& vma : process.mm.vmas()) {
       if (vma.kind() != image::VMA_ANON_SHARED || vma.object_id() != 0) continue;
       auto [it, fresh] = shmem_owner.emplace(vma.shmid(), process.pid());

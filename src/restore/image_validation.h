@@ -43,6 +43,13 @@ void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* proble
 
 // contents.img, included.img and the inventory's vdso symbols and XSAVE layout (host_file_validation.cc).
 void validate_host_files(const ImageSet& set, std::vector<std::string>* problems);
+// fingerprint-<pid>.img (fingerprint_validation.cc): its PID is the process's, and its counts and
+// sizes are bounded. Verification only compares its strings, so nothing else needs judging.
+constexpr int kMaxFingerprintFields = 1 << 20;
+constexpr size_t kMaxFingerprintValue = 1 << 20;
+void validate_fingerprint(const ProcessImage& process, std::vector<std::string>* problems);
+// Every live process has a fingerprint, or none has (an image from before verification).
+void validate_fingerprint_presence(const ImageSet& set, std::vector<std::string>* problems);
 
 // True for an absolute path without "." or ".." components, empty components or NULs.
 bool is_clean_absolute_path(const std::string& path);

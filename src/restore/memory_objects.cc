@@ -92,7 +92,18 @@ Result<UniqueFd> create_deleted_file(const image::MemoryObject& object, int page
   }));
   if (::fchown(fd.get(), object.uid(), object.gid()) != 0) return fail_errno("fchown");
   if (::fchmod(fd.get(), object.mode()) != 0) return fail_errno("fchmod");  // After fchown, which clears set-id bits.
-  return fd;
+  // The kernel names an open file by the dentry it was opened through, and an unlinked one by the
+  // name that dentry had: "/dir/#1234 (deleted)" for an O_TMPFILE inode, which the process would
+  // read in /proc/self/fd and maps. So the inode gets its old name for a moment, is opened again
+  // through it, and is unlinked again: "/dir/old (deleted)", as at the dump. A name taken since
+  // (or a directory that refuses the link) is left alone: the file keeps its "#inode" name, and
+  // verification refuses the restore, naming the difference.
+  std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, object.name().c_str(), AT_SYMLINK_FOLLOW) != 0) return fd;
+  UniqueFd named(::open(object.name().c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (::unlink(object.name().c_str()) != 0) return fail_errno("unlink(" + object.name() + ")");
+  if (!named.valid()) return fd;
+  return named;
 }
 
 const char* describe(image::ObjectKind kind) {

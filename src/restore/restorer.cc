@@ -23,6 +23,7 @@
 #include "restore/placeholder_tree.h"
 #include "restore/preflight.h"
 #include "restore/process_restorer.h"
+#include "restore/tree_verification.h"
 
 namespace cryo::restore {
 namespace {
@@ -171,6 +172,12 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
   tree.close_memory_objects();
+  if (!options.verify) {
+    log->info("not verified: --no-verify");
+  } else if (auto verified = verify_restored_tree(images, tree); !verified) {
+    tree.kill(tids_of(tracees));
+    return fail(verified.error());
+  }
 
   if (auto injected = fault_point("restore:before-release"); !injected) {
     tree.kill(tids_of(tracees));

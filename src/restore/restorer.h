@@ -22,6 +22,8 @@ struct RestoreOptions {
   bool json = false;        // With --check.
   // Restore even while the dumped tree still runs, or another restore of the image does (a copy).
   bool allow_copy = false;
+  // Compare the rebuilt tree with the fingerprints of the dump before releasing it.
+  bool verify = true;
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with

@@ -97,6 +97,8 @@ bool CheckpointSession::dump_ok(pid_t init, const std::string& image, const std:
 CommandResult CheckpointSession::restore(const std::string& image, const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"restore", "-D", image, "--detach"};
   args.insert(args.end(), extra.begin(), extra.end());
+  // scripts/mutants.sh sets it to "--no-verify" to tell which mutants only verification catches.
+  if (const char* more = std::getenv("CRYO_TEST_RESTORE_ARG"); more && *more) args.push_back(more);
   return run_cryo(args, std::chrono::seconds(60));
 }
 
@@ -104,7 +106,11 @@ pid_t CheckpointSession::restore_ok(const std::string& image, const std::vector<
   auto result = restore(image, extra);
   pid_t init = parse_pid(result.out);
   own(init);
-  EXPECT_EQ(result.status, 0) << "cryo restore failed: " << result.err;
+  std::string differences;  // Every difference verification found, from the restore's debug log.
+  if (result.status != 0)
+    for (const auto& line : lines_of(slurp(image + "/restore.log")))
+      if (line.find("verification: ") != std::string::npos) differences += "\n  " + line;
+  EXPECT_EQ(result.status, 0) << "cryo restore failed: " << result.err << differences;
   EXPECT_GT(init, 0) << "cryo restore --detach printed '" << result.out << "'; stderr: " << result.err;
   if (result.status != 0 || init <= 0) return 0;
   EXPECT_TRUE(is_alive(init)) << "restored init " << init << " is not running; log:\n" << slurp(log_path());

@@ -11,6 +11,11 @@ TEST(CheckpointFiles, PositionsFlagsAndAppendsContinue) {
   session.expect_round_trip_passes("cr_files", {"--dir=" + session.dir().path()});
 }
 
+TEST(CheckpointAttributes, UmaskRlimitsAndCwdSurvive) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_attributes", {"--dir=" + session.dir().path()});
+}
+
 TEST(CheckpointSignals, HandlersMasksPendingSignalsAndAltstackSurvive) {
   CheckpointSession session;
   session.expect_round_trip_passes("cr_signals");

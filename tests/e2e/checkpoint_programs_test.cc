@@ -2,6 +2,7 @@
 // state: each holds state in memory, prints READY, and on SIGUSR1 checks and prints it, then PASS.
 // The scripts live in the session's directory, so every process of the test is found by its path.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -31,6 +32,34 @@ void expect_program_survives(CheckpointSession& session, const std::vector<std::
   ASSERT_GT(restored, 0);
   usleep(200 * 1000);
   session.expect_pass_after_check(restored);
+}
+
+// The value a script prints on `pattern`'s line ("before: n=12" with "before: n=(\\d+)"), or -1.
+long counter_in(const std::string& log, const std::string& pattern) {
+  std::smatch m;
+  if (!std::regex_search(log, m, std::regex(pattern))) return -1;
+  return std::stol(m[1]);
+}
+
+// For scripts that count in a loop: SIGUSR2 makes them print "before: n=N" and go on. The counter
+// is read that way just before the dump, and after the restore it must have gone on from there
+// (a restore that lost the script's memory, or started it again, shows a smaller number).
+void expect_counter_goes_on(CheckpointSession& session, const std::vector<std::string>& argv) {
+  pid_t init = session.start_command(argv, {"--uptime", "3d"});
+  ASSERT_GT(init, 0);
+  usleep(300 * 1000);
+  ASSERT_EQ(::kill(init, SIGUSR2), 0);
+  long before = -1;
+  for (int i = 0; i < 100 && before < 0; ++i, usleep(50 * 1000)) before = counter_in(slurp(session.log_path()), "before: n=(\\d+)");
+  ASSERT_GE(before, 1) << "the script never counted; log:\n" << slurp(session.log_path());
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  usleep(200 * 1000);
+  session.expect_pass_after_check(restored);
+  std::string log = slurp(session.log_path());
+  long after = counter_in(log, "after: n=(\\d+)");
+  EXPECT_GT(after, before) << "the counter did not go on from its value before the dump; log:\n" << log;
 }
 
 constexpr const char* kPython = R"(
@@ -106,18 +135,20 @@ n=0
 secret=$((RANDOM * 32768 + RANDOM))
 echo "secret=$secret"
 check() {
-  echo "after: secret=$secret n=$n"
-  if [ "$n" -ge 1 ] && [ "$$" -eq 1 ]; then echo PASS; exit 0; fi
-  echo "FAIL: n=$n pid=$$"; exit 1
+  echo "after: n=$n"
+  echo "after: secret=$secret"
+  if [ "$$" -eq 1 ]; then echo PASS; exit 0; fi
+  echo "FAIL: pid=$$"; exit 1
 }
 trap check USR1
+trap 'echo "before: n=$n"' USR2
 echo READY
 while :; do n=$((n + 1)); sleep 0.05; done
 )";
 
 TEST(CheckpointPrograms, BashKeepsItsVariablesAndForksOn) {
   CheckpointSession session;
-  expect_program_survives(session, {"/bin/bash", write_script(session, "loop.sh", kBash)});
+  expect_counter_goes_on(session, {"/bin/bash", write_script(session, "loop.sh", kBash)});
   std::string log = slurp(session.log_path());
   std::smatch before, after;
   ASSERT_TRUE(std::regex_search(log, before, std::regex("^secret=(\\d+)$", std::regex::multiline))) << log;
@@ -258,7 +289,8 @@ TEST(CheckpointPrograms, JavaNioHttpServerKeepsItsPortAndCounter) {
 constexpr const char* kSh = R"(
 count=0
 echo READY
-trap 'if [ "$count" -ge 1 ]; then echo PASS; exit 0; else echo "FAIL: count=$count"; exit 1; fi' USR1
+trap 'echo "after: n=$count"; echo PASS; exit 0' USR1
+trap 'echo "before: n=$count"' USR2
 while :; do
   count=$((count + 1))
   echo tick | cat > /dev/null
@@ -268,7 +300,7 @@ done
 
 TEST(CheckpointPrograms, DashLoopWithPipelinesRunsOn) {
   CheckpointSession session;
-  expect_program_survives(session, {"/bin/sh", write_script(session, "loop.sh", kSh)});
+  expect_counter_goes_on(session, {"/bin/sh", write_script(session, "loop.sh", kSh)});
 }
 
 }  // namespace

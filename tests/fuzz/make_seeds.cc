@@ -18,6 +18,7 @@
 #include "file_contents.pb.h"
 #include "files.pb.h"
 #include "included.pb.h"
+#include "fingerprint.pb.h"
 #include "fuzz/fuzz_entry.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -341,6 +342,23 @@ image::IncludedFiles make_included() {
   return included;
 }
 
+image::ProcessFingerprint make_fingerprint() {
+  image::ProcessFingerprint print;
+  print.set_pid(1);
+  const char* fields[][4] = {{"tid 1", "status", "Umask", "0022"},
+                             {"tid 1", "status", "NSpid", "4242 1"},
+                             {"map 7f0000000000-7f0000001000", "maps", "perms", "rw-p"},
+                             {"fd 0", "fd", "link", "/dev/null"}};
+  for (const auto& [subject, file, name, value] : fields) {
+    auto* f = print.add_fields();
+    f->set_subject(subject);
+    f->set_file(file);
+    f->set_name(name);
+    f->set_value(value);
+  }
+  return print;
+}
+
 Result<> write_generated(const std::string& out_dir) {
   auto inventory = make_inventory();
   auto ns = make_namespaces();
@@ -353,6 +371,7 @@ Result<> write_generated(const std::string& out_dir) {
   auto objects = make_objects();
   auto contents = make_contents();
   auto included = make_included();
+  auto fingerprint = make_fingerprint();
   std::string pages(kMaxSeedPages, '\x5a');
   std::vector<SeedFile> image_files = {
       {Kind::Namespaces, 0, framed(Kind::Namespaces, {&ns})},  {Kind::ProcessTree, 0, framed(Kind::ProcessTree, {&tree})},
@@ -361,6 +380,7 @@ Result<> write_generated(const std::string& out_dir) {
       {Kind::Files, 1, framed(Kind::Files, {&files})},          {Kind::Pipes, 0, framed(Kind::Pipes, {&pipes})},
       {Kind::MemoryObjects, 0, framed(Kind::MemoryObjects, {&objects})}, {Kind::ObjectPages, 0, std::string(4096, '\x33')},
       {Kind::FileContents, 0, framed(Kind::FileContents, {&contents})}, {Kind::IncludedFiles, 0, framed(Kind::IncludedFiles, {&included})},
+      {Kind::Fingerprint, 1, framed(Kind::Fingerprint, {&fingerprint})},
   };
   std::vector<SeedFile> decode_files = image_files;
   decode_files.push_back({Kind::Inventory, 0, framed(Kind::Inventory, {&inventory})});

@@ -173,6 +173,26 @@ TEST(RestoreValidation, AValidImageHasNoProblem) {
   EXPECT_TRUE(problems.empty()) << joined(problems);
 }
 
+TEST(RestoreValidation, RefusesAFingerprintOfAnotherPidOrOversized) {
+  ImageSet set = valid_image();
+  auto& print = set.processes[0].fingerprint.emplace();
+  print.set_pid(set.processes[0].pid());
+  auto* field = print.add_fields();
+  field->set_subject("tid 1");
+  field->set_file("status");
+  field->set_name("Umask");
+  field->set_value("0022");
+  EXPECT_TRUE(problems_of(set).empty()) << joined(problems_of(set));
+  print.set_pid(set.processes[0].pid() + 100);
+  expect_problem(set, "fingerprint is of pid");
+  print.set_pid(set.processes[0].pid());
+  field->set_value(std::string(kMaxFingerprintValue + 1, 'x'));
+  expect_problem(set, "longer than");
+  field->set_value("0022");
+  field->set_name("");
+  expect_problem(set, "is empty");
+}
+
 TEST(RestoreValidation, CleanAbsolutePaths) {
   EXPECT_TRUE(is_clean_absolute_path("/"));
   EXPECT_TRUE(is_clean_absolute_path("/usr/lib/x86_64-linux-gnu/libc.so.6"));

@@ -4,7 +4,7 @@
 //
 // The main thread runs at nice 5 with I/O priority best-effort level 6; worker "batcher" runs
 // SCHED_BATCH at nice 7 pinned to CPU 0; worker "realtime" runs SCHED_RR priority 3 with
-// SCHED_FLAG_RESET_ON_FORK; worker "idler" runs SCHED_IDLE. Each worker names itself. On SIGUSR1
+// SCHED_FLAG_RESET_ON_FORK; worker "idler" runs SCHED_IDLE at nice 3. Each worker names itself. On SIGUSR1
 // every thread checks its own policy, nice, priority, CPU mask, I/O priority and name.
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -38,7 +38,7 @@ static const struct want wants[WORKERS + 1] = {
     {"cr_sched", SCHED_OTHER, 0, 5, 0, -1, (2 << 13) | 6},
     {"batcher", SCHED_BATCH, 0, 7, 0, 0, -1},
     {"realtime", SCHED_RR, 0x01 /* SCHED_FLAG_RESET_ON_FORK */, 0, 3, -1, -1},
-    {"idler", SCHED_IDLE, 0, 0, 0, -1, -1},
+    {"idler", SCHED_IDLE, 0, 3, 0, -1, -1},
 };
 static volatile int ready_count;
 static volatile int go;
@@ -48,6 +48,10 @@ static pid_t tid_now(void) { return (pid_t)syscall(SYS_gettid); }
 static void apply(const struct want* w) {
   struct sched_attr_v0 attr = {sizeof attr, w->policy, w->flags, w->nice, w->priority, 0, 0, 0};
   SETUP_OR_DIE(syscall(SYS_sched_setattr, 0, &attr, 0) == 0, "%s: sched_setattr: %s\n", w->name, strerror(errno));
+  // sched_setattr leaves the nice of a SCHED_IDLE thread as it was (inherited from whoever started
+  // the workload); setpriority sets it.
+  if (w->policy == SCHED_IDLE)
+    SETUP_OR_DIE(setpriority(PRIO_PROCESS, (id_t)tid_now(), w->nice) == 0, "%s: setpriority: %s\n", w->name, strerror(errno));
   if (w->pinned_cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -60,11 +60,22 @@ static void check_common(struct worker* w) {
   EXPECT_OR_FAIL(blocked_now() == w->blocked_mask, "%s: blocked mask is %#llx, was %#llx\n", name,
                  (unsigned long long)blocked_now(), (unsigned long long)w->blocked_mask);
   // glibc registered rseq for this thread; the restore must register it again, or cpu_id goes stale.
+  // (sched_getcpu() proves nothing: glibc reads it from this same area.) Registering the same area
+  // again is EBUSY exactly when it is registered, with this length and signature; a thread that is
+  // not registered would be registered by the call, so that is a failure.
   struct rseq* area = (struct rseq*)((char*)__builtin_thread_pointer() + __rseq_offset);
   if (__rseq_size > 0) {
-    int cpu = sched_getcpu();
-    EXPECT_OR_FAIL((int)area->cpu_id == cpu, "%s: rseq cpu_id is %d but the thread runs on CPU %d\n", name, (int)area->cpu_id,
-                   cpu);
+    const uint32_t glibc_rseq_len = 32, rseq_sig = 0x53053053;  // glibc 2.36 on x86_64
+    long again = syscall(SYS_rseq, area, glibc_rseq_len, 0, rseq_sig);
+    EXPECT_OR_FAIL(again == -1 && errno == EBUSY, "%s: rseq is not registered at %p (registering it again: %ld, %s)\n", name,
+                   (void*)area, again, strerror(errno));
+    // Read between two getcpu calls that agree: the thread did not move meanwhile.
+    unsigned cpu = 0, cpu_after = 0;
+    EXPECT_OR_FAIL(syscall(SYS_getcpu, &cpu, NULL, NULL) == 0, "%s: getcpu: %s\n", name, strerror(errno));
+    unsigned in_area = area->cpu_id;
+    syscall(SYS_getcpu, &cpu_after, NULL, NULL);
+    EXPECT_OR_FAIL(cpu != cpu_after || in_area == cpu, "%s: rseq cpu_id is %u but getcpu says CPU %u\n", name,
+                   in_area, cpu);
   }
 }
 

@@ -1,0 +1,56 @@
+#include "restore/tree_verification.h"
+
+#include <chrono>
+#include <map>
+
+#include "base/logging.h"
+#include "verify/fingerprint_compare.h"
+#include "verify/fingerprint_reader.h"
+
+namespace cryo::restore {
+
+Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree) {
+  auto log = logging::get("restore");
+  auto started = std::chrono::steady_clock::now();
+  std::vector<pid_t> live, zombies;
+  std::map<uint32_t, const image::ProcessFingerprint*> dumped;
+  for (const auto& process : images.processes) {
+    if (process.zombie()) {
+      zombies.push_back(tree.host_pid(process.pid()));
+      continue;
+    }
+    live.push_back(tree.host_pid(process.pid()));
+    if (process.fingerprint) dumped[process.pid()] = &*process.fingerprint;
+  }
+  if (dumped.empty()) {
+    log->info("not verified: the image has no fingerprints (written before cryo verified restores)");
+    return {};
+  }
+  if (dumped.size() != live.size()) return fail("the image has fingerprints of only some of its processes; it is damaged");
+  ASSIGN_OR_RETURN(auto restored, verify::read_fingerprints(live, zombies));
+  auto read = std::chrono::steady_clock::now();
+  std::vector<std::string> refused;
+  for (const auto& now : restored) {
+    auto then = dumped.find(now.pid());
+    if (then == dumped.end()) return fail("restored host process has PID " + std::to_string(now.pid()) + " in the tree, which the image does not have");
+    verify::Comparison c = verify::compare_fingerprints(*then->second, now);
+    for (const auto& d : c.awaiting)
+      log->warn("not restored yet (kAwaitingRestoreFix in src/verify/fingerprint_rules.cc): {}", verify::describe(now.pid(), d));
+    for (const auto& d : c.refused) {
+      refused.push_back(verify::describe(now.pid(), d));
+      log->debug("verification: {}", refused.back());
+    }
+  }
+  auto ms_between = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  auto done = std::chrono::steady_clock::now();
+  if (!refused.empty()) {
+    std::string more = refused.size() == 1 ? "" : " (and " + std::to_string(refused.size() - 1) + " more differences in restore.log)";
+    return fail(make_error("restored tree differs from the dump: " + refused.front() + more)
+                    .with_hint("nothing was left running; this is a bug of cryo, please report it (--no-verify restores without this check)"));
+  }
+  log->debug("verified {} processes against their fingerprints in {:.2f} ms ({:.2f} ms reading /proc, {:.2f} ms comparing)",
+             live.size(), ms_between(started, done), ms_between(started, read), ms_between(read, done));
+  return {};
+}
+
+}  // namespace cryo::restore

@@ -1,0 +1,16 @@
+// Restore's last step before the release: reads the fingerprint of every rebuilt process (still
+// stopped) and compares it with the one recorded at the dump (src/verify/). A restored tree is
+// released only when everything the kernel shows of it matches the dump.
+#pragma once
+
+#include "base/error.h"
+#include "restore/image_set.h"
+#include "restore/placeholder_tree.h"
+
+namespace cryo::restore {
+
+// Logs every difference at debug level; fails on the first one no rule allows, naming the process,
+// the field, the old value and the new. An image without fingerprints passes, and the log says so.
+Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree);
+
+}  // namespace cryo::restore

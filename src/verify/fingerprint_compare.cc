@@ -1,0 +1,180 @@
+#include "verify/fingerprint_compare.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <regex>
+#include <set>
+#include <tuple>
+
+#include "verify/fingerprint_rules.h"
+
+namespace cryo::verify {
+namespace {
+
+using Key = std::tuple<std::string, std::string, std::string>;  // subject, file, name
+using Fields = std::map<Key, std::string>;
+
+constexpr const char* kAbsent = "(absent)";
+
+// One mapping's fields but its Size: what must agree for two neighbours to be one mapping.
+using MapFields = std::map<std::pair<std::string, std::string>, std::string>;
+
+uint64_t kib(const std::string& size) { return std::strtoull(size.c_str(), nullptr, 10); }
+
+// Adjacent mappings with the same attributes are one to the process; the kernel keeps them apart
+// for reasons of their history (anonymous memory faulted in before and after a fork has different
+// anon_vmas) that restore does not replay, and it merges them when restore maps them again. So
+// both sides are compared with such neighbours merged (fingerprint_rules.cc, "maps" "range").
+void merge_adjacent_mappings(Fields& fields) {
+  std::map<uint64_t, std::pair<uint64_t, MapFields>> maps;  // start -> end, fields
+  for (auto it = fields.begin(); it != fields.end();) {
+    const auto& [subject, file, name] = it->first;
+    uint64_t start = 0, end = 0;
+    if (!subject.starts_with("map ") || std::sscanf(subject.c_str(), "map %lx-%lx", &start, &end) != 2) {
+      ++it;
+      continue;
+    }
+    auto& entry = maps[start];
+    entry.first = end;
+    entry.second[{file, name}] = it->second;
+    it = fields.erase(it);
+  }
+  auto same_but_size = [](const MapFields& a, const MapFields& b) {
+    if (a.size() != b.size()) return false;
+    for (const auto& [key, value] : a)
+      if (key.second != "Size" && b.count(key) && b.at(key) != value) return false;
+      else if (!b.count(key)) return false;
+    return true;
+  };
+  std::vector<std::tuple<uint64_t, uint64_t, MapFields>> merged;
+  for (auto& [start, entry] : maps) {
+    auto& [end, f] = entry;
+    if (!merged.empty() && std::get<1>(merged.back()) == start && same_but_size(std::get<2>(merged.back()), f)) {
+      auto& last = merged.back();
+      std::get<1>(last) = end;
+      auto size = std::get<2>(last).find({"smaps", "Size"});
+      if (size != std::get<2>(last).end()) size->second = std::to_string(kib(size->second) + kib(f[{"smaps", "Size"}])) + " kB";
+      continue;
+    }
+    merged.emplace_back(start, end, std::move(f));
+  }
+  char range[64];
+  for (const auto& [start, end, f] : merged) {
+    std::snprintf(range, sizeof range, "map %08lx-%08lx", start, end);
+    for (const auto& [key, value] : f) fields.emplace(Key{range, key.first, key.second}, value);
+  }
+}
+
+Fields index(const image::ProcessFingerprint& print) {
+  Fields fields;
+  for (const auto& f : print.fields()) fields.emplace(Key{f.subject(), f.file(), f.name()}, f.value());
+  merge_adjacent_mappings(fields);
+  return fields;
+}
+
+std::string last_word(const std::string& value) {
+  size_t space = value.find_last_of(' ');
+  return space == std::string::npos ? value : value.substr(space + 1);
+}
+
+// Whether a path or an fd's link names an object that restore creates anew (with a new inode).
+bool names_recreated_object(const std::string& what) {
+  return what.starts_with("pipe:") || what.starts_with("socket:") || what.starts_with("anon_inode:") ||
+         what.starts_with("/memfd:") || what.starts_with("/dev/zero") || what.starts_with("/SYSV") ||
+         what.ends_with(" (deleted)");
+}
+
+// "08:01 1234 /usr/lib/x.so" -> {"08:01", "1234", "/usr/lib/x.so"}
+std::tuple<std::string, std::string, std::string> split_file(const std::string& value) {
+  size_t a = value.find(' ');
+  size_t b = a == std::string::npos ? a : value.find(' ', a + 1);
+  if (b == std::string::npos) return {value, "", ""};
+  return {value.substr(0, a), value.substr(a + 1, b - a - 1), value.substr(b + 1)};
+}
+
+std::string mask_inodes(const std::string& value) {
+  static const std::regex ino(R"((ino:)[0-9a-f]+|\[[0-9]+\])");
+  return std::regex_replace(value, ino, "$1*");
+}
+
+bool equal_under(const Normalisation& rule, const Key& key, const std::string& dumped, const std::string& restored,
+                 const Fields& dumped_fields) {
+  switch (rule.rule) {
+    case Rule::NotRecorded:
+    case Rule::Ignore:
+      return true;
+    case Rule::InnermostPid:
+      return last_word(dumped) == last_word(restored);
+    case Rule::AccountingFlags: {
+      constexpr uint64_t kForkNoExec = 0x40, kSuperPriv = 0x100;  // include/linux/sched.h
+      uint64_t a = std::strtoull(dumped.c_str(), nullptr, 10), b = std::strtoull(restored.c_str(), nullptr, 10);
+      return (a & ~(kForkNoExec | kSuperPriv)) == (b & ~(kForkNoExec | kSuperPriv));
+    }
+    case Rule::IdlePriority: {
+      constexpr const char* kSchedIdle = "5";
+      auto policy = dumped_fields.find(Key{std::get<0>(key), "stat", "policy"});
+      return policy != dumped_fields.end() && policy->second == kSchedIdle;
+    }
+    case Rule::TemporaryMask: {
+      // x86_64 numbers: rt_sigtimedwait, rt_sigsuspend, pselect6, ppoll, epoll_pwait, io_pgetevents, epoll_pwait2.
+      static const std::set<std::string> kTemporaryMaskCalls = {"128", "130", "270", "271", "281", "333", "441"};
+      auto nr = dumped_fields.find(Key{std::get<0>(key), "syscall", "nr"});
+      return nr != dumped_fields.end() && kTemporaryMaskCalls.count(nr->second) != 0;
+    }
+    case Rule::MaskInodes:
+      return mask_inodes(dumped) == mask_inodes(restored);
+    case Rule::RecreatedInode: {
+      const auto& [subject, file, name] = key;
+      if (file == "maps") {
+        auto [dev_a, ino_a, path_a] = split_file(dumped);
+        auto [dev_b, ino_b, path_b] = split_file(restored);
+        return dev_a == dev_b && path_a == path_b && (ino_a == ino_b || names_recreated_object(path_a));
+      }
+      if (file == "fd") return names_recreated_object(dumped) && mask_inodes(dumped) == mask_inodes(restored);
+      // fdinfo ino: judged by what the fd was at the dump.
+      auto link = dumped_fields.find(Key{subject, "fd", "link"});
+      return link != dumped_fields.end() && names_recreated_object(link->second);
+    }
+    case Rule::AdjacentMerged:
+    case Rule::AwaitingFix:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+Comparison compare_fingerprints(const image::ProcessFingerprint& dumped, const image::ProcessFingerprint& restored) {
+  Fields before = index(dumped);
+  Fields after = index(restored);
+  Comparison out;
+  auto judge = [&](const Key& key, const std::string& old_value, const std::string& new_value) {
+    if (old_value == new_value) return;
+    const auto& [subject, file, name] = key;
+    const Normalisation* rule = rule_for(file, name);
+    bool both = old_value != kAbsent && new_value != kAbsent;
+    if (rule && both && equal_under(*rule, key, old_value, new_value, before)) return;
+    if (rule && rule->rule == Rule::Ignore) return;  // Also when the kernel shows it on one side only.
+    Difference d{subject, file, name, old_value, new_value};
+    if (rule && rule->rule == Rule::AwaitingFix)
+      out.awaiting.push_back(std::move(d));
+    else
+      out.refused.push_back(std::move(d));
+  };
+  for (const auto& [key, value] : before) {
+    auto it = after.find(key);
+    judge(key, value, it == after.end() ? kAbsent : it->second);
+  }
+  for (const auto& [key, value] : after)
+    if (!before.count(key)) judge(key, kAbsent, value);
+  return out;
+}
+
+std::string describe(uint32_t pid, const Difference& d) {
+  std::string field = d.file == d.name ? d.file : d.file + " " + d.name;
+  return "pid " + std::to_string(pid) + (d.subject == "process" ? "" : " " + d.subject) + ": " + field + " was '" + d.dumped +
+         "', now '" + d.restored + "'";
+}
+
+}  // namespace cryo::verify
