@@ -50,6 +50,24 @@ Result<> fill_rlimits(pid_t pid, image::ProcessCore& core) {
   return {};
 }
 
+// coredump_filter (hex), oom_score_adj and timerslack_ns, as /proc/PID shows them.
+Result<> fill_process_tunables(pid_t pid, image::ProcessCore& core) {
+  auto number = [&](const char* name) -> Result<std::string> {
+    ASSIGN_OR_RETURN(std::string text, read_file(proc_path(pid, name)));
+    return std::string(proc_text::trim(text.substr(0, text.find('\n'))));
+  };
+  ASSIGN_OR_RETURN(std::string filter, number("coredump_filter"));
+  ASSIGN_OR_RETURN(uint64_t filter_bits, proc_text::parse_u64(filter, 16, "coredump_filter"));
+  core.set_coredump_filter(static_cast<uint32_t>(filter_bits));
+  ASSIGN_OR_RETURN(std::string adj, number("oom_score_adj"));
+  ASSIGN_OR_RETURN(int64_t adj_value, proc_text::parse_i64(adj, "oom_score_adj"));
+  core.set_oom_score_adj(static_cast<int32_t>(adj_value));
+  ASSIGN_OR_RETURN(std::string slack, number("timerslack_ns"));
+  ASSIGN_OR_RETURN(uint64_t slack_ns, proc_text::parse_u64(slack, 10, "timerslack_ns"));
+  core.set_timerslack_ns(slack_ns);
+  return {};
+}
+
 Result<> fill_mm(pid_t pid, const ProcStat& stat, uint64_t brk, image::MmFields* mm) {
   mm->set_start_code(stat.start_code);
   mm->set_end_code(stat.end_code);
@@ -159,6 +177,7 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   ASSIGN_OR_RETURN(uint64_t persona, proc_text::parse_u64(proc_text::trim(personality), 16, "personality"));
   core.set_personality(static_cast<uint32_t>(persona));
   RETURN_IF_ERROR(fill_rlimits(pid, core));
+  RETURN_IF_ERROR(fill_process_tunables(pid, core));
   core.set_exit_signal(static_cast<uint32_t>(stat.exit_signal));
 
   // Registers, masks and pending signals are read before any syscall is injected.

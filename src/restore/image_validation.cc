@@ -226,6 +226,11 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
     if (t.which() > 2 || !seen.insert(t.which()).second) p.add("interval timer " + std::to_string(t.which()) + " is invalid or repeated");
   validate_posix_timers(core, p);
   validate_mm_fields(core.mm(), p);
+  // MMF_DUMP_FILTER_BITS is 9; the kernel's own range of oom_score_adj.
+  if (core.has_coredump_filter() && core.coredump_filter() >= (1u << 9))
+    p.add("coredump_filter " + hex(core.coredump_filter()) + " has unknown bits");
+  if (core.has_oom_score_adj() && (core.oom_score_adj() < -1000 || core.oom_score_adj() > 1000))
+    p.add("oom_score_adj " + std::to_string(core.oom_score_adj()) + " is outside -1000..1000");
 }
 
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems) {

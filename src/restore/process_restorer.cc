@@ -71,6 +71,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(create_threads(task, process, ctx.pid_method, tracees));
   RETURN_IF_ERROR(restore_pending_signals(task, core));
   RETURN_IF_ERROR(restore_rlimits(host_pid, process.pid(), core));
+  RETURN_IF_ERROR(restore_process_tunables(host_pid, process.pid(), core));
   if (process.files.root() != "/") {
     // Only now: every file above was opened by its path on the host.
     task.reset_scratch();

@@ -8,8 +8,10 @@
 #include <sys/time.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
+#include "base/file_util.h"
 #include "base/hex.h"
 #include "base/logging.h"
 #include "kernel/proc_limits.h"
@@ -182,6 +184,27 @@ Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore&
                            " that cryo may set without CAP_SYS_RESOURCE")
                     .with_hint("restore with CAP_SYS_RESOURCE, or from a shell whose hard limit (ulimit -H) is at least that"));
   }
+  return {};
+}
+
+Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::ProcessCore& core) {
+  std::string dir = "/proc/" + std::to_string(host_pid) + "/";
+  auto put = [&](const char* name, const std::string& value) -> Result<> {
+    auto written = write_existing_file(dir + name, value);
+    if (written) return {};
+    Error e = written.error().context("pid " + std::to_string(pid) + ": " + name + " " + value);
+    if (e.err == EACCES || e.err == EPERM) e = e.with_hint("restore with CAP_SYS_RESOURCE (a lower oom_score_adj than cryo's own needs it)");
+    return fail(e);
+  };
+  if (core.has_coredump_filter()) {
+    char hex_value[16];
+    std::snprintf(hex_value, sizeof hex_value, "%x", core.coredump_filter());
+    RETURN_IF_ERROR(put("coredump_filter", hex_value));
+  }
+  if (core.has_oom_score_adj()) RETURN_IF_ERROR(put("oom_score_adj", std::to_string(core.oom_score_adj())));
+  // 0 would mean "back to the default", and only real-time threads show 0 (sched_setattr sets that).
+  if (core.has_timerslack_ns() && core.timerslack_ns() != 0)
+    RETURN_IF_ERROR(put("timerslack_ns", std::to_string(core.timerslack_ns())));
   return {};
 }
 

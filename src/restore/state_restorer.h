@@ -30,6 +30,9 @@ Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const im
 // prlimit64 from cryo. A hard limit above cryo's own cannot be set without CAP_SYS_RESOURCE: that is
 // an error naming the limit, never a lower limit than the process had.
 Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
+// coredump_filter, oom_score_adj and timerslack_ns, written to /proc/PID by cryo. An oom_score_adj
+// below cryo's own needs CAP_SYS_RESOURCE: an error naming it, never a different value.
+Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
 // Groups, uids, gids, securebits, bounding set, capabilities, ambient capabilities.
 Result<> restore_creds(RemoteTask& task, const image::Creds& creds);
 // Flags that credential changes reset, so they come after: dumpable, parent-death signal; then the

@@ -1,11 +1,14 @@
 #include "verify/fingerprint_compare.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <tuple>
+#include <vector>
 
 #include "verify/fingerprint_rules.h"
 
@@ -98,6 +101,23 @@ std::string mask_inodes(const std::string& value) {
   return std::regex_replace(value, ino, "$1*");
 }
 
+// "1: POSIX ADVISORY WRITE 9583 fe:00:10952731 5 14" -> "1: POSIX ADVISORY WRITE 5 14".
+std::string lock_without_holder(const std::string& value) {
+  std::istringstream in(value);
+  std::string word, out;
+  for (int i = 0; in >> word; ++i)
+    if (i != 4 && i != 5) out += word + " ";
+  return out;
+}
+
+std::vector<std::string> sorted_words(const std::string& value) {
+  std::istringstream in(value);
+  std::vector<std::string> words;
+  for (std::string word; in >> word;) words.push_back(word);
+  std::sort(words.begin(), words.end());
+  return words;
+}
+
 bool equal_under(const Normalisation& rule, const Key& key, const std::string& dumped, const std::string& restored,
                  const Fields& dumped_fields) {
   switch (rule.rule) {
@@ -129,13 +149,19 @@ bool equal_under(const Normalisation& rule, const Key& key, const std::string& d
       if (file == "maps") {
         auto [dev_a, ino_a, path_a] = split_file(dumped);
         auto [dev_b, ino_b, path_b] = split_file(restored);
-        return dev_a == dev_b && path_a == path_b && (ino_a == ino_b || names_recreated_object(path_a));
+        if (path_a != path_b) return false;
+        // Anonymous memory shows device 00:00 and inode 0 on both sides.
+        return (dev_a == dev_b && ino_a == ino_b) || names_recreated_object(path_a) || path_a.starts_with("/");
       }
       if (file == "fd") return names_recreated_object(dumped) && mask_inodes(dumped) == mask_inodes(restored);
       // fdinfo ino: judged by what the fd was at the dump.
       auto link = dumped_fields.find(Key{subject, "fd", "link"});
-      return link != dumped_fields.end() && names_recreated_object(link->second);
+      return link != dumped_fields.end() && (names_recreated_object(link->second) || link->second.starts_with("/"));
     }
+    case Rule::LockHolder:
+      return lock_without_holder(dumped) == lock_without_holder(restored);
+    case Rule::Unordered:
+      return sorted_words(dumped) == sorted_words(restored);
     case Rule::AdjacentMerged:
     case Rule::AwaitingFix:
       return false;

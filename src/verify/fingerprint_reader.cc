@@ -136,6 +136,14 @@ void record_colon_lines(Recorder& r, const std::string& subject, std::string_vie
     std::string_view key = trim(line.substr(0, colon));
     std::string value = squeeze(line.substr(colon + 1));
     // epoll lists each watch as "tfd: N events: ..."; inotify as "inotify wd:N ...".
+    // One entry per lock too: "lock:\t1: POSIX ..." is "lock 1".
+    if (key == "lock") {
+      auto w = words(value);
+      std::string id(w.empty() ? "" : w[0]);
+      if (id.ends_with(':')) id.pop_back();
+      r.add(subject, file, "lock " + id, value);
+      return;
+    }
     if (key == "tfd" || key == "inotify" || key == "fanotify") {
       auto w = words(value);
       r.add(subject, file, std::string(key) + " " + std::string(w.empty() ? "" : w[0]), value);

@@ -89,14 +89,24 @@ constexpr Normalisation kNormalised[] = {
      "(anonymous memory faulted before and after a fork has different anon_vmas) and merges them when restore maps "
      "them again: both sides are compared with such neighbours merged"},
     {"maps", "file", Rule::RecreatedInode,
-     "memfds, shared anonymous memory and deleted files are recreated, with new inodes (path and device must match)"},
+     "memfds, shared anonymous memory and deleted files are recreated, with new inodes; a named file is the one at its "
+     "path, whose identity (device and inode on this boot, else its content) restore's host check verified before "
+     "anything was created, so on another host its device and inode differ (the path must match)"},
     // /proc/PID/fd and fdinfo
     {"fd", "link", Rule::RecreatedInode, "pipes, sockets and memfds are recreated, with new inodes (their kind must match)"},
-    {"fdinfo", "ino", Rule::RecreatedInode, "pipes, sockets, memfds and deleted files are recreated, with new inodes"},
+    {"fdinfo", "ino", Rule::RecreatedInode,
+     "pipes, sockets, memfds and deleted files are recreated, with new inodes; a file opened by path is the one the host "
+     "check verified, whose inode differs on another host (the fd's link, its path, must match)"},
+    {"fdinfo", "lock", Rule::LockHolder,
+     "a lock names its holder by host PID, new for a restored process, and its file by device:inode, which differ on "
+     "another host (kind, type and range must match; that the process holds it shows in which fd lists it)"},
     {"fdinfo", "mnt_id", Rule::Ignore, "restore's mount namespace is new, and its mounts have new IDs"},
     {"fdinfo", "eventfd-id", Rule::Ignore, "the kernel numbers each eventfd when it is created"},
     {"fdinfo", "it_value", Rule::Ignore, "a timerfd's time left counts down while the restore runs"},
     {"fdinfo", "tfd", Rule::MaskInodes, "an epoll watch names its target by inode, new for recreated objects"},
+    {"children", "children", Rule::Unordered,
+     "the order of /proc children is the order the kernel linked them in: restore forks some through helpers (sessions "
+     "whose leader exited) in another order; which children there are must match"},
     {"oom_score", "oom_score", Rule::NotRecorded, "computed from resident memory (oom_score_adj is compared)"},
 };
 
