@@ -198,7 +198,8 @@ Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::Pro
   };
   if (core.has_coredump_filter()) {
     char hex_value[16];
-    std::snprintf(hex_value, sizeof hex_value, "%x", core.coredump_filter());
+    // The kernel parses it with base 0: hex needs its 0x.
+    std::snprintf(hex_value, sizeof hex_value, "0x%x", core.coredump_filter());
     RETURN_IF_ERROR(put("coredump_filter", hex_value));
   }
   if (core.has_oom_score_adj()) RETURN_IF_ERROR(put("oom_score_adj", std::to_string(core.oom_score_adj())));
