@@ -1,6 +1,7 @@
 #include "verify/fingerprint_compare.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -118,6 +119,21 @@ std::vector<std::string> sorted_words(const std::string& value) {
   return words;
 }
 
+// The signals the process's timers send: each POSIX timer's "signal: N/..." and the itimers' (whose
+// state /proc does not show).
+uint64_t timer_signals(const Fields& fields) {
+  auto bit = [](int signo) { return uint64_t{1} << (signo - 1); };
+  uint64_t signals = bit(SIGALRM) | bit(SIGVTALRM) | bit(SIGPROF);
+  for (const auto& [key, value] : fields) {
+    if (std::get<1>(key) != "timers") continue;
+    size_t at = value.find("signal: ");
+    if (at == std::string::npos) continue;
+    int signo = std::atoi(value.c_str() + at + 8);
+    if (signo >= 1 && signo <= 64) signals |= bit(signo);
+  }
+  return signals;
+}
+
 bool equal_under(const Normalisation& rule, const Key& key, const std::string& dumped, const std::string& restored,
                  const Fields& dumped_fields) {
   switch (rule.rule) {
@@ -157,6 +173,10 @@ bool equal_under(const Normalisation& rule, const Key& key, const std::string& d
       // fdinfo ino: judged by what the fd was at the dump.
       auto link = dumped_fields.find(Key{subject, "fd", "link"});
       return link != dumped_fields.end() && (names_recreated_object(link->second) || link->second.starts_with("/"));
+    }
+    case Rule::TimerSignals: {
+      uint64_t before = std::strtoull(dumped.c_str(), nullptr, 16), after = std::strtoull(restored.c_str(), nullptr, 16);
+      return (before & ~after) == 0 && (after & ~before & ~timer_signals(dumped_fields)) == 0;
     }
     case Rule::LockHolder:
       return lock_without_holder(dumped) == lock_without_holder(restored);

@@ -37,6 +37,12 @@ constexpr Normalisation kNormalised[] = {
     {"status", "voluntary_ctxt_switches", Rule::NotRecorded, "a counter of events since the process started"},
     {"status", "nonvoluntary_ctxt_switches", Rule::NotRecorded, "a counter of events since the process started"},
     {"status", "SigBlk", Rule::TemporaryMask, kTemporaryMaskReason},
+    {"status", "ShdPnd", Rule::TimerSignals,
+     "restore arms the process's POSIX timers and itimers before the release, and time runs on: one that expires "
+     "meanwhile queues its signal, as it would have in the original (every signal pending at the dump must still be)"},
+    {"status", "SigPnd", Rule::TimerSignals,
+     "a POSIX timer with SIGEV_THREAD_ID queues its signal to its thread the same way (every signal pending at the "
+     "dump must still be)"},
     {"syscall", "nr", Rule::Ignore,
      "the restored thread is stopped before it enters its syscall again, the dumped one was stopped inside it"},
     // /proc/PID/task/TID/stat
