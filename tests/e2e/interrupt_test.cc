@@ -181,8 +181,8 @@ TEST(Interrupt, SignalsSweptOverADumpNeverCostAProcess) {
   // CRYO_INTERRUPT_ROUNDS raises the number of kill points for a longer sweep by hand.
   // Kept to about a minute of CI: each dump now also reads fingerprints and hashes the files the
   // tree maps, so a round takes longer than when this was written.
-  int rounds_single = env_number("CRYO_INTERRUPT_ROUNDS", 5);
-  int rounds_forest = std::max(2, env_number("CRYO_INTERRUPT_ROUNDS", 5) / 3);
+  int rounds_single = env_number("CRYO_INTERRUPT_ROUNDS", 4);
+  int rounds_forest = std::max(2, env_number("CRYO_INTERRUPT_ROUNDS", 4) / 3);
   SweepCount count;
   for (const Tree* tree : {&kSingle, &kForest}) {
     auto span = dump_duration(*tree);
