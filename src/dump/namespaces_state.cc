@@ -42,6 +42,16 @@ Result<> check_same_namespaces(const std::map<std::string, uint64_t>& process,
   return {};
 }
 
+Result<> refuse_unrestorable_namespaces(const std::map<std::string, uint64_t>& tree,
+                                        const std::map<std::string, uint64_t>& ours) {
+  for (const char* name : {"user", "net", "cgroup"}) {
+    if (tree.at(name) == ours.at(name)) continue;
+    return fail(make_error(std::string("the tree has its own ") + name + " namespace, which cryo cannot dump yet (restore could not rebuild it)")
+                    .with_hint(std::string("start the tree in cryo's ") + name + " namespace (`cryo run` does)"));
+  }
+  return {};
+}
+
 image::ClockReadings read_host_clocks(const ClockOffsets& own) {
   image::ClockReadings clocks;
   clocks.set_monotonic_ns(kernel_clock_ns(CLOCK_MONOTONIC, own));

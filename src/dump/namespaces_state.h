@@ -22,6 +22,11 @@ Result<std::map<std::string, uint64_t>> namespace_inodes(pid_t pid);
 Result<> check_same_namespaces(const std::map<std::string, uint64_t>& process,
                                const std::map<std::string, uint64_t>& init);
 
+// Refuses a tree with a namespace of its own that restore cannot rebuild (user, network, cgroup):
+// such a dump could never be restored. `tree` is the init's, `ours` cryo's.
+Result<> refuse_unrestorable_namespaces(const std::map<std::string, uint64_t>& tree,
+                                        const std::map<std::string, uint64_t>& ours);
+
 // The host's (kernel's) clocks now, with `own` (the offsets of cryo's own time namespace) taken out.
 image::ClockReadings read_host_clocks(const ClockOffsets& own);
 

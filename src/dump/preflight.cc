@@ -8,6 +8,7 @@
 #include "dump/namespaces_state.h"
 #include "dump/process_files.h"
 #include "dump/sysv_ipc.h"
+#include "dump/tree_mounts.h"
 #include "kernel/proc_maps.h"
 #include "kernel/proc_tasks.h"
 
@@ -62,6 +63,9 @@ bool descends_from(const ProcStatus& status, pid_t init) {
 
 Result<> preflight_check(const DumpTarget& target) {
   ASSIGN_OR_RETURN(auto init_namespaces, namespace_inodes(target.init));
+  ASSIGN_OR_RETURN(auto own_namespaces, namespace_inodes(0));
+  RETURN_IF_ERROR(refuse_unrestorable_namespaces(init_namespaces, own_namespaces));
+  if (init_namespaces.at("mnt") != own_namespaces.at("mnt")) RETURN_IF_ERROR(check_tree_mounts(target.init));
   std::vector<pid_t> queue = {target.init};
   std::set<pid_t> seen;
   for (size_t i = 0; i < queue.size(); ++i) {
@@ -95,8 +99,7 @@ Result<> preflight_check(const DumpTarget& target) {
                     .with_hint("stop that process first"));
   }
   // Before the tree is touched; the frozen collect checks again.
-  ASSIGN_OR_RETURN(uint64_t own_ipc, namespace_inode(0, "ipc"));
-  if (init_namespaces.at("ipc") != own_ipc) RETURN_IF_ERROR(refuse_sysv_objects(target.init));
+  if (init_namespaces.at("ipc") != own_namespaces.at("ipc")) RETURN_IF_ERROR(refuse_sysv_objects(target.init));
   return {};
 }
 

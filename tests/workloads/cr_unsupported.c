@@ -6,7 +6,9 @@
 //
 // KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify, fifo, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, shared_files, shared_fs, shared_vm (a
-// child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init).
+// child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
+// own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
+// a network namespace).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <sys/epoll.h>
 #include <mqueue.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/sem.h>
@@ -122,6 +125,13 @@ static void setup(const char* kind, const char* dir) {
     clone_sharing(CLONE_FS);
   } else if (strcmp(kind, "shared_vm") == 0) {
     clone_sharing(CLONE_VM | CLONE_SIGHAND);
+  } else if (strcmp(kind, "own_mount") == 0) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mnt", dir);
+    SETUP_OR_DIE(mkdir(path, 0700) == 0 && mount("cr_unsupported", path, "tmpfs", 0, "size=64k") == 0, "mount tmpfs on %s: %s\n",
+                 path, strerror(errno));
+  } else if (strcmp(kind, "own_netns") == 0) {
+    SETUP_OR_DIE(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
   } else {
     SETUP_OR_DIE(0, "unknown kind %s\n", kind);
   }
