@@ -12,6 +12,7 @@
 
 #include "base/file_util.h"
 #include "base/logging.h"
+#include "dump/cgroups.h"
 #include "dump/file_identity.h"
 #include "dump/remote_state.h"
 #include "kernel/proc_limits.h"
@@ -193,6 +194,9 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
     inside_tids[thread.tid()] = tid_inside;
   }
   RETURN_IF_ERROR(fill_posix_timers(pid, inside_tids, core));
+  std::vector<pid_t> tids;
+  for (const auto& [tid, inside] : inside_tids) tids.push_back(tid);
+  RETURN_IF_ERROR(fill_cgroups(pid, tids, core));
   ASSIGN_OR_RETURN(auto shared_pending, process.threads.front().peek_pending_signals(true));
   for (auto& siginfo : shared_pending) core.add_shared_pending(siginfo);
 

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "base/hex.h"
+#include "restore/cgroups.h"
 
 namespace cryo::restore {
 namespace {
@@ -346,6 +347,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   for (const auto& process : set.processes) {
     if (process.zombie()) continue;
     validate_core(process, inv.xsave_features(), problems);
+    validate_cgroups(process.core, problems);
     validate_memory(process, problems);
     validate_files(process, set.pipes, problems);
     validate_fingerprint(process, problems);

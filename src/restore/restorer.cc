@@ -14,6 +14,7 @@
 #include "image/signing_keys.h"
 #include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
+#include "restore/cgroups.h"
 #include "restore/host_check.h"
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
@@ -143,6 +144,14 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   if (auto zombies = tree.let_zombies_exit(); !zombies) {
     tree.kill();
     return fail(zombies.error());
+  }
+  // Before any memory is restored, so that its pages are charged to the process's own cgroups.
+  for (const ProcessImage& process : images.processes) {
+    if (process.zombie()) continue;
+    if (auto moved = move_into_cgroups(process.core, tree.host_pid(process.pid())); !moved) {
+      tree.kill();
+      return fail(moved.error().context("pid " + std::to_string(process.pid())));
+    }
   }
   if (auto injected = fault_point("restore:after-placeholders"); !injected) {
     tree.kill();

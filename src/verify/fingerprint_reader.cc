@@ -350,9 +350,11 @@ Result<ProcessFingerprint> read_one(pid_t host_pid, const PidView& view) {
   RETURN_IF_ERROR(record_mappings(r, dir));
   RETURN_IF_ERROR(record_limits(r, dir));
   RETURN_IF_ERROR(record_fds(r, dir));
-  for (const char* name : {"personality", "oom_score_adj", "oom_score", "timerslack_ns", "coredump_filter", "cmdline"}) {
+  for (const char* name : {"personality", "oom_score_adj", "oom_score", "timerslack_ns", "coredump_filter", "cmdline", "cgroup"}) {
     ASSIGN_OR_RETURN(std::string text, slurp(dir + "/" + name));
-    r.add("process", name, name, name == std::string_view("cmdline") ? hex_of(text) : std::string(trim(text)));
+    std::string value = name == std::string_view("cmdline") ? hex_of(text) : std::string(trim(text));
+    std::replace(value.begin(), value.end(), '\n', ' ');  // cgroup has a line per hierarchy; errors are one line.
+    r.add("process", name, name, value);
   }
   ASSIGN_OR_RETURN(std::string auxv, slurp(dir + "/auxv"));
   r.add("process", "auxv", "auxv", hex_of(auxv));

@@ -1,0 +1,89 @@
+#include "restore/cgroups.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/logging.h"
+#include "base/unique_fd.h"
+#include "kernel/proc_cgroup.h"
+#include "kernel/proc_mountinfo.h"
+
+namespace cryo::restore {
+namespace {
+
+constexpr size_t kMaxCgroupPath = 4096;
+
+bool safe_path(const std::string& path) {
+  if (path.empty() || path[0] != '/' || path.size() >= kMaxCgroupPath || path.find('\0') != std::string::npos) return false;
+  if (path.size() > 1 && path.back() == '/') return false;  // The kernel never prints one.
+  size_t start = 1;
+  while (start < path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string component = path.substr(start, end - start);
+    if (component.empty() || component == "." || component == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+bool safe_controllers(const std::string& controllers) {
+  for (char c : controllers)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ',' || c == '=' || c == '-')) return false;
+  return controllers.size() < 256;
+}
+
+// mkdir -p below the hierarchy's mount point, which exists; logs what it creates.
+Result<> make_cgroup(const std::string& mount_point, const std::string& path) {
+  size_t end = 0;
+  while (end != std::string::npos) {
+    end = path.find('/', end + 1);
+    std::string dir = mount_point + path.substr(0, end);
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+      logging::get("restore")->info("created cgroup {} (it was gone)", dir);
+    } else if (errno != EEXIST) {
+      return fail_errno("mkdir(" + dir + ")");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+void validate_cgroups(const image::ProcessCore& core, std::vector<std::string>* problems) {
+  for (const auto& c : core.cgroups())
+    if (!safe_path(c.path()) || !safe_controllers(c.controllers()))
+      problems->push_back("pid " + std::to_string(core.pid()) + ": cgroup '" + c.path().substr(0, 128) + "' of hierarchy '" +
+                          c.controllers().substr(0, 64) + "' is not a clean absolute path");
+}
+
+Result<> move_into_cgroups(const image::ProcessCore& core, pid_t host_pid) {
+  if (core.cgroups().empty()) return {};
+  ASSIGN_OR_RETURN(auto own, read_proc_cgroup(::getpid()));
+  ASSIGN_OR_RETURN(auto mounts, read_mountinfo(::getpid()));
+  for (const auto& wanted : core.cgroups()) {
+    std::string hierarchy = wanted.controllers().empty() ? "cgroup v2" : "cgroup '" + wanted.controllers() + "'";
+    bool same = false;
+    for (const auto& mine : own) same = same || (mine.controllers == wanted.controllers() && mine.path == wanted.path());
+    if (same) continue;
+    std::string mount_point = cgroup_mount_point(mounts, wanted.controllers());
+    // The root of a hierarchy this host lacks constrains nothing: there is nothing to put back.
+    if (mount_point.empty() && wanted.path() == "/") continue;
+    if (mount_point.empty())
+      return fail(make_error("the process was in " + wanted.path() + " of " + hierarchy + ", a hierarchy this host does not mount")
+                      .with_hint("mount it, or restore on a host with the same cgroup layout"));
+    RETURN_IF_ERROR_CTX(make_cgroup(mount_point, wanted.path()), hierarchy);
+    std::string procs = mount_point + wanted.path() + "/cgroup.procs";
+    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return fail_errno("open(" + procs + ")");
+    std::string text = std::to_string(host_pid);
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return fail_errno("write of pid " + text + " to " + procs);
+  }
+  return {};
+}
+
+}  // namespace cryo::restore
