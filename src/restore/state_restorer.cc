@@ -60,6 +60,7 @@ Result<> restore_mm_fields(RemoteTask& task, const image::MmFields& mm) {
 }
 
 Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core) {
+  RETURN_IF_ERROR(task.require_no_traps("signal handlers"));
   for (const auto& action : core.sigactions()) {
     if (action.handler() == 0 && action.flags() == 0 && action.mask() == 0) continue;  // SIG_DFL, as reset
     kernel_abi::Sigaction sa{action.handler(), action.flags(), action.restorer(), action.mask()};
@@ -144,6 +145,7 @@ Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
 
 Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core) {
   // The tracee queues them to itself: the kernel accepts any si_code for a process's own signals.
+  RETURN_IF_ERROR(task.require_no_traps("pending signals"));
   uint64_t pid = core.pid();
   for (const auto& info : core.shared_pending()) {
     int signo = siginfo_signo(info);
@@ -158,6 +160,7 @@ Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& cor
 Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const image::ThreadCore& thread) {
   // Only a thread may queue a signal with the si_code of tgkill (SI_TKILL) to itself, so each
   // thread queues its own.
+  RETURN_IF_ERROR(task.require_no_traps("pending signals"));
   for (const auto& info : thread.pending()) {
     int signo = siginfo_signo(info);
     task.reset_scratch();
