@@ -11,8 +11,9 @@
 // alternate stack with SS_AUTODISARM. Then pending signals, blocked: SIGTRAP (raise: thread-directed,
 // SI_TKILL), SIGINT both thread- and process-directed, standard signals sent with kill (SI_USER),
 // a SIG_IGN and a SIG_DFL one, and real-time signals queued several times with values, process-
-// directed (sigqueue) and thread-directed (pthread_sigqueue). A child process has SIGCHLD set to
-// SIG_IGN (its children are reaped by the kernel).
+// directed (sigqueue) and thread-directed (pthread_sigqueue). A second thread has a mask of its own
+// and SIGTRAP, SIGVTALRM and two instances of signal 57 pending for it alone. A child process has
+// SIGCHLD set to SIG_IGN (its children are reaped by the kernel).
 //
 // On SIGUSR1 it checks that every disposition (handler, flags with glibc's SA_RESTORER, restorer,
 // mask), the altstack, the blocked mask and the thread and process pending sets are as they were,
@@ -56,6 +57,9 @@ struct delivery {
 };
 
 static char* altstack;
+// This thread's alternate stack (each thread has its own) and its size.
+static __thread char* my_altstack;
+static __thread size_t my_altstack_size;
 static volatile int deliveries[MAX_SIG + 1];
 static struct delivery records[MAX_SIG + 1][MAX_RECORDS];
 static uint64_t restorer;  // glibc's __restore_rt, as its sigaction installs it.
@@ -109,7 +113,7 @@ static void record(int signo, siginfo_t* info) {
     uint64_t mask = 0;
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8);
     d->mask = mask;
-    d->on_altstack = &local >= altstack && &local < altstack + ALTSTACK_SIZE;
+    d->on_altstack = my_altstack && &local >= my_altstack && &local < my_altstack + my_altstack_size;
     if (info) {
       d->code = info->si_code;
       d->pid = info->si_pid;
@@ -317,6 +321,59 @@ static void check_sigchld(void) {
   EXPECT_OR_FAIL(got == -1 && errno == ECHILD, "waitpid of a killed child returned %d, expected ECHILD\n", (int)got);
 }
 
+// A second thread with a mask of its own and signals pending for it alone (pthread_kill,
+// pthread_sigqueue): each thread's own pending signals are restored from inside that thread.
+static const int kThreadSignals[] = {SIGTRAP, SIGVTALRM, 57};
+static pthread_t other_thread;
+static volatile int other_thread_go;
+static uint64_t other_blocked, other_pending, main_blocked;
+
+static uint64_t thread_extra_mask(void) { return bit(SIGVTALRM) | bit(57) | bit(SIGCHLD); }
+
+static void* other_thread_main(void* arg) {
+  (void)arg;
+  my_altstack_size = ALTSTACK_SIZE / 2;
+  my_altstack = mmap(NULL, my_altstack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  SETUP_OR_DIE(my_altstack != MAP_FAILED, "mmap altstack: %s\n", strerror(errno));
+  stack_t stack = {.ss_sp = my_altstack, .ss_flags = 0, .ss_size = my_altstack_size};
+  SETUP_OR_DIE(sigaltstack(&stack, NULL) == 0, "sigaltstack: %s\n", strerror(errno));
+  // The handshake: 1 take the main thread's mask and more, 3 done; 4 record the pending set, 0 done;
+  // 2 check (after the checkpoint).
+  while (other_thread_go != 1) sleep_ms(1);
+  uint64_t mask = main_blocked | thread_extra_mask();
+  set_blocked(mask);
+  other_blocked = blocked_now();
+  other_thread_go = 3;
+  while (other_thread_go != 4) sleep_ms(1);
+  other_pending = pending_set("SigPnd");
+  other_thread_go = 0;
+  while (other_thread_go != 2) sleep_ms(1);
+  stack_t now;
+  EXPECT_OR_FAIL(sigaltstack(NULL, &now) == 0 && now.ss_sp == my_altstack && now.ss_size == my_altstack_size && now.ss_flags == 0,
+                 "second thread: sigaltstack is %p size %zu flags %#x, was %p size %zu flags 0\n", now.ss_sp, now.ss_size,
+                 now.ss_flags, (void*)my_altstack, my_altstack_size);
+  EXPECT_OR_FAIL(blocked_now() == other_blocked, "second thread: blocked mask %#llx, was %#llx\n", (unsigned long long)blocked_now(),
+                 (unsigned long long)other_blocked);
+  EXPECT_OR_FAIL(pending_set("SigPnd") == other_pending, "second thread: pending set %#llx, was %#llx\n",
+                 (unsigned long long)pending_set("SigPnd"), (unsigned long long)other_pending);
+  // SIGTRAP: one instance (SI_TKILL). SIGVTALRM: one. 57 (SA_NODEFER): two with values, last first.
+  const struct queued expected[] = {{SIGTRAP, SI_TKILL, 0, 1}, {SIGVTALRM, SI_TKILL, 0, 1}, {57, SI_QUEUE, 0x5702, 1},
+                                    {57, SI_QUEUE, 0x5701, 1}};
+  size_t next = 0;
+  for (size_t i = 0; i < sizeof kThreadSignals / sizeof kThreadSignals[0]; ++i) {
+    int signo = kThreadSignals[i];
+    int before = deliveries[signo];
+    int want = signo == 57 ? 2 : 1;
+    mask &= ~bit(signo);
+    set_blocked(mask);
+    EXPECT_OR_FAIL(deliveries[signo] == before + want, "second thread: signal %d: handler ran %d times after unblocking, expected %d\n",
+                   signo, deliveries[signo] - before, want);
+    for (int k = 0; k < want && deliveries[signo] >= before + want; ++k) check_delivery(signo, before + k, &expected[next + k], mask);
+    next += want;
+  }
+  return NULL;
+}
+
 int main(void) {
   install_check_handler();
   struct sigaction probe;
@@ -333,10 +390,15 @@ int main(void) {
   char byte;
   SETUP_OR_DIE(read(ready[0], &byte, 1) == 1, "the child did not start\n");
 
+  // The thread first: glibc's pthread_create sets its own handler for signal 33.
+  SETUP_OR_DIE(pthread_create(&other_thread, NULL, other_thread_main, NULL) == 0, "pthread_create\n");
+
   altstack = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   SETUP_OR_DIE(altstack != MAP_FAILED, "mmap altstack: %s\n", strerror(errno));
   stack_t stack = {.ss_sp = altstack, .ss_flags = SS_AUTODISARM, .ss_size = ALTSTACK_SIZE};
   SETUP_OR_DIE(sigaltstack(&stack, NULL) == 0, "sigaltstack: %s\n", strerror(errno));
+  my_altstack = altstack;
+  my_altstack_size = ALTSTACK_SIZE;
 
   for (int signo = 1; signo <= MAX_SIG; ++signo)
     if (settable(signo) && signo != SIGUSR1) install(signo);
@@ -351,6 +413,9 @@ int main(void) {
     if (signo % 5 == 0 && signo != SIGUSR1) blocked |= bit(signo);
   blocked &= ~kUnblockable;
   set_blocked(blocked);
+  main_blocked = blocked_now();
+  other_thread_go = 1;
+  while (other_thread_go != 3) sleep_ms(1);
   queue_signal(SIGTRAP, SI_TKILL, 0);
   queue_signal(SIGINT, SI_TKILL, 0);
   queue_signal(SIGINT, SI_USER, 0);
@@ -374,6 +439,12 @@ int main(void) {
   queue_signal(53, SI_TKILL, 0);
   queue_signal(53, SI_TKILL, 0);
   queue_signal(53, SI_QUEUE, 0x5303);
+
+  SETUP_OR_DIE(pthread_kill(other_thread, SIGTRAP) == 0 && pthread_kill(other_thread, SIGVTALRM) == 0, "pthread_kill\n");
+  union sigval v1 = {.sival_int = 0x5701}, v2 = {.sival_int = 0x5702};
+  SETUP_OR_DIE(pthread_sigqueue(other_thread, 57, v1) == 0 && pthread_sigqueue(other_thread, 57, v2) == 0, "pthread_sigqueue\n");
+  other_thread_go = 4;
+  while (other_thread_go != 0) sleep_ms(1);
 
   uint64_t blocked_before = blocked_now();
   uint64_t thread_pending = pending_set("SigPnd"), shared_pending = pending_set("ShdPnd");
@@ -429,6 +500,10 @@ int main(void) {
   }
   EXPECT_OR_FAIL(pending_set("SigPnd") == 0 && pending_set("ShdPnd") == 0, "still pending after unblocking: %#llx %#llx\n",
                  (unsigned long long)pending_set("SigPnd"), (unsigned long long)pending_set("ShdPnd"));
+
+  // The second thread's own pending signals, in that thread.
+  other_thread_go = 2;
+  pthread_join(other_thread, NULL);
 
   // Every handler still runs: SIGTRAP first, the one cryo's own traps could have taken.
   set_blocked(0);
