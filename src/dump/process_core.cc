@@ -69,6 +69,17 @@ Result<> fill_process_tunables(pid_t pid, image::ProcessCore& core) {
   return {};
 }
 
+// PR_SET_MEMORY_MERGE makes KSM merge every mapping of the process; setting it again needs
+// CAP_SYS_RESOURCE inside the process, which cryo cannot count on, and a restore without it would
+// silently stop the merging: refused.
+Result<> refuse_ksm_merge_any(pid_t pid) {
+  auto text = read_file(proc_path(pid, "ksm_stat"));
+  if (!text) return {};  // A kernel without KSM has no such file, and no such setting.
+  if (text->find("ksm_merge_any: yes") != std::string::npos)
+    return fail(make_error("it asked KSM to merge all its memory (PR_SET_MEMORY_MERGE), which cryo cannot restore yet"));
+  return {};
+}
+
 Result<> fill_mm(pid_t pid, const ProcStat& stat, uint64_t brk, image::MmFields* mm) {
   mm->set_start_code(stat.start_code);
   mm->set_end_code(stat.end_code);
@@ -179,6 +190,7 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   core.set_personality(static_cast<uint32_t>(persona));
   RETURN_IF_ERROR(fill_rlimits(pid, core));
   RETURN_IF_ERROR(fill_process_tunables(pid, core));
+  RETURN_IF_ERROR(refuse_ksm_merge_any(pid));
   core.set_exit_signal(static_cast<uint32_t>(stat.exit_signal));
 
   // Registers, masks and pending signals are read before any syscall is injected.
@@ -188,6 +200,10 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
     if (thread.tid() != pid) {
       ASSIGN_OR_RETURN(ProcStatus thread_status, read_proc_status(thread.tid()));
       RETURN_IF_ERROR_CTX(check_same_creds(thread_status, status), "thread " + std::to_string(thread.tid()));
+      // The preflight saw the leader's; a filter installed by one thread alone binds only it.
+      if (thread_status.seccomp != 0)
+        return fail(make_error("thread " + std::to_string(thread.tid()) + " runs under seccomp (mode " +
+                               std::to_string(thread_status.seccomp) + "), which cryo cannot dump yet"));
       tid_inside = pids.inside(thread_status);
     }
     RETURN_IF_ERROR(fill_thread(thread, tid_inside, *core.add_threads()));

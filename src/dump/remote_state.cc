@@ -30,9 +30,14 @@ constexpr uint64_t kItimersAt = kAltstackAt + 64;          // 3 * 32 bytes.
 constexpr uint64_t kTidAddressAt = kItimersAt + 3 * sizeof(kernel_abi::Itimerval);
 constexpr uint64_t kPdeathsigAt = kTidAddressAt + 8;
 constexpr uint64_t kSubreaperAt = kPdeathsigAt + 8;
-// Then, for each thread but the leader, its sigaltstack and clear_child_tid (32 bytes a thread).
-constexpr uint64_t kThreadsAt = kSubreaperAt + 8;
-constexpr uint64_t kThreadSlot = 32;
+constexpr uint64_t kTscAt = kSubreaperAt + 8;
+// Then, for each thread but the leader, its sigaltstack, clear_child_tid, parent-death signal and
+// TSC mode (64 bytes a thread).
+constexpr uint64_t kThreadsAt = kTscAt + 8;
+constexpr uint64_t kThreadSlot = 64;
+constexpr uint64_t kSlotTidAddress = sizeof(kernel_abi::Stack);
+constexpr uint64_t kSlotPdeathsig = kSlotTidAddress + 8;
+constexpr uint64_t kSlotTsc = kSlotPdeathsig + 8;
 constexpr size_t kThreadsPerPage = (kPageSize - kThreadsAt) / kThreadSlot;
 static_assert(kThreadsAt + kThreadSlot <= kPageSize);
 
@@ -48,21 +53,51 @@ struct InjectionSites {
   }
 };
 
-// Asks every other thread for its own sigaltstack and clear_child_tid, into the leader's scratch
-// page (the threads share its memory), batch by batch so each batch fits in the page.
+// The prctl state of the calling thread that comes back as a result, not through memory.
+Result<> collect_thread_prctl_results(RemoteSyscalls& remote, image::ThreadCore& thread_core) {
+  ASSIGN_OR_RETURN(uint64_t slack, remote.call("prctl(PR_GET_TIMERSLACK)", SYS_prctl, {PR_GET_TIMERSLACK}));
+  thread_core.set_timerslack_ns(slack);
+  ASSIGN_OR_RETURN(uint64_t mce, remote.call("prctl(PR_MCE_KILL_GET)", SYS_prctl, {PR_MCE_KILL_GET, 0, 0, 0, 0}));
+  thread_core.set_mce_kill(static_cast<int32_t>(mce));
+  return {};
+}
+
+// Asks every other thread for its own sigaltstack, clear_child_tid, parent-death signal, TSC mode,
+// timer slack and machine-check policy, into the leader's scratch page (the threads share its
+// memory), batch by batch so each batch fits in the page.
 Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first, size_t count, const InjectionSites& sites,
-                                      uint64_t scratch) {
+                                      uint64_t scratch, image::ProcessCore& core) {
   for (size_t i = 0; i < count; ++i) {
     Tracee& thread = threads[first + i];
     uint64_t slot = scratch + kThreadsAt + i * kThreadSlot;
     ASSIGN_OR_RETURN(RemoteSyscalls remote, sites.enter(thread));
     RETURN_IF_ERROR(remote.call("sigaltstack", SYS_sigaltstack, {0, slot}));
-    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, slot + sizeof(kernel_abi::Stack)}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, slot + kSlotTidAddress}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_PDEATHSIG)", SYS_prctl, {PR_GET_PDEATHSIG, slot + kSlotPdeathsig}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TSC)", SYS_prctl, {PR_GET_TSC, slot + kSlotTsc}));
+    RETURN_IF_ERROR(collect_thread_prctl_results(remote, *core.mutable_threads(static_cast<int>(first + i))));
   }
   return {};
 }
 
 Result<std::string> read_scratch(pid_t tid, uint64_t scratch);
+
+// A speculation mitigation the process chose with PR_SET_SPECULATION_CTRL (it can only be chosen
+// again from inside, and a forced one not undone): cryo does not restore it yet, so it refuses.
+// Only the leader is asked; a thread's own choice shows in the restored tree's verification.
+Result<> refuse_speculation_control(RemoteSyscalls& remote) {
+  constexpr uint64_t kChosen = PR_SPEC_DISABLE | PR_SPEC_FORCE_DISABLE | PR_SPEC_DISABLE_NOEXEC;
+  for (auto [which, name] : {std::pair{PR_SPEC_STORE_BYPASS, "store bypass"}, std::pair{PR_SPEC_INDIRECT_BRANCH, "indirect branch"},
+                             std::pair{PR_SPEC_L1D_FLUSH, "L1D flush"}}) {
+    auto state = remote.raw(SYS_prctl, {PR_GET_SPECULATION_CTRL, static_cast<uint64_t>(which), 0, 0, 0});
+    if (!state) return fail(state.error());
+    // A negative result: the CPU or kernel has no such control, so nothing was chosen.
+    if (*state > 0 && (static_cast<uint64_t>(*state) & PR_SPEC_PRCTL) && (static_cast<uint64_t>(*state) & kChosen))
+      return fail(make_error(std::string("it chose a speculation mitigation (") + name +
+                             ", PR_SET_SPECULATION_CTRL), which cryo cannot restore yet"));
+  }
+  return {};
+}
 
 static_assert(sizeof(kernel_abi::Itimerspec) <= kThreadSlot);
 
@@ -94,9 +129,15 @@ void read_thread_registrations(const std::string& page, size_t index, image::Thr
   thread_core.mutable_altstack()->set_sp(ss.sp);
   thread_core.mutable_altstack()->set_flags(ss.flags);
   thread_core.mutable_altstack()->set_size(ss.size);
+  const char* slot = page.data() + kThreadsAt + index * kThreadSlot;
   uint64_t tid_address;
-  std::memcpy(&tid_address, page.data() + kThreadsAt + index * kThreadSlot + sizeof ss, sizeof tid_address);
+  std::memcpy(&tid_address, slot + kSlotTidAddress, sizeof tid_address);
   thread_core.set_clear_child_tid(tid_address);
+  int32_t pdeath, tsc;
+  std::memcpy(&pdeath, slot + kSlotPdeathsig, sizeof pdeath);
+  std::memcpy(&tsc, slot + kSlotTsc, sizeof tsc);
+  thread_core.set_pdeath_signal(pdeath);
+  thread_core.set_tsc_mode(tsc);
 }
 
 Result<std::string> read_scratch(pid_t tid, uint64_t scratch) {
@@ -147,6 +188,11 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     RETURN_IF_ERROR(remote.call("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, {PR_GET_CHILD_SUBREAPER, scratch + kSubreaperAt}));
     ASSIGN_OR_RETURN(uint64_t dumpable, remote.call("prctl(PR_GET_DUMPABLE)", SYS_prctl, {PR_GET_DUMPABLE}));
     ASSIGN_OR_RETURN(uint64_t securebits, remote.call("prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}));
+    RETURN_IF_ERROR(remote.call("prctl(PR_GET_TSC)", SYS_prctl, {PR_GET_TSC, scratch + kTscAt}));
+    RETURN_IF_ERROR(collect_thread_prctl_results(remote, thread_core));
+    ASSIGN_OR_RETURN(uint64_t thp_disabled, remote.call("prctl(PR_GET_THP_DISABLE)", SYS_prctl, {PR_GET_THP_DISABLE, 0, 0, 0, 0}));
+    core.set_thp_disabled(thp_disabled != 0);
+    RETURN_IF_ERROR(refuse_speculation_control(remote));
     // brk(0) fails by design and returns the current break: the one mm field /proc does not show.
     ASSIGN_OR_RETURN(uint64_t brk, remote.call("brk(0)", SYS_brk, {0}));
     state.dumpable = dumpable != 0;
@@ -164,7 +210,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   if (collected) collected = collect_posix_timer_times(remote, tid, scratch, core);
   for (size_t first = 1; collected && first < threads.size(); first += kThreadsPerPage) {
     size_t count = std::min(kThreadsPerPage, threads.size() - first);
-    collected = collect_thread_registrations(threads, first, count, sites, scratch);
+    collected = collect_thread_registrations(threads, first, count, sites, scratch, core);
     if (!collected) break;
     auto read = read_scratch(tid, scratch);
     if (!read) {
@@ -209,6 +255,10 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   std::memcpy(&pdeath, page.data() + kPdeathsigAt, sizeof pdeath);
   std::memcpy(&subreaper, page.data() + kSubreaperAt, sizeof subreaper);
   state.pdeath_signal = pdeath;
+  thread_core.set_pdeath_signal(pdeath);
+  int32_t tsc;
+  std::memcpy(&tsc, page.data() + kTscAt, sizeof tsc);
+  thread_core.set_tsc_mode(tsc);
   state.child_subreaper = subreaper != 0;
   return state;
 }

@@ -106,28 +106,35 @@ Result<int64_t> RemoteSyscalls::wait_for_syscall_done() {
       ASSIGN_OR_RETURN(WaitStatus status, t.wait());
       if (status.gone()) return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
       if (status.signal_delivery_stop() && status.stop_signal() == SIGTRAP) break;
-      if (status.signal_delivery_stop() && status.stop_signal() != SIGTRAP) {
-        // Only an unblockable signal can get here; SIGSTOP is swallowed so the visit ends cleanly.
+      if (status.signal_delivery_stop())
         return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
-      }
       RETURN_IF_ERROR(t.cont());  // A group-stop or event stop: keep going until the int3.
     }
-  } else {
-    // Entry stop, then exit stop.
-    for (int stops = 0; stops < 2;) {
-      RETURN_IF_ERROR(t.syscall());
-      if (stops == 1) die_point_in_injected_call();
-      ASSIGN_OR_RETURN(WaitStatus status, t.wait());
-      if (status.gone()) return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
-      if (status.syscall_stop()) {
-        ++stops;
-      } else if (status.signal_delivery_stop()) {
-        return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
-      }
+    ASSIGN_OR_RETURN(Registers after, t.get_registers());
+    return static_cast<int64_t>(after.gp.rax);
+  }
+  // Entry stop, then exit stop.
+  for (int stops = 0; stops < 2;) {
+    RETURN_IF_ERROR(t.syscall());
+    if (stops == 1) die_point_in_injected_call();
+    ASSIGN_OR_RETURN(WaitStatus status, t.wait());
+    if (status.gone()) return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
+    if (status.syscall_stop()) {
+      ++stops;
+    } else if (status.signal_delivery_stop()) {
+      // Every blockable signal is blocked: only SIGKILL and SIGSTOP get here.
+      return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
     }
   }
   ASSIGN_OR_RETURN(Registers after, t.get_registers());
   return static_cast<int64_t>(after.gp.rax);
+}
+
+Result<> RemoteSyscalls::use_site(SyscallSite site) {
+  bool was_trapping = site_.followed_by_int3;
+  site_ = site;
+  if (was_trapping && !site.followed_by_int3 && mask_blocked_) RETURN_IF_ERROR(tracee_->set_sigmask(kAllSignals));
+  return {};
 }
 
 Result<int64_t> RemoteSyscalls::raw(long nr, std::array<uint64_t, 6> args) {

@@ -3,6 +3,13 @@
 // From the first injected call until the guard dies every blockable signal is blocked in the
 // tracee, so no signal can be delivered (and lost) between injected syscalls.
 //
+// A call stops at syscall entry and exit (PTRACE_SYSCALL), or, through a `syscall; int3` site, at
+// the int3 alone (PTRACE_CONT, one stop: faster). The int3's SIGTRAP is forced through the blocked
+// mask: a forced signal that is blocked or ignored resets the process's SIGTRAP handler to SIG_DFL
+// and unblocks it, and it merges with a SIGTRAP the process had pending, which the tracer then
+// swallows. So an int3 site is only for a process that has no signal state of its own yet (a
+// restore placeholder before its handlers and pending signals are set); see use_site().
+//
 // A guard made with create_resumable() also survives the death of cryo itself (SIGKILL): every call
 // runs with a resume frame under the thread's stack (ptrace/resume_frame.h) and stops only at
 // syscall entry and exit, never at an int3, so a thread the kernel detaches at any moment runs
@@ -23,7 +30,8 @@ namespace cryo {
 // Where a tracee can execute a syscall instruction.
 struct SyscallSite {
   uint64_t address = 0;       // Address of a `syscall` (0f 05) instruction in the tracee.
-  bool followed_by_int3 = false;  // A trampoline `syscall; int3` lets the tracer use PTRACE_CONT (faster).
+  // A trampoline `syscall; int3` lets the tracer use PTRACE_CONT (faster); see above for when.
+  bool followed_by_int3 = false;
   // Non-zero: the stack pointer to inject with, where a resume frame waits (ptrace/resume_frame.h).
   uint64_t resume_sp = 0;
 };
@@ -56,9 +64,11 @@ class RemoteSyscalls {
   Result<uint64_t> call(const std::string& what, long nr, std::array<uint64_t, 6> args = {});
 
   // Switches to another syscall site (e.g. a trampoline mapped with the first injected mmap). To
-  // munmap the trampoline itself, use it with followed_by_int3 = false: the syscall then completes at
-  // a syscall-exit stop and the tracee never executes the vanished int3 (DESIGN.md "Final step").
-  void use_site(SyscallSite site) { site_ = site; }
+  // munmap the trampoline itself, use it without the int3: the syscall then completes at a
+  // syscall-exit stop and the tracee never executes the vanished page (DESIGN.md "Final step").
+  // Leaving an int3 site blocks every signal again (its SIGTRAPs unblocked SIGTRAP).
+  Result<> use_site(SyscallSite site);
+  bool traps() const { return site_.followed_by_int3; }
   const Registers& saved_registers() const { return saved_; }
   // Replaces what is restored at the end (restore sets the final registers and mask this way).
   // By default the guard restores registers_for_resume(saved, SameProcess) and the saved mask.

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <signal.h>
 #include <sys/user.h>
 #include <time.h>
@@ -199,6 +200,15 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
   if (core.exit_signal() > 64) p.add("exit signal " + std::to_string(core.exit_signal()) + " is not a signal");
   if (core.pdeath_signal() < 0 || core.pdeath_signal() > 64)
     p.add("parent-death signal " + std::to_string(core.pdeath_signal()) + " is not a signal");
+  for (const auto& t : core.threads()) {
+    std::string thread = "thread " + std::to_string(t.tid()) + ": ";
+    if (t.has_pdeath_signal() && (t.pdeath_signal() < 0 || t.pdeath_signal() > 64))
+      p.add(thread + "parent-death signal " + std::to_string(t.pdeath_signal()) + " is not a signal");
+    if (t.has_tsc_mode() && t.tsc_mode() != PR_TSC_ENABLE && t.tsc_mode() != PR_TSC_SIGSEGV)
+      p.add(thread + "TSC mode " + std::to_string(t.tsc_mode()) + " is neither PR_TSC_ENABLE nor PR_TSC_SIGSEGV");
+    if (t.has_mce_kill() && t.mce_kill() != PR_MCE_KILL_LATE && t.mce_kill() != PR_MCE_KILL_EARLY && t.mce_kill() != PR_MCE_KILL_DEFAULT)
+      p.add(thread + "machine-check kill policy " + std::to_string(t.mce_kill()) + " is not one prctl knows");
+  }
 
   const auto& creds = core.creds();
   if (creds.uids_size() != 4 || creds.gids_size() != 4) p.add("creds need 4 uids and 4 gids (real, effective, saved, fs)");

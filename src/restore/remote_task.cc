@@ -18,7 +18,7 @@ Result<RemoteTask> RemoteTask::start(Tracee& tracee) {
 
 Result<RemoteTask> RemoteTask::join(Tracee& thread, const RemoteTask& leader) {
   if (leader.trampoline_ == 0) return fail("tid " + std::to_string(thread.tid()) + ": the leader has no trampoline to share");
-  ASSIGN_OR_RETURN(RemoteSyscalls syscalls, RemoteSyscalls::create(thread, {leader.trampoline_, true}));
+  ASSIGN_OR_RETURN(RemoteSyscalls syscalls, RemoteSyscalls::create(thread, {leader.trampoline_}));
   RemoteTask task(thread, std::move(syscalls));
   task.trampoline_ = leader.trampoline_;
   task.trampoline_size_ = leader.trampoline_size_;
@@ -39,10 +39,21 @@ Result<> RemoteTask::install_trampoline(uint64_t address, uint64_t size) {
   trampoline_ = address;
   trampoline_size_ = size;
   // syscall (0f 05); int3 (cc): the int3 stops the tracee right after the syscall, so PTRACE_CONT
-  // and one stop per syscall are enough.
+  // and one stop per syscall are enough, but only until stop_trapping() (ptrace/remote_syscalls.h).
   const unsigned char code[] = {0x0f, 0x05, 0xcc};
   RETURN_IF_ERROR(write_memory(address, code, sizeof code));
-  syscalls_->use_site({address, true});
+  RETURN_IF_ERROR(syscalls_->use_site({address, true}));
+  return {};
+}
+
+Result<> RemoteTask::stop_trapping() {
+  if (!syscalls_->traps()) return {};
+  return syscalls_->use_site({trampoline_, false});
+}
+
+Result<> RemoteTask::require_no_traps(const std::string& what) const {
+  if (syscalls_->traps())
+    return fail("internal error: " + what + " set while injected syscalls still end in an int3, whose SIGTRAP would change it");
   return {};
 }
 
@@ -67,7 +78,7 @@ Result<> RemoteTask::write_memory(uint64_t address, const void* data, size_t siz
 Result<> RemoteTask::finish(const Registers& final_regs, uint64_t blocked_mask) {
   // Without the int3 the syscall ends at a syscall-exit stop, where the registers are replaced
   // before the tracee could return into the page that was just unmapped.
-  syscalls_->use_site({trampoline_, false});
+  RETURN_IF_ERROR(stop_trapping());
   ASSIGN_OR_RETURN(int64_t result, syscalls_->raw(SYS_munmap, {trampoline_, trampoline_size_}));
   if (result != 0) return fail(errno_error("munmap trampoline", static_cast<int>(-result)));
   return leave(final_regs, blocked_mask);

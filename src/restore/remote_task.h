@@ -33,6 +33,14 @@ class RemoteTask {
   uint64_t trampoline() const { return trampoline_; }
   uint64_t trampoline_size() const { return trampoline_size_; }
 
+  // From now on every injected syscall ends at its syscall-exit stop instead of the trampoline's
+  // int3 (two stops instead of one, but no SIGTRAP): before the first step that sets any signal
+  // state of the process (handlers, pending signals, masks), which the int3's forced SIGTRAP would
+  // change (ptrace/remote_syscalls.h).
+  Result<> stop_trapping();
+  // An error unless stop_trapping() was called: the signal steps check it.
+  Result<> require_no_traps(const std::string& what) const;
+
   // Runs a syscall; a negative result is an error naming `what` ("mmap: Permission denied").
   Result<uint64_t> call(const std::string& what, long nr, std::array<uint64_t, 6> args = {});
 

@@ -60,6 +60,7 @@ Result<> restore_mm_fields(RemoteTask& task, const image::MmFields& mm) {
 }
 
 Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core) {
+  RETURN_IF_ERROR(task.require_no_traps("signal handlers"));
   for (const auto& action : core.sigactions()) {
     if (action.handler() == 0 && action.flags() == 0 && action.mask() == 0) continue;  // SIG_DFL, as reset
     kernel_abi::Sigaction sa{action.handler(), action.flags(), action.restorer(), action.mask()};
@@ -144,6 +145,7 @@ Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
 
 Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core) {
   // The tracee queues them to itself: the kernel accepts any si_code for a process's own signals.
+  RETURN_IF_ERROR(task.require_no_traps("pending signals"));
   uint64_t pid = core.pid();
   for (const auto& info : core.shared_pending()) {
     int signo = siginfo_signo(info);
@@ -158,6 +160,7 @@ Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& cor
 Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const image::ThreadCore& thread) {
   // Only a thread may queue a signal with the si_code of tgkill (SI_TKILL) to itself, so each
   // thread queues its own.
+  RETURN_IF_ERROR(task.require_no_traps("pending signals"));
   for (const auto& info : thread.pending()) {
     int signo = siginfo_signo(info);
     task.reset_scratch();
@@ -209,9 +212,34 @@ Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::Pro
   return {};
 }
 
+Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& thread, bool leader) {
+  std::string where = "thread " + std::to_string(thread.tid());
+  // The leader's parent-death signal and timer slack come from the process's fields (older images).
+  if (!leader && thread.has_pdeath_signal())
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, static_cast<uint64_t>(thread.pdeath_signal())}),
+                        where);
+  // 0 would mean "back to the default" (see restore_process_tunables).
+  if (!leader && thread.has_timerslack_ns() && thread.timerslack_ns() != 0)
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_TIMERSLACK)", SYS_prctl, {PR_SET_TIMERSLACK, thread.timerslack_ns()}), where);
+  if (thread.has_tsc_mode())
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_TSC)", SYS_prctl, {PR_SET_TSC, static_cast<uint64_t>(thread.tsc_mode())}), where);
+  if (thread.has_mce_kill()) {
+    if (thread.mce_kill() == PR_MCE_KILL_DEFAULT)
+      RETURN_IF_ERROR_CTX(task.call("prctl(PR_MCE_KILL, CLEAR)", SYS_prctl, {PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0}), where);
+    else
+      RETURN_IF_ERROR_CTX(task.call("prctl(PR_MCE_KILL, SET)", SYS_prctl,
+                                    {PR_MCE_KILL, PR_MCE_KILL_SET, static_cast<uint64_t>(thread.mce_kill()), 0, 0}),
+                          where);
+  }
+  return {};
+}
+
 Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core) {
   RETURN_IF_ERROR(task.call("prctl(PR_SET_DUMPABLE)", SYS_prctl, {PR_SET_DUMPABLE, core.dumpable() ? 1u : 0u}));
   RETURN_IF_ERROR(task.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, static_cast<uint64_t>(core.pdeath_signal())}));
+  RETURN_IF_ERROR(restore_thread_prctl_state(task, core.threads(0), true));
+  if (core.thp_disabled())
+    RETURN_IF_ERROR(task.call("prctl(PR_SET_THP_DISABLE)", SYS_prctl, {PR_SET_THP_DISABLE, 1, 0, 0, 0}));
   if (core.child_subreaper()) RETURN_IF_ERROR(task.call("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, {PR_SET_CHILD_SUBREAPER, 1}));
   if (core.creds().no_new_privs())
     RETURN_IF_ERROR(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}));

@@ -35,8 +35,13 @@ Result<> restore_rlimits(pid_t host_pid, uint32_t pid, const image::ProcessCore&
 Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
 // Groups, uids, gids, securebits, bounding set, capabilities, ambient capabilities.
 Result<> restore_creds(RemoteTask& task, const image::Creds& creds);
-// Flags that credential changes reset, so they come after: dumpable, parent-death signal; then the
-// child-subreaper flag and no_new_privs (irreversible, last).
+// One thread's own prctl state: parent-death signal and timer slack (not the leader's: those come
+// from the process's fields), TSC mode, machine-check kill policy. After the credentials, whose
+// change resets the parent-death signal.
+Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& thread, bool leader);
+// Flags that credential changes reset, so they come after: dumpable, parent-death signal, the
+// leader's own prctl state, THP disable; then the child-subreaper flag and no_new_privs
+// (irreversible, last).
 Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core);
 
 }  // namespace cryo::restore

@@ -126,6 +126,7 @@ Result<> finish_thread(Tracee& thread, RemoteTask& leader, const ProcessImage& p
   ASSIGN_OR_RETURN_CTX(RemoteTask task, RemoteTask::join(thread, leader), where);
   // Credentials and no_new_privs belong to each thread; the leader's calls changed only its own.
   RETURN_IF_ERROR_CTX(restore_creds(task, process.core.creds()), where);
+  RETURN_IF_ERROR(restore_thread_prctl_state(task, image, false));
   if (process.core.creds().no_new_privs())
     RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}), where);
   // Only a thread of the process may rename a thread (/proc/PID/task/TID/comm refuses cryo).

@@ -16,9 +16,32 @@ TEST(CheckpointAttributes, UmaskRlimitsAndCwdSurvive) {
   session.expect_round_trip_passes("cr_attributes", {"--dir=" + session.dir().path()});
 }
 
+// Parent-death signal, timer slack, TSC mode, machine-check policy and name of each thread; THP
+// disable, dumpable, subreaper, keepcaps, no_new_privs and personality of the process.
+TEST(CheckpointAttributes, PrctlStateOfEveryThreadSurvives) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_prctl");
+}
+
 TEST(CheckpointSignals, HandlersMasksPendingSignalsAndAltstackSurvive) {
   CheckpointSession session;
   session.expect_round_trip_passes("cr_signals");
+}
+
+// Every signal's disposition, the masks and the pending signals with their siginfo, after a
+// restore (which rebuilds the process by injected syscalls) ...
+TEST(CheckpointSignals, EverySignalsDispositionAndPendingSiginfoSurviveRestore) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_sigall");
+}
+
+// ... and after a dump that leaves the tree running (which inspects it by injected syscalls).
+TEST(CheckpointSignals, EverySignalsDispositionAndPendingSiginfoSurviveDumpLeaveRunning) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_sigall");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  session.expect_pass_after_check(init);
 }
 
 TEST(CheckpointTimers, PosixTimersAndItimersKeepIdsNotificationsAndTimeLeft) {

@@ -122,7 +122,8 @@ TEST(RemoteSyscalls, InjectedSyscallsLeaveTheReaderUnharmed) {
     iovec local{code, sizeof code};
     iovec target{reinterpret_cast<void*>(*page), sizeof code};
     ASSERT_EQ(::process_vm_writev(child.pid, &local, 1, &target, 1, 0), 3);
-    remote->use_site({*page, true});
+    ASSERT_TRUE(remote->use_site({*page, true}).has_value());
+    EXPECT_TRUE(remote->traps());
     auto ppid = remote->call("getppid", SYS_getppid);
     ASSERT_TRUE(ppid.has_value()) << ppid.error().message;
     EXPECT_EQ(*ppid, static_cast<uint64_t>(::getpid()));
@@ -131,7 +132,7 @@ TEST(RemoteSyscalls, InjectedSyscallsLeaveTheReaderUnharmed) {
     EXPECT_EQ(bad.error().err, EBADF);
     EXPECT_NE(bad.error().message.find("remote close(-1)"), std::string::npos);
     // Unmapping the trampoline from itself works only with syscall stops: the int3 after it is gone.
-    remote->use_site({*page, false});
+    ASSERT_TRUE(remote->use_site({*page, false}).has_value());
     auto unmapped = remote->call("munmap", SYS_munmap, {*page, 4096});
     ASSERT_TRUE(unmapped.has_value()) << unmapped.error().message;
   }
