@@ -2,7 +2,6 @@
 #include <sys/mman.h>
 
 #include "base/hex.h"
-#include "image/vm_flag_table.h"
 #include "restore/address_plan.h"
 #include "restore/image_validation.h"
 
@@ -31,10 +30,9 @@ const char* special_name(image::VmaKind kind) {
 // that lie outside their mapping.
 template <typename Problem>
 void validate_advice(const image::Vma& vma, const std::string& name, Problem& problem) {
+  // The kernel's own mappings keep the kernel's flags (older images recorded their dd): restore
+  // moves them and applies nothing of the table to them.
   if (is_special(vma.kind())) {
-    for (const auto& rule : image::vm_flag_rules())
-      if (rule.get && (vma.*rule.get)() && rule.handling != image::VmFlagHandling::Derived)
-        problem(name + ": the kernel's own mapping has advice '" + std::string(rule.mnemonic) + "', which restore cannot give it");
     if (vma.guard_regions_size() > 0) problem(name + ": the kernel's own mapping has guard regions");
     return;
   }
