@@ -176,12 +176,14 @@ class TreeDump {
     // must be over before the memory map is read.
     // Before any injection resumes a thread: the freeze's stops tell a job-control stop.
     ASSIGN_OR_RETURN(JobControlStop stop, read_job_control_stop(process, facts.stat));
-    ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_));
+    uint32_t mlockall_flags = 0;
+    ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_, &mlockall_flags));
     record_job_control_stop(stop, core);
     step("core");
     RETURN_IF_ERROR(fault_point("dump:after-process-core"));
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
+    mm.set_mlockall_flags(mlockall_flags);
     step("memory map");
     contents_.add_mapped(process.pid, core, mm);
     note_used_files(core, mm);

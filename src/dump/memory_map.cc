@@ -1,11 +1,17 @@
 #include "dump/memory_map.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <cstdio>
 
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+
 #include "dump/file_identity.h"
 #include "dump/memory_objects.h"
+#include "image/vm_flag_table.h"
+#include "kernel/proc_pagemap.h"
 
 namespace cryo::dump {
 namespace {
@@ -36,6 +42,15 @@ Result<image::VmaKind> classify_vma(const MapsEntry& e) {
   if (path == "[vsyscall]") return image::VMA_VSYSCALL;
   if (e.vm_flags.io || e.vm_flags.pfnmap) return fail(unsupported(e, "device memory"));
   if (e.vm_flags.hugetlb) return fail(unsupported(e, "hugetlbfs memory"));
+  for (const auto& mnemonic : e.vm_flags.all) {
+    const image::VmFlagRule* rule = image::vm_flag_rule(mnemonic);
+    if (rule == nullptr) return fail(unsupported(e, "marked with VmFlags '" + mnemonic + "', a flag unknown to cryo"));
+    if (rule->handling == image::VmFlagHandling::Refused) return fail(unsupported(e, std::string(rule->refusal)));
+    if (rule->handling == image::VmFlagHandling::KernelOnly)
+      return fail(unsupported(e, "marked with VmFlags '" + mnemonic + "' (" + std::string(rule->meaning) +
+                                     "), which only the kernel's own mappings have"));
+  }
+  if (e.vm_flags.droppable && e.shared) return fail(unsupported(e, "a shared droppable mapping"));
   if (path.starts_with("[anon_shmem:")) return fail(unsupported(e, "named shared anonymous memory"));
   if (path.empty() || path == "[heap]" || path == "[stack]" || path.starts_with("[anon:")) {
     if (e.shared) return fail(unsupported(e, "shared anonymous memory"));
@@ -88,6 +103,31 @@ Result<bool> add_object(pid_t pid, const MapsEntry& e, image::VmaKind kind, Memo
   return true;
 }
 
+// The guard pages (MADV_GUARD_INSTALL) of a mapping whose VmFlags say it may have some: they are
+// no VMA of their own, only a marker in the page tables that pagemap shows.
+Result<> collect_guard_regions(pid_t pid, image::Vma& vma) {
+  std::string path = "/proc/" + std::to_string(pid) + "/pagemap";
+  UniqueFd pagemap(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap.valid()) return fail_errno("open(" + path + ")");
+  std::vector<PageRange> guards;
+  RETURN_IF_ERROR_CTX(find_guard_pages(pagemap.get(), vma.start(), vma.end(), guards), "pid " + std::to_string(pid));
+  for (const auto& g : guards) {
+    auto* range = vma.add_guard_regions();
+    range->set_start(g.start);
+    range->set_end(g.end);
+  }
+  return {};
+}
+
+// mm-wide state that smaps shows on no mapping of its own.
+Result<> collect_ksm_state(pid_t pid, image::MemoryMap& mm) {
+  // Absent without CONFIG_KSM: then nothing can be merge-any.
+  auto text = read_file("/proc/" + std::to_string(pid) + "/ksm_stat");
+  if (!text) return {};
+  mm.set_ksm_merge_any(text->find("ksm_merge_any: yes") != std::string::npos);
+  return {};
+}
+
 }  // namespace
 
 Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps, MemoryObjectCollector& objects) {
@@ -105,11 +145,12 @@ Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEnt
     vma->set_flags(flags);
     vma->set_pgoff(e.pgoff);
     vma->set_kind(kind);
-    vma->set_madv_hugepage(e.vm_flags.hugepage);
-    vma->set_madv_nohugepage(e.vm_flags.nohugepage);
-    vma->set_madv_dontfork(e.vm_flags.dontcopy);
-    vma->set_madv_dontdump(e.vm_flags.dontdump);
-    vma->set_locked(e.vm_flags.locked);
+    // Every flag restore gives back has its field in the table; the kernel's special mappings keep
+    // the kernel's own flags.
+    if (!is_special(kind))
+      for (const auto& mnemonic : e.vm_flags.all)
+        if (const image::VmFlagRule* rule = image::vm_flag_rule(mnemonic); rule && rule->set) (vma->*rule->set)(true);
+    if (vma->maybe_guard()) RETURN_IF_ERROR(collect_guard_regions(pid, *vma));
     if (kind == image::VMA_ANON_SHARED || kind == image::VMA_FILE_PRIVATE || kind == image::VMA_FILE_SHARED) {
       ASSIGN_OR_RETURN(bool object, add_object(pid, e, kind, objects, *vma));
       if (object) {
@@ -131,6 +172,7 @@ Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEnt
       if (e.path.starts_with("[")) vma->set_path(e.path);
     }
   }
+  RETURN_IF_ERROR(collect_ksm_state(pid, mm));
   return mm;
 }
 

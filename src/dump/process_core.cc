@@ -176,7 +176,7 @@ uint32_t PidTranslation::inside(const ProcStatus& status) const {
 }
 
 Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const ProcStatus& status, const ProcStat& stat,
-                                                const PidTranslation& pids) {
+                                                const PidTranslation& pids, uint32_t* mlockall_flags) {
   pid_t pid = process.pid;
   image::ProcessCore core;
   core.set_pid(pids.inside(status));
@@ -221,6 +221,7 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   core.set_pdeath_signal(remote.pdeath_signal);
   core.set_dumpable(remote.dumpable);
   core.set_child_subreaper(remote.child_subreaper);
+  if (mlockall_flags) *mlockall_flags = remote.mlockall_flags;
   RETURN_IF_ERROR(fill_mm(pid, stat, remote.brk, core.mutable_mm()));
   return core;
 }

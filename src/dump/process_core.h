@@ -19,7 +19,8 @@ struct PidTranslation {
 
 // Collects the core of a frozen process, every thread of it (leader first). Injects syscalls into it
 // (registers and masks are restored before this returns), so it must run before the memory map is read.
+// `mlockall_flags`, when given, receives the mlockall state the injection saw (memory map state).
 Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const ProcStatus& status, const ProcStat& stat,
-                                                const PidTranslation& pids);
+                                                const PidTranslation& pids, uint32_t* mlockall_flags = nullptr);
 
 }  // namespace cryo::dump

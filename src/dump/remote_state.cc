@@ -15,6 +15,7 @@
 
 #include "base/logging.h"
 #include "kernel/kernel_abi.h"
+#include "kernel/proc_maps.h"
 #include "ptrace/remote_syscalls.h"
 #include "ptrace/resume_frame.h"
 
@@ -149,6 +150,20 @@ Result<std::string> read_scratch(pid_t tid, uint64_t scratch) {
   return page;
 }
 
+// A new anonymous mapping gets mm->def_flags: VM_LOCKED after mlockall(MCL_FUTURE), with
+// VM_LOCKONFAULT for MCL_ONFAULT. The scratch page is one, and no neighbour can merge into it
+// unless its flags are the same.
+Result<uint32_t> mlockall_flags_shown_by(pid_t tid, uint64_t scratch) {
+  ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(tid));
+  for (const auto& e : maps) {
+    if (scratch < e.start || scratch >= e.end) continue;
+    if (!e.vm_flags.locked) return 0u;
+    bool onfault = std::find(e.vm_flags.all.begin(), e.vm_flags.all.end(), "lf") != e.vm_flags.all.end();
+    return static_cast<uint32_t>(MCL_FUTURE | (onfault ? MCL_ONFAULT : 0));
+  }
+  return fail("pid " + std::to_string(tid) + ": the scratch page at " + std::to_string(scratch) + " is not in its smaps");
+}
+
 }  // namespace
 
 Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads, image::ProcessCore& core) {
@@ -174,6 +189,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
                                                   static_cast<uint64_t>(-1), 0}));
   ProcessWideRemoteState state;
   auto body = [&]() -> Result<> {
+    ASSIGN_OR_RETURN(state.mlockall_flags, mlockall_flags_shown_by(tid, scratch));
     for (int sig = 1; sig <= 64; ++sig) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
       RETURN_IF_ERROR(remote.call("rt_sigaction(" + std::to_string(sig) + ")", SYS_rt_sigaction,

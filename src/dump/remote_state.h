@@ -18,6 +18,9 @@ struct ProcessWideRemoteState {
   bool dumpable = false;
   int32_t pdeath_signal = 0;
   bool child_subreaper = false;
+  // mlockall(MCL_FUTURE[|MCL_ONFAULT]) is mm->def_flags, which /proc shows nowhere; the scratch
+  // page, mapped like any new mapping, shows it in its VmFlags (lo, lf).
+  uint32_t mlockall_flags = 0;
 };
 
 // Fills the signal actions and interval timers of `core`, the altstack and clear_child_tid of each

@@ -24,6 +24,7 @@ VmFlags parse_vm_flags(std::string_view value) {
     else if (m == "wf") f.wipeonfork = true;
     else if (m == "mg") f.mergeable = true;
     else if (m == "ht") f.hugetlb = true;
+    else if (m == "dp") f.droppable = true;
   }
   return f;
 }

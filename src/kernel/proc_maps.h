@@ -26,7 +26,9 @@ struct VmFlags {
   bool wipeonfork = false;   // wf: MADV_WIPEONFORK
   bool mergeable = false;    // mg: MADV_MERGEABLE (KSM)
   bool hugetlb = false;      // ht: hugetlbfs memory
-  std::vector<std::string> all;  // Every mnemonic as listed, for logs.
+  bool droppable = false;    // dp: MAP_DROPPABLE
+  // Every mnemonic as listed: src/image/vm_flag_table.cc says what cryo does with each.
+  std::vector<std::string> all;
 };
 
 struct MapsEntry {

@@ -39,8 +39,10 @@ constexpr uint64_t kPageIsFile = 1 << 2;
 constexpr uint64_t kPageIsPresent = 1 << 3;
 constexpr uint64_t kPageIsSwapped = 1 << 4;
 constexpr uint64_t kPageIsPfnZero = 1 << 5;
+constexpr uint64_t kPageIsGuard = 1 << 8;  // Linux 6.14+; an older kernel refuses the category (EINVAL)
 
 std::atomic<bool> scan_unsupported{false};
+std::atomic<bool> guard_category_unsupported{false};
 
 void append_range(std::vector<PageRange>& out, uint64_t start, uint64_t end) {
   if (!out.empty() && out.back().end == start) {
@@ -51,7 +53,11 @@ void append_range(std::vector<PageRange>& out, uint64_t start, uint64_t end) {
 }
 
 // Returns false when the kernel has no PAGEMAP_SCAN.
-Result<bool> scan_with_ioctl(int fd, uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+struct ScanCategories {
+  uint64_t inverted, mask, anyof, returned;
+};
+
+Result<bool> scan_with_ioctl(int fd, uint64_t start, uint64_t end, const ScanCategories& want, std::vector<PageRange>& out) {
   PageRegion regions[512];
   uint64_t at = start;
   while (at < end) {
@@ -61,12 +67,10 @@ Result<bool> scan_with_ioctl(int fd, uint64_t start, uint64_t end, std::vector<P
     arg.end = end;
     arg.vec = reinterpret_cast<uint64_t>(regions);
     arg.vec_len = std::size(regions);
-    // Wanted: (present or swapped) and not a page-cache page and not the shared zero page. The
-    // inverted categories must all be absent; at least one of anyof must be present.
-    arg.category_inverted = kPageIsFile | kPageIsPfnZero;
-    arg.category_mask = kPageIsFile | kPageIsPfnZero;
-    arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
-    arg.return_mask = kPageIsPresent | kPageIsSwapped;
+    arg.category_inverted = want.inverted;
+    arg.category_mask = want.mask;
+    arg.category_anyof_mask = want.anyof;
+    arg.return_mask = want.returned;
     long n = ::ioctl(fd, kPagemapScan, &arg);
     if (n < 0) {
       // ENOTTY: no PAGEMAP_SCAN here. EINVAL on the first call: a kernel with fewer categories.
@@ -81,13 +85,15 @@ Result<bool> scan_with_ioctl(int fd, uint64_t start, uint64_t end, std::vector<P
   return true;
 }
 
-Result<> scan_with_read(int fd, uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+using AppendPages = void (*)(std::span<const uint64_t>, uint64_t, std::vector<PageRange>&);
+
+Result<> scan_with_read(int fd, uint64_t start, uint64_t end, AppendPages append, std::vector<PageRange>& out) {
   constexpr size_t kBatch = 64 * 1024;  // Entries per read: 512 KiB, 256 MiB of address space.
   std::vector<uint64_t> entries(kBatch);
   for (uint64_t at = start; at < end;) {
     size_t count = std::min<uint64_t>(kBatch, (end - at) / kPageSize);
     RETURN_IF_ERROR(pread_exact(fd, entries.data(), count * sizeof(uint64_t), at / kPageSize * sizeof(uint64_t), "pagemap"));
-    append_private_pages(std::span(entries.data(), count), at, out);
+    append(std::span(entries.data(), count), at, out);
     at += count * kPageSize;
   }
   return {};
@@ -98,19 +104,44 @@ Result<> scan_with_read(int fd, uint64_t start, uint64_t end, std::vector<PageRa
 void append_private_pages(std::span<const uint64_t> entries, uint64_t start, std::vector<PageRange>& out) {
   for (size_t i = 0; i < entries.size(); ++i) {
     uint64_t e = entries[i];
-    if (!(e & (kPagemapPresent | kPagemapSwapped)) || (e & kPagemapFileOrShared)) continue;
+    if (!(e & (kPagemapPresent | kPagemapSwapped)) || (e & (kPagemapFileOrShared | kPagemapGuard))) continue;
+    uint64_t page = start + i * kPageSize;
+    append_range(out, page, page + kPageSize);
+  }
+}
+
+void append_guard_pages(std::span<const uint64_t> entries, uint64_t start, std::vector<PageRange>& out) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!(entries[i] & kPagemapGuard)) continue;
     uint64_t page = start + i * kPageSize;
     append_range(out, page, page + kPageSize);
   }
 }
 
 Result<> find_private_pages(int pagemap_fd, uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+  // Wanted: (present or swapped) and not a page-cache page, the shared zero page or a guard (which
+  // the scan counts as swapped). The inverted categories must all be absent; at least one of anyof
+  // must be present. A kernel without the guard category has no guards either.
+  bool guards = !guard_category_unsupported.load(std::memory_order_relaxed);
+  uint64_t excluded = kPageIsFile | kPageIsPfnZero | (guards ? kPageIsGuard : 0);
+  ScanCategories want{excluded, excluded, kPageIsPresent | kPageIsSwapped, kPageIsPresent | kPageIsSwapped};
   if (!scan_unsupported.load(std::memory_order_relaxed)) {
-    ASSIGN_OR_RETURN(bool scanned, scan_with_ioctl(pagemap_fd, start, end, out));
+    size_t before = out.size();
+    ASSIGN_OR_RETURN(bool scanned, scan_with_ioctl(pagemap_fd, start, end, want, out));
     if (scanned) return {};
+    out.resize(before);
+    if (guards) {
+      guard_category_unsupported.store(true, std::memory_order_relaxed);
+      return find_private_pages(pagemap_fd, start, end, out);
+    }
     scan_unsupported.store(true, std::memory_order_relaxed);
   }
-  return scan_with_read(pagemap_fd, start, end, out);
+  return scan_with_read(pagemap_fd, start, end, append_private_pages, out);
+}
+
+Result<> find_guard_pages(int pagemap_fd, uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+  // Guard regions and their pagemap bit came together; reading the entries works on every kernel.
+  return scan_with_read(pagemap_fd, start, end, append_guard_pages, out);
 }
 
 }  // namespace cryo

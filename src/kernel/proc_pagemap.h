@@ -21,9 +21,12 @@ constexpr uint64_t kPagemapPresent = 1ull << 63;
 constexpr uint64_t kPagemapSwapped = 1ull << 62;
 // A page-cache page of a file, or shared anonymous memory: its contents live outside the process.
 constexpr uint64_t kPagemapFileOrShared = 1ull << 61;
+// A guard page (MADV_GUARD_INSTALL, Linux 6.13+): a page-table marker, shown with the swapped bit
+// too, that holds no data; touching it raises SIGSEGV.
+constexpr uint64_t kPagemapGuard = 1ull << 58;
 
 // Appends the pages of `entries` (one entry per page, the first for address `start`) that are
-// private to the process: present or swapped out, and not a file's page-cache page. Adjacent pages
+// private to the process: present or swapped out, and neither a file's page-cache page nor a guard. Adjacent pages
 // extend the last range of `out`.
 void append_private_pages(std::span<const uint64_t> entries, uint64_t start, std::vector<PageRange>& out);
 
@@ -31,5 +34,10 @@ void append_private_pages(std::span<const uint64_t> entries, uint64_t start, std
 // `pagemap_fd`. Uses the PAGEMAP_SCAN ioctl (Linux 6.7+), which also leaves out pages that map the
 // shared zero page; on an older kernel it reads the pagemap entries instead.
 Result<> find_private_pages(int pagemap_fd, uint64_t start, uint64_t end, std::vector<PageRange>& out);
+
+// Appends the guard pages of `entries` (as append_private_pages).
+void append_guard_pages(std::span<const uint64_t> entries, uint64_t start, std::vector<PageRange>& out);
+// Finds the guard pages of [start, end), with PAGEMAP_SCAN's PAGE_IS_GUARD where the kernel has it.
+Result<> find_guard_pages(int pagemap_fd, uint64_t start, uint64_t end, std::vector<PageRange>& out);
 
 }  // namespace cryo

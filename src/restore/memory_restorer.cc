@@ -15,6 +15,7 @@
 #include "base/hex.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
+#include "image/vm_flag_table.h"
 #include "restore/address_plan.h"
 
 namespace cryo::restore {
@@ -167,8 +168,25 @@ class RemoteFiles {
   std::map<std::pair<std::string, int>, uint64_t> fds_;
 };
 
+#ifndef MAP_DROPPABLE
+constexpr uint64_t MAP_DROPPABLE = 0x08;
+#endif
+#ifndef MADV_GUARD_INSTALL
+constexpr int MADV_GUARD_INSTALL = 102;
+constexpr int MADV_GUARD_REMOVE = 103;
+#endif
+#ifndef MLOCK_ONFAULT
+constexpr uint64_t MLOCK_ONFAULT = 1;
+#endif
+#ifndef SYS_mseal
+constexpr long SYS_mseal = 462;
+#endif
+constexpr uint64_t kPrSetMemoryMerge = 67;
+
 Result<> map_vma(RemoteTask& task, RemoteFiles& files, const std::map<uint64_t, int>& objects, const image::Vma& vma, uint32_t prot) {
   uint64_t flags = (vma.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_NORESERVE)) | MAP_FIXED;
+  // A droppable mapping is a mapping type of its own, in place of MAP_PRIVATE.
+  if (vma.droppable()) flags = (flags & ~static_cast<uint64_t>(MAP_PRIVATE)) | MAP_DROPPABLE;
   uint64_t fd = static_cast<uint64_t>(-1);
   uint64_t offset = 0;
   if (vma.object_id() != 0) {
@@ -190,9 +208,71 @@ Result<> map_vma(RemoteTask& task, RemoteFiles& files, const std::map<uint64_t, 
   return {};
 }
 
-Result<> madvise(RemoteTask& task, const image::Vma& vma, int advice, const char* name) {
-  RETURN_IF_ERROR(task.call(std::string("madvise(") + name + ")", SYS_madvise,
-                            {vma.start(), vma.end() - vma.start(), static_cast<uint64_t>(advice)}));
+Result<> madvise(RemoteTask& task, uint64_t start, uint64_t end, int advice, std::string_view name) {
+  RETURN_IF_ERROR(task.call("madvise(" + std::string(name) + ")", SYS_madvise, {start, end - start, static_cast<uint64_t>(advice)}));
+  return {};
+}
+
+bool has(const image::Vma& vma, const image::VmFlagRule& rule) { return rule.get && (vma.*rule.get)(); }
+
+// The advice of the table's rows of one kind that the mapping has, in table order.
+Result<> apply_advice(RemoteTask& task, const image::Vma& vma, image::VmFlagHandling when) {
+  for (const auto& rule : image::vm_flag_rules())
+    if (rule.handling == when && has(vma, rule))
+      RETURN_IF_ERROR(madvise(task, vma.start(), vma.end(), rule.advice, rule.mnemonic));
+  return {};
+}
+
+// Copies the stored page at `address` (if the image has one) into the tracee again, through
+// /proc/PID/mem, which writes through any protection.
+Result<> refill_page(pid_t pid, const image::Pagemap& pagemap, const PagesFile& pages, uint64_t address) {
+  for (const auto& run : pagemap.runs()) {
+    if (address < run.vaddr() || address >= run.vaddr() + run.nr_pages() * kPageSize) continue;
+    std::string path = "/proc/" + std::to_string(pid) + "/mem";
+    UniqueFd mem(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!mem.valid()) return fail_errno("open(" + path + ")");
+    const char* data = pages.data() + run.offset() + (address - run.vaddr());
+    if (::pwrite(mem.get(), data, kPageSize, static_cast<off_t>(address)) != static_cast<ssize_t>(kPageSize))
+      return fail_errno("pwrite(" + path + " at " + hex(address) + ")");
+    return {};
+  }
+  return {};
+}
+
+// Guards, once the pages are in place and every other advice has given each mapping its final
+// flags (VmFlags gu is sticky: set on a mapping whose neighbours still had the same flags, the
+// kernel merges them and spreads it). A mapping whose guards were all removed again keeps gu:
+// a guard installed and removed on its first page gives it that history; the guard zapped the
+// page, which is then copied in again.
+Result<> apply_guards(RemoteTask& task, const image::Vma& vma, const image::Pagemap& pagemap, const PagesFile& pages) {
+  if (!vma.maybe_guard()) return {};
+  if (vma.guard_regions_size() == 0) {
+    RETURN_IF_ERROR(madvise(task, vma.start(), vma.start() + kPageSize, MADV_GUARD_INSTALL, "MADV_GUARD_INSTALL"));
+    RETURN_IF_ERROR(madvise(task, vma.start(), vma.start() + kPageSize, MADV_GUARD_REMOVE, "MADV_GUARD_REMOVE"));
+    RETURN_IF_ERROR(refill_page(task.host_pid(), pagemap, pages, vma.start()));
+  }
+  for (const auto& guard : vma.guard_regions())
+    RETURN_IF_ERROR(madvise(task, guard.start(), guard.end(), MADV_GUARD_INSTALL, "MADV_GUARD_INSTALL"));
+  return {};
+}
+
+// Once the pages are in place and the protection is final.
+Result<> apply_after_fill(RemoteTask& task, const image::Vma& vma, bool ksm_merge_any) {
+  RETURN_IF_ERROR(apply_advice(task, vma, image::VmFlagHandling::MadviseAfterFill));
+  // With PR_SET_MEMORY_MERGE every new eligible mapping is mergeable; one the process made
+  // unmergeable again must say so once more.
+  if (ksm_merge_any && !vma.madv_mergeable()) RETURN_IF_ERROR(madvise(task, vma.start(), vma.end(), MADV_UNMERGEABLE, "MADV_UNMERGEABLE"));
+  return {};
+}
+
+Result<> apply_lock(RemoteTask& task, const image::Vma& vma) {
+  if (vma.lock_onfault()) {
+    RETURN_IF_ERROR(task.call("mlock2(MLOCK_ONFAULT)", SYS_mlock2, {vma.start(), vma.end() - vma.start(), MLOCK_ONFAULT}));
+  } else if (vma.locked()) {
+    // A lock that did not take would be a silent difference (RLIMIT_MEMLOCK is checked against
+    // the placeholder's, cryo's, creds): the restore fails instead.
+    RETURN_IF_ERROR(task.call("mlock", SYS_mlock, {vma.start(), vma.end() - vma.start()}));
+  }
   return {};
 }
 
@@ -215,6 +295,9 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   std::vector<NamedRange> specials = vdso_mappings(placeholder);
   RETURN_IF_ERROR(unmap_placeholder(task, specials));
   RETURN_IF_ERROR(move_vdso(task, process, specials));
+  // Before the mappings, as in the process: every one made after it is mergeable.
+  bool merge_any = process.mm.ksm_merge_any();
+  if (merge_any) RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_MEMORY_MERGE)", SYS_prctl, {kPrSetMemoryMerge, 1}), "KSM merge-any");
 
   // Which VMAs receive stored pages: those are mapped writable until filled.
   const auto& vmas = process.mm.vmas();
@@ -230,10 +313,13 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   for (int i = 0; i < vmas.size(); ++i) {
     const auto& vma = vmas[i];
     if (is_special(vma.kind())) continue;
+    // A private mapping that is not writable has VmFlags ac only if it was writable once: it is
+    // mapped writable first too, and mprotect keeps the accounting.
+    if (vma.accountable() && !(vma.prot() & PROT_WRITE) && !(vma.flags() & MAP_SHARED)) filled[static_cast<size_t>(i)] = true;
     uint32_t prot = filled[static_cast<size_t>(i)] ? vma.prot() | PROT_READ | PROT_WRITE : vma.prot();
     RETURN_IF_ERROR_CTX(map_vma(task, files, objects, vma, prot), describe(vma));
     // Before the pages arrive, so that they land in huge pages right away.
-    if (vma.madv_hugepage()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_HUGEPAGE, "MADV_HUGEPAGE"), describe(vma));
+    RETURN_IF_ERROR_CTX(apply_advice(task, vma, image::VmFlagHandling::MadviseBeforeFill), describe(vma));
   }
   RETURN_IF_ERROR_CTX(files.close_all(), "close mapped files");
 
@@ -247,14 +333,22 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
     if (is_special(vma.kind())) continue;
     if (filled[static_cast<size_t>(i)] && (vma.prot() | PROT_READ | PROT_WRITE) != vma.prot())
       RETURN_IF_ERROR_CTX(task.call("mprotect", SYS_mprotect, {vma.start(), vma.end() - vma.start(), vma.prot()}), describe(vma));
-    if (vma.madv_nohugepage()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE"), describe(vma));
-    if (vma.madv_dontfork()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_DONTFORK, "MADV_DONTFORK"), describe(vma));
-    if (vma.madv_dontdump()) RETURN_IF_ERROR_CTX(madvise(task, vma, MADV_DONTDUMP, "MADV_DONTDUMP"), describe(vma));
-    if (vma.locked()) {
-      auto locked = task.call("mlock", SYS_mlock, {vma.start(), vma.end() - vma.start()});
-      if (!locked) log->warn("pid {}: {}: {}; the mapping stays unlocked", process.pid(), describe(vma), locked.error().message);
-    }
+    RETURN_IF_ERROR_CTX(apply_after_fill(task, vma, merge_any), describe(vma));
   }
+  // Locks set mappings apart as much as advice does, so they come before the guards, except on the
+  // mappings with guards, which MADV_GUARD_INSTALL would refuse once locked.
+  for (const auto& vma : vmas)
+    if (!vma.maybe_guard()) RETURN_IF_ERROR_CTX(apply_lock(task, vma), describe(vma));
+  for (const auto& vma : vmas) RETURN_IF_ERROR_CTX(apply_guards(task, vma, process.pagemap, pages), describe(vma));
+  for (const auto& vma : vmas)
+    if (vma.maybe_guard()) RETURN_IF_ERROR_CTX(apply_lock(task, vma), describe(vma));
+  // Last: a sealed mapping refuses mprotect, madvise(MADV_DONTNEED) and munmap from now on.
+  for (const auto& vma : vmas)
+    if (vma.sealed()) RETURN_IF_ERROR_CTX(task.call("mseal", SYS_mseal, {vma.start(), vma.end() - vma.start(), 0}), describe(vma));
+  // mm def_flags: every mapping the process makes from now on is locked. Nothing of the image is
+  // mapped after this; the trampoline and scratch pages restore maps later are unmapped again.
+  if (process.mm.mlockall_flags() != 0)
+    RETURN_IF_ERROR_CTX(task.call("mlockall", SYS_mlockall, {process.mm.mlockall_flags()}), "mlockall");
   auto done = std::chrono::steady_clock::now();
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   log->debug("pid {}: {} mappings, {} bytes of pages: mapped in {:.2f} ms, copied in {:.2f} ms, protected in {:.2f} ms",

@@ -26,6 +26,33 @@ const char* special_name(image::VmaKind kind) {
   }
 }
 
+// The per-mapping advice of vm_flag_table.cc: combinations the kernel cannot give, and guard ranges
+// that lie outside their mapping.
+template <typename Problem>
+void validate_advice(const image::Vma& vma, const std::string& name, Problem& problem) {
+  // The kernel's own mappings keep the kernel's flags (older images recorded their dd): restore
+  // moves them and applies nothing of the table to them.
+  if (is_special(vma.kind())) {
+    if (vma.guard_regions_size() > 0) problem(name + ": the kernel's own mapping has guard regions");
+    return;
+  }
+  if (vma.lock_onfault() && !vma.locked()) problem(name + ": lock on fault (lf) without a lock (lo)");
+  if (vma.madv_sequential() && vma.madv_random()) problem(name + ": both MADV_SEQUENTIAL and MADV_RANDOM");
+  if (vma.madv_hugepage() && vma.madv_nohugepage()) problem(name + ": both MADV_HUGEPAGE and MADV_NOHUGEPAGE");
+  if (vma.droppable() && vma.kind() != image::VMA_ANON_PRIVATE) problem(name + ": droppable but not private anonymous memory");
+  if (vma.guard_regions_size() > 0 && !vma.maybe_guard()) problem(name + ": guard regions without VmFlags gu");
+  if (vma.guard_regions_size() > static_cast<int>((vma.end() - vma.start()) / kPageSize)) {
+    problem(name + ": more guard regions than pages");
+    return;
+  }
+  uint64_t previous = vma.start();
+  for (const auto& g : vma.guard_regions()) {
+    if (g.start() >= g.end() || g.start() % kPageSize || g.end() % kPageSize || g.start() < previous || g.end() > vma.end())
+      problem(name + ": guard region " + range_name(g.start(), g.end()) + " is malformed, out of order or outside the mapping");
+    previous = g.end();
+  }
+}
+
 }  // namespace
 
 void validate_memory(const ProcessImage& process, std::vector<std::string>* problems) {
@@ -36,6 +63,9 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
     problem("has " + std::to_string(vmas.size()) + " memory mappings, more than cryo accepts");
     return;
   }
+  uint32_t mlockall = process.mm.mlockall_flags();
+  if (mlockall & ~static_cast<uint32_t>(MCL_FUTURE | MCL_ONFAULT) || (mlockall != 0 && !(mlockall & MCL_FUTURE)))
+    problem("mlockall flags " + hex(mlockall) + " are not MCL_FUTURE with or without MCL_ONFAULT");
   uint64_t previous_end = 0;
   bool seen_special[8] = {};
   for (const auto& vma : vmas) {
@@ -74,6 +104,7 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
     bool user = is_user_address(vma.end() - 1);
     if (vma.kind() == image::VMA_VSYSCALL ? vma.start() != kVsyscallStart : !user)
       problem(name + " is outside user space");
+    validate_advice(vma, name, problem);
     if ((vma.kind() == image::VMA_FILE_PRIVATE || vma.kind() == image::VMA_FILE_SHARED) && vma.object_id() == 0) {
       if (!is_clean_absolute_path(vma.path())) problem(name + ": file '" + vma.path() + "' is not a clean absolute path");
       if (vma.pgoff() % kPageSize) problem(name + ": file offset " + hex(vma.pgoff()) + " is not page aligned");
@@ -123,6 +154,8 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
         break;
       }
       const auto& vma = vmas[k];
+      for (const auto& g : vma.guard_regions())
+        if (g.start() < end && run.vaddr() < g.end()) problem(name + ": stores pages in guard region " + range_name(g.start(), g.end()));
       if (is_special(vma.kind()) || vma.kind() == image::VMA_FILE_SHARED) {
         problem(name + ": stores pages of " + (vma.kind() == image::VMA_FILE_SHARED ? "a shared file mapping" : "a kernel mapping") +
                 " " + range_name(vma.start(), vma.end()));

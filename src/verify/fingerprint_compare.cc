@@ -44,11 +44,23 @@ void merge_adjacent_mappings(Fields& fields) {
     entry.second[{file, name}] = it->second;
     it = fields.erase(it);
   }
-  auto same_but_size = [](const MapFields& a, const MapFields& b) {
+  // VmFlags gu ("maybe has guard regions") is sticky in the kernel: neighbours that differ only in
+  // it merge, and the merged mapping has it. So it does not keep two neighbours apart here either.
+  const std::pair<std::string, std::string> vm_flags_key{"smaps", "VmFlags"};
+  auto without_gu = [](const std::string& flags) {
+    std::string out;
+    std::istringstream in(flags);
+    for (std::string word; in >> word;)
+      if (word != "gu") out += (out.empty() ? "" : " ") + word;
+    return out;
+  };
+  auto same_but_size = [&](const MapFields& a, const MapFields& b) {
     if (a.size() != b.size()) return false;
     for (const auto& [key, value] : a)
-      if (key.second != "Size" && b.count(key) && b.at(key) != value) return false;
-      else if (!b.count(key)) return false;
+      if (!b.count(key)) return false;
+      else if (key == vm_flags_key) {
+        if (without_gu(value) != without_gu(b.at(key))) return false;
+      } else if (key.second != "Size" && b.at(key) != value) return false;
     return true;
   };
   std::vector<std::tuple<uint64_t, uint64_t, MapFields>> merged;
@@ -57,6 +69,11 @@ void merge_adjacent_mappings(Fields& fields) {
     if (!merged.empty() && std::get<1>(merged.back()) == start && same_but_size(std::get<2>(merged.back()), f)) {
       auto& last = merged.back();
       std::get<1>(last) = end;
+      auto flags = std::get<2>(last).find(vm_flags_key);
+      if (flags != std::get<2>(last).end() && flags->second != f[vm_flags_key]) {
+        // They differ only in gu (same_but_size): the merged mapping has it, in the kernel's order.
+        if (f[vm_flags_key].size() > flags->second.size()) flags->second = f[vm_flags_key];
+      }
       auto size = std::get<2>(last).find({"smaps", "Size"});
       if (size != std::get<2>(last).end()) size->second = std::to_string(kib(size->second) + kib(f[{"smaps", "Size"}])) + " kB";
       continue;

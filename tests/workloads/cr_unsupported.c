@@ -5,7 +5,8 @@
 //   cr_unsupported --kind=KIND --dir=DIR
 //
 // KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify, fifo, cpu_timer,
-// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, shared_files, shared_fs, shared_vm (a
+// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
+// registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
 // a network namespace).
@@ -14,6 +15,9 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -123,6 +127,17 @@ static void setup(const char* kind, const char* dir) {
     clone_sharing(CLONE_FILES);
   } else if (strcmp(kind, "shared_fs") == 0) {
     clone_sharing(CLONE_FS);
+  } else if (strcmp(kind, "uffd_missing") == 0 || strcmp(kind, "uffd_wp") == 0) {
+    // A mapping registered with userfaultfd: VmFlags um or uw.
+    fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    SETUP_OR_DIE(fd >= 0, "userfaultfd: %s\n", strerror(errno));
+    struct uffdio_api api = {.api = UFFD_API};
+    SETUP_OR_DIE(ioctl(fd, UFFDIO_API, &api) == 0, "UFFDIO_API: %s\n", strerror(errno));
+    char* area = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    SETUP_OR_DIE(area != MAP_FAILED, "mmap: %s\n", strerror(errno));
+    struct uffdio_register reg = {.range = {.start = (uintptr_t)area, .len = 4096},
+                                  .mode = strcmp(kind, "uffd_wp") == 0 ? UFFDIO_REGISTER_MODE_WP : UFFDIO_REGISTER_MODE_MISSING};
+    SETUP_OR_DIE(ioctl(fd, UFFDIO_REGISTER, &reg) == 0, "UFFDIO_REGISTER: %s\n", strerror(errno));
   } else if (strcmp(kind, "shared_vm") == 0) {
     clone_sharing(CLONE_VM | CLONE_SIGHAND);
   } else if (strcmp(kind, "own_mount") == 0) {
