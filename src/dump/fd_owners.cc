@@ -57,7 +57,7 @@ Result<> translate_fd_owners(std::map<pid_t, image::ProcessFiles>& files, const 
       std::string what = "pid " + std::to_string(inside.at(pid)) + " fd " + std::to_string(fd.fd()) + ": its O_ASYNC owner, " +
                          owner_type_name(owner->type()) + " " + std::to_string(host) + " (host PID)";
       auto outside = [&]() {
-        return fail(make_error(what + ", is outside the tree, which cryo cannot restore")
+        return fail(make_error(what + ", is not in the tree (outside it, or gone), which cryo cannot restore")
                         .with_hint("clear it with fcntl(F_SETOWN, 0) or make the owner a process of the tree"));
       };
       if (owner->type() == F_OWNER_PGRP) {

@@ -188,9 +188,12 @@ int main(int argc, char** argv) {
   if (arg_number(argc, argv, "packets", 0))
     SETUP_OR_DIE(write(c[1], packet, PACKET_1) == PACKET_1 && write(c[1], packet, PACKET_2) == PACKET_2, "packets\n");
   make_pipe(e, 0, "E");
-
+  // Refused at dump, one at a time: --tmpfile=1 an O_TMPFILE file (tmpfile(3)), --lease=1 a read
+  // lease on DIR/noatime.
+  if (arg_number(argc, argv, "tmpfile", 0)) SETUP_OR_DIE(tmpfile() != NULL, "tmpfile: %s\n", strerror(errno));
   int append = open_in(dir, "append", O_WRONLY | O_APPEND | O_CREAT);
   int noatime = open_in(dir, "noatime", O_RDONLY | O_NOATIME | O_CREAT);
+  if (arg_number(argc, argv, "lease", 0)) SETUP_OR_DIE(fcntl(noatime, F_SETLEASE, F_RDLCK) == 0, "F_SETLEASE: %s\n", strerror(errno));
   int sync_fd = open_in(dir, "sync", O_WRONLY | O_SYNC | O_CREAT);
   int dsync = open_in(dir, "dsync", O_RDWR | O_DSYNC | O_CREAT);
   int path_fd = open_in(dir, "append", O_PATH);
