@@ -17,6 +17,7 @@
 #include "base/unique_fd.h"
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
+#include "dump/fd_owners.h"
 #include "dump/file_contents.h"
 #include "dump/included_files.h"
 #include "dump/fingerprints.h"
@@ -98,6 +99,7 @@ class TreeDump {
     log()->debug("processes collected in {:.2f} ms", ms_since(started));
     // Files are written last: which fds share an open file is only known once every process is read.
     RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
+    RETURN_IF_ERROR(translate_fd_owners(files_, inside_, pids_));
     RETURN_IF_ERROR(check_socket_pairs(files_));
     for (const auto& [host_pid, files] : files_)
       RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));

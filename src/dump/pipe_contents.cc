@@ -62,14 +62,28 @@ Result<> peek(const PipeEnd& end, image::PipeEntry& entry) {
   if (copied < 0) return fail_errno(who + ": tee");
   if (copied != buffered)
     return fail(who + ": tee copied " + std::to_string(copied) + " of " + std::to_string(buffered) + " buffered bytes");
-  std::string data(static_cast<size_t>(copied), '\0');
+  // A buffer written in packet mode (O_DIRECT) ends every read that reaches it, and a read that
+  // stops inside it drops the rest: its boundaries are part of the data, and pipes.img has no room
+  // for them yet. One byte written after the copy shows them: a single read of everything stops
+  // short of that byte exactly when some buffer is a packet. (If the peek pipe has no free slot for
+  // the byte, only a packet before the last buffer shows, as a short read.)
+  char marker = 0;
+  bool marked = ::write(peek_write.get(), &marker, 1) == 1;
+  std::string data(static_cast<size_t>(copied) + (marked ? 1 : 0), '\0');
   size_t got = 0;
+  bool packets = false;
   while (got < data.size()) {
     ssize_t n = ::read(peek_read.get(), data.data() + got, data.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return fail_errno(who + ": read(peek pipe)");
+    if (got == 0 && static_cast<size_t>(n) < data.size()) packets = true;
     got += static_cast<size_t>(n);
+    if (packets) break;
   }
+  if (packets)
+    return fail(make_error(who + " holds data written in packet mode (O_DIRECT), whose packet boundaries cryo cannot restore yet")
+                    .with_hint("let the reader drain the pipe before the dump"));
+  data.resize(static_cast<size_t>(copied));
   entry.set_data(std::move(data));
   return {};
 }

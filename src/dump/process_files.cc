@@ -10,11 +10,15 @@
 #include <cerrno>
 
 #include "dump/anon_inode_files.h"
+#include "dump/fd_owners.h"
 #include "dump/file_identity.h"
 #include "dump/file_locks.h"
 #include "kernel/proc_fdinfo.h"
 #include "dump/unix_sockets.h"
 #include "kernel/proc_text.h"
+#include "base/unique_fd.h"
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace cryo::dump {
 namespace {
@@ -81,8 +85,28 @@ std::string unreopenable_filesystem(const std::string& link) {
   }
 }
 
+// O_TMPFILE stays in an open file's flags for good, and only an open that creates a new unnamed
+// file can give it: a reopen of the recreated file cannot (glibc's tmpfile() makes such files).
+constexpr uint32_t kTmpfileFlag = 020000000;  // __O_TMPFILE
+
+Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);
+
 // Fills one fd; an fd closed meanwhile yields false.
-Result<bool> collect_fd(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
+Result<bool> collect_fd(pid_t pid, int pidfd, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
+  ASSIGN_OR_RETURN(bool open, collect_fd_kind(pid, fd, out, pipes, objects));
+  if (!open) return false;
+  if (out.flags() & kTmpfileFlag)
+    return fail(make_error("fd " + std::to_string(fd) + " (" + out.path() + ") was opened with O_TMPFILE (tmpfile(3)), a file status " +
+                           "flag that cryo cannot give back yet"));
+  auto owner = collect_fd_owner(pidfd, out);
+  if (!owner) {
+    if (owner.error().err == EBADF) return false;  // Closed meanwhile.
+    return fail(owner.error().context("fd " + std::to_string(fd)));
+  }
+  return true;
+}
+
+Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
   std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
   auto target = read_link(link);
   if (!target) {
@@ -178,9 +202,11 @@ Result<std::string> directory_link(pid_t pid, const char* name) {
 Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
   image::ProcessFiles files;
   ASSIGN_OR_RETURN(std::vector<int> fds, list_fds(pid));
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(pid) + ")");
   for (int fd : fds) {
     image::Fd entry;
-    ASSIGN_OR_RETURN(bool open, collect_fd(pid, fd, entry, pipes, objects));
+    ASSIGN_OR_RETURN(bool open, collect_fd(pid, pidfd.get(), fd, entry, pipes, objects));
     if (open) *files.add_fds() = std::move(entry);
   }
   ASSIGN_OR_RETURN(std::string cwd, directory_link(pid, "cwd"));

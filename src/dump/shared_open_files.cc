@@ -33,8 +33,10 @@ Result<> mark_shared_open_files(std::map<pid_t, image::ProcessFiles>& files) {
   for (auto& [pid, process] : files)
     for (auto& fd : *process.mutable_fds()) {
       fd.set_open_file_id(0);
-      if (fd.kind() == image::FD_PIPE) continue;
-      by_inode[{fd.identity().dev(), fd.identity().ino()}].push_back({pid, &fd});
+      // Pipes have no identity; each end may have several open files (a reopen through /proc),
+      // each with its own status flags. A device number no file has keeps them apart from files.
+      if (fd.kind() == image::FD_PIPE) by_inode[{~uint64_t{0}, fd.pipe_id()}].push_back({pid, &fd});
+      else by_inode[{fd.identity().dev(), fd.identity().ino()}].push_back({pid, &fd});
     }
   uint64_t next_id = 1;
   for (auto& [inode, holders] : by_inode) {

@@ -1,5 +1,6 @@
 // The state of eventfds, timerfds, signalfds, epoll sets and unix sockets in an image: every field is
 // checked against what the kernel could have shown, so restore never hands it a value it did not make.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -124,6 +125,46 @@ void validate_file_locks(const image::Fd& fd, const std::string& name, std::vect
     if (lock.kind() == image::FileLock::FLOCK && (lock.start() != 0 || lock.length() != 0))
       problems->push_back(name + ": an flock lock covers the whole file, not a range");
   }
+}
+
+// Every flag that fdinfo can show for an open file (O_CLOEXEC is the fd's, kept apart); open clears
+// O_CREAT, O_EXCL, O_NOCTTY and O_TRUNC. __O_TMPFILE is refused at dump.
+// glibc's O_LARGEFILE is 0 on x86_64; the kernel keeps (and fdinfo shows) its own bit.
+constexpr uint32_t kKernelLargefile = 0100000;
+constexpr uint32_t kKnownStatusFlags = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | kKernelLargefile |
+                                       O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_PATH | O_SYNC;
+
+void validate_fd_status(const image::Fd& fd, const std::string& name, std::vector<std::string>* problems) {
+  if (fd.flags() & ~kKnownStatusFlags) problems->push_back(name + ": unknown file status flags in " + std::to_string(fd.flags()));
+  // F_SETSIG takes 0 (SIGIO without siginfo) or any valid signal.
+  if (fd.signal() < 0 || fd.signal() > 64) problems->push_back(name + ": O_ASYNC signal " + std::to_string(fd.signal()) + " is not a signal");
+  if ((fd.flags() & O_PATH) && (fd.signal() != 0 || fd.has_owner())) problems->push_back(name + ": an O_PATH fd has no O_ASYNC owner or signal");
+  if (fd.has_owner()) {
+    int type = fd.owner().type();
+    if (type != F_OWNER_TID && type != F_OWNER_PID && type != F_OWNER_PGRP)
+      problems->push_back(name + ": O_ASYNC owner type " + std::to_string(type) + " is unknown");
+    if (fd.owner().pid() <= 0) problems->push_back(name + ": O_ASYNC owner " + std::to_string(fd.owner().pid()) + " is not a PID");
+  }
+}
+
+void validate_fd_owners(const ImageSet& set, std::vector<std::string>* problems) {
+  std::set<int32_t> processes, threads, groups;
+  for (const auto& process : set.processes) {
+    processes.insert(static_cast<int32_t>(process.pid()));
+    groups.insert(static_cast<int32_t>(process.entry.pgid()));
+    for (const auto& thread : process.core.threads()) threads.insert(static_cast<int32_t>(thread.tid()));
+  }
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds()) {
+      if (!fd.has_owner()) continue;
+      const auto& owner = fd.owner();
+      const std::set<int32_t>& known = owner.type() == F_OWNER_TID ? threads : owner.type() == F_OWNER_PID ? processes : groups;
+      if (!known.count(owner.pid()))
+        problems->push_back("pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd()) + ": O_ASYNC owner " +
+                            std::to_string(owner.pid()) + " is not a " +
+                            (owner.type() == F_OWNER_TID ? "thread" : owner.type() == F_OWNER_PID ? "process" : "process group") +
+                            " of the tree");
+    }
 }
 
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems) {

@@ -258,6 +258,7 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
     if (!seen.insert(fd.fd()).second) p.add(name + " appears twice");
     if ((fd.flags() & O_ACCMODE) == O_ACCMODE) p.add(name + ": access mode in flags " + hex(fd.flags()) + " is invalid");
     std::vector<std::string> lock_problems;
+    validate_fd_status(fd, name, &lock_problems);
     validate_file_locks(fd, name, &lock_problems);
     for (const auto& problem : lock_problems) p.add(problem);
     switch (fd.kind()) {
@@ -339,7 +340,8 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
       const image::Fd& first = *it->second.second;
       bool same = first.kind() == fd.kind() && first.path() == fd.path() && (first.flags() & ~O_CLOEXEC) == (fd.flags() & ~O_CLOEXEC) &&
                   first.pos() == fd.pos() && first.pipe_id() == fd.pipe_id() && first.pipe_write_end() == fd.pipe_write_end() &&
-                  first.object_id() == fd.object_id() && same_kind_state(first, fd);
+                  first.object_id() == fd.object_id() && first.signal() == fd.signal() && first.has_owner() == fd.has_owner() &&
+                  first.owner().type() == fd.owner().type() && first.owner().pid() == fd.owner().pid() && same_kind_state(first, fd);
       if (!same)
         problems->push_back("pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd()) + " shares open file " +
                             std::to_string(fd.open_file_id()) + " with fd " + std::to_string(first.fd()) + " of pid " +
@@ -349,6 +351,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
 
   validate_objects(set, problems);
   validate_socket_pairs(set, problems);
+  validate_fd_owners(set, problems);
   validate_host_files(set, problems);
   validate_fingerprint_presence(set, problems);
   // Shared anonymous memory that is no memory object (images written before memory objects) is

@@ -34,6 +34,12 @@ void validate_objects(const ImageSet& set, std::vector<std::string>* problems);
 // numbers of its process.
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems);
 
+// The file status flags, O_ASYNC signal and owner of one fd (fd_state_validation.cc): known bits,
+// a signal, an owner type and a PID.
+void validate_fd_status(const image::Fd& fd, const std::string& name, std::vector<std::string>* problems);
+// Every O_ASYNC owner is a thread, process or process group of the tree.
+void validate_fd_owners(const ImageSet& set, std::vector<std::string>* problems);
+
 // The file locks of one fd (fd_state_validation.cc): kinds, ranges, and what the fd is.
 void validate_file_locks(const image::Fd& fd, const std::string& name, std::vector<std::string>* problems);
 

@@ -19,6 +19,7 @@
 #include "ns/clone3.h"
 #include "ns/proc_mount.h"
 #include "restore/anon_inode_fds.h"
+#include "restore/fd_status.h"
 #include "restore/memory_objects.h"
 #include "restore/report_channel.h"
 
@@ -169,22 +170,26 @@ Result<> place_fd(int opened, const image::Fd& fd, const std::string& what) {
   return {};
 }
 
-Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
+// Puts the fd at its number, then gives it its status flags there (fd_status.h).
+Result<> place_fd_with_status(int opened, const image::Fd& fd, const std::string& what) {
+  RETURN_IF_ERROR(place_fd(opened, fd, what));
+  RETURN_IF_ERROR_CTX(set_fd_status(fd), what);
+  return {};
+}
+
+Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& process, const image::Fd& fd) {
   std::string what = "fd " + std::to_string(fd.fd());
   int opened = -1;
   if (fd.kind() == image::FD_PIPE) {
     what += " (pipe)";
-    const StagedPipe& pipe = ctx.staged.pipes.at(fd.pipe_id());
-    opened = ::fcntl(fd.pipe_write_end() ? pipe.write_fd : pipe.read_fd, F_DUPFD, 0);
+    // Status flags (O_NONBLOCK ...) live in the open file, shared by every fd that shares it.
+    opened = ::fcntl(ctx.staged.pipe_files.at({process.pid(), fd.fd()}), F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
-    // File status flags (O_NONBLOCK ...) live in the open file, shared by every holder of this end.
-    if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
   } else if (fd.kind() == image::FD_UNIX_SOCKET || fd.kind() == image::FD_TCP_LISTENER) {
     bool tcp = fd.kind() == image::FD_TCP_LISTENER;
     what += tcp ? " (TCP listener)" : " (unix socket)";
     opened = ::fcntl(ctx.staged.sockets.at(tcp ? fd.tcp_listener().socket_id() : fd.unix_socket().socket_id()), F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
-    if (::fcntl(opened, F_SETFL, fd.flags()) != 0) return fail(errno_error("fcntl(F_SETFL)").context(what));
   } else if (auto shared = ctx.staged.files.find(fd.open_file_id()); fd.open_file_id() != 0 && shared != ctx.staged.files.end()) {
     // Opened once by the helper with its flags and position; every holder gets a copy.
     what += " (" + fd.path() + ")";
@@ -195,7 +200,7 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const image::Fd& fd) {
     // The placeholder is inside the tree's time namespace: its clocks are the tree's.
     ASSIGN_OR_RETURN_CTX(opened, open_like(fd, ctx.staged.objects, ClockOffsets{}), what);
   }
-  return place_fd(opened, fd, what);
+  return place_fd_with_status(opened, fd, what);
 }
 
 // Epoll sets come after every other fd of the process, since their watches name those fds: first
@@ -213,7 +218,7 @@ Result<> open_epoll_fds(const ProcessImage& process) {
       ASSIGN_OR_RETURN_CTX(opened, create_epoll_fd(fd), what);
       if (fd.open_file_id() != 0) made[fd.open_file_id()] = fd.fd();
     }
-    RETURN_IF_ERROR(place_fd(opened, fd, what));
+    RETURN_IF_ERROR(place_fd_with_status(opened, fd, what));
   }
   std::set<uint64_t> watched;
   for (const auto& fd : process.files.fds()) {
@@ -248,7 +253,7 @@ Result<> reset_signal_dispositions() {
 // Everything a live placeholder can do for itself before it is seized.
 Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process) {
   for (const auto& fd : process.files.fds())
-    if (fd.kind() != image::FD_EPOLL) RETURN_IF_ERROR(open_image_fd(ctx, fd));
+    if (fd.kind() != image::FD_EPOLL) RETURN_IF_ERROR(open_image_fd(ctx, process, fd));
   RETURN_IF_ERROR(open_epoll_fds(process));
   std::set<int> keep{ctx.report_fd, ctx.hold_fd};
   for (const auto& fd : process.files.fds()) keep.insert(fd.fd());

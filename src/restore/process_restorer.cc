@@ -12,6 +12,7 @@
 #include "kernel/kernel_abi.h"
 #include "ptrace/registers.h"
 #include "restore/address_plan.h"
+#include "restore/fd_status.h"
 #include "restore/file_locks.h"
 #include "restore/memory_restorer.h"
 #include "restore/memory_objects.h"
@@ -83,6 +84,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   }
   RETURN_IF_ERROR(create_posix_timers(task, core));
   RETURN_IF_ERROR(restore_creds(task, core.creds()));
+  RETURN_IF_ERROR(restore_fd_owners(task, process));
   for (size_t i = first_thread; i < tracees.size(); ++i)
     RETURN_IF_ERROR(finish_thread(*tracees[i], task, process, static_cast<int>(i - first_thread + 1)));
   RETURN_IF_ERROR(restore_process_flags(task, core));

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
+#include <string>
 
 #include "base/unique_fd.h"
 #include "restore/anon_inode_fds.h"
@@ -63,6 +65,43 @@ Result<> refill(int sender, const image::UnixSocketState& receiver) {
       sent += static_cast<size_t>(n);
     } while (sent < message.size() && receiver.type() == SOCK_STREAM);
   }
+  return {};
+}
+
+// Gives every pipe fd of the image its open file. pipe2 made one read-only and one write-only open
+// file per pipe, without O_LARGEFILE: the first open file of the image that is like that takes it.
+// Any other was made by an open of /proc/PID/fd/N (which adds O_LARGEFILE), and is made again so,
+// with the flags only an open gives (access mode, O_SYNC ...); O_DIRECT (which such an open
+// refuses for a pipe) and the rest are set by the placeholder (fd_status.h).
+Result<> stage_pipe_files(const ImageSet& set, int min_fd, StagedFds& staged) {
+  std::map<uint64_t, int> by_open_file;
+  std::set<std::pair<uint64_t, bool>> taken;  // (pipe, write end) whose pipe2 end has its open file.
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds()) {
+      if (fd.kind() != image::FD_PIPE) continue;
+      std::pair<uint32_t, int> key{process.pid(), fd.fd()};
+      if (auto known = by_open_file.find(fd.open_file_id()); fd.open_file_id() != 0 && known != by_open_file.end()) {
+        staged.pipe_files[key] = known->second;
+        continue;
+      }
+      const StagedPipe& pipe = staged.pipes.at(fd.pipe_id());
+      int mode = static_cast<int>(fd.flags()) & O_ACCMODE;
+      int file = -1;
+      constexpr uint32_t kKernelLargefile = 0100000;  // glibc's O_LARGEFILE is 0 on x86_64.
+      if ((mode == O_RDONLY || mode == O_WRONLY) && !(fd.flags() & kKernelLargefile) && taken.insert({fd.pipe_id(), mode == O_WRONLY}).second) {
+        file = mode == O_WRONLY ? pipe.write_fd : pipe.read_fd;
+      } else {
+        // Both ends are open here, so opening either way does not wait for the other side.
+        std::string path = "/proc/self/fd/" + std::to_string(pipe.read_fd);
+        int flags = static_cast<int>(fd.flags()) & ~(O_DIRECT | O_ASYNC | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+        int opened = ::open(path.c_str(), flags);
+        if (opened < 0) return fail_errno("pid " + std::to_string(process.pid()) + " fd " + std::to_string(fd.fd()) + ": open(pipe " +
+                                          std::to_string(fd.pipe_id()) + ", " + std::to_string(flags) + ")");
+        ASSIGN_OR_RETURN(file, move_above(opened, min_fd));
+      }
+      staged.pipe_files[key] = file;
+      if (fd.open_file_id() != 0) by_open_file[fd.open_file_id()] = file;
+    }
   return {};
 }
 
@@ -127,6 +166,10 @@ Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& object
     return reopen_object(fd, object->second);
   }
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+  // open(2) takes O_ASYNC into the flags without arming it; a device may support it, and then it
+  // is armed by F_SETFL at the fd's own number (fd_status.h). Files have no O_ASYNC: if one had the
+  // flag, an open gave it, and so does this one.
+  if (fd.kind() == image::FD_CHARDEV) flags &= ~O_ASYNC;
   int opened = ::open(fd.path().c_str(), flags | O_NOCTTY);
   if (opened < 0) return fail_errno("open");
   // Devices keep no position worth restoring (and a tty refuses lseek).
@@ -145,6 +188,7 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint
   for (const auto& pipe : set.pipes.pipes()) {
     ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
   }
+  RETURN_IF_ERROR(stage_pipe_files(set, min_fd, staged));
   // Validation made sure every socket's peer is in the image and points back.
   std::map<uint64_t, const image::UnixSocketState*> sockets;
   for (const auto& process : set.processes)

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 
 #include "base/error.h"
 #include "ns/time_namespace.h"
@@ -22,6 +23,10 @@ struct StagedPipe {
 
 struct StagedFds {
   std::map<uint64_t, StagedPipe> pipes;  // By pipe_id.
+  // Every pipe fd of the image, by (pid, fd number): the open file it gets a copy of. The fds that
+  // shared an open file share one again; other open files of the same end (a reopen through
+  // /proc/PID/fd, an O_RDWR one) are opened again the same way, so each keeps its own flags.
+  std::map<std::pair<uint32_t, int>, int> pipe_files;
   std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
   std::map<uint64_t, int> objects;       // Memory objects by id (memory_objects.h), made by cryo itself.
   std::map<uint64_t, int> sockets;       // Unix socketpair ends, by socket_id.
