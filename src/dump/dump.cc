@@ -15,6 +15,7 @@
 #include "base/interrupt.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
+#include "dump/cow_sharing.h"
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
 #include "dump/file_contents.h"
@@ -86,6 +87,14 @@ class TreeDump {
     // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
     RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes()));
     log()->debug("fingerprints read in {:.2f} ms", ms_since(started));
+    // Before any memory is read (cow_sharing.h says why).
+    for (auto& process : freezer_.processes()) {
+      pid_t ppid = facts_.at(process.pid).status.ppid;
+      if (process.zombie || process.pid == target_.init || !inside_.count(ppid)) continue;
+      ASSIGN_OR_RETURN_CTX(shared_with_parent_[process.pid], find_pages_shared_with_parent(process.pid, ppid),
+                           describe_process(process.pid, facts_.at(process.pid).status));
+    }
+    log()->debug("copy-on-write sharing found in {:.2f} ms", ms_since(started));
     for (auto& process : freezer_.processes()) {
       RETURN_IF_ERROR(check_interrupt());
       const ProcessFacts& facts = facts_.at(process.pid);
@@ -189,6 +198,12 @@ class TreeDump {
     ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
     ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, std::move(pages_file)));
     writer_.set_known_checksum(pages_name, pages.xxh3);
+    if (auto shared = shared_with_parent_.find(process.pid); shared != shared_with_parent_.end()) {
+      record_shared_with_parent(shared->second, pages.pagemap);
+      uint64_t count = 0;
+      for (const auto& span : pages.pagemap.shared_with_parent()) count += span.nr_pages();
+      log()->debug("pid {}: {} of its stored pages are its parent's by copy-on-write", pid, count);
+    }
     const image::Pagemap& pagemap = pages.pagemap;
     step("pages");
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
@@ -231,6 +246,7 @@ class TreeDump {
   std::vector<PipeEnd> pipe_ends_;
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
+  std::map<pid_t, std::vector<PageRange>> shared_with_parent_;  // By host PID: pages that are the parent's.
   std::vector<image::SpecialMapping> vdso_layout_;
   FileContentCollector contents_;
   image::VdsoText vdso_;
