@@ -1,9 +1,12 @@
 #include "dump/cow_sharing.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "base/file_util.h"
 #include "base/logging.h"
@@ -21,7 +24,67 @@ UniqueFd open_pagemap(pid_t pid) {
   return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
 }
 
+// A pages file mapped read-only (it was just written: the page cache has it).
+class MappedPages {
+ public:
+  static Result<MappedPages> open(const DirFd& dir, const std::string& name, uint64_t size) {
+    MappedPages m;
+    if (size == 0) return m;
+    ASSIGN_OR_RETURN(OpenedFile file, dir.open_regular(name, size));
+    if (file.size != size) return fail(dir.describe(name) + " has " + std::to_string(file.size) + " bytes, not " + std::to_string(size));
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, file.fd.get(), 0);
+    if (p == MAP_FAILED) return fail_errno("mmap(" + dir.describe(name) + ")");
+    m.data_ = static_cast<const char*>(p);
+    m.size_ = size;
+    return m;
+  }
+  MappedPages() = default;
+  MappedPages(MappedPages&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(o.size_) {}
+  MappedPages& operator=(MappedPages&&) = delete;
+  ~MappedPages() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+  }
+  const char* data() const { return data_; }
+
+ private:
+  const char* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+// The offset in the pages file of the stored page at `vaddr`, if it is stored.
+std::optional<uint64_t> offset_of(const image::Pagemap& pagemap, uint64_t vaddr) {
+  const auto& runs = pagemap.runs();
+  auto it = std::upper_bound(runs.begin(), runs.end(), vaddr, [](uint64_t a, const image::PageRun& r) { return a < r.vaddr(); });
+  if (it == runs.begin()) return std::nullopt;
+  --it;
+  if (vaddr >= it->vaddr() + it->nr_pages() * kPageSize) return std::nullopt;
+  return it->offset() + (vaddr - it->vaddr());
+}
+
 }  // namespace
+
+Result<uint64_t> confirm_shared_bytes(const DirFd& dir, const std::string& child_pages, image::Pagemap& child,
+                                      const std::string& parent_pages, const image::Pagemap& parent) {
+  if (child.shared_with_parent_size() == 0) return 0;
+  ASSIGN_OR_RETURN(MappedPages mine, MappedPages::open(dir, child_pages, child.pages_file_size()));
+  ASSIGN_OR_RETURN(MappedPages theirs, MappedPages::open(dir, parent_pages, parent.pages_file_size()));
+  std::vector<PageRange> same;
+  uint64_t dropped = 0;
+  for (const auto& span : child.shared_with_parent()) {
+    for (uint64_t page = span.vaddr(); page < span.vaddr() + span.nr_pages() * kPageSize; page += kPageSize) {
+      auto at = offset_of(child, page);
+      auto there = offset_of(parent, page);
+      if (at && there && std::memcmp(mine.data() + *at, theirs.data() + *there, kPageSize) == 0) {
+        if (!same.empty() && same.back().end == page) same.back().end = page + kPageSize;
+        else same.push_back({page, page + kPageSize});
+      } else {
+        ++dropped;
+      }
+    }
+  }
+  record_shared_with_parent(same, child);
+  return dropped;
+}
 
 Result<std::vector<PageRange>> find_pages_shared_with_parent(pid_t pid, pid_t parent) {
   std::vector<PageRange> shared;

@@ -14,6 +14,7 @@
 
 #include <vector>
 
+#include "base/dir_fd.h"
 #include "base/error.h"
 #include "kernel/proc_pagemap.h"
 #include "pagemap.pb.h"
@@ -27,5 +28,13 @@ Result<std::vector<PageRange>> find_pages_shared_with_parent(pid_t pid, pid_t pa
 
 // Fills `pagemap.shared_with_parent` with the stored pages (of `pagemap.runs`) that are in `shared`.
 void record_shared_with_parent(const std::vector<PageRange>& shared, image::Pagemap& pagemap);
+
+// Keeps in `child.shared_with_parent` only the pages whose bytes in the child's pages file
+// (`child_pages` in `dir`) are the parent's at the same address. The frames were compared before
+// anything ran in the tree again, but the dump itself resumes threads to run injected syscalls (and
+// the kernel may write an rseq area then): a page written since is not the parent's any more.
+// Returns the number of pages dropped.
+Result<uint64_t> confirm_shared_bytes(const DirFd& dir, const std::string& child_pages, image::Pagemap& child,
+                                      const std::string& parent_pages, const image::Pagemap& parent);
 
 }  // namespace cryo::dump
