@@ -15,6 +15,7 @@
 #include "base/interrupt.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
+#include "dump/cow_sharing.h"
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
 #include "dump/fd_owners.h"
@@ -87,6 +88,14 @@ class TreeDump {
     // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
     RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes()));
     log()->debug("fingerprints read in {:.2f} ms", ms_since(started));
+    // Before any memory is read (cow_sharing.h says why).
+    for (auto& process : freezer_.processes()) {
+      pid_t ppid = facts_.at(process.pid).status.ppid;
+      if (process.zombie || process.pid == target_.init || !inside_.count(ppid)) continue;
+      ASSIGN_OR_RETURN_CTX(shared_with_parent_[process.pid], find_pages_shared_with_parent(process.pid, ppid),
+                           describe_process(process.pid, facts_.at(process.pid).status));
+    }
+    log()->debug("copy-on-write sharing found in {:.2f} ms", ms_since(started));
     for (auto& process : freezer_.processes()) {
       RETURN_IF_ERROR(check_interrupt());
       const ProcessFacts& facts = facts_.at(process.pid);
@@ -96,6 +105,7 @@ class TreeDump {
       if (!dumped) return fail(dumped.error().context(describe_process(process.pid, facts.status)));
       for (uint32_t tid : *dumped) entry->add_threads(tid);
     }
+    RETURN_IF_ERROR(write_shared_pagemaps());
     log()->debug("processes collected in {:.2f} ms", ms_since(started));
     // Files are written last: which fds share an open file is only known once every process is read.
     RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
@@ -138,6 +148,24 @@ class TreeDump {
       out->set_name(sym.name);
       out->set_offset(sym.offset);
     }
+  }
+
+  // The pagemaps that name pages shared with the parent, each once its pages are compared with the parent's.
+  Result<> write_shared_pagemaps() {
+    for (auto& [host_pid, dumped] : pagemaps_) {
+      auto& [name, pagemap] = dumped;
+      if (pagemap.shared_with_parent_size() == 0) continue;
+      auto parent = pagemaps_.find(facts_.at(host_pid).status.ppid);
+      uint64_t dropped = 0;
+      if (parent == pagemaps_.end()) {
+        pagemap.clear_shared_with_parent();  // A parent without pages (a zombie) shares none.
+      } else {
+        ASSIGN_OR_RETURN(dropped, confirm_shared_bytes(dir_, name, pagemap, parent->second.first, parent->second.second));
+      }
+      if (dropped) log()->debug("pid {}: {} pages written since the frames were compared are not shared", inside_.at(host_pid), dropped);
+      RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, inside_.at(host_pid), pagemap));
+    }
+    return {};
   }
 
   // For --include DIR: the regular files the tree uses.
@@ -193,6 +221,12 @@ class TreeDump {
     ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
     ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, std::move(pages_file)));
     writer_.set_known_checksum(pages_name, pages.xxh3);
+    if (auto shared = shared_with_parent_.find(process.pid); shared != shared_with_parent_.end()) {
+      record_shared_with_parent(shared->second, pages.pagemap);
+      uint64_t count = 0;
+      for (const auto& span : pages.pagemap.shared_with_parent()) count += span.nr_pages();
+      log()->debug("pid {}: {} of its stored pages are its parent's by copy-on-write", pid, count);
+    }
     const image::Pagemap& pagemap = pages.pagemap;
     step("pages");
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
@@ -202,7 +236,9 @@ class TreeDump {
       if (fd.kind() == image::FD_REGULAR) used_files_.insert(fd.path());
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Core, pid, core));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryMap, pid, mm));
-    RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
+    // Pages shared with the parent are confirmed against its bytes once every process is dumped.
+    if (pagemap.shared_with_parent_size() == 0) RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pagemap, pid, pagemap));
+    pagemaps_[process.pid] = {pages_name, pagemap};
     page_bytes_ += pagemap.pages_file_size();
     int fd_count = files.fds_size();
     files_[process.pid] = std::move(files);
@@ -235,6 +271,8 @@ class TreeDump {
   std::vector<PipeEnd> pipe_ends_;
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
+  std::map<pid_t, std::vector<PageRange>> shared_with_parent_;  // By host PID: pages that are the parent's.
+  std::map<pid_t, std::pair<std::string, image::Pagemap>> pagemaps_;  // By host PID: pages file name and its index.
   std::vector<image::SpecialMapping> vdso_layout_;
   FileContentCollector contents_;
   image::VdsoText vdso_;

@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <string>
@@ -113,6 +114,24 @@ void append_private_pages(std::span<const uint64_t> entries, uint64_t start, std
 void append_guard_pages(std::span<const uint64_t> entries, uint64_t start, std::vector<PageRange>& out) {
   for (size_t i = 0; i < entries.size(); ++i) {
     if (!(entries[i] & kPagemapGuard)) continue;
+    uint64_t page = start + i * kPageSize;
+    append_range(out, page, page + kPageSize);
+  }
+}
+
+Result<> read_pagemap_entries(int pagemap_fd, uint64_t start, size_t count, uint64_t* out) {
+  return pread_exact(pagemap_fd, out, count * sizeof(uint64_t), start / kPageSize * sizeof(uint64_t), "pagemap");
+}
+
+void append_same_frames(std::span<const uint64_t> child, std::span<const uint64_t> parent, uint64_t start,
+                        std::vector<PageRange>& out) {
+  size_t n = std::min(child.size(), parent.size());
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t c = child[i], p = parent[i];
+    if (!(c & kPagemapPresent) || !(p & kPagemapPresent)) continue;
+    if ((c | p) & (kPagemapFileOrShared | kPagemapExclusive)) continue;
+    uint64_t frame = c & kPagemapFrameMask;
+    if (frame == 0 || frame != (p & kPagemapFrameMask)) continue;
     uint64_t page = start + i * kPageSize;
     append_range(out, page, page + kPageSize);
   }

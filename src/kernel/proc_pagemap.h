@@ -25,6 +25,20 @@ constexpr uint64_t kPagemapFileOrShared = 1ull << 61;
 // too, that holds no data; touching it raises SIGSEGV.
 constexpr uint64_t kPagemapGuard = 1ull << 58;
 
+// Set when only this process maps the page (Linux 4.2+).
+constexpr uint64_t kPagemapExclusive = 1ull << 56;
+// Bits 0-54 of a present page: its frame number, shown only to a reader with CAP_SYS_ADMIN (0 to others).
+constexpr uint64_t kPagemapFrameMask = (1ull << 55) - 1;
+
+// Reads the raw entries of `count` pages from `start` (page aligned) into `out`.
+Result<> read_pagemap_entries(int pagemap_fd, uint64_t start, size_t count, uint64_t* out);
+
+// Appends the pages whose entries in `child` and `parent` (one per page, the first for address
+// `start`) name the same physical page: present in both, a private (anonymous) page in both, not
+// exclusively mapped, with the same non-zero frame number. Adjacent pages extend the last range.
+void append_same_frames(std::span<const uint64_t> child, std::span<const uint64_t> parent, uint64_t start,
+                        std::vector<PageRange>& out);
+
 // Appends the pages of `entries` (one entry per page, the first for address `start`) that are
 // private to the process: present or swapped out, and neither a file's page-cache page nor a guard. Adjacent pages
 // extend the last range of `out`.

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "base/logging.h"
 #include "base/unique_fd.h"
 #include "image/vm_flag_table.h"
+#include "kernel/proc_pagemap.h"
 #include "restore/address_plan.h"
 
 namespace cryo::restore {
@@ -65,11 +67,11 @@ class PagesFile {
 };
 
 // Copies every page run into the tracee with as few process_vm_writev calls as IOV_MAX allows.
-Result<> fill_pages(pid_t pid, const image::Pagemap& pagemap, const PagesFile& pages) {
+Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, const PagesFile& pages) {
   std::vector<iovec> local, remote;
-  local.reserve(static_cast<size_t>(pagemap.runs_size()));
-  remote.reserve(static_cast<size_t>(pagemap.runs_size()));
-  for (const auto& run : pagemap.runs()) {
+  local.reserve(runs.size());
+  remote.reserve(runs.size());
+  for (const auto& run : runs) {
     size_t bytes = run.nr_pages() * kPageSize;
     local.push_back({const_cast<char*>(pages.data() + run.offset()), bytes});
     remote.push_back({reinterpret_cast<void*>(run.vaddr()), bytes});
@@ -99,11 +101,13 @@ Result<> fill_pages(pid_t pid, const image::Pagemap& pagemap, const PagesFile& p
   return {};
 }
 
-// Removes everything of the placeholder but the trampoline and the vdso mappings: the gaps between
-// them are unmapped whole, a handful of syscalls whatever the placeholder had.
-Result<> unmap_placeholder(RemoteTask& task, const std::vector<NamedRange>& keep_specials) {
+// Removes everything of the placeholder but the trampoline, the vdso mappings and the VMAs it has in
+// place already: the gaps between them are unmapped whole, a handful of syscalls whatever the
+// placeholder had.
+Result<> unmap_placeholder(RemoteTask& task, const std::vector<NamedRange>& keep_specials, const std::vector<AddressRange>& keep_vmas) {
   std::vector<AddressRange> keep{{task.trampoline(), task.trampoline() + task.trampoline_size()}};
   for (const auto& r : keep_specials) keep.push_back({r.start, r.end});
+  keep.insert(keep.end(), keep_vmas.begin(), keep_vmas.end());
   std::sort(keep.begin(), keep.end(), [](const AddressRange& a, const AddressRange& b) { return a.start < b.start; });
   uint64_t cursor = 0;
   for (const auto& k : keep) {
@@ -276,6 +280,35 @@ Result<> apply_lock(RemoteTask& task, const image::Vma& vma) {
   return {};
 }
 
+// A VMA the plan keeps must be where the placeholder mapped it: inside one private anonymous
+// mapping of the placeholder (a seed, or one inherited from the parent's placeholder).
+Result<> check_in_place(const std::vector<MapsEntry>& placeholder, const std::vector<AddressRange>& keep) {
+  for (const auto& range : keep) {
+    bool found = false;
+    for (const auto& e : placeholder)
+      if (e.start <= range.start && range.end <= e.end && !e.shared && e.inode == 0) found = true;
+    if (!found) return fail("shared memory " + hex(range.start) + "-" + hex(range.end) + " is not in place in the placeholder");
+  }
+  return {};
+}
+
+// Pages of kept VMAs that the process does not have: the placeholder inherited them from its
+// parent. MADV_DONTNEED gives anonymous memory back its zero pages. Only present pages are looked at.
+Result<> drop_foreign_pages(RemoteTask& task, const ProcessImage& process, const std::vector<AddressRange>& keep) {
+  if (keep.empty()) return {};
+  std::string path = "/proc/" + std::to_string(task.host_pid()) + "/pagemap";
+  UniqueFd pagemap(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap.valid()) return fail_errno("open(" + path + ")");
+  std::vector<PageRange> present;
+  for (const auto& range : keep) RETURN_IF_ERROR(find_private_pages(pagemap.get(), range.start, range.end, present));
+  std::vector<AddressRange> resident;
+  for (const auto& r : present) resident.push_back({r.start, r.end});
+  for (const auto& r : subtract_ranges(resident, stored_ranges(process.pagemap)))
+    RETURN_IF_ERROR_CTX(task.call("madvise(MADV_DONTNEED)", SYS_madvise, {r.start, r.end - r.start, MADV_DONTNEED}),
+                        "drop the parent's pages at " + hex(r.start) + "-" + hex(r.end));
+  return {};
+}
+
 }  // namespace
 
 Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, const image::MemoryMap& image, uint64_t size) {
@@ -288,28 +321,40 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
 }
 
 Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
-                        const std::vector<MapsEntry>& placeholder,
-                        const std::map<uint64_t, int>& objects) {
+                        const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects,
+                        const PreparedMemory& prepared) {
   auto log = logging::get("restore");
   auto started = std::chrono::steady_clock::now();
+  const auto& vmas = process.mm.vmas();
+  auto kept = [&](int i) { return static_cast<size_t>(i) < prepared.kept.size() && prepared.kept[static_cast<size_t>(i)]; };
+  std::vector<AddressRange> keep;
+  for (int i = 0; i < vmas.size(); ++i)
+    if (kept(i)) keep.push_back({vmas[i].start(), vmas[i].end()});
+  RETURN_IF_ERROR(check_in_place(placeholder, keep));
+
   std::vector<NamedRange> specials = vdso_mappings(placeholder);
-  RETURN_IF_ERROR(unmap_placeholder(task, specials));
+  RETURN_IF_ERROR(unmap_placeholder(task, specials, keep));
   RETURN_IF_ERROR(move_vdso(task, process, specials));
   // Before the mappings, as in the process: every one made after it is mergeable.
   bool merge_any = process.mm.ksm_merge_any();
   if (merge_any) RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_MEMORY_MERGE)", SYS_prctl, {kPrSetMemoryMerge, 1}), "KSM merge-any");
 
+  // What the kept VMAs hold beyond the process's own pages (the parent's, inherited) must go.
+  RETURN_IF_ERROR(drop_foreign_pages(task, process, keep));
+  // The pages to write: all stored ones but those in place already.
+  std::vector<image::PageRun> runs = runs_within(process.pagemap, subtract_ranges(stored_ranges(process.pagemap), prepared.final_pages));
+
   // Which VMAs receive stored pages: those are mapped writable until filled.
-  const auto& vmas = process.mm.vmas();
   std::vector<bool> filled(static_cast<size_t>(vmas.size()), false);
   size_t k = 0;
-  for (const auto& run : process.pagemap.runs()) {
+  for (const auto& run : runs) {
     uint64_t end = run.vaddr() + run.nr_pages() * kPageSize;
     while (k < filled.size() && vmas[static_cast<int>(k)].end() <= run.vaddr()) ++k;
     for (size_t j = k; j < filled.size() && vmas[static_cast<int>(j)].start() < end; ++j) filled[j] = true;
   }
 
   RemoteFiles files(task);
+  uint64_t kept_bytes = 0;
   for (int i = 0; i < vmas.size(); ++i) {
     const auto& vma = vmas[i];
     if (is_special(vma.kind())) continue;
@@ -317,6 +362,12 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
     // mapped writable first too, and mprotect keeps the accounting.
     if (vma.accountable() && !(vma.prot() & PROT_WRITE) && !(vma.flags() & MAP_SHARED)) filled[static_cast<size_t>(i)] = true;
     uint32_t prot = filled[static_cast<size_t>(i)] ? vma.prot() | PROT_READ | PROT_WRITE : vma.prot();
+    if (kept(i)) {
+      // Mapped read-write by the placeholder that seeded it, with this VMA's flags and huge page advice.
+      kept_bytes += vma.end() - vma.start();
+      RETURN_IF_ERROR_CTX(task.call("mprotect", SYS_mprotect, {vma.start(), vma.end() - vma.start(), prot}), describe(vma));
+      continue;
+    }
     RETURN_IF_ERROR_CTX(map_vma(task, files, objects, vma, prot), describe(vma));
     // Before the pages arrive, so that they land in huge pages right away.
     RETURN_IF_ERROR_CTX(apply_advice(task, vma, image::VmFlagHandling::MadviseBeforeFill), describe(vma));
@@ -325,7 +376,7 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
 
   ASSIGN_OR_RETURN(PagesFile pages, PagesFile::open(image_dir, process.pages_name, process.pages_file_size));
   auto mapped = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(fill_pages(task.host_pid(), process.pagemap, pages));
+  RETURN_IF_ERROR(fill_pages(task.host_pid(), runs, pages));
   auto copied = std::chrono::steady_clock::now();
 
   for (int i = 0; i < vmas.size(); ++i) {
@@ -351,8 +402,12 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
     RETURN_IF_ERROR_CTX(task.call("mlockall", SYS_mlockall, {process.mm.mlockall_flags()}), "mlockall");
   auto done = std::chrono::steady_clock::now();
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  log->debug("pid {}: {} mappings, {} bytes of pages: mapped in {:.2f} ms, copied in {:.2f} ms, protected in {:.2f} ms",
-             process.pid(), vmas.size(), process.pages_file_size, ms(mapped - started), ms(copied - mapped), ms(done - copied));
+  uint64_t written = 0;
+  for (const auto& run : runs) written += run.nr_pages() * kPageSize;
+  log->debug("pid {}: {} mappings, {} of {} bytes of pages written ({} mappings, {} bytes, in place already): mapped in {:.2f} ms, "
+             "copied in {:.2f} ms, protected in {:.2f} ms",
+             process.pid(), vmas.size(), written, process.pages_file_size, keep.size(), kept_bytes, ms(mapped - started),
+             ms(copied - mapped), ms(done - copied));
   return {};
 }
 

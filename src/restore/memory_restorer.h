@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "restore/image_set.h"
+#include "restore/shared_memory_plan.h"
 #include "restore/vdso_mappings.h"
 #include "restore/remote_task.h"
 
@@ -19,8 +20,11 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
 
 // `placeholder` is the placeholder's maps, read before anything changed. Needs the trampoline.
 // `image_dir` holds the process's pages file. `objects` are the fd numbers, in the tracee, of the
-// memory objects its mappings name; the caller closes them afterwards.
+// memory objects its mappings name; the caller closes them afterwards. `prepared` says which VMAs
+// the placeholder has in place already (shared copy-on-write with its parent or children), and
+// which of their pages hold the image's bytes: those VMAs stay and only the rest is written.
 Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
-                        const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects);
+                        const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects,
+                        const PreparedMemory& prepared);
 
 }  // namespace cryo::restore

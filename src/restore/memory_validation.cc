@@ -165,6 +165,42 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
       ++k;
     }
   }
+
+  // Pages shared with the parent are stored pages of this process (restore writes them from its own
+  // bytes wherever they are not in place), of a process that has a parent.
+  const auto& shared = pagemap.shared_with_parent();
+  if (shared.empty()) return;
+  if (process.entry.ppid() == 0) problem("has pages shared with a parent, but no parent");
+  if (shared.size() > kMaxPageRuns) {
+    problem("has " + std::to_string(shared.size()) + " ranges of pages shared with its parent, more than cryo accepts");
+    return;
+  }
+  uint64_t previous_shared_end = 0;
+  int run_index = 0;
+  const auto& runs = pagemap.runs();
+  for (const auto& span : shared) {
+    std::string name = "range of pages shared with the parent at " + hex(span.vaddr());
+    if (span.nr_pages() == 0 || span.nr_pages() > (kUserAddressLimit / kPageSize) || span.vaddr() % kPageSize ||
+        span.vaddr() >= kUserAddressLimit) {
+      problem(name + " (" + std::to_string(span.nr_pages()) + " pages) is malformed");
+      continue;
+    }
+    uint64_t end = span.vaddr() + span.nr_pages() * kPageSize;
+    if (span.vaddr() < previous_shared_end) problem(name + " overlaps or is out of order with the range before");
+    previous_shared_end = end;
+    // Inside the stored runs, which may be split where the pages file is not contiguous.
+    uint64_t cursor = span.vaddr();
+    while (run_index < runs.size() && runs[run_index].vaddr() + runs[run_index].nr_pages() * kPageSize <= cursor) ++run_index;
+    int r = run_index;
+    while (cursor < end) {
+      if (r >= runs.size() || runs[r].vaddr() > cursor) {
+        problem(name + ": page " + hex(cursor) + " is not stored");
+        break;
+      }
+      cursor = runs[r].vaddr() + runs[r].nr_pages() * kPageSize;
+      ++r;
+    }
+  }
 }
 
 }  // namespace cryo::restore

@@ -21,6 +21,7 @@
 #include "restore/anon_inode_fds.h"
 #include "restore/fd_status.h"
 #include "restore/memory_objects.h"
+#include "restore/memory_seeding.h"
 #include "restore/report_channel.h"
 
 namespace cryo::restore {
@@ -53,6 +54,11 @@ Result<> enter_group(const ProcessPlan& plan) {
   }
   return {};
 }
+
+// The memory plan of the placeholder that forked this one (memory_seeding.h), inherited by fork
+// with the memory it describes. A helper forks with none: it keeps no memory of the image.
+const PreparedMemory* forker_memory = nullptr;
+int forker_index = -1;
 
 using NodeMain = void (*)(const PlaceholderContext& ctx, size_t index, int done_fd);
 [[noreturn]] void run_placeholder(const PlaceholderContext& ctx, size_t index, int done_fd);
@@ -139,6 +145,8 @@ Result<> reap_helpers(const std::vector<pid_t>& made) {
 // forks the helpers of the groups in its session and the processes the init adopted, then exits.
 [[noreturn]] void run_helper(const PlaceholderContext& ctx, size_t index, int done_fd) {
   const HelperPlan& plan = ctx.plan->helpers[index];
+  forker_memory = nullptr;
+  forker_index = -1;
   auto failed = [&](const Error& e) {
     std::string role = plan.session == SessionAction::NewSession ? "session " : "process group ";
     send_report(ctx.report_fd, ReportKind::Failed, 0, 0, "helper for " + role + std::to_string(plan.pid) + ": " + e.message);
@@ -301,6 +309,12 @@ Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process
   if (auto r = create_helpers(ctx, plan.helpers, &helpers); !r) die(ctx, pid, r.error());
   if (auto r = enter_group(plan); !r) die(ctx, pid, r.error().context("process group"));
   if (auto r = reap_helpers(helpers); !r) die(ctx, pid, r.error());
+  // Before the children: what they share with this process must be in place when they are forked.
+  auto seeded = seed_shared_memory(ctx, index, forker_index, forker_memory);
+  if (!seeded) die(ctx, pid, seeded.error());
+  PreparedMemory memory = std::move(*seeded);
+  forker_memory = &memory;
+  forker_index = static_cast<int>(index);
   for (size_t child : plan.children)
     if (auto r = create_child(ctx, child); !r) die(ctx, pid, r.error());
   if (done_fd >= 0) {

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "restore/image_set.h"
+#include "restore/seed_board.h"
 #include "restore/staged_fds.h"
 #include "restore/tree_plan.h"
 
@@ -28,6 +29,7 @@ struct PlaceholderContext {
   int hold_fd = -1;    // Read end of a pipe only cryo can write: EOF means cryo is gone, so give up.
   int zombie_fd = -1;  // Read end of a pipe whose EOF tells zombies to exit.
   StagedFds staged;    // Pipes and shared open files, filled in by the helper before the init is cloned.
+  const SeedBoard* seed_board = nullptr;  // Where placeholders record the memory they mapped before forking.
 };
 
 // Runs in the tree's init right after it was cloned into the new namespaces: mounts its /proc, sets

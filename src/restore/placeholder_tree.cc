@@ -91,6 +91,7 @@ PlaceholderTree::PlaceholderTree(PlaceholderTree&& other) noexcept
       host_pids_(std::move(other.host_pids_)),
       hold_write_(std::move(other.hold_write_)),
       zombie_write_(std::move(other.zombie_write_)),
+      seed_board_(std::move(other.seed_board_)),
       objects_(std::move(other.objects_)),
       released_(other.released_),
       killed_(other.killed_) {
@@ -123,6 +124,9 @@ Result<PlaceholderTree> PlaceholderTree::create(const ImageSet& images, const Tr
   tree.ctx_.report_fd = tree.channel_.sender_fd();
   tree.ctx_.hold_fd = hold.first;
   tree.ctx_.zombie_fd = zombie.first;
+  ASSIGN_OR_RETURN(SeedBoard board, SeedBoard::create(images));
+  tree.seed_board_ = std::make_unique<SeedBoard>(std::move(board));
+  tree.ctx_.seed_board = tree.seed_board_.get();
   // Created by cryo, not the helper: cryo maps them into the tracees later by these fd numbers.
   ASSIGN_OR_RETURN(tree.objects_, create_memory_objects(images, base));
   for (const auto& [id, fd] : tree.objects_) tree.ctx_.staged.objects[id] = fd.get();

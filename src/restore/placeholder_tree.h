@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "base/error.h"
@@ -33,6 +34,8 @@ class PlaceholderTree {
   // Host PID of a process by its PID inside the namespace.
   pid_t host_pid(uint32_t pid) const { return host_pids_.at(pid); }
   const PlaceholderContext& context() const { return ctx_; }
+  // What each placeholder mapped before forking its children; complete once create() returned.
+  const SeedBoard& seed_board() const { return *seed_board_; }
 
   // Lets the zombie placeholders exit and waits until each one is a zombie.
   Result<> let_zombies_exit();
@@ -58,6 +61,7 @@ class PlaceholderTree {
   std::map<uint32_t, pid_t> host_pids_;
   UniqueFd hold_write_;    // Never written; closing it tells waiting placeholders to give up.
   UniqueFd zombie_write_;  // Closing it lets zombies exit.
+  std::unique_ptr<SeedBoard> seed_board_;  // On the heap: placeholders hold its address.
   std::map<uint64_t, UniqueFd> objects_;  // Memory objects by id, inherited by the helper and placeholders.
   bool released_ = false;
   bool killed_ = false;

@@ -11,14 +11,16 @@
 #include "ptrace/tracee.h"
 #include "restore/image_set.h"
 #include "restore/placeholder.h"
+#include "restore/shared_memory_plan.h"
 
 namespace cryo::restore {
 
 // Seizes the placeholder `host_pid` of `process` and restores it with all its threads. Appends the
 // tracees of its threads (leader first) to `tracees` as soon as they exist, so the caller holds them
 // also when a later step fails (kill the tree before dropping them). On success every one of them
-// is stopped with its state in place; detaching them all lets the process run.
+// is stopped with its state in place; detaching them all lets the process run. `memory` is what
+// the placeholder has in place already (shared_memory_plan.h).
 Result<> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx,
-                         std::vector<std::unique_ptr<Tracee>>& tracees);
+                         const PreparedMemory& memory, std::vector<std::unique_ptr<Tracee>>& tracees);
 
 }  // namespace cryo::restore

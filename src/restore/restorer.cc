@@ -24,6 +24,7 @@
 #include "restore/placeholder_tree.h"
 #include "restore/preflight.h"
 #include "restore/process_restorer.h"
+#include "restore/shared_memory_plan.h"
 #include "restore/tree_verification.h"
 
 namespace cryo::restore {
@@ -158,6 +159,12 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     return fail(injected.error());
   }
 
+  // What each placeholder has in place of its memory: shared copy-on-write with its parent and children.
+  std::vector<std::string> unseeded;
+  std::vector<PreparedMemory> memory =
+      plan_tree_memory(images, plan, [&](size_t index) { return tree.seed_board().seeded(index); }, &unseeded);
+  for (const auto& note : unseeded) log->debug("{}", note);
+
   auto restoring = Clock::now();
   // Half-restored processes must die before their tracees are dropped (dropping detaches them):
   // on every failure below the tree is killed first.
@@ -171,7 +178,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       return fail(interrupted.error());
     }
     size_t first = tracees.size();
-    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), tracees);
+    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), memory[index], tracees);
     threads[index] = {first, tracees.size()};
     if (!restored) {
       log->debug("failed: {}", restored.error().message);

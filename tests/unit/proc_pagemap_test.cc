@@ -30,6 +30,26 @@ TEST(ProcPagemap, KeepsPresentAndSwappedPrivatePagesOnly) {
                                          {0x10000 + 5 * kPage, 0x10000 + 6 * kPage}}));
 }
 
+TEST(ProcPagemap, SameFramesAreOnlyPresentPrivateSharedPagesWithOneFrame) {
+  std::vector<uint64_t> child = {
+      kPagemapPresent | 10,                      // shared: same frame in the parent
+      kPagemapPresent | 11,                      // adjacent: same range
+      kPagemapPresent | 12,                      // its own copy: another frame
+      kPagemapPresent | kPagemapExclusive | 13,  // exclusively mapped: not the parent's
+      kPagemapPresent,                           // frame numbers hidden (not root)
+      kPagemapSwapped | 15,                      // swapped out: no frame to compare
+      kPagemapPresent | kPagemapFileOrShared | 16,  // page cache
+      kPagemapPresent | 17,
+  };
+  std::vector<uint64_t> parent = {
+      kPagemapPresent | 10, kPagemapPresent | 11, kPagemapPresent | 99, kPagemapPresent | 13,
+      kPagemapPresent,      kPagemapSwapped | 15, kPagemapPresent | kPagemapFileOrShared | 16, kPagemapPresent | 17,
+  };
+  std::vector<PageRange> out;
+  append_same_frames(child, parent, 0x10000, out);
+  EXPECT_EQ(out, (std::vector<PageRange>{{0x10000, 0x10000 + 2 * kPage}, {0x10000 + 7 * kPage, 0x10000 + 8 * kPage}}));
+}
+
 TEST(ProcPagemap, ContinuesTheLastRangeAcrossCalls) {
   std::vector<PageRange> out = {{0x1000, 0x3000}};
   std::vector<uint64_t> entries = {kPagemapPresent, kPagemapPresent};

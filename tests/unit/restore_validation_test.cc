@@ -245,6 +245,41 @@ TEST(RestoreValidation, RefusesPageRunsOutsideWhatRestoreFills) {
   }
 }
 
+TEST(RestoreValidation, RefusesPagesSharedWithTheParentThatAreNotStored) {
+  auto shared = [](ProcessImage& p, uint64_t vaddr, uint64_t pages) {
+    p.entry.set_ppid(7);
+    auto* span = p.pagemap.add_shared_with_parent();
+    span->set_vaddr(vaddr);
+    span->set_nr_pages(pages);
+  };
+  {
+    ImageSet set = valid_image();
+    shared(set.processes[0], 0x403000, 2);
+    std::vector<std::string> problems;
+    validate_memory(set.processes[0], &problems);
+    EXPECT_TRUE(problems.empty()) << joined(problems);
+  }
+  struct Case {
+    std::function<void(ProcessImage&)> damage;
+    std::string expect;
+  } cases[] = {
+      {[&](auto& p) { shared(p, 0x403000, 3); }, "is not stored"},
+      {[&](auto& p) { shared(p, 0x402000, 1); }, "is not stored"},
+      {[&](auto& p) { shared(p, 0x403000, 0); }, "malformed"},
+      {[&](auto& p) { shared(p, 0x403001, 1); }, "malformed"},
+      {[&](auto& p) { shared(p, 0xfffffffffffff000, 1); }, "malformed"},
+      {[&](auto& p) { shared(p, 0x404000, 1); shared(p, 0x403000, 1); }, "out of order"},
+      {[&](auto& p) { shared(p, 0x403000, 1); p.entry.set_ppid(0); }, "no parent"},
+  };
+  for (const auto& c : cases) {
+    ImageSet set = valid_image();
+    c.damage(set.processes[0]);
+    std::vector<std::string> problems;
+    validate_memory(set.processes[0], &problems);
+    EXPECT_NE(joined(problems).find(c.expect), std::string::npos) << "expected '" << c.expect << "' in: " << joined(problems);
+  }
+}
+
 TEST(RestoreValidation, RefusesBadProcessState) {
   struct Case {
     std::function<void(ProcessImage&)> damage;
