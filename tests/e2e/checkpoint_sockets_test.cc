@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
 
 #include "base/unique_fd.h"
@@ -73,7 +74,7 @@ TEST(CheckpointFdSockets, UnixListenersAndTheirAcceptedConnectionsComeBackOnThei
 }
 
 // The dumped tree is gone, its socket file stays: restore unlinks it since nobody answers there;
-// a file a live listener answers on is refused by name.
+// a file a live listener answers on, or an abstract name in use, is refused by name.
 TEST(CheckpointFdSockets, AStaleSocketFileIsReplacedAndALiveListenerThereIsRefused) {
   CheckpointSession session;
   std::string dir = session.dir().path();
@@ -93,6 +94,17 @@ TEST(CheckpointFdSockets, AStaleSocketFileIsReplacedAndALiveListenerThereIsRefus
     ASSERT_EQ(::listen(squatter.get(), 1), 0);
     CommandResult refused = session.restore(session.image_path());
     expect_one_clear_error(refused, dir + "/ctl.sock: a live socket answers there");
+  }
+  // The abstract namespace is the host's: a name taken there is refused, by name.
+  {
+    UniqueFd squatter(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    int n = std::snprintf(address.sun_path + 1, sizeof address.sun_path - 1, "cr_unix_listen:%s", dir.c_str());
+    socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+    ASSERT_EQ(::bind(squatter.get(), reinterpret_cast<sockaddr*>(&address), length), 0);
+    CommandResult refused = session.restore(session.image_path());
+    expect_one_clear_error(refused, "unix listener @cr_unix_listen:" + dir + ": Address already in use (abstract names are per network namespace");
   }
   // The squatter closed: its file is stale now, and the restore replaces it.
   pid_t restored = session.restore_ok(session.image_path());
