@@ -3,11 +3,13 @@
 #include <linux/sockios.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "dump/tcp_listeners.h"
@@ -147,6 +149,55 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
   return {};
 }
 
+
+// "/run/app.sock", or "@name" for an abstract one (its NULs shown as '@' too, as ss(8) does).
+std::string display_name(const image::UnixSocketState& s) {
+  if (!s.abstract()) return s.name();
+  std::string shown = "@" + s.name();
+  for (size_t i = 1; i < shown.size(); ++i)
+    if (shown[i] == '\0') shown[i] = '@';
+  return shown;
+}
+
+// The bound name, and for a path what restore needs to make its file again: the file's mode and
+// owner, or that the file was unlinked after bind (the socket's own file, from sock_diag, is no
+// longer the one at its path).
+Result<> collect_name(pid_t pid, int fd, const std::string& target, const std::string& kind, const UnixSocketDiag& diag,
+                      image::UnixSocketState& state) {
+  const std::string& raw = *diag.name;
+  if (!raw.empty() && raw[0] == '\0') {
+    state.set_abstract(true);
+    state.set_name(raw.substr(1));
+    return {};
+  }
+  // sock_diag gives the path with its terminating NUL.
+  std::string path = raw.substr(0, raw.find('\0'));
+  state.set_name(path);
+  std::string bound = kind + " bound to '" + path + "'";
+  // A relative name was resolved against the binder's working directory at bind, which cryo does
+  // not know; a path inside a chroot is not the host's path.
+  if (path.empty() || path[0] != '/') return fail(refused(fd, target, bound + ", a relative path").with_hint("bind to an absolute path"));
+  std::string root_link = "/proc/" + std::to_string(pid) + "/root";
+  char root[8] = {};
+  if (::readlink(root_link.c_str(), root, sizeof root) != 1 || root[0] != '/')
+    return fail(refused(fd, target, bound + " in a process whose root directory is not /"));
+  if (!diag.vfs_ino) return fail(refused(fd, target, bound + " without a socket file"));
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) return fail_errno("fd " + std::to_string(fd) + ": lstat(" + path + ")");
+    state.set_file_unlinked(true);
+    return {};
+  }
+  if (st.st_ino != *diag.vfs_ino || st.st_dev != diag.vfs_dev) {
+    state.set_file_unlinked(true);
+    return {};
+  }
+  state.set_file_mode(st.st_mode & 07777);
+  state.set_file_uid(st.st_uid);
+  state.set_file_gid(st.st_gid);
+  return {};
+}
+
 }  // namespace
 
 Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t ino, const FdInfo& info, image::Fd& out) {
@@ -158,46 +209,119 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
   std::string kind = describe(facts);
   if ((facts.family == AF_INET || facts.family == AF_INET6) && facts.type == SOCK_STREAM && facts.listening)
     return collect_tcp_listener(sock.get(), fd, target, ino, out);
-  if (facts.family != AF_UNIX || facts.listening ||
-      (facts.type != SOCK_STREAM && facts.type != SOCK_DGRAM && facts.type != SOCK_SEQPACKET))
+  if (facts.family != AF_UNIX || (facts.type != SOCK_STREAM && facts.type != SOCK_DGRAM && facts.type != SOCK_SEQPACKET))
     return fail(refused(fd, target, kind));
   ASSIGN_OR_RETURN(UnixSocketDiag diag, query_unix_socket(ino));
+  if (info.scm_fds && *info.scm_fds != 0)
+    return fail(refused(fd, target, kind + " with " + std::to_string(*info.scm_fds) + " fds in flight (SCM_RIGHTS)"));
+  image::UnixSocketState state;
+  state.set_socket_id(ino);
+  state.set_type(facts.type);
   if (diag.name) {
-    std::string name = !diag.name->empty() && (*diag.name)[0] == '\0' ? "@" + diag.name->substr(1) : *diag.name;
-    return fail(refused(fd, target, kind + " bound to '" + name + "'"));
+    RETURN_IF_ERROR(collect_name(pid, fd, target, kind, diag, state));
+    kind += " bound to '" + display_name(state) + "'";
+    // SO_PASSCRED makes every message carry credentials and an unbound sender autobind; restore
+    // does not set it again.
+    if (int_option(sock.get(), SO_PASSCRED) == 1) return fail(refused(fd, target, kind + " with SO_PASSCRED set"));
   }
+  auto keep = [&]() -> Result<> {
+    out.set_kind(image::FD_UNIX_SOCKET);
+    out.mutable_identity()->set_ino(ino);
+    *out.mutable_unix_socket() = std::move(state);
+    return {};
+  };
+  if (facts.listening) {
+    // A connection waiting in the accept queue has its client's data queued and, if the client is
+    // outside the tree, an end cryo cannot make again.
+    if (diag.rqueue != 0)
+      return fail(refused(fd, target, kind + " with " + std::to_string(diag.rqueue) + " connections waiting to be accepted")
+                      .with_hint("dump when the accept queue is empty; those connections would be lost"));
+    if (diag.shutdown != 0) return fail(refused(fd, target, kind + " that is shut down"));
+    state.set_listening(true);
+    state.set_backlog(diag.wqueue);
+    return keep();
+  }
+  // Datagram sockets bound to a name, and connected ends that carry one (an accepted connection,
+  // matched with its listener by check_socket_pairs, or a client that bound before connecting).
+  if (diag.name && facts.type == SOCK_DGRAM) return fail(refused(fd, target, kind));
   // A stream or seqpacket end whose peer closed: the kernel shuts it down both ways and its peer
   // (a released socket) has no inode any more.
   bool peer_closed = diag.peer_ino == 0 && diag.shutdown == kShutdownBoth && facts.type != SOCK_DGRAM;
   if (diag.peer_ino == 0 && !peer_closed) return fail(refused(fd, target, kind + " without a peer"));
   if (diag.shutdown != 0 && !peer_closed) return fail(refused(fd, target, kind + " that is shut down"));
-  if (info.scm_fds && *info.scm_fds != 0)
-    return fail(refused(fd, target, kind + " with " + std::to_string(*info.scm_fds) + " fds in flight (SCM_RIGHTS)"));
-  out.set_kind(image::FD_UNIX_SOCKET);
-  out.mutable_identity()->set_ino(ino);
-  image::UnixSocketState* state = out.mutable_unix_socket();
-  state->set_socket_id(ino);
-  state->set_peer_id(diag.peer_ino);
-  state->set_type(facts.type);
+  if (peer_closed && diag.name) return fail(refused(fd, target, kind + " whose peer closed"));
+  state.set_peer_id(diag.peer_ino);
   if (peer_closed) {
-    state->set_peer_closed(true);
+    state.set_peer_closed(true);
     // The pending ECONNRESET shows in poll; reading SO_ERROR would consume it from the tree's socket.
     pollfd p{sock.get(), POLLIN, 0};
     if (::poll(&p, 1, 0) < 0) return fail_errno("fd " + std::to_string(fd) + ": poll");
-    state->set_peer_reset(p.revents & POLLERR);
+    state.set_peer_reset(p.revents & POLLERR);
   }
-  RETURN_IF_ERROR_CTX(peek_queue(sock.get(), facts.type, peer_closed, *state), "fd " + std::to_string(fd) + " (" + target + "): queued data");
-  return {};
+  RETURN_IF_ERROR_CTX(peek_queue(sock.get(), facts.type, peer_closed, state), "fd " + std::to_string(fd) + " (" + target + "): queued data");
+  return keep();
 }
 
-Result<> check_socket_pairs(const std::map<pid_t, image::ProcessFiles>& files) {
+namespace {
+
+// The listener an accepted connection came from: the one of the same kind with the same name (and,
+// for a path, the same socket file: both still named by the path, or both unlinked). Two unlinked
+// listeners of one path cannot be told apart.
+Result<const image::UnixSocketState*> listener_of(const image::UnixSocketState& s, const std::vector<const image::UnixSocketState*>& listeners) {
+  const image::UnixSocketState* found = nullptr;
+  for (const auto* l : listeners) {
+    if (l->type() != s.type() || l->name() != s.name() || l->abstract() != s.abstract() || l->file_unlinked() != s.file_unlinked()) continue;
+    if (found && found->socket_id() != l->socket_id()) return fail(" accepted from one of several listeners bound to that name");
+    found = l;
+  }
+  if (!found) return fail(", and no process of the tree holds a listener it could have been accepted from");
+  return found;
+}
+
+}  // namespace
+
+Result<> check_socket_pairs(std::map<pid_t, image::ProcessFiles>& files) {
   std::map<uint64_t, const image::UnixSocketState*> sockets;
+  std::vector<const image::UnixSocketState*> listeners;
   for (const auto& [pid, process] : files)
     for (const auto& fd : process.fds())
-      if (fd.kind() == image::FD_UNIX_SOCKET) sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
+      if (fd.kind() == image::FD_UNIX_SOCKET) {
+        sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
+        if (fd.unix_socket().listening()) listeners.push_back(&fd.unix_socket());
+      }
+  // Connected ends with a name: accepted connections, each tied to its listener. Every holder's
+  // copy of a socket gets the same answer.
+  std::map<uint64_t, uint64_t> accepted_from;
   for (const auto& [pid, process] : files)
     for (const auto& fd : process.fds()) {
-      if (fd.kind() != image::FD_UNIX_SOCKET || fd.unix_socket().peer_closed()) continue;
+      const auto& s = fd.unix_socket();
+      if (fd.kind() != image::FD_UNIX_SOCKET || s.listening() || (s.name().empty() && !s.abstract())) continue;
+      SocketFacts facts{AF_UNIX, s.type(), false};
+      std::string target = "socket:[" + std::to_string(s.socket_id()) + "]";
+      std::string what = describe(facts) + " bound to '" + display_name(s) + "'";
+      auto listener = listener_of(s, listeners);
+      if (!listener) return fail(refused(fd.fd(), target, what + listener.error().message).context("pid " + std::to_string(pid)));
+      auto peer = sockets.find(s.peer_id());
+      if (peer != sockets.end() && (!peer->second->name().empty() || peer->second->abstract()))
+        return fail(refused(fd.fd(), target, what + " connected to a socket bound to '" + display_name(*peer->second) + "'")
+                        .context("pid " + std::to_string(pid)));
+      accepted_from[s.socket_id()] = (*listener)->socket_id();
+    }
+  for (auto& [pid, process] : files)
+    for (auto& fd : *process.mutable_fds()) {
+      if (fd.kind() != image::FD_UNIX_SOCKET) continue;
+      auto from = accepted_from.find(fd.unix_socket().socket_id());
+      if (from == accepted_from.end()) continue;
+      auto* s = fd.mutable_unix_socket();
+      s->set_listener_id(from->second);
+      // The file belongs to the listener; restore makes it once, with the listener.
+      s->clear_file_mode();
+      s->clear_file_uid();
+      s->clear_file_gid();
+    }
+  for (const auto& [pid, process] : files)
+    for (const auto& fd : process.fds()) {
+      if (fd.kind() != image::FD_UNIX_SOCKET || fd.unix_socket().peer_closed() || fd.unix_socket().listening()) continue;
       const auto& s = fd.unix_socket();
       auto peer = sockets.find(s.peer_id());
       if (peer != sockets.end() && peer->second->peer_id() == s.socket_id()) continue;

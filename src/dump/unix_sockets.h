@@ -1,7 +1,9 @@
-// Unix socketpairs: both ends held by the tree, with the data queued to each end copied without
-// consuming it. Listening TCP sockets are handed to tcp_listeners.h. Every other socket (listening
-// or bound AF_UNIX, connected outside the tree, other INET, netlink ...) is refused, naming the fd
-// and what kind of socket it is.
+// Unix sockets: socketpairs with both ends held by the tree, with the data queued to each end
+// copied without consuming it; listening SOCK_STREAM and SOCK_SEQPACKET sockets bound to an
+// absolute path or an abstract name, with an empty accept queue; and the connections they accepted
+// from clients in the tree. Listening TCP sockets are handed to tcp_listeners.h. Every other socket
+// (bound datagram sockets, ends connected outside the tree, bound clients, other INET, netlink ...)
+// is refused, naming the fd and what kind of socket it is.
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +21,9 @@ namespace cryo::dump {
 // peer is only known by its inode here; check_socket_pairs looks for it once all processes are read.
 Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t ino, const FdInfo& info, image::Fd& out);
 
-// Every socket's peer must be a socket of the tree whose peer it is in turn. `files` by host PID.
-Result<> check_socket_pairs(const std::map<pid_t, image::ProcessFiles>& files);
+// Every socket's peer must be a socket of the tree whose peer it is in turn, and every connected
+// end with a name must have been accepted from a listener of the tree: its listener_id is set here.
+// `files` by host PID.
+Result<> check_socket_pairs(std::map<pid_t, image::ProcessFiles>& files);
 
 }  // namespace cryo::dump

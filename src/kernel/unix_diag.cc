@@ -5,6 +5,7 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,7 +30,7 @@ Result<UnixSocketDiag> query_unix_socket(uint64_t ino) {
   message.request.sdiag_family = AF_UNIX;
   message.request.udiag_states = ~0u;
   message.request.udiag_ino = static_cast<uint32_t>(ino);
-  message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+  message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS;
   // A lookup by inode checks the cookie unless it is "none".
   message.request.udiag_cookie[0] = INET_DIAG_NOCOOKIE;
   message.request.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
@@ -71,6 +72,23 @@ Result<UnixSocketDiag> query_unix_socket(uint64_t ino) {
           uint32_t peer;
           std::memcpy(&peer, data, sizeof peer);
           diag.peer_ino = peer;
+        }
+        break;
+      case UNIX_DIAG_RQLEN:
+        if (length >= sizeof(unix_diag_rqlen)) {
+          unix_diag_rqlen rq;
+          std::memcpy(&rq, data, sizeof rq);
+          diag.rqueue = rq.udiag_rqueue;
+          diag.wqueue = rq.udiag_wqueue;
+        }
+        break;
+      case UNIX_DIAG_VFS:
+        if (length >= sizeof(unix_diag_vfs)) {
+          unix_diag_vfs vfs;
+          std::memcpy(&vfs, data, sizeof vfs);
+          diag.vfs_ino = vfs.udiag_vfs_ino;
+          // The kernel sends its internal dev_t (major << 20 | minor), not stat's encoding.
+          diag.vfs_dev = makedev(vfs.udiag_vfs_dev >> 20, vfs.udiag_vfs_dev & 0xfffff);
         }
         break;
       case UNIX_DIAG_SHUTDOWN:

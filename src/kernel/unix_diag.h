@@ -17,6 +17,14 @@ struct UnixSocketDiag {
   std::optional<std::string> name;  // Bound address; abstract names start with '\0'.
   uint64_t peer_ino = 0;      // 0: not connected.
   uint8_t shutdown = 0;       // RCV_SHUTDOWN (1) | SEND_SHUTDOWN (2).
+  // UNIX_DIAG_RQLEN. For a listener: connections waiting to be accepted, and the backlog
+  // (sk_max_ack_backlog); for any other socket: bytes queued to read and to send.
+  uint32_t rqueue = 0;
+  uint32_t wqueue = 0;
+  // UNIX_DIAG_VFS: the socket file a path-bound socket was bound to (inode and device, the device
+  // in the encoding stat(2) uses), whether or not that file still has a name.
+  std::optional<uint64_t> vfs_ino;
+  uint64_t vfs_dev = 0;
 };
 
 // The socket of inode `ino` in cryo's network namespace (the tree's: cryo refuses trees with their own).

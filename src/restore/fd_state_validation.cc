@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -23,6 +24,7 @@ constexpr uint32_t kEpollEventBits = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | 
                                      EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP |
                                      EPOLLONESHOT | EPOLLET;
 constexpr int kMaxQueuedMessages = 1 << 16;
+constexpr size_t kSunPathSize = sizeof(sockaddr_un{}.sun_path);
 constexpr uint64_t kMaxQueuedBytes = 64 << 20;
 constexpr uint64_t kUnstoppable = (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1));
 
@@ -59,10 +61,47 @@ void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std
   }
 }
 
+// The bound name fits sun_path (108 bytes, an abstract name's leading NUL among them); a path is
+// absolute, without NUL (the kernel would end it there) or "." and ".." parts cryo never wrote.
+void validate_unix_name(const image::UnixSocketState& s, const std::string& name, std::vector<std::string>* problems) {
+  bool named = s.abstract() || !s.name().empty();
+  std::string sock = name + ": unix socket " + std::to_string(s.socket_id());
+  if (s.abstract() && s.name().size() > kSunPathSize - 1)
+    problems->push_back(sock + ": abstract name of " + std::to_string(s.name().size()) + " bytes does not fit sun_path");
+  if (!s.abstract() && !s.name().empty()) {
+    if (s.name().size() > kSunPathSize) problems->push_back(sock + ": path of " + std::to_string(s.name().size()) + " bytes does not fit sun_path");
+    if (s.name().find('\0') != std::string::npos) problems->push_back(sock + ": path name holds a NUL byte");
+    else if (!is_clean_absolute_path(s.name())) problems->push_back(sock + ": path '" + s.name() + "' is not a clean absolute path");
+  }
+  bool path = named && !s.abstract();
+  if (!path && (s.file_unlinked() || s.file_mode() || s.file_uid() || s.file_gid()))
+    problems->push_back(sock + ": socket file facts without a path name");
+  if (s.file_mode() & ~07777u) problems->push_back(sock + ": socket file mode " + std::to_string(s.file_mode()) + " has bits beyond 07777");
+  if (s.file_unlinked() && (s.file_mode() || s.file_uid() || s.file_gid()))
+    problems->push_back(sock + ": an unlinked socket file has no mode or owner");
+  if (s.listening()) {
+    if (!named) problems->push_back(sock + ": a listener must be bound");
+    if (s.type() == SOCK_DGRAM) problems->push_back(sock + ": a datagram socket cannot listen");
+    if (s.peer_id() != 0 || s.peer_closed() || s.peer_reset() || s.listener_id() != 0 || s.queue_size() != 0)
+      problems->push_back(sock + ": a listener has no peer, no queued data and no listener of its own");
+    if (s.backlog() > static_cast<uint32_t>(std::numeric_limits<int>::max()))
+      problems->push_back(sock + ": backlog " + std::to_string(s.backlog()) + " is out of range");
+    return;
+  }
+  if (s.backlog() != 0) problems->push_back(sock + ": a backlog on a socket that does not listen");
+  // A named connected end is one accepted from a listener of the tree (validate_socket_pairs).
+  if (named != (s.listener_id() != 0)) problems->push_back(sock + ": only a connection accepted from a listener of the image carries a name");
+  if (s.listener_id() != 0 && (s.peer_closed() || s.type() == SOCK_DGRAM || s.file_mode() || s.file_uid() || s.file_gid()))
+    problems->push_back(sock + ": an accepted connection is a stream or seqpacket socket connected to its peer");
+}
+
 void validate_unix_socket(const image::UnixSocketState& s, const std::string& name, std::vector<std::string>* problems) {
   if (s.type() != SOCK_STREAM && s.type() != SOCK_DGRAM && s.type() != SOCK_SEQPACKET)
     problems->push_back(name + ": unix socket type " + std::to_string(s.type()) + " is not one cryo restores");
-  if (s.peer_closed()) {
+  validate_unix_name(s, name, problems);
+  if (s.listening()) {
+    if (s.socket_id() == 0) problems->push_back(name + ": unix listener has no socket id");
+  } else if (s.peer_closed()) {
     if (s.socket_id() == 0 || s.peer_id() != 0 || s.type() == SOCK_DGRAM)
       problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " whose peer closed must be a stream or seqpacket socket without a peer id");
   } else if (s.socket_id() == 0 || s.peer_id() == 0 || s.socket_id() == s.peer_id()) {
@@ -102,8 +141,24 @@ void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* proble
         problems->push_back("pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd()) + ": unix socket " +
                             std::to_string(fd.unix_socket().socket_id()) + " differs from another holder's");
     }
+  std::set<std::string> bound;  // Two listeners of one name cannot both be bound (one unlinked path aside).
   for (const auto& [id, socket] : sockets) {
-    if (socket->peer_closed()) continue;
+    if (!socket->listening() || socket->file_unlinked()) continue;
+    if (!bound.insert(std::string(socket->abstract() ? "@" : "/") + socket->name()).second)
+      problems->push_back("unix listener " + std::to_string(id) + ": another listener of the image is bound to the same name");
+  }
+  for (const auto& [id, socket] : sockets) {
+    if (socket->listener_id() != 0) {
+      auto listener = sockets.find(socket->listener_id());
+      auto peer = sockets.find(socket->peer_id());
+      if (listener == sockets.end() || !listener->second->listening() || listener->second->type() != socket->type() ||
+          listener->second->name() != socket->name() || listener->second->abstract() != socket->abstract() ||
+          listener->second->file_unlinked() != socket->file_unlinked())
+        problems->push_back("unix socket " + std::to_string(id) + ": the listener it was accepted from is not in the image with its name");
+      if (peer != sockets.end() && (peer->second->listener_id() != 0 || peer->second->abstract() || !peer->second->name().empty()))
+        problems->push_back("unix socket " + std::to_string(id) + ": its client is bound too");
+    }
+    if (socket->peer_closed() || socket->listening()) continue;
     auto peer = sockets.find(socket->peer_id());
     if (peer == sockets.end() || peer->second->peer_id() != id || peer->second->type() != socket->type())
       problems->push_back("unix socket " + std::to_string(id) + ": its peer " + std::to_string(socket->peer_id()) +

@@ -1,10 +1,12 @@
 #include "restore/preflight.h"
 
 #include <cstdio>
+#include <set>
 
 #include "restore/host_check.h"
 #include "restore/image_validation.h"
 #include "restore/tcp_listeners.h"
+#include "restore/unix_listeners.h"
 
 namespace cryo::restore {
 namespace {
@@ -44,6 +46,19 @@ void check_ports(const ImageSet& set, std::vector<std::string>* problems) {
   }
 }
 
+// The names the tree's unix listeners were bound to must be free here, or hold only a stale socket
+// file of the dumped tree.
+void check_unix_names(const ImageSet& set, std::vector<std::string>* problems) {
+  std::set<uint64_t> seen;
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds()) {
+      if (fd.kind() != image::FD_UNIX_SOCKET || !fd.unix_socket().listening() || !seen.insert(fd.unix_socket().socket_id()).second) continue;
+      std::string busy = unix_name_in_use(fd.unix_socket());
+      if (!busy.empty())
+        problems->push_back("unix listener " + busy + " (fd " + std::to_string(fd.fd()) + " of pid " + std::to_string(process.pid()) + ")");
+    }
+}
+
 }  // namespace
 
 Result<Preflight> run_preflight(const ImageSet& set) {
@@ -54,6 +69,7 @@ Result<Preflight> run_preflight(const ImageSet& set) {
   out.problems.insert(out.problems.end(), host_check.problems.begin(), host_check.problems.end());
   out.notes = std::move(host_check.notes);
   check_ports(set, &out.problems);
+  check_unix_names(set, &out.problems);
   return out;
 }
 

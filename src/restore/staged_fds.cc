@@ -13,6 +13,7 @@
 #include "restore/anon_inode_fds.h"
 #include "restore/memory_objects.h"
 #include "restore/tcp_listeners.h"
+#include "restore/unix_listeners.h"
 
 namespace cryo::restore {
 namespace {
@@ -133,6 +134,33 @@ Result<int> stage_socket_without_peer(const image::UnixSocketState& s, int min_f
   return kept.release();
 }
 
+// Listeners, each with the connections it had accepted from clients of the tree: the client
+// connects, the listener accepts, and the data queued to each end is sent again through the
+// other. Listeners whose file was unlinked after bind come first (their path may be another
+// listener's), and lose their file again once their clients have connected by it.
+Result<> stage_unix_listeners(const std::map<uint64_t, const image::UnixSocketState*>& sockets, int min_fd,
+                              std::map<uint64_t, int>& staged) {
+  for (bool unlinked : {true, false})
+    for (const auto& [id, listener] : sockets) {
+      if (!listener->listening() || listener->file_unlinked() != unlinked) continue;
+      std::string what = "unix listener " + std::to_string(id) + " on " + unix_socket_name(*listener);
+      ASSIGN_OR_RETURN_CTX(UniqueFd made, create_unix_listener(*listener), what);
+      for (const auto& [accepted_id, accepted] : sockets) {
+        if (accepted->listener_id() != id) continue;
+        // Validation made sure the client is in the image, connected back.
+        const image::UnixSocketState* client = sockets.at(accepted->peer_id());
+        ASSIGN_OR_RETURN_CTX(auto ends, connect_and_accept(made.get(), *listener), what);
+        RETURN_IF_ERROR_CTX(refill(ends.first.get(), *accepted), what);
+        RETURN_IF_ERROR_CTX(refill(ends.second.get(), *client), what);
+        ASSIGN_OR_RETURN(staged[client->socket_id()], move_above(ends.first.release(), min_fd));
+        ASSIGN_OR_RETURN(staged[accepted_id], move_above(ends.second.release(), min_fd));
+      }
+      RETURN_IF_ERROR_CTX(unlink_if_dumped_unlinked(made.get(), *listener), what);
+      ASSIGN_OR_RETURN(staged[id], move_above(made.release(), min_fd));
+    }
+  return {};
+}
+
 }  // namespace
 
 int staging_fd_base(const ImageSet& set) {
@@ -194,6 +222,7 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds())
       if (fd.kind() == image::FD_UNIX_SOCKET) sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
+  RETURN_IF_ERROR(stage_unix_listeners(sockets, min_fd, staged.sockets));
   for (const auto& [id, socket] : sockets) {
     if (staged.sockets.count(id)) continue;
     if (socket->peer_closed()) {

@@ -642,6 +642,85 @@ TEST(RestoreValidation, RefusesBadSpecialFdState) {
   }
 }
 
+// A server's control socket: a listener on a path and one on an abstract name, and a connection the
+// path one accepted from a client (fds 30-33 of the special-fd image).
+ImageSet image_with_unix_listeners() {
+  ImageSet set = image_with_special_fds();
+  auto& files = set.processes[0].files;
+  auto add = [&](int number) {
+    auto* fd = files.add_fds();
+    fd->set_fd(number);
+    fd->set_kind(image::FD_UNIX_SOCKET);
+    fd->set_flags(O_RDWR);
+    auto* s = fd->mutable_unix_socket();
+    s->set_type(SOCK_STREAM);
+    return s;
+  };
+  auto* path = add(30);
+  path->set_socket_id(700);
+  path->set_name("/run/app/ctl.sock");
+  path->set_listening(true);
+  path->set_backlog(128);
+  path->set_file_mode(0660);
+  path->set_file_gid(4);
+  auto* abstract = add(31);
+  abstract->set_socket_id(701);
+  abstract->set_type(SOCK_SEQPACKET);
+  abstract->set_name(std::string("app\0ctl", 7));
+  abstract->set_abstract(true);
+  abstract->set_listening(true);
+  auto* accepted = add(32);
+  accepted->set_socket_id(702);
+  accepted->set_peer_id(703);
+  accepted->set_name("/run/app/ctl.sock");
+  accepted->set_listener_id(700);
+  accepted->add_queue("request");
+  auto* client = add(33);
+  client->set_socket_id(703);
+  client->set_peer_id(702);
+  client->add_queue("reply");
+  return set;
+}
+
+TEST(RestoreValidation, UnixListenersAndAcceptedConnectionsHaveNoProblem) {
+  auto problems = problems_of(image_with_unix_listeners());
+  EXPECT_TRUE(problems.empty()) << joined(problems);
+}
+
+TEST(RestoreValidation, RefusesBadUnixNames) {
+  auto sock = [](ImageSet& s, int index) { return s.processes[0].files.mutable_fds(10 + index)->mutable_unix_socket(); };
+  struct Case {
+    std::function<void(ImageSet&)> damage;
+    std::string problem;
+  } cases[] = {
+      {[&](auto& s) { sock(s, 0)->set_name(std::string(109, 'a').replace(0, 1, "/")); }, "path of 109 bytes does not fit sun_path"},
+      {[&](auto& s) { sock(s, 0)->set_name(std::string("/run/a\0b", 8)); }, "path name holds a NUL byte"},
+      {[&](auto& s) { sock(s, 0)->set_name("ctl.sock"); }, "is not a clean absolute path"},
+      {[&](auto& s) { sock(s, 0)->set_name("/run/../ctl.sock"); }, "is not a clean absolute path"},
+      {[&](auto& s) { sock(s, 1)->set_name(std::string(108, 'x')); }, "abstract name of 108 bytes does not fit sun_path"},
+      {[&](auto& s) { sock(s, 1)->set_file_mode(0600); }, "socket file facts without a path name"},
+      {[&](auto& s) { sock(s, 0)->set_file_mode(010000); }, "has bits beyond 07777"},
+      {[&](auto& s) { sock(s, 0)->set_file_unlinked(true); }, "an unlinked socket file has no mode or owner"},
+      {[&](auto& s) { sock(s, 0)->clear_name(); }, "a listener must be bound"},
+      {[&](auto& s) { sock(s, 0)->set_type(SOCK_DGRAM); }, "a datagram socket cannot listen"},
+      {[&](auto& s) { sock(s, 0)->add_queue("x"); }, "a listener has no peer, no queued data"},
+      {[&](auto& s) { sock(s, 0)->set_backlog(0x80000000u); }, "backlog 2147483648 is out of range"},
+      {[&](auto& s) { sock(s, 2)->set_backlog(5); }, "a backlog on a socket that does not listen"},
+      {[&](auto& s) { sock(s, 2)->set_listener_id(0); }, "only a connection accepted from a listener of the image carries a name"},
+      {[&](auto& s) { sock(s, 3)->set_listener_id(700); }, "only a connection accepted from a listener of the image carries a name"},
+      {[&](auto& s) { sock(s, 2)->set_listener_id(701); }, "the listener it was accepted from is not in the image with its name"},
+      {[&](auto& s) { sock(s, 2)->set_name("/run/app/other.sock"); }, "the listener it was accepted from is not in the image with its name"},
+      {[&](auto& s) { sock(s, 1)->set_abstract(false); sock(s, 1)->set_name("/run/app/ctl.sock"); sock(s, 1)->set_type(SOCK_STREAM); },
+       "another listener of the image is bound to the same name"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.problem);
+    ImageSet set = image_with_unix_listeners();
+    c.damage(set);
+    expect_problem(set, c.problem);
+  }
+}
+
 TEST(RestoreValidation, RefusesABadSourceTreeIdentity) {
   ImageSet set = valid_image();
   auto* source = set.inventory.mutable_source_tree();

@@ -1,8 +1,15 @@
 // Checkpoint/restore workload: sockets cryo cannot restore are refused at dump, and the tree runs on.
 //
-//   cr_sockets --mode=listen|inet|halfshut|scm --dir=DIR
+//   cr_sockets --mode=listen|relative|passcred|dgram|boundclient|outside|inet|halfshut|scm --dir=DIR
 //
-//   listen:     fd 10 is an AF_UNIX SOCK_STREAM socket bound to DIR/listen.sock and listening
+//   listen:     fd 10 is an AF_UNIX SOCK_STREAM socket bound to DIR/listen.sock and listening, with a
+//               connection (from fd 11) waiting to be accepted
+//   relative:   the same listener bound by the relative name "listen.sock" from DIR, nothing waiting
+//   passcred:   the same listener, nothing waiting, with SO_PASSCRED set
+//   dgram:      fd 10 is an AF_UNIX SOCK_DGRAM socket bound to DIR/listen.sock
+//   boundclient: fd 10 is a client bound to DIR/client.sock before it connected to a listener
+//               (fd 11) on DIR/listen.sock, which accepted it (fd 12)
+//   outside:    fd 10 is connected to DIR/outside.sock, where the test listens outside the tree
 //   inet:       fd 10 is an AF_INET SOCK_DGRAM socket bound to 127.0.0.1 (any port)
 //   halfshut:   fd 10 is one end of a SOCK_STREAM socketpair, shut down for reading (its peer, fd 11, open)
 //   scm:        fd 10 is one end of a SOCK_DGRAM socketpair with an fd in flight (SCM_RIGHTS) to it
@@ -22,7 +29,7 @@ int main(int argc, char** argv) {
   install_check_handler();
   const char* mode = arg_string(argc, argv, "mode", "listen");
   const char* dir = arg_string(argc, argv, "dir", "/tmp");
-  int listen_mode = strcmp(mode, "listen") == 0;
+  int listen_mode = strcmp(mode, "listen") == 0 || strcmp(mode, "relative") == 0 || strcmp(mode, "passcred") == 0;
   struct sockaddr_un unix_address = {.sun_family = AF_UNIX};
   snprintf(unix_address.sun_path, sizeof unix_address.sun_path, "%s/listen.sock", dir);
   int fd;
@@ -30,8 +37,46 @@ int main(int argc, char** argv) {
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     SETUP_OR_DIE(fd >= 0, "socket: %s\n", strerror(errno));
     unlink(unix_address.sun_path);
-    SETUP_OR_DIE(bind(fd, (struct sockaddr*)&unix_address, sizeof unix_address) == 0, "bind: %s\n", strerror(errno));
+    struct sockaddr_un bound = unix_address;
+    if (mode[0] == 'r') {
+      SETUP_OR_DIE(chdir(dir) == 0, "chdir: %s\n", strerror(errno));
+      snprintf(bound.sun_path, sizeof bound.sun_path, "listen.sock");
+    }
+    int on = 1;
+    SETUP_OR_DIE(mode[0] != 'p' || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0, "SO_PASSCRED: %s\n", strerror(errno));
+    SETUP_OR_DIE(bind(fd, (struct sockaddr*)&bound, sizeof bound) == 0, "bind: %s\n", strerror(errno));
     SETUP_OR_DIE(listen(fd, 4) == 0, "listen: %s\n", strerror(errno));
+    if (mode[0] == 'l') {
+      int waiting = socket(AF_UNIX, SOCK_STREAM, 0);
+      SETUP_OR_DIE(waiting >= 0 && connect(waiting, (struct sockaddr*)&unix_address, sizeof unix_address) == 0, "connect: %s\n", strerror(errno));
+      SETUP_OR_DIE(dup2(waiting, 11) == 11, "dup2: %s\n", strerror(errno));
+      close(waiting);
+    }
+  } else if (strcmp(mode, "dgram") == 0) {
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    unlink(unix_address.sun_path);
+    SETUP_OR_DIE(fd >= 0 && bind(fd, (struct sockaddr*)&unix_address, sizeof unix_address) == 0, "bind: %s\n", strerror(errno));
+  } else if (strcmp(mode, "boundclient") == 0) {
+    int server = socket(AF_UNIX, SOCK_STREAM, 0);
+    unlink(unix_address.sun_path);
+    SETUP_OR_DIE(server >= 0 && bind(server, (struct sockaddr*)&unix_address, sizeof unix_address) == 0 && listen(server, 4) == 0,
+                 "listener: %s\n", strerror(errno));
+    struct sockaddr_un client_address = {.sun_family = AF_UNIX};
+    snprintf(client_address.sun_path, sizeof client_address.sun_path, "%s/client.sock", dir);
+    unlink(client_address.sun_path);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    SETUP_OR_DIE(fd >= 0 && bind(fd, (struct sockaddr*)&client_address, sizeof client_address) == 0 &&
+                     connect(fd, (struct sockaddr*)&unix_address, sizeof unix_address) == 0,
+                 "bound client: %s\n", strerror(errno));
+    int accepted = accept(server, NULL, NULL);
+    SETUP_OR_DIE(accepted >= 0 && dup2(server, 11) == 11 && dup2(accepted, 12) == 12, "accept: %s\n", strerror(errno));
+    close(server);
+    close(accepted);
+  } else if (strcmp(mode, "outside") == 0) {
+    struct sockaddr_un outside = {.sun_family = AF_UNIX};
+    snprintf(outside.sun_path, sizeof outside.sun_path, "%s/outside.sock", dir);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    SETUP_OR_DIE(fd >= 0 && connect(fd, (struct sockaddr*)&outside, sizeof outside) == 0, "connect to %s: %s\n", outside.sun_path, strerror(errno));
   } else if (strcmp(mode, "halfshut") == 0 || strcmp(mode, "scm") == 0) {
     int sv[2];
     SETUP_OR_DIE(socketpair(AF_UNIX, mode[0] == 'h' ? SOCK_STREAM : SOCK_DGRAM, 0, sv) == 0, "socketpair: %s\n", strerror(errno));
@@ -80,6 +125,11 @@ int main(int argc, char** argv) {
   EXPECT_OR_FAIL(getsockopt(FD_SOCKET, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0 && listening == listen_mode,
                  "fd %d: listening is %d, expected %d\n", FD_SOCKET, listening, listen_mode);
   if (listen_mode) {
+    if (mode[0] == 'l') {
+      // The connection that was waiting is still there for the taking.
+      int first = accept(FD_SOCKET, NULL, NULL);
+      EXPECT_OR_FAIL(first >= 0, "accept of the waiting connection: %s\n", strerror(errno));
+    }
     int client = socket(AF_UNIX, SOCK_STREAM, 0);
     EXPECT_OR_FAIL(client >= 0 && connect(client, (struct sockaddr*)&unix_address, sizeof unix_address) == 0,
                    "connect to %s: %s\n", unix_address.sun_path, strerror(errno));
