@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 
 #include <algorithm>
@@ -177,7 +178,12 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
   } else if (S_ISDIR(st->st_mode)) {
     out.set_kind(image::FD_DIRECTORY);
   } else if (S_ISCHR(st->st_mode)) {
-    // Terminals included: restore reopens the path, so a tree run in the foreground gets its
+    // Reopening /dev/ptmx makes a new, unconnected pseudo-terminal, and /dev/tty is whatever
+    // terminal controls the opener (the restored process has none): both would come back wrong.
+    if (st->st_rdev == makedev(5, 2))
+      return fail(unsupported_fd(fd, *target, "a pseudo-terminal master (a tmux, screen or ssh terminal)"));
+    if (st->st_rdev == makedev(5, 0)) return fail(unsupported_fd(fd, *target, "the controlling terminal (/dev/tty)"));
+    // Other terminals included: restore reopens the path, so a tree run in the foreground gets its
     // terminal back (not its controlling-terminal role).
     out.set_kind(image::FD_CHARDEV);
     out.set_rdev(st->st_rdev);

@@ -58,6 +58,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"shared_fs", "pid 1 and pid 2 share one cwd, root and umask (clone CLONE_FS)"},
                       Refusal{"shared_vm", "pid 1 and pid 2 share one address space"},
                       Refusal{"own_mount", "mounts of its own, which cryo cannot dump: tmpfs on /"},
+                      Refusal{"ptmx", "(/dev/ptmx) is a pseudo-terminal master"},
                       Refusal{"own_netns", "the tree has its own net namespace"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 

@@ -9,7 +9,7 @@
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
-// a network namespace).
+// a network namespace), ptmx (a pseudo-terminal master with its slave open too).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -145,6 +145,10 @@ static void setup(const char* kind, const char* dir) {
     snprintf(path, sizeof path, "%s/mnt", dir);
     SETUP_OR_DIE(mkdir(path, 0700) == 0 && mount("cr_unsupported", path, "tmpfs", 0, "size=64k") == 0, "mount tmpfs on %s: %s\n",
                  path, strerror(errno));
+  } else if (strcmp(kind, "ptmx") == 0) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    SETUP_OR_DIE(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0, "posix_openpt: %s\n", strerror(errno));
+    SETUP_OR_DIE(open(ptsname(master), O_RDWR | O_NOCTTY) >= 0, "open(%s): %s\n", ptsname(master), strerror(errno));
   } else if (strcmp(kind, "own_netns") == 0) {
     SETUP_OR_DIE(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
   } else {
