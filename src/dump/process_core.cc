@@ -69,17 +69,6 @@ Result<> fill_process_tunables(pid_t pid, image::ProcessCore& core) {
   return {};
 }
 
-// PR_SET_MEMORY_MERGE makes KSM merge every mapping of the process; setting it again needs
-// CAP_SYS_RESOURCE inside the process, which cryo cannot count on, and a restore without it would
-// silently stop the merging: refused.
-Result<> refuse_ksm_merge_any(pid_t pid) {
-  auto text = read_file(proc_path(pid, "ksm_stat"));
-  if (!text) return {};  // A kernel without KSM has no such file, and no such setting.
-  if (text->find("ksm_merge_any: yes") != std::string::npos)
-    return fail(make_error("it asked KSM to merge all its memory (PR_SET_MEMORY_MERGE), which cryo cannot restore yet"));
-  return {};
-}
-
 Result<> fill_mm(pid_t pid, const ProcStat& stat, uint64_t brk, image::MmFields* mm) {
   mm->set_start_code(stat.start_code);
   mm->set_end_code(stat.end_code);
@@ -190,7 +179,6 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   core.set_personality(static_cast<uint32_t>(persona));
   RETURN_IF_ERROR(fill_rlimits(pid, core));
   RETURN_IF_ERROR(fill_process_tunables(pid, core));
-  RETURN_IF_ERROR(refuse_ksm_merge_any(pid));
   core.set_exit_signal(static_cast<uint32_t>(stat.exit_signal));
 
   // Registers, masks and pending signals are read before any syscall is injected.

@@ -133,8 +133,16 @@ int main(void) {
     // Its own group, whose parent is in another group of the session: not orphaned, so the
     // kernel does not discard SIGTSTP.
     setpgid(0, 0);
+    // After SIGCONT it waits for SIGUSR2: had it exited at once, the init's waitpid(WCONTINUED)
+    // could find a zombie and report its exit instead of the continue.
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &wake, NULL);
     raise(SIGTSTP);
-    _exit(0);  // After SIGCONT.
+    int sig = 0;
+    sigwait(&wake, &sig);
+    _exit(0);
   }
   setpgid(a, a);
   int status = 0;
@@ -176,7 +184,7 @@ int main(void) {
   EXPECT_OR_FAIL(kill(a, SIGCONT) == 0 && kill(b, SIGCONT) == 0, "P1: kill(SIGCONT): %s\n", strerror(errno));
   expect_continued(a, "A");
   expect_continued(b, "B");
-  EXPECT_OR_FAIL(kill(b, SIGUSR2) == 0, "P1: kill(B, SIGUSR2): %s\n", strerror(errno));
+  EXPECT_OR_FAIL(kill(a, SIGUSR2) == 0 && kill(b, SIGUSR2) == 0, "P1: kill(SIGUSR2): %s\n", strerror(errno));
   reap(a, "A");
   reap(b, "B");
   finish();
