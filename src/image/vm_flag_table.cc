@@ -20,7 +20,7 @@ constexpr VmFlagRule kRules[] = {
     {"ex", "executable", H::Derived},
     {"sh", "shared", H::Derived},
     {"mr", "may read", H::Derived},
-    {"mw", "may write", H::Derived},
+    {"mw", "may write", H::Derived, &Vma::may_write, &Vma::set_may_write},
     {"me", "may execute", H::Derived},
     {"ms", "may share", H::Derived},
     {"gd", "stack segment grows down", H::MapFlag, nullptr, nullptr, MAP_GROWSDOWN},

@@ -203,7 +203,7 @@ Result<> map_vma(RemoteTask& task, RemoteFiles& files, const std::map<uint64_t, 
     flags |= MAP_ANONYMOUS;
   } else {
     int access = O_RDONLY;
-    if (vma.kind() == image::VMA_FILE_SHARED && (vma.prot() & PROT_WRITE)) access = O_RDWR;
+    if (vma.kind() == image::VMA_FILE_SHARED && ((vma.prot() & PROT_WRITE) || vma.may_write())) access = O_RDWR;
     ASSIGN_OR_RETURN(fd, files.open(vma.path(), access));
     offset = vma.pgoff();
   }

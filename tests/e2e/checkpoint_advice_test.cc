@@ -11,7 +11,8 @@ namespace {
 
 TEST(CheckpointAdvice, EveryAdviceLockSealAndGuardSurvives) {
   CheckpointSession session;
-  session.expect_round_trip_passes("cr_madvise");
+  // With a read-only shared mapping of a file opened read-write (VmFlags mw) in the session's directory.
+  session.expect_round_trip_passes("cr_madvise", {"--dir=" + session.dir().path()});
 }
 
 TEST(CheckpointAdvice, MlockallFutureSurvives) {

@@ -356,6 +356,30 @@ static void setup(void) {
     SETUP_OR_DIE(mlockall(MCL_FUTURE | (mlockall_mode == 2 ? MCL_ONFAULT : 0)) == 0, "mlockall: %s\n", strerror(errno));
 }
 
+// With --dir: a read-only shared mapping of a file opened read-write (VmFlags mw), which may be
+// made writable later; restored from a read-only open, mprotect would fail with EACCES.
+static char* shared_readonly;
+
+static void setup_shared_readonly(const char* dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/shared_rw", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  SETUP_OR_DIE(fd >= 0 && ftruncate(fd, PAGE) == 0, "%s: %s\n", path, strerror(errno));
+  shared_readonly = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+  SETUP_OR_DIE(shared_readonly != MAP_FAILED, "mmap(%s): %s\n", path, strerror(errno));
+  close(fd);
+}
+
+static void check_shared_readonly(void) {
+  if (!shared_readonly) return;
+  char flags[256];
+  vm_flags_of(shared_readonly, flags, sizeof flags);
+  EXPECT_OR_FAIL(has_flag(flags, "mw"), "%s: read-only shared mapping of a read-write file: VmFlags '%s' lack 'mw'\n", who, flags);
+  EXPECT_OR_FAIL(mprotect(shared_readonly, PAGE, PROT_READ | PROT_WRITE) == 0,
+                 "%s: mprotect(PROT_WRITE) of the shared mapping of a read-write file: %s\n", who, strerror(errno));
+  shared_readonly[0] = 'w';
+}
+
 static void check_everything(int forked_before) {
   check_row(forked_before);
   check_others();
@@ -369,6 +393,8 @@ int main(int argc, char** argv) {
   install_check_handler();
   SETUP_OR_DIE(getpid() == 1, "not the init of a PID namespace\n");
   setup();
+  const char* dir = arg_string(argc, argv, "dir", NULL);
+  if (dir) setup_shared_readonly(dir);
   child = fork();
   SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
   if (child == 0) {
@@ -384,6 +410,7 @@ int main(int argc, char** argv) {
   say("READY pid=%d child=%d row=%p\n", (int)getpid(), (int)child, (void*)plain_row);
   wait_for_check();
   check_everything(0);
+  check_shared_readonly();
   EXPECT_OR_FAIL(kill(child, SIGUSR1) == 0, "kill(child): %s\n", strerror(errno));
   int status = 0;
   pid_t reaped;
