@@ -78,7 +78,10 @@ Result<UniqueFd> create_memfd(const image::MemoryObject& object, int pages_fd) {
   return fd;
 }
 
-Result<UniqueFd> create_deleted_file(const image::MemoryObject& object, int pages_fd) {
+// `nofollow` are the image fds of this file with O_NOFOLLOW: each gets its open file through the
+// name, in `opened`.
+Result<UniqueFd> create_deleted_file(const image::MemoryObject& object, int pages_fd, const std::vector<const image::Fd*>& nofollow,
+                                     std::map<const image::Fd*, UniqueFd>* opened) {
   std::string dir = object.name().substr(0, object.name().rfind('/'));
   if (dir.empty()) dir = "/";
   // O_TMPFILE: an inode without a name from the start, in the directory (and filesystem) the
@@ -99,7 +102,20 @@ Result<UniqueFd> create_deleted_file(const image::MemoryObject& object, int page
   // (or a directory that refuses the link) is left alone: the file keeps its "#inode" name, and
   // verification refuses the restore, naming the difference.
   std::string self = "/proc/self/fd/" + std::to_string(fd.get());
-  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, object.name().c_str(), AT_SYMLINK_FOLLOW) != 0) return fd;
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, object.name().c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    if (nofollow.empty()) return fd;
+    return fail(errno_error("linkat(" + object.name() + ")").context("give the file its old name to open it with O_NOFOLLOW"));
+  }
+  for (const image::Fd* holder : nofollow) {
+    int flags = static_cast<int>(holder->flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE);
+    UniqueFd again(::open(object.name().c_str(), flags | O_NOCTTY));
+    if (!again.valid()) {
+      Error e = errno_error("open(" + object.name() + ") with the flags of fd " + std::to_string(holder->fd()));
+      ::unlink(object.name().c_str());
+      return fail(e);
+    }
+    (*opened)[holder] = std::move(again);
+  }
   UniqueFd named(::open(object.name().c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
   if (::unlink(object.name().c_str()) != 0) return fail_errno("unlink(" + object.name() + ")");
   if (!named.valid()) return fd;
@@ -116,9 +132,13 @@ const char* describe(image::ObjectKind kind) {
 
 }  // namespace
 
-Result<std::map<uint64_t, UniqueFd>> create_memory_objects(const ImageSet& set, int min_fd) {
-  std::map<uint64_t, UniqueFd> out;
+Result<MemoryObjects> create_memory_objects(const ImageSet& set, int min_fd) {
+  MemoryObjects out;
   if (set.objects.objects_size() == 0) return out;
+  std::map<uint64_t, std::vector<const image::Fd*>> nofollow;
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds())
+      if (fd.kind() == image::FD_DELETED_FILE && (fd.flags() & O_NOFOLLOW)) nofollow[fd.object_id()].push_back(&fd);
   ASSIGN_OR_RETURN(OpenedFile opened, set.dir_fd->open_regular(set.object_pages_name, set.object_pages_size));
   UniqueFd pages = std::move(opened.fd);
   for (const auto& object : set.objects.objects()) {
@@ -126,11 +146,17 @@ Result<std::map<uint64_t, UniqueFd>> create_memory_objects(const ImageSet& set, 
                        (object.name().empty() ? "" : " (" + object.name() + ")");
     Result<UniqueFd> created = object.kind() == image::OBJECT_SHMEM  ? create_shmem(object, pages.get())
                                : object.kind() == image::OBJECT_MEMFD ? create_memfd(object, pages.get())
-                                                                      : create_deleted_file(object, pages.get());
+                                                                      : create_deleted_file(object, pages.get(), nofollow[object.id()], &out.opened_by_name);
     if (!created) return fail(created.error().context(what));
     int moved = ::fcntl(created->get(), F_DUPFD, min_fd);  // Without FD_CLOEXEC: placeholders inherit it.
     if (moved < 0) return fail(errno_error("fcntl(F_DUPFD, " + std::to_string(min_fd) + ")").context(what));
-    out.emplace(object.id(), UniqueFd(moved));
+    out.by_id.emplace(object.id(), UniqueFd(moved));
+  }
+  // Above min_fd too, out of the way of the image's fd numbers.
+  for (auto& [holder, fd] : out.opened_by_name) {
+    int moved = ::fcntl(fd.get(), F_DUPFD, min_fd);
+    if (moved < 0) return fail_errno("fcntl(F_DUPFD, " + std::to_string(min_fd) + ")");
+    fd.reset(moved);
   }
   return out;
 }
@@ -142,11 +168,11 @@ std::set<uint64_t> objects_mapped_by(const ProcessImage& process) {
   return ids;
 }
 
-Result<int> reopen_object(const image::Fd& fd, int object_fd) {
+Result<int> reopen_object(const image::Fd& fd, int object_fd, int opened_by_name) {
   std::string path = "/proc/self/fd/" + std::to_string(object_fd);
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE);
-  int opened = ::open(path.c_str(), flags | O_NOCTTY);
-  if (opened < 0) return fail_errno("open(" + path + ")");
+  int opened = opened_by_name >= 0 ? ::fcntl(opened_by_name, F_DUPFD, 0) : ::open(path.c_str(), flags | O_NOCTTY);
+  if (opened < 0) return fail_errno(opened_by_name >= 0 ? "fcntl(F_DUPFD)" : "open(" + path + ")");
   if (fd.pos() != 0 && ::lseek(opened, static_cast<off_t>(fd.pos()), SEEK_SET) < 0) {
     Error e = errno_error("lseek(" + std::to_string(fd.pos()) + ")");
     ::close(opened);

@@ -20,15 +20,25 @@
 
 namespace cryo::restore {
 
-// Creates every object of the image at fd numbers >= min_fd, not close-on-exec. By object id.
-Result<std::map<uint64_t, UniqueFd>> create_memory_objects(const ImageSet& set, int min_fd);
+struct MemoryObjects {
+  std::map<uint64_t, UniqueFd> by_id;
+  // The open files of deleted-file fds with O_NOFOLLOW, by their image fd: O_NOFOLLOW cannot be
+  // given to an open through /proc/self/fd (a symlink of the kernel's), so these are opened through
+  // the file's old name while it has it for a moment, when the object is made.
+  std::map<const image::Fd*, UniqueFd> opened_by_name;
+};
+
+// Creates every object of the image at fd numbers >= min_fd, not close-on-exec.
+Result<MemoryObjects> create_memory_objects(const ImageSet& set, int min_fd);
 
 // The objects that the mappings of `process` map (they are kept open in its placeholder until
 // its memory is restored).
 std::set<uint64_t> objects_mapped_by(const ProcessImage& process);
 
 // A new open file of the object behind `object_fd` (reopened through /proc/self/fd, so it has its
-// own position and status flags), with the fd's flags and position.
-Result<int> reopen_object(const image::Fd& fd, int object_fd);
+// own position and status flags), with the fd's flags and position. `opened_by_name` (not -1) is
+// the fd's own open file, made with the object (MemoryObjects::opened_by_name): a copy of it is
+// returned instead.
+Result<int> reopen_object(const image::Fd& fd, int object_fd, int opened_by_name = -1);
 
 }  // namespace cryo::restore

@@ -206,7 +206,7 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
   } else {
     what += " (" + (fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path()) + ")";
     // The placeholder is inside the tree's time namespace: its clocks are the tree's.
-    ASSIGN_OR_RETURN_CTX(opened, open_like(fd, ctx.staged.objects, ClockOffsets{}), what);
+    ASSIGN_OR_RETURN_CTX(opened, open_like(fd, ctx.staged, ClockOffsets{}), what);
   }
   return place_fd_with_status(opened, fd, what);
 }

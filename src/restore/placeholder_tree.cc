@@ -57,7 +57,7 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
   // between the tree's clocks and the ones it sees.
   auto own = own_timens_offsets();
   if (!own) failed(own.error());
-  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images), ctx.staged.objects, offsets_minus(offsets, *own));
+  auto staged = stage_fds(*ctx.images, staging_fd_base(*ctx.images), ctx.staged, offsets_minus(offsets, *own));
   if (!staged) failed(staged.error());
   ctx.staged = std::move(*staged);
   // The time namespace applies to the children of the process that unshares it: the init below.
@@ -129,7 +129,8 @@ Result<PlaceholderTree> PlaceholderTree::create(const ImageSet& images, const Tr
   tree.ctx_.seed_board = tree.seed_board_.get();
   // Created by cryo, not the helper: cryo maps them into the tracees later by these fd numbers.
   ASSIGN_OR_RETURN(tree.objects_, create_memory_objects(images, base));
-  for (const auto& [id, fd] : tree.objects_) tree.ctx_.staged.objects[id] = fd.get();
+  for (const auto& [id, fd] : tree.objects_.by_id) tree.ctx_.staged.objects[id] = fd.get();
+  for (const auto& [holder, fd] : tree.objects_.opened_by_name) tree.ctx_.staged.objects_opened_by_name[holder] = fd.get();
 
   pid_t helper = ::fork();
   if (helper == 0) {

@@ -14,6 +14,7 @@
 #include "base/unique_fd.h"
 #include "ns/time_namespace.h"
 #include "restore/image_set.h"
+#include "restore/memory_objects.h"
 #include "restore/placeholder.h"
 #include "restore/report_channel.h"
 #include "restore/tree_plan.h"
@@ -45,7 +46,7 @@ class PlaceholderTree {
   // init waits for all of them).
   void kill(const std::vector<pid_t>& traced_threads = {});
   // Every process has its memory: cryo's copies of the memory objects may go.
-  void close_memory_objects() { objects_.clear(); }
+  void close_memory_objects() { objects_ = {}; }
   // The tree runs on its own from now; the destructor no longer kills it.
   void release() { released_ = true; }
 
@@ -62,7 +63,7 @@ class PlaceholderTree {
   UniqueFd hold_write_;    // Never written; closing it tells waiting placeholders to give up.
   UniqueFd zombie_write_;  // Closing it lets zombies exit.
   std::unique_ptr<SeedBoard> seed_board_;  // On the heap: placeholders hold its address.
-  std::map<uint64_t, UniqueFd> objects_;  // Memory objects by id, inherited by the helper and placeholders.
+  MemoryObjects objects_;  // Memory objects, inherited by the helper and placeholders.
   bool released_ = false;
   bool killed_ = false;
 };

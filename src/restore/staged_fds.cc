@@ -186,12 +186,13 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   return shared;
 }
 
-Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects, const ClockOffsets& tree_minus_caller) {
+Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
   if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd, tree_minus_caller);
   if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {
-    auto object = objects.find(fd.object_id());
-    if (object == objects.end()) return fail("memory object " + std::to_string(fd.object_id()) + " was not recreated");
-    return reopen_object(fd, object->second);
+    auto object = staged.objects.find(fd.object_id());
+    if (object == staged.objects.end()) return fail("memory object " + std::to_string(fd.object_id()) + " was not recreated");
+    auto named = staged.objects_opened_by_name.find(&fd);
+    return reopen_object(fd, object->second, named == staged.objects_opened_by_name.end() ? -1 : named->second);
   }
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
   // open(2) takes O_ASYNC into the flags without arming it; a device may support it, and then it
@@ -209,10 +210,10 @@ Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& object
   return opened;
 }
 
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects,
-                            const ClockOffsets& offsets) {
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& made_by_cryo, const ClockOffsets& offsets) {
   StagedFds staged;
-  staged.objects = objects;
+  staged.objects = made_by_cryo.objects;
+  staged.objects_opened_by_name = made_by_cryo.objects_opened_by_name;
   for (const auto& pipe : set.pipes.pipes()) {
     ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
   }
@@ -243,7 +244,7 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint
     }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
-    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, objects, offsets), what);
+    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, staged, offsets), what);
     ASSIGN_OR_RETURN_CTX(staged.files[id], move_above(opened, min_fd), what);
   }
   return staged;

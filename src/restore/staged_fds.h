@@ -30,6 +30,7 @@ struct StagedFds {
   std::map<std::pair<uint32_t, int>, int> pipe_files;
   std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
   std::map<uint64_t, int> objects;       // Memory objects by id (memory_objects.h), made by cryo itself.
+  std::map<const image::Fd*, int> objects_opened_by_name;  // MemoryObjects::opened_by_name.
   std::map<uint64_t, int> sockets;       // Unix socket ends and listeners, TCP listeners, by socket_id.
 };
 
@@ -43,15 +44,15 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
 // Opens a regular file, directory, device, memfd or deleted file the way the image fd had it (flags
 // and position), or creates an eventfd, timerfd or signalfd with its state. Memfds and deleted
-// files are reopened from their object in `objects`; `tree_minus_caller`: see create_anon_inode_fd.
+// files are reopened from their object in `staged`; `tree_minus_caller`: see create_anon_inode_fd.
 // Returns the new fd, at the lowest free number.
-Result<int> open_like(const image::Fd& fd, const std::map<uint64_t, int>& objects, const ClockOffsets& tree_minus_caller);
+Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller);
 
 // Creates every pipe and shared open file at fd numbers >= min_fd. For use in the single-threaded
 // helper that then clones the tree (outside the tree's time namespace; `offsets` are the tree's
 // clocks minus the helper's own);
-// the fds are not close-on-exec. `objects` are the memory objects cryo made; the result holds them too.
-Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const std::map<uint64_t, int>& objects,
-                            const ClockOffsets& offsets);
+// the fds are not close-on-exec. `made_by_cryo` holds the memory objects cryo made (objects and
+// objects_opened_by_name); the result holds them too.
+Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& made_by_cryo, const ClockOffsets& offsets);
 
 }  // namespace cryo::restore

@@ -128,6 +128,48 @@ TEST(CheckpointPrograms, Python3ThreadsRunOnAndJoin) {
   expect_program_survives(session, {"/usr/bin/python3", write_script(session, "threads.py", kPythonThreads)});
 }
 
+// multiprocessing: forked workers sharing a lock and a counter through a deleted file of /dev/shm
+// that shm_open opened with O_NOFOLLOW, and a queue over pipes; the workers must be the same
+// processes afterwards and go on counting under the same lock.
+constexpr const char* kPythonMultiprocessing = R"py(
+import multiprocessing as mp, os, signal, time
+def work(lock, counter, queue):
+    queue.put(os.getpid())
+    while True:
+        with lock:
+            counter.value += 1
+        time.sleep(0.005)
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    lock, counter, queue = mp.Lock(), mp.Value("i", 0), mp.Queue()
+    workers = [mp.Process(target=work, args=(lock, counter, queue)) for _ in range(3)]
+    for w in workers: w.start()
+    pids = sorted(queue.get(timeout=10) for _ in workers)
+    checked = []
+    signal.signal(signal.SIGUSR1, lambda signo, frame: checked.append(1))
+    print("READY", flush=True)
+    while not checked:
+        time.sleep(0.05)
+    with lock:
+        before = counter.value
+    time.sleep(0.3)
+    with lock:
+        after = counter.value
+    problems = []
+    if after <= before: problems.append("the workers did not count on (%d, then %d)" % (before, after))
+    if sorted(w.pid for w in workers) != pids: problems.append("the workers are other processes")
+    if not all(w.is_alive() for w in workers): problems.append("a worker died")
+    for w in workers: w.kill()
+    for p in problems: print("FAIL: " + p, flush=True)
+    if not problems: print("PASS", flush=True)
+    os._exit(1 if problems else 0)
+)py";
+
+TEST(CheckpointPrograms, Python3MultiprocessingWorkersShareTheirLockAndCounter) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/usr/bin/python3", write_script(session, "workers.py", kPythonMultiprocessing)});
+}
+
 // The loop forks `sleep` every round, so the dump catches a tree of bash and a child (or bash in
 // wait4 for one). The secret, drawn at start, must be the same after restore.
 constexpr const char* kBash = R"(

@@ -1,7 +1,7 @@
 // Checkpoint/restore workload: files deleted while open or mapped, shared by two processes.
 //
 //   --dir=DIR (empty, on a filesystem with O_TMPFILE)
-//   f1 DIR/data-rw: 20000 bytes, open O_RDWR at position 7000 (one open file shared with the child),
+//   f1 DIR/data-rw: 20000 bytes, open O_RDWR|O_NOFOLLOW at position 7000 (one open file shared with the child),
 //                   mapped MAP_SHARED by both, then unlinked.
 //   f2 DIR/data-ro: 3000 bytes, open O_RDONLY at position 1234, then unlinked.
 //   f3 DIR/lib:     2 pages mapped MAP_PRIVATE read-only, its fd closed, then unlinked (mapping only).
@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   ctl = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   SETUP_OR_DIE(ctl != MAP_FAILED, "mmap: %s\n", strerror(errno));
 
-  f1 = make_file("data-rw", 'D', F1_SIZE, O_RDWR);
+  // O_NOFOLLOW as shm_open and Python's multiprocessing give it: the open file keeps the flag.
+  f1 = make_file("data-rw", 'D', F1_SIZE, O_RDWR | O_NOFOLLOW);
   SETUP_OR_DIE(lseek(f1, F1_POS, SEEK_SET) == F1_POS, "lseek: %s\n", strerror(errno));
   p1 = mmap(NULL, 5 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, f1, 0);
   SETUP_OR_DIE(p1 != MAP_FAILED, "mmap f1: %s\n", strerror(errno));
