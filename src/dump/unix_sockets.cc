@@ -60,7 +60,8 @@ int int_option(int fd, int option) {
 
 // "a listening AF_UNIX SOCK_STREAM socket", "an AF_INET SOCK_DGRAM socket".
 std::string describe(const SocketFacts& s) {
-  std::string text = s.listening ? "a listening " : (s.family == AF_UNIX || s.family == AF_INET || s.family == AF_INET6) ? "an " : "a ";
+  // Every family name ("AF_NETLINK") is read with a vowel first; "family 16" is not.
+  std::string text = s.listening ? "a listening " : family_name(s.family) ? "an " : "a ";
   const char* f = family_name(s.family);
   const char* t = type_name(s.type);
   text += f ? f : "family " + std::to_string(s.family);
