@@ -6,9 +6,18 @@
 # tells the mutants that only verification (the fingerprint comparison before the release) catches.
 # Prints a table; exits non-zero if any mutant survived.
 #   scripts/mutants.sh [tests/mutants/NN-name.patch ...]
+#   scripts/mutants.sh --check   (CTest runs this: every patch still applies and names its tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+if [ "${1:-}" = --check ]; then
+  bad=0
+  for p in tests/mutants/*.patch; do
+    grep -q '^# tests: ' "$p" || { echo "$p: no '# tests:' line"; bad=1; }
+    patch -p1 --dry-run -s -f <"$p" >/dev/null 2>&1 || { echo "$p: no longer applies to the sources; make it again"; bad=1; }
+  done
+  exit $bad
+fi
 patches=("$@")
 [ ${#patches[@]} -gt 0 ] || patches=(tests/mutants/*.patch)
 
