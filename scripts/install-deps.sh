@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config protobuf-compiler libprotobuf-dev libcap-dev libspdlog-dev libfmt-dev
           libcli11-dev libxxhash-dev libsodium-dev libgtest-dev python3 perl bash procps patch
-          openjdk-17-jdk-headless)
+          openjdk-17-jdk-headless nginx-light)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -327,6 +327,78 @@ TEST(CheckpointPrograms, JavaNioHttpServerKeepsItsPortAndCounter) {
                                     session.dir() / "state.txt"});
 }
 
+// nginx as Debian ships it (nginx-light): a master as root and workers that dropped to www-data,
+// on a listening TCP socket. A sh init runs it and checks it with a Python client from inside the
+// tree: the same master and workers (PIDs, users) answer afterwards, and stub_status's counter of
+// accepted connections goes on from where it was (exactly one more: the check's own).
+constexpr const char* kNginxConf = R"(user www-data;
+worker_processes 2;
+pid DIR/nginx.pid;
+error_log DIR/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path DIR/body;
+  server { listen 127.0.0.1:PORT; location /status { stub_status; } }
+}
+)";
+
+constexpr const char* kNginxProbe = R"py(
+import os, pwd, sys, time, urllib.request
+port, state, master = sys.argv[1], sys.argv[2], sys.argv[4] if len(sys.argv) > 4 else ""
+def accepts():
+    text = urllib.request.urlopen("http://127.0.0.1:%s/status" % port, timeout=5).read().decode()
+    return int(text.split("\n")[2].split()[0])
+def workers(master):
+    with open("/proc/%s/task/%s/children" % (master, master)) as f:
+        pids = sorted(int(p) for p in f.read().split())
+    return [(p, pwd.getpwuid(os.stat("/proc/%d" % p).st_uid).pw_name) for p in pids]
+if sys.argv[3] == "wait":
+    for _ in range(200):
+        try:
+            n = accepts(); break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        print("FAIL: nginx never answered", flush=True); sys.exit(1)
+    with open(state, "w") as f: f.write("%d %r" % (n, workers(master)))
+    sys.exit(0)
+n, before = open(state).read().split(" ", 1)
+now, after = accepts(), repr(workers(master))
+problems = []
+if now != int(n) + 1: problems.append("stub_status accepts is %d, was %s before the dump" % (now, n))
+if after != before: problems.append("the workers are %s, were %s" % (after, before))
+if "www-data" not in after: problems.append("no worker runs as www-data: %s" % after)
+for p in problems: print("FAIL: " + p, flush=True)
+sys.exit(1 if problems else 0)
+)py";
+
+constexpr const char* kNginxInit = R"(
+nginx -c "$1/nginx.conf" -g 'daemon off;' &
+master=$!
+python3 "$1/probe.py" "$2" "$1/state" wait "$master" || exit 1
+echo READY
+trap 'if python3 "$1/probe.py" "$2" "$1/state" check "$master"; then echo PASS; fi; kill -QUIT "$master"; wait "$master"; exit 0' USR1
+while :; do sleep 0.1; done
+)";
+
+TEST(CheckpointPrograms, NginxWorkersAsWwwDataServeOnWithTheirCounters) {
+  if (::access("/usr/sbin/nginx", X_OK) != 0) GTEST_SKIP() << "nginx is not installed (scripts/install-deps.sh installs nginx-light)";
+  CheckpointSession session;
+  std::string dir = session.dir().path();
+  std::string port = std::to_string(20000 + ::getpid() % 20000);
+  std::string conf = std::regex_replace(std::regex_replace(kNginxConf, std::regex("DIR"), dir), std::regex("PORT"), port);
+  write_script(session, "nginx.conf", conf);
+  write_script(session, "probe.py", kNginxProbe);
+  std::string init = write_script(session, "init.sh", kNginxInit);
+  pid_t started = session.start_command({"/bin/sh", init, dir, port});
+  ASSERT_GT(started, 0);
+  ASSERT_TRUE(session.dump_ok(started, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 // dash (/bin/sh), with a pipeline whose two ends are both in the tree.
 constexpr const char* kSh = R"(
 count=0
