@@ -126,8 +126,9 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
 
   for (const auto& pipe : images.pipes.pipes()) {
     if (pipe.has_reader_in_tree() && pipe.has_writer_in_tree()) continue;
-    // The other end belonged to a process outside the tree, which cryo cannot give back.
-    log->warn("pipe {}: its {} end was outside the tree; restored without it ({})", pipe.pipe_id(),
+    // No process of the tree held the other end at the dump: its holders closed it or exited, or
+    // it was held outside the tree, which cryo cannot give back; the dump cannot tell which.
+    log->warn("pipe {}: no process of the tree held its {} end at the dump; restored without it ({})", pipe.pipe_id(),
               pipe.has_reader_in_tree() ? "write" : "read", pipe.has_reader_in_tree() ? "reads see end-of-file" : "writes fail with EPIPE");
   }
 
