@@ -298,7 +298,11 @@ Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify) {
   inventory.CopyFrom(*records[0]);
   // Re-serializing reproduces the bytes that were hashed: a changed value, or a field whose tag was
   // damaged into an unknown one (kept by the parser and serialized again), changes the digest.
-  if (!inventory_is_sealed(inventory))
+  // And the bytes must be exactly those that encoding gives: the parser drops a few bits (those
+  // beyond 64 of a ten-byte varint), so a flip there would change the file but not the digest.
+  const google::protobuf::Message* decoded[] = {records[0].get()};
+  auto again = encode_records(Kind::Inventory, decoded);
+  if (!inventory_is_sealed(inventory) || !again || *again != bytes)
     return fail(make_error(dir.path() + ": image is damaged: " + inventory_name + " does not match its own checksum")
                     .with_hint("the image was changed after the dump; dump again"));
   if (inventory.format_version() != kFormatVersion)
