@@ -126,7 +126,15 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
 
   for (const auto& pipe : images.pipes.pipes()) {
     if (pipe.has_reader_in_tree() && pipe.has_writer_in_tree()) continue;
-    // The other end belonged to a process outside the tree, which cryo cannot give back.
+    // The other end belonged to a process outside the tree, which cryo cannot give back. A FIFO's
+    // other end may have been held by no one at all; either way, a process may open it again by its
+    // path (fifos.h).
+    if (!pipe.fifo_path().empty()) {
+      log->warn("FIFO {}: no fd of the tree had it open for {}; any such open outside the tree is not restored ({} until a process "
+                "opens it by its path)", pipe.fifo_path(), pipe.has_reader_in_tree() ? "writing" : "reading",
+                pipe.has_reader_in_tree() ? "reads see end-of-file" : "writes fail with EPIPE");
+      continue;
+    }
     log->warn("pipe {}: its {} end was outside the tree; restored without it ({})", pipe.pipe_id(),
               pipe.has_reader_in_tree() ? "write" : "read", pipe.has_reader_in_tree() ? "reads see end-of-file" : "writes fail with EPIPE");
   }

@@ -45,7 +45,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"proc_self", "/stat) is a file of /proc"},
                       Refusal{"nsfs", "is a namespace file (nsfs)"},
                       Refusal{"inotify", "is an anonymous inode of kind 'inotify'"},
-                      Refusal{"fifo", "is a named FIFO"},
+                      Refusal{"fifo_unlinked", "is a named FIFO unlinked while open"},
                       Refusal{"cpu_timer", "(a CPU-time or alarm clock)"},
                       Refusal{"seccomp", "it runs under seccomp (mode 2)"},
                       Refusal{"nested_pidns", "is in a PID namespace nested in the tree's"},
