@@ -8,7 +8,7 @@
 //   fd 11  O_WRONLY             (wrote 100000 pattern bytes, unread)
 // then forks a child that opens it again:
 //   fd 12  O_WRONLY|O_NONBLOCK  (wrote "child-before;", unread)
-//   fd 13  O_RDWR
+//   fd 13  O_RDWR, then O_DIRECT (packet mode) by F_SETFL
 // and waits on an anonymous control pipe. On SIGUSR1 the parent checks its flags (as before the dump,
 // exactly), that its fds are the FIFO at DIR/fifo, and reads back the buffered bytes in order; then
 // it tells the child to go on: the child checks its own flags and that fd 13 sees the same (empty)
@@ -54,7 +54,10 @@ static size_t drain(int fd, char* buffer, size_t size) {
 static int child_main(const char* path, int ready_fd) {
   close(CONTROL_WRITE);
   int write_flags = fcntl(open_at(path, O_WRONLY | O_NONBLOCK, CHILD_WRITER), F_GETFL);
-  int rdwr_flags = fcntl(open_at(path, O_RDWR, CHILD_RDWR), F_GETFL);
+  // Packet mode (O_DIRECT) only F_SETFL gives; nothing is written through it before the dump, whose
+  // copy of the buffer would refuse packets.
+  if (fcntl(open_at(path, O_RDWR, CHILD_RDWR), F_SETFL, O_DIRECT) != 0) return 9;
+  int rdwr_flags = fcntl(CHILD_RDWR, F_GETFL);
   if (write(CHILD_WRITER, "child-before;", 13) != 13) return 10;
   if (write(ready_fd, "r", 1) != 1) return 11;
   close(ready_fd);
@@ -64,7 +67,8 @@ static int child_main(const char* path, int ready_fd) {
   }
   if (n != 1 || go != 'g') return 12;
   if (fcntl(CHILD_WRITER, F_GETFL) != write_flags || !(write_flags & O_NONBLOCK) || (write_flags & O_ACCMODE) != O_WRONLY) return 13;
-  if (fcntl(CHILD_RDWR, F_GETFL) != rdwr_flags || (rdwr_flags & O_NONBLOCK) || (rdwr_flags & O_ACCMODE) != O_RDWR) return 14;
+  if (fcntl(CHILD_RDWR, F_GETFL) != rdwr_flags || (rdwr_flags & O_NONBLOCK) || !(rdwr_flags & O_DIRECT) || (rdwr_flags & O_ACCMODE) != O_RDWR)
+    return 14;
   if (buffered(CHILD_RDWR) != 0) return 15;  // The parent read everything: one buffer for all.
   if (write(CHILD_WRITER, "via-12;", 7) != 7) return 16;
   if (write(CHILD_RDWR, "via-13;", 7) != 7) return 17;
