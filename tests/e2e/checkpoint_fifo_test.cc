@@ -20,6 +20,16 @@ TEST(CheckpointFifo, ParentAndChildGetTheirFifoBackWithDataFlagsAndEndOfFile) {
   session.expect_round_trip_passes("cr_fifo", {"--dir=" + files});
 }
 
+// A daemon's FIFO with no writer at the dump: its buffered bytes, then end-of-file, as before; a
+// writer that opens the path later reaches it. (Restore warns that a writer outside the tree, if
+// there was one, is not given back.)
+TEST(CheckpointFifo, AReaderWithoutWritersGetsItsBytesThenEndOfFileAndNewWriters) {
+  CheckpointSession session;
+  std::string files = session.dir() / "files";
+  ASSERT_EQ(::mkdir(files.c_str(), 0700), 0);
+  session.expect_round_trip_passes("cr_fifo", {"--dir=" + files, "--mode=reader"});
+}
+
 // Dumps cr_fifo, lets `change` act on the FIFO's path, and expects the restore to refuse naming it.
 void expect_restore_refused(const std::function<void(const std::string&)>& change, const std::string& must_mention) {
   CheckpointSession session;

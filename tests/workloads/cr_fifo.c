@@ -14,6 +14,12 @@
 // it tells the child to go on: the child checks its own flags and that fd 13 sees the same (empty)
 // buffer, writes "via-12;" and "via-13;" and exits. The parent reads those, closes its write end,
 // and reads end-of-file: every writer is gone.
+//
+//   cr_fifo --dir=DIR --mode=reader
+//
+// A daemon's FIFO: the parent alone holds it, read-only (fd 10), with "queued-before;" that a writer
+// wrote before it closed. After restore it reads those bytes, then end-of-file (no writer, as before
+// the dump), and a new writer that opens the path reaches it.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -76,13 +82,37 @@ static int child_main(const char* path, int ready_fd) {
   return 0;
 }
 
+// --mode=reader: the FIFO's only fd in the tree is a reader.
+static void reader_only(const char* path) {
+  int reader_flags = fcntl(open_at(path, O_RDONLY | O_NONBLOCK, READER), F_GETFL);
+  int writer = open(path, O_WRONLY | O_NONBLOCK);
+  SETUP_OR_DIE(writer >= 0 && write(writer, "queued-before;", 14) == 14, "write: %s\n", strerror(errno));
+  close(writer);
+  say("READY fifo reader\n");
+  wait_for_check();
+
+  EXPECT_OR_FAIL(fcntl(READER, F_GETFL) == reader_flags, "fd %d: flags %#x, were %#x\n", READER, fcntl(READER, F_GETFL), reader_flags);
+  char buffer[64];
+  size_t got = drain(READER, buffer, sizeof buffer);
+  EXPECT_OR_FAIL(got == 14 && memcmp(buffer, "queued-before;", 14) == 0, "read %zu buffered bytes, expected 'queued-before;'\n", got);
+  ssize_t end = read(READER, buffer, 1);
+  EXPECT_OR_FAIL(end == 0, "no end-of-file without a writer: %zd (%s)\n", end, end < 0 ? strerror(errno) : "data");
+  writer = open(path, O_WRONLY | O_NONBLOCK);
+  EXPECT_OR_FAIL(writer >= 0, "a new writer cannot open %s: %s\n", path, strerror(errno));
+  EXPECT_OR_FAIL(write(writer, "new", 3) == 3, "write through the new writer: %s\n", strerror(errno));
+  got = drain(READER, buffer, sizeof buffer);
+  EXPECT_OR_FAIL(got == 3 && memcmp(buffer, "new", 3) == 0, "read %zu bytes from the new writer, expected 'new'\n", got);
+  finish();
+}
+
 int main(int argc, char** argv) {
   install_check_handler();
   const char* dir = arg_string(argc, argv, "dir", NULL);
-  SETUP_OR_DIE(dir != NULL, "usage: cr_fifo --dir=DIR\n");
+  SETUP_OR_DIE(dir != NULL, "usage: cr_fifo --dir=DIR [--mode=reader]\n");
   char path[4096];
   snprintf(path, sizeof path, "%s/fifo", dir);
   SETUP_OR_DIE(mkfifo(path, 0600) == 0, "mkfifo(%s): %s\n", path, strerror(errno));
+  if (strcmp(arg_string(argc, argv, "mode", ""), "reader") == 0) reader_only(path);
   // A non-blocking read-only open does not wait for a writer; the write-only open then has a reader.
   int reader_flags = fcntl(open_at(path, O_RDONLY | O_NONBLOCK, READER), F_GETFL);
   int writer_flags = fcntl(open_at(path, O_WRONLY, WRITER), F_GETFL);
