@@ -192,6 +192,8 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     // (pipe_contents.h copies it), and restore reopens the FIFO at its path. One unlinked while open
     // could not be reopened, and a new FIFO would not be the one other processes may open later.
     if (st->st_nlink == 0) return fail(unsupported_fd(fd, *target, "a named FIFO unlinked while open"));
+    // An O_PATH fd does not open the FIFO (it is no reader or writer, and has no buffer to copy).
+    if (out.flags() & O_PATH) return fail(unsupported_fd(fd, *target, "an O_PATH fd on a named FIFO"));
     out.set_kind(image::FD_PIPE);
     out.set_pipe_id(st->st_ino);
     out.set_pipe_write_end((out.flags() & O_ACCMODE) == O_WRONLY);

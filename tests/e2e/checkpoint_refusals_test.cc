@@ -46,6 +46,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"nsfs", "is a namespace file (nsfs)"},
                       Refusal{"inotify", "is an anonymous inode of kind 'inotify'"},
                       Refusal{"fifo_unlinked", "is a named FIFO unlinked while open"},
+                      Refusal{"fifo_opath", "is an O_PATH fd on a named FIFO"},
                       Refusal{"cpu_timer", "(a CPU-time or alarm clock)"},
                       Refusal{"seccomp", "it runs under seccomp (mode 2)"},
                       Refusal{"nested_pidns", "is in a PID namespace nested in the tree's"},
