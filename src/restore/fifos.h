@@ -9,7 +9,13 @@
 //
 // The buffer is the tree's alone: a FIFO that already holds data here was written by someone
 // outside the tree, and restoring on top of that data would hand it to the tree. That, or a path
-// that is no FIFO any more, stops the restore before anything is created.
+// that is no FIFO any more, stops the restore before anything is created. Only an open can tell
+// whether a FIFO holds data, so the pre-flight opens it read-only and non-blocking for a moment: a
+// writer outside that was blocked opening it for writing is let through by that moment's reader.
+//
+// An end the tree did not hold (no reader or no writer in it) is not given back, as with anonymous
+// pipes: the restorer warns. For a FIFO that end may equally have been no one, and any process can
+// open the path again after the restore.
 #pragma once
 
 #include <string>
