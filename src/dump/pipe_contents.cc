@@ -17,7 +17,7 @@ namespace {
 
 constexpr int kMinPeekPipeSize = 64 * 1024;
 
-// A read end of the pipe behind `end`, for this process. pidfd_getfd duplicates the tracee's own
+// A read end of the pipe behind `end`, for this process (a named FIFO too). pidfd_getfd duplicates the tracee's own
 // file (same open file description), which is the right thing for a read end. A write end cannot be
 // tee'd from; opening /proc/PID/fd/N for reading gives a new read end of the same pipe instead.
 Result<UniqueFd> local_read_end(const PipeEnd& end) {
@@ -88,6 +88,26 @@ Result<> peek(const PipeEnd& end, image::PipeEntry& entry) {
   return {};
 }
 
+// A named FIFO's ends are grouped by its inode, an anonymous pipe's by its pipefs inode: ends that
+// share a number but not a FIFO (a FIFO on another filesystem, a pipefs inode that happens to have
+// the number, another link to the FIFO) would be restored as one pipe, so they are refused.
+Result<> set_fifo(const std::vector<const PipeEnd*>& holders, image::PipeEntry& entry) {
+  const PipeEnd& first = *holders.front();
+  for (const PipeEnd* end : holders)
+    if (end->fifo_path != first.fifo_path || end->fifo_dev != first.fifo_dev)
+      return fail(make_error("pid " + std::to_string(end->pid) + " fd " + std::to_string(end->fd) + " (" +
+                             (end->fifo_path.empty() ? "a pipe" : end->fifo_path) + ") and pid " + std::to_string(first.pid) + " fd " +
+                             std::to_string(first.fd) + " (" + (first.fifo_path.empty() ? "a pipe" : first.fifo_path) +
+                             ") have the same inode number " + std::to_string(first.pipe_id) +
+                             " but are not one FIFO by one path, which cryo cannot dump yet")
+                      .with_hint("open a FIFO by one path only"));
+  if (first.fifo_path.empty()) return {};
+  entry.set_fifo_path(first.fifo_path);
+  entry.set_fifo_dev(first.fifo_dev);
+  entry.set_fifo_ino(first.pipe_id);
+  return {};
+}
+
 }  // namespace
 
 Result<image::Pipes> collect_pipes(const std::vector<PipeEnd>& ends) {
@@ -97,6 +117,7 @@ Result<image::Pipes> collect_pipes(const std::vector<PipeEnd>& ends) {
   for (const auto& [id, holders] : by_pipe) {
     image::PipeEntry* entry = pipes.add_pipes();
     entry->set_pipe_id(id);
+    RETURN_IF_ERROR(set_fifo(holders, *entry));
     const PipeEnd* reader = nullptr;
     for (const PipeEnd* end : holders) {
       if (end->flags == O_RDONLY || end->flags == O_RDWR) {

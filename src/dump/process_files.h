@@ -19,12 +19,16 @@ struct PipeEnd {
   pid_t pid = 0;      // Host PID of the holder.
   int fd = -1;
   uint32_t flags = 0; // Open flags: O_RDONLY, O_WRONLY or (after a reopen through /proc) O_RDWR.
+  // A named FIFO: its path and the FIFO file's device and inode (pipe_id is that inode). Empty for
+  // an anonymous pipe.
+  std::string fifo_path;
+  uint64_t fifo_dev = 0;
 };
 
 // Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds,
-// epoll sets, unix socketpair ends, memfds and deleted files. Refuses, naming the fd and its kind,
-// what restore cannot reopen yet: other sockets (unix_sockets.h), other anonymous inodes (inotify,
-// pidfd, ...), named FIFOs, block devices. Appends the pipe ends it finds to `pipes`; memfds and
+// epoll sets, unix socketpair ends, named FIFOs (pipe ends with a path), memfds and deleted files.
+// Refuses, naming the fd and its kind, what restore cannot reopen yet: other sockets
+// (unix_sockets.h), other anonymous inodes (inotify, pidfd, ...), unlinked FIFOs, block devices. Appends the pipe ends it finds to `pipes`; memfds and
 // deleted files go to `objects` (stored once per inode), and their fds name the object.
 Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);
 

@@ -246,8 +246,8 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
 
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems) {
   Problems p("pid " + std::to_string(process.pid()), problems);
-  std::set<uint64_t> pipe_ids;
-  for (const auto& pipe : pipes.pipes()) pipe_ids.insert(pipe.pipe_id());
+  std::map<uint64_t, const image::PipeEntry*> pipe_ids;
+  for (const auto& pipe : pipes.pipes()) pipe_ids.emplace(pipe.pipe_id(), &pipe);
   std::set<int> numbers;
   if (process.files.fds_size() > kMaxFdNumber) p.add("has too many file descriptors");
   for (const auto& fd : process.files.fds()) numbers.insert(fd.fd());
@@ -270,9 +270,16 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_MEMFD:
       case image::FD_DELETED_FILE:
         break;  // The path is only for messages; validate_objects checks the object.
-      case image::FD_PIPE:
-        if (!pipe_ids.count(fd.pipe_id())) p.add(name + ": pipe " + std::to_string(fd.pipe_id()) + " is not in pipes.img");
+      case image::FD_PIPE: {
+        auto pipe = pipe_ids.find(fd.pipe_id());
+        if (pipe == pipe_ids.end()) {
+          p.add(name + ": pipe " + std::to_string(fd.pipe_id()) + " is not in pipes.img");
+        } else if (fd.path() != pipe->second->fifo_path()) {
+          // A named FIFO's fds carry its path; an anonymous pipe's carry none. Restore reopens by the entry's path.
+          p.add(name + ": path '" + fd.path() + "' is not the path '" + pipe->second->fifo_path() + "' of pipe " + std::to_string(fd.pipe_id()));
+        }
         break;
+      }
       case image::FD_EVENTFD:
       case image::FD_TIMERFD:
       case image::FD_SIGNALFD:
@@ -323,11 +330,26 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   TreePlan plan = plan_tree(entries, problems);
 
   std::set<uint64_t> pipe_ids;
+  std::set<std::string> fifo_paths;
   for (const auto& pipe : set.pipes.pipes()) {
+    if (!pipe.fifo_path().empty() && !fifo_paths.insert(pipe.fifo_path()).second)
+      problems->push_back("FIFO " + pipe.fifo_path() + " appears twice in pipes.img");
     if (!pipe_ids.insert(pipe.pipe_id()).second) problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + " appears twice");
     if (pipe.capacity() > (1u << 30) || (pipe.capacity() != 0 && pipe.data().size() > pipe.capacity()))
       problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": " + std::to_string(pipe.data().size()) +
                           " buffered bytes do not fit its capacity of " + std::to_string(pipe.capacity()));
+    // A named FIFO is reopened at its path: it must be one a dump could have recorded, and its
+    // pipe_id is the FIFO's inode.
+    if (pipe.fifo_path().empty()) {
+      if (pipe.fifo_dev() != 0 || pipe.fifo_ino() != 0)
+        problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": a FIFO identity without a FIFO path");
+    } else {
+      if (!is_clean_absolute_path(pipe.fifo_path()) || pipe.fifo_path() == "/")
+        problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": FIFO path '" + pipe.fifo_path() + "' is not a clean absolute path");
+      if (pipe.fifo_ino() != pipe.pipe_id())
+        problems->push_back("FIFO " + pipe.fifo_path() + ": inode " + std::to_string(pipe.fifo_ino()) + " is not its pipe id " +
+                            std::to_string(pipe.pipe_id()));
+    }
   }
 
   // Fds that share an open file must agree on what it is: it is opened once for all of them.

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <set>
 
+#include "restore/fifos.h"
 #include "restore/host_check.h"
 #include "restore/image_validation.h"
 #include "restore/tcp_listeners.h"
@@ -59,6 +60,13 @@ void check_unix_names(const ImageSet& set, std::vector<std::string>* problems) {
     }
 }
 
+// Every named FIFO of the tree must be a FIFO at its path here, holding no one else's data (fifos.h).
+void check_fifos(const ImageSet& set, bool same_boot, Preflight* out) {
+  for (const auto& pipe : set.pipes.pipes())
+    // A path that is not clean and absolute is validate_image's problem, and not looked at.
+    if (!pipe.fifo_path().empty() && is_clean_absolute_path(pipe.fifo_path())) check_fifo(pipe, same_boot, &out->problems, &out->notes);
+}
+
 }  // namespace
 
 Result<Preflight> run_preflight(const ImageSet& set) {
@@ -70,6 +78,7 @@ Result<Preflight> run_preflight(const ImageSet& set) {
   out.notes = std::move(host_check.notes);
   check_ports(set, &out.problems);
   check_unix_names(set, &out.problems);
+  check_fifos(set, !set.inventory.boot_id().empty() && set.inventory.boot_id() == host.boot_id, &out);
   return out;
 }
 

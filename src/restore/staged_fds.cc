@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "restore/anon_inode_fds.h"
+#include "restore/fifos.h"
 #include "restore/memory_objects.h"
 #include "restore/tcp_listeners.h"
 #include "restore/unix_listeners.h"
@@ -89,10 +91,13 @@ Result<> stage_pipe_files(const ImageSet& set, int min_fd, StagedFds& staged) {
       int mode = static_cast<int>(fd.flags()) & O_ACCMODE;
       int file = -1;
       constexpr uint32_t kKernelLargefile = 0100000;  // glibc's O_LARGEFILE is 0 on x86_64.
-      if ((mode == O_RDONLY || mode == O_WRONLY) && !(fd.flags() & kKernelLargefile) && taken.insert({fd.pipe_id(), mode == O_WRONLY}).second) {
+      // A FIFO's holder is cryo's own O_RDWR open (fifos.h): every fd of the tree gets an open of its own.
+      if (!pipe.fifo && (mode == O_RDONLY || mode == O_WRONLY) && !(fd.flags() & kKernelLargefile) &&
+          taken.insert({fd.pipe_id(), mode == O_WRONLY}).second) {
         file = mode == O_WRONLY ? pipe.write_fd : pipe.read_fd;
       } else {
-        // Both ends are open here, so opening either way does not wait for the other side.
+        // Both ends are open here (a FIFO's holder is both), so opening either way does not wait for
+        // the other side. Through /proc/self/fd, a FIFO is opened as the inode cryo checked.
         std::string path = "/proc/self/fd/" + std::to_string(pipe.read_fd);
         int flags = static_cast<int>(fd.flags()) & ~(O_DIRECT | O_ASYNC | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
         int opened = ::open(path.c_str(), flags);
@@ -214,10 +219,21 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
   StagedFds staged;
   staged.objects = made_by_cryo.objects;
   staged.objects_opened_by_name = made_by_cryo.objects_opened_by_name;
+  std::vector<UniqueFd> fifo_holders;
   for (const auto& pipe : set.pipes.pipes()) {
+    if (!pipe.fifo_path().empty()) {
+      ASSIGN_OR_RETURN_CTX(UniqueFd holder, open_fifo_holder(pipe), "FIFO " + pipe.fifo_path());
+      staged.pipes[pipe.pipe_id()] = {holder.get(), holder.get(), true};
+      fifo_holders.push_back(std::move(holder));
+      continue;
+    }
     ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
   }
   RETURN_IF_ERROR(stage_pipe_files(set, min_fd, staged));
+  // The tree's own opens of each FIFO hold its buffer now; the holder would be one opener too many.
+  for (const auto& pipe : set.pipes.pipes())
+    if (!pipe.fifo_path().empty()) staged.pipes.erase(pipe.pipe_id());
+  fifo_holders.clear();
   // Validation made sure every socket's peer is in the image and points back.
   std::map<uint64_t, const image::UnixSocketState*> sockets;
   for (const auto& process : set.processes)

@@ -20,10 +20,11 @@ namespace cryo::restore {
 struct StagedPipe {
   int read_fd = -1;
   int write_fd = -1;
+  bool fifo = false;  // A named FIFO: both are cryo's O_RDWR holder, closed once staging is done (fifos.h).
 };
 
 struct StagedFds {
-  std::map<uint64_t, StagedPipe> pipes;  // By pipe_id.
+  std::map<uint64_t, StagedPipe> pipes;  // By pipe_id; anonymous pipes only once staging is done.
   // Every pipe fd of the image, by (pid, fd number): the open file it gets a copy of. The fds that
   // shared an open file share one again; other open files of the same end (a reopen through
   // /proc/PID/fd, an O_RDWR one) are opened again the same way, so each keeps its own flags.

@@ -371,6 +371,45 @@ TEST(RestoreValidation, RefusesBadFiles) {
          pipe->set_capacity(4096);
          pipe->set_data(std::string(5000, 'x'));
        }, "do not fit its capacity"},
+      // A named FIFO is reopened at its path: the path, its inode and its fds' paths must agree.
+      {[](auto& s) {
+         auto* pipe = s.pipes.add_pipes();
+         pipe->set_pipe_id(7);
+         pipe->set_fifo_path("/tmp/../etc/fifo");
+         pipe->set_fifo_ino(7);
+       }, "FIFO path '/tmp/../etc/fifo' is not a clean absolute path"},
+      {[](auto& s) {
+         auto* pipe = s.pipes.add_pipes();
+         pipe->set_pipe_id(7);
+         pipe->set_fifo_path("/tmp/fifo");
+         pipe->set_fifo_ino(8);
+       }, "FIFO /tmp/fifo: inode 8 is not its pipe id 7"},
+      {[](auto& s) {
+         for (uint64_t id : {7, 8}) {
+           auto* pipe = s.pipes.add_pipes();
+           pipe->set_pipe_id(id);
+           pipe->set_fifo_path("/tmp/fifo");
+           pipe->set_fifo_ino(id);
+         }
+       }, "FIFO /tmp/fifo appears twice"},
+      {[](auto& s) { s.pipes.add_pipes()->set_fifo_ino(3); }, "a FIFO identity without a FIFO path"},
+      {[](auto& s) {
+         auto* pipe = s.pipes.add_pipes();
+         pipe->set_pipe_id(7);
+         pipe->set_fifo_path("/tmp/fifo");
+         pipe->set_fifo_ino(7);
+         auto* fd = s.processes[0].files.mutable_fds(1);
+         fd->set_kind(image::FD_PIPE);
+         fd->set_pipe_id(7);
+         fd->set_path("/tmp/other");
+       }, "path '/tmp/other' is not the path '/tmp/fifo' of pipe 7"},
+      {[](auto& s) {
+         s.pipes.add_pipes()->set_pipe_id(7);
+         auto* fd = s.processes[0].files.mutable_fds(1);
+         fd->set_kind(image::FD_PIPE);
+         fd->set_pipe_id(7);
+         fd->set_path("/tmp/fifo");
+       }, "path '/tmp/fifo' is not the path '' of pipe 7"},
   };
   for (const auto& c : cases) {
     ImageSet set = valid_image();

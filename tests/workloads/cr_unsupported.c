@@ -4,7 +4,7 @@
 //
 //   cr_unsupported --kind=KIND --dir=DIR
 //
-// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify, fifo, cpu_timer,
+// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify, fifo_unlinked, fifo_opath, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
@@ -82,11 +82,17 @@ static void setup(const char* kind, const char* dir) {
   } else if (strcmp(kind, "inotify") == 0) {
     fd = inotify_init1(0);
     SETUP_OR_DIE(fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE) >= 0, "inotify: %s\n", strerror(errno));
-  } else if (strcmp(kind, "fifo") == 0) {
+  } else if (strcmp(kind, "fifo_unlinked") == 0) {
+    // A named FIFO is dumped (cr_fifo.c), unless it was unlinked while open: there is no path to reopen.
     snprintf(path, sizeof path, "%s/fifo", dir);
     SETUP_OR_DIE(mkfifo(path, 0600) == 0, "mkfifo: %s\n", strerror(errno));
     fd = open(path, O_RDWR);
-    SETUP_OR_DIE(fd >= 0, "open fifo: %s\n", strerror(errno));
+    SETUP_OR_DIE(fd >= 0 && unlink(path) == 0, "open and unlink fifo: %s\n", strerror(errno));
+  } else if (strcmp(kind, "fifo_opath") == 0) {
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    SETUP_OR_DIE(mkfifo(path, 0600) == 0, "mkfifo: %s\n", strerror(errno));
+    fd = open(path, O_PATH);
+    SETUP_OR_DIE(fd >= 0, "open fifo O_PATH: %s\n", strerror(errno));
   } else if (strcmp(kind, "cpu_timer") == 0) {
     struct sigevent event = {.sigev_notify = SIGEV_NONE};
     SETUP_OR_DIE(timer_create(CLOCK_PROCESS_CPUTIME_ID, &event, &timer) == 0, "timer_create: %s\n", strerror(errno));
