@@ -159,7 +159,9 @@ Result<> PlaceholderTree::collect_reports(pid_t helper) {
   size_t ready = 0;
   bool helper_done = false;
   auto last_progress = std::chrono::steady_clock::now();
-  while (ready < expected) {
+  // The init runs as soon as the helper clones it: its Ready (and its children's) can arrive before
+  // the helper's RootCreated, so both are waited for (a restore once returned an init PID of 0).
+  while (ready < expected || root_ == 0) {
     ASSIGN_OR_RETURN(auto report, channel_.receive(std::chrono::milliseconds(200)));
     if (report) {
       last_progress = std::chrono::steady_clock::now();
