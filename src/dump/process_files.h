@@ -22,8 +22,8 @@ struct PipeEnd {
 };
 
 // Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds,
-// epoll sets, unix socketpair ends, memfds and deleted files. Refuses, naming the fd and its kind,
-// what restore cannot reopen yet: other sockets (unix_sockets.h), other anonymous inodes (inotify,
+// epoll sets, inotify fds, unix socketpair ends, memfds and deleted files. Refuses, naming the fd and its kind,
+// what restore cannot reopen yet: other sockets (unix_sockets.h), other anonymous inodes (fanotify,
 // pidfd, ...), named FIFOs, block devices. Appends the pipe ends it finds to `pipes`; memfds and
 // deleted files go to `objects` (stored once per inode), and their fds name the object.
 Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);

@@ -1,0 +1,17 @@
+// inotify fds survive a checkpoint with their watches under the same wds (gaps included), their
+// masks and flags, and no event queued by the restore itself; tests/workloads/cr_inotify.c checks.
+// The refusals (events queued, a watched file deleted) are in checkpoint_refusals_test.cc.
+#include <gtest/gtest.h>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+TEST(CheckpointFdInotify, WatchesKeepTheirNumbersMasksAndFlags) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_inotify", {"--dir=" + session.dir().path()});
+}
+
+}  // namespace
+}  // namespace cryo::e2e
