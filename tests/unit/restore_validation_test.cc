@@ -414,10 +414,10 @@ TEST(RestoreValidation, InotifyWatches) {
       {[](auto& s) { s.mutable_watches(1)->set_wd(1); }, "inotify watch 1 is not above the watch before it (1)"},
       {[](auto& s) { s.mutable_watches(0)->set_wd(5); }, "inotify watch 3 is not above the watch before it (5)"},
       {[](auto& s) { s.mutable_watches(1)->set_mask(IN_DONT_FOLLOW); }, "inotify watch 3: unknown mask bits"},
-      {[](auto& s) { s.mutable_watches(1)->set_path("/etc/../etc/shadow"); }, "is not a clean absolute path"},
-      {[](auto& s) { s.mutable_watches(1)->set_path("etc/hosts"); }, "is not a clean absolute path"},
+      {[](auto& s) { s.mutable_watches(1)->set_path("/etc/../etc/shadow"); }, "inotify watch 3: path '/etc/../etc/shadow' is not a clean absolute path"},
+      {[](auto& s) { s.mutable_watches(1)->set_path("etc/hosts"); }, "inotify watch 3: path 'etc/hosts' is not a clean absolute path"},
       {[](auto& s) { s.mutable_watches(1)->clear_identity(); }, "inotify watch 3: no identity"},
-      {[](auto& s) { s.mutable_watches(1)->mutable_identity()->set_ino(101); }, "a second watch on the same file"},
+      {[](auto& s) { s.mutable_watches(1)->mutable_identity()->set_ino(101); }, "inotify watch 3: a second watch on the same file"},
   };
   for (const auto& c : cases) {
     ImageSet set = valid_image();

@@ -81,9 +81,11 @@ static void setup(const char* kind, const char* dir) {
     fd = open("/proc/self/ns/net", O_RDONLY);
     SETUP_OR_DIE(fd >= 0, "open /proc/self/ns/net: %s\n", strerror(errno));
   } else if (strcmp(kind, "inotify_queued") == 0) {
+    // A directory of its own: the dump writes its image under DIR.
+    snprintf(path, sizeof path, "%s/watched", dir);
     fd = inotify_init1(0);
-    SETUP_OR_DIE(fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE) >= 0, "inotify: %s\n", strerror(errno));
-    snprintf(path, sizeof path, "%s/new", dir);
+    SETUP_OR_DIE(mkdir(path, 0700) == 0 && fd >= 0 && inotify_add_watch(fd, path, IN_CREATE) >= 0, "inotify: %s\n", strerror(errno));
+    snprintf(path, sizeof path, "%s/watched/new", dir);
     int made = open(path, O_WRONLY | O_CREAT, 0600);  // Queues one IN_CREATE event of 16 + 16 bytes.
     SETUP_OR_DIE(made >= 0, "create: %s\n", strerror(errno));
     close(made);
