@@ -13,5 +13,11 @@ TEST(CheckpointFdInotify, WatchesKeepTheirNumbersMasksAndFlags) {
   session.expect_round_trip_passes("cr_inotify", {"--dir=" + session.dir().path()});
 }
 
+// Fds that share one inotify instance (fork) get one, made once by restore's helper for both.
+TEST(CheckpointFdInotify, AnInstanceSharedWithAChildIsOneAgain) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_inotify", {"--dir=" + session.dir().path(), "--fork"});
+}
+
 }  // namespace
 }  // namespace cryo::e2e

@@ -1,7 +1,7 @@
 // Checkpoint/restore workload: inotify fds keep their watches, under the same wds, with their masks
 // and flags, and nothing is queued on them after restore.
 //
-//   cr_inotify --dir=DIR
+//   cr_inotify --dir=DIR [--fork]
 //
 // fd 10 is inotify_init1(IN_CLOEXEC), blocking, with watches
 //   1 DIR/w (IN_CREATE | IN_DELETE)            2 DIR/b, removed
@@ -12,7 +12,9 @@
 // fd 11 is inotify_init1(IN_NONBLOCK) with 1 DIR/w/a (IN_ACCESS | IN_ONESHOT) and 2 DIR/w
 // (IN_CREATE | IN_EXCL_UNLINK). On SIGUSR1 it checks the flags, that both queues are empty, then
 // makes one event for each watch and reads it back with its wd, mask and name, and finally that a
-// new watch on fd 10 gets wd 8 and that both queues are empty again.
+// new watch on fd 10 gets wd 8 and that both queues are empty again. With --fork, a child holds
+// both fds too (one open file, so one inotify instance, restored once for both): the new watch shows
+// in the child's fdinfo of fd 10.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
@@ -94,10 +96,26 @@ static void append(const char* name) {
   if (fd >= 0) close(fd);
 }
 
+// Whether /proc/PID/fdinfo/FD lists a watch "inotify wd:WD " (the wd in hex).
+static int lists_watch(pid_t pid, int fd, int wd) {
+  char path[64], text[4096] = {0}, want[32];
+  snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+  int info = open(path, O_RDONLY);
+  if (info < 0) return 0;
+  ssize_t got = read(info, text, sizeof text - 1);
+  (void)got;
+  close(info);
+  snprintf(want, sizeof want, "inotify wd:%x ", wd);
+  return strstr(text, want) != NULL;
+}
+
 int main(int argc, char** argv) {
   install_check_handler();
-  for (int i = 1; i < argc; ++i)
+  int fork_child = 0;
+  for (int i = 1; i < argc; ++i) {
     if (strncmp(argv[i], "--dir=", 6) == 0) snprintf(dir, sizeof dir, "%s", argv[i] + 6);
+    if (strcmp(argv[i], "--fork") == 0) fork_child = 1;
+  }
   SETUP_OR_DIE(dir[0] == '/', "usage: cr_inotify --dir=DIR\n");
   SETUP_OR_DIE(mkdir(in("w"), 0700) == 0, "mkdir: %s\n", strerror(errno));
   make_file("w/a");
@@ -123,6 +141,14 @@ int main(int argc, char** argv) {
   SETUP_OR_DIE(watch(FD_B, "w/a", IN_ACCESS | IN_ONESHOT) == 1, "fd 11 wd 1\n");
   SETUP_OR_DIE(watch(FD_B, "w", IN_CREATE | IN_EXCL_UNLINK) == 2, "fd 11 wd 2\n");
   SETUP_OR_DIE(queued(FD_A) == 0 && queued(FD_B) == 0, "events queued before the dump\n");
+  pid_t child = 0;
+  if (fork_child) {
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      for (;;) pause();
+    }
+  }
   say("READY inotify\n");
   wait_for_check();
 
@@ -155,6 +181,12 @@ int main(int argc, char** argv) {
   // The kernel hands out the number after the last one given: 8, as before the dump.
   int next = inotify_add_watch(FD_A, in("d"), IN_MODIFY);
   EXPECT_OR_FAIL(next == 8, "a new watch on fd %d got wd %d, expected 8\n", FD_A, next);
+  if (child > 0) {
+    EXPECT_OR_FAIL(lists_watch(child, FD_A, 8) && lists_watch(child, FD_A, 7) && !lists_watch(child, FD_A, 2),
+                   "the child's fd %d is not the same inotify instance with the same watches\n", FD_A);
+    EXPECT_OR_FAIL(lists_watch(child, FD_B, 2) && !lists_watch(child, FD_B, 1), "the child's fd %d is not the parent's\n", FD_B);
+    kill(child, SIGKILL);
+  }
   EXPECT_OR_FAIL(queued(FD_A) == 0, "fd %d has %d bytes of events queued at the end\n", FD_A, queued(FD_A));
   EXPECT_OR_FAIL(queued(FD_B) == 0, "fd %d has %d bytes of events queued at the end\n", FD_B, queued(FD_B));
   finish();
