@@ -14,6 +14,7 @@
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "dump/file_identity.h"
+#include "image/inotify_limits.h"
 #include "kernel/proc_mountinfo.h"
 
 namespace cryo::dump {
@@ -98,6 +99,10 @@ Result<> collect_inotify(pid_t pid, int fd, const FdInfo& info, image::Fd& out) 
   ASSIGN_OR_RETURN(std::string mountinfo, read_file("/proc/" + std::to_string(pid) + "/mountinfo"));
   std::vector<InotifyWatchInfo> watches = info.inotify_watches;
   std::sort(watches.begin(), watches.end(), [](const auto& a, const auto& b) { return a.wd < b.wd; });
+  if (!watches.empty() && watches.back().wd - static_cast<int64_t>(watches.size()) > image::kMaxInotifySkippedWds)
+    return fail(make_error("inotify fd's watches reach wd " + std::to_string(watches.back().wd) + " with " + std::to_string(watches.size()) +
+                           " live, which cryo cannot dump: restore would add a throwaway watch for each of the more than " +
+                           std::to_string(image::kMaxInotifySkippedWds) + " numbers between"));
   image::InotifyState* state = out.mutable_inotify();
   for (const InotifyWatchInfo& watch : watches) {
     if (watch.ignored_mask != 0) return fail(watch_name(watch) + " has an ignored mask, which inotify never sets");

@@ -16,6 +16,7 @@
 #include <limits>
 #include <map>
 
+#include "image/inotify_limits.h"
 #include "restore/image_validation.h"
 
 namespace cryo::restore {
@@ -89,6 +90,9 @@ void validate_inotify(const image::InotifyState& state, const std::string& name,
     else if (!inodes.insert({watch.identity().dev(), watch.identity().ino()}).second)
       problems->push_back(w + ": a second watch on the same file (an fd has one watch per inode)");
   }
+  if (last - static_cast<int64_t>(state.watches_size()) > image::kMaxInotifySkippedWds)
+    problems->push_back(name + ": inotify watches reach wd " + std::to_string(last) + ", skipping more than " +
+                        std::to_string(image::kMaxInotifySkippedWds) + " numbers");
 }
 
 // The bound name fits sun_path (108 bytes, an abstract name's leading NUL among them); a path is

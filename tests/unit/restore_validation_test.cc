@@ -418,6 +418,7 @@ TEST(RestoreValidation, InotifyWatches) {
       {[](auto& s) { s.mutable_watches(1)->set_path("etc/hosts"); }, "inotify watch 3: path 'etc/hosts' is not a clean absolute path"},
       {[](auto& s) { s.mutable_watches(1)->clear_identity(); }, "inotify watch 3: no identity"},
       {[](auto& s) { s.mutable_watches(1)->mutable_identity()->set_ino(101); }, "inotify watch 3: a second watch on the same file"},
+      {[](auto& s) { s.mutable_watches(1)->set_wd(1 << 21); }, "inotify watches reach wd 2097152, skipping more than 1048576 numbers"},
   };
   for (const auto& c : cases) {
     ImageSet set = valid_image();
