@@ -117,6 +117,8 @@ Result<> collect_inotify(pid_t pid, int fd, const FdInfo& info, image::Fd& out) 
     entry->mutable_identity()->set_dev(st.st_dev);
     entry->mutable_identity()->set_ino(st.st_ino);
     entry->mutable_identity()->set_mode(st.st_mode);
+    entry->set_handle(watch.handle);
+    entry->set_handle_type(watch.handle_type);
   }
   return {};
 }

@@ -87,6 +87,7 @@ void validate_inotify(const image::InotifyState& state, const std::string& name,
     if (watch.mask() & ~kInotifyMaskBits) problems->push_back(w + ": unknown mask bits in " + std::to_string(watch.mask()));
     if (!is_clean_absolute_path(watch.path())) problems->push_back(w + ": path '" + watch.path() + "' is not a clean absolute path");
     if (!watch.has_identity() || watch.identity().ino() == 0) problems->push_back(w + ": no identity of the watched file");
+    if (watch.handle().empty() || watch.handle().size() > 128) problems->push_back(w + ": no file handle, or one longer than the kernel's 128 bytes");
     else if (!inodes.insert({watch.identity().dev(), watch.identity().ino()}).second)
       problems->push_back(w + ": a second watch on the same file (an fd has one watch per inode)");
   }

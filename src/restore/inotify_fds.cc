@@ -1,11 +1,13 @@
 #include "restore/inotify_fds.h"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace cryo::restore {
 namespace {
@@ -28,17 +30,18 @@ Result<std::string> throwaway_path(const image::InotifyState& state) {
   return fail("no directory to fill gaps in the wd numbers with: the fd watches all of / /dev /etc /usr /tmp");
 }
 
-// The path must lead to the inode the watch was on at dump (the path is the kernel's name of that
-// inode, so its last part is never a symbolic link that leads elsewhere: lstat, IN_DONT_FOLLOW).
-Result<> check_identity(const image::InotifyWatch& watch) {
-  struct stat st;
-  if (::lstat(watch.path().c_str(), &st) != 0) return fail(errno_error("lstat").context(watch_name(watch)));
-  const auto& id = watch.identity();
-  if (st.st_dev != id.dev() || st.st_ino != id.ino() || (st.st_mode & S_IFMT) != (id.mode() & S_IFMT))
-    return fail(make_error(watch_name(watch) + ": the path is another file than the one watched at dump (inode " + std::to_string(st.st_ino) +
-                           " instead of " + std::to_string(id.ino()) + ")")
-                    .with_hint("restore where the watched files are the ones of the dump"));
-  return {};
+// name_to_handle_at(2) flag (Linux 6.5) for the handle fsnotify shows in fdinfo: an identifier
+// of the inode that the filesystem need not be able to open again.
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID 0x200
+#endif
+
+// The largest handle the kernel encodes (MAX_HANDLE_SZ).
+constexpr unsigned kMaxHandleBytes = 128;
+
+Error not_the_file(const image::InotifyWatch& watch, const std::string& why) {
+  return make_error(watch_name(watch) + ": the path is another file than the one watched at dump (" + why + ")")
+      .with_hint("restore where the watched files are the ones of the dump");
 }
 
 // Reads every queued event: each must be the IN_IGNORED of a throwaway watch (wd `throwaway`, or
@@ -68,6 +71,26 @@ Result<> drain(int fd, int throwaway) {
 
 }  // namespace
 
+// The path is the kernel's name of the inode, so its last part is never a symbolic link that leads
+// elsewhere: lstat, no AT_SYMLINK_FOLLOW, and IN_DONT_FOLLOW when the watch is added.
+Result<> check_watched_file(const image::InotifyWatch& watch) {
+  struct stat st;
+  if (::lstat(watch.path().c_str(), &st) != 0) return fail(errno_error("lstat").context(watch_name(watch)));
+  const auto& id = watch.identity();
+  if (st.st_dev != id.dev() || st.st_ino != id.ino() || (st.st_mode & S_IFMT) != (id.mode() & S_IFMT))
+    return fail(not_the_file(watch, "inode " + std::to_string(st.st_ino) + " instead of " + std::to_string(id.ino())));
+  std::vector<unsigned char> buffer(sizeof(file_handle) + kMaxHandleBytes);
+  auto* handle = reinterpret_cast<file_handle*>(buffer.data());
+  handle->handle_bytes = kMaxHandleBytes;
+  int mount_id = 0;
+  if (::name_to_handle_at(AT_FDCWD, watch.path().c_str(), handle, &mount_id, AT_HANDLE_FID) != 0)
+    return fail(errno_error("name_to_handle_at(AT_HANDLE_FID)").context(watch_name(watch)));
+  if (handle->handle_type != watch.handle_type() || handle->handle_bytes != watch.handle().size() ||
+      std::memcmp(handle->f_handle, watch.handle().data(), watch.handle().size()) != 0)
+    return fail(not_the_file(watch, "inode " + std::to_string(st.st_ino) + " has another file handle: it was deleted and its number reused"));
+  return {};
+}
+
 Result<UniqueFd> create_inotify(const image::InotifyState& state) {
   UniqueFd fd(::inotify_init1(IN_NONBLOCK));
   if (!fd.valid()) return fail_errno("inotify_init1");
@@ -83,12 +106,12 @@ Result<UniqueFd> create_inotify(const image::InotifyState& state) {
       if (::inotify_rm_watch(fd.get(), wd) != 0) return fail_errno("inotify_rm_watch(" + std::to_string(wd) + ")");
       RETURN_IF_ERROR(drain(fd.get(), wd));
     }
-    RETURN_IF_ERROR(check_identity(watch));
+    RETURN_IF_ERROR(check_watched_file(watch));
     int wd = ::inotify_add_watch(fd.get(), watch.path().c_str(), watch.mask() | IN_DONT_FOLLOW);
     if (wd < 0) return fail(errno_error("inotify_add_watch").context(watch_name(watch)));
     if (wd != watch.wd()) return fail(watch_name(watch) + " came back as wd " + std::to_string(wd));
     // The path could have been replaced between the check and the watch.
-    RETURN_IF_ERROR(check_identity(watch));
+    RETURN_IF_ERROR(check_watched_file(watch));
     next = wd + 1;
   }
   RETURN_IF_ERROR(drain(fd.get(), 0));

@@ -16,6 +16,12 @@
 
 namespace cryo::restore {
 
+// Whether `watch.path()` is the inode the watch was on at dump: its file handle (which holds the
+// inode's generation: an inode number is reused at once by a file created after a delete) and
+// device, inode and type. The error names the watch and the path. Used by the host check, before
+// anything is created, and again right before and after the watch is added.
+Result<> check_watched_file(const image::InotifyWatch& watch);
+
 // inotify_init1 (non-blocking; the caller sets the image's status flags) and every watch of `state`,
 // each checked to be on the file of the dump's identity and to get the dump's wd. Fails naming the
 // watch otherwise, or if an event other than a throwaway watch's IN_IGNORED arrived meanwhile.

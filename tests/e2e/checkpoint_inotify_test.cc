@@ -25,7 +25,8 @@ TEST(CheckpointFdInotify, AnInstanceSharedWithAChildIsOneAgain) {
 }
 
 // A watched file replaced between dump and restore (same path, another inode) would be watched in
-// the dump's place: restore refuses, naming the watch and its path, and leaves nothing running.
+// the dump's place: restore's host check refuses before anything is created, naming the watch and
+// its path (the placeholder checks again when it adds the watch).
 TEST(CheckpointFdInotify, AWatchedFileReplacedSinceTheDumpIsRefused) {
   CheckpointSession session;
   pid_t init = session.start("cr_inotify", {"--dir=" + session.dir().path()});
@@ -35,6 +36,8 @@ TEST(CheckpointFdInotify, AWatchedFileReplacedSinceTheDumpIsRefused) {
   ASSERT_EQ(::unlink(watched.c_str()), 0);
   std::ofstream(watched) << "another file";
   CommandResult result = session.restore(session.image_path());
+  // ext4 and tmpfs give the new file the inode number just freed: the file handle, with the inode's
+  // generation, tells them apart.
   expect_one_clear_error(result, "inotify watch 3 (" + watched + "): the path is another file than the one watched at dump");
   session.expect_nothing_left_running();
 }

@@ -394,6 +394,8 @@ image::Fd* add_inotify_fd(ImageSet& set) {
     watch->set_path(path);
     watch->mutable_identity()->set_dev(8);
     watch->mutable_identity()->set_ino(100 + number);
+    watch->set_handle(std::string(8, 'h'));
+    watch->set_handle_type(1);
     number += 2;
   }
   return fd;
@@ -417,6 +419,8 @@ TEST(RestoreValidation, InotifyWatches) {
       {[](auto& s) { s.mutable_watches(1)->set_path("/etc/../etc/shadow"); }, "inotify watch 3: path '/etc/../etc/shadow' is not a clean absolute path"},
       {[](auto& s) { s.mutable_watches(1)->set_path("etc/hosts"); }, "inotify watch 3: path 'etc/hosts' is not a clean absolute path"},
       {[](auto& s) { s.mutable_watches(1)->clear_identity(); }, "inotify watch 3: no identity"},
+      {[](auto& s) { s.mutable_watches(1)->clear_handle(); }, "inotify watch 3: no file handle"},
+      {[](auto& s) { s.mutable_watches(1)->set_handle(std::string(129, 'h')); }, "inotify watch 3: no file handle, or one longer"},
       {[](auto& s) { s.mutable_watches(1)->mutable_identity()->set_ino(101); }, "inotify watch 3: a second watch on the same file"},
       {[](auto& s) { s.mutable_watches(1)->set_wd(1 << 21); }, "inotify watches reach wd 2097152, skipping more than 1048576 numbers"},
   };
