@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "dump/inotify_watches.h"
 #include "ns/time_namespace.h"
 
 namespace cryo::dump {
@@ -89,7 +90,7 @@ Result<> collect_epoll(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
 }  // namespace
 
 bool is_dumpable_anon_inode(const std::string& name) {
-  return name == "eventfd" || name == "timerfd" || name == "signalfd" || name == "eventpoll";
+  return name == "eventfd" || name == "timerfd" || name == "signalfd" || name == "eventpoll" || name == "inotify";
 }
 
 Result<> collect_anon_inode(pid_t pid, int fd, const std::string& name, const FdInfo& info, image::Fd& out) {
@@ -113,6 +114,10 @@ Result<> collect_anon_inode(pid_t pid, int fd, const std::string& name, const Fd
   if (name == "eventpoll") {
     out.set_kind(image::FD_EPOLL);
     return collect_epoll(pid, fd, info, out);
+  }
+  if (name == "inotify") {
+    out.set_kind(image::FD_INOTIFY);
+    return collect_inotify(pid, fd, info, out);
   }
   return fail("anonymous inode '" + name + "' is not one cryo dumps");
 }

@@ -26,9 +26,10 @@ struct PipeEnd {
 };
 
 // Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds,
-// epoll sets, unix socketpair ends, named FIFOs (pipe ends with a path), memfds and deleted files.
-// Refuses, naming the fd and its kind, what restore cannot reopen yet: other sockets
-// (unix_sockets.h), other anonymous inodes (inotify, pidfd, ...), unlinked FIFOs, block devices. Appends the pipe ends it finds to `pipes`; memfds and
+// epoll sets, inotify fds, unix socketpair ends, named FIFOs (pipe ends with a path), memfds and
+// deleted files. Refuses, naming the fd and its kind, what restore cannot reopen yet: other sockets
+// (unix_sockets.h), other anonymous inodes (fanotify, pidfd, ...), unlinked FIFOs, block devices.
+// Appends the pipe ends it finds to `pipes`; memfds and
 // deleted files go to `objects` (stored once per inode), and their fds name the object.
 Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);
 

@@ -45,6 +45,53 @@ Result<EpollTargetInfo> parse_epoll_target(std::string_view line) {
   return target;
 }
 
+// "inotify wd:3 ino:1a2 sdev:2d mask:fce ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:a2010000e8f13c5e".
+Result<InotifyWatchInfo> parse_inotify_watch(std::string_view line) {
+  InotifyWatchInfo watch;
+  bool have_wd = false, have_ino = false, have_sdev = false, have_mask = false;
+  uint64_t handle_bytes = 0;
+  for (std::string_view word : proc_text::fields(line)) {
+    size_t colon = word.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = word.substr(0, colon), value = word.substr(colon + 1);
+    if (key == "wd") {
+      ASSIGN_OR_RETURN(uint64_t wd, proc_text::parse_u64(value, 16, "fdinfo inotify wd"));
+      if (wd == 0 || wd > INT32_MAX) return fail("fdinfo inotify wd " + std::to_string(wd) + " is out of range");
+      watch.wd = static_cast<int>(wd);
+      have_wd = true;
+    } else if (key == "ino") {
+      ASSIGN_OR_RETURN(watch.ino, proc_text::parse_u64(value, 16, "fdinfo inotify ino"));
+      have_ino = true;
+    } else if (key == "sdev") {
+      ASSIGN_OR_RETURN(uint64_t sdev, proc_text::parse_u64(value, 16, "fdinfo inotify sdev"));
+      watch.sdev = static_cast<uint32_t>(sdev);
+      have_sdev = true;
+    } else if (key == "mask") {
+      ASSIGN_OR_RETURN(uint64_t mask, proc_text::parse_u64(value, 16, "fdinfo inotify mask"));
+      watch.mask = static_cast<uint32_t>(mask);
+      have_mask = true;
+    } else if (key == "ignored_mask") {
+      ASSIGN_OR_RETURN(uint64_t mask, proc_text::parse_u64(value, 16, "fdinfo inotify ignored_mask"));
+      watch.ignored_mask = static_cast<uint32_t>(mask);
+    } else if (key == "fhandle-bytes") {
+      ASSIGN_OR_RETURN(handle_bytes, proc_text::parse_u64(value, 16, "fdinfo inotify fhandle-bytes"));
+    } else if (key == "fhandle-type") {
+      ASSIGN_OR_RETURN(uint64_t type, proc_text::parse_u64(value, 16, "fdinfo inotify fhandle-type"));
+      watch.handle_type = static_cast<int>(type);
+    } else if (key == "f_handle") {
+      // Two hex digits per byte.
+      if (value.size() % 2 != 0 || value.size() > 2 * 128) return fail("fdinfo inotify f_handle '" + std::string(value) + "' is malformed");
+      for (size_t i = 0; i < value.size(); i += 2) {
+        ASSIGN_OR_RETURN(uint64_t byte, proc_text::parse_u64(value.substr(i, 2), 16, "fdinfo inotify f_handle"));
+        watch.handle.push_back(static_cast<char>(byte));
+      }
+    }
+  }
+  if (!have_wd || !have_ino || !have_sdev || !have_mask) return fail("fdinfo: malformed inotify line '" + std::string(line) + "'");
+  if (watch.handle.size() != handle_bytes) return fail("fdinfo: inotify line '" + std::string(line) + "' has a handle of the wrong length");
+  return watch;
+}
+
 TimerfdInfo& timer(FdInfo& info) {
   if (!info.timerfd) info.timerfd.emplace();
   return *info.timerfd;
@@ -96,6 +143,9 @@ Result<FdInfo> parse_proc_fdinfo(std::string_view text) {
     } else if (key == "tfd") {
       ASSIGN_OR_RETURN(EpollTargetInfo target, parse_epoll_target(line));
       info.epoll_targets.push_back(target);
+    } else if (key == "inotify wd") {
+      ASSIGN_OR_RETURN(InotifyWatchInfo watch, parse_inotify_watch(line));
+      info.inotify_watches.push_back(std::move(watch));
     } else if (key == "lock") {
       info.locks.emplace_back(value);
     } else if (key == "scm_fds") {

@@ -20,6 +20,18 @@ struct EpollTargetInfo {
   uint64_t data = 0;
 };
 
+// One "inotify wd:" line of an inotify fd: a watch and the inode it is on. Every number is printed
+// in hex, the wd too. The file handle is there only on a filesystem that can encode one.
+struct InotifyWatchInfo {
+  int wd = 0;
+  uint64_t ino = 0;
+  uint32_t sdev = 0;          // The kernel's dev_t of the inode's superblock: major << 20 | minor.
+  uint32_t mask = 0;
+  uint32_t ignored_mask = 0;
+  int handle_type = 0;
+  std::string handle;         // The f_handle bytes; empty when fdinfo shows none.
+};
+
 struct TimerfdInfo {
   int clockid = 0;
   uint64_t ticks = 0;
@@ -39,12 +51,13 @@ struct FdInfo {
   std::optional<TimerfdInfo> timerfd;   // Set once "clockid:" is seen.
   std::optional<uint64_t> sigmask;      // signalfd
   std::vector<EpollTargetInfo> epoll_targets;
+  std::vector<InotifyWatchInfo> inotify_watches;
   std::optional<uint32_t> scm_fds;      // Unix sockets: fds in flight in the receive queue.
   std::vector<std::string> locks;       // The text of each "lock:" line (file_locks.h parses it).
 };
 
 // Parses the common lines of fdinfo text ("pos:", "flags:" in octal, "mnt_id:", "ino:") and the
-// kind-specific ones of eventfd, timerfd, signalfd, epoll and unix sockets; other lines are ignored.
+// kind-specific ones of eventfd, timerfd, signalfd, epoll, inotify and unix sockets; other lines are ignored.
 Result<FdInfo> parse_proc_fdinfo(std::string_view text);
 Result<FdInfo> read_proc_fdinfo(pid_t pid, int fd);
 

@@ -48,6 +48,17 @@ Result<std::vector<MountEntry>> parse_mountinfo(std::string_view text) {
   return mounts;
 }
 
+Result<std::vector<DeviceMount>> mounts_of_device(std::string_view text, unsigned major, unsigned minor) {
+  std::string device = std::to_string(major) + ":" + std::to_string(minor);
+  std::vector<DeviceMount> mounts;
+  for (std::string_view line : proc_text::lines(text)) {
+    auto f = proc_text::fields(line);
+    if (f.size() < 5) return fail("mountinfo line is too short: " + std::string(line));
+    if (f[2] == device) mounts.push_back({unescape(f[3]), unescape(f[4])});
+  }
+  return mounts;
+}
+
 Result<std::vector<MountEntry>> read_mountinfo(pid_t pid) {
   ASSIGN_OR_RETURN(std::string text, read_file("/proc/" + std::to_string(pid) + "/mountinfo"));
   return parse_mountinfo(text);

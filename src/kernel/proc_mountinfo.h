@@ -33,4 +33,12 @@ Result<std::vector<MountEntry>> parse_mountinfo(std::string_view text);
 
 Result<std::vector<MountEntry>> read_mountinfo(pid_t pid);
 
+// The mounts of the filesystem whose device is major:minor (the MAJ:MIN field), in order: what
+// open_by_handle_at needs a mount of. The device number is the one thing MountEntry leaves out.
+struct DeviceMount {
+  std::string root;           // The subtree of the filesystem mounted here ("/" for a whole one).
+  std::string mount_point;
+};
+Result<std::vector<DeviceMount>> mounts_of_device(std::string_view text, unsigned major, unsigned minor);
+
 }  // namespace cryo

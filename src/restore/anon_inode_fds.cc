@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/unique_fd.h"
+#include "restore/inotify_fds.h"
 
 namespace cryo::restore {
 namespace {
@@ -83,7 +84,7 @@ Result<UniqueFd> create_signalfd(const image::SignalfdState& state) {
 }  // namespace
 
 bool is_anon_inode_kind(image::FdKind kind) {
-  return kind == image::FD_EVENTFD || kind == image::FD_TIMERFD || kind == image::FD_SIGNALFD;
+  return kind == image::FD_EVENTFD || kind == image::FD_TIMERFD || kind == image::FD_SIGNALFD || kind == image::FD_INOTIFY;
 }
 
 Result<int> create_anon_inode_fd(const image::Fd& fd, const ClockOffsets& tree_minus_caller) {
@@ -99,6 +100,10 @@ Result<int> create_anon_inode_fd(const image::Fd& fd, const ClockOffsets& tree_m
     }
     case image::FD_SIGNALFD: {
       ASSIGN_OR_RETURN(made, create_signalfd(fd.signalfd()));
+      break;
+    }
+    case image::FD_INOTIFY: {
+      ASSIGN_OR_RETURN(made, create_inotify(fd.inotify()));
       break;
     }
     default: return fail("fd kind " + std::to_string(static_cast<int>(fd.kind())) + " is not an anonymous inode");

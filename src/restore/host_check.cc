@@ -20,6 +20,7 @@
 #include "kernel/tree_identity.h"
 #include "ns/clone3.h"
 #include "restore/host_cpu_check.h"
+#include "restore/inotify_fds.h"
 #include "restore/host_vdso_check.h"
 #include "restore/vdso_mappings.h"
 #include "base/logging.h"
@@ -151,6 +152,11 @@ HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunct
           break;
         case image::FD_DIRECTORY: files.kind(fd.path(), user, true, 0); break;
         case image::FD_CHARDEV: files.kind(fd.path(), user, false, fd.rdev()); break;
+        case image::FD_INOTIFY:
+          // A watch is on an inode, not on a path: the same inode or none (its contents may change).
+          for (const auto& watch : fd.inotify().watches())
+            if (auto same = check_watched_file(watch); !same) out.problems.push_back(same.error().message + " (" + user + ")");
+          break;
         default: break;
       }
     }

@@ -116,6 +116,7 @@ bool same_kind_state(const image::Fd& a, const image::Fd& b) {
   return a.eventfd().SerializeAsString() == b.eventfd().SerializeAsString() &&
          a.signalfd().SerializeAsString() == b.signalfd().SerializeAsString() &&
          a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
+         a.inotify().SerializeAsString() == b.inotify().SerializeAsString() &&
          a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() && x.clockid() == y.clockid() &&
          x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
 }
@@ -285,7 +286,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_SIGNALFD:
       case image::FD_EPOLL:
       case image::FD_UNIX_SOCKET:
-      case image::FD_TCP_LISTENER: {
+      case image::FD_TCP_LISTENER:
+      case image::FD_INOTIFY: {
         std::vector<std::string> state_problems;
         validate_fd_state(fd, numbers, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);

@@ -39,7 +39,7 @@ struct StagedFds {
 int staging_fd_base(const ImageSet& set);
 
 // The image fds whose open file is shared with another fd: the first fd of each open_file_id that
-// appears more than once (regular files, directories, devices, eventfds, timerfds and signalfds;
+// appears more than once (regular files, directories, devices, eventfds, timerfds, signalfds and inotify fds;
 // pipes are staged by pipe_id, and an epoll set, shared only within its process, is dup'ed there).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 

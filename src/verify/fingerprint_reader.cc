@@ -149,6 +149,13 @@ void record_colon_lines(Recorder& r, const std::string& subject, std::string_vie
       r.add(subject, file, std::string(key) + " " + std::string(w.empty() ? "" : w[0]), value);
       return;
     }
+    // The first colon of "inotify wd:3 ino:..." is the wd's: one entry per watch, "inotify 3" (the
+    // wd as fdinfo prints it, in hex), its whole line the value.
+    if (key == "inotify wd") {
+      auto w = words(value);
+      r.add(subject, file, "inotify " + std::string(w.empty() ? "" : w[0]), "wd:" + value);
+      return;
+    }
     r.add(subject, file, key, value);
   });
 }

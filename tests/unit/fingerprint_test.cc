@@ -1,5 +1,6 @@
 // The fingerprint comparison and its rules (src/verify/), and the reader on a real stopped child.
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -180,6 +181,35 @@ TEST(FingerprintReader, ReadsAStoppedChild) {
   for (const auto& [key, value] : by_key)
     if (key.ends_with("|maps|file") && value.ends_with("[vdso]")) has_vdso = true;
   EXPECT_TRUE(has_vdso);
+}
+
+// fdinfo's "inotify wd:N ..." lines have their first colon after "wd": each watch is its own
+// field, named by its wd, so that a second watch is compared too and not hidden by the first.
+TEST(FingerprintReader, EachInotifyWatchIsAFieldOfItsOwn) {
+  int fd = ::inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::inotify_add_watch(fd, "/", IN_CREATE), 1);
+  ASSERT_EQ(::inotify_add_watch(fd, "/tmp", IN_DELETE), 2);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    ::raise(SIGSTOP);
+    ::_exit(0);
+  }
+  ::close(fd);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  auto prints = read_fingerprints({child}, {});
+  ::kill(child, SIGKILL);
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(prints.has_value()) << prints.error().message;
+  std::map<std::string, std::string> by_key;
+  for (const auto& f : (*prints)[0].fields()) by_key[f.subject() + "|" + f.file() + "|" + f.name()] = f.value();
+  std::string subject = "fd " + std::to_string(fd);
+  EXPECT_TRUE(by_key[subject + "|fdinfo|inotify 1"].starts_with("wd:1 ino:")) << by_key[subject + "|fdinfo|inotify 1"];
+  EXPECT_TRUE(by_key[subject + "|fdinfo|inotify 2"].starts_with("wd:2 ino:")) << by_key[subject + "|fdinfo|inotify 2"];
+  EXPECT_NE(by_key[subject + "|fdinfo|inotify 2"].find(" mask:200 "), std::string::npos);
 }
 
 }  // namespace

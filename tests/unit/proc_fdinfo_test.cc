@@ -67,6 +67,41 @@ TEST(ProcFdinfo, EpollWatches) {
   EXPECT_EQ(info->epoll_targets[1].data, 0x1234567890u);
 }
 
+// As fs/notify/fdinfo.c prints them: every number in hex, the wd too (wd 1a is 26).
+TEST(ProcFdinfo, InotifyWatchesAreHexWithTheirHandle) {
+  auto info = parse_proc_fdinfo(
+      "pos:\t0\nflags:\t02004000\nmnt_id:\t15\nino:\t1057\n"
+      "inotify wd:3 ino:1a2b sdev:2d mask:fce ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2b1a000078563412\n"
+      "inotify wd:1a ino:7 sdev:800001 mask:80000100 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:0700000001000000\n");
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_EQ(info->inotify_watches.size(), 2u);
+  const auto& w = info->inotify_watches[0];
+  EXPECT_EQ(w.wd, 3);
+  EXPECT_EQ(w.ino, 0x1a2bu);
+  EXPECT_EQ(w.sdev, 0x2du);
+  EXPECT_EQ(w.mask, 0xfceu);
+  EXPECT_EQ(w.handle_type, 1);
+  EXPECT_EQ(w.handle, std::string("\x2b\x1a\x00\x00\x78\x56\x34\x12", 8));
+  EXPECT_EQ(info->inotify_watches[1].wd, 26);
+  EXPECT_EQ(info->inotify_watches[1].sdev, 0x800001u);
+  EXPECT_EQ(info->inotify_watches[1].mask, 0x80000100u);
+}
+
+// A filesystem without export operations prints no handle: the watch is parsed, with none.
+TEST(ProcFdinfo, InotifyWatchWithoutAHandle) {
+  auto info = parse_proc_fdinfo("pos:\t0\nflags:\t00\ninotify wd:1 ino:5 sdev:4 mask:2 ignored_mask:0 \n");
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_EQ(info->inotify_watches.size(), 1u);
+  EXPECT_TRUE(info->inotify_watches[0].handle.empty());
+}
+
+TEST(ProcFdinfo, MalformedInotifyLinesAreErrors) {
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\ninotify wd:1 ino:5 sdev:4\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\ninotify wd:0 ino:5 sdev:4 mask:2\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\ninotify wd:1 ino:5 sdev:4 mask:2 fhandle-bytes:8 fhandle-type:1 f_handle:0011\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\ninotify wd:1 ino:5 sdev:4 mask:2 fhandle-bytes:1 fhandle-type:1 f_handle:0\n"));
+}
+
 TEST(ProcFdinfo, PipeWriteEnd) {
   auto info = parse_proc_fdinfo(fixture("fdinfo_pipe_write.txt"));
   ASSERT_TRUE(info) << info.error().message;

@@ -31,6 +31,24 @@ TEST(ProcMountinfo, ParsesOptionalFieldsAndEscapedPaths) {
   EXPECT_EQ((*mounts)[1].mount_point, "/tmp/mnt dir");
 }
 
+TEST(ProcMountinfo, MountsOfADeviceByItsNumber) {
+  std::string text =
+      "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+      "23 22 0:45 / /tmp rw - tmpfs tmpfs rw\n"
+      "24 22 8:1 /srv/data /mnt/my\\040data rw - ext4 /dev/sda1 rw\n"
+      "25 22 8:10 / /boot rw - ext4 /dev/sda10 rw\n";
+  auto mounts = mounts_of_device(text, 8, 1);
+  ASSERT_TRUE(mounts) << mounts.error().message;
+  ASSERT_EQ(mounts->size(), 2u);
+  EXPECT_EQ((*mounts)[0].root, "/");
+  EXPECT_EQ((*mounts)[0].mount_point, "/");
+  EXPECT_EQ((*mounts)[1].root, "/srv/data");
+  EXPECT_EQ((*mounts)[1].mount_point, "/mnt/my data");
+  auto none = mounts_of_device(text, 0, 46);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(ProcMountinfo, RefusesALineWithoutItsSeparator) {
   EXPECT_FALSE(parse_mountinfo("36 35 98:0 / /mnt rw ext3 /dev/root rw\n"));
   EXPECT_FALSE(parse_mountinfo("36 35 98:0 / /mnt rw - ext3 /dev/root\n"));

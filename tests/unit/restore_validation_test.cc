@@ -10,6 +10,8 @@
 #include <sys/sysmacros.h>
 #include <sys/user.h>
 
+#include <sys/inotify.h>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -415,6 +417,56 @@ TEST(RestoreValidation, RefusesBadFiles) {
     ImageSet set = valid_image();
     c.damage(set);
     expect_problem(set, c.expect);
+  }
+}
+
+// An inotify fd with watches 1 (/tmp) and 3 (/etc/hosts): restore adds them in this order.
+image::Fd* add_inotify_fd(ImageSet& set) {
+  auto* fd = set.processes[0].files.add_fds();
+  fd->set_fd(9);
+  fd->set_kind(image::FD_INOTIFY);
+  int number = 1;
+  for (const char* path : {"/tmp", "/etc/hosts"}) {
+    auto* watch = fd->mutable_inotify()->add_watches();
+    watch->set_wd(number);
+    watch->set_mask(IN_CREATE | IN_ONESHOT);
+    watch->set_path(path);
+    watch->mutable_identity()->set_dev(8);
+    watch->mutable_identity()->set_ino(100 + number);
+    watch->set_handle(std::string(8, 'h'));
+    watch->set_handle_type(1);
+    number += 2;
+  }
+  return fd;
+}
+
+TEST(RestoreValidation, InotifyWatches) {
+  {
+    ImageSet set = valid_image();
+    add_inotify_fd(set);
+    auto problems = problems_of(set);
+    EXPECT_TRUE(problems.empty()) << joined(problems);
+  }
+  struct Case {
+    std::function<void(image::InotifyState&)> damage;
+    std::string expect;
+  } cases[] = {
+      {[](auto& s) { s.mutable_watches(0)->set_wd(0); }, "inotify watch 0: a wd is a positive number"},
+      {[](auto& s) { s.mutable_watches(1)->set_wd(1); }, "inotify watch 1 is not above the watch before it (1)"},
+      {[](auto& s) { s.mutable_watches(0)->set_wd(5); }, "inotify watch 3 is not above the watch before it (5)"},
+      {[](auto& s) { s.mutable_watches(1)->set_mask(IN_DONT_FOLLOW); }, "inotify watch 3: unknown mask bits"},
+      {[](auto& s) { s.mutable_watches(1)->set_path("/etc/../etc/shadow"); }, "inotify watch 3: path '/etc/../etc/shadow' is not a clean absolute path"},
+      {[](auto& s) { s.mutable_watches(1)->set_path("etc/hosts"); }, "inotify watch 3: path 'etc/hosts' is not a clean absolute path"},
+      {[](auto& s) { s.mutable_watches(1)->clear_identity(); }, "inotify watch 3: no identity"},
+      {[](auto& s) { s.mutable_watches(1)->clear_handle(); }, "inotify watch 3: no file handle"},
+      {[](auto& s) { s.mutable_watches(1)->set_handle(std::string(129, 'h')); }, "inotify watch 3: no file handle, or one longer"},
+      {[](auto& s) { s.mutable_watches(1)->mutable_identity()->set_ino(101); }, "inotify watch 3: a second watch on the same file"},
+      {[](auto& s) { s.mutable_watches(1)->set_wd(1 << 21); }, "inotify watches reach wd 2097152, skipping more than 1048576 numbers"},
+  };
+  for (const auto& c : cases) {
+    ImageSet set = valid_image();
+    c.damage(*add_inotify_fd(set)->mutable_inotify());
+    expect_problem(set, "fd 9: " + c.expect);
   }
 }
 

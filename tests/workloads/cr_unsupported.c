@@ -4,7 +4,8 @@
 //
 //   cr_unsupported --kind=KIND --dir=DIR
 //
-// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify, fifo_unlinked, fifo_opath, cpu_timer,
+// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify_queued (an event not read yet),
+// inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
@@ -79,9 +80,22 @@ static void setup(const char* kind, const char* dir) {
   } else if (strcmp(kind, "nsfs") == 0) {
     fd = open("/proc/self/ns/net", O_RDONLY);
     SETUP_OR_DIE(fd >= 0, "open /proc/self/ns/net: %s\n", strerror(errno));
-  } else if (strcmp(kind, "inotify") == 0) {
+  } else if (strcmp(kind, "inotify_queued") == 0) {
+    // A directory of its own: the dump writes its image under DIR.
+    snprintf(path, sizeof path, "%s/watched", dir);
     fd = inotify_init1(0);
-    SETUP_OR_DIE(fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE) >= 0, "inotify: %s\n", strerror(errno));
+    SETUP_OR_DIE(mkdir(path, 0700) == 0 && fd >= 0 && inotify_add_watch(fd, path, IN_CREATE) >= 0, "inotify: %s\n", strerror(errno));
+    snprintf(path, sizeof path, "%s/watched/new", dir);
+    int made = open(path, O_WRONLY | O_CREAT, 0600);  // Queues one IN_CREATE event of 16 + 16 bytes.
+    SETUP_OR_DIE(made >= 0, "create: %s\n", strerror(errno));
+    close(made);
+  } else if (strcmp(kind, "inotify_deleted") == 0) {
+    // The open fd keeps the unlinked file, and so the watch on it.
+    snprintf(path, sizeof path, "%s/watched", dir);
+    int file = open(path, O_RDWR | O_CREAT, 0600);
+    fd = inotify_init1(0);
+    SETUP_OR_DIE(file >= 0 && fd >= 0 && inotify_add_watch(fd, path, IN_MODIFY) == 1 && unlink(path) == 0,
+                 "inotify: %s\n", strerror(errno));
   } else if (strcmp(kind, "fifo_unlinked") == 0) {
     // A named FIFO is dumped (cr_fifo.c), unless it was unlinked while open: there is no path to reopen.
     snprintf(path, sizeof path, "%s/fifo", dir);
@@ -171,6 +185,11 @@ int main(int argc, char** argv) {
   if (shm) EXPECT_OR_FAIL(strcmp(shm, "sysv") == 0, "the SysV segment changed\n");
   if (fd >= 0) EXPECT_OR_FAIL(fcntl(fd, F_GETFD) >= 0, "fd %d is gone\n", fd);
   if (child > 0) EXPECT_OR_FAIL(kill(child, 0) == 0, "the child is gone\n");
+  if (strcmp(kind, "inotify_queued") == 0) {
+    // The refused dump looked at the queue without taking the event.
+    int bytes = -1;
+    EXPECT_OR_FAIL(ioctl(fd, FIONREAD, &bytes) == 0 && bytes == 32, "the queued inotify event is gone (%d bytes left)\n", bytes);
+  }
   if (strcmp(kind, "shared_files") == 0) {
     // Still one table: an fd opened here is there in the child.
     int probe = open("/dev/null", O_RDONLY);
