@@ -14,6 +14,7 @@
 
 #include "base/hex.h"
 #include "restore/cgroups.h"
+#include "restore/sysv_ipc.h"
 
 namespace cryo::restore {
 namespace {
@@ -350,6 +351,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   }
 
   validate_objects(set, problems);
+  validate_sysv(set, problems);
   validate_socket_pairs(set, problems);
   validate_fd_owners(set, problems);
   validate_host_files(set, problems);
