@@ -155,13 +155,12 @@ class TreeDump {
   }
 
   // The pagemaps that name pages shared with the parent, each once its pages are compared with the parent's.
-  // The tree's SysV shared memory, while it is frozen; its semaphores and queues are refused with
+  // The tree's SysV shared memory and IPC sysctls, while it is frozen; its semaphores and queues are refused with
   // the namespaces. A tree in the host's IPC namespace had its SysV mappings refused.
   Result<> write_sysv_shm() {
     if (!own_ipc_) return {};
     ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_shm(target_.init));
     RETURN_IF_ERROR(check_sysv_mappings(ipc, sysv_mappings_));
-    if (ipc.segments_size() == 0) return {};
     log()->debug("{} SysV shared memory segments", ipc.segments_size());
     return image::write_image(dir_, image::Kind::SysvIpc, 0, ipc);
   }

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "base/unique_fd.h"
+#include "image/ipc_sysctls.h"
 #include "image/object_limits.h"
 #include "kernel/proc_text.h"
 #include "ns/namespace_file.h"
@@ -167,6 +168,26 @@ Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>
 Result<image::SysvIpc> collect_sysv_shm(pid_t pid) {
   ASSIGN_OR_RETURN(std::string text, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "/proc/sysvipc/shm"));
   ASSIGN_OR_RETURN(image::SysvIpc ipc, parse_sysvipc_shm(text));
+  auto read_sysctl = [&](std::string_view name) -> Result<std::string> {
+    std::string path = "/proc/sys/kernel/" + std::string(name);
+    ASSIGN_OR_RETURN(std::string value, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, path.c_str(), 256));
+    while (!value.empty() && value.back() == '\n') value.pop_back();
+    return value;
+  };
+  for (std::string_view name : image::kIpcSysctls) {
+    ASSIGN_OR_RETURN(std::string value, read_sysctl(name));
+    // -1, no id asked for, is what a new namespace has and cannot be written.
+    if (name.ends_with("_next_id") && value == "-1") continue;
+    auto* sysctl = ipc.add_sysctls();
+    sysctl->set_name(std::string(name));
+    sysctl->set_value(value);
+  }
+  // With it, a segment goes when its creator exits unattached: restored segments have another
+  // creator (the restore's helper), so they would not go with the process that made them.
+  ASSIGN_OR_RETURN(std::string rmid_forced, read_sysctl("shm_rmid_forced"));
+  if (rmid_forced != "0")
+    return fail(make_error("the tree's IPC namespace has kernel.shm_rmid_forced = " + rmid_forced + ", which cryo cannot dump yet")
+                    .with_hint("set it to 0 in the tree (sysctl kernel.shm_rmid_forced=0)"));
   if (ipc.segments_size() == 0) return ipc;
   uint64_t total = 0;
   for (const auto& s : ipc.segments()) total += s.size();

@@ -46,7 +46,8 @@ struct SysvMapping {
 // (a process outside holds it). Sets each removed segment's creation_key from its mappings' names.
 Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>& mappings);
 
-// Every shared memory segment of the IPC namespace of `pid`, with its bytes. The tree must be frozen.
+// Every shared memory segment of the IPC namespace of `pid`, with its bytes, and the namespace's
+// sysctls (image/ipc_sysctls.h); refuses kernel.shm_rmid_forced. The tree must be frozen.
 Result<image::SysvIpc> collect_sysv_shm(pid_t pid);
 
 }  // namespace cryo::dump

@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 
+#include "image/ipc_sysctls.h"
 #include "image/object_limits.h"
 
 namespace cryo::restore {
@@ -28,7 +29,7 @@ uint64_t whole_pages(uint64_t size) { return (size + kPage - 1) / kPage * kPage;
 // What the helper reports: '=' when every segment is in place, or the step that failed, the
 // segment's index and errno (for kWrongId: the id it got).
 enum Step : int { kDone = '=', kSetns = 's', kNextId = 'n', kCreds = 'c', kGet = 'g', kWrongId = 'i', kStat = 't', kSet = 'e',
-                  kAttach = 'a', kRemove = 'r', kLock = 'l' };
+                  kAttach = 'a', kRemove = 'r', kLock = 'l', kSysctl = 'y' };
 
 struct Report {
   int step = 0;
@@ -90,7 +91,8 @@ void create_one(const image::SysvShmSegment& s, int index, int out) {
   }
 }
 
-[[noreturn]] void run_helper(int ns, const image::SysvIpc& ipc, int out, int hold) {
+// `paths` are the sysctls' files, made before the fork.
+[[noreturn]] void run_helper(int ns, const image::SysvIpc& ipc, const std::vector<std::string>& paths, int out, int hold) {
   // It outlives the placeholders' setup: it must hold none of cryo's other fds (a pipe whose end
   // of file someone waits for).
   int keep[3] = {ns, out, hold};
@@ -106,6 +108,14 @@ void create_one(const image::SysvShmSegment& s, int index, int out) {
   for (int pass = 0; pass < 2; ++pass)
     for (int i = 0; i < ipc.segments_size(); ++i)
       if (ipc.segments(i).removed() == (pass == 0)) create_one(ipc.segments(i), i, out);
+  // The namespace's sysctls apply to the reader's and writer's IPC namespace.
+  for (int i = 0; i < ipc.sysctls_size(); ++i) {
+    int file = ::open(paths[static_cast<size_t>(i)].c_str(), O_WRONLY | O_CLOEXEC);
+    if (file < 0) report_and_exit(out, kSysctl, i, errno);
+    const std::string& value = ipc.sysctls(i).value();
+    if (::write(file, value.data(), value.size()) != static_cast<ssize_t>(value.size())) report_and_exit(out, kSysctl, i, errno);
+    ::close(file);
+  }
   Report done{kDone, 0, 0};
   (void)!::write(out, &done, sizeof done);
   char c;
@@ -127,6 +137,7 @@ std::string step_name(int step) {
     case kAttach: return "shmat";
     case kRemove: return "shmctl(IPC_RMID)";
     case kLock: return "shmctl(SHM_LOCK)";
+    case kSysctl: return "write the IPC namespace's sysctl";
     default: return "step " + std::to_string(step);
   }
 }
@@ -136,6 +147,18 @@ std::string step_name(int step) {
 void validate_sysv(const ImageSet& set, std::vector<std::string>* problems) {
   const auto& segments = set.sysv.segments();
   auto problem = [&](const std::string& text) { problems->push_back("sysv.img: " + text); };
+  if (set.sysv.sysctls_size() > 0 && !set.namespaces.own_ipc()) problem("IPC sysctls of a tree without an IPC namespace of its own");
+  std::set<std::string> seen;
+  for (const auto& sysctl : set.sysv.sysctls()) {
+    bool known = false;
+    for (std::string_view name : image::kIpcSysctls) known |= sysctl.name() == name;
+    if (!known) problem("sysctl '" + sysctl.name() + "' is not one of the IPC namespace's");
+    if (!seen.insert(sysctl.name()).second) problem("sysctl " + sysctl.name() + " twice");
+    // Numbers, separated by blanks (kernel.sem has four), as the kernel prints them.
+    bool numbers = !sysctl.value().empty() && sysctl.value().size() <= 128 &&
+                   sysctl.value().find_first_not_of("0123456789-\t ") == std::string::npos;
+    if (!numbers) problem("sysctl " + sysctl.name() + ": value '" + sysctl.value().substr(0, 64) + "' is not numbers");
+  }
   if (segments.empty()) {
     for (const auto& process : set.processes)
       for (const auto& vma : process.mm.vmas())
@@ -193,7 +216,9 @@ void validate_sysv(const ImageSet& set, std::vector<std::string>* problems) {
 
 Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init) {
   SysvSegments segments;
-  if (ipc.segments_size() == 0) return segments;
+  if (ipc.segments_size() == 0 && ipc.sysctls_size() == 0) return segments;
+  std::vector<std::string> paths;
+  for (const auto& sysctl : ipc.sysctls()) paths.push_back("/proc/sys/kernel/" + sysctl.name());
   std::string ns_path = "/proc/" + std::to_string(init) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
@@ -207,7 +232,7 @@ Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init)
   if (child < 0) return fail_errno("fork");
   if (child == 0) {
     segments.hold_.reset();
-    run_helper(ns.get(), ipc, to_parent.get(), hold_read.get());
+    run_helper(ns.get(), ipc, paths, to_parent.get(), hold_read.get());
   }
   segments.helper_ = child;
   to_parent.reset();
@@ -217,7 +242,11 @@ Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init)
   do n = ::read(from_helper.get(), &r, sizeof r);
   while (n < 0 && errno == EINTR);
   if (n == static_cast<ssize_t>(sizeof r) && r.step == kDone) return segments;
-  std::string what = r.index >= 0 && r.index < ipc.segments_size() ? "SysV segment " + std::to_string(ipc.segments(r.index).id()) : "SysV segments";
+  std::string what = "SysV segments";
+  if (r.step == kSysctl && r.index >= 0 && r.index < ipc.sysctls_size())
+    what = "the IPC namespace's kernel." + ipc.sysctls(r.index).name();
+  else if (r.index >= 0 && r.index < ipc.segments_size())
+    what = "SysV segment " + std::to_string(ipc.segments(r.index).id());
   if (n != static_cast<ssize_t>(sizeof r)) return fail("create " + what + ": the helper in the tree's IPC namespace died");
   if (r.step == kWrongId) return fail("create " + what + ": shmget gave id " + std::to_string(r.value));
   return fail(errno_error(step_name(r.step), r.value).context("create " + what));

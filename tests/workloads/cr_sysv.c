@@ -9,6 +9,7 @@
 //   C: IPC_PRIVATE, 1 page, attached by the init and its child, then removed (IPC_RMID): it lives
 //      on through them, key 0, mode with SHM_DEST; pattern 'C'.
 //
+// kernel.msgmnb and kernel.shmmni are changed (the namespace's own sysctls).
 // On SIGUSR1 both check ids (shmget(key) gives the old id), owners, modes, attach counts and bytes;
 // the init then writes a ping into A, the child answers in A and in C, and the init reads the
 // answers: writes by one process after restore are seen by the other.
@@ -65,7 +66,29 @@ static void burn_id(void) {
   SETUP_OR_DIE(id >= 0 && shmctl(id, IPC_RMID, NULL) == 0, "shmget/IPC_RMID: %s\n", strerror(errno));
 }
 
+// The IPC namespace's sysctls are its own: the tree changed two.
+static void write_sysctl(const char* name, const char* value) {
+  char path[128];
+  snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+  FILE* f = fopen(path, "w");
+  SETUP_OR_DIE(f && fputs(value, f) >= 0 && fclose(f) == 0, "write %s: %s\n", path, strerror(errno));
+}
+
+static void check_sysctl(const char* who, const char* name, const char* expected) {
+  char path[128], value[128] = "";
+  snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+  FILE* f = fopen(path, "r");
+  if (f) {
+    if (!fgets(value, sizeof value, f)) value[0] = 0;
+    fclose(f);
+  }
+  value[strcspn(value, "\n")] = 0;
+  EXPECT_OR_FAIL(strcmp(value, expected) == 0, "%s: kernel.%s is '%s', not '%s'\n", who, name, value, expected);
+}
+
 static void check_all(const char* who) {
+  check_sysctl(who, "msgmnb", "20000");
+  check_sysctl(who, "shmmni", "1000");
   check_segment(who, "A", id_a, KEY_A, 0640, A_SIZE, 0, 0, 0, 0, 3, 0);
   check_segment(who, "B", id_b, KEY_B, 0604, B_SIZE, 1234, 5678, 4321, 77, 0, 0);
   check_segment(who, "C", id_c, IPC_PRIVATE, 0600, C_SIZE, 0, 0, 0, 0, 2, 1);
@@ -100,6 +123,8 @@ int main(int argc, char** argv) {
   (void)argv;
   install_check_handler();
   for (int i = 0; i < 3; ++i) burn_id();
+  write_sysctl("msgmnb", "20000");
+  write_sysctl("shmmni", "1000");
   id_a = shmget(KEY_A, A_SIZE, IPC_CREAT | IPC_EXCL | 0640);
   SETUP_OR_DIE(id_a >= 0, "shmget(A): %s\n", strerror(errno));
   a = shmat(id_a, NULL, 0);
