@@ -14,7 +14,6 @@
 
 #include "base/hex.h"
 #include "restore/cgroups.h"
-#include "restore/sysv_ipc.h"
 
 namespace cryo::restore {
 namespace {

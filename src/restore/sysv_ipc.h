@@ -16,9 +16,6 @@
 
 namespace cryo::restore {
 
-// Problems of sysv.img and of the mappings that name its segments.
-void validate_sysv(const ImageSet& set, std::vector<std::string>* problems);
-
 class SysvSegments {
  public:
   // Creates every segment in the IPC namespace of `init` (host pid).
