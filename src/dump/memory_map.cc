@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/file_util.h"
@@ -157,6 +158,14 @@ Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEnt
         if (const image::VmFlagRule* rule = image::vm_flag_rule(mnemonic); rule && rule->set) (vma->*rule->set)(true);
     if (vma->maybe_guard()) RETURN_IF_ERROR(collect_guard_regions(pid, *vma));
     if (kind == image::VMA_SYSV_SHM) {
+      // shmat gives "may write" exactly when it attaches for writing; restore attaches with
+      // SHM_RDONLY when the mapping is not writable now, so the two must agree.
+      bool may_write = std::find(e.vm_flags.all.begin(), e.vm_flags.all.end(), "mw") != e.vm_flags.all.end();
+      if (may_write != e.write) {
+        mm.mutable_vmas()->RemoveLast();
+        return fail(unsupported(e, may_write ? "System V shared memory attached for writing, then made read-only with mprotect"
+                                             : "System V shared memory attached read-only, with write permission"));
+      }
       vma->set_shmid(e.inode);
       vma->set_path(e.path);  // Names the key the segment was created with.
       continue;
