@@ -301,6 +301,14 @@ Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify) {
   if (!inventory_is_sealed(inventory))
     return fail(make_error(dir.path() + ": image is damaged: " + inventory_name + " does not match its own checksum")
                     .with_hint("the image was changed after the dump; dump again"));
+  // The digest cannot see what the parser drops: the unused high bits of the tenth byte of a varint
+  // (vdso addresses near 2^64 have ten). So the file must also be exactly the encoding of what it
+  // decodes to (cryo writes nothing else).
+  const google::protobuf::Message* decoded[] = {records[0].get()};
+  ASSIGN_OR_RETURN(std::string canonical, encode_records(Kind::Inventory, decoded));
+  if (canonical != bytes)
+    return fail(make_error(dir.path() + ": image is damaged: " + inventory_name + " is not the encoding of what it holds")
+                    .with_hint("the image was changed after the dump; dump again"));
   if (inventory.format_version() != kFormatVersion)
     return fail(dir.path() + ": image format version " + std::to_string(inventory.format_version()) +
                 ", this cryo reads version " + std::to_string(kFormatVersion));
