@@ -34,6 +34,7 @@
 #include "dump/process_files.h"
 #include "dump/shared_open_files.h"
 #include "dump/shared_tables.h"
+#include "dump/sysv_ipc.h"
 #include "dump/unix_sockets.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -76,6 +77,8 @@ class TreeDump {
     ASSIGN_OR_RETURN(UniqueFd object_pages, dir_.create_file(image::file_name(image::Kind::ObjectPages)));
     ASSIGN_OR_RETURN(objects_, MemoryObjectCollector::create(std::move(object_pages)));
     ASSIGN_OR_RETURN(init_namespaces_, namespace_inodes(target_.init));
+    ASSIGN_OR_RETURN(auto own_namespaces, namespace_inodes(0));
+    own_ipc_ = init_namespaces_.at("ipc") != own_namespaces.at("ipc");
     for (auto& process : freezer_.processes()) {
       ProcessFacts facts;
       ASSIGN_OR_RETURN(facts.status, read_proc_status(process.pid));
@@ -106,6 +109,7 @@ class TreeDump {
       for (uint32_t tid : *dumped) entry->add_threads(tid);
     }
     RETURN_IF_ERROR(write_shared_pagemaps());
+    RETURN_IF_ERROR(write_sysv_shm());
     log()->debug("processes collected in {:.2f} ms", ms_since(started));
     // Files are written last: which fds share an open file is only known once every process is read.
     RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
@@ -151,6 +155,16 @@ class TreeDump {
   }
 
   // The pagemaps that name pages shared with the parent, each once its pages are compared with the parent's.
+  // The tree's SysV shared memory and IPC sysctls, while it is frozen; its semaphores and queues are refused with
+  // the namespaces. A tree in the host's IPC namespace had its SysV mappings refused.
+  Result<> write_sysv_shm() {
+    if (!own_ipc_) return {};
+    ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_shm(target_.init));
+    RETURN_IF_ERROR(check_sysv_mappings(ipc, sysv_mappings_));
+    log()->debug("{} SysV shared memory segments", ipc.segments_size());
+    return image::write_image(dir_, image::Kind::SysvIpc, 0, ipc);
+  }
+
   Result<> write_shared_pagemaps() {
     for (auto& [host_pid, dumped] : pagemaps_) {
       auto& [name, pagemap] = dumped;
@@ -214,6 +228,13 @@ class TreeDump {
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     mm.set_mlockall_flags(mlockall_flags);
+    // One VMA per maps entry, in order.
+    for (size_t i = 0; i < maps.size() && i < static_cast<size_t>(mm.vmas_size()); ++i) {
+      const auto& vma = mm.vmas(static_cast<int>(i));
+      if (vma.kind() != image::VMA_SYSV_SHM) continue;
+      if (!own_ipc_) return fail(host_sysv_refusal(maps[i]));
+      sysv_mappings_.push_back({pid, vma.start(), vma.end(), vma.pgoff(), vma.shmid(), vma.path()});
+    }
     step("memory map");
     contents_.add_mapped(process.pid, core, mm);
     note_used_files(core, mm);
@@ -270,6 +291,8 @@ class TreeDump {
   image::ProcessTree tree_;
   std::vector<PipeEnd> pipe_ends_;
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
+  bool own_ipc_ = false;                            // The tree has an IPC namespace of its own.
+  std::vector<SysvMapping> sysv_mappings_;         // Every attachment of a SysV segment in the tree.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
   std::map<pid_t, std::vector<PageRange>> shared_with_parent_;  // By host PID: pages that are the parent's.
   std::map<pid_t, std::pair<std::string, image::Pagemap>> pagemaps_;  // By host PID: pages file name and its index.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/file_util.h"
@@ -60,7 +61,12 @@ Result<image::VmaKind> classify_vma(const MapsEntry& e) {
   // MAP_SHARED|MAP_ANONYMOUS memory is backed by an unlinked shmem file named /dev/zero.
   // memfds and deleted files are stored as memory objects (memory_objects.h) and mapped like files.
   if (path.ends_with(kDeleted)) {
-    if (path.starts_with("/SYSV")) return fail(unsupported(e, "System V shared memory"));
+    // The segment's id is the inode; whether it can be dumped depends on the IPC namespace
+    // (dump.cc, preflight.cc: only the tree's own).
+    if (path.starts_with("/SYSV")) {
+      if (!e.shared) return fail(unsupported(e, "a private mapping of System V shared memory"));
+      return image::VMA_SYSV_SHM;
+    }
     if (path.starts_with("/dev/zero ")) {
       if (!e.shared) return fail(unsupported(e, "a private mapping of shared anonymous memory"));
       return image::VMA_ANON_SHARED;
@@ -151,6 +157,19 @@ Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEnt
       for (const auto& mnemonic : e.vm_flags.all)
         if (const image::VmFlagRule* rule = image::vm_flag_rule(mnemonic); rule && rule->set) (vma->*rule->set)(true);
     if (vma->maybe_guard()) RETURN_IF_ERROR(collect_guard_regions(pid, *vma));
+    if (kind == image::VMA_SYSV_SHM) {
+      // shmat gives "may write" exactly when it attaches for writing; restore attaches with
+      // SHM_RDONLY when the mapping is not writable now, so the two must agree.
+      bool may_write = std::find(e.vm_flags.all.begin(), e.vm_flags.all.end(), "mw") != e.vm_flags.all.end();
+      if (may_write != e.write) {
+        mm.mutable_vmas()->RemoveLast();
+        return fail(unsupported(e, may_write ? "System V shared memory attached for writing, then made read-only with mprotect"
+                                             : "System V shared memory attached read-only, with write permission"));
+      }
+      vma->set_shmid(e.inode);
+      vma->set_path(e.path);  // Names the key the segment was created with.
+      continue;
+    }
     if (kind == image::VMA_ANON_SHARED || kind == image::VMA_FILE_PRIVATE || kind == image::VMA_FILE_SHARED) {
       ASSIGN_OR_RETURN(bool object, add_object(pid, e, kind, objects, *vma));
       if (object) {
@@ -174,6 +193,11 @@ Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEnt
   }
   RETURN_IF_ERROR(collect_ksm_state(pid, mm));
   return mm;
+}
+
+Error host_sysv_refusal(const MapsEntry& e) {
+  return unsupported(e, "System V shared memory of the host's IPC namespace (only a tree with its own, as cryo run gives, "
+                        "has its segments dumped)");
 }
 
 std::vector<const image::Vma*> special_mappings(const image::MemoryMap& mm) {

@@ -19,6 +19,9 @@ namespace cryo::dump {
 // Shared anonymous memory is VMA_ANON_SHARED; memfds and deleted files are VMA_FILE_*.
 Result<image::VmaKind> classify_vma(const MapsEntry& entry);
 
+// The refusal of a SysV mapping (VMA_SYSV_SHM) in a tree that shares the host's IPC namespace.
+Error host_sysv_refusal(const MapsEntry& entry);
+
 // Builds the memory map of a process from its smaps, with the identity of every backing file
 // (read through /proc/PID/map_files, which reaches the file even in another mount namespace).
 // Shared anonymous memory, memfds and deleted files go to `objects`, and their VMAs name the object.

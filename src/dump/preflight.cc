@@ -19,14 +19,17 @@ bool vanished(const Error& e) { return e.err == ENOENT || e.err == ESRCH; }
 
 // Runs the checks of one live process; a process that exits meanwhile is skipped (ok).
 Result<> check_live_process(pid_t pid, const ProcStatus& status, const DumpTarget& target,
-                            const std::map<std::string, uint64_t>& init_namespaces) {
+                            const std::map<std::string, uint64_t>& init_namespaces, bool own_ipc) {
   RETURN_IF_ERROR(check_process_shape(status, target));
   auto namespaces = namespace_inodes(pid);
   if (!namespaces) return vanished(namespaces.error()) ? Result<>() : fail(namespaces.error());
   RETURN_IF_ERROR(check_same_namespaces(*namespaces, init_namespaces));
   auto maps = read_proc_smaps(pid);
   if (!maps) return vanished(maps.error()) ? Result<>() : fail(maps.error());
-  for (const auto& entry : *maps) RETURN_IF_ERROR(classify_vma(entry));
+  for (const auto& entry : *maps) {
+    ASSIGN_OR_RETURN(image::VmaKind kind, classify_vma(entry));
+    if (kind == image::VMA_SYSV_SHM && !own_ipc) return fail(host_sysv_refusal(entry));
+  }
   std::vector<PipeEnd> ignored;
   auto objects = MemoryObjectCollector::checking_only();
   auto files = collect_files(pid, ignored, objects);
@@ -80,7 +83,7 @@ Result<> preflight_check(const DumpTarget& target) {
     if (status->tracer_pid != 0)
       return fail(make_error(describe_process(pid, *status) + " is already traced by PID " + std::to_string(status->tracer_pid))
                       .with_hint("detach the debugger or tracer first"));
-    auto checked = check_live_process(pid, *status, target, init_namespaces);
+    auto checked = check_live_process(pid, *status, target, init_namespaces, init_namespaces.at("ipc") != own_namespaces.at("ipc"));
     if (!checked) return fail(checked.error().context(describe_process(pid, *status)));
     auto children = list_children(pid);
     if (children) queue.insert(queue.end(), children->begin(), children->end());

@@ -1,16 +1,19 @@
-// System V IPC objects (shared memory, semaphore sets, message queues) of a tree that has its own
-// IPC namespace. cryo cannot dump them yet, and a restore recreates an empty IPC namespace, so a
-// tree whose namespace holds any is refused, naming them. (A mapped SysV segment is also refused by
-// the memory map, for trees that share the host's namespace.)
+// System V IPC objects of a tree that has its own IPC namespace. Shared memory segments are dumped
+// (sysv.img: ids, keys, owners, modes and bytes, read from a helper that joins the namespace);
+// semaphore sets and message queues are not yet, so a namespace holding any is refused, naming
+// them. A tree that shares the host's IPC namespace has its SysV mappings refused by the memory map.
 #pragma once
 
 #include <sys/types.h>
+
+#include <cstdint>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/error.h"
+#include "sysv.pb.h"
 
 namespace cryo::dump {
 
@@ -23,7 +26,28 @@ struct SysvObject {
 // The objects listed in the text of one /proc/sysvipc file (a header line, then one per line).
 Result<std::vector<SysvObject>> parse_sysvipc(std::string_view text, const std::string& kind);
 
-// Fails naming every SysV object in the IPC namespace of `pid`.
+// The segments of /proc/sysvipc/shm text, without contents: key, id, mode (perms & 0777, with
+// removed and locked from SHM_DEST and SHM_LOCKED), size and the four owner ids.
+Result<image::SysvIpc> parse_sysvipc_shm(std::string_view text);
+
+// Fails naming every SysV semaphore set and message queue in the IPC namespace of `pid`.
 Result<> refuse_sysv_objects(pid_t pid);
+
+// One process's attachment of a segment, as its memory map shows it.
+struct SysvMapping {
+  uint32_t pid = 0;  // Inside the tree, for messages.
+  uint64_t start = 0, end = 0, pgoff = 0;
+  uint64_t shmid = 0;
+  std::string path;  // "/SYSV%08x (deleted)"
+};
+
+// Restore attaches whole segments with shmat: refuses a mapping that is only part of its segment,
+// or of a segment the namespace does not hold, and a removed segment no process of the tree maps
+// (a process outside holds it). Sets each removed segment's creation_key from its mappings' names.
+Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>& mappings);
+
+// Every shared memory segment of the IPC namespace of `pid`, with its bytes, and the namespace's
+// sysctls (image/ipc_sysctls.h); refuses kernel.shm_rmid_forced. The tree must be frozen.
+Result<image::SysvIpc> collect_sysv_shm(pid_t pid);
 
 }  // namespace cryo::dump

@@ -15,6 +15,7 @@
 #include "pagemap.pb.h"
 #include "pipes.pb.h"
 #include "pstree.pb.h"
+#include "sysv.pb.h"
 
 namespace cryo::image {
 namespace {
@@ -45,6 +46,7 @@ const KindInfo kKinds[] = {
     {Kind::FileContents, "contents", "contents", false, tag("CRFC"), prototype<FileContents>},
     {Kind::IncludedFiles, "included", "included", false, tag("CRIN"), prototype<IncludedFiles>},
     {Kind::Fingerprint, "fingerprint", "fingerprint", true, tag("CRFP"), prototype<ProcessFingerprint>},
+    {Kind::SysvIpc, "sysv", "sysv", false, tag("CRSV"), prototype<SysvIpc>},
 };
 
 }  // namespace

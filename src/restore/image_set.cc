@@ -39,6 +39,7 @@ Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir_fd, const image
   // Images from before file contents were recorded: restore compares device and inode only.
   if (listed(image::Kind::FileContents, 0))
     RETURN_IF_ERROR(read(image::Kind::FileContents, 0, &set.contents));
+  if (listed(image::Kind::SysvIpc, 0)) RETURN_IF_ERROR(read(image::Kind::SysvIpc, 0, &set.sysv));
   if (listed(image::Kind::IncludedFiles, 0))
     RETURN_IF_ERROR(read(image::Kind::IncludedFiles, 0, &set.included));
   std::string object_pages = image::file_name(image::Kind::ObjectPages);

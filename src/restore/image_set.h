@@ -24,6 +24,7 @@
 #include "pagemap.pb.h"
 #include "pipes.pb.h"
 #include "pstree.pb.h"
+#include "sysv.pb.h"
 
 namespace cryo::restore {
 
@@ -55,6 +56,7 @@ struct ImageSet {
   uint64_t object_pages_size = 0;   // As listed in the inventory.
   image::FileContents contents;     // Empty in images from before contents.img.
   image::IncludedFiles included;    // From `cryo dump --include`; usually empty.
+  image::SysvIpc sysv;              // sysv.img; absent (empty) when the tree's IPC namespace held no segment.
   // In pstree.img order, which is parents before children.
   std::vector<ProcessImage> processes;
 

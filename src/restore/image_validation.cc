@@ -374,6 +374,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   }
 
   validate_objects(set, problems);
+  validate_sysv(set, problems);
   validate_socket_pairs(set, problems);
   validate_fd_owners(set, problems);
   validate_host_files(set, problems);

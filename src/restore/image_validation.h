@@ -29,6 +29,8 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems);
 // objects.img and every mapping and fd that names one of its objects.
 void validate_objects(const ImageSet& set, std::vector<std::string>* problems);
+// sysv.img: segments, IPC sysctls, and the mappings that name segments (sysv_validation.cc).
+void validate_sysv(const ImageSet& set, std::vector<std::string>* problems);
 
 // The kind-specific state of one fd (eventfd, timerfd, signalfd, epoll); `numbers` are all fd
 // numbers of its process.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -191,6 +192,15 @@ Result<> map_vma(RemoteTask& task, RemoteFiles& files, const std::map<uint64_t, 
   uint64_t flags = (vma.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_NORESERVE)) | MAP_FIXED;
   // A droppable mapping is a mapping type of its own, in place of MAP_PRIVATE.
   if (vma.droppable()) flags = (flags & ~static_cast<uint64_t>(MAP_PRIVATE)) | MAP_DROPPABLE;
+  if (vma.kind() == image::VMA_SYSV_SHM) {
+    // The whole segment (validation checked the size), recreated with its id in the tree's IPC
+    // namespace by sysv_ipc.cc; the attachment gives read, and write unless SHM_RDONLY.
+    uint64_t shmflg = (prot & PROT_WRITE ? 0 : SHM_RDONLY) | (prot & PROT_EXEC ? SHM_EXEC : 0);
+    ASSIGN_OR_RETURN(uint64_t at, task.call("shmat", SYS_shmat, {vma.shmid(), vma.start(), shmflg}));
+    if (at != vma.start()) return fail("shmat: attached at " + hex(at));
+    if (!(prot & PROT_READ)) RETURN_IF_ERROR(task.call("mprotect", SYS_mprotect, {vma.start(), vma.end() - vma.start(), prot}));
+    return {};
+  }
   uint64_t fd = static_cast<uint64_t>(-1);
   uint64_t offset = 0;
   if (vma.object_id() != 0) {

@@ -84,6 +84,12 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
       case image::VMA_FILE_PRIVATE:
         if (!priv || shared) problem(name + ": a private mapping must have MAP_PRIVATE only");
         break;
+      case image::VMA_SYSV_SHM:
+        // The rest (its segment, its size, its name) is checked against sysv.img (sysv_ipc.cc).
+        if (!shared || priv) problem(name + ": a shared mapping must have MAP_SHARED only");
+        if (vma.pgoff() != 0) problem(name + ": a SysV attachment starts at offset 0 of its segment");
+        if (vma.object_id() != 0) problem(name + ": a SysV attachment is no memory object");
+        break;
       case image::VMA_ANON_SHARED:
       case image::VMA_FILE_SHARED:
         if (!shared || priv) problem(name + ": a shared mapping must have MAP_SHARED only");

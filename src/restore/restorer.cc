@@ -25,6 +25,7 @@
 #include "restore/preflight.h"
 #include "restore/process_restorer.h"
 #include "restore/shared_memory_plan.h"
+#include "restore/sysv_ipc.h"
 #include "restore/tree_verification.h"
 
 namespace cryo::restore {
@@ -173,6 +174,13 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       plan_tree_memory(images, plan, [&](size_t index) { return tree.seed_board().seeded(index); }, &unseeded);
   for (const auto& note : unseeded) log->debug("{}", note);
 
+  // Before any process attaches them, in the tree's new IPC namespace.
+  auto sysv = SysvSegments::create(images.sysv, tree.root());
+  if (!sysv) {
+    tree.kill();
+    return fail(sysv.error());
+  }
+
   auto restoring = Clock::now();
   // Half-restored processes must die before their tracees are dropped (dropping detaches them):
   // on every failure below the tree is killed first.
@@ -195,6 +203,11 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     }
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
+  // Every attachment is in place: removed segments now live on through the processes alone.
+  if (auto finished = sysv->finish(); !finished) {
+    tree.kill(tids_of(tracees));
+    return fail(finished.error());
+  }
   tree.close_memory_objects();
   if (!options.verify) {
     log->info("not verified: --no-verify");

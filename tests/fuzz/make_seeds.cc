@@ -30,6 +30,7 @@
 #include "pagemap.pb.h"
 #include "pipes.pb.h"
 #include "pstree.pb.h"
+#include "sysv.pb.h"
 
 namespace cryo::fuzz {
 namespace {
@@ -138,6 +139,7 @@ image::Namespaces make_namespaces() {
   ns.set_own_pid(true);
   ns.set_own_time(true);
   ns.set_own_mount(true);
+  ns.set_own_ipc(true);  // sysv.img is only for a tree with its own.
   ns.mutable_time_offsets()->set_monotonic_sec(-4);
   ns.mutable_time_offsets()->set_boottime_sec(-5);
   ns.mutable_clocks_inside()->set_monotonic_ns(1'000'000'000);
@@ -359,6 +361,20 @@ image::ProcessFingerprint make_fingerprint() {
   return print;
 }
 
+image::SysvIpc make_sysv() {
+  image::SysvIpc ipc;
+  auto* s = ipc.add_segments();
+  s->set_id(3);
+  s->set_key(0x5a5a);
+  s->set_mode(0640);
+  s->set_size(100);
+  s->set_contents(std::string(100, 'S'));
+  auto* sysctl = ipc.add_sysctls();
+  sysctl->set_name("shmmni");
+  sysctl->set_value("1000");
+  return ipc;
+}
+
 Result<> write_generated(const std::string& out_dir) {
   auto inventory = make_inventory();
   auto ns = make_namespaces();
@@ -372,6 +388,7 @@ Result<> write_generated(const std::string& out_dir) {
   auto contents = make_contents();
   auto included = make_included();
   auto fingerprint = make_fingerprint();
+  auto sysv = make_sysv();
   std::string pages(kMaxSeedPages, '\x5a');
   std::vector<SeedFile> image_files = {
       {Kind::Namespaces, 0, framed(Kind::Namespaces, {&ns})},  {Kind::ProcessTree, 0, framed(Kind::ProcessTree, {&tree})},
@@ -380,7 +397,7 @@ Result<> write_generated(const std::string& out_dir) {
       {Kind::Files, 1, framed(Kind::Files, {&files})},          {Kind::Pipes, 0, framed(Kind::Pipes, {&pipes})},
       {Kind::MemoryObjects, 0, framed(Kind::MemoryObjects, {&objects})}, {Kind::ObjectPages, 0, std::string(4096, '\x33')},
       {Kind::FileContents, 0, framed(Kind::FileContents, {&contents})}, {Kind::IncludedFiles, 0, framed(Kind::IncludedFiles, {&included})},
-      {Kind::Fingerprint, 1, framed(Kind::Fingerprint, {&fingerprint})},
+      {Kind::Fingerprint, 1, framed(Kind::Fingerprint, {&fingerprint})}, {Kind::SysvIpc, 0, framed(Kind::SysvIpc, {&sysv})},
   };
   std::vector<SeedFile> decode_files = image_files;
   decode_files.push_back({Kind::Inventory, 0, framed(Kind::Inventory, {&inventory})});

@@ -112,10 +112,12 @@ TEST(MemoryObjectClassification, KindsOfMappingsOfObjects) {
   EXPECT_EQ(kind("7f0000000000-7f0000100000 rw-s 00001000 00:01 28   /memfd:cache (deleted)"), image::VMA_FILE_SHARED);
   EXPECT_EQ(kind("7f0000000000-7f0000100000 r--p 00000000 00:01 28   /memfd:cache (deleted)"), image::VMA_FILE_PRIVATE);
   EXPECT_EQ(kind("7f0000000000-7f0000100000 rw-s 00000000 08:01 99   /tmp/data (deleted)"), image::VMA_FILE_SHARED);
+  // Dumped with sysv.img when the tree has its own IPC namespace (dump.cc refuses it otherwise).
+  EXPECT_EQ(kind("7f0000000000-7f0000100000 rw-s 00000000 00:01 5   /SYSV00001234 (deleted)"), image::VMA_SYSV_SHM);
   struct Refused {
     std::string line, kind;
   } refused[] = {
-      {"7f0000000000-7f0000100000 rw-s 00000000 00:01 5   /SYSV00001234 (deleted)", "System V shared memory"},
+      {"7f0000000000-7f0000100000 rw-p 00000000 00:01 5   /SYSV00001234 (deleted)", "a private mapping of System V shared memory"},
       {"7f0000000000-7f0000100000 rw-p 00000000 00:01 27   /dev/zero (deleted)", "a private mapping of shared anonymous memory"},
       {"7f0000000000-7f0000100000 rw-s 00000000 00:01 27   [anon_shmem:pool]", "named shared anonymous memory"},
   };

@@ -56,10 +56,12 @@ static void clone_sharing(int flags) {
 static void setup(const char* kind, const char* dir) {
   char path[512];
   if (strcmp(kind, "sysv_shm") == 0) {
-    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    // Whole segments are dumped; an attachment cut to a piece of its segment is not.
+    int id = shmget(IPC_PRIVATE, 2 * 4096, IPC_CREAT | 0600);
     SETUP_OR_DIE(id >= 0, "shmget: %s\n", strerror(errno));
     shm = shmat(id, NULL, 0);
     SETUP_OR_DIE(shm != (void*)-1, "shmat: %s\n", strerror(errno));
+    SETUP_OR_DIE(munmap(shm + 4096, 4096) == 0, "munmap: %s\n", strerror(errno));
     shmctl(id, IPC_RMID, NULL);  // Gone once detached: nothing left behind.
     strcpy(shm, "sysv");
   } else if (strcmp(kind, "sysv_sem") == 0) {
