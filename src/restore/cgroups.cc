@@ -31,10 +31,16 @@ Result<> make_cgroup(const std::string& mount_point, const std::string& path) {
 
 }  // namespace
 
-Result<> move_into_cgroups(const image::ProcessCore& core, pid_t host_pid) {
-  if (core.cgroups().empty()) return {};
-  ASSIGN_OR_RETURN(auto own, read_proc_cgroup(::getpid()));
-  ASSIGN_OR_RETURN(auto mounts, read_mountinfo(::getpid()));
+Result<RestorerCgroups> RestorerCgroups::read() {
+  RestorerCgroups r;
+  ASSIGN_OR_RETURN(r.own, read_proc_cgroup(::getpid()));
+  ASSIGN_OR_RETURN(r.mounts, read_mountinfo(::getpid()));
+  return r;
+}
+
+Result<> move_into_cgroups(const image::ProcessCore& core, pid_t host_pid, const RestorerCgroups& restorer) {
+  const auto& own = restorer.own;
+  const auto& mounts = restorer.mounts;
   for (const auto& wanted : core.cgroups()) {
     std::string hierarchy = wanted.controllers().empty() ? "cgroup v2" : "cgroup '" + wanted.controllers() + "'";
     bool same = false;

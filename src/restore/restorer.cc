@@ -156,9 +156,14 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     return fail(zombies.error());
   }
   // Before any memory is restored, so that its pages are charged to the process's own cgroups.
+  auto restorer_cgroups = RestorerCgroups::read();
+  if (!restorer_cgroups) {
+    tree.kill();
+    return fail(restorer_cgroups.error());
+  }
   for (const ProcessImage& process : images.processes) {
     if (process.zombie()) continue;
-    if (auto moved = move_into_cgroups(process.core, tree.host_pid(process.pid())); !moved) {
+    if (auto moved = move_into_cgroups(process.core, tree.host_pid(process.pid()), *restorer_cgroups); !moved) {
       tree.kill();
       return fail(moved.error().context("pid " + std::to_string(process.pid())));
     }
