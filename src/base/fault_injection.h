@@ -30,3 +30,12 @@ inline constexpr const char* kDieAtVariable = "CRYO_DIE_AT";
 void die_point_in_injected_call();
 
 }  // namespace cryo
+
+namespace cryo {
+
+// A third hidden switch: with CRYO_TEST_VDSO_REDIRECT=1, restore treats this kernel's vdso as
+// another kernel's and redirects the image's entry points to it through a proxy (vdso_proxy.h),
+// so the tests can run a restored process through the redirect on a machine with one kernel.
+inline constexpr const char* kVdsoRedirectVariable = "CRYO_TEST_VDSO_REDIRECT";
+
+}  // namespace cryo

@@ -147,6 +147,7 @@ class TreeDump {
     }
     vdso_.set_xxh3(text->xxh3);
     vdso_.set_size(text->size);
+    vdso_.set_text(text->bytes.data(), text->bytes.size());
     for (const auto& sym : text->symbols) {
       auto* out = vdso_.add_symbols();
       out->set_name(sym.name);

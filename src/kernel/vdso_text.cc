@@ -15,6 +15,7 @@ Result<VdsoText> describe_vdso(std::span<const uint8_t> bytes) {
   text.size = bytes.size();
   text.xxh3 = XXH3_64bits(bytes.data(), bytes.size());
   ASSIGN_OR_RETURN(text.symbols, elf::dynamic_functions(bytes));
+  text.bytes.assign(bytes.begin(), bytes.end());
   return text;
 }
 

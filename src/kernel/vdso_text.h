@@ -19,6 +19,7 @@ struct VdsoText {
   uint64_t xxh3 = 0;
   uint64_t size = 0;
   std::vector<elf::Symbol> symbols;
+  std::vector<uint8_t> bytes;  // The mapping itself.
 };
 
 // From the bytes of a [vdso] mapping.

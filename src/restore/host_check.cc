@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sstream>
 
+#include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/hex.h"
 #include "base/unique_fd.h"
@@ -84,6 +86,8 @@ Result<HostFacts> read_host_facts(const ImageSet& set) {
   if (auto boot_id = read_boot_id()) facts.boot_id = *boot_id;
   ASSIGN_OR_RETURN(auto maps, read_maps(0));
   facts.vdso_layout = vdso_mappings(maps);
+  const char* forced = std::getenv(kVdsoRedirectVariable);
+  facts.vdso_redirect_forced = forced && std::string(forced) == "1";
   for (const auto& m : facts.vdso_layout) {
     if (m.name != "[vdso]") continue;
     auto text = read_vdso_text(0, m.start, m.end);

@@ -28,6 +28,7 @@ struct HostFacts {
   std::string boot_id;                    // "": unknown, so never the dump's boot.
   std::optional<VdsoText> vdso;           // This kernel's vdso, as cryo itself has it.
   std::vector<NamedRange> vdso_layout;    // This kernel's [vvar], [vvar_vclock], [vdso] in cryo itself.
+  bool vdso_redirect_forced = false;      // kVdsoRedirectVariable: redirect even an identical vdso.
   uint64_t pid_max = 0;  // Of a fresh PID namespace (per namespace since Linux 6.14); 0: unknown.
   bool posix_timer_ids = true;  // timer_create can take a chosen ID (PR_TIMER_CREATE_RESTORE_IDS).
 };

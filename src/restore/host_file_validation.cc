@@ -57,6 +57,8 @@ void validate_included(const image::IncludedFiles& included, std::vector<std::st
 void validate_host_description(const image::Inventory& inv, std::vector<std::string>* problems) {
   const auto& vdso = inv.vdso();
   if (vdso.size() > kMaxVdsoSize) problems->push_back("inventory: a vdso of " + std::to_string(vdso.size()) + " bytes");
+  if (!vdso.text().empty() && vdso.text().size() != vdso.size())
+    problems->push_back("inventory: the vdso's text is " + std::to_string(vdso.text().size()) + " bytes, not " + std::to_string(vdso.size()));
   if (vdso.symbols_size() > kMaxVdsoSymbols) problems->push_back("inventory: " + std::to_string(vdso.symbols_size()) + " vdso symbols");
   for (const auto& sym : vdso.symbols()) {
     if (sym.name().empty() || sym.name().size() > 128 || sym.offset() >= vdso.size()) {

@@ -14,12 +14,14 @@
 
 #include "common.pb.h"
 #include "file_contents.pb.h"
+#include "restore/vdso_proxy.h"
 
 namespace cryo::restore {
 
 struct HostCheck {
   std::vector<std::string> problems;  // Each one stops the restore.
   std::vector<std::string> notes;     // Differences that do not (logged, and printed by --check).
+  VdsoRedirect vdso_redirect;         // What restore does about a vdso that differs (host_vdso_check.h).
 };
 
 // What stat() says about a path, as far as identity checks care.

@@ -1,8 +1,10 @@
-// The vdso half of the host check: the image's [vvar]/[vvar_vclock]/[vdso] layout must be this
-// kernel's (the vdso finds its data at a fixed distance), and, since glibc caches the addresses of
-// the vdso's functions, every function the dumping kernel's vdso exported must be at the same
-// offset in this kernel's. cryo does not redirect moved entry points (CRIU writes jumps there):
-// a vdso whose functions moved is refused, naming them.
+// The vdso half of the host check. glibc caches the addresses of the vdso's functions, so a process
+// needs them where they were. With this kernel's vdso the same as the dumping kernel's (same text,
+// or every function at the same offset, and the same [vvar]/[vvar_vclock]/[vdso] layout) the vdso
+// simply moves to where the image had it. Otherwise every function the old vdso exported must exist
+// here, and restore redirects the old entry points to them (vdso_proxy.h); a function missing here,
+// or a thread that was executing inside the old vdso, is refused by name. An image from before the
+// vdso's symbols were recorded can only be compared by layout.
 #pragma once
 
 #include "restore/host_check.h"

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "base/dir_fd.h"
 #include "base/hex.h"
@@ -129,23 +130,75 @@ const char* special_name(image::VmaKind kind) {
   }
 }
 
-Result<> move_vdso(RemoteTask& task, const ProcessImage& process, const std::vector<NamedRange>& current) {
+// The image's [vvar]/[vvar_vclock]/[vdso] ranges, and the busy ranges a moved vdso must avoid.
+struct ImageSpecials {
   std::vector<NamedRange> target;
-  std::vector<AddressRange> busy{{task.trampoline(), task.trampoline() + task.trampoline_size()}};
+  std::vector<AddressRange> busy;
+  std::optional<AddressRange> old_vdso;
+};
+
+ImageSpecials image_specials(const RemoteTask& task, const ProcessImage& process) {
+  ImageSpecials out;
+  out.busy.push_back({task.trampoline(), task.trampoline() + task.trampoline_size()});
   for (const auto& vma : process.mm.vmas()) {
-    busy.push_back({vma.start(), vma.end()});
-    if (const char* name = special_name(vma.kind())) target.push_back({name, vma.start(), vma.end()});
+    out.busy.push_back({vma.start(), vma.end()});
+    if (const char* name = special_name(vma.kind())) out.target.push_back({name, vma.start(), vma.end()});
+    if (vma.kind() == image::VMA_VDSO) out.old_vdso = AddressRange{vma.start(), vma.end()};
   }
-  ASSIGN_OR_RETURN_CTX(SpecialMappingPlan plan, plan_special_moves(current, target, busy, kLowestMappable), "move vdso");
+  return out;
+}
+
+// With a redirect, this kernel's mappings keep their own layout and go to a free range, below the
+// old [vdso] and within 1 GiB of it where there is room (the proxy's jumps are short then).
+Result<std::vector<NamedRange>> redirected_target(const std::vector<NamedRange>& current, const ImageSpecials& image) {
+  if (current.empty()) return current;
+  uint64_t low = current.front().start, high = current.front().end;
+  for (const auto& r : current) low = std::min(low, r.start), high = std::max(high, r.end);
+  std::optional<uint64_t> at;
+  if (image.old_vdso && image.old_vdso->start > kLowestMappable + (1ull << 30))
+    at = find_free_range(image.busy, high - low, image.old_vdso->start - (1ull << 30), image.old_vdso->start);
+  if (!at) at = find_free_range(image.busy, high - low, kLowestMappable);
+  if (!at) return fail("no free address range for this kernel's vdso");
+  std::vector<NamedRange> target = current;
+  for (auto& r : target) r.start = r.start - low + *at, r.end = r.end - low + *at;
+  return target;
+}
+
+// Maps the proxy in the old [vdso] range: the old vdso's bytes with a jump at each entry point to
+// this kernel's function of the same name, executable and not writable, as a vdso is.
+Result<> map_vdso_proxy(RemoteTask& task, const AddressRange& old_vdso, uint64_t new_vdso, const VdsoRedirect& vdso) {
+  uint64_t size = old_vdso.end - old_vdso.start;
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, build_vdso_proxy(vdso.old_text, size, vdso.old_symbols, vdso.new_symbols, old_vdso.start, new_vdso));
+  RETURN_IF_ERROR_CTX(task.call("mmap", SYS_mmap, {old_vdso.start, size, PROT_READ | PROT_WRITE,
+                                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0}),
+                      "map the vdso proxy at " + hex(old_vdso.start));
+  iovec local{bytes.data(), bytes.size()}, remote{reinterpret_cast<void*>(old_vdso.start), bytes.size()};
+  ssize_t n = ::process_vm_writev(task.host_pid(), &local, 1, &remote, 1, 0);
+  if (n != static_cast<ssize_t>(bytes.size())) return fail_errno("write the vdso proxy");
+  RETURN_IF_ERROR_CTX(task.call("mprotect", SYS_mprotect, {old_vdso.start, size, PROT_READ | PROT_EXEC}), "protect the vdso proxy");
+  return {};
+}
+
+Result<> move_vdso(RemoteTask& task, const ProcessImage& process, const std::vector<NamedRange>& current, const VdsoRedirect& vdso) {
+  auto log = logging::get("restore");
+  ImageSpecials image = image_specials(task, process);
+  std::vector<NamedRange> target = image.target;
+  if (vdso.needed) {
+    ASSIGN_OR_RETURN(target, redirected_target(current, image));
+  }
+  ASSIGN_OR_RETURN_CTX(SpecialMappingPlan plan, plan_special_moves(current, target, image.busy, kLowestMappable), "move vdso");
   for (const auto& move : plan.moves) {
-    auto log = logging::get("restore");
     log->debug("pid {}: mremap {} {}-{} to {}", process.pid(), move.name, hex(move.from), hex(move.from + move.size), hex(move.to));
     RETURN_IF_ERROR_CTX(task.call("mremap", SYS_mremap, {move.from, move.size, move.size, MREMAP_MAYMOVE | MREMAP_FIXED, move.to}),
                         "move " + move.name + " to " + hex(move.to));
   }
   for (const auto& gone : plan.unmap)
     RETURN_IF_ERROR_CTX(task.call("munmap", SYS_munmap, {gone.start, gone.size()}), "unmap " + gone.name);
-  return {};
+  if (!vdso.needed || !image.old_vdso) return {};
+  auto new_vdso = std::find_if(target.begin(), target.end(), [](const NamedRange& r) { return r.name == "[vdso]"; });
+  if (new_vdso == target.end()) return fail("this kernel gave the placeholder no [vdso] to redirect the image's entry points to");
+  log->debug("pid {}: vdso proxy at {}, redirecting to this kernel's vdso at {}", process.pid(), hex(image.old_vdso->start), hex(new_vdso->start));
+  return map_vdso_proxy(task, *image.old_vdso, new_vdso->start, vdso);
 }
 
 // Files mapped by several VMAs (a library has four or five) are opened once in the tracee.
@@ -332,7 +385,7 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
 
 Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
                         const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects,
-                        const PreparedMemory& prepared) {
+                        const PreparedMemory& prepared, const VdsoRedirect& vdso) {
   auto log = logging::get("restore");
   auto started = std::chrono::steady_clock::now();
   const auto& vmas = process.mm.vmas();
@@ -344,7 +397,7 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
 
   std::vector<NamedRange> specials = vdso_mappings(placeholder);
   RETURN_IF_ERROR(unmap_placeholder(task, specials, keep));
-  RETURN_IF_ERROR(move_vdso(task, process, specials));
+  RETURN_IF_ERROR(move_vdso(task, process, specials, vdso));
   // Before the mappings, as in the process: every one made after it is mergeable.
   bool merge_any = process.mm.ksm_merge_any();
   if (merge_any) RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_MEMORY_MERGE)", SYS_prctl, {kPrSetMemoryMerge, 1}), "KSM merge-any");

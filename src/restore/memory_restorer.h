@@ -11,6 +11,7 @@
 #include "restore/image_set.h"
 #include "restore/shared_memory_plan.h"
 #include "restore/vdso_mappings.h"
+#include "restore/vdso_proxy.h"
 #include "restore/remote_task.h"
 
 namespace cryo::restore {
@@ -25,6 +26,6 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
 // which of their pages hold the image's bytes: those VMAs stay and only the rest is written.
 Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
                         const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects,
-                        const PreparedMemory& prepared);
+                        const PreparedMemory& prepared, const VdsoRedirect& vdso);
 
 }  // namespace cryo::restore

@@ -76,6 +76,7 @@ Result<Preflight> run_preflight(const ImageSet& set) {
   HostCheck host_check = check_host(set, host, stat_path);
   out.problems.insert(out.problems.end(), host_check.problems.begin(), host_check.problems.end());
   out.notes = std::move(host_check.notes);
+  out.vdso_redirect = std::move(host_check.vdso_redirect);
   check_ports(set, &out.problems);
   check_unix_names(set, &out.problems);
   check_fifos(set, !set.inventory.boot_id().empty() && set.inventory.boot_id() == host.boot_id, &out);

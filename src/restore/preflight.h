@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "restore/image_set.h"
 #include "restore/tree_plan.h"
+#include "restore/vdso_proxy.h"
 
 namespace cryo::restore {
 
@@ -17,6 +18,7 @@ struct Preflight {
   std::vector<std::string> problems;  // Each one stops the restore.
   std::vector<std::string> notes;     // Differences that do not.
   TreePlan plan;                      // Meaningful only without problems.
+  VdsoRedirect vdso_redirect;         // Whether and how the image's vdso entry points are redirected.
 };
 
 // Checks a loaded image and this host.

@@ -35,7 +35,7 @@ uint64_t trampoline_size(const image::ProcessCore& core) {
 
 // Each step names itself in errors: "restore pid 42: map 0x7f..-0x7f.. (/usr/lib/libc.so.6): mmap: ...".
 Result<> restore_into(Tracee& tracee, const ProcessImage& process, const PlaceholderContext& ctx,
-                      const PreparedMemory& memory, std::vector<std::unique_ptr<Tracee>>& tracees) {
+                      const PreparedMemory& memory, const VdsoRedirect& vdso, std::vector<std::unique_ptr<Tracee>>& tracees) {
   auto log = logging::get("restore");
   const auto& core = process.core;
   const auto& thread = core.threads(0);
@@ -57,7 +57,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
     RETURN_IF_ERROR_CTX(task.call("rseq", SYS_rseq, {rseq.address, rseq.length, kRseqFlagUnregister, rseq.signature}),
                         "unregister the placeholder's rseq");
 
-  RETURN_IF_ERROR(restore_memory(task, process, *ctx.images->dir_fd, placeholder_maps, ctx.staged.objects, memory));
+  RETURN_IF_ERROR(restore_memory(task, process, *ctx.images->dir_fd, placeholder_maps, ctx.staged.objects, memory, vdso));
   // The placeholder kept the memory objects it maps open until now (placeholder.cc).
   for (uint64_t id : objects_mapped_by(process))
     RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {static_cast<uint64_t>(ctx.staged.objects.at(id))}), "close memory object fds");
@@ -104,7 +104,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
 }  // namespace
 
 Result<> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx,
-                         const PreparedMemory& memory, std::vector<std::unique_ptr<Tracee>>& tracees) {
+                         const PreparedMemory& memory, const VdsoRedirect& vdso, std::vector<std::unique_ptr<Tracee>>& tracees) {
   std::string where = "restore pid " + std::to_string(process.pid());
   auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN_CTX(Tracee seized, Tracee::seize(host_pid), where + ": seize");
@@ -117,7 +117,7 @@ Result<> restore_process(const ProcessImage& process, pid_t host_pid, const Plac
   {
     auto pin = CpuPin::pin(static_cast<pid_t>(::gettid()), host_pid);
     if (!pin) logging::get("restore")->debug("{}: not pinned to one CPU: {}", where, pin.error().message);
-    RETURN_IF_ERROR_CTX(restore_into(leader, process, ctx, memory, tracees), where);
+    RETURN_IF_ERROR_CTX(restore_into(leader, process, ctx, memory, vdso, tracees), where);
   }
   // Unpinned now: the threads get their own CPU masks and scheduling.
   for (int i = 0; i < process.core.threads_size(); ++i)

@@ -12,6 +12,7 @@
 #include "restore/image_set.h"
 #include "restore/placeholder.h"
 #include "restore/shared_memory_plan.h"
+#include "restore/vdso_proxy.h"
 
 namespace cryo::restore {
 
@@ -19,8 +20,9 @@ namespace cryo::restore {
 // tracees of its threads (leader first) to `tracees` as soon as they exist, so the caller holds them
 // also when a later step fails (kill the tree before dropping them). On success every one of them
 // is stopped with its state in place; detaching them all lets the process run. `memory` is what
-// the placeholder has in place already (shared_memory_plan.h).
+// the placeholder has in place already (shared_memory_plan.h); `vdso` says whether the image's vdso
+// entry points are redirected to this kernel's (vdso_proxy.h).
 Result<> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx,
-                         const PreparedMemory& memory, std::vector<std::unique_ptr<Tracee>>& tracees);
+                         const PreparedMemory& memory, const VdsoRedirect& vdso, std::vector<std::unique_ptr<Tracee>>& tracees);
 
 }  // namespace cryo::restore

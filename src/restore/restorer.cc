@@ -42,12 +42,12 @@ std::vector<pid_t> tids_of(const std::vector<std::unique_ptr<Tracee>>& tracees) 
 }
 
 // Every problem of the image and of this host, in one error.
-Result<TreePlan> check_everything(const ImageSet& set) {
+Result<Preflight> check_everything(const ImageSet& set) {
   auto log = logging::get("restore");
   ASSIGN_OR_RETURN(Preflight preflight, run_preflight(set));
   for (const auto& note : preflight.notes) log->info("{}", note);
   const auto& problems = preflight.problems;
-  if (problems.empty()) return preflight.plan;
+  if (problems.empty()) return preflight;
   std::string message = "cannot restore " + set.dir + ": ";
   message += problems.size() == 1 ? "1 problem: " : std::to_string(problems.size()) + " problems: ";
   for (size_t i = 0; i < problems.size(); ++i) {
@@ -119,7 +119,8 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
   if (!options.allow_copy) RETURN_IF_ERROR(check_source_tree_gone(images.inventory, options.dir));
-  ASSIGN_OR_RETURN(TreePlan plan, check_everything(images));
+  ASSIGN_OR_RETURN(Preflight checked, check_everything(images));
+  const TreePlan& plan = checked.plan;
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
   RETURN_IF_ERROR(fault_point("restore:after-image-check"));
   ASSIGN_OR_RETURN(auto put_back, put_back_included(images.included));
@@ -199,7 +200,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       return fail(interrupted.error());
     }
     size_t first = tracees.size();
-    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), memory[index], tracees);
+    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), memory[index], checked.vdso_redirect, tracees);
     threads[index] = {first, tracees.size()};
     if (!restored) {
       log->debug("failed: {}", restored.error().message);
@@ -216,7 +217,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   tree.close_memory_objects();
   if (!options.verify) {
     log->info("not verified: --no-verify");
-  } else if (auto verified = verify_restored_tree(images, tree); !verified) {
+  } else if (auto verified = verify_restored_tree(images, tree, checked.vdso_redirect); !verified) {
     tree.kill(tids_of(tracees));
     return fail(verified.error());
   }

@@ -9,11 +9,23 @@
 
 namespace cryo::restore {
 
-Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree) {
+namespace {
+
+// The old [vdso] range of a process, where a redirect put its proxy; {0, 0} when it had none.
+std::pair<uint64_t, uint64_t> proxy_range(const ProcessImage& process) {
+  for (const auto& vma : process.mm.vmas())
+    if (vma.kind() == image::VMA_VDSO) return {vma.start(), vma.end()};
+  return {0, 0};
+}
+
+}  // namespace
+
+Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree, const VdsoRedirect& vdso) {
   auto log = logging::get("restore");
   auto started = std::chrono::steady_clock::now();
   std::vector<pid_t> live, zombies;
   std::map<uint32_t, const image::ProcessFingerprint*> dumped;
+  std::map<uint32_t, const ProcessImage*> by_pid;
   for (const auto& process : images.processes) {
     if (process.zombie()) {
       zombies.push_back(tree.host_pid(process.pid()));
@@ -21,6 +33,7 @@ Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tre
     }
     live.push_back(tree.host_pid(process.pid()));
     if (process.fingerprint) dumped[process.pid()] = &*process.fingerprint;
+    by_pid[process.pid()] = &process;
   }
   if (dumped.empty()) {
     log->info("not verified: the image has no fingerprints (written before cryo verified restores)");
@@ -33,7 +46,14 @@ Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tre
   for (const auto& now : restored) {
     auto then = dumped.find(now.pid());
     if (then == dumped.end()) return fail("restored host process has PID " + std::to_string(now.pid()) + " in the tree, which the image does not have");
-    verify::Comparison c = verify::compare_fingerprints(*then->second, now);
+    verify::Comparison c;
+    if (vdso.needed) {
+      auto [start, end] = proxy_range(*by_pid.at(now.pid()));
+      c = verify::compare_fingerprints(verify::past_vdso_redirect(*then->second, start, end, false),
+                                       verify::past_vdso_redirect(now, start, end, true));
+    } else {
+      c = verify::compare_fingerprints(*then->second, now);
+    }
     for (const auto& d : c.awaiting)
       log->warn("not restored yet (kAwaitingRestoreFix in src/verify/fingerprint_rules.cc): {}", verify::describe(now.pid(), d));
     for (const auto& d : c.refused) {

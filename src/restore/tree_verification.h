@@ -6,11 +6,13 @@
 #include "base/error.h"
 #include "restore/image_set.h"
 #include "restore/placeholder_tree.h"
+#include "restore/vdso_proxy.h"
 
 namespace cryo::restore {
 
 // Logs every difference at debug level; fails on the first one no rule allows, naming the process,
 // the field, the old value and the new. An image without fingerprints passes, and the log says so.
-Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree);
+// After a vdso redirect, the vdso mappings and the proxy are left out on both sides.
+Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree, const VdsoRedirect& vdso);
 
 }  // namespace cryo::restore

@@ -208,6 +208,33 @@ bool equal_under(const Normalisation& rule, const Key& key, const std::string& d
 
 }  // namespace
 
+image::ProcessFingerprint past_vdso_redirect(const image::ProcessFingerprint& print, uint64_t proxy_start, uint64_t proxy_end,
+                                             bool restored) {
+  std::set<std::string> dropped;
+  for (const auto& f : print.fields()) {
+    if (!f.subject().starts_with("map ")) continue;
+    uint64_t start = 0, end = 0;
+    bool proxy = std::sscanf(f.subject().c_str(), "map %lx-%lx", &start, &end) == 2 && start == proxy_start && end == proxy_end;
+    auto [dev, ino, path] = split_file(f.value());
+    bool special = f.file() == "maps" && f.name() == "file" && (path == "[vdso]" || path == "[vvar]" || path == "[vvar_vclock]");
+    if (proxy || special) dropped.insert(f.subject());
+  }
+  image::ProcessFingerprint out = print;
+  out.clear_fields();
+  uint64_t proxy = restored ? proxy_end - proxy_start : 0;
+  for (const auto& f : print.fields()) {
+    if (dropped.count(f.subject())) continue;
+    auto* field = out.add_fields();
+    *field = f;
+    if (proxy == 0) continue;
+    if (f.file() == "status" && (f.name() == "VmSize" || f.name() == "VmLib"))
+      field->set_value(std::to_string(kib(f.value()) - proxy / 1024) + " kB");
+    else if (f.file() == "stat" && f.name() == "vsize")
+      field->set_value(std::to_string(std::strtoull(f.value().c_str(), nullptr, 10) - proxy));
+  }
+  return out;
+}
+
 Comparison compare_fingerprints(const image::ProcessFingerprint& dumped, const image::ProcessFingerprint& restored) {
   Fields before = index(dumped);
   Fields after = index(restored);

@@ -2,6 +2,7 @@
 // applying fingerprint_rules.h. Pure: no system state.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@ struct Comparison {
   std::vector<Difference> refused;   // Differences no rule allows: the restore must not go on.
   std::vector<Difference> awaiting;  // Differences of kAwaitingRestoreFix: tolerated, with a warning.
 };
+
+// The fingerprint of a process seen past a vdso redirect (restore/vdso_proxy.h): this kernel's
+// [vvar], [vvar_vclock] and [vdso] are at a new address and a proxy holds the old [vdso] range
+// [proxy_start, proxy_end), so neither side's vdso mappings, nor the proxy, are compared; on the
+// `restored` side the proxy's size is taken off the totals that count it (status VmSize and VmLib,
+// stat vsize). See fingerprint_rules.cc, "maps" "vdso redirect". The proxy itself is proven by the
+// process running through it.
+image::ProcessFingerprint past_vdso_redirect(const image::ProcessFingerprint& print, uint64_t proxy_start, uint64_t proxy_end,
+                                             bool restored);
 
 Comparison compare_fingerprints(const image::ProcessFingerprint& dumped, const image::ProcessFingerprint& restored);
 

@@ -68,6 +68,10 @@ constexpr Normalisation kNormalised[] = {
     {"stat", "guest_time", Rule::NotRecorded, "a counter of events since the process started"},
     {"stat", "cguest_time", Rule::NotRecorded, "a counter of events since the process started"},
     // /proc/PID/smaps: per-mapping counters of resident pages.
+    {"maps", "vdso redirect", Rule::Ignore,
+     "on a kernel whose vdso differs from the dumping kernel's, its [vvar], [vvar_vclock] and [vdso] are placed at a free "
+     "address and the old [vdso] range holds a proxy with jumps to it (restore/vdso_proxy.h): neither side's vdso mappings "
+     "nor the proxy are compared, and the proxy's size is taken off the restored VmSize, VmLib and vsize (past_vdso_redirect); everything else of the address space is"},
     {"smaps", "Rss", Rule::NotRecorded, "resident pages fault in again after the restore"},
     {"smaps", "Pss", Rule::NotRecorded, "resident pages fault in again after the restore"},
     {"smaps", "Pss_Dirty", Rule::NotRecorded, "resident pages fault in again after the restore"},

@@ -159,3 +159,58 @@ TEST(OtherHost, CheckPrintsJsonAndCreatesNothing) {
 
 }  // namespace
 }  // namespace cryo::e2e
+
+namespace cryo::e2e {
+namespace {
+
+// Another kernel's vdso, simulated: CRYO_TEST_VDSO_REDIRECT makes restore treat this kernel's vdso
+// as a different one, so it places it elsewhere and leaves a proxy with jumps at the old entry
+// points (restore/vdso_proxy.h). The workload calls through pointers it cached before the dump.
+class VdsoRedirectEnv {
+ public:
+  VdsoRedirectEnv() { ::setenv("CRYO_TEST_VDSO_REDIRECT", "1", 1); }
+  ~VdsoRedirectEnv() { ::unsetenv("CRYO_TEST_VDSO_REDIRECT"); }
+};
+
+TEST(VdsoRedirect, ARestoredProcessCallsThroughItsCachedPointersIntoTheRedirectedVdso) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_vdso", {"--moved=1"});
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  VdsoRedirectEnv redirect;
+  auto check = run_cryo({"restore", "--check", "-D", session.image_path()});
+  EXPECT_EQ(check.status, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("entry points are redirected to it"), std::string::npos) << check.out;
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+  session.expect_nothing_left_running();
+}
+
+// A tree restored through a redirect is dumped again and restored as usual: its proxy is its own
+// memory now, and this kernel's vdso goes back where the redirect had put it.
+TEST(VdsoRedirect, ATreeRestoredThroughARedirectGoesThroughAnotherRoundTrip) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_vdso", {"--moved=1"});
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = 0;
+  {
+    VdsoRedirectEnv redirect;
+    restored = session.restore_ok(session.image_path());
+  }
+  ASSERT_GT(restored, 0);
+  ASSERT_TRUE(session.dump_ok(restored, session.image_path("again")));
+  pid_t again = session.restore_ok(session.image_path("again"));
+  ASSERT_GT(again, 0);
+  session.expect_pass_after_check(again);
+  session.expect_nothing_left_running();
+}
+
+TEST(VdsoRedirect, WithoutARedirectTheVdsoIsWhereItWas) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_vdso", {"--moved=0"});
+}
+
+}  // namespace
+}  // namespace cryo::e2e

@@ -87,9 +87,10 @@ TEST(VdsoText, ParsesTheRunningKernelsVdso) {
   EXPECT_FALSE(describe_vdso(std::span<const uint8_t>(bytes.data(), 64)));  // Cut short: the sections are gone.
 }
 
-// The dump's kernel had the same vdso with its functions 16 bytes further on: the pre-flight must
-// refuse, naming each moved function; the same text, or text whose entry points all stayed, passes.
-TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRefusedNamingThem) {
+// The dump's kernel had the same vdso with its functions 16 bytes further on: the pre-flight
+// redirects them (a note, and the redirect); the same text, or text whose entry points all stayed,
+// passes as it is; a function this kernel lacks is refused by name.
+TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRedirectedAndOneMissingIsRefused) {
   auto bytes = own_vdso();
   ASSERT_FALSE(bytes.empty());
   auto here = describe_vdso(bytes);
@@ -127,8 +128,12 @@ TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRefusedNamingThem) {
   host.vdso = *here;
   restore::HostCheck out;
   restore::check_vdso(set, host, &out);
-  ASSERT_EQ(out.problems.size(), 1u);
-  EXPECT_NE(out.problems[0].find("__vdso_clock_gettime (at "), std::string::npos) << out.problems[0];
+  EXPECT_TRUE(out.problems.empty());
+  ASSERT_EQ(out.notes.size(), 1u);
+  EXPECT_NE(out.notes[0].find("__vdso_clock_gettime (at "), std::string::npos) << out.notes[0];
+  EXPECT_NE(out.notes[0].find("entry points are redirected"), std::string::npos) << out.notes[0];
+  EXPECT_TRUE(out.vdso_redirect.needed);
+  EXPECT_EQ(out.vdso_redirect.old_symbols.size(), here->symbols.size());
 
   // The same vdso on both sides: nothing to say.
   v->set_xxh3(here->xxh3);
@@ -136,6 +141,7 @@ TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRefusedNamingThem) {
   out = {};
   restore::check_vdso(set, host, &out);
   EXPECT_TRUE(out.problems.empty() && out.notes.empty());
+  EXPECT_FALSE(out.vdso_redirect.needed);
   // Other text with every entry point in place: a note only.
   v->set_xxh3(here->xxh3 ^ 1);
   restore::check_vdso(set, host, &out);
@@ -146,7 +152,8 @@ TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRefusedNamingThem) {
   out = {};
   restore::check_vdso(set, host, &out);
   ASSERT_EQ(out.problems.size(), 1u);
-  EXPECT_NE(out.problems[0].find("__vdso_gone (missing here)"), std::string::npos);
+  EXPECT_NE(out.problems[0].find("__vdso_gone is not in this kernel's vdso"), std::string::npos) << out.problems[0];
+  EXPECT_FALSE(out.vdso_redirect.needed);
 }
 
 }  // namespace
