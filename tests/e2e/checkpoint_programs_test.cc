@@ -11,15 +11,10 @@
 #include <regex>
 
 #include "e2e/checkpoint_harness.h"
+#include "e2e/program_scripts.h"
 
 namespace cryo::e2e {
 namespace {
-
-std::string write_script(const CheckpointSession& session, const std::string& name, const std::string& text) {
-  std::string path = session.dir() / name;
-  std::ofstream(path) << text;
-  return path;
-}
 
 // Starts `argv`, dumps it, restores it and expects its own check to pass.
 void expect_program_survives(CheckpointSession& session, const std::vector<std::string>& argv) {
@@ -62,29 +57,6 @@ void expect_counter_goes_on(CheckpointSession& session, const std::vector<std::s
   EXPECT_GT(after, before) << "the counter did not go on from its value before the dump; log:\n" << log;
 }
 
-constexpr const char* kPython = R"(
-import hashlib, os, signal, sys, time
-data = bytes(range(256)) * 8192
-digest = hashlib.sha256(data).hexdigest()
-state = {"ticks": 0, "words": ["cryo %d" % i for i in range(5000)]}
-started = time.monotonic()
-def check(signo, frame):
-    problems = []
-    if hashlib.sha256(data).hexdigest() != digest: problems.append("its 2 MiB of data changed")
-    if os.getpid() != 1: problems.append("getpid() is %d" % os.getpid())
-    if state["ticks"] < 1: problems.append("the loop never ran")
-    if state["words"][4999] != "cryo 4999": problems.append("its list changed")
-    if time.monotonic() < started: problems.append("CLOCK_MONOTONIC went backwards")
-    for p in problems: print("FAIL: " + p, flush=True)
-    print("ticks=%d" % state["ticks"], flush=True)
-    if not problems: print("PASS", flush=True)
-    os._exit(1 if problems else 0)
-signal.signal(signal.SIGUSR1, check)
-print("READY", flush=True)
-while True:
-    state["ticks"] += 1
-    time.sleep(0.01)
-)";
 
 TEST(CheckpointPrograms, Python3KeepsItsObjectsAndLoop) {
   CheckpointSession session;
@@ -169,24 +141,6 @@ TEST(CheckpointPrograms, Python3MultiprocessingWorkersShareTheirLockAndCounter) 
   CheckpointSession session;
   expect_program_survives(session, {"/usr/bin/python3", write_script(session, "workers.py", kPythonMultiprocessing)});
 }
-
-// The loop forks `sleep` every round, so the dump catches a tree of bash and a child (or bash in
-// wait4 for one). The secret, drawn at start, must be the same after restore.
-constexpr const char* kBash = R"(
-n=0
-secret=$((RANDOM * 32768 + RANDOM))
-echo "secret=$secret"
-check() {
-  echo "after: n=$n"
-  echo "after: secret=$secret"
-  if [ "$$" -eq 1 ]; then echo PASS; exit 0; fi
-  echo "FAIL: pid=$$"; exit 1
-}
-trap check USR1
-trap 'echo "before: n=$n"' USR2
-echo READY
-while :; do n=$((n + 1)); sleep 0.05; done
-)";
 
 TEST(CheckpointPrograms, BashKeepsItsVariablesAndForksOn) {
   CheckpointSession session;

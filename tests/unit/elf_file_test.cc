@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "kernel/vdso_text.h"
+#include "ptrace/registers.h"
 #include "restore/host_vdso_check.h"
 
 namespace cryo {
@@ -154,6 +155,48 @@ TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRedirectedAndOneMissingIsRefused) {
   ASSERT_EQ(out.problems.size(), 1u);
   EXPECT_NE(out.problems[0].find("__vdso_gone is not in this kernel's vdso"), std::string::npos) << out.problems[0];
   EXPECT_FALSE(out.vdso_redirect.needed);
+}
+
+// A thread that was executing inside the old vdso cannot go on in the proxy: refused by name.
+TEST(VdsoText, AThreadInsideTheVdsoIsRefusedWhenItMustBeRedirected) {
+  auto bytes = own_vdso();
+  auto here = describe_vdso(bytes);
+  ASSERT_TRUE(here);
+  restore::ImageSet set;
+  auto* v = set.inventory.mutable_vdso();
+  v->set_xxh3(here->xxh3 ^ 1);
+  v->set_size(here->size);
+  for (const auto& s : here->symbols) {
+    auto* out = v->add_symbols();
+    out->set_name(s.name);
+    out->set_offset(s.offset + 16);
+  }
+  restore::ProcessImage process;
+  process.entry.set_pid(1);
+  auto* vma = process.mm.add_vmas();
+  vma->set_start(0x7fff0000a000);
+  vma->set_end(0x7fff0000a000 + here->size);
+  vma->set_kind(image::VMA_VDSO);
+  Registers regs;
+  regs.gp.rip = 0x7fff0000a000 + 0x40;
+  auto* thread = process.core.add_threads();
+  thread->set_tid(7);
+  thread->set_gpregs(registers_to_bytes(regs));
+  set.processes.push_back(process);
+  restore::HostFacts host;
+  host.vdso = *here;
+  restore::HostCheck out;
+  restore::check_vdso(set, host, &out);
+  ASSERT_EQ(out.problems.size(), 1u);
+  EXPECT_NE(out.problems[0].find("thread 7 of pid 1 was executing inside the vdso (at 0x7fff0000a040)"), std::string::npos) << out.problems[0];
+  EXPECT_FALSE(out.vdso_redirect.needed);
+  // Elsewhere, it is redirected.
+  regs.gp.rip = 0x400000;
+  set.processes[0].core.mutable_threads(0)->set_gpregs(registers_to_bytes(regs));
+  out = {};
+  restore::check_vdso(set, host, &out);
+  EXPECT_TRUE(out.problems.empty()) << out.problems[0];
+  EXPECT_TRUE(out.vdso_redirect.needed);
 }
 
 }  // namespace
