@@ -59,6 +59,10 @@ for command in $commands; do
       enum=${enum%%\}*}
       words=$(tr ',' '\n' <<<"$enum" | sed 's/->.*//' | sort | tr '\n' ' ')
       kind="words ${words% }"
+    elif [[ $type == *:DIR* ]]; then
+      kind=dirs  # CLI11's ExistingDirectory check prints TEXT:DIR
+    elif [[ $type == *:FILE* || $type == *:PATH* ]]; then
+      kind=files
     else
       kind=$(value_kind "${names##*,}")
     fi
