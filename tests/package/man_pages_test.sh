@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every command in `cryo --help` has its man page (cryo-COMMAND.1; cryo.1 for cryo itself), each page
-# has the usual sections, names every option its command's --help lists, and renders without groff
-# warnings; cryo.1 names every command. An option added to the CLI without its man page line fails
+# has the usual sections, names every option its command's --help lists in its OPTIONS section, and
+# renders without groff warnings; cryo.1 names every command. An option added to the CLI without its man page line fails
 # here.
 #   man_pages_test.sh CRYO_BINARY MAN_BUILD_DIR
 set -euo pipefail
@@ -24,11 +24,13 @@ check_page() {
   for section in NAME SYNOPSIS DESCRIPTION OPTIONS 'EXIT STATUS' EXAMPLES 'SEE ALSO'; do
     grep -q "^\.SH \"\?$section\"\?$" <<<"$text" || fail "$(basename "$page") has no $section section"
   done
-  local option count=0
+  # An option is documented where the page's OPTIONS section names it (not only in an example).
+  local options_section option count=0
+  options_section=$(awk '/^\.SH / { in_options = ($0 ~ /^\.SH "?OPTIONS"?$/) } in_options' <<<"$text")
   while read -r option; do
     count=$((count + 1))
-    grep -qE -- "(^|[^-A-Za-z0-9])${option}([^-A-Za-z0-9]|$)" <<<"$text" ||
-      fail "$(basename "$page") does not name option $option of 'cryo $* --help'"
+    grep -qE -- "(^|[^-A-Za-z0-9])${option}([^-A-Za-z0-9]|$)" <<<"$options_section" ||
+      fail "the OPTIONS of $(basename "$page") do not name option $option of 'cryo $* --help'"
   done < <(help_options "$cryo" "$@")
   ((count > 0)) || fail "'cryo $* --help' lists no options (has its layout changed?)"
   local warnings
