@@ -82,7 +82,14 @@ void write_text(const std::string& path, const std::string& text) {
   out << text;
 }
 
-TEST(Ps, ListsDetachedTreesWithTheirCommandAndClockOffsets) {
+// Every tree a test starts is killed when the test body ends; the records of those trees are then
+// stale, and one `cryo ps` removes them, so that no test leaves anything in /run/cryo/trees.
+class Ps : public testing::Test {
+ protected:
+  void TearDown() override { run_cryo({"ps"}); }
+};
+
+TEST_F(Ps, ListsDetachedTreesWithTheirCommandAndClockOffsets) {
   TempDir tmp;
   OwnedPid first(start_waiter(tmp, {"--boottime", "49d"}, "first"));
   OwnedPid second(start_waiter(tmp, {"--monotonic", "36h"}, "second"));
@@ -123,7 +130,7 @@ TEST(Ps, ListsDetachedTreesWithTheirCommandAndClockOffsets) {
   EXPECT_EQ(find_tree(listing, second.get())->fields().at("monotonic_offset_ns").number_value(), 36 * 3600e9);
 }
 
-TEST(Ps, KilledTreeIsNotListedAndItsRecordGoes) {
+TEST_F(Ps, KilledTreeIsNotListedAndItsRecordGoes) {
   TempDir tmp;
   OwnedPid tree(start_waiter(tmp, {}, "killed"));
   ASSERT_GT(tree.get(), 0);
@@ -137,7 +144,7 @@ TEST(Ps, KilledTreeIsNotListedAndItsRecordGoes) {
   EXPECT_FALSE(exists(record_path(pid)));
 }
 
-TEST(Ps, RestoredTreeIsListedWithItsImageAndDumpRemovesTheRecord) {
+TEST_F(Ps, RestoredTreeIsListedWithItsImageAndDumpRemovesTheRecord) {
   CheckpointSession session;
   pid_t original = session.start("cr_files", {"--dir=" + session.dir().path()});
   ASSERT_GT(original, 0);
@@ -177,7 +184,7 @@ TEST(Ps, RestoredTreeIsListedWithItsImageAndDumpRemovesTheRecord) {
   EXPECT_FALSE(exists(record_path(restored)));
 }
 
-TEST(Ps, StaleRecordsAreNeitherShownNorKept) {
+TEST_F(Ps, StaleRecordsAreNeitherShownNorKept) {
   TempDir tmp;
   OwnedPid gone(start_waiter(tmp, {}, "gone"));
   OwnedPid live(start_waiter(tmp, {}, "live"));
@@ -218,7 +225,7 @@ TEST(Ps, StaleRecordsAreNeitherShownNorKept) {
   EXPECT_TRUE(is_alive(sleeper));
 }
 
-TEST(Ps, HostileRecordsAreSkippedWithAWarning) {
+TEST_F(Ps, HostileRecordsAreSkippedWithAWarning) {
   TempDir tmp;
   OwnedPid tree(start_waiter(tmp, {}, "honest"));
   ASSERT_GT(tree.get(), 0);
