@@ -24,6 +24,7 @@ Subcommand add_restore_command(CLI::App& cryo);
 Subcommand add_show_command(CLI::App& cryo);
 Subcommand add_check_command(CLI::App& cryo);
 Subcommand add_keygen_command(CLI::App& cryo);
+Subcommand add_ps_command(CLI::App& cryo);
 
 // Console verbosity from a -v count: 0 warnings, 1 info, 2+ debug.
 void apply_verbosity(int count);

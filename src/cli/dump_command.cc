@@ -1,6 +1,7 @@
 // cryo dump: checkpoints the process tree of a PID namespace into an image directory.
 #include "base/logging.h"
 #include "cli/commands.h"
+#include "cli/tree_records.h"
 #include "dump/dump.h"
 
 namespace cryo::cli {
@@ -13,7 +14,10 @@ struct DumpCommandOptions {
 
 Result<int> run_dump(const DumpCommandOptions& options) {
   apply_verbosity(options.verbosity);
+  // Read before the dump ends the tree: its record (cryo ps) is removed only if it names this tree.
+  auto identity = read_tree_identity(options.dump.pid);
   ASSIGN_OR_RETURN(dump::DumpSummary summary, dump::dump_tree(options.dump));
+  if (identity && !options.dump.leave_running) forget_tree_record(options.dump.pid, *identity);
   logging::get("dump")->info("dumped {} process{}, {:.1f} MiB of pages in {:.0f} ms (frozen {:.0f} ms)", summary.processes,
                              summary.processes == 1 ? "" : "es", static_cast<double>(summary.page_bytes) / (1 << 20),
                              summary.total_ms, summary.frozen_ms);

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   std::vector<cryo::cli::Subcommand> commands = {
       cryo::cli::add_run_command(app),   cryo::cli::add_dump_command(app),  cryo::cli::add_restore_command(app),
       cryo::cli::add_show_command(app),  cryo::cli::add_check_command(app), cryo::cli::add_keygen_command(app),
+      cryo::cli::add_ps_command(app),
   };
   try {
     app.parse(argc, argv);

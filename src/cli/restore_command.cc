@@ -4,6 +4,7 @@
 
 #include "base/duration.h"
 #include "cli/commands.h"
+#include "cli/tree_records.h"
 #include "restore/restorer.h"
 
 namespace cryo::cli {
@@ -22,6 +23,10 @@ Result<int> restore_command(RestoreCommandOptions options) {
     if (!shift) return fail(shift.error().context("--shift '" + options.shift + "'").with_exit_status(2));
     options.restore.shift_ns = *shift;
   }
+  if (options.restore.detach)
+    options.restore.on_detached = [dir = options.restore.dir](pid_t init) {
+      record_detached_tree(init, TreeOrigin::Restore, {}, dir);
+    };
   return restore::restore_tree(options.restore);
 }
 

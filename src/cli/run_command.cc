@@ -4,6 +4,7 @@
 
 #include "base/duration.h"
 #include "cli/commands.h"
+#include "cli/tree_records.h"
 #include "ns/launcher.h"
 #include "ns/signal_forwarder.h"
 
@@ -42,6 +43,7 @@ Result<int> run(const RunOptions& options) {
 
   if (options.detach) {
     ASSIGN_OR_RETURN(pid_t init, launch(spec));
+    record_detached_tree(init, TreeOrigin::Run, options.command, "");
     std::printf("%d\n", init);
     std::fflush(stdout);
     return 0;

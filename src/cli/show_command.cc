@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "image/image_dir.h"
 #include "image/image_printer.h"
+#include "image/image_summaries.h"
 #include "image/signing_keys.h"
 
 namespace cryo::cli {
@@ -15,6 +16,7 @@ struct ShowOptions {
   std::string dir;
   bool json = false;
   std::string verify_key;
+  bool ps = false, fds = false, mems = false;  // Summaries (image/image_summaries.h) instead of the whole decode.
 };
 
 Result<int> show(const ShowOptions& options) {
@@ -31,8 +33,14 @@ Result<int> show(const ShowOptions& options) {
     return fail(dir.error());
   }
   ASSIGN_OR_RETURN(image::Inventory inventory, image::open_image_dir(*dir, key ? &*key : nullptr));
-  ASSIGN_OR_RETURN(std::string out,
-                   image::render_image(*dir, inventory, options.json ? image::PrintFormat::Json : image::PrintFormat::Text));
+  const auto format = options.json ? image::PrintFormat::Json : image::PrintFormat::Text;
+  std::string out;
+  if (options.ps || options.fds || options.mems) {
+    auto summary = options.ps ? image::Summary::Tree : options.fds ? image::Summary::Fds : image::Summary::Memory;
+    ASSIGN_OR_RETURN(out, image::render_summary(*dir, inventory, summary, format));
+  } else {
+    ASSIGN_OR_RETURN(out, image::render_image(*dir, inventory, format));
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
@@ -45,6 +53,9 @@ Subcommand add_show_command(CLI::App& cryo) {
   app->add_option("-D,--images-dir", options->dir, "Image directory")->required();
   app->add_flag("--json", options->json, "Print JSON instead of text");
   app->add_option("--verify", options->verify_key, "Show the image only if this public key's owner signed it");
+  auto* ps = app->add_flag("--ps", options->ps, "Summarise the process tree: PIDs, parents, sessions, groups, commands, states");
+  auto* fds = app->add_flag("--fds", options->fds, "Summarise each process's fds: number, kind and target")->excludes(ps);
+  app->add_flag("--mems", options->mems, "Summarise each process's mappings and where their pages are")->excludes(ps)->excludes(fds);
   return {app, [options] { return show(*options); }};
 }
 

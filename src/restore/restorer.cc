@@ -249,6 +249,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
             ms_since(started), tree.root());
 
   if (options.detach) {
+    if (options.on_detached) options.on_detached(tree.root());
     std::printf("%d\n", tree.root());
     std::fflush(stdout);
     return 0;

@@ -2,7 +2,10 @@
 // tree, turn each placeholder into its process, release them all together, then wait or detach.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "base/error.h"
@@ -24,6 +27,8 @@ struct RestoreOptions {
   bool allow_copy = false;
   // Compare the rebuilt tree with the fingerprints of the dump before releasing it.
   bool verify = true;
+  // With detach: called with the init's host PID once the tree runs, before the PID is printed.
+  std::function<void(pid_t)> on_detached;
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with

@@ -18,6 +18,7 @@
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
 #include "image/image_printer.h"
+#include "image/image_summaries.h"
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
 
@@ -180,6 +181,12 @@ std::optional<std::string> run_dir(std::span<const uint8_t> in, bool fill_in_sum
       auto json = image::render_image(dir, *inventory, image::PrintFormat::Json);
       (void)text;
       (void)json;
+      // The summaries of cryo show --ps/--fds/--mems read the same untrusted image.
+      if (auto opened = DirFd::open(dir)) {
+        for (auto summary : {image::Summary::Tree, image::Summary::Fds, image::Summary::Memory})
+          for (auto format : {image::PrintFormat::Text, image::PrintFormat::Json})
+            (void)image::render_summary(*opened, *inventory, summary, format);
+      }
       broken = run_restore_checks(dir, outcome);
     }
   }
