@@ -13,25 +13,14 @@
 #include <sstream>
 
 #include "kernel/vdso_text.h"
+#include "unit/own_vdso.h"
 #include "ptrace/registers.h"
 #include "restore/host_vdso_check.h"
 
 namespace cryo {
 namespace {
 
-// The running process's [vdso], copied out of its memory.
-std::vector<uint8_t> own_vdso() {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.find("[vdso]") == std::string::npos) continue;
-    uint64_t start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
-    uint64_t end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
-    const auto* p = reinterpret_cast<const uint8_t*>(start);
-    return std::vector<uint8_t>(p, p + (end - start));
-  }
-  return {};
-}
+std::vector<uint8_t> own_vdso() { return test::own_vdso().bytes; }
 
 TEST(ElfFile, ReadsTheBuildIdOfARealExecutable) {
   int fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -97,20 +86,7 @@ TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRedirectedAndOneMissingIsRefused) {
   auto here = describe_vdso(bytes);
   ASSERT_TRUE(here);
   // Move every function in a copy: shift the dynamic symbols' values.
-  std::vector<uint8_t> moved = bytes;
-  Elf64_Ehdr h;
-  std::memcpy(&h, moved.data(), sizeof h);
-  for (int i = 0; i < h.e_shnum; ++i) {
-    Elf64_Shdr sh;
-    std::memcpy(&sh, moved.data() + h.e_shoff + i * sizeof sh, sizeof sh);
-    if (sh.sh_type != SHT_DYNSYM) continue;
-    for (uint64_t at = sh.sh_offset; at + sizeof(Elf64_Sym) <= sh.sh_offset + sh.sh_size; at += sizeof(Elf64_Sym)) {
-      Elf64_Sym sym;
-      std::memcpy(&sym, moved.data() + at, sizeof sym);
-      if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_shndx != SHN_UNDEF) sym.st_value += 16;
-      std::memcpy(moved.data() + at, &sym, sizeof sym);
-    }
-  }
+  std::vector<uint8_t> moved = test::with_functions_moved(bytes, 16);
   auto dumped = describe_vdso(moved);
   ASSERT_TRUE(dumped);
   ASSERT_EQ(dumped->symbols.size(), here->symbols.size());

@@ -3,7 +3,6 @@
 // vdso's own bytes, mapped at a fresh address, is called through: clock_gettime works through it.
 #include "restore/vdso_proxy.h"
 
-#include <elf.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -13,45 +12,14 @@
 #include <string>
 
 #include "kernel/vdso_text.h"
+#include "unit/own_vdso.h"
 
 namespace cryo::restore {
 namespace {
 
-struct OwnVdso {
-  uint64_t base = 0;
-  std::vector<uint8_t> bytes;
-};
-
-OwnVdso own_vdso() {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.find("[vdso]") == std::string::npos) continue;
-    uint64_t start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
-    uint64_t end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
-    const auto* p = reinterpret_cast<const uint8_t*>(start);
-    return {start, std::vector<uint8_t>(p, p + (end - start))};
-  }
-  return {};
-}
-
-// A copy of the vdso whose functions all sit `by` bytes further on (their symbols moved).
-std::vector<uint8_t> with_functions_moved(std::vector<uint8_t> bytes, uint64_t by) {
-  Elf64_Ehdr h;
-  std::memcpy(&h, bytes.data(), sizeof h);
-  for (int i = 0; i < h.e_shnum; ++i) {
-    Elf64_Shdr sh;
-    std::memcpy(&sh, bytes.data() + h.e_shoff + i * sizeof sh, sizeof sh);
-    if (sh.sh_type != SHT_DYNSYM) continue;
-    for (uint64_t at = sh.sh_offset; at + sizeof(Elf64_Sym) <= sh.sh_offset + sh.sh_size; at += sizeof(Elf64_Sym)) {
-      Elf64_Sym sym;
-      std::memcpy(&sym, bytes.data() + at, sizeof sym);
-      if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_shndx != SHN_UNDEF) sym.st_value += by;
-      std::memcpy(bytes.data() + at, &sym, sizeof sym);
-    }
-  }
-  return bytes;
-}
+using test::own_vdso;
+using test::OwnVdso;
+using test::with_functions_moved;
 
 uint64_t offset_of(const std::vector<elf::Symbol>& symbols, const std::string& name) {
   for (const auto& s : symbols)
