@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "image/image_dir.h"
 #include "image/image_printer.h"
+#include "image/run_stats.h"
 #include "image/signing_keys.h"
 
 namespace cryo::cli {
@@ -14,6 +15,7 @@ namespace {
 struct ShowOptions {
   std::string dir;
   bool json = false;
+  bool stats = false;
   std::string verify_key;
 };
 
@@ -30,6 +32,12 @@ Result<int> show(const ShowOptions& options) {
       return fail(errno_error("image directory " + options.dir, ENOENT).with_hint("check the path given with -D"));
     return fail(dir.error());
   }
+  if (options.stats) {
+    // The stats are beside the image, not in it (image/run_stats.h): read and checked on their own.
+    ASSIGN_OR_RETURN(std::string out, image::render_stats_files(*dir, options.json));
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
   ASSIGN_OR_RETURN(image::Inventory inventory, image::open_image_dir(*dir, key ? &*key : nullptr));
   ASSIGN_OR_RETURN(std::string out,
                    image::render_image(*dir, inventory, options.json ? image::PrintFormat::Json : image::PrintFormat::Text));
@@ -44,7 +52,10 @@ Subcommand add_show_command(CLI::App& cryo) {
   auto* app = cryo.add_subcommand("show", "Decode an image directory as text or JSON");
   app->add_option("-D,--images-dir", options->dir, "Image directory")->required();
   app->add_flag("--json", options->json, "Print JSON instead of text");
-  app->add_option("--verify", options->verify_key, "Show the image only if this public key's owner signed it");
+  auto* verify = app->add_option("--verify", options->verify_key, "Show the image only if this public key's owner signed it");
+  app->add_flag("--stats", options->stats,
+                "Print the stats of the dump and of the latest restore (stats-dump.json, stats-restore.json; not signed)")
+      ->excludes(verify);
   return {app, [options] { return show(*options); }};
 }
 

@@ -24,6 +24,8 @@ struct RestoreOptions {
   bool allow_copy = false;
   // Compare the rebuilt tree with the fingerprints of the dump before releasing it.
   bool verify = true;
+  bool progress = true;    // The progress line on a terminal (base/progress_line.h); off with --quiet.
+  std::string stats_json;  // --stats-json: a file, or "-" for stdout; empty: none (stats-restore.json is always kept).
 };
 
 // Returns cryo's exit status: the restored init's (128+N for signal N) in the foreground, 0 with
