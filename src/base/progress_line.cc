@@ -83,7 +83,7 @@ double ProgressLine::now_seconds() {
 void ProgressLine::set_stage(std::string_view stage) {
   if (!enabled_) return;
   stage_ = stage;
-  update(true);
+  update();
 }
 
 void ProgressLine::set_total(uint64_t bytes) {
@@ -94,14 +94,15 @@ void ProgressLine::set_total(uint64_t bytes) {
 void ProgressLine::add_done(uint64_t bytes) {
   if (!enabled_) return;
   done_ += bytes;
-  update(false);
+  update();
 }
 
-void ProgressLine::update(bool stage_changed) {
+void ProgressLine::update() {
   double now = now_seconds();
   if (now - started_s_ < after_s_) return;
-  // A new stage is shown at once; bytes only every kRedrawInterval.
-  if (!stage_changed && last_draw_s_ >= 0 && now - last_draw_s_ < kRedrawInterval) return;
+  // Never more often than kRedrawInterval, whatever changed: a dump of many small processes changes
+  // stage hundreds of times a second. A stage skipped here shows with the next update.
+  if (last_draw_s_ >= 0 && now - last_draw_s_ < kRedrawInterval) return;
   std::lock_guard lock(g_draw_mutex);
   last_draw_s_ = now;
   std::string out(kClearLine);
@@ -116,8 +117,6 @@ void ProgressLine::erase() {
   if (!shown_) return;
   (void)write_all(fd_, kClearLine.data(), kClearLine.size(), "progress line");
   shown_ = false;
-  // The next update draws again at once, so that the line does not stay away for 100 ms.
-  last_draw_s_ = -1;
 }
 
 void ProgressLine::finish() {

@@ -45,7 +45,7 @@ class ProgressLine {
   static ProgressLine* current();
 
  private:
-  void update(bool stage_changed);
+  void update();
   static double now_seconds();
 
   std::string command_;
