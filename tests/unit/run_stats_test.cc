@@ -15,7 +15,10 @@
 
 #include "base/progress_line.h"
 #include "base/stage_timer.h"
+#include "image/framed_file.h"
+#include "image/image_dir.h"
 #include "image/image_kinds.h"
+#include "pstree.pb.h"
 
 namespace cryo::image {
 namespace {
@@ -210,6 +213,40 @@ TEST_F(StatsFileTest, StatsJsonTargetFileIsCreatedPrivate) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(parse_run_stats(text, target));
   EXPECT_FALSE(write_stats_json(root_ + "/no/such/dir/out.json", sample_dump()));
+}
+
+// The dump's stats are committed with the image but not listed in its inventory, so the dump can
+// replace them after the commit and a restore can add its own, and the image still opens; a
+// withdrawn image loses them with its files.
+TEST_F(StatsFileTest, CommittedBesideTheImageOutsideItsInventory) {
+  const std::string image = root_ + "/image";
+  auto writer = ImageDirWriter::create(image);
+  ASSERT_TRUE(writer) << writer.error().message;
+  ProcessTree tree;
+  ASSERT_TRUE(write_image(writer->dir(), Kind::ProcessTree, 0, tree));
+  RunStats partial = sample_dump();
+  partial.complete = false;
+  ASSERT_TRUE(write_stats_file(writer->dir(), partial));
+  ASSERT_TRUE(writer->commit(Inventory()));
+  auto inventory = open_image_dir(image);
+  ASSERT_TRUE(inventory) << inventory.error().message;
+  for (const auto& file : inventory->files()) EXPECT_FALSE(is_stats_file(file.name())) << file.name();
+  ASSERT_TRUE(write_stats_file(writer->dir(), sample_dump()));
+  RunStats restore = sample_dump();
+  restore.command = StatsCommand::Restore;
+  ASSERT_TRUE(write_stats_file(writer->dir(), restore));
+  // A temporary name left by a killed cryo does not damage the image either.
+  std::ofstream(image + "/.stats-restore.json.new") << "{";
+  EXPECT_TRUE(open_image_dir(image)) << "stats beside the image made it unreadable";
+  auto complete = read_stats_file(writer->dir(), StatsCommand::Dump);
+  ASSERT_TRUE(complete && complete->has_value());
+  EXPECT_TRUE((*complete)->complete);
+  // Any other extra file still is an error.
+  std::ofstream(image + "/stats.json") << "{}";
+  EXPECT_FALSE(open_image_dir(image));
+  ::unlink((image + "/stats.json").c_str());
+  writer->withdraw();
+  EXPECT_FALSE(fs::exists(image + "/stats-dump.json"));
 }
 
 TEST(StatsFileNames, AreOutsideTheInventoryWithTheirTemporaryNames) {
