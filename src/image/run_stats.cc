@@ -150,7 +150,7 @@ Result<RunStats> parse_run_stats(std::string_view text, const std::string& what)
     if (!valid_stage_name(name)) return fail(what + ": a stage name is not a short lowercase word");
     ASSIGN_OR_RETURN(double ms, ms_value(value, name, what + ": stage"));
     stats.stages_ms.emplace_back(name, ms);
-    stage_sum += ms;
+    stage_sum += rounded(ms);
   }
   ASSIGN_OR_RETURN(stats.total_ms, read_ms(in, "total_ms", what));
   if (dump) {
@@ -163,11 +163,12 @@ Result<RunStats> parse_run_stats(std::string_view text, const std::string& what)
   ASSIGN_OR_RETURN(stats.pages, read_count(in, "pages", what));
   ASSIGN_OR_RETURN(stats.pages_bytes, read_count(in, "pages_bytes", what));
   ASSIGN_OR_RETURN(stats.bytes, read_count(in, dump ? "bytes_written" : "bytes_read", what));
-  // What cryo writes always holds these; anything else was not written by cryo.
-  // (Stages are rounded one by one, so their sum may pass the rounded total by a few microseconds.)
-  if (stage_sum > stats.total_ms + 0.001 * static_cast<double>(stats.stages_ms.size() + 1))
+  // What cryo writes always holds these; anything else was not written by cryo. They are checked on
+  // the values as cryo writes them (rounded to microseconds, one by one, so their sum may pass the
+  // total by a few), so that stats accepted here are accepted again once written.
+  if (stage_sum > rounded(stats.total_ms) + 0.001 * static_cast<double>(stats.stages_ms.size() + 1))
     return fail(what + ": the stages take longer than the total");
-  if (dump && stats.frozen_ms > stats.total_ms + 0.001) return fail(what + ": frozen longer than the total");
+  if (dump && rounded(stats.frozen_ms) > rounded(stats.total_ms) + 0.001) return fail(what + ": frozen longer than the total");
   if (stats.pages_bytes != stats.pages * 4096) return fail(what + ": pages_bytes is not pages times 4096");
   return stats;
 }
