@@ -2,11 +2,12 @@
 
 #include <fcntl.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 
+#include <cstdio>
 #include <mutex>
 
 #include "base/file_util.h"
+#include "base/progress_line.h"
 
 namespace cryo::logging {
 namespace {
@@ -29,9 +30,23 @@ class FdSink : public spdlog::sinks::base_sink<std::mutex> {
   UniqueFd fd_;
 };
 
+// stderr, where a progress line may stand: it is erased before each line (and comes back with the
+// next update), so that a log line never runs into it.
+class ConsoleSink : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (ProgressLine* progress = ProgressLine::current()) progress->erase();
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stderr);
+    std::fflush(stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
 struct Sinks {
   std::mutex mutex;
-  std::shared_ptr<spdlog::sinks::stderr_sink_mt> console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  std::shared_ptr<ConsoleSink> console = std::make_shared<ConsoleSink>();
   std::shared_ptr<FdSink> file;
 };
 

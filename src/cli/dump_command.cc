@@ -3,21 +3,30 @@
 #include "cli/commands.h"
 #include "cli/tree_records.h"
 #include "dump/dump.h"
+#include "image/run_stats.h"
 
 namespace cryo::cli {
 namespace {
 
 struct DumpCommandOptions {
   dump::DumpOptions dump;
+  std::string stats_json;
+  bool quiet = false;
   int verbosity = 0;
 };
 
-Result<int> run_dump(const DumpCommandOptions& options) {
+Result<int> run_dump(DumpCommandOptions options) {
   apply_verbosity(options.verbosity);
+  options.dump.progress = !options.quiet;
   // Read before the dump ends the tree: its record (cryo ps) is removed only if it names this tree.
   auto identity = read_tree_identity(options.dump.pid);
   ASSIGN_OR_RETURN(dump::DumpSummary summary, dump::dump_tree(options.dump));
   if (identity && !options.dump.leave_running) forget_tree_record(options.dump.pid, *identity);
+  // The image is whole and the tree ended (or runs on): a failure here is the stats' alone.
+  if (!options.stats_json.empty()) {
+    if (auto written = image::write_stats_json(options.stats_json, summary.stats); !written)
+      logging::get("dump")->warn("--stats-json {}: {}", options.stats_json, written.error().message);
+  }
   logging::get("dump")->info("dumped {} process{}, {:.1f} MiB of pages in {:.0f} ms (frozen {:.0f} ms)", summary.processes,
                              summary.processes == 1 ? "" : "es", static_cast<double>(summary.page_bytes) / (1 << 20),
                              summary.total_ms, summary.frozen_ms);
@@ -36,6 +45,10 @@ Subcommand add_dump_command(CLI::App& cryo) {
   app->add_option("--include", options->dump.include,
                   "Carry these files in the image (a directory: the files the tree uses under it), for a host that lacks them")
       ->expected(1, -1);
+  app->add_option("--stats-json", options->stats_json,
+                  "Write the dump's stats (time of each stage, frozen time, counts, bytes) as one JSON object to FILE, or - for "
+                  "stdout; the image always keeps them as stats-dump.json");
+  app->add_flag("-q,--quiet", options->quiet, "No progress line on the terminal");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return run_dump(*options); }};
 }

@@ -13,11 +13,13 @@ namespace {
 struct RestoreCommandOptions {
   restore::RestoreOptions restore;
   std::string shift;
+  bool quiet = false;
   int verbosity = 0;
 };
 
 Result<int> restore_command(RestoreCommandOptions options) {
   apply_verbosity(options.verbosity);
+  options.restore.progress = !options.quiet;
   if (!options.shift.empty()) {
     auto shift = parse_duration(options.shift);
     if (!shift) return fail(shift.error().context("--shift '" + options.shift + "'").with_exit_status(2));
@@ -59,6 +61,10 @@ Subcommand add_restore_command(CLI::App& cryo) {
                 "Restore even while the dumped tree still runs, or another restore of this image does: a second live copy");
   app->add_flag("!--no-verify", options->restore.verify,
                 "Release the tree without comparing what the kernel shows of it with the dump's fingerprints");
+  app->add_option("--stats-json", options->restore.stats_json,
+                  "Write the restore's stats (time of each stage, counts, bytes) as one JSON object to FILE, or - for stdout "
+                  "(after the PID with --detach); the image directory keeps them as stats-restore.json");
+  app->add_flag("-q,--quiet", options->quiet, "No progress line on the terminal");
   app->add_flag("-v,--verbose", options->verbosity, "More output (-vv for debug)");
   return {app, [options] { return restore_command(*options); }};
 }

@@ -7,6 +7,7 @@
 #include "image/image_dir.h"
 #include "image/image_printer.h"
 #include "image/image_summaries.h"
+#include "image/run_stats.h"
 #include "image/signing_keys.h"
 
 namespace cryo::cli {
@@ -15,6 +16,7 @@ namespace {
 struct ShowOptions {
   std::string dir;
   bool json = false;
+  bool stats = false;
   std::string verify_key;
   bool ps = false, fds = false, mems = false;  // Summaries (image/image_summaries.h) instead of the whole decode.
 };
@@ -31,6 +33,12 @@ Result<int> show(const ShowOptions& options) {
     if (dir.error().err == ENOENT)
       return fail(errno_error("image directory " + options.dir, ENOENT).with_hint("check the path given with -D"));
     return fail(dir.error());
+  }
+  if (options.stats) {
+    // The stats are beside the image, not in it (image/run_stats.h): read and checked on their own.
+    ASSIGN_OR_RETURN(std::string out, image::render_stats_files(*dir, options.json));
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
   }
   ASSIGN_OR_RETURN(image::Inventory inventory, image::open_image_dir(*dir, key ? &*key : nullptr));
   const auto format = options.json ? image::PrintFormat::Json : image::PrintFormat::Text;
@@ -52,10 +60,17 @@ Subcommand add_show_command(CLI::App& cryo) {
   auto* app = cryo.add_subcommand("show", "Decode an image directory as text or JSON");
   app->add_option("-D,--images-dir", options->dir, "Image directory")->required();
   app->add_flag("--json", options->json, "Print JSON instead of text");
-  app->add_option("--verify", options->verify_key, "Show the image only if this public key's owner signed it");
+  auto* verify = app->add_option("--verify", options->verify_key, "Show the image only if this public key's owner signed it");
   auto* ps = app->add_flag("--ps", options->ps, "Summarise the process tree: PIDs, parents, sessions, groups, commands, states");
   auto* fds = app->add_flag("--fds", options->fds, "Summarise each process's fds: number, kind and target")->excludes(ps);
-  app->add_flag("--mems", options->mems, "Summarise each process's mappings and where their pages are")->excludes(ps)->excludes(fds);
+  auto* mems =
+      app->add_flag("--mems", options->mems, "Summarise each process's mappings and where their pages are")->excludes(ps)->excludes(fds);
+  app->add_flag("--stats", options->stats,
+                "Print the stats of the dump and of the latest restore (stats-dump.json, stats-restore.json; not signed)")
+      ->excludes(verify)
+      ->excludes(ps)
+      ->excludes(fds)
+      ->excludes(mems);
   return {app, [options] { return show(*options); }};
 }
 

@@ -14,6 +14,8 @@
 #include "base/file_util.h"
 #include "base/interrupt.h"
 #include "base/logging.h"
+#include "base/progress_line.h"
+#include "base/stage_timer.h"
 #include "base/unique_fd.h"
 #include "dump/cow_sharing.h"
 #include "dump/dump_lock.h"
@@ -43,6 +45,7 @@
 #include "kernel/capabilities.h"
 #include "kernel/proc_maps.h"
 #include "kernel/proc_stat.h"
+#include "kernel/proc_statm.h"
 #include "kernel/proc_status.h"
 #include "kernel/vdso_text.h"
 #include "kernel/tree_identity.h"
@@ -69,8 +72,8 @@ struct ProcessFacts {
 // Everything a dump collects while the tree is frozen, and writes into the image directory.
 class TreeDump {
  public:
-  TreeDump(const DumpTarget& target, Freezer& freezer, image::ImageDirWriter& writer)
-      : target_(target), freezer_(freezer), writer_(writer), dir_(writer.dir()), pids_{target.ns_level} {}
+  TreeDump(const DumpTarget& target, Freezer& freezer, image::ImageDirWriter& writer, StageTimer& stages)
+      : target_(target), freezer_(freezer), writer_(writer), dir_(writer.dir()), stages_(stages), pids_{target.ns_level} {}
 
   Result<> collect(const image::ClockReadings& host_clocks) {
     auto started = Clock::now();
@@ -79,7 +82,9 @@ class TreeDump {
     ASSIGN_OR_RETURN(init_namespaces_, namespace_inodes(target_.init));
     ASSIGN_OR_RETURN(auto own_namespaces, namespace_inodes(0));
     own_ipc_ = init_namespaces_.at("ipc") != own_namespaces.at("ipc");
+    uint64_t private_bytes = 0;  // For the progress line only: what reading the pages will come to, at most.
     for (auto& process : freezer_.processes()) {
+      if (auto statm = read_proc_statm(process.pid); statm && !process.zombie) private_bytes += statm->private_resident_bytes();
       ProcessFacts facts;
       ASSIGN_OR_RETURN(facts.status, read_proc_status(process.pid));
       ASSIGN_OR_RETURN(facts.stat, read_proc_stat(process.pid));
@@ -87,6 +92,7 @@ class TreeDump {
       inside_[process.pid] = facts.pid_inside;
       facts_.emplace(process.pid, std::move(facts));
     }
+    if (ProgressLine* progress = stages_.progress()) progress->set_total(private_bytes);
     RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
     // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
     RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes()));
@@ -132,6 +138,9 @@ class TreeDump {
 
   uint32_t process_count() const { return static_cast<uint32_t>(tree_.processes_size()); }
   uint64_t page_bytes() const { return page_bytes_; }
+  uint64_t thread_count() const { return threads_; }
+  uint64_t fd_count() const { return fds_; }
+  uint64_t mapping_count() const { return mappings_; }
   const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
   const image::VdsoText& vdso() const { return vdso_; }
   const std::set<std::string>& used_files() const { return used_files_; }
@@ -241,7 +250,12 @@ class TreeDump {
     note_used_files(core, mm);
     std::string pages_name = image::file_name(image::Kind::Pages, pid);
     ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
-    ASSIGN_OR_RETURN(DumpedPages pages, dump_pages(process.pid, mm, std::move(pages_file)));
+    stages_.enter("pages");
+    auto read_pages = dump_pages(process.pid, mm, std::move(pages_file), [this](uint64_t bytes) {
+      if (ProgressLine* progress = stages_.progress()) progress->add_done(bytes);
+    });
+    stages_.enter("collect");
+    ASSIGN_OR_RETURN(DumpedPages pages, std::move(read_pages));
     writer_.set_known_checksum(pages_name, pages.xxh3);
     if (auto shared = shared_with_parent_.find(process.pid); shared != shared_with_parent_.end()) {
       record_shared_with_parent(shared->second, pages.pagemap);
@@ -263,6 +277,9 @@ class TreeDump {
     pagemaps_[process.pid] = {pages_name, pagemap};
     page_bytes_ += pagemap.pages_file_size();
     int fd_count = files.fds_size();
+    threads_ += static_cast<uint64_t>(core.threads_size());
+    fds_ += static_cast<uint64_t>(fd_count);
+    mappings_ += static_cast<uint64_t>(mm.vmas_size());
     files_[process.pid] = std::move(files);
     if (process.pid == target_.init) {
       for (const image::Vma* vma : special_mappings(mm)) {
@@ -285,6 +302,7 @@ class TreeDump {
   Freezer& freezer_;
   image::ImageDirWriter& writer_;
   const DirFd& dir_;  // The writer's temporary directory.
+  StageTimer& stages_;
   PidTranslation pids_;
   std::map<pid_t, ProcessFacts> facts_;
   std::map<pid_t, uint32_t> inside_;  // Host PID -> PID inside the namespace.
@@ -302,11 +320,43 @@ class TreeDump {
   image::VdsoText vdso_;
   std::set<std::string> used_files_;
   uint64_t page_bytes_ = 0;
+  uint64_t threads_ = 0;   // Of live processes (a zombie has none).
+  uint64_t fds_ = 0;
+  uint64_t mappings_ = 0;
 };
+
+// The bytes of the image: every file the inventory lists, the inventory itself and the signature.
+uint64_t image_bytes(const DirFd& dir) {
+  uint64_t total = 0;
+  auto names = dir.list();
+  if (!names) return 0;
+  for (const auto& name : *names) {
+    if (image::is_outside_inventory(name)) continue;
+    if (auto st = dir.stat_entry(name); st && S_ISREG(st->st_mode)) total += static_cast<uint64_t>(st->st_size);
+  }
+  return total;
+}
+
+image::RunStats dump_stats(const TreeDump& tree, const StageTimer& stages, double frozen_ms, uint64_t bytes, bool complete) {
+  image::RunStats stats;
+  stats.command = image::StatsCommand::Dump;
+  stats.complete = complete;
+  stats.stages_ms = stages.stages();
+  stats.total_ms = stages.elapsed_ms();
+  stats.frozen_ms = frozen_ms;
+  stats.processes = tree.process_count();
+  stats.threads = tree.thread_count();
+  stats.fds = tree.fd_count();
+  stats.mappings = tree.mapping_count();
+  stats.pages_bytes = tree.page_bytes();
+  stats.pages = tree.page_bytes() / 4096;
+  stats.bytes = bytes;
+  return stats;
+}
 
 // Freezes, collects and commits; then kills or resumes the tree.
 Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions& options, image::ImageDirWriter& writer,
-                                     const image::SigningKey* key, Clock::time_point started) {
+                                     const image::SigningKey* key, Clock::time_point started, StageTimer& stages) {
   RETURN_IF_ERROR(preflight_check(target));
   RETURN_IF_ERROR(check_include_paths(options.include));
   log()->debug("preflight done in {:.2f} ms", ms_since(started));
@@ -314,6 +364,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   // cryo may itself run in a time namespace (a container with shifted clocks): the image records
   // the kernel's clocks, which the tree's offsets apply to.
   ASSIGN_OR_RETURN(ClockOffsets own_offsets, own_timens_offsets());
+  stages.enter("freeze");
   auto frozen_at = Clock::now();
   ASSIGN_OR_RETURN(Freezer freezer, Freezer::freeze(target.init));
   image::ClockReadings host_clocks = read_host_clocks(own_offsets);
@@ -322,7 +373,8 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   log()->debug("froze {} processes in {:.2f} ms", freezer.processes().size(), ms_since(frozen_at));
   RETURN_IF_ERROR(fault_point("dump:after-freeze"));
 
-  TreeDump tree(target, freezer, writer);
+  stages.enter("collect");
+  TreeDump tree(target, freezer, writer, stages);
   RETURN_IF_ERROR(tree.collect(host_clocks));
   if (!options.include.empty()) {
     ASSIGN_OR_RETURN(image::IncludedFiles included, collect_included(options.include, tree.used_files()));
@@ -332,10 +384,12 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   double frozen_ms = 0;
   if (options.leave_running) {
     // Everything is read: the tree may run on while the image is committed.
+    stages.enter("release");
     RETURN_IF_ERROR_CTX(freezer.resume(), "resuming the tree after the dump");
     frozen_ms = ms_since(frozen_at);
   }
 
+  stages.enter("write");
   image::Inventory inventory;
   RETURN_IF_ERROR(fill_host_facts(inventory));
   for (const auto& m : tree.vdso_layout()) *inventory.add_vdso_layout() = m;
@@ -350,7 +404,12 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   // The last moment a signal aborts the dump: once committed, the image is whole and the tree is
   // ended (or already runs on) in a few ms whatever comes.
   RETURN_IF_ERROR(check_interrupt());
-  RETURN_IF_ERROR(writer.commit(std::move(inventory), key));
+  // Stats are part of every complete image: these, as they stand before the commit, are synced with
+  // it, and replaced by the complete ones below once the tree is ended.
+  RETURN_IF_ERROR_CTX(image::write_stats_file(writer.dir(), dump_stats(tree, stages, options.leave_running ? frozen_ms : ms_since(frozen_at),
+                                                                      image_bytes(writer.dir()), false)),
+                      "writing the dump's stats");
+  RETURN_IF_ERROR(writer.commit(std::move(inventory), key, &stages));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
   // A failure between the commit and the kill leaves the tree alive: the image must not stay
   // behind looking complete, or the user could restore a second copy of a tree that runs on.
@@ -361,10 +420,17 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
 
   if (!options.leave_running) {
     // Only now: until the image is safely committed, a failure must leave the tree alive.
+    stages.enter("kill");
     RETURN_IF_ERROR_CTX(freezer.kill(), "killing the tree after the dump");
     frozen_ms = ms_since(frozen_at);
   }
+  stages.stop();
   DumpSummary summary;
+  summary.stats = dump_stats(tree, stages, frozen_ms, image_bytes(writer.dir()), true);
+  // The image is whole and the tree ended: a failure here costs only the complete stats (the ones
+  // written before the commit stay).
+  if (auto kept = image::write_stats_file(writer.dir(), summary.stats); !kept)
+    log()->warn("the image keeps the stats from before its commit: {}", kept.error().message);
   summary.processes = tree.process_count();
   summary.page_bytes = tree.page_bytes();
   summary.frozen_ms = frozen_ms;
@@ -376,6 +442,9 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
 
 Result<DumpSummary> dump_tree(const DumpOptions& options) {
   auto started = Clock::now();
+  ProgressLine progress("dump", STDERR_FILENO, options.progress);
+  StageTimer stages(&progress);
+  stages.enter("preflight");
   InterruptSignals interrupts;
   // Before anything is seized or created: without these a dump fails halfway, less clearly.
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo dump"));
@@ -392,7 +461,7 @@ Result<DumpSummary> dump_tree(const DumpOptions& options) {
   logging::open_file(std::move(log_file));
   log()->debug("cryo {} dumping the tree of PID {} into {}{}", CRYO_VERSION, target.init, options.dir,
                options.leave_running ? " (leave running)" : "");
-  auto summary = freeze_and_write(target, options, writer, key ? &*key : nullptr, started);
+  auto summary = freeze_and_write(target, options, writer, key ? &*key : nullptr, started, stages);
   if (!summary) {
     const Error& e = summary.error();
     log()->debug("dump failed: {}{}", e.message, e.hint.empty() ? "" : "; " + e.hint);

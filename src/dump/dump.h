@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "image/run_stats.h"
 
 namespace cryo::dump {
 
@@ -17,6 +18,7 @@ struct DumpOptions {
   bool leave_running = false;
   std::string sign_key;     // Secret key file to sign the image with (cryo keygen); empty: unsigned.
   std::vector<std::string> include;  // --include: files (or directories of used files) to carry.
+  bool progress = true;     // The progress line on a terminal (base/progress_line.h); off with --quiet.
 };
 
 struct DumpSummary {
@@ -24,6 +26,7 @@ struct DumpSummary {
   uint64_t page_bytes = 0;  // Bytes of page contents stored.
   double total_ms = 0;
   double frozen_ms = 0;     // From the first seize to the kill or resume.
+  image::RunStats stats;    // As kept in the image's stats-dump.json.
 };
 
 // Dumps the tree. On success the image is complete in options.dir with its full debug log in

@@ -31,7 +31,8 @@ struct Segment {
 
 class PageWriter {
  public:
-  PageWriter(pid_t pid, UniqueFd out, char* buffer) : pid_(pid), out_(std::move(out)), buffer_(buffer) {}
+  PageWriter(pid_t pid, UniqueFd out, char* buffer, const std::function<void(uint64_t)>& on_read)
+      : pid_(pid), out_(std::move(out)), buffer_(buffer), on_read_(on_read) {}
 
   Result<> add(uint64_t start, uint64_t end, bool skip_zero_pages) {
     while (start < end) {
@@ -47,6 +48,7 @@ class PageWriter {
   Result<> flush() {
     if (batch_.empty()) return {};
     RETURN_IF_ERROR(read_batch());
+    if (on_read_) on_read_(batch_bytes_);
     // Compact the buffer in place: zero pages of anonymous memory are dropped, the rest is indexed.
     size_t kept = 0, at = 0;
     for (const auto& seg : batch_) {
@@ -129,6 +131,7 @@ class PageWriter {
   UniqueFd out_;
   UniqueFd mem_;
   char* buffer_;
+  const std::function<void(uint64_t)>& on_read_;
   std::vector<Segment> batch_;
   size_t batch_bytes_ = 0;
   uint64_t file_size_ = 0;
@@ -148,7 +151,8 @@ bool is_zero_page(const void* page) {
   return true;
 }
 
-Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out) {
+Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out,
+                               const std::function<void(uint64_t)>& on_read) {
   std::string pagemap_path = "/proc/" + std::to_string(pid) + "/pagemap";
   UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
@@ -160,7 +164,7 @@ Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd o
     ~Unmap() { ::munmap(p, kBatchBytes); }
   } unmap{buffer};
 
-  PageWriter writer(pid, std::move(out), static_cast<char*>(buffer));
+  PageWriter writer(pid, std::move(out), static_cast<char*>(buffer), on_read);
   std::vector<PageRange> ranges;
   for (const auto& vma : mm.vmas()) {
     bool anon = vma.kind() == image::VMA_ANON_PRIVATE;

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "base/error.h"
@@ -24,8 +25,10 @@ struct DumpedPages {
 };
 
 // Copies the pages of a stopped process into `out` (the new, empty pages file) and returns the
-// pagemap that indexes them, with the pages file's checksum.
-Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out);
+// pagemap that indexes them, with the pages file's checksum. `on_read`, when given, is told the
+// bytes of each batch read from the process (for the progress line).
+Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out,
+                               const std::function<void(uint64_t)>& on_read = {});
 
 // True when a 4 KiB page holds only zero bytes.
 bool is_zero_page(const void* page);

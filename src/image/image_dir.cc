@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/file_util.h"
+#include "base/stage_timer.h"
 #include "base/unique_fd.h"
 #include "image/checksum.h"
 #include "image/framed_file.h"
@@ -186,12 +187,19 @@ ImageDirWriter::~ImageDirWriter() {
   if (!committed_ && temp_.valid()) remove_flat_dir(parent_, temp_name_, temp_);
 }
 
-Result<> ImageDirWriter::commit(Inventory inventory, const SigningKey* key) {
+Result<> ImageDirWriter::commit(Inventory inventory, const SigningKey* key, StageTimer* stages) {
   ASSIGN_OR_RETURN(auto names, temp_.list());
   inventory.clear_files();
   std::vector<std::string> to_sync;
   for (const auto& name : names) {
     if (is_log_file(name)) continue;
+    // The dump's stats are synced with the image (so that a complete image always has them) but are
+    // not in the inventory: the dump replaces them once it knows what the sync and the kill took.
+    if (is_stats_file(name)) {
+      RETURN_IF_ERROR(temp_.refuse_non_regular(name));
+      to_sync.push_back(name);
+      continue;
+    }
     ASSIGN_OR_RETURN(struct stat st, temp_.stat_entry(name));
     if (!S_ISREG(st.st_mode)) return fail(not_regular_error(temp_.describe(name), st.st_mode));
     uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -225,6 +233,7 @@ Result<> ImageDirWriter::commit(Inventory inventory, const SigningKey* key) {
     RETURN_IF_ERROR(write_all(out.get(), signature.data(), signature.size(), temp_.describe(name)));
     to_sync.push_back(name);
   }
+  if (stages) stages->enter("sync");
   RETURN_IF_ERROR(fsync_all(temp_, to_sync));
   // An existing empty directory (perhaps with the log of an earlier failed attempt) is replaced:
   // rename() replaces an empty directory atomically, so only its logs are removed first.
@@ -320,7 +329,7 @@ Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify) {
   }
   std::vector<std::string> problems;
   for (const auto& name : names) {
-    if (is_log_file(name) || name == inventory_name || name == signature_file_name()) continue;
+    if (is_outside_inventory(name) || name == inventory_name || name == signature_file_name()) continue;
     auto it = expected.find(name);
     if (it == expected.end()) {
       problems.push_back(name + " is not in the inventory");

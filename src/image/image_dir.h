@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/dir_fd.h"
+#include "base/stage_timer.h"
 #include "base/error.h"
 #include "image/signing_keys.h"
 #include "inventory.pb.h"
@@ -49,8 +50,9 @@ class ImageDirWriter {
   // Records size and checksum of every file written, writes the inventory (and, given a key, the
   // signature of the inventory), syncs, and renames the temporary directory to the final one. An
   // existing empty final directory is replaced. Log files are moved along but are not part of the
-  // image. A commit that fails after the rename withdraws the image again.
-  Result<> commit(Inventory inventory, const SigningKey* key = nullptr);
+  // image. A commit that fails after the rename withdraws the image again. Given `stages`, the sync
+  // (and rename) is timed as the stage "sync".
+  Result<> commit(Inventory inventory, const SigningKey* key = nullptr, StageTimer* stages = nullptr);
 
   // Takes a committed image back: removes the inventory first, so that the directory never looks
   // complete, then every other image file. Log files stay, to explain the failure.

@@ -88,6 +88,17 @@ std::optional<FileId> identify(std::string_view name) {
 
 bool is_log_file(std::string_view name) { return name == "dump.log" || name == "restore.log"; }
 
+bool is_stats_file(std::string_view name) {
+  for (std::string_view stats : {dump_stats_file_name(), restore_stats_file_name()}) {
+    if (name == stats) return true;
+    // The temporary name of one being replaced: "." + name + ".new".
+    if (name.size() == stats.size() + 5 && name.starts_with('.') && name.substr(1, stats.size()) == stats &&
+        name.ends_with(".new"))
+      return true;
+  }
+  return false;
+}
+
 std::unique_ptr<google::protobuf::Message> new_message(Kind kind) {
   const auto& info = kind_info(kind);
   if (!info.prototype) return nullptr;

@@ -45,6 +45,17 @@ std::optional<FileId> identify(std::string_view file_name);
 // Log files live in the image directory but are not part of the image.
 bool is_log_file(std::string_view file_name);
 
+// The stats of the dump and of the latest restore (image/run_stats.h) live beside the image and are
+// not part of it either: the dump's describe the commit that seals the inventory, and a restore's
+// are written into an image that is already complete. Each is replaced atomically through a
+// temporary name, which counts as a stats file too (a cryo killed in between leaves it behind).
+constexpr std::string_view dump_stats_file_name() { return "stats-dump.json"; }
+constexpr std::string_view restore_stats_file_name() { return "stats-restore.json"; }
+bool is_stats_file(std::string_view file_name);
+
+// What the inventory does not list and an image reader therefore skips: logs and stats.
+inline bool is_outside_inventory(std::string_view file_name) { return is_log_file(file_name) || is_stats_file(file_name); }
+
 // The signature of a signed image (image_signature.h): written after the inventory, not listed in it.
 constexpr std::string_view signature_file_name() { return "signature.img"; }
 

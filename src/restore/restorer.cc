@@ -1,6 +1,8 @@
 #include "restore/restorer.h"
 
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -11,6 +13,9 @@
 #include "base/fault_injection.h"
 #include "base/interrupt.h"
 #include "base/logging.h"
+#include "base/progress_line.h"
+#include "base/stage_timer.h"
+#include "image/run_stats.h"
 #include "image/signing_keys.h"
 #include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
@@ -83,6 +88,37 @@ Error restore_failure(Error e) {
   return e;
 }
 
+// The restore's stats, up to its release: what it rebuilt from the image, and the time of each stage.
+image::RunStats restore_stats(const ImageSet& images, const StageTimer& stages) {
+  image::RunStats stats;
+  stats.command = image::StatsCommand::Restore;
+  stats.stages_ms = stages.stages();
+  stats.total_ms = stages.elapsed_ms();
+  stats.processes = images.processes.size();
+  for (const ProcessImage& process : images.processes) {
+    if (process.zombie()) continue;
+    stats.threads += static_cast<uint64_t>(process.core.threads_size());
+    stats.fds += static_cast<uint64_t>(process.files.fds_size());
+    stats.mappings += static_cast<uint64_t>(process.mm.vmas_size());
+    stats.pages_bytes += process.pages_file_size;
+  }
+  stats.pages = stats.pages_bytes / 4096;
+  // Every file of the image was read to verify it against the inventory (pages files again to restore them).
+  for (const auto& file : images.inventory.files()) stats.bytes += file.size();
+  return stats;
+}
+
+// Keeps the stats beside the image and writes them where --stats-json says. The tree runs by now:
+// a failure costs only the stats, and is a warning.
+void keep_restore_stats(const image::RunStats& stats, const DirFd& dir, const std::string& stats_json) {
+  auto log = logging::get("restore");
+  if (auto kept = image::write_stats_file(dir, stats); !kept)
+    log->warn("no {} kept: {}", image::stats_file_name(image::StatsCommand::Restore), kept.error().message);
+  if (stats_json.empty()) return;
+  if (auto written = image::write_stats_json(stats_json, stats); !written)
+    log->warn("--stats-json {}: {}", stats_json, written.error().message);
+}
+
 Result<int> restore_tree_interruptibly(const RestoreOptions& options);
 
 }  // namespace
@@ -103,6 +139,9 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo restore"));
   // The pre-flight alone creates nothing, not even the restore log.
   if (options.check_only) return print_preflight(options.dir, options.json);
+  ProgressLine progress("restore", STDERR_FILENO, options.progress);
+  StageTimer stages(&progress);
+  stages.enter("read");
   std::optional<image::VerifyKey> key;
   if (!options.verify_key.empty()) {
     auto loaded = image::load_verify_key(options.verify_key);
@@ -118,6 +157,12 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   auto images_dir = std::make_shared<const DirFd>(std::move(dir));
   ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
+  stages.enter("check");
+  {
+    uint64_t total = images.object_pages_size;
+    for (const ProcessImage& process : images.processes) total += process.pages_file_size;
+    progress.set_total(total);
+  }
   if (!options.allow_copy) RETURN_IF_ERROR(check_source_tree_gone(images.inventory, options.dir));
   ASSIGN_OR_RETURN(Preflight checked, check_everything(images));
   const TreePlan& plan = checked.plan;
@@ -141,6 +186,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
               pipe.has_reader_in_tree() ? "write" : "read", pipe.has_reader_in_tree() ? "reads see end-of-file" : "writes fail with EPIPE");
   }
 
+  stages.enter("create");
   // From a container with shifted clocks, the new offsets are computed against the kernel's clocks.
   ASSIGN_OR_RETURN(ClockOffsets own_offsets, own_timens_offsets());
   ClockPlan clocks = plan_clock_offsets(images.namespaces, options.clock, options.shift_ns, read_host_clocks(own_offsets));
@@ -187,6 +233,8 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     return fail(sysv.error());
   }
 
+  stages.enter("processes");
+  progress.add_done(images.object_pages_size);  // Filled with the memory objects, before any process.
   auto restoring = Clock::now();
   // Half-restored processes must die before their tracees are dropped (dropping detaches them):
   // on every failure below the tree is killed first.
@@ -207,6 +255,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       tree.kill(tids_of(tracees));
       return fail(restored.error());
     }
+    progress.add_done(process.pages_file_size);
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
   // Every attachment is in place: removed segments now live on through the processes alone.
@@ -215,6 +264,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     return fail(finished.error());
   }
   tree.close_memory_objects();
+  stages.enter("verify");
   if (!options.verify) {
     log->info("not verified: --no-verify");
   } else if (auto verified = verify_restored_tree(images, tree, checked.vdso_redirect); !verified) {
@@ -232,6 +282,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     tree.kill(tids_of(tracees));
     return fail(interrupted.error());
   }
+  stages.enter("release");
   // Every process is ready: release them all together, those stopped by job control first.
   if (auto stopped = release_stopped_processes(images, plan, tree, tracees, threads); !stopped) {
     tree.kill(tids_of(tracees));
@@ -244,16 +295,24 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     }
   }
   tree.release();
+  stages.stop();
+  // The tree is the user's from here on: the line goes (in the foreground the tree may write to the
+  // same terminal), and the stats end here.
+  progress.finish();
   if (lock) lock->record_restored_tree(tree.root());
+  image::RunStats stats = restore_stats(images, stages);
   log->info("restored {} processes from {} in {:.2f} ms; the init is host pid {}", images.processes.size(), options.dir,
             ms_since(started), tree.root());
 
   if (options.detach) {
     if (options.on_detached) options.on_detached(tree.root());
+    // The PID stays the first line of stdout; `--stats-json -` follows it.
     std::printf("%d\n", tree.root());
     std::fflush(stdout);
+    keep_restore_stats(stats, *images_dir, options.stats_json);
     return 0;
   }
+  keep_restore_stats(stats, *images_dir, options.stats_json);
   SignalForwarder forwarder;
   return forwarder.wait_for_exit(tree.root());
 }

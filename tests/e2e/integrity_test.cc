@@ -20,12 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The image files of a directory (not its logs), by name.
+// The image files of a directory (not its logs and stats), by name.
 std::vector<std::string> image_files(const std::string& dir) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) {
     std::string name = entry.path().filename();
-    if (!image::is_log_file(name)) names.push_back(name);
+    if (!image::is_outside_inventory(name)) names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   return names;

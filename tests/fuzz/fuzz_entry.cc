@@ -19,6 +19,7 @@
 #include "image/image_kinds.h"
 #include "image/image_printer.h"
 #include "image/image_summaries.h"
+#include "image/run_stats.h"
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
 
@@ -83,7 +84,24 @@ std::optional<std::string> run_decode(const image::KindInfo& info, std::string_v
   return std::nullopt;
 }
 
+// The same bytes as a stats file read back (image/run_stats.h): what the parser accepts must print,
+// and must come back the same from what cryo writes of it.
+std::optional<std::string> run_stats(std::string_view text) {
+  auto stats = image::parse_run_stats(text, "fuzz");
+  if (!stats) return std::nullopt;
+  (void)image::format_run_stats(*stats);
+  auto again = image::parse_run_stats(image::run_stats_to_json(*stats), "fuzz");
+  if (!again) return "stats the parser accepted are refused once written: " + again.error().message;
+  if (again->command != stats->command || again->stages_ms.size() != stats->stages_ms.size() ||
+      again->processes != stats->processes || again->threads != stats->threads || again->fds != stats->fds ||
+      again->mappings != stats->mappings || again->pages != stats->pages || again->bytes != stats->bytes)
+    return std::string("stats changed once written and read again");
+  return std::nullopt;
+}
+
 std::optional<std::string> run_name(std::string_view name) {
+  if (auto stats = run_stats(name)) return stats;
+  if (image::is_stats_file(name) && image::identify(name)) return "a stats file name is also an image file name";
   auto id = image::identify(name);
   if (!id) return std::nullopt;
   bool per_process = image::kind_info(id->kind).per_process;

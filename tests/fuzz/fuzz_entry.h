@@ -5,7 +5,9 @@
 // number of kinds in all_kinds(), so every kind, raw pages included, is reachable):
 //   mode 0, decode:   the rest is one image file of that kind; it is decoded with decode_records, and
 //                     every record is printed as text and JSON the way `cryo show` does.
-//   mode 1, name:     the rest is a file name; identify() must agree with file_name().
+//   mode 1, name:     the rest is a file name; identify() must agree with file_name(). The same bytes
+//                     are parsed as a stats file (image/run_stats.h): what is accepted must print
+//                     and survive being written and read again.
 //   mode 2, dir:      the rest is an image directory (layout below), written to a temporary directory
 //                     as is and opened with open_image_dir; when it opens, it is printed like show,
 //                     loaded like restore loads it and validated with validate_image; an image

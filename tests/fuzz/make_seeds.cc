@@ -23,6 +23,7 @@
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
+#include "image/run_stats.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
 #include "namespaces.pb.h"
@@ -411,10 +412,23 @@ Result<> write_generated(const std::string& out_dir) {
     std::string name = "gen-decode-" + std::string(image::kind_info(file.kind).name) + "-" + std::to_string(i);
     RETURN_IF_ERROR(write_seed(out_dir, name, seed));
   }
-  const char* names[] = {"inventory.img", "core-1.img", "pages-4194304.img", "pstree.img", "dump.log", "core-01.img"};
+  const char* names[] = {"inventory.img", "core-1.img", "pages-4194304.img", "pstree.img", "dump.log", "core-01.img",
+                         "stats-dump.json", ".stats-restore.json.new"};
   for (size_t i = 0; i < std::size(names); ++i)
     RETURN_IF_ERROR(write_seed(out_dir, "gen-name-" + std::to_string(i),
                                std::string(1, char(selector(Mode::Name, 0))) + names[i]));
+  {
+    // A stats object as cryo writes it, for the name mode's stats parser.
+    image::RunStats stats;
+    stats.stages_ms = {{"freeze", 0.5}, {"pages", 2.25}};
+    stats.total_ms = 3;
+    stats.frozen_ms = 2.875;
+    stats.processes = stats.threads = 1;
+    stats.pages = 2;
+    stats.pages_bytes = 8192;
+    stats.bytes = 9000;
+    RETURN_IF_ERROR(write_seed(out_dir, "gen-name-stats", std::string(1, char(selector(Mode::Name, 0))) + image::run_stats_to_json(stats)));
+  }
   RETURN_IF_ERROR(write_seed(out_dir, "gen-dir-sums", dir_input(Mode::DirWithSums, inventory, image_files)));
   RETURN_IF_ERROR(write_seed(out_dir, "gen-dir", dir_input(Mode::Dir, inventory, image_files)));
   // One file per directory input as well, so each kind is reachable alone.
