@@ -17,6 +17,7 @@ struct DumpCommandOptions {
 
 Result<int> run_dump(DumpCommandOptions options) {
   apply_verbosity(options.verbosity);
+  RETURN_IF_ERROR(image::check_stats_target(options.stats_json, options.dump.dir));
   options.dump.progress = !options.quiet;
   // Read before the dump ends the tree: its record (cryo ps) is removed only if it names this tree.
   auto identity = read_tree_identity(options.dump.pid);

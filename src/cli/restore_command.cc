@@ -5,6 +5,7 @@
 #include "base/duration.h"
 #include "cli/commands.h"
 #include "cli/tree_records.h"
+#include "image/run_stats.h"
 #include "restore/restorer.h"
 
 namespace cryo::cli {
@@ -19,6 +20,7 @@ struct RestoreCommandOptions {
 
 Result<int> restore_command(RestoreCommandOptions options) {
   apply_verbosity(options.verbosity);
+  RETURN_IF_ERROR(image::check_stats_target(options.restore.stats_json, options.restore.dir));
   options.restore.progress = !options.quiet;
   if (!options.shift.empty()) {
     auto shift = parse_duration(options.shift);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
@@ -250,6 +251,20 @@ Result<> write_stats_json(const std::string& target, const RunStats& stats) {
   if (!dir.valid()) return fail_errno("open(" + parent + ", O_DIRECTORY)");
   std::string temp = "." + name + ".cryo-new";
   return replace_atomically(dir.get(), temp, name, text, parent + "/" + temp, target);
+}
+
+Result<> check_stats_target(const std::string& target, const std::string& image_dir) {
+  if (target.empty() || target == "-") return {};
+  std::error_code ec;
+  auto file = std::filesystem::weakly_canonical(std::filesystem::absolute(target, ec), ec);
+  auto dir = std::filesystem::weakly_canonical(std::filesystem::absolute(image_dir, ec), ec);
+  if (ec) return {};  // A path that cannot be resolved is the write's (or -D's) error to report.
+  auto rel = file.lexically_relative(dir);
+  if (!rel.empty() && *rel.begin() != "..")
+    return fail(make_error("--stats-json " + target + " is inside the image directory " + image_dir)
+                    .with_hint("write it elsewhere, or to -; the image keeps its stats as stats-*.json")
+                    .with_exit_status(2));
+  return {};
 }
 
 }  // namespace cryo::image

@@ -68,4 +68,8 @@ Result<std::string> render_stats_files(const DirFd& dir, bool json);
 // (through a temporary file beside it, renamed over it).
 Result<> write_stats_json(const std::string& target, const RunStats& stats);
 
+// --stats-json must not write into the image directory `image_dir`: an image holds only its own
+// files (and keeps its stats as stats-*.json anyway). Checked before anything is done.
+Result<> check_stats_target(const std::string& target, const std::string& image_dir);
+
 }  // namespace cryo::image

@@ -209,6 +209,26 @@ TEST(Stats, ShowRefusesADamagedStatsFileByName) {
   EXPECT_EQ(run_cryo({"show", "-D", image}).status, 0);
 }
 
+// --stats-json into the image directory would put a file there that no image holds: refused before
+// anything is done, the tree untouched.
+TEST(Stats, AStatsFileInsideTheImageDirectoryIsRefused) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory", {"--mib=1"});
+  ASSERT_GT(init, 0);
+  const std::string image = session.image_path();
+  auto dumped = session.dump(init, image, {"--stats-json", image + "/stats.json"});
+  EXPECT_EQ(dumped.status, 2);
+  expect_one_clear_error(dumped, "--stats-json " + image + "/stats.json is inside the image directory");
+  EXPECT_EQ(::kill(init, 0), 0) << "the tree must still run";
+  ASSERT_TRUE(session.dump_ok(init, image));
+  auto restored = session.restore(image, {"--stats-json", session.dir() / "image/../image/x.json"});
+  EXPECT_EQ(restored.status, 2);
+  expect_one_clear_error(restored, "is inside the image directory");
+  pid_t again = session.restore_ok(image);
+  ASSERT_GT(again, 0);
+  session.expect_pass_after_check(again);
+}
+
 // A restore from a directory it cannot write (read-only media) works and warns.
 TEST(Stats, ARestoreFromAReadOnlyImageDirectoryWarnsAndRestores) {
   CheckpointSession session;
