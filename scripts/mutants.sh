@@ -21,11 +21,14 @@ fi
 patches=("$@")
 [ ${#patches[@]} -gt 0 ] || patches=(tests/mutants/*.patch)
 
-scratch=$(mktemp -d /tmp/cryo-mutants.XXXXXX)
+# The scratch copy builds in src/build, as a checkout does: ccache (with base_dir above both) then
+# finds the checkout's objects for every file the patch does not touch.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/cryo-mutants.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 mkdir "$scratch/src"
 tar -C "$repo" --exclude=./build --exclude=./.git -cf - . | tar -C "$scratch/src" -xf -
-cmake -S "$scratch/src" -B "$scratch/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+ln -s src/build "$scratch/build"
+cmake -S "$scratch/src" -B "$scratch/src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache >/dev/null
 echo "building the unmutated copy in $scratch ..." >&2
 nice cmake --build "$scratch/build" -j2 >"$scratch/build.log" 2>&1 || { tail -20 "$scratch/build.log"; exit 1; }
@@ -47,7 +50,8 @@ for patch in "${patches[@]}"; do
   filter=$(sed -n 's/^# tests: //p' "$patch")
   (cd "$scratch/src" && patch -p1 -s <"$repo/$patch")
   if ! nice cmake --build "$scratch/build" -j2 >"$scratch/build.log" 2>&1; then
-    rows+=("$(printf '%-28s %-10s %-16s %s' "$name" "no build" "-" "$filter")")
+    rows+=("$(printf '%-28s %-10s %-22s %s' "$name" "no build" "-" "$filter")")
+    tail -15 "$scratch/build.log" | sed "s/^/$name: /" >&2
     survivors=$((survivors + 1))
   else
     verdict=$(run_tests "$filter" "$scratch/$name.log")
