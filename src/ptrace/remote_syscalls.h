@@ -65,7 +65,7 @@ class RemoteSyscalls {
 
   // Switches to another syscall site (e.g. a trampoline mapped with the first injected mmap). To
   // munmap the trampoline itself, use it without the int3: the syscall then completes at a
-  // syscall-exit stop and the tracee never executes the vanished page (DESIGN.md "Final step").
+  // syscall-exit stop and the tracee never executes the vanished page (docs/design.md, "Kernel facts").
   // Leaving an int3 site blocks every signal again (its SIGTRAPs unblocked SIGTRAP).
   Result<> use_site(SyscallSite site);
   bool traps() const { return site_.followed_by_int3; }
@@ -89,7 +89,7 @@ class RemoteSyscalls {
 };
 
 // Pins the calling thread and the tracee to one CPU: an injected syscall then costs ~10-15 us
-// instead of ~55 us (measured, see DESIGN.md). The destructor gives both their previous masks back.
+// instead of ~55 us (measured, see docs/design.md). The destructor gives both their previous masks back.
 class CpuPin {
  public:
   static Result<CpuPin> pin(pid_t tracer_tid, pid_t tracee_tid);

@@ -1,5 +1,5 @@
 // The time namespace offsets of a restored tree, from the clocks it saw at the dump and the policy the
-// user chose (DESIGN.md "Restore" step 2).
+// user chose (docs/design.md, "Mechanisms": clocks).
 #pragma once
 
 #include <cstdint>

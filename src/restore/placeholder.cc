@@ -74,7 +74,7 @@ Result<pid_t> fork_node(const PlaceholderContext& ctx, pid_t want, int exit_sign
   if (ctx.pid_method == PidMethod::Clone3) {
     got = clone3_with_pid(want, exit_signal);
   } else {
-    // The write applies to the writer's own PID namespace, which is the tree's (DESIGN.md).
+    // The write applies to the writer's own PID namespace, which is the tree's (docs/design.md).
     auto written = write_existing_file("/proc/sys/kernel/ns_last_pid", std::to_string(want - 1));
     if (!written) {
       ::close(done[0]);

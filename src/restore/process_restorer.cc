@@ -51,7 +51,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   log->debug("pid {} (host {}): trampoline at {:#x}", process.pid(), host_pid, trampoline);
 
   // glibc registered rseq in the placeholder; with its area unmapped but still registered, the
-  // next return to user space would kill the process (DESIGN.md "rseq").
+  // next return to user space would kill the process (docs/design.md, "Kernel facts").
   ASSIGN_OR_RETURN(RseqConfig rseq, tracee.get_rseq_config());
   if (rseq.address != 0)
     RETURN_IF_ERROR_CTX(task.call("rseq", SYS_rseq, {rseq.address, rseq.length, kRseqFlagUnregister, rseq.signature}),

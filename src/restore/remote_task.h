@@ -54,7 +54,7 @@ class RemoteTask {
   Result<> write_memory(uint64_t address, const void* data, size_t size);
 
   // Ends the visit: munmaps the trampoline from a syscall-exit stop, leaving `final_regs` and
-  // `blocked_mask` for when the tracee is released (DESIGN.md "Final step"). The tracee stays stopped.
+  // `blocked_mask` for when the tracee is released (docs/design.md, "Kernel facts"). The tracee stays stopped.
   Result<> finish(const Registers& final_regs, uint64_t blocked_mask);
   // Ends the visit of a joined thread: it stays stopped with `final_regs` and `blocked_mask`, for
   // when it is released. The trampoline stays (the leader's finish() removes it).

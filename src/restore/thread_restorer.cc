@@ -30,7 +30,7 @@ struct CloneArgs {
 static_assert(sizeof(CloneArgs) == 88);
 
 // Makes the next PID the leader's namespace hands out `tid`: ns_last_pid applies to the writer's own
-// PID namespace (DESIGN.md), so the leader writes it, through its namespace's /proc.
+// PID namespace (docs/design.md), so the leader writes it, through its namespace's /proc.
 Result<> set_ns_last_pid(RemoteTask& leader, uint32_t tid) {
   leader.reset_scratch();
   ASSIGN_OR_RETURN(uint64_t path, leader.put_string("/proc/sys/kernel/ns_last_pid"));

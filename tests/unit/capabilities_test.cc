@@ -21,7 +21,7 @@ TEST(Capabilities, RequiredListHoldsTheEssentials) {
 }
 
 TEST(Capabilities, RequireNamesEveryMissingOne) {
-  // The tests run as root with CAP_SYS_ADMIN but without CAP_SYS_RESOURCE (see DESIGN.md).
+  // The tests run as root with CAP_SYS_ADMIN but without CAP_SYS_RESOURCE (see docs/design.md).
   auto admin = has_capability(CAP_SYS_ADMIN);
   auto resource = has_capability(CAP_SYS_RESOURCE);
   ASSERT_TRUE(admin.has_value() && resource.has_value());
