@@ -22,6 +22,7 @@
 #include "restore/fd_status.h"
 #include "restore/memory_objects.h"
 #include "restore/memory_seeding.h"
+#include "restore/proc_files.h"
 #include "restore/report_channel.h"
 
 namespace cryo::restore {
@@ -202,6 +203,11 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
     // Opened once by the helper with its flags and position; every holder gets a copy.
     what += " (" + fd.path() + ")";
     opened = ::fcntl(shared->second, F_DUPFD, 0);
+    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
+  } else if (int first = proc_file_opened_before(process, fd); first >= 0) {
+    // A /proc file dup'ed within the process (validation refuses one shared between processes).
+    what += " (/proc/" + fd.proc_path() + ")";
+    opened = ::fcntl(first, F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
   } else {
     what += " (" + (fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path()) + ")";
