@@ -32,7 +32,6 @@
 #include "dump/preflight.h"
 #include "dump/process_core.h"
 #include "dump/process_files.h"
-#include "dump/proc_files.h"
 #include "dump/shared_open_files.h"
 #include "dump/shared_tables.h"
 #include "dump/sysv_ipc.h"
@@ -114,7 +113,6 @@ class TreeDump {
     log()->debug("processes collected in {:.2f} ms", ms_since(started));
     // Files are written last: which fds share an open file is only known once every process is read.
     RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
-    RETURN_IF_ERROR(refuse_proc_files_shared_between_processes(files_, inside_));
     RETURN_IF_ERROR(translate_fd_owners(files_, inside_, pids_));
     RETURN_IF_ERROR(check_socket_pairs(files_));
     for (const auto& [host_pid, files] : files_)

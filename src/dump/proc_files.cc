@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <set>
 
 #include "base/file_util.h"
 #include "dump/file_identity.h"
@@ -89,21 +88,6 @@ Result<> collect_proc_file(pid_t pid, int fd, const std::string& target, const s
   out.set_proc_path(rel);
   // Only for finding fds that share the open file (shared_open_files.h); restore never checks it.
   set_identity(st, out.mutable_identity());
-  return {};
-}
-
-Result<> refuse_proc_files_shared_between_processes(const std::map<pid_t, image::ProcessFiles>& files,
-                                                    const std::map<pid_t, uint32_t>& inside) {
-  std::map<uint64_t, std::pair<pid_t, const image::Fd*>> first;
-  for (const auto& [host_pid, process] : files)
-    for (const auto& fd : process.fds()) {
-      if (fd.kind() != image::FD_PROC_FILE || fd.open_file_id() == 0) continue;
-      auto [it, fresh] = first.emplace(fd.open_file_id(), std::make_pair(host_pid, &fd));
-      if (fresh || it->second.first == host_pid) continue;
-      return fail("pid " + std::to_string(inside.at(host_pid)) + ": fd " + std::to_string(fd.fd()) + " (/proc/" + fd.proc_path() +
-                  ") is a /proc file whose open file pid " + std::to_string(inside.at(it->second.first)) + " shares (fd " +
-                  std::to_string(it->second.second->fd()) + "; fork or SCM_RIGHTS), which cryo cannot dump yet");
-    }
   return {};
 }
 

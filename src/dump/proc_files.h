@@ -10,9 +10,7 @@
 // - files of a process that has exited since the file was opened (reads give ESRCH; a new process
 //   with that PID is another one), and of a thread other than a process's leader (restore creates
 //   threads after every file is open);
-// - /proc/kmsg (its readers consume the kernel log);
-// - a /proc file whose open file another process shares (fork, SCM_RIGHTS): each reopen would be a
-//   file of its own, no longer sharing the position.
+// - /proc/kmsg (its readers consume the kernel log).
 // nsfs files (/proc/PID/ns/*) are no /proc files: process_files.cc refuses them.
 //
 // Accepted, and why a reopen is the same thing: /proc files for writing (/proc/sys/..., clear_refs,
@@ -25,7 +23,6 @@
 
 #include <sys/types.h>
 
-#include <map>
 #include <string>
 
 #include "base/error.h"
@@ -40,10 +37,5 @@ bool on_proc_filesystem(const std::string& link);
 // (/proc/PID/fd/N) reads `target` and which lies on a proc filesystem; refuses what restore could
 // not give back.
 Result<> collect_proc_file(pid_t pid, int fd, const std::string& target, const std::string& link, image::Fd& out);
-
-// Refuses a /proc file whose open file (open_file_id, mark_shared_open_files) is held by more than
-// one process. `inside` maps host PIDs to the tree's.
-Result<> refuse_proc_files_shared_between_processes(const std::map<pid_t, image::ProcessFiles>& files,
-                                                    const std::map<pid_t, uint32_t>& inside);
 
 }  // namespace cryo::dump

@@ -204,11 +204,10 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
     what += " (" + fd.path() + ")";
     opened = ::fcntl(shared->second, F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
-  } else if (int first = proc_file_opened_before(process, fd); first >= 0) {
-    // A /proc file dup'ed within the process (validation refuses one shared between processes).
-    what += " (/proc/" + fd.proc_path() + ")";
-    opened = ::fcntl(first, F_DUPFD, 0);
-    if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
+  } else if (fd.kind() == image::FD_PROC_FILE) {
+    // Opened in the tree's /proc, or shared with an earlier fd or another process (proc_files.h).
+    what += " (/proc" + (fd.proc_path().empty() ? "" : "/" + fd.proc_path()) + ")";
+    ASSIGN_OR_RETURN_CTX(opened, place_proc_file(*ctx.images, process, fd), what);
   } else {
     what += " (" + (fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path()) + ")";
     // The placeholder is inside the tree's time namespace: its clocks are the tree's.

@@ -10,9 +10,9 @@
 namespace cryo::restore {
 
 void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems) {
+  std::map<uint64_t, std::string> shared;  // open_file_id -> its path, the same for every holder.
   std::set<uint32_t> pids;
   for (const auto& process : set.processes) pids.insert(process.pid());
-  std::map<uint64_t, uint32_t> holder;  // open_file_id -> the process that holds it.
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds()) {
       std::string name = "pid " + std::to_string(process.pid()) + ": fd " + std::to_string(fd.fd());
@@ -33,9 +33,9 @@ void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems
         problems->push_back(name + ": a file of thread " + std::to_string(parsed->tid) + ", not of its process's leader");
       if (!fd.path().empty()) problems->push_back(name + ": a /proc file carries no host path");
       if (fd.open_file_id() != 0) {
-        auto [it, fresh] = holder.emplace(fd.open_file_id(), process.pid());
-        if (!fresh && it->second != process.pid())
-          problems->push_back(name + ": its open file is shared with pid " + std::to_string(it->second) + ", which a dump refuses");
+        auto [it, fresh] = shared.emplace(fd.open_file_id(), fd.proc_path());
+        if (!fresh && it->second != fd.proc_path())
+          problems->push_back(name + ": shares open file " + std::to_string(fd.open_file_id()) + " with /proc/" + it->second);
       }
     }
 }

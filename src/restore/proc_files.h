@@ -22,6 +22,11 @@ Result<int> open_proc_file(const image::Fd& fd);
 // Placeholders open the fds in image order, so that fd is in place already.
 int proc_file_opened_before(const ProcessImage& process, const image::Fd& fd);
 
+// The fd of `process` (a placeholder, the caller) as its open file should be: a dup of an earlier fd
+// of its own that shares it; a copy (pidfd_getfd) of the fd of the first live process of the image
+// that holds it, once that process has opened it (a fork or SCM_RIGHTS shared it); or else opened.
+Result<int> place_proc_file(const ImageSet& set, const ProcessImage& process, const image::Fd& fd);
+
 // Puts every /proc file of the process at its position (injected lseek).
 Result<> restore_proc_file_positions(RemoteTask& task, const ProcessImage& process);
 
