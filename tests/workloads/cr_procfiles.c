@@ -3,7 +3,8 @@
 //
 //   cr_procfiles
 //
-// The init (pid 1 of the tree) forks a child (comm "procchild"), then holds
+// The init (pid 1 of the tree) opens /proc/loadavg (fd 20), reads 2 bytes, and forks a child
+// (comm "procchild") that shares that open file; then it holds
 //   fd 10  /proc/uptime            read 3 bytes (position 3)
 //   fd 11  /proc/self/stat         its own; read 5 bytes
 //   fd 12  /proc/CHILD/stat        the child's; read 7 bytes
@@ -17,6 +18,8 @@
 // and the child holds
 //   fd 10  /proc/self/stat         its own; read 4 bytes
 //   fd 11  /proc/1/status          its parent's (/proc/PID of another process of the tree)
+//   fd 20  /proc/loadavg           the parent's open file: after restore the child finds it at 2
+//                                  and moves it to 9, and the parent sees 9
 // On SIGUSR1 each checks that every fd has its position and flags, and names what it named: its own
 // stat shows its own PID and comm, the child's shows the child, /proc/uptime reads the tree's
 // (namespaced) boot time, the /proc directory reaches the child, /proc/self/mem reads and writes
@@ -28,7 +31,6 @@
 //   nsfs     /proc/self/ns/net (a namespace file)
 //   outside  PATH, a file of another /proc (the host's, bind-mounted by the test)
 //   thread   /proc/thread-self/stat opened by a second thread
-//   shared   /proc/uptime opened before a fork: the child shares the open file
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -41,7 +43,7 @@
 enum { UPTIME = 10, SELF_STAT = 11, CHILD_STAT = 12, PROC_DIR = 13, SELF_FD_DIR = 14, OSTYPE = 15, UPTIME_DUP = 16,
        CLEAR_REFS = 17, SELF_MEM = 18, THREAD_STATUS = 19 };
 enum { CHILD_OWN_STAT = 10, PARENT_STATUS = 11 };
-enum { CONTROL_READ = 30, CONTROL_WRITE = 31 };
+enum { LOADAVG = 20, CONTROL_READ = 30, CONTROL_WRITE = 31 };
 
 static volatile uint64_t mem_target = 0x1122334455667788ull;
 
@@ -104,6 +106,8 @@ static int child_main(void) {
   if (!stat_names(text, getpid(), "procchild")) return 24;
   if (text_from_start(PARENT_STATUS, text, sizeof text) <= 0) return 25;
   if (!strstr(text, "Name:\tcr_procfiles\n") || !strstr(text, "\nPid:\t1\n")) return 26;
+  if (lseek(LOADAVG, 0, SEEK_CUR) != 2) return 27;
+  if (lseek(LOADAVG, 9, SEEK_SET) != 9) return 28;
   return 0;
 }
 
@@ -128,13 +132,6 @@ static void refused_setup(const char* mode, const char* path) {
     pthread_t thread;
     SETUP_OR_DIE(pthread_create(&thread, NULL, thread_opens, NULL) == 0, "pthread_create\n");
     while (!thread_opened) sleep_ms(1);
-  } else if (strcmp(mode, "shared") == 0) {
-    open_at("/proc/uptime", O_RDONLY, 20);
-    pid_t child = fork();
-    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
-    if (child == 0) {
-      for (;;) pause();
-    }
   } else {
     SETUP_OR_DIE(0, "unknown mode %s\n", mode);
   }
@@ -154,6 +151,8 @@ int main(int argc, char** argv) {
                strerror(errno));
   close(control[0]);
   close(control[1]);
+  open_at("/proc/loadavg", O_RDONLY, LOADAVG);
+  read_some(LOADAVG, 2);
   pid_t child = fork();
   SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
   if (child == 0) _exit(child_main());
@@ -235,5 +234,7 @@ int main(int argc, char** argv) {
   int status = 0;
   EXPECT_OR_FAIL(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
                  "the child's check failed (status %#x: exit code is the failed check)\n", status);
+  EXPECT_OR_FAIL(lseek(LOADAVG, 0, SEEK_CUR) == 9, "fd %d (/proc/loadavg) is at %lld: the child moved it to 9 in the open file they share\n",
+                 LOADAVG, (long long)lseek(LOADAVG, 0, SEEK_CUR));
   finish();
 }
