@@ -15,6 +15,7 @@
 #include "dump/file_identity.h"
 #include "dump/file_locks.h"
 #include "kernel/proc_fdinfo.h"
+#include "dump/proc_files.h"
 #include "dump/unix_sockets.h"
 #include "kernel/proc_text.h"
 #include "base/unique_fd.h"
@@ -66,8 +67,7 @@ std::string pseudo_file_kind(const std::string& target) {
   return "a '" + target.substr(0, colon) + "' file";
 }
 
-// Files that reopening by path would not give back: a file of /proc names a process or the state of
-// a namespace (a restore has new ones), an nsfs file is a namespace itself, and a POSIX message
+// Files that reopening by path would not give back: an nsfs file is a namespace itself, and a POSIX message
 // queue lives in the IPC namespace, whose objects cryo does not dump yet. "" for other filesystems.
 constexpr unsigned long kMqueueMagic = 0x19800202;  // ipc/mqueue.c; <linux/magic.h> does not have it.
 
@@ -75,8 +75,6 @@ std::string unreopenable_filesystem(const std::string& link) {
   struct statfs fs;
   if (::statfs(link.c_str(), &fs) != 0) return "";  // The stat below reports a vanished fd.
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case PROC_SUPER_MAGIC:
-      return "a file of /proc";
     case NSFS_MAGIC:
       return "a namespace file (nsfs)";
     case kMqueueMagic:
@@ -142,6 +140,11 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
   if (target->starts_with("socket:[")) {
     ASSIGN_OR_RETURN(uint64_t ino, bracketed_inode(*target));
     RETURN_IF_ERROR(collect_socket(pid, fd, *target, ino, *info, out));
+    return true;
+  }
+  // Files of the tree's own /proc are reopened by what they name (proc_files.h).
+  if (on_proc_filesystem(link)) {
+    RETURN_IF_ERROR(collect_proc_file(pid, fd, *target, link, out));
     return true;
   }
   if (std::string kind = unreopenable_filesystem(link); !kind.empty()) return fail(unsupported_fd(fd, *target, kind));

@@ -49,6 +49,10 @@ void validate_file_locks(const image::Fd& fd, const std::string& name, std::vect
 // socket agree on its state.
 void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems);
 
+// Every /proc file (FD_PROC_FILE) names a clean path inside /proc, of a process of the tree, that a
+// dump accepts (proc_file_validation.cc).
+void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems);
+
 // contents.img, included.img and the inventory's vdso symbols and XSAVE layout (host_file_validation.cc).
 void validate_host_files(const ImageSet& set, std::vector<std::string>* problems);
 // fingerprint-<pid>.img (fingerprint_validation.cc): its PID is the process's, and its counts and

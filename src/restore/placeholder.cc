@@ -22,6 +22,7 @@
 #include "restore/fd_status.h"
 #include "restore/memory_objects.h"
 #include "restore/memory_seeding.h"
+#include "restore/proc_files.h"
 #include "restore/report_channel.h"
 
 namespace cryo::restore {
@@ -203,6 +204,10 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
     what += " (" + fd.path() + ")";
     opened = ::fcntl(shared->second, F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
+  } else if (fd.kind() == image::FD_PROC_FILE) {
+    // Opened in the tree's /proc, or shared with an earlier fd or another process (proc_files.h).
+    what += " (/proc" + (fd.proc_path().empty() ? "" : "/" + fd.proc_path()) + ")";
+    ASSIGN_OR_RETURN_CTX(opened, place_proc_file(*ctx.images, process, fd), what);
   } else {
     what += " (" + (fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path()) + ")";
     // The placeholder is inside the tree's time namespace: its clocks are the tree's.

@@ -16,6 +16,7 @@
 #include "restore/file_locks.h"
 #include "restore/memory_restorer.h"
 #include "restore/memory_objects.h"
+#include "restore/proc_files.h"
 #include "restore/vdso_mappings.h"
 #include "restore/remote_task.h"
 #include "restore/state_restorer.h"
@@ -85,6 +86,8 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(create_posix_timers(task, core));
   RETURN_IF_ERROR(restore_creds(task, core.creds()));
   RETURN_IF_ERROR(restore_fd_owners(task, process));
+  // Late: a seq file of /proc regenerates its text when positioned (proc_files.h).
+  RETURN_IF_ERROR(restore_proc_file_positions(task, process));
   for (size_t i = first_thread; i < tracees.size(); ++i)
     RETURN_IF_ERROR(finish_thread(*tracees[i], task, process, static_cast<int>(i - first_thread + 1)));
   RETURN_IF_ERROR(restore_process_flags(task, core));

@@ -832,3 +832,49 @@ TEST(RestoreValidation, RefusesABadSourceTreeIdentity) {
 
 }  // namespace
 }  // namespace cryo::restore
+
+namespace cryo::restore {
+namespace {
+
+image::Fd* add_proc_fd(ImageSet& set, const std::string& path) {
+  image::Fd* fd = set.processes[0].files.add_fds();
+  fd->set_fd(12);
+  fd->set_kind(image::FD_PROC_FILE);
+  fd->set_proc_path(path);
+  return fd;
+}
+
+// A /proc file names a clean path in /proc, of a process of the tree, that a dump accepts.
+TEST(RestoreValidation, ProcFiles) {
+  for (const char* good : {"uptime", "1/stat", "1/task/1/status", "", "sys/kernel/ostype"}) {
+    ImageSet set = valid_image();
+    add_proc_fd(set, good);
+    auto problems = problems_of(set);
+    EXPECT_TRUE(problems.empty()) << good << ":\n" << joined(problems);
+  }
+  struct Case {
+    std::string path;
+    std::string expect;
+  } cases[] = {
+      {"../etc/shadow", "fd 12: the /proc path '/proc/../etc/shadow' is not a clean relative path"},
+      {"/etc/shadow", "is not a clean relative path"},
+      {"self/mem", "goes through /proc/self"},
+      {"7/stat", "fd 12 (/proc/7/stat): pid 7 is not a process of the tree"},
+      {"1/task/9/stat", "a file of thread 9, not of its process's leader"},
+      {"kmsg", "(/proc/kmsg) is the kernel log"},
+  };
+  for (const auto& c : cases) {
+    ImageSet set = valid_image();
+    add_proc_fd(set, c.path);
+    expect_problem(set, c.expect);
+  }
+  ImageSet set = valid_image();
+  add_proc_fd(set, "uptime")->set_path("/etc/shadow");
+  expect_problem(set, "a /proc file carries no host path");
+  ImageSet other = valid_image();
+  other.processes[0].files.mutable_fds(0)->set_proc_path("uptime");
+  expect_problem(other, "a /proc path on an fd of kind");
+}
+
+}  // namespace
+}  // namespace cryo::restore

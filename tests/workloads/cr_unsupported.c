@@ -4,7 +4,7 @@
 //
 //   cr_unsupported --kind=KIND --dir=DIR
 //
-// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_file, proc_self, nsfs, inotify_queued (an event not read yet),
+// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_kmsg, nsfs, inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
@@ -73,12 +73,10 @@ static void setup(const char* kind, const char* dir) {
     // In the kernel's own mqueue mount of the tree's IPC namespace: no /dev/mqueue needed.
     fd = mq_open("/cr_unsupported", O_RDWR | O_CREAT, 0600, NULL);
     SETUP_OR_DIE(fd >= 0, "mq_open: %s\n", strerror(errno));
-  } else if (strcmp(kind, "proc_file") == 0) {
-    fd = open("/proc/uptime", O_RDONLY);
-    SETUP_OR_DIE(fd >= 0, "open /proc/uptime: %s\n", strerror(errno));
-  } else if (strcmp(kind, "proc_self") == 0) {
-    fd = open("/proc/self/stat", O_RDONLY);
-    SETUP_OR_DIE(fd >= 0, "open /proc/self/stat: %s\n", strerror(errno));
+  } else if (strcmp(kind, "proc_kmsg") == 0) {
+    // Other /proc files come back (cr_procfiles); the kernel log's readers consume it.
+    fd = open("/proc/kmsg", O_RDONLY | O_NONBLOCK);
+    SETUP_OR_DIE(fd >= 0, "open /proc/kmsg: %s\n", strerror(errno));
   } else if (strcmp(kind, "nsfs") == 0) {
     fd = open("/proc/self/ns/net", O_RDONLY);
     SETUP_OR_DIE(fd >= 0, "open /proc/self/ns/net: %s\n", strerror(errno));
