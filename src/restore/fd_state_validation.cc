@@ -126,7 +126,7 @@ void validate_unix_name(const image::UnixSocketState& s, const std::string& name
   if (s.backlog() != 0) problems->push_back(sock + ": a backlog on a socket that does not listen");
   // A named connected end is one accepted from a listener of the tree (validate_socket_pairs).
   if (s.type() != SOCK_DGRAM && named != (s.listener_id() != 0))
-    problems->push_back(sock + ": only a connection accepted from a listener of the image, or a datagram socket, carries a name");
+    problems->push_back(sock + ": only a connection accepted from a listener of the image carries a name (or a datagram socket)");
   if (s.listener_id() != 0 && (s.peer_closed() || s.type() == SOCK_DGRAM || s.file_mode() || s.file_uid() || s.file_gid()))
     problems->push_back(sock + ": an accepted connection is a stream or seqpacket socket connected to its peer");
 }
@@ -143,6 +143,9 @@ void validate_unix_socket(const image::UnixSocketState& s, const std::string& na
   } else if (s.type() == SOCK_DGRAM) {
     // Unconnected (peer 0), or connected, to itself too (unix_datagram_validation.cc).
     if (s.socket_id() == 0) problems->push_back(name + ": unix datagram socket has no socket id");
+    else if (s.peer_id() == s.socket_id() && !s.abstract() && s.name().empty())
+      problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " has no valid peer " + std::to_string(s.peer_id()) +
+                          " (connected to itself without a name)");
   } else if (s.socket_id() == 0 || s.peer_id() == 0 || s.socket_id() == s.peer_id()) {
     problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " has no valid peer " + std::to_string(s.peer_id()));
   }

@@ -45,7 +45,7 @@ void validate_unix_datagrams(const std::map<uint64_t, const image::UnixSocketSta
     if (s->peer_id() != 0) {
       auto found = sockets.find(s->peer_id());
       if (found == sockets.end() || found->second->type() != SOCK_DGRAM) {
-        problems->push_back(sock + ": its peer " + std::to_string(s->peer_id()) + " is not a datagram socket of the image");
+        problems->push_back(sock + ": its peer " + std::to_string(s->peer_id()) + " is not in the image as the other end, a datagram socket");
         continue;
       }
       peer = found->second;
