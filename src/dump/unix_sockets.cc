@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,7 @@
 
 #include "base/unique_fd.h"
 #include "dump/tcp_listeners.h"
+#include "dump/unix_datagrams.h"
 #include "kernel/unix_diag.h"
 
 namespace cryo::dump {
@@ -92,7 +94,7 @@ Result<size_t> queued_bytes(int sock) {
 
 // Copies what is queued to the socket without consuming it. MSG_PEEK alone always starts at the head;
 // SO_PEEK_OFF makes each peek continue where the last one ended (datagram by datagram for DGRAM and
-// SEQPACKET, bytes for STREAM). The offset is the socket's own, shared with the tracee: it is put
+// SEQPACKET, bytes for STREAM). Each datagram's sender comes with it, as recvfrom names it. The offset is the socket's own, shared with the tracee: it is put
 // back as it was. MSG_DONTWAIT instead of O_NONBLOCK, whose flag the tracee's file shares.
 //
 // An end whose peer closed is read only up to the bytes SIOCINQ counts (for stream and seqpacket
@@ -118,7 +120,14 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
       result = fail("more than " + std::to_string(kMaxQueuedMessages) + " messages queued");
       break;
     }
-    ssize_t got = ::recv(sock, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+    sockaddr_un from{};
+    iovec iov{buffer.data(), buffer.size()};
+    msghdr message{};
+    message.msg_name = &from;
+    message.msg_namelen = sizeof from;
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    ssize_t got = ::recvmsg(sock, &message, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && errno == EAGAIN) break;
     if (got < 0) {
@@ -136,6 +145,7 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
       break;
     }
     state.add_queue(buffer.data(), static_cast<size_t>(got));
+    if (type == SOCK_DGRAM) *state.add_senders() = datagram_sender(from, message.msg_namelen);
     copied += static_cast<size_t>(got);
   }
   ::setsockopt(sock, SOL_SOCKET, SO_PEEK_OFF, &original, sizeof original);
@@ -242,9 +252,19 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
     state.set_backlog(diag.wqueue);
     return keep();
   }
-  // Datagram sockets bound to a name, and connected ends that carry one (an accepted connection,
-  // matched with its listener by check_socket_pairs, or a client that bound before connecting).
-  if (diag.name && facts.type == SOCK_DGRAM) return fail(refused(fd, target, kind));
+  // Datagram sockets: bound or not, connected or not (unix_datagrams.h checks their peers and
+  // senders once every process is read).
+  if (facts.type == SOCK_DGRAM) {
+    RETURN_IF_ERROR(collect_datagram_socket(sock.get(), fd, target, kind, diag, state));
+    RETURN_IF_ERROR_CTX(peek_queue(sock.get(), facts.type, false, state), "fd " + std::to_string(fd) + " (" + target + "): queued datagrams");
+    // The first peek at a zero-length datagram marks it peeked, and a peek at an offset steps over
+    // a peeked one: the dump's second pass (or a second dump) would not see it, and lose it.
+    for (const auto& datagram : state.queue())
+      if (datagram.empty()) return fail(refused(fd, target, kind + " with a zero-length datagram queued"));
+    return keep();
+  }
+  // Connected ends that carry a name: an accepted connection, matched with its listener by
+  // check_socket_pairs, or a client that bound before connecting.
   // A stream or seqpacket end whose peer closed: the kernel shuts it down both ways and its peer
   // (a released socket) has no inode any more.
   bool peer_closed = diag.peer_ino == 0 && diag.shutdown == kShutdownBoth && facts.type != SOCK_DGRAM;
@@ -282,6 +302,7 @@ Result<const image::UnixSocketState*> listener_of(const image::UnixSocketState& 
 }  // namespace
 
 Result<> check_socket_pairs(std::map<pid_t, image::ProcessFiles>& files) {
+  RETURN_IF_ERROR(check_datagram_sockets(files));
   std::map<uint64_t, const image::UnixSocketState*> sockets;
   std::vector<const image::UnixSocketState*> listeners;
   for (const auto& [pid, process] : files)
@@ -296,7 +317,7 @@ Result<> check_socket_pairs(std::map<pid_t, image::ProcessFiles>& files) {
   for (const auto& [pid, process] : files)
     for (const auto& fd : process.fds()) {
       const auto& s = fd.unix_socket();
-      if (fd.kind() != image::FD_UNIX_SOCKET || s.listening() || (s.name().empty() && !s.abstract())) continue;
+      if (fd.kind() != image::FD_UNIX_SOCKET || s.listening() || s.type() == SOCK_DGRAM || (s.name().empty() && !s.abstract())) continue;
       SocketFacts facts{AF_UNIX, s.type(), false};
       std::string target = "socket:[" + std::to_string(s.socket_id()) + "]";
       std::string what = describe(facts) + " bound to '" + display_name(s) + "'";
@@ -322,7 +343,9 @@ Result<> check_socket_pairs(std::map<pid_t, image::ProcessFiles>& files) {
     }
   for (const auto& [pid, process] : files)
     for (const auto& fd : process.fds()) {
-      if (fd.kind() != image::FD_UNIX_SOCKET || fd.unix_socket().peer_closed() || fd.unix_socket().listening()) continue;
+      if (fd.kind() != image::FD_UNIX_SOCKET || fd.unix_socket().peer_closed() || fd.unix_socket().listening() ||
+          fd.unix_socket().type() == SOCK_DGRAM)
+        continue;
       const auto& s = fd.unix_socket();
       auto peer = sockets.find(s.peer_id());
       if (peer != sockets.end() && peer->second->peer_id() == s.socket_id()) continue;

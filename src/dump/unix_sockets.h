@@ -1,9 +1,10 @@
 // Unix sockets: socketpairs with both ends held by the tree, with the data queued to each end
 // copied without consuming it; listening SOCK_STREAM and SOCK_SEQPACKET sockets bound to an
-// absolute path or an abstract name, with an empty accept queue; and the connections they accepted
-// from clients in the tree. Listening TCP sockets are handed to tcp_listeners.h. Every other socket
-// (bound datagram sockets, ends connected outside the tree, bound clients, other INET, netlink ...)
-// is refused, naming the fd and what kind of socket it is.
+// absolute path or an abstract name, with an empty accept queue; the connections they accepted
+// from clients in the tree; and datagram sockets, bound or connected to a bound one of the tree
+// (unix_datagrams.h). Listening TCP sockets are handed to tcp_listeners.h. Every other socket (ends
+// connected outside the tree, bound clients, other INET, netlink ...) is refused, naming the fd and
+// what kind of socket it is.
 #pragma once
 
 #include <sys/types.h>

@@ -72,6 +72,7 @@ Result<UnixSocketDiag> query_unix_socket(uint64_t ino) {
           uint32_t peer;
           std::memcpy(&peer, data, sizeof peer);
           diag.peer_ino = peer;
+          diag.peer_present = true;
         }
         break;
       case UNIX_DIAG_RQLEN:

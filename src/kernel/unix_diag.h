@@ -15,7 +15,10 @@ struct UnixSocketDiag {
   int type = 0;               // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET.
   int state = 0;              // TCP_ESTABLISHED, TCP_LISTEN, TCP_CLOSE as the kernel keeps it.
   std::optional<std::string> name;  // Bound address; abstract names start with '\0'.
-  uint64_t peer_ino = 0;      // 0: not connected.
+  uint64_t peer_ino = 0;      // 0: not connected, or connected to a socket that was closed since.
+  // The socket has a peer (UNIX_DIAG_PEER was sent), even one that was closed (peer_ino 0 then): a
+  // datagram socket keeps pointing at a receiver that closed until it next sends.
+  bool peer_present = false;
   uint8_t shutdown = 0;       // RCV_SHUTDOWN (1) | SEND_SHUTDOWN (2).
   // UNIX_DIAG_RQLEN. For a listener: connections waiting to be accepted, and the backlog
   // (sk_max_ack_backlog); for any other socket: bytes queued to read and to send.

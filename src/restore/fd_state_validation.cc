@@ -125,7 +125,8 @@ void validate_unix_name(const image::UnixSocketState& s, const std::string& name
   }
   if (s.backlog() != 0) problems->push_back(sock + ": a backlog on a socket that does not listen");
   // A named connected end is one accepted from a listener of the tree (validate_socket_pairs).
-  if (named != (s.listener_id() != 0)) problems->push_back(sock + ": only a connection accepted from a listener of the image carries a name");
+  if (s.type() != SOCK_DGRAM && named != (s.listener_id() != 0))
+    problems->push_back(sock + ": only a connection accepted from a listener of the image carries a name (or a datagram socket)");
   if (s.listener_id() != 0 && (s.peer_closed() || s.type() == SOCK_DGRAM || s.file_mode() || s.file_uid() || s.file_gid()))
     problems->push_back(sock + ": an accepted connection is a stream or seqpacket socket connected to its peer");
 }
@@ -139,10 +140,18 @@ void validate_unix_socket(const image::UnixSocketState& s, const std::string& na
   } else if (s.peer_closed()) {
     if (s.socket_id() == 0 || s.peer_id() != 0 || s.type() == SOCK_DGRAM)
       problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " whose peer closed must be a stream or seqpacket socket without a peer id");
+  } else if (s.type() == SOCK_DGRAM) {
+    // Unconnected (peer 0), or connected, to itself too (unix_datagram_validation.cc).
+    if (s.socket_id() == 0) problems->push_back(name + ": unix datagram socket has no socket id");
+    else if (s.peer_id() == s.socket_id() && !s.abstract() && s.name().empty())
+      problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " has no valid peer " + std::to_string(s.peer_id()) +
+                          " (connected to itself without a name)");
   } else if (s.socket_id() == 0 || s.peer_id() == 0 || s.socket_id() == s.peer_id()) {
     problems->push_back(name + ": unix socket " + std::to_string(s.socket_id()) + " has no valid peer " + std::to_string(s.peer_id()));
   }
   if (s.peer_reset() && !s.peer_closed()) problems->push_back(name + ": unix socket reset by a peer that did not close");
+  if (s.type() != SOCK_DGRAM && (s.senders_size() != 0 || s.sndbuf() != 0 || s.rcvbuf() != 0))
+    problems->push_back(name + ": datagram senders or buffer sizes on a unix socket that is not SOCK_DGRAM");
   if (s.type() == SOCK_STREAM && s.queue_size() > 1) problems->push_back(name + ": a stream socket's queue is one byte string");
   if (s.queue_size() > kMaxQueuedMessages) problems->push_back(name + ": unix socket has too many queued messages");
   uint64_t bytes = 0;
@@ -193,12 +202,13 @@ void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* proble
       if (peer != sockets.end() && (peer->second->listener_id() != 0 || peer->second->abstract() || !peer->second->name().empty()))
         problems->push_back("unix socket " + std::to_string(id) + ": its client is bound too");
     }
-    if (socket->peer_closed() || socket->listening()) continue;
+    if (socket->peer_closed() || socket->listening() || socket->type() == SOCK_DGRAM) continue;
     auto peer = sockets.find(socket->peer_id());
     if (peer == sockets.end() || peer->second->peer_id() != id || peer->second->type() != socket->type())
       problems->push_back("unix socket " + std::to_string(id) + ": its peer " + std::to_string(socket->peer_id()) +
                           " is not in the image as the other end of the same kind of socketpair");
   }
+  validate_unix_datagrams(sockets, problems);
 }
 
 void validate_file_locks(const image::Fd& fd, const std::string& name, std::vector<std::string>* problems) {

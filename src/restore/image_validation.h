@@ -3,6 +3,8 @@
 // (host_check.h compares the image with this machine).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +50,9 @@ void validate_file_locks(const image::Fd& fd, const std::string& name, std::vect
 // Every unix socket of the image has its peer in the image, pointing back, and all holders of one
 // socket agree on its state.
 void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* problems);
+// Datagram sockets among them (unix_datagram_validation.cc): peers, senders of queued datagrams,
+// buffer sizes and names restore/unix_datagrams.h can make again. `sockets` by socket_id.
+void validate_unix_datagrams(const std::map<uint64_t, const image::UnixSocketState*>& sockets, std::vector<std::string>* problems);
 
 // Every /proc file (FD_PROC_FILE) names a clean path inside /proc, of a process of the tree, that a
 // dump accepts (proc_file_validation.cc).

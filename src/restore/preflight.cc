@@ -1,5 +1,7 @@
 #include "restore/preflight.h"
 
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <set>
 
@@ -47,16 +49,19 @@ void check_ports(const ImageSet& set, std::vector<std::string>* problems) {
   }
 }
 
-// The names the tree's unix listeners were bound to must be free here, or hold only a stale socket
+// The names the tree's unix listeners and datagram sockets were bound to must be free here, or hold only a stale socket
 // file of the dumped tree.
 void check_unix_names(const ImageSet& set, std::vector<std::string>* problems) {
   std::set<uint64_t> seen;
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds()) {
-      if (fd.kind() != image::FD_UNIX_SOCKET || !fd.unix_socket().listening() || !seen.insert(fd.unix_socket().socket_id()).second) continue;
+      const auto& s = fd.unix_socket();
+      // Listeners and bound datagram sockets (their names are bound at restore).
+      bool binds = s.listening() || (s.type() == SOCK_DGRAM && (s.abstract() || !s.name().empty()));
+      if (fd.kind() != image::FD_UNIX_SOCKET || !binds || !seen.insert(s.socket_id()).second) continue;
       std::string busy = unix_name_in_use(fd.unix_socket());
       if (!busy.empty())
-        problems->push_back("unix listener " + busy + " (fd " + std::to_string(fd.fd()) + " of pid " + std::to_string(process.pid()) + ")");
+        problems->push_back(std::string(s.listening() ? "unix listener " : "unix datagram socket ") + busy + " (fd " + std::to_string(fd.fd()) + " of pid " + std::to_string(process.pid()) + ")");
     }
 }
 

@@ -16,6 +16,7 @@
 #include "restore/memory_objects.h"
 #include "restore/proc_files.h"
 #include "restore/tcp_listeners.h"
+#include "restore/unix_datagrams.h"
 #include "restore/unix_listeners.h"
 
 namespace cryo::restore {
@@ -242,6 +243,7 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
     for (const auto& fd : process.files.fds())
       if (fd.kind() == image::FD_UNIX_SOCKET) sockets[fd.unix_socket().socket_id()] = &fd.unix_socket();
   RETURN_IF_ERROR(stage_unix_listeners(sockets, min_fd, staged.sockets));
+  RETURN_IF_ERROR(stage_unix_datagrams(sockets, min_fd, staged.sockets));
   for (const auto& [id, socket] : sockets) {
     if (staged.sockets.count(id)) continue;
     if (socket->peer_closed()) {

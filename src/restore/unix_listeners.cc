@@ -98,23 +98,43 @@ std::string unix_name_in_use(const image::UnixSocketState& listener) {
          (errno == EADDRINUSE ? " (abstract names are per network namespace, and the tree shares the host's)" : "");
 }
 
-Result<UniqueFd> create_unix_listener(const image::UnixSocketState& s) {
-  std::string where = "unix listener on " + unix_socket_name(s);
-  UniqueFd sock(::socket(AF_UNIX, s.type() | SOCK_CLOEXEC, 0));
-  if (!sock.valid()) return fail(errno_error("socket(AF_UNIX, " + std::to_string(s.type()) + ")").context(where));
+Result<> bind_unix_socket(int sock, const image::UnixSocketState& s, const std::string& where) {
   if (!s.abstract()) RETURN_IF_ERROR(clear_path(s));
   UnixAddress a = address_of(s);
-  if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&a.address), a.length) != 0) {
+  if (::bind(sock, reinterpret_cast<const sockaddr*>(&a.address), a.length) != 0) {
     Error e = errno_error("bind").context(where);
     if (e.err == EADDRINUSE && s.abstract())
       e = e.with_hint("abstract names are per network namespace, which the tree shares with the host: is the dumped tree, or a restored copy of it, still running?");
     return fail(e);
   }
   if (!s.abstract() && !s.file_unlinked()) {
-    // bind made the file with cryo's umask; nobody can connect before listen.
+    // bind made the file with cryo's umask; nobody can connect before listen (a datagram
+    // receiver: before the tree runs, so nobody sends to it yet).
     if (::lchown(s.name().c_str(), s.file_uid(), s.file_gid()) != 0) return fail(errno_error("lchown(" + s.name() + ")").context(where));
     if (::chmod(s.name().c_str(), s.file_mode()) != 0) return fail(errno_error("chmod(" + s.name() + ")").context(where));
   }
+  return {};
+}
+
+Result<> connect_unix_socket(int sock, const image::UnixSocketState& peer) {
+  UnixAddress a = address_of(peer);
+  if (::connect(sock, reinterpret_cast<const sockaddr*>(&a.address), a.length) != 0)
+    return fail(errno_error("connect(" + unix_socket_name(peer) + ")"));
+  return {};
+}
+
+Result<size_t> send_unix_to(int sock, const std::string& data, const image::UnixSocketState& receiver) {
+  UnixAddress a = address_of(receiver);
+  ssize_t n = ::sendto(sock, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&a.address), a.length);
+  if (n < 0) return fail(errno_error("sendto(" + unix_socket_name(receiver) + ", " + std::to_string(data.size()) + " bytes)"));
+  return static_cast<size_t>(n);
+}
+
+Result<UniqueFd> create_unix_listener(const image::UnixSocketState& s) {
+  std::string where = "unix listener on " + unix_socket_name(s);
+  UniqueFd sock(::socket(AF_UNIX, s.type() | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return fail(errno_error("socket(AF_UNIX, " + std::to_string(s.type()) + ")").context(where));
+  RETURN_IF_ERROR(bind_unix_socket(sock.get(), s, where));
   if (::listen(sock.get(), static_cast<int>(s.backlog())) != 0) return fail(errno_error("listen").context(where));
   // listen() caps the backlog at this host's net.core.somaxconn: the result must be the dumped one.
   ASSIGN_OR_RETURN_CTX(UnixSocketDiag diag, diag_of(sock.get()), where);
@@ -142,7 +162,7 @@ Result<std::pair<UniqueFd, UniqueFd>> connect_and_accept(int listener, const ima
 
 Result<> unlink_if_dumped_unlinked(int listener, const image::UnixSocketState& s) {
   if (s.abstract() || !s.file_unlinked()) return {};
-  std::string where = "unix listener on " + s.name();
+  std::string where = std::string(s.listening() ? "unix listener" : "unix socket") + " on " + s.name();
   ASSIGN_OR_RETURN_CTX(bool own, owns_path(listener, s), where);
   if (!own) return fail(make_error(where + ": the file at its path is no longer its own"));
   if (::unlink(s.name().c_str()) != 0) return fail(errno_error("unlink").context(where));

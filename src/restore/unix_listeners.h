@@ -9,6 +9,7 @@
 // unlinked first, but only when it is a socket file that no one answers a connect() on.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,16 @@ std::string unix_socket_name(const image::UnixSocketState& s);
 // For the pre-flight: "" when the listener's name can be bound here, else the name and why not.
 std::string unix_name_in_use(const image::UnixSocketState& listener);
 
+// Binds `sock` to the image's name: a stale socket file at the path is unlinked first (as for a
+// listener), the new file gets the dumped mode and owner. `where` names the socket for messages.
+Result<> bind_unix_socket(int sock, const image::UnixSocketState& s, const std::string& where);
+
+// connect() to the name `peer` is bound to.
+Result<> connect_unix_socket(int sock, const image::UnixSocketState& peer);
+
+// One sendto of `data` to the name `receiver` is bound to, without waiting; the bytes sent.
+Result<size_t> send_unix_to(int sock, const std::string& data, const image::UnixSocketState& receiver);
+
 // The new listening socket, bound and listening (its file still named, even for file_unlinked).
 Result<UniqueFd> create_unix_listener(const image::UnixSocketState& listener);
 
@@ -31,7 +42,8 @@ Result<UniqueFd> create_unix_listener(const image::UnixSocketState& listener);
 // end (unbound, non-blocking) and the accepted end, in that order.
 Result<std::pair<UniqueFd, UniqueFd>> connect_and_accept(int listener, const image::UnixSocketState& state);
 
-// Unlinks the listener's socket file again where the image says it was unlinked after bind.
+// Unlinks the socket file of a listener (or a bound datagram socket) again where the image says it
+// was unlinked after bind.
 Result<> unlink_if_dumped_unlinked(int listener, const image::UnixSocketState& state);
 
 }  // namespace cryo::restore

@@ -124,10 +124,6 @@ TEST(CheckpointFdSockets, AUnixListenerWithPasscredIsRefused) {
   expect_refused("passcred", "a listening AF_UNIX SOCK_STREAM socket bound to 'DIR/listen.sock' with SO_PASSCRED set");
 }
 
-TEST(CheckpointFdSockets, ABoundUnixDatagramSocketIsRefused) {
-  expect_refused("dgram", "an AF_UNIX SOCK_DGRAM socket bound to 'DIR/listen.sock'");
-}
-
 TEST(CheckpointFdSockets, AUnixClientBoundBeforeConnectingIsRefused) {
   expect_refused("boundclient", "an AF_UNIX SOCK_STREAM socket bound to 'DIR/client.sock', and no process of the tree holds a listener");
 }

@@ -1,12 +1,11 @@
 // Checkpoint/restore workload: sockets cryo cannot restore are refused at dump, and the tree runs on.
 //
-//   cr_sockets --mode=listen|relative|passcred|dgram|boundclient|outside|inet|halfshut|scm --dir=DIR
+//   cr_sockets --mode=listen|relative|passcred|boundclient|outside|inet|halfshut|scm --dir=DIR
 //
 //   listen:     fd 10 is an AF_UNIX SOCK_STREAM socket bound to DIR/listen.sock and listening, with a
 //               connection (from fd 11) waiting to be accepted
 //   relative:   the same listener bound by the relative name "listen.sock" from DIR, nothing waiting
 //   passcred:   the same listener, nothing waiting, with SO_PASSCRED set
-//   dgram:      fd 10 is an AF_UNIX SOCK_DGRAM socket bound to DIR/listen.sock
 //   boundclient: fd 10 is a client bound to DIR/client.sock before it connected to a listener
 //               (fd 11) on DIR/listen.sock, which accepted it (fd 12)
 //   outside:    fd 10 is connected to DIR/outside.sock, where the test listens outside the tree
@@ -52,10 +51,6 @@ int main(int argc, char** argv) {
       SETUP_OR_DIE(dup2(waiting, 11) == 11, "dup2: %s\n", strerror(errno));
       close(waiting);
     }
-  } else if (strcmp(mode, "dgram") == 0) {
-    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-    unlink(unix_address.sun_path);
-    SETUP_OR_DIE(fd >= 0 && bind(fd, (struct sockaddr*)&unix_address, sizeof unix_address) == 0, "bind: %s\n", strerror(errno));
   } else if (strcmp(mode, "boundclient") == 0) {
     int server = socket(AF_UNIX, SOCK_STREAM, 0);
     unlink(unix_address.sun_path);
