@@ -1,6 +1,7 @@
-// System V shared memory of the tree's own IPC namespace survives dump and restore: every segment
-// comes back with its id, key, owners, creator, mode and bytes, attached where it was, and stays
-// shared by the processes that attach it.
+// System V IPC of the tree's own IPC namespace survives dump and restore: every segment comes back
+// with its id, key, owners, creator, mode and bytes, attached where it was, and stays shared by the
+// processes that attach it; every semaphore set and message queue with its id, key, owners,
+// creator, mode, values and messages, and the processes waiting on them wait on.
 #include <gtest/gtest.h>
 
 #include "e2e/checkpoint_harness.h"
@@ -15,6 +16,16 @@ namespace {
 TEST(SysvIpc, SharedMemorySegmentsComeBackWithIdsOwnersAndContents) {
   CheckpointSession session;
   session.expect_round_trip_passes("cr_sysv");
+}
+
+// cr_sysv_sem_msg: two semaphore sets and two message queues (one with 20 messages of several
+// types and sizes), created by another user or given other owners, under limits lowered after
+// they were created; one child blocked in semop and one in msgrcv at the checkpoint. After restore
+// the init checks ids, keys, owners, creators, modes, values and every message in order, then
+// wakes both children through the set and the queue, and each answers.
+TEST(SysvIpc, SemaphoresAndMessageQueuesComeBackWithIdsValuesAndMessages) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_sysv_sem_msg");
 }
 
 }  // namespace
