@@ -148,14 +148,15 @@ void write_sysctl(const google::protobuf::RepeatedPtrField<image::IpcSysctl>& sy
   }
 }
 
-std::string step_name(int step) {
+std::string step_name(int step, int object) {
+  const char* kind = object == kSemSet ? "sem" : object == kMsgQueue ? "msg" : "shm";
   switch (step) {
     case kSetns: return "setns(CLONE_NEWIPC)";
-    case kNextId: return "write /proc/sys/kernel/*_next_id";
+    case kNextId: return std::string("write /proc/sys/kernel/") + kind + "_next_id";
     case kCreds: return "setresuid/setresgid to the creator";
-    case kGet: return "shmget";
-    case kStat: return "shmctl(IPC_STAT)";
-    case kSet: return "shmctl(IPC_SET)";
+    case kGet: return std::string(kind) + "get";
+    case kStat: return std::string(kind) + "ctl(IPC_STAT)";
+    case kSet: return std::string(kind) + "ctl(IPC_SET)";
     case kAttach: return "shmat";
     case kRemove: return "shmctl(IPC_RMID)";
     case kLock: return "shmctl(SHM_LOCK)";
@@ -224,7 +225,7 @@ Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init)
     what = "SysV segment " + std::to_string(ipc.segments(r.index).id());
   if (n != static_cast<ssize_t>(sizeof r)) return fail("create " + what + ": the helper in the tree's IPC namespace died");
   if (r.step == kWrongId) return fail("create " + what + ": it got id " + std::to_string(r.value));
-  return fail(errno_error(step_name(r.step), r.value).context("create " + what));
+  return fail(errno_error(step_name(r.step, r.object), r.value).context("create " + what));
 }
 
 SysvSegments::SysvSegments(SysvSegments&& other) noexcept
