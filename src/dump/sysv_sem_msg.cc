@@ -50,6 +50,7 @@ Result<> owner_and_mode(const struct ipc_perm& perm, const std::string& name) {
 }
 
 Result<> collect_sets(const std::vector<SysvObject>& sets, image::SysvIpc& ipc) {
+  uint64_t semaphores = 0;
   for (const auto& object : sets) {
     int id = static_cast<int>(object.id);
     std::string name = id_text("SysV semaphore set", id, static_cast<key_t>(object.key));
@@ -58,6 +59,12 @@ Result<> collect_sets(const std::vector<SysvObject>& sets, image::SysvIpc& ipc) 
     arg.buf = &ds;
     if (::semctl(id, 0, IPC_STAT, arg) != 0) return fail_errno("semctl(" + std::to_string(id) + ", IPC_STAT)");
     RETURN_IF_ERROR(owner_and_mode(ds.sem_perm, name));
+    semaphores += ds.sem_nsems;
+    if (ds.sem_nsems > image::kMaxSemsPerSet || semaphores > image::kMaxSemaphores)
+      return fail(make_error(name + " has " + std::to_string(ds.sem_nsems) + " semaphores, more than the " +
+                             std::to_string(image::kMaxSemsPerSet) + " in a set (" + std::to_string(image::kMaxSemaphores) +
+                             " in all) cryo stores, which cryo cannot dump")
+                      .with_hint("use smaller sets"));
     std::vector<unsigned short> values(ds.sem_nsems);
     arg.array = values.data();
     if (!values.empty() && ::semctl(id, 0, GETALL, arg) != 0) return fail_errno("semctl(" + std::to_string(id) + ", GETALL)");
@@ -75,7 +82,7 @@ Result<> collect_sets(const std::vector<SysvObject>& sets, image::SysvIpc& ipc) 
 }
 
 Result<> collect_queues(const std::vector<SysvObject>& queues, image::SysvIpc& ipc, uint64_t budget) {
-  uint64_t stored = 0;
+  uint64_t stored = 0, messages = 0;
   for (const auto& object : queues) {
     int id = static_cast<int>(object.id);
     std::string name = id_text("SysV message queue", id, static_cast<key_t>(object.key));
@@ -84,9 +91,11 @@ Result<> collect_queues(const std::vector<SysvObject>& queues, image::SysvIpc& i
     RETURN_IF_ERROR(owner_and_mode(ds.msg_perm, name));
     // Each message is 16 bytes of record besides its text.
     stored += ds.msg_cbytes + 16 * ds.msg_qnum;
-    if (stored > budget)
+    messages += ds.msg_qnum;
+    if (stored > budget || messages > image::kMaxMessages)
       return fail(make_error("the tree's SysV message queues and shared memory hold more than the " +
-                             std::to_string(image::kMaxObjectBytes) + " bytes cryo stores, which cryo cannot dump")
+                             std::to_string(image::kMaxObjectBytes) + " bytes (or " + std::to_string(image::kMaxMessages) +
+                             " messages) cryo stores, which cryo cannot dump")
                       .with_hint("empty the queues (msgrcv) first"));
     auto* queue = ipc.add_msg_queues();
     queue->set_key(ds.msg_perm.__key);

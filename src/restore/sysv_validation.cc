@@ -16,12 +16,13 @@ namespace {
 uint64_t whole_pages(uint64_t size) { return (size + 4095) / 4096 * 4096; }
 
 // The kernel's bounds: SEMVMX, the largest semaphore value; IPCMNI, the most objects of one kind
-// in a namespace (the default, without ipcmni_extend), so also the most semaphores in a set that
-// restore accepts; an int for every limit and message size (msgmax and msgmnb are ints).
+// in a namespace (the default, without ipcmni_extend); an int for msg_qbytes (msgmnb is an int).
+// The counts of semaphores and messages are image/object_limits.h's, which dump applies too.
 constexpr uint32_t kSemValueMax = 32767;
 constexpr int kMaxObjectsOfAKind = 32768;
-constexpr uint64_t kMaxSemaphores = 1u << 20;
-constexpr uint64_t kMaxMessages = 1u << 22;
+using image::kMaxMessages;
+using image::kMaxSemaphores;
+using image::kMaxSemsPerSet;
 
 template <typename Object>
 void check_id_key_mode(const Object& o, const std::string& name, std::set<int64_t>& ids, std::set<int32_t>& keys,
@@ -46,7 +47,7 @@ void validate_sem_msg(const ImageSet& set, uint64_t shm_bytes, const std::functi
     std::string name = "semaphore set " + std::to_string(s.id());
     check_id_key_mode(s, name, ids, keys, problem);
     if (s.values_size() == 0) problem(name + ": no semaphores");
-    if (s.values_size() > kMaxObjectsOfAKind) problem(name + ": " + std::to_string(s.values_size()) + " semaphores, more than cryo restores");
+    if (static_cast<uint64_t>(s.values_size()) > kMaxSemsPerSet) problem(name + ": " + std::to_string(s.values_size()) + " semaphores, more than cryo restores");
     semaphores += static_cast<uint64_t>(s.values_size());
     for (int i = 0; i < s.values_size(); ++i)
       if (s.values(i) > kSemValueMax) {
