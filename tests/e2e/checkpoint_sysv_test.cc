@@ -28,5 +28,19 @@ TEST(SysvIpc, SemaphoresAndMessageQueuesComeBackWithIdsValuesAndMessages) {
   session.expect_round_trip_passes("cr_sysv_sem_msg");
 }
 
+// The dump reads values and messages without taking them (GETALL, msgrcv MSG_COPY): a tree left
+// running finds every message still queued and its children still waiting, and the image it
+// left restores too.
+TEST(SysvIpc, DumpLeavesSemaphoresAndMessagesOfARunningTreeInPlace) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_sysv_sem_msg");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  session.expect_pass_after_check(init);
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 }  // namespace
 }  // namespace cryo::e2e
