@@ -165,13 +165,14 @@ class TreeDump {
   }
 
   // The pagemaps that name pages shared with the parent, each once its pages are compared with the parent's.
-  // The tree's SysV shared memory and IPC sysctls, while it is frozen; its semaphores and queues are refused with
-  // the namespaces. A tree in the host's IPC namespace had its SysV mappings refused.
+  // The tree's SysV shared memory, semaphores, message queues and IPC sysctls, while it is frozen. A tree in the
+  // host's IPC namespace had its SysV mappings refused.
   Result<> write_sysv_shm() {
     if (!own_ipc_) return {};
-    ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_shm(target_.init));
+    ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_ipc(target_.init));
     RETURN_IF_ERROR(check_sysv_mappings(ipc, sysv_mappings_));
-    log()->debug("{} SysV shared memory segments", ipc.segments_size());
+    log()->debug("{} SysV shared memory segments, {} semaphore sets, {} message queues", ipc.segments_size(),
+                 ipc.sem_sets_size(), ipc.msg_queues_size());
     return image::write_image(dir_, image::Kind::SysvIpc, 0, ipc);
   }
 

@@ -10,7 +10,6 @@
 
 #include "base/logging.h"
 #include "dump/dump_target.h"
-#include "dump/sysv_ipc.h"
 #include "ns/namespace_file.h"
 #include "ns/time_namespace.h"
 
@@ -105,9 +104,8 @@ Result<image::Namespaces> collect_namespaces(pid_t init, const image::ClockReadi
   inside->set_monotonic_ns(host_clocks.monotonic_ns() + offsets.monotonic_ns);
   inside->set_boottime_ns(host_clocks.boottime_ns() + offsets.boottime_ns);
   inside->set_realtime_ns(host_clocks.realtime_ns());
-  if (ns.own_ipc()) {
-    RETURN_IF_ERROR(refuse_sysv_objects(init));
-  } else {
+  // The SysV objects of an IPC namespace of its own are dumped with sysv.img (dump/sysv_ipc.h).
+  if (!ns.own_ipc()) {
     // The host's SysV objects cannot be told apart by who uses them: a restore on another host, or
     // after they were removed, would not have them.
     logging::get("dump")->warn("the tree shares the host's IPC namespace: SysV semaphores and message queues it uses are "

@@ -110,27 +110,6 @@ Result<image::SysvIpc> parse_sysvipc_shm(std::string_view text) {
   return ipc;
 }
 
-Result<> refuse_sysv_objects(pid_t pid) {
-  // /proc/sysvipc shows the reader's IPC namespace, so the files are read from inside the tree's.
-  const struct {
-    const char* path;
-    const char* kind;
-  } files[] = {{"/proc/sysvipc/sem", "SysV semaphore set"}, {"/proc/sysvipc/msg", "SysV message queue"}};
-  std::vector<SysvObject> found;
-  for (const auto& file : files) {
-    ASSIGN_OR_RETURN(std::string text, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, file.path));
-    ASSIGN_OR_RETURN_CTX(auto objects, parse_sysvipc(text, file.kind), file.path);
-    found.insert(found.end(), objects.begin(), objects.end());
-  }
-  if (found.empty()) return {};
-  std::string names;
-  for (size_t i = 0; i < found.size() && i < 5; ++i)
-    names += (i ? ", " : "") + found[i].kind + " " + std::to_string(found[i].id) + " (key " + key_text(found[i].key) + ")";
-  if (found.size() > 5) names += " and " + std::to_string(found.size() - 5) + " more";
-  return fail(make_error("the tree's IPC namespace holds " + names + ", which cryo cannot dump yet")
-                  .with_hint("remove them (ipcrm) or dump the tree when it holds none"));
-}
-
 Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>& mappings) {
   constexpr uint64_t kPage = 4096;
   std::vector<bool> mapped(static_cast<size_t>(ipc.segments_size()), false);
@@ -165,7 +144,7 @@ Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>
   return {};
 }
 
-Result<image::SysvIpc> collect_sysv_shm(pid_t pid) {
+Result<image::SysvIpc> collect_sysv_ipc(pid_t pid) {
   ASSIGN_OR_RETURN(std::string text, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "/proc/sysvipc/shm"));
   ASSIGN_OR_RETURN(image::SysvIpc ipc, parse_sysvipc_shm(text));
   auto read_sysctl = [&](std::string_view name) -> Result<std::string> {
@@ -188,9 +167,10 @@ Result<image::SysvIpc> collect_sysv_shm(pid_t pid) {
   if (rmid_forced != "0")
     return fail(make_error("the tree's IPC namespace has kernel.shm_rmid_forced = " + rmid_forced + ", which cryo cannot dump yet")
                     .with_hint("set it to 0 in the tree (sysctl kernel.shm_rmid_forced=0)"));
-  if (ipc.segments_size() == 0) return ipc;
   uint64_t total = 0;
   for (const auto& s : ipc.segments()) total += s.size();
+  RETURN_IF_ERROR(collect_sysv_sem_msg(pid, ipc, total));
+  if (ipc.segments_size() == 0) return ipc;
   // One record of sysv.img holds them all.
   if (total > image::kMaxObjectBytes)
     return fail(make_error("the tree's SysV shared memory segments hold " + std::to_string(total) + " bytes, more than the " +

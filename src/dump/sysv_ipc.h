@@ -1,7 +1,7 @@
-// System V IPC objects of a tree that has its own IPC namespace. Shared memory segments are dumped
-// (sysv.img: ids, keys, owners, modes and bytes, read from a helper that joins the namespace);
-// semaphore sets and message queues are not yet, so a namespace holding any is refused, naming
-// them. A tree that shares the host's IPC namespace has its SysV mappings refused by the memory map.
+// System V IPC objects of a tree that has its own IPC namespace, into sysv.img: shared memory
+// segments (ids, keys, owners, modes and bytes, read from a helper that joins the namespace),
+// semaphore sets (values) and message queues (messages in order; sysv_sem_msg.cc). A tree that
+// shares the host's IPC namespace has its SysV mappings refused by the memory map.
 #pragma once
 
 #include <sys/types.h>
@@ -30,9 +30,6 @@ Result<std::vector<SysvObject>> parse_sysvipc(std::string_view text, const std::
 // removed and locked from SHM_DEST and SHM_LOCKED), size and the four owner ids.
 Result<image::SysvIpc> parse_sysvipc_shm(std::string_view text);
 
-// Fails naming every SysV semaphore set and message queue in the IPC namespace of `pid`.
-Result<> refuse_sysv_objects(pid_t pid);
-
 // One process's attachment of a segment, as its memory map shows it.
 struct SysvMapping {
   uint32_t pid = 0;  // Inside the tree, for messages.
@@ -46,8 +43,15 @@ struct SysvMapping {
 // (a process outside holds it). Sets each removed segment's creation_key from its mappings' names.
 Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>& mappings);
 
-// Every shared memory segment of the IPC namespace of `pid`, with its bytes, and the namespace's
-// sysctls (image/ipc_sysctls.h); refuses kernel.shm_rmid_forced. The tree must be frozen.
-Result<image::SysvIpc> collect_sysv_shm(pid_t pid);
+// Every SysV object of the IPC namespace of `pid`: shared memory segments with their bytes,
+// semaphore sets and message queues (collect_sysv_sem_msg), and the namespace's sysctls
+// (image/ipc_sysctls.h); refuses kernel.shm_rmid_forced. The tree must be frozen.
+Result<image::SysvIpc> collect_sysv_ipc(pid_t pid);
+
+// Adds the semaphore sets (with every value) and message queues (with every message, oldest
+// first, read without taking them) of the IPC namespace of `pid` to `ipc`, sorted by id. Refuses
+// messages the kernel cannot copy (no CONFIG_CHECKPOINT_RESTORE, or longer than kernel.msgmax)
+// and more bytes than fit beside `shm_bytes` of segments. The tree must be frozen.
+Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc, uint64_t shm_bytes);
 
 }  // namespace cryo::dump

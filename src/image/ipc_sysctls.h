@@ -1,6 +1,7 @@
 // The sysctls of /proc/sys/kernel that are the IPC namespace's own: dump reads them inside the
-// tree's namespace, restore writes them into the new one (sysv.img), once its segments exist (a
-// lowered shmmni or shmmax would refuse recreating the segments they no longer allow).
+// tree's namespace, restore writes them into the new one (sysv.img): the limits first raised to
+// what the objects need (restore/sysv_ipc.h raised_ipc_limits), then all with their values once the
+// objects exist (a lowered shmmni, semmsl or msgmnb would refuse recreating what they no longer allow).
 #pragma once
 
 #include <array>

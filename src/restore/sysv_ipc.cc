@@ -14,28 +14,19 @@
 #include <cstdio>
 #include <cstring>
 
+#include "restore/sysv_helper.h"
 
 namespace cryo::restore {
-namespace {
 
-// What the helper reports: '=' when every segment is in place, or the step that failed, the
-// segment's index and errno (for kWrongId: the id it got).
-enum Step : int { kDone = '=', kSetns = 's', kNextId = 'n', kCreds = 'c', kGet = 'g', kWrongId = 'i', kStat = 't', kSet = 'e',
-                  kAttach = 'a', kRemove = 'r', kLock = 'l', kSysctl = 'y' };
+namespace sysv_helper {
 
-struct Report {
-  int step = 0;
-  int index = 0;
-  int value = 0;
-};
-
-[[noreturn]] void report_and_exit(int out, Step step, int index, int value) {
-  Report r{step, index, value};
+void report_and_exit(int out, Step step, int index, int value, Object object) {
+  Report r{step, index, value, object};
   (void)!::write(out, &r, sizeof r);
   ::_exit(1);
 }
 
-// Decimal text of a non-negative int without stdio (only async-signal-safe calls after fork).
+// Without stdio (only async-signal-safe calls after fork).
 size_t decimal(int value, char* out) {
   char digits[16];
   size_t n = 0;
@@ -46,6 +37,32 @@ size_t decimal(int value, char* out) {
   for (size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
   return n;
 }
+
+bool write_next_id(const char* file, int id) {
+  char path[64] = "/proc/sys/kernel/";
+  std::strncat(path, file, sizeof path - std::strlen(path) - 1);
+  int next = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (next < 0) return false;
+  char text[16];
+  size_t n = decimal(id, text);
+  bool written = ::write(next, text, n) == static_cast<ssize_t>(n);
+  int saved = errno;
+  ::close(next);
+  errno = saved;
+  return written;
+}
+
+bool become_creator(uid_t cuid, gid_t cgid) {
+  return ::syscall(SYS_setresgid, -1, cgid, -1) == 0 && ::syscall(SYS_setresuid, -1, cuid, -1) == 0;
+}
+
+bool become_root() { return ::syscall(SYS_setresuid, -1, 0, -1) == 0 && ::syscall(SYS_setresgid, -1, 0, -1) == 0; }
+
+}  // namespace sysv_helper
+
+namespace {
+
+using namespace sysv_helper;
 
 // Creates one segment with its id: shm_next_id applies to the writer's IPC namespace, once.
 void create_one(const image::SysvShmSegment& s, int index, int out) {
@@ -83,8 +100,21 @@ void create_one(const image::SysvShmSegment& s, int index, int out) {
   }
 }
 
-// `paths` are the sysctls' files, made before the fork.
-[[noreturn]] void run_helper(int ns, const image::SysvIpc& ipc, const std::vector<std::string>& paths, int out, int hold) {
+// Writes sysctl `index` of `sysctls` to its file (paths[index]), or reports and exits.
+void write_sysctl(const google::protobuf::RepeatedPtrField<image::IpcSysctl>& sysctls, const std::vector<std::string>& paths,
+                  int index, Step step, int out) {
+  int file = ::open(paths[static_cast<size_t>(index)].c_str(), O_WRONLY | O_CLOEXEC);
+  if (file < 0) report_and_exit(out, step, index, errno, kSysctlObject);
+  const std::string& value = sysctls.Get(index).value();
+  if (::write(file, value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    report_and_exit(out, step, index, errno, kSysctlObject);
+  ::close(file);
+}
+
+// `paths` and `limit_paths` are the files of the sysctls and of the limits, made before the fork.
+[[noreturn]] void run_helper(int ns, const image::SysvIpc& ipc, const std::vector<std::string>& paths,
+                             const image::SysvIpc& limits, const std::vector<std::string>& limit_paths, const Scratch& scratch,
+                             int out, int hold) {
   // It outlives the placeholders' setup: it must hold none of cryo's other fds (a pipe whose end
   // of file someone waits for).
   int keep[3] = {ns, out, hold};
@@ -96,18 +126,18 @@ void create_one(const image::SysvShmSegment& s, int index, int out) {
   }
   ::syscall(SYS_close_range, from, ~0u, 0);
   if (::setns(ns, CLONE_NEWIPC) != 0) report_and_exit(out, kSetns, -1, errno);
+  // The limits allow the objects before they are created (a set's nsems within semmsl, a message
+  // within msgmax, a queue's msg_qbytes within msgmnb for IPC_SET without CAP_SYS_RESOURCE).
+  for (int i = 0; i < limits.sysctls_size(); ++i) write_sysctl(limits.sysctls(), limit_paths, i, kLimit, out);
+  create_sem_sets(ipc, scratch, out);
+  create_msg_queues(ipc, scratch, out);
   // Removed segments first: a live one may have the key a removed one was created with.
   for (int pass = 0; pass < 2; ++pass)
     for (int i = 0; i < ipc.segments_size(); ++i)
       if (ipc.segments(i).removed() == (pass == 0)) create_one(ipc.segments(i), i, out);
-  // The namespace's sysctls apply to the reader's and writer's IPC namespace.
-  for (int i = 0; i < ipc.sysctls_size(); ++i) {
-    int file = ::open(paths[static_cast<size_t>(i)].c_str(), O_WRONLY | O_CLOEXEC);
-    if (file < 0) report_and_exit(out, kSysctl, i, errno);
-    const std::string& value = ipc.sysctls(i).value();
-    if (::write(file, value.data(), value.size()) != static_cast<ssize_t>(value.size())) report_and_exit(out, kSysctl, i, errno);
-    ::close(file);
-  }
+  // The namespace's sysctls apply to the reader's and writer's IPC namespace: the image's values,
+  // once the objects exist (a limit lowered below what an object holds would have refused it).
+  for (int i = 0; i < ipc.sysctls_size(); ++i) write_sysctl(ipc.sysctls(), paths, i, kSysctl, out);
   Report done{kDone, 0, 0};
   (void)!::write(out, &done, sizeof done);
   char c;
@@ -118,18 +148,23 @@ void create_one(const image::SysvShmSegment& s, int index, int out) {
   }
 }
 
-std::string step_name(int step) {
+std::string step_name(int step, int object) {
+  const char* kind = object == kSemSet ? "sem" : object == kMsgQueue ? "msg" : "shm";
   switch (step) {
     case kSetns: return "setns(CLONE_NEWIPC)";
-    case kNextId: return "write /proc/sys/kernel/shm_next_id";
+    case kNextId: return std::string("write /proc/sys/kernel/") + kind + "_next_id";
     case kCreds: return "setresuid/setresgid to the creator";
-    case kGet: return "shmget";
-    case kStat: return "shmctl(IPC_STAT)";
-    case kSet: return "shmctl(IPC_SET)";
+    case kGet: return std::string(kind) + "get";
+    case kStat: return std::string(kind) + "ctl(IPC_STAT)";
+    case kSet: return std::string(kind) + "ctl(IPC_SET)";
     case kAttach: return "shmat";
     case kRemove: return "shmctl(IPC_RMID)";
     case kLock: return "shmctl(SHM_LOCK)";
     case kSysctl: return "write the IPC namespace's sysctl";
+    case kLimit: return "raise the IPC namespace's limit";
+    case kSetAll: return "semctl(SETALL)";
+    case kSend: return "msgsnd";
+    case kQbytes: return "msgctl(IPC_SET msg_qbytes)";
     default: return "step " + std::to_string(step);
   }
 }
@@ -138,9 +173,22 @@ std::string step_name(int step) {
 
 Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init) {
   SysvSegments segments;
-  if (ipc.segments_size() == 0 && ipc.sysctls_size() == 0) return segments;
-  std::vector<std::string> paths;
+  if (ipc.segments_size() == 0 && ipc.sysctls_size() == 0 && ipc.sem_sets_size() == 0 && ipc.msg_queues_size() == 0)
+    return segments;
+  std::vector<std::string> paths, limit_paths;
   for (const auto& sysctl : ipc.sysctls()) paths.push_back("/proc/sys/kernel/" + sysctl.name());
+  image::SysvIpc limits;
+  for (auto& limit : raised_ipc_limits(ipc)) {
+    limit_paths.push_back("/proc/sys/kernel/" + limit.name());
+    *limits.add_sysctls() = std::move(limit);
+  }
+  size_t longest = 0, widest = 1;
+  for (const auto& q : ipc.msg_queues())
+    for (const auto& m : q.messages()) longest = std::max(longest, m.text().size());
+  for (const auto& set : ipc.sem_sets()) widest = std::max(widest, static_cast<size_t>(set.values_size()));
+  std::vector<char> message(sizeof(long) + longest);
+  std::vector<unsigned short> values(widest);
+  Scratch scratch{message.data(), values.data()};
   std::string ns_path = "/proc/" + std::to_string(init) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
@@ -154,7 +202,7 @@ Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init)
   if (child < 0) return fail_errno("fork");
   if (child == 0) {
     segments.hold_.reset();
-    run_helper(ns.get(), ipc, paths, to_parent.get(), hold_read.get());
+    run_helper(ns.get(), ipc, paths, limits, limit_paths, scratch, to_parent.get(), hold_read.get());
   }
   segments.helper_ = child;
   to_parent.reset();
@@ -164,14 +212,20 @@ Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init)
   do n = ::read(from_helper.get(), &r, sizeof r);
   while (n < 0 && errno == EINTR);
   if (n == static_cast<ssize_t>(sizeof r) && r.step == kDone) return segments;
-  std::string what = "SysV segments";
+  std::string what = "SysV objects";
   if (r.step == kSysctl && r.index >= 0 && r.index < ipc.sysctls_size())
     what = "the IPC namespace's kernel." + ipc.sysctls(r.index).name();
-  else if (r.index >= 0 && r.index < ipc.segments_size())
+  else if (r.step == kLimit && r.index >= 0 && r.index < limits.sysctls_size())
+    what = "the IPC namespace's kernel." + limits.sysctls(r.index).name() + " = " + limits.sysctls(r.index).value();
+  else if (r.object == kSemSet && r.index >= 0 && r.index < ipc.sem_sets_size())
+    what = "SysV semaphore set " + std::to_string(ipc.sem_sets(r.index).id());
+  else if (r.object == kMsgQueue && r.index >= 0 && r.index < ipc.msg_queues_size())
+    what = "SysV message queue " + std::to_string(ipc.msg_queues(r.index).id());
+  else if (r.object == kSegment && r.index >= 0 && r.index < ipc.segments_size())
     what = "SysV segment " + std::to_string(ipc.segments(r.index).id());
   if (n != static_cast<ssize_t>(sizeof r)) return fail("create " + what + ": the helper in the tree's IPC namespace died");
-  if (r.step == kWrongId) return fail("create " + what + ": shmget gave id " + std::to_string(r.value));
-  return fail(errno_error(step_name(r.step), r.value).context("create " + what));
+  if (r.step == kWrongId) return fail("create " + what + ": it got id " + std::to_string(r.value));
+  return fail(errno_error(step_name(r.step, r.object), r.value).context("create " + what));
 }
 
 SysvSegments::SysvSegments(SysvSegments&& other) noexcept

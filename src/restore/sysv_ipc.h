@@ -1,8 +1,10 @@
-// The System V shared memory segments of sysv.img, recreated in the restored tree's new IPC
-// namespace with their ids, keys, owners, modes and bytes before any process attaches them
-// (memory_restorer.cc attaches each mapping with an injected shmat). A helper joins the namespace
-// and creates them; it stays attached to the removed (IPC_RMID) segments, which it removes at once
-// (freeing their keys), until every process has attached them: finish() lets it go.
+// The System V objects of sysv.img, recreated in the restored tree's new IPC namespace with their
+// ids, keys, owners and modes before any process uses them: shared memory segments with their
+// bytes (memory_restorer.cc attaches each mapping with an injected shmat), semaphore sets with
+// their values and message queues with their messages (sysv_sem_msg.cc). A helper joins the
+// namespace, raises its limits as far as the objects need (raised_ipc_limits), creates them and
+// writes the image's sysctls; it stays attached to the removed (IPC_RMID) segments, which it
+// removes at once (freeing their keys), until every process has attached them: finish() lets it go.
 #pragma once
 
 #include <sys/types.h>
@@ -16,9 +18,15 @@
 
 namespace cryo::restore {
 
+// The image's limit sysctls (shmmax, msgmax, sem ...; not the *_next_id ones) with each raised to
+// what the image's objects need to be created (a set's nsems, a message's size, a queue's
+// msg_qbytes, the number of each kind ...): a limit lowered after its objects existed would
+// refuse them. Only those present in the image, in its order.
+std::vector<image::IpcSysctl> raised_ipc_limits(const image::SysvIpc& ipc);
+
 class SysvSegments {
  public:
-  // Creates every segment in the IPC namespace of `init` (host pid).
+  // Creates every segment, semaphore set and message queue in the IPC namespace of `init` (host pid).
   static Result<SysvSegments> create(const image::SysvIpc& ipc, pid_t init);
   SysvSegments() = default;
   SysvSegments(SysvSegments&& other) noexcept;

@@ -38,8 +38,6 @@ TEST_P(CheckpointRefusals, DumpRefusesCleanlyAndTheTreeRunsOn) {
 INSTANTIATE_TEST_SUITE_P(
     Kinds, CheckpointRefusals,
     ::testing::Values(Refusal{"sysv_shm", "is part of System V shared memory segment"},
-                      Refusal{"sysv_sem", "holds SysV semaphore set 0 (key 0x5e3a)"},
-                      Refusal{"sysv_msg", "holds SysV message queue 0 (key IPC_PRIVATE)"},
                       Refusal{"posix_mq", "(/cr_unsupported) is a POSIX message queue"},
                       Refusal{"proc_kmsg", "(/proc/kmsg) is the kernel log (/proc/kmsg), whose readers consume it"},
                       Refusal{"nsfs", "is a namespace file (nsfs)"},

@@ -1,6 +1,7 @@
-// System V shared memory of the tree's own IPC namespace survives dump and restore: every segment
-// comes back with its id, key, owners, creator, mode and bytes, attached where it was, and stays
-// shared by the processes that attach it.
+// System V IPC of the tree's own IPC namespace survives dump and restore: every segment comes back
+// with its id, key, owners, creator, mode and bytes, attached where it was, and stays shared by the
+// processes that attach it; every semaphore set and message queue with its id, key, owners,
+// creator, mode, values and messages, and the processes waiting on them wait on.
 #include <gtest/gtest.h>
 
 #include "e2e/checkpoint_harness.h"
@@ -15,6 +16,30 @@ namespace {
 TEST(SysvIpc, SharedMemorySegmentsComeBackWithIdsOwnersAndContents) {
   CheckpointSession session;
   session.expect_round_trip_passes("cr_sysv");
+}
+
+// cr_sysv_sem_msg: two semaphore sets and two message queues (one with 20 messages of several
+// types and sizes), created by another user or given other owners, under limits lowered after
+// they were created; one child blocked in semop and one in msgrcv at the checkpoint. After restore
+// the init checks ids, keys, owners, creators, modes, values and every message in order, then
+// wakes both children through the set and the queue, and each answers.
+TEST(SysvIpc, SemaphoresAndMessageQueuesComeBackWithIdsValuesAndMessages) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_sysv_sem_msg");
+}
+
+// The dump reads values and messages without taking them (GETALL, msgrcv MSG_COPY): a tree left
+// running finds every message still queued and its children still waiting, and the image it
+// left restores too.
+TEST(SysvIpc, DumpLeavesSemaphoresAndMessagesOfARunningTreeInPlace) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_sysv_sem_msg");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  session.expect_pass_after_check(init);
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
 }
 
 }  // namespace

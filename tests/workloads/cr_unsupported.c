@@ -4,7 +4,7 @@
 //
 //   cr_unsupported --kind=KIND --dir=DIR
 //
-// KIND: sysv_shm, sysv_sem, sysv_msg, posix_mq, proc_kmsg, nsfs, inotify_queued (an event not read yet),
+// KIND: sysv_shm, posix_mq, proc_kmsg, nsfs, inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
@@ -25,9 +25,7 @@
 #include <mqueue.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
-#include <sys/msg.h>
 #include <sys/prctl.h>
-#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,11 +62,6 @@ static void setup(const char* kind, const char* dir) {
     SETUP_OR_DIE(munmap(shm + 4096, 4096) == 0, "munmap: %s\n", strerror(errno));
     shmctl(id, IPC_RMID, NULL);  // Gone once detached: nothing left behind.
     strcpy(shm, "sysv");
-  } else if (strcmp(kind, "sysv_sem") == 0) {
-    // cryo run gives the tree its own IPC namespace: the set is gone with the tree.
-    SETUP_OR_DIE(semget(0x5e3a, 2, IPC_CREAT | 0600) >= 0, "semget: %s\n", strerror(errno));
-  } else if (strcmp(kind, "sysv_msg") == 0) {
-    SETUP_OR_DIE(msgget(IPC_PRIVATE, IPC_CREAT | 0600) >= 0, "msgget: %s\n", strerror(errno));
   } else if (strcmp(kind, "posix_mq") == 0) {
     // In the kernel's own mqueue mount of the tree's IPC namespace: no /dev/mqueue needed.
     fd = mq_open("/cr_unsupported", O_RDWR | O_CREAT, 0600, NULL);
