@@ -15,7 +15,7 @@ namespace cryo::dump {
 // Sets Fd.open_file_id on every non-pipe fd whose open file another fd of the tree holds too (the
 // same non-zero id for each holder, unique in the image); leaves 0 on the others. `files` maps host
 // PIDs to their collected fds; the processes must still be alive (frozen). Pipes are tied together
-// by their pipe id instead. Compares with kcmp(KCMP_FILE), and only fds of one inode with each other.
+// by their pipe id instead. Sorts the fds of one inode with kcmp(KCMP_FILE) as the comparator.
 Result<> mark_shared_open_files(std::map<pid_t, image::ProcessFiles>& files);
 
 }  // namespace cryo::dump

@@ -20,6 +20,7 @@
 #include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
 #include "restore/cgroups.h"
+#include "restore/fork_footprint.h"
 #include "restore/host_check.h"
 #include "restore/image_set.h"
 #include "restore/image_validation.h"
@@ -196,6 +197,12 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
              own_offsets.monotonic_ns, own_offsets.boottime_ns);
 
   auto creating = Clock::now();
+  // A fork per process: for a few processes the collapse would cost more than it saves.
+  if (images.processes.size() >= kCollapseFromProcesses) {
+    ForkFootprint footprint = collapse_own_memory();
+    log->debug("{} of {} KiB of cryo's memory in huge pages before the forks, in {:.2f} ms", footprint.collapsed_bytes / 1024,
+               footprint.anonymous_bytes / 1024, ms_since(creating));
+  }
   ASSIGN_OR_RETURN(PlaceholderTree tree, PlaceholderTree::create(images, plan, options.pid_method, clocks.offsets));
   log->debug("{} placeholders created in {:.2f} ms", images.processes.size(), ms_since(creating));
   if (auto zombies = tree.let_zombies_exit(); !zombies) {
