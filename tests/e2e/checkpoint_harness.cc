@@ -207,6 +207,16 @@ void expect_one_clear_error(const CommandResult& result, const std::string& must
       << "the error does not mention '" << must_mention << "': " << result.err;
 }
 
+void expect_dump_refused(CheckpointSession& session, pid_t init, const std::string& must_mention) {
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--leave-running"}}) {
+    auto result = session.dump(init, session.image_path(), extra);
+    expect_one_clear_error(result, must_mention);
+    EXPECT_NE(result.err.find("which cryo cannot dump"), std::string::npos) << result.err;
+    EXPECT_NE(::access((session.image_path() + "/inventory.img").c_str(), F_OK), 0) << "a refused dump left an image";
+    EXPECT_TRUE(is_alive(init)) << "the refused dump ended the tree";
+  }
+}
+
 std::vector<std::string> pid_methods() { return {"clone3", "ns_last_pid"}; }
 
 }  // namespace cryo::e2e

@@ -99,6 +99,10 @@ std::vector<pid_t> children_of(pid_t pid);
 // that contains `must_mention`.
 void expect_one_clear_error(const CommandResult& result, const std::string& must_mention);
 
+// A dump of `init`, plain and with --leave-running, refuses with one clear line mentioning
+// `must_mention` and "which cryo cannot dump", leaves no image, and leaves the tree running.
+void expect_dump_refused(CheckpointSession& session, pid_t init, const std::string& must_mention);
+
 // The PID methods restore offers; tests that create processes run with each.
 std::vector<std::string> pid_methods();
 

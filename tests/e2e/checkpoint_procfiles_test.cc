@@ -12,6 +12,7 @@
 #include <ostream>
 
 #include "e2e/checkpoint_harness.h"
+#include "e2e/program_scripts.h"
 
 namespace cryo::e2e {
 namespace {
@@ -26,21 +27,8 @@ TEST(CheckpointProcFiles, FilesOfTheTreesProcComeBackForTheSameProcessesAtTheirP
 
 // Programs from Debian's packages that hold /proc files open: started, dumped mid-loop, restored,
 // and then checking their own files (the scripts live in the session's directory).
-void expect_program_survives(CheckpointSession& session, const std::string& interpreter, const std::string& name,
-                             const std::string& script) {
-  std::string path = session.dir() / name;
-  std::ofstream(path) << script;
-  pid_t init = session.start_command({interpreter, path}, {"--uptime", "3d"});
-  ASSERT_GT(init, 0);
-  usleep(300 * 1000);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  usleep(200 * 1000);
-  session.expect_pass_after_check(restored);
-}
 
-constexpr const char* kPython = R"(
+constexpr const char* kProcPython = R"(
 import os, signal, time
 up = os.open("/proc/uptime", os.O_RDONLY)
 status = os.open("/proc/self/status", os.O_RDONLY)
@@ -69,12 +57,12 @@ while True:
 
 TEST(CheckpointProcFiles, Python3KeepsReadingItsUptimeAndStatus) {
   CheckpointSession session;
-  expect_program_survives(session, "/usr/bin/python3", "uptime.py", kPython);
+  expect_program_survives(session, {"/usr/bin/python3", write_script(session, "uptime.py", kProcPython)});
 }
 
 // bash's `exec 3<` fd is inherited by every command it runs: the dump may catch a `sleep` sharing
 // its open file, which comes back shared.
-constexpr const char* kBash = R"(
+constexpr const char* kProcBash = R"(
 exec 3</proc/uptime
 n=0
 check() {
@@ -94,7 +82,7 @@ while true; do n=$((n + 1)); sleep 0.05; done
 
 TEST(CheckpointProcFiles, BashKeepsItsProcFdAcrossTheCommandsItRuns) {
   CheckpointSession session;
-  expect_program_survives(session, "/bin/bash", "uptime.sh", kBash);
+  expect_program_survives(session, {"/bin/bash", write_script(session, "uptime.sh", kProcBash)});
 }
 
 // The host's /proc, bind-mounted where the tree can see it (its mount namespace is a copy of the
@@ -138,13 +126,7 @@ TEST_P(CheckpointProcFileRefusals, DumpRefusesNamingTheFileAndTheTreeRunsOn) {
   CheckpointSession session;
   pid_t init = session.start("cr_procfiles", args);
   ASSERT_GT(init, 0);
-  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--leave-running"}}) {
-    auto result = session.dump(init, session.image_path(), extra);
-    expect_one_clear_error(result, GetParam().mentions);
-    EXPECT_NE(result.err.find("which cryo cannot dump"), std::string::npos) << result.err;
-    EXPECT_NE(::access((session.image_path() + "/inventory.img").c_str(), F_OK), 0) << "a refused dump left an image";
-    EXPECT_TRUE(is_alive(init)) << "the refused dump ended the tree";
-  }
+  expect_dump_refused(session, init, GetParam().mentions);
   session.expect_pass_after_check(init);
 }
 

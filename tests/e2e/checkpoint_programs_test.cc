@@ -16,19 +16,6 @@
 namespace cryo::e2e {
 namespace {
 
-// Starts `argv`, dumps it, restores it and expects its own check to pass.
-void expect_program_survives(CheckpointSession& session, const std::vector<std::string>& argv) {
-  pid_t init = session.start_command(argv, {"--uptime", "3d"});
-  ASSERT_GT(init, 0);
-  // Let it run a little, so the dump catches it mid-loop rather than at its first instruction.
-  usleep(300 * 1000);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  usleep(200 * 1000);
-  session.expect_pass_after_check(restored);
-}
-
 // The value a script prints on `pattern`'s line ("before: n=12" with "before: n=(\\d+)"), or -1.
 long counter_in(const std::string& log, const std::string& pattern) {
   std::smatch m;

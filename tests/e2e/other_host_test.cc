@@ -120,8 +120,11 @@ std::string expect_program_survives_on_other_host(CheckpointSession& session, co
   pid_t again = std::atoi(restored.out.c_str());
   if (again <= 0) return "";
   session.own(again);
-  for (const auto& [path, dev] : mapped_files(again))
-    if (mapped.count(path)) EXPECT_NE(dev, mapped.at(path)) << path << " is still mapped from the device it was on at the dump";
+  for (const auto& [path, dev] : mapped_files(again)) {
+    if (mapped.count(path)) {
+      EXPECT_NE(dev, mapped.at(path)) << path << " is still mapped from the device it was on at the dump";
+    }
+  }
   usleep(200 * 1000);
   session.expect_pass_after_check(again);
   session.expect_nothing_left_running();

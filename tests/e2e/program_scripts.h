@@ -1,9 +1,14 @@
-// Scripts for programs from Debian's packages that hold state in memory, print READY, and on
-// SIGUSR1 check it and print PASS (checkpoint_programs_test.cc, other_host_test.cc).
+// Programs from Debian's packages in the tests: scripts that hold state in memory, print READY,
+// and on SIGUSR1 check it and print PASS, and the round trip they go through (checkpoint_programs,
+// checkpoint_procfiles and other_host tests).
 #pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "e2e/checkpoint_harness.h"
 
@@ -14,6 +19,19 @@ inline std::string write_script(const CheckpointSession& session, const std::str
   std::string path = session.dir() / name;
   std::ofstream(path) << text;
   return path;
+}
+
+// Starts `argv` with a 3-day uptime, dumps it mid-loop, restores it and expects its own check to pass.
+inline void expect_program_survives(CheckpointSession& session, const std::vector<std::string>& argv) {
+  pid_t init = session.start_command(argv, {"--uptime", "3d"});
+  ASSERT_GT(init, 0);
+  // Let it run a little, so the dump catches it mid-loop rather than at its first instruction.
+  usleep(300 * 1000);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  usleep(200 * 1000);
+  session.expect_pass_after_check(restored);
 }
 
 // python3: 2 MiB of data with its digest, a dict and a list, and a loop.
