@@ -56,76 +56,17 @@ done
 [[ -n "$procs_list$eventfds_list" ]] || usage
 [[ $(id -u) -eq 0 ]] || { echo "bench/scale.sh: must run as root (cryo needs it)" >&2; exit 1; }
 
-die() {
-  echo "bench/scale.sh: error: $*" >&2
-  exit 1
-}
+bench_name=bench/scale.sh
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 # --- Build -------------------------------------------------------------------------------------
-if [[ ! -f "$build/CMakeCache.txt" ]]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || die "cmake configure failed"
-fi
-cmake --build "$build" -j2 >/dev/null || die "build failed"
+bench_build
 ((${#binaries[@]})) || binaries=("$build/cryo")
 for b in "${binaries[@]}"; do [[ -x "$b" ]] || die "--cryo $b is not an executable"; done
 workload="$build/bench/bench_scale"
 reference="$build/bench/memcpy_reference"
-
-# --- Cleanup: every PID started, every temp dir made ---------------------------------------------
-tmp_base="${TMPDIR:-/var/tmp}"
-work=$(mktemp -d "$tmp_base/cryo-scale.XXXXXX") || die "mktemp -d in $tmp_base failed"
-declare -A live=()  # Host PIDs of tree inits this script started and has not seen die.
-
-# True while PID exists and is not a zombie.
-alive() {
-  local state
-  state=$(awk '{ sub(/.*\) /, ""); print substr($0, 1, 1) }' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ "$state" != Z ]]
-}
-
-wait_gone() {
-  local pid=$1 i
-  for ((i = 0; i < 1000; i++)); do
-    alive "$pid" || return 0
-    sleep 0.01
-  done
-  return 1
-}
-
-kill_tree() {
-  local pid=$1
-  # The init of a PID namespace: SIGKILL to it takes the whole namespace down.
-  kill -KILL "$pid" 2>/dev/null || true
-  wait_gone "$pid" || echo "bench/scale.sh: warning: PID $pid did not go away after SIGKILL" >&2
-  unset "live[$pid]"
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for pid in "${!live[@]}"; do kill_tree "$pid"; done
-  rm -rf -- "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- Helpers -----------------------------------------------------------------------------------
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
-
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-wait_for_line() {
-  local file=$1 pattern=$2 count=$3 seconds=$4 i
-  for ((i = 0; i < seconds * 100; i++)); do
-    if [[ -f "$file" ]] && (($(grep -c -- "$pattern" "$file" || true) >= count)); then return 0; fi
-    sleep 0.01
-  done
-  return 1
-}
+bench_workdir cryo-scale
 
 # --- One case ----------------------------------------------------------------------------------
 # Sets r_dump, r_frozen, r_restore for binary $1, workload arguments $2 $3 (procs, eventfds), tag $4.
