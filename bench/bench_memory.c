@@ -17,24 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t check_requested;
-
-static void on_check_signal(int signo) {
-  (void)signo;
-  check_requested = 1;
-}
-
-// One line, one write(2): the line is whole even if the log is shared.
-static void say(const char* line) {
-  size_t length = strlen(line);
-  while (length > 0) {
-    ssize_t written = write(STDOUT_FILENO, line, length);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return;
-    line += written;
-    length -= (size_t)written;
-  }
-}
+#include "bench_common.h"
 
 // xorshift64 never yields 0 from a non-zero state, so every word written is non-zero.
 static uint64_t next(uint64_t* state) {
@@ -63,11 +46,7 @@ int main(int argc, char** argv) {
   uint64_t state = kSeed;
   for (size_t i = 0; i < words; ++i) memory[i] = next(&state);
 
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = on_check_signal;
-  sigemptyset(&action.sa_mask);
-  if (sigaction(SIGUSR1, &action, NULL) != 0) {
+  if (install_check_handler() != 0) {
     perror("bench_memory: sigaction");
     return 1;
   }

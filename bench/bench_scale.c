@@ -26,24 +26,7 @@
 
 enum { CHILD_BYTES = 64 * 1024, FIRST_FD = 100 };
 
-static volatile sig_atomic_t check_requested;
-
-static void on_check_signal(int signo) {
-  (void)signo;
-  check_requested = 1;
-}
-
-// One line, one write(2): the line is whole even if the log is shared.
-static void say(const char* line) {
-  size_t length = strlen(line);
-  while (length > 0) {
-    ssize_t written = write(STDOUT_FILENO, line, length);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return;
-    line += written;
-    length -= (size_t)written;
-  }
-}
+#include "bench_common.h"
 
 static void die(const char* what) {
   char line[256];
@@ -137,11 +120,7 @@ int main(int argc, char** argv) {
   sigemptyset(&blocked);
   sigaddset(&blocked, SIGUSR2);
   if (sigprocmask(SIG_BLOCK, &blocked, NULL) != 0) die("sigprocmask");
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = on_check_signal;
-  sigemptyset(&action.sa_mask);
-  if (sigaction(SIGUSR1, &action, NULL) != 0) die("sigaction");
+  if (install_check_handler() != 0) die("sigaction");
 
   long count = procs - 1;
   pid_t* children = calloc((size_t)count + 1, sizeof(pid_t));
