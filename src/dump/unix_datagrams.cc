@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "image/unix_socket_name.h"
+
 namespace cryo::dump {
 namespace {
 
@@ -37,19 +39,10 @@ Error refused(int fd, const std::string& target, const std::string& what) {
 
 bool named(const image::UnixSocketState& s) { return s.abstract() || !s.name().empty(); }
 
-// "/run/app.sock", or "@name" for an abstract one (its NULs shown as '@' too, as ss(8) does).
-template <typename Named>
-std::string shown(const Named& s) {
-  if (!s.abstract()) return s.name();
-  std::string text = "@" + s.name();
-  for (size_t i = 1; i < text.size(); ++i)
-    if (text[i] == '\0') text[i] = '@';
-  return text;
-}
 
 std::string describe(const image::UnixSocketState& s) {
   std::string text = "an AF_UNIX SOCK_DGRAM socket";
-  if (named(s)) text += " bound to '" + shown(s) + "'";
+  if (named(s)) text += " bound to '" + image::shown_unix_name(s) + "'";
   return text;
 }
 
@@ -67,7 +60,7 @@ std::string outside_peer(uint64_t ino) {
   } else {
     s.set_name(raw.substr(0, raw.find('\0')));
   }
-  return shown(s);
+  return image::shown_unix_name(s);
 }
 
 // What restore does with a socket and its peer, the same rule as restore/unix_datagrams.cc: ends
@@ -145,7 +138,7 @@ Result<> check_datagram_sockets(const std::map<pid_t, image::ProcessFiles>& file
         return refuse(" with " + std::to_string(s.queue_size()) + " datagrams queued but neither a name nor a socketpair peer to send them");
       for (int i = 0; i < s.senders_size(); ++i) {
         const auto& sender = s.senders(i);
-        std::string from = sender.abstract() || !sender.name().empty() ? "'" + shown(sender) + "'" : "an unbound socket";
+        std::string from = sender.abstract() || !sender.name().empty() ? "'" + image::shown_unix_name(sender) + "'" : "an unbound socket";
         if (pair) {
           // Only the other end can send to a socketpair end, and the kernel names the sender by
           // its current name.

@@ -15,6 +15,7 @@
 #include "base/unique_fd.h"
 #include "dump/tcp_listeners.h"
 #include "dump/unix_datagrams.h"
+#include "image/unix_socket_name.h"
 #include "kernel/unix_diag.h"
 
 namespace cryo::dump {
@@ -161,14 +162,6 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
 }
 
 
-// "/run/app.sock", or "@name" for an abstract one (its NULs shown as '@' too, as ss(8) does).
-std::string display_name(const image::UnixSocketState& s) {
-  if (!s.abstract()) return s.name();
-  std::string shown = "@" + s.name();
-  for (size_t i = 1; i < shown.size(); ++i)
-    if (shown[i] == '\0') shown[i] = '@';
-  return shown;
-}
 
 // The bound name, and for a path what restore needs to make its file again: the file's mode and
 // owner, or that the file was unlinked after bind (the socket's own file, from sock_diag, is no
@@ -230,7 +223,7 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
   state.set_type(facts.type);
   if (diag.name) {
     RETURN_IF_ERROR(collect_name(pid, fd, target, kind, diag, state));
-    kind += " bound to '" + display_name(state) + "'";
+    kind += " bound to '" + image::shown_unix_name(state) + "'";
     // SO_PASSCRED makes every message carry credentials and an unbound sender autobind; restore
     // does not set it again.
     if (int_option(sock.get(), SO_PASSCRED) == 1) return fail(refused(fd, target, kind + " with SO_PASSCRED set"));
@@ -320,12 +313,12 @@ Result<> check_socket_pairs(std::map<pid_t, image::ProcessFiles>& files) {
       if (fd.kind() != image::FD_UNIX_SOCKET || s.listening() || s.type() == SOCK_DGRAM || (s.name().empty() && !s.abstract())) continue;
       SocketFacts facts{AF_UNIX, s.type(), false};
       std::string target = "socket:[" + std::to_string(s.socket_id()) + "]";
-      std::string what = describe(facts) + " bound to '" + display_name(s) + "'";
+      std::string what = describe(facts) + " bound to '" + image::shown_unix_name(s) + "'";
       auto listener = listener_of(s, listeners);
       if (!listener) return fail(refused(fd.fd(), target, what + listener.error().message).context("pid " + std::to_string(pid)));
       auto peer = sockets.find(s.peer_id());
       if (peer != sockets.end() && (!peer->second->name().empty() || peer->second->abstract()))
-        return fail(refused(fd.fd(), target, what + " connected to a socket bound to '" + display_name(*peer->second) + "'")
+        return fail(refused(fd.fd(), target, what + " connected to a socket bound to '" + image::shown_unix_name(*peer->second) + "'")
                         .context("pid " + std::to_string(pid)));
       accepted_from[s.socket_id()] = (*listener)->socket_id();
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "image/unix_socket_name.h"
 #include "restore/anon_inode_fds.h"
 #include "restore/fifos.h"
 #include "restore/memory_objects.h"
@@ -150,7 +151,7 @@ Result<> stage_unix_listeners(const std::map<uint64_t, const image::UnixSocketSt
   for (bool unlinked : {true, false})
     for (const auto& [id, listener] : sockets) {
       if (!listener->listening() || listener->file_unlinked() != unlinked) continue;
-      std::string what = "unix listener " + std::to_string(id) + " on " + unix_socket_name(*listener);
+      std::string what = "unix listener " + std::to_string(id) + " on " + image::shown_unix_name(*listener);
       ASSIGN_OR_RETURN_CTX(UniqueFd made, create_unix_listener(*listener), what);
       for (const auto& [accepted_id, accepted] : sockets) {
         if (accepted->listener_id() != id) continue;

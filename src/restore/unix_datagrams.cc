@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "image/unix_socket_name.h"
 #include "restore/unix_listeners.h"
 
 namespace cryo::restore {
@@ -20,7 +21,7 @@ bool named(const image::UnixSocketState& s) { return s.abstract() || !s.name().e
 std::string key_of(bool abstract, const std::string& name) { return (abstract ? "@" : "/") + name; }
 
 std::string what(const image::UnixSocketState& s) {
-  return "unix datagram socket " + std::to_string(s.socket_id()) + (named(s) ? " on " + unix_socket_name(s) : "");
+  return "unix datagram socket " + std::to_string(s.socket_id()) + (named(s) ? " on " + image::shown_unix_name(s) : "");
 }
 
 // The same rule as the dump's (dump/unix_datagrams.cc).

@@ -19,9 +19,6 @@
 
 namespace cryo::restore {
 
-// "/run/app.sock" or "@name", for messages.
-std::string unix_socket_name(const image::UnixSocketState& s);
-
 // For the pre-flight: "" when the listener's name can be bound here, else the name and why not.
 std::string unix_name_in_use(const image::UnixSocketState& listener);
 
