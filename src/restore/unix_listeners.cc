@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "image/unix_socket_name.h"
 #include "kernel/unix_diag.h"
 
 namespace cryo::restore {
@@ -76,14 +77,6 @@ Result<bool> owns_path(int sock, const image::UnixSocketState& s) {
 
 }  // namespace
 
-std::string unix_socket_name(const image::UnixSocketState& s) {
-  if (!s.abstract()) return s.name();
-  std::string shown = "@" + s.name();
-  for (size_t i = 1; i < shown.size(); ++i)
-    if (shown[i] == '\0') shown[i] = '@';
-  return shown;
-}
-
 std::string unix_name_in_use(const image::UnixSocketState& listener) {
   if (!listener.abstract()) {
     bool stale = false;
@@ -94,7 +87,7 @@ std::string unix_name_in_use(const image::UnixSocketState& listener) {
   if (!probe.valid()) return "";
   UnixAddress a = address_of(listener);
   if (::bind(probe.get(), reinterpret_cast<const sockaddr*>(&a.address), a.length) == 0) return "";
-  return unix_socket_name(listener) + ": " + std::strerror(errno) +
+  return image::shown_unix_name(listener) + ": " + std::strerror(errno) +
          (errno == EADDRINUSE ? " (abstract names are per network namespace, and the tree shares the host's)" : "");
 }
 
@@ -119,19 +112,19 @@ Result<> bind_unix_socket(int sock, const image::UnixSocketState& s, const std::
 Result<> connect_unix_socket(int sock, const image::UnixSocketState& peer) {
   UnixAddress a = address_of(peer);
   if (::connect(sock, reinterpret_cast<const sockaddr*>(&a.address), a.length) != 0)
-    return fail(errno_error("connect(" + unix_socket_name(peer) + ")"));
+    return fail(errno_error("connect(" + image::shown_unix_name(peer) + ")"));
   return {};
 }
 
 Result<size_t> send_unix_to(int sock, const std::string& data, const image::UnixSocketState& receiver) {
   UnixAddress a = address_of(receiver);
   ssize_t n = ::sendto(sock, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&a.address), a.length);
-  if (n < 0) return fail(errno_error("sendto(" + unix_socket_name(receiver) + ", " + std::to_string(data.size()) + " bytes)"));
+  if (n < 0) return fail(errno_error("sendto(" + image::shown_unix_name(receiver) + ", " + std::to_string(data.size()) + " bytes)"));
   return static_cast<size_t>(n);
 }
 
 Result<UniqueFd> create_unix_listener(const image::UnixSocketState& s) {
-  std::string where = "unix listener on " + unix_socket_name(s);
+  std::string where = "unix listener on " + image::shown_unix_name(s);
   UniqueFd sock(::socket(AF_UNIX, s.type() | SOCK_CLOEXEC, 0));
   if (!sock.valid()) return fail(errno_error("socket(AF_UNIX, " + std::to_string(s.type()) + ")").context(where));
   RETURN_IF_ERROR(bind_unix_socket(sock.get(), s, where));
@@ -145,7 +138,7 @@ Result<UniqueFd> create_unix_listener(const image::UnixSocketState& s) {
 }
 
 Result<std::pair<UniqueFd, UniqueFd>> connect_and_accept(int listener, const image::UnixSocketState& s) {
-  std::string where = "connection to the unix listener on " + unix_socket_name(s);
+  std::string where = "connection to the unix listener on " + image::shown_unix_name(s);
   UniqueFd client(::socket(AF_UNIX, s.type() | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!client.valid()) return fail(errno_error("socket").context(where));
   UnixAddress a = address_of(s);
