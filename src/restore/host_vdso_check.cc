@@ -3,21 +3,13 @@
 #include <cstddef>
 #include <map>
 
-#include "base/hex.h"
 #include "base/fault_injection.h"
+#include "base/hex.h"
 #include "ptrace/registers.h"
+#include "restore/vdso_mappings.h"
 
 namespace cryo::restore {
 namespace {
-
-const char* special_name(image::VmaKind kind) {
-  switch (kind) {
-    case image::VMA_VDSO: return "[vdso]";
-    case image::VMA_VVAR: return "[vvar]";
-    case image::VMA_VVAR_VCLOCK: return "[vvar_vclock]";
-    default: return nullptr;
-  }
-}
 
 // Returns what makes the image's vdso mappings unusable on this kernel, or "".
 std::string layout_difference(const std::map<std::string, NamedRange>& image, const std::map<std::string, NamedRange>& here) {
@@ -45,7 +37,7 @@ std::string first_layout_difference(const ImageSet& set, const HostFacts& host) 
     if (process.zombie()) continue;
     std::map<std::string, NamedRange> image;
     for (const auto& vma : process.mm.vmas())
-      if (const char* name = special_name(vma.kind())) image[name] = {name, vma.start(), vma.end()};
+      if (const char* name = vdso_mapping_name(vma.kind())) image[name] = {name, vma.start(), vma.end()};
     std::string problem = layout_difference(image, here);
     if (!problem.empty()) return "pid " + std::to_string(process.pid()) + ": " + problem;
   }

@@ -121,15 +121,6 @@ Result<> unmap_placeholder(RemoteTask& task, const std::vector<NamedRange>& keep
   return {};
 }
 
-const char* special_name(image::VmaKind kind) {
-  switch (kind) {
-    case image::VMA_VDSO: return "[vdso]";
-    case image::VMA_VVAR: return "[vvar]";
-    case image::VMA_VVAR_VCLOCK: return "[vvar_vclock]";
-    default: return nullptr;
-  }
-}
-
 // The image's [vvar]/[vvar_vclock]/[vdso] ranges, and the busy ranges a moved vdso must avoid.
 struct ImageSpecials {
   std::vector<NamedRange> target;
@@ -142,7 +133,7 @@ ImageSpecials image_specials(const RemoteTask& task, const ProcessImage& process
   out.busy.push_back({task.trampoline(), task.trampoline() + task.trampoline_size()});
   for (const auto& vma : process.mm.vmas()) {
     out.busy.push_back({vma.start(), vma.end()});
-    if (const char* name = special_name(vma.kind())) out.target.push_back({name, vma.start(), vma.end()});
+    if (const char* name = vdso_mapping_name(vma.kind())) out.target.push_back({name, vma.start(), vma.end()});
     if (vma.kind() == image::VMA_VDSO) out.old_vdso = AddressRange{vma.start(), vma.end()};
   }
   return out;

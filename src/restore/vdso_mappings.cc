@@ -11,6 +11,15 @@ Result<std::vector<MapsEntry>> read_maps(pid_t pid) {
   return maps;
 }
 
+const char* vdso_mapping_name(image::VmaKind kind) {
+  switch (kind) {
+    case image::VMA_VDSO: return "[vdso]";
+    case image::VMA_VVAR: return "[vvar]";
+    case image::VMA_VVAR_VCLOCK: return "[vvar_vclock]";
+    default: return nullptr;
+  }
+}
+
 bool is_vdso_mapping_name(std::string_view name) { return name == "[vvar]" || name == "[vvar_vclock]" || name == "[vdso]"; }
 
 std::vector<NamedRange> vdso_mappings(const std::vector<MapsEntry>& maps) {

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "kernel/proc_maps.h"
+#include "mm.pb.h"
 #include "restore/address_plan.h"
 
 namespace cryo::restore {
@@ -18,5 +19,9 @@ Result<std::vector<MapsEntry>> read_maps(pid_t pid);
 
 std::vector<NamedRange> vdso_mappings(const std::vector<MapsEntry>& maps);
 bool is_vdso_mapping_name(std::string_view name);
+
+// The maps name of an image VMA of those kinds ("[vvar]", "[vvar_vclock]", "[vdso]"); nullptr for
+// any other kind ([vsyscall] included: it is fixed, never moved).
+const char* vdso_mapping_name(image::VmaKind kind);
 
 }  // namespace cryo::restore
