@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "kernel/feature_report.h"
-#include "kernel/features.h"
+#include "probe/feature_report.h"
+#include "probe/features.h"
 
 namespace cryo::cli {
 namespace {

@@ -17,7 +17,7 @@
 #include "dump/remote_state.h"
 #include "kernel/proc_limits.h"
 #include "kernel/proc_text.h"
-#include "kernel/sched_state.h"
+#include "state/scheduling.h"
 #include "kernel/proc_timers.h"
 
 namespace cryo::dump {

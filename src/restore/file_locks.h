@@ -3,8 +3,8 @@
 
 #include "base/error.h"
 #include "files.pb.h"
-#include "restore/image_set.h"
-#include "restore/remote_task.h"
+#include "image/image_set.h"
+#include "ptrace/remote_task.h"
 
 namespace cryo::restore {
 

@@ -18,7 +18,7 @@
 #include "base/file_util.h"
 #include "base/hex.h"
 #include "base/unique_fd.h"
-#include "kernel/features.h"
+#include "probe/features.h"
 #include "kernel/tree_identity.h"
 #include "ns/clone3.h"
 #include "restore/host_cpu_check.h"

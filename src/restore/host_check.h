@@ -14,7 +14,7 @@
 #include "kernel/xsave_layout.h"
 #include "restore/address_plan.h"
 #include "restore/host_files.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 
 namespace cryo::restore {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "restore/image_set.h"
-#include "restore/tree_plan.h"
+#include "image/image_set.h"
+#include "image/tree_plan.h"
 
 namespace cryo::restore {
 

@@ -12,9 +12,9 @@
 
 #include "base/error.h"
 #include "ptrace/tracee.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/placeholder_tree.h"
-#include "restore/tree_plan.h"
+#include "image/tree_plan.h"
 
 namespace cryo::restore {
 

@@ -16,7 +16,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 
 namespace cryo::restore {
 

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "base/error.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/shared_memory_plan.h"
 #include "restore/vdso_mappings.h"
 #include "restore/vdso_proxy.h"
-#include "restore/remote_task.h"
+#include "ptrace/remote_task.h"
 
 namespace cryo::restore {
 

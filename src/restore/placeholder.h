@@ -9,10 +9,10 @@
 #include <array>
 #include <map>
 
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/seed_board.h"
 #include "restore/staged_fds.h"
-#include "restore/tree_plan.h"
+#include "image/tree_plan.h"
 
 namespace cryo::restore {
 

@@ -13,11 +13,11 @@
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "ns/time_namespace.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/memory_objects.h"
 #include "restore/placeholder.h"
 #include "restore/report_channel.h"
-#include "restore/tree_plan.h"
+#include "image/tree_plan.h"
 
 namespace cryo::restore {
 

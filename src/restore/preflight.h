@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "base/error.h"
-#include "restore/image_set.h"
-#include "restore/tree_plan.h"
+#include "image/image_set.h"
+#include "image/tree_plan.h"
 #include "restore/vdso_proxy.h"
 
 namespace cryo::restore {

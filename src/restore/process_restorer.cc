@@ -18,7 +18,7 @@
 #include "restore/memory_objects.h"
 #include "restore/proc_files.h"
 #include "restore/vdso_mappings.h"
-#include "restore/remote_task.h"
+#include "ptrace/remote_task.h"
 #include "restore/state_restorer.h"
 #include "restore/task_attributes.h"
 #include "restore/thread_restorer.h"

@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "ptrace/tracee.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/placeholder.h"
 #include "restore/shared_memory_plan.h"
 #include "restore/vdso_proxy.h"

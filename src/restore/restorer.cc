@@ -22,7 +22,7 @@
 #include "restore/cgroups.h"
 #include "restore/fork_footprint.h"
 #include "restore/host_check.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/image_validation.h"
 #include "restore/job_control_stops.h"
 #include "restore/included_files.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 
 namespace cryo::restore {
 

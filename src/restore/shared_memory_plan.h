@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "restore/address_plan.h"
-#include "restore/image_set.h"
-#include "restore/tree_plan.h"
+#include "image/image_set.h"
+#include "image/tree_plan.h"
 
 namespace cryo::restore {
 

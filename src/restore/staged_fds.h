@@ -14,7 +14,7 @@
 
 #include "base/error.h"
 #include "ns/time_namespace.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 
 namespace cryo::restore {
 

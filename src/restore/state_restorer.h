@@ -5,8 +5,8 @@
 #pragma once
 
 #include "base/error.h"
-#include "restore/image_set.h"
-#include "restore/remote_task.h"
+#include "image/image_set.h"
+#include "ptrace/remote_task.h"
 
 namespace cryo::restore {
 

@@ -1,7 +1,7 @@
 #include "restore/task_attributes.h"
 
 #include "base/logging.h"
-#include "kernel/sched_state.h"
+#include "state/scheduling.h"
 
 namespace cryo::restore {
 

@@ -10,9 +10,9 @@
 
 #include "base/error.h"
 #include "ptrace/tracee.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/placeholder.h"
-#include "restore/remote_task.h"
+#include "ptrace/remote_task.h"
 
 namespace cryo::restore {
 

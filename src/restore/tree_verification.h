@@ -4,7 +4,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/placeholder_tree.h"
 #include "restore/vdso_proxy.h"
 

@@ -20,7 +20,7 @@
 #include "image/image_printer.h"
 #include "image/image_summaries.h"
 #include "image/run_stats.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/image_validation.h"
 
 namespace cryo::fuzz {
@@ -138,7 +138,7 @@ Result<> write_whole_file(const std::string& path, std::span<const uint8_t> byte
 std::optional<std::string> run_restore_checks(const std::string& dir, Outcome& outcome) {
   // CRYO_FUZZ_VERBOSE=1 says why an input was refused, for shaping seeds that get further.
   static const bool verbose = std::getenv("CRYO_FUZZ_VERBOSE") != nullptr;
-  auto set = restore::load_image_set(dir);
+  auto set = load_image_set(dir);
   if (!set) {
     if (verbose) std::fprintf(stderr, "load_image_set: %s\n", set.error().message.c_str());
     return std::nullopt;

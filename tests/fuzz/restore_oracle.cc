@@ -32,7 +32,7 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-std::optional<std::string> check_memory(const restore::ProcessImage& p, const std::string& where) {
+std::optional<std::string> check_memory(const ProcessImage& p, const std::string& where) {
   uint64_t previous_end = 0;
   for (const auto& vma : p.mm.vmas()) {
     std::string name = where + "mapping " + hex(vma.start()) + "-" + hex(vma.end());
@@ -71,7 +71,7 @@ std::optional<std::string> check_memory(const restore::ProcessImage& p, const st
   return std::nullopt;
 }
 
-std::optional<std::string> check_files(const restore::ProcessImage& p, const restore::ImageSet& set,
+std::optional<std::string> check_files(const ProcessImage& p, const ImageSet& set,
                                        const std::string& where) {
   std::set<int> numbers;
   std::set<uint64_t> pipes;
@@ -98,7 +98,7 @@ std::optional<std::string> check_files(const restore::ProcessImage& p, const res
 
 // Memory objects: bounded, their pages inside objpages.img and inside the object; every mapping of
 // one names an object that exists.
-std::optional<std::string> check_objects(const restore::ImageSet& set) {
+std::optional<std::string> check_objects(const ImageSet& set) {
   std::set<uint64_t> ids;
   for (const auto& object : set.objects.objects()) {
     const std::string name = "memory object " + std::to_string(object.id());
@@ -122,7 +122,7 @@ std::optional<std::string> check_objects(const restore::ImageSet& set) {
 
 }  // namespace
 
-std::optional<std::string> check_accepted_image(const restore::ImageSet& set) {
+std::optional<std::string> check_accepted_image(const ImageSet& set) {
   if (auto broken = check_objects(set)) return broken;
   std::set<uint32_t> pids;
   for (const auto& p : set.processes) {

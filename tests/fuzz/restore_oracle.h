@@ -7,11 +7,11 @@
 #include <optional>
 #include <string>
 
-#include "restore/image_set.h"
+#include "image/image_set.h"
 
 namespace cryo::fuzz {
 
 // The first broken promise of an accepted image, or nullopt.
-std::optional<std::string> check_accepted_image(const restore::ImageSet& set);
+std::optional<std::string> check_accepted_image(const ImageSet& set);
 
 }  // namespace cryo::fuzz

@@ -92,7 +92,7 @@ TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRedirectedAndOneMissingIsRefused) {
   ASSERT_EQ(dumped->symbols.size(), here->symbols.size());
   for (size_t i = 0; i < here->symbols.size(); ++i) EXPECT_EQ(dumped->symbols[i].offset, here->symbols[i].offset + 16);
 
-  restore::ImageSet set;
+  ImageSet set;
   auto* v = set.inventory.mutable_vdso();
   v->set_xxh3(dumped->xxh3);
   v->set_size(dumped->size);
@@ -138,7 +138,7 @@ TEST(VdsoText, AThreadInsideTheVdsoIsRefusedWhenItMustBeRedirected) {
   auto bytes = own_vdso();
   auto here = describe_vdso(bytes);
   ASSERT_TRUE(here);
-  restore::ImageSet set;
+  ImageSet set;
   auto* v = set.inventory.mutable_vdso();
   v->set_xxh3(here->xxh3 ^ 1);
   v->set_size(here->size);
@@ -147,7 +147,7 @@ TEST(VdsoText, AThreadInsideTheVdsoIsRefusedWhenItMustBeRedirected) {
     out->set_name(s.name);
     out->set_offset(s.offset + 16);
   }
-  restore::ProcessImage process;
+  ProcessImage process;
   process.entry.set_pid(1);
   auto* vma = process.mm.add_vmas();
   vma->set_start(0x7fff0000a000);

@@ -1,4 +1,4 @@
-#include "kernel/feature_report.h"
+#include "probe/feature_report.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>

@@ -8,7 +8,7 @@
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
-#include "restore/image_set.h"
+#include "image/image_set.h"
 #include "restore/image_validation.h"
 
 namespace cryo {
@@ -38,7 +38,7 @@ TEST(GoldenImages, EveryFileOfEveryGoldenImageMatchesItsInventoryAndDecodes) {
 }
 
 TEST(GoldenImages, CounterImageStillSaysWhatItSaidWhenItWasWritten) {
-  auto set = restore::load_image_set(kCounter);
+  auto set = load_image_set(kCounter);
   ASSERT_TRUE(set) << set.error().message;
   // Written by `cryo run --uptime 49d --hostname golden -- demo_counter`, dumped about 1 s later.
   ASSERT_EQ(set->processes.size(), 1u);
@@ -58,7 +58,7 @@ TEST(GoldenImages, CounterImageStillSaysWhatItSaidWhenItWasWritten) {
 }
 
 TEST(GoldenImages, CounterImagePassesTodaysValidation) {
-  auto set = restore::load_image_set(kCounter);
+  auto set = load_image_set(kCounter);
   ASSERT_TRUE(set) << set.error().message;
   std::vector<std::string> problems;
   restore::validate_image(*set, &problems);

@@ -135,8 +135,8 @@ TEST(MemoryObjectClassification, KindsOfMappingsOfObjects) {
 }
 
 // One process mapping a shmem object, a memfd and a deleted file, and holding the memfd and the file open.
-restore::ImageSet image_with_objects() {
-  restore::ImageSet set;
+ImageSet image_with_objects() {
+  ImageSet set;
   set.object_pages_size = 3 * 4096;
   set.objects.set_pages_file_size(3 * 4096);
   auto add_object = [&](uint64_t id, image::ObjectKind kind, uint64_t size, const std::string& name, uint64_t file_offset) {
@@ -156,7 +156,7 @@ restore::ImageSet image_with_objects() {
   add_object(2, image::OBJECT_MEMFD, 5000, "cache", 4096)->set_seals(F_SEAL_SHRINK);
   add_object(3, image::OBJECT_DELETED_FILE, 100, "/data/old", 8192);
 
-  restore::ProcessImage p;
+  ProcessImage p;
   p.entry.set_pid(1);
   auto add_vma = [&](uint64_t start, uint64_t end, image::VmaKind kind, uint64_t object, uint32_t flags) {
     auto* vma = p.mm.add_vmas();
@@ -186,7 +186,7 @@ restore::ImageSet image_with_objects() {
   return set;
 }
 
-std::vector<std::string> object_problems(const restore::ImageSet& set) {
+std::vector<std::string> object_problems(const ImageSet& set) {
   std::vector<std::string> problems;
   restore::validate_objects(set, &problems);
   return problems;
@@ -199,7 +199,7 @@ TEST(MemoryObjectValidation, AValidImageHasNoProblem) {
 
 TEST(MemoryObjectValidation, RefusesBadObjectsAndReferences) {
   struct Case {
-    std::function<void(restore::ImageSet&)> damage;
+    std::function<void(ImageSet&)> damage;
     std::string expect;
   } cases[] = {
       {[](auto& s) { s.objects.mutable_objects(1)->set_id(1); }, "zero or repeated"},

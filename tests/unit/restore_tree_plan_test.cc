@@ -1,4 +1,4 @@
-#include "restore/tree_plan.h"
+#include "image/tree_plan.h"
 
 #include <gtest/gtest.h>
 

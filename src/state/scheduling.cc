@@ -1,4 +1,4 @@
-#include "kernel/sched_state.h"
+#include "state/scheduling.h"
 
 #include <sched.h>
 #include <sys/resource.h>

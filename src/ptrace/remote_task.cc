@@ -1,4 +1,4 @@
-#include "restore/remote_task.h"
+#include "ptrace/remote_task.h"
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -8,7 +8,7 @@
 
 #include "base/logging.h"
 
-namespace cryo::restore {
+namespace cryo {
 
 Result<RemoteTask> RemoteTask::start(Tracee& tracee) {
   ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(tracee.tid()));
@@ -94,4 +94,4 @@ Result<> RemoteTask::leave(const Registers& final_regs, uint64_t blocked_mask) {
   return {};
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo

@@ -15,7 +15,7 @@
 
 #include "pstree.pb.h"
 
-namespace cryo::restore {
+namespace cryo {
 
 // The PID range the kernel can hand out (PID_MAX_LIMIT on 64-bit).
 constexpr uint32_t kMaxPid = 4194304;
@@ -56,4 +56,4 @@ struct TreePlan {
 // recreated is appended to `problems`; the plan is only meaningful when none was added.
 TreePlan plan_tree(const std::vector<image::ProcessEntry>& entries, std::vector<std::string>* problems);
 
-}  // namespace cryo::restore
+}  // namespace cryo

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "kernel/features.h"
+#include "probe/features.h"
 
 namespace cryo {
 

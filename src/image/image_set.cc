@@ -1,4 +1,4 @@
-#include "restore/image_set.h"
+#include "image/image_set.h"
 
 #include <set>
 
@@ -6,7 +6,7 @@
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
 
-namespace cryo::restore {
+namespace cryo {
 
 const ProcessImage* ImageSet::find(uint32_t pid) const {
   auto it = index.find(pid);
@@ -79,4 +79,4 @@ Result<ImageSet> load_image_set(const std::string& dir) {
   return load_image_set(std::make_shared<const DirFd>(std::move(opened)));
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo

@@ -14,7 +14,7 @@
 #include "ptrace/remote_syscalls.h"
 #include "ptrace/tracee.h"
 
-namespace cryo::restore {
+namespace cryo {
 
 class RemoteTask {
  public:
@@ -72,4 +72,4 @@ class RemoteTask {
 // The trampoline's first page holds `syscall; int3`; scratch space starts at this offset.
 constexpr uint64_t kTrampolineCodeSize = 4096;
 
-}  // namespace cryo::restore
+}  // namespace cryo

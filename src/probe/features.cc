@@ -1,4 +1,4 @@
-#include "kernel/features.h"
+#include "probe/features.h"
 
 #include <fcntl.h>
 #include <sched.h>

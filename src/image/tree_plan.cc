@@ -1,10 +1,10 @@
-#include "restore/tree_plan.h"
+#include "image/tree_plan.h"
 
 #include <map>
 #include <optional>
 #include <set>
 
-namespace cryo::restore {
+namespace cryo {
 namespace {
 
 std::string pid_name(uint32_t pid) { return "pid " + std::to_string(pid); }
@@ -322,4 +322,4 @@ TreePlan plan_tree(const std::vector<image::ProcessEntry>& entries, std::vector<
   return Planner(entries, problems).run();
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo

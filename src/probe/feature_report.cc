@@ -1,4 +1,4 @@
-#include "kernel/feature_report.h"
+#include "probe/feature_report.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -26,7 +26,7 @@
 #include "pstree.pb.h"
 #include "sysv.pb.h"
 
-namespace cryo::restore {
+namespace cryo {
 
 struct ProcessImage {
   image::ProcessEntry entry;  // From pstree.img.
@@ -72,4 +72,4 @@ Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir, const image::V
 // The same, opening `dir` first.
 Result<ImageSet> load_image_set(const std::string& dir);
 
-}  // namespace cryo::restore
+}  // namespace cryo
