@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "base/logging.h"
+#include "base/page_size.h"
 #include "kernel/kernel_abi.h"
 #include "kernel/proc_maps.h"
 #include "ptrace/remote_syscalls.h"
@@ -21,8 +22,6 @@
 
 namespace cryo::dump {
 namespace {
-
-constexpr uint64_t kPageSize = 4096;
 
 // Layout of the scratch page: where each injected call writes its answer.
 constexpr uint64_t kSigactionsAt = 0;                       // 65 * 32 bytes, indexed by signal.
