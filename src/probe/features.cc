@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 
+#include "base/run_in_child.h"
 #include "base/scope_guard.h"
 #include "base/unique_fd.h"
 #include "kernel/capabilities.h"
@@ -61,26 +62,14 @@ struct ChildReport {
 
 // Runs `body` in a forked child, so that what it changes (namespaces, offsets) dies with it.
 Result<ChildReport> in_child(const std::function<ChildReport()>& body) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return fail_errno("fork");
-  if (pid == 0) {
+  ASSIGN_OR_RETURN(std::string bytes, run_in_child({.what = "probe child", .max_report = sizeof(ChildReport)}, [&](int out) {
     ChildReport report = body();
-    ssize_t ignored = ::write(write_end.get(), &report, sizeof report);
-    (void)ignored;
-    ::_exit(0);
-  }
-  write_end.reset();
+    report_to_parent(out, &report, sizeof report);
+    return 0;
+  }));
+  if (bytes.size() != sizeof(ChildReport)) return fail("probe child ended without a report");
   ChildReport report;
-  ssize_t got;
-  do {
-    got = ::read(read_end.get(), &report, sizeof report);
-  } while (got < 0 && errno == EINTR);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (got != sizeof report) return fail("probe child " + std::to_string(pid) + " ended without a report");
+  std::memcpy(&report, bytes.data(), sizeof report);
   return report;
 }
 

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,7 +16,7 @@
 #include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/hex.h"
-#include "base/unique_fd.h"
+#include "base/run_in_child.h"
 #include "probe/features.h"
 #include "kernel/tree_identity.h"
 #include "ns/clone3.h"
@@ -36,27 +35,19 @@ namespace {
 // grew past it. The kernel.pid_max sysctl answers for the reader's namespace: a child that is the
 // init of a new one reads it. Older kernels have one global value, which the child reads as well.
 Result<uint64_t> fresh_namespace_pid_max() {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return fail_errno("pipe2");
-  UniqueFd read_end(ends[0]), write_end(ends[1]);
-  pid_t child = clone3_fork(CLONE_NEWPID);
-  if (child == 0) {
+  ChildJob job{.what = "pid_max reader in a new PID namespace", .max_report = 32};
+  job.fork = [] { return clone3_fork(CLONE_NEWPID); };
+  job.fork_call = "clone3(CLONE_NEWPID)";
+  ASSIGN_OR_RETURN(std::string text, run_in_child(job, [](int out) {
     char buf[32];
     int fd = ::open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
     ssize_t n = fd < 0 ? -1 : ::read(fd, buf, sizeof buf);
-    if (n > 0) (void)!::write(write_end.get(), buf, static_cast<size_t>(n));
-    ::_exit(n > 0 ? 0 : 1);
-  }
-  if (child < 0) return fail_errno("clone3(CLONE_NEWPID)");
-  write_end.reset();
-  char buf[32] = {};
-  ssize_t n;
-  while ((n = ::read(read_end.get(), buf, sizeof buf - 1)) < 0 && errno == EINTR) {
-  }
-  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  if (n <= 0) return fail("reading pid_max in a new PID namespace failed");
-  return std::strtoull(buf, nullptr, 10);
+    if (n <= 0) return 1;
+    report_to_parent(out, buf, static_cast<size_t>(n));
+    return 0;
+  }));
+  if (text.empty()) return fail("reading pid_max in a new PID namespace failed");
+  return std::strtoull(text.c_str(), nullptr, 10);
 }
 
 }  // namespace
