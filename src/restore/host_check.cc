@@ -4,21 +4,18 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <sstream>
 
 #include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/hex.h"
 #include "base/run_in_child.h"
 #include "probe/features.h"
-#include "kernel/tree_identity.h"
 #include "ns/clone3.h"
 #include "restore/host_cpu_check.h"
 #include "restore/inotify_fds.h"
@@ -52,31 +49,10 @@ Result<uint64_t> fresh_namespace_pid_max() {
 
 }  // namespace
 
-Result<HostFacts> read_host_facts(const ImageSet& set) {
-  HostFacts facts;
-  utsname uts;
-  if (::uname(&uts) != 0) return fail_errno("uname");
-  facts.kernel_release = uts.release;
-  facts.arch = uts.machine;
-  ASSIGN_OR_RETURN(std::string cpuinfo, read_file("/proc/cpuinfo"));
-  std::istringstream lines(cpuinfo);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (!line.starts_with("flags")) continue;
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::istringstream words(line.substr(colon + 1));
-    std::string flag;
-    while (words >> flag) facts.cpu_flags.insert(flag);
-    break;  // Every CPU lists the same flags; the first one is enough.
-  }
-  XsaveLayout xsave = read_xsave_layout();
-  facts.xcr0 = xsave.xcr0;
-  facts.xsave_size = xsave.size;
-  facts.xsave_components = xsave.components;
-  if (auto boot_id = read_boot_id()) facts.boot_id = *boot_id;
-  ASSIGN_OR_RETURN(auto maps, read_maps(0));
-  facts.vdso_layout = vdso_mappings(maps);
+Result<RestoreHostFacts> read_restore_host_facts(const ImageSet& set) {
+  ASSIGN_OR_RETURN(HostFacts host, read_host_facts());
+  RestoreHostFacts facts;
+  static_cast<HostFacts&>(facts) = std::move(host);
   const char* forced = std::getenv(kVdsoRedirectVariable);
   facts.vdso_redirect_forced = forced && std::string(forced) == "1";
   for (const auto& m : facts.vdso_layout) {
@@ -103,7 +79,7 @@ Result<HostFacts> read_host_facts(const ImageSet& set) {
   return facts;
 }
 
-HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunction& stat, const ContentFunction& content) {
+HostCheck check_host(const ImageSet& set, const RestoreHostFacts& host, const StatFunction& stat, const ContentFunction& content) {
   HostCheck out;
   const auto& inv = set.inventory;
   check_cpu_and_kernel(inv, host, &out);
