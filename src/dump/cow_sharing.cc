@@ -10,13 +10,13 @@
 
 #include "base/file_util.h"
 #include "base/logging.h"
+#include "base/page_size.h"
 #include "base/unique_fd.h"
 #include "kernel/proc_maps.h"
 
 namespace cryo::dump {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
 constexpr size_t kBatchPages = 64 * 1024;  // 512 KiB of entries per read: 256 MiB of memory.
 
 UniqueFd open_pagemap(pid_t pid) {

@@ -9,13 +9,13 @@
 #include <cerrno>
 
 #include "base/file_util.h"
+#include "base/page_size.h"
 #include "dump/file_identity.h"
 #include "dump/page_dump.h"
 
 namespace cryo::dump {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
 constexpr size_t kChunk = 4 << 20;
 using image::kMaxObjectBytes;
 constexpr std::string_view kDeleted = " (deleted)";

@@ -10,6 +10,7 @@
 
 #include "base/file_util.h"
 #include "base/logging.h"
+#include "base/page_size.h"
 #include "base/unique_fd.h"
 #include "image/checksum.h"
 #include "kernel/proc_pagemap.h"
@@ -17,7 +18,6 @@
 namespace cryo::dump {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
 // One batch: up to this many bytes and iovecs per process_vm_readv (IOV_MAX is 1024). Large
 // batches amortize the syscall; 8 MiB stays in the last-level cache for the zero check.
 constexpr size_t kBatchBytes = 8 << 20;

@@ -5,7 +5,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,15 +13,15 @@
 #include <optional>
 
 #include "base/logging.h"
+#include "base/page_size.h"
 #include "kernel/kernel_abi.h"
 #include "kernel/proc_maps.h"
 #include "ptrace/remote_syscalls.h"
+#include "ptrace/remote_task.h"
 #include "ptrace/resume_frame.h"
 
 namespace cryo::dump {
 namespace {
-
-constexpr uint64_t kPageSize = 4096;
 
 // Layout of the scratch page: where each injected call writes its answer.
 constexpr uint64_t kSigactionsAt = 0;                       // 65 * 32 bytes, indexed by signal.
@@ -81,8 +80,6 @@ Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first
   return {};
 }
 
-Result<std::string> read_scratch(pid_t tid, uint64_t scratch);
-
 // A speculation mitigation the process chose with PR_SET_SPECULATION_CTRL (it can only be chosen
 // again from inside, and a forced one not undone): cryo does not restore it yet, so it refuses.
 // Only the leader is asked; a thread's own choice shows in the restored tree's verification.
@@ -104,7 +101,9 @@ static_assert(sizeof(kernel_abi::Itimerspec) <= kThreadSlot);
 
 // Asks the process for the time left on each of its POSIX timers (timer_gettime), a page's worth
 // at a time, into the same slots the threads use.
-Result<> collect_posix_timer_times(RemoteSyscalls& remote, pid_t tid, uint64_t scratch, image::ProcessCore& core) {
+Result<> collect_posix_timer_times(RemoteTask& task, image::ProcessCore& core) {
+  RemoteSyscalls& remote = task.syscalls();
+  uint64_t scratch = task.scratch();
   for (int first = 0; first < core.posix_timers_size(); first += static_cast<int>(kThreadsPerPage)) {
     int count = std::min(static_cast<int>(kThreadsPerPage), core.posix_timers_size() - first);
     for (int i = 0; i < count; ++i) {
@@ -112,7 +111,7 @@ Result<> collect_posix_timer_times(RemoteSyscalls& remote, pid_t tid, uint64_t s
       RETURN_IF_ERROR(remote.call("timer_gettime(" + std::to_string(id) + ")", SYS_timer_gettime,
                                   {id, scratch + kThreadsAt + static_cast<uint64_t>(i) * kThreadSlot}));
     }
-    ASSIGN_OR_RETURN(std::string page, read_scratch(tid, scratch));
+    ASSIGN_OR_RETURN(std::string page, task.read_scratch());
     for (int i = 0; i < count; ++i) {
       kernel_abi::Itimerspec spec;
       std::memcpy(&spec, page.data() + kThreadsAt + static_cast<size_t>(i) * kThreadSlot, sizeof spec);
@@ -139,15 +138,6 @@ void read_thread_registrations(const std::string& page, size_t index, image::Thr
   std::memcpy(&tsc, slot + kSlotTsc, sizeof tsc);
   thread_core.set_pdeath_signal(pdeath);
   thread_core.set_tsc_mode(tsc);
-}
-
-Result<std::string> read_scratch(pid_t tid, uint64_t scratch) {
-  std::string page(kPageSize, '\0');
-  iovec local{page.data(), page.size()};
-  iovec remote_iov{reinterpret_cast<void*>(scratch), page.size()};
-  if (::process_vm_readv(tid, &local, 1, &remote_iov, 1, 0) != static_cast<ssize_t>(page.size()))
-    return fail(errno_error("pid " + std::to_string(tid) + ": process_vm_readv(scratch page)"));
-  return page;
 }
 
 // A new anonymous mapping gets mm->def_flags: VM_LOCKED after mlockall(MCL_FUTURE), with
@@ -179,14 +169,14 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   // the dump is only slower.
   auto pin = CpuPin::pin(static_cast<pid_t>(::syscall(SYS_gettid)), tid);
   if (!pin) log->debug("pid {}: not pinned to one CPU: {}", tid, pin.error().message);
-  ASSIGN_OR_RETURN(RemoteSyscalls remote, sites.enter(thread));
+  ASSIGN_OR_RETURN(RemoteSyscalls injected, sites.enter(thread));
+  RemoteTask task = RemoteTask::adopt(thread, std::move(injected));
+  RemoteSyscalls& remote = task.syscalls();
 
-  // Data only: every call runs from the vdso, so no code is ever left where a thread could run
-  // into it. (An int3 trampoline here would be faster, but a thread the kernel detaches from a
-  // dead cryo while it runs one dies of the SIGTRAP.)
-  ASSIGN_OR_RETURN(uint64_t scratch, remote.call("mmap(scratch page)", SYS_mmap,
-                                                 {0, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                                                  static_cast<uint64_t>(-1), 0}));
+  // Data only: every call runs from the vdso or the resume path, so no code is ever left where a
+  // thread could run into it. (An int3 trampoline here would be faster, but a thread the kernel
+  // detaches from a dead cryo while it runs one dies of the SIGTRAP.)
+  ASSIGN_OR_RETURN(uint64_t scratch, task.map_scratch(kPageSize, "scratch page"));
   ProcessWideRemoteState state;
   auto body = [&]() -> Result<> {
     ASSIGN_OR_RETURN(state.mlockall_flags, mlockall_flags_shown_by(tid, scratch));
@@ -219,16 +209,16 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   auto collected = body();
   std::string page;
   if (collected) {
-    auto read = read_scratch(tid, scratch);
+    auto read = task.read_scratch();
     if (read) page = std::move(*read);
     else collected = fail(read.error());
   }
-  if (collected) collected = collect_posix_timer_times(remote, tid, scratch, core);
+  if (collected) collected = collect_posix_timer_times(task, core);
   for (size_t first = 1; collected && first < threads.size(); first += kThreadsPerPage) {
     size_t count = std::min(kThreadsPerPage, threads.size() - first);
     collected = collect_thread_registrations(threads, first, count, sites, scratch, core);
     if (!collected) break;
-    auto read = read_scratch(tid, scratch);
+    auto read = task.read_scratch();
     if (!read) {
       collected = fail(read.error());
       break;
@@ -236,7 +226,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     for (size_t i = 0; i < count; ++i) read_thread_registrations(*read, i, *core.mutable_threads(static_cast<int>(first + i)));
   }
   // Unmapped on every path that mapped it: a leftover page would change the process's memory map.
-  auto unmapped = remote.call("munmap(scratch page)", SYS_munmap, {scratch, kPageSize});
+  auto unmapped = task.unmap_scratch();
   if (!collected) return fail(collected.error());
   if (!unmapped) return fail(unmapped.error());
 

@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/run_in_child.h"
 #include "base/unique_fd.h"
 #include "image/ipc_sysctls.h"
 #include "image/object_limits.h"
@@ -32,12 +32,13 @@ std::string key_text(int64_t key) {
 }
 
 // Only async-signal-safe calls between fork and _exit. Copies every segment into `out` (shared
-// with cryo) and writes one byte per segment, or '!', the segment's index and errno on a failure.
-[[noreturn]] void copy_in_child(int ns, const image::SysvIpc& ipc, char* out, int report) {
+// with cryo) and reports '=', or '!', the segment's index and errno on a failure (a complete
+// report either way, so the child exits with 0).
+int copy_in_child(int ns, const image::SysvIpc& ipc, char* out, int report) {
   auto failed = [&](int index) {
     int msg[3] = {'!', index, errno};
-    (void)!::write(report, msg, sizeof msg);
-    ::_exit(1);
+    report_to_parent(report, msg, sizeof msg);
+    ::_exit(0);
   };
   if (::setns(ns, CLONE_NEWIPC) != 0) failed(-1);
   size_t offset = 0;
@@ -51,8 +52,8 @@ std::string key_text(int64_t key) {
     offset += segment.size();
   }
   int done[3] = {'=', 0, 0};
-  (void)!::write(report, done, sizeof done);
-  ::_exit(0);
+  report_to_parent(report, done, sizeof done);
+  return 0;
 }
 
 }  // namespace
@@ -188,25 +189,17 @@ Result<image::SysvIpc> collect_sysv_ipc(pid_t pid) {
     size_t n;
     ~Unmap() { ::munmap(p, n); }
   } unmap{buffer, total};
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-  UniqueFd from_child(fds[0]), to_parent(fds[1]);
-  pid_t child = ::fork();
-  if (child < 0) return fail_errno("fork");
-  if (child == 0) copy_in_child(ns.get(), ipc, static_cast<char*>(buffer), to_parent.get());
-  to_parent.reset();
+  ASSIGN_OR_RETURN_CTX(std::string answer,
+                       run_in_child({.what = "the helper in the tree's IPC namespace", .max_report = 3 * sizeof(int)},
+                                    [&](int out) { return copy_in_child(ns.get(), ipc, static_cast<char*>(buffer), out); }),
+                       "copy SysV shared memory");
   int report[3] = {0, 0, 0};
-  ssize_t n;
-  do n = ::read(from_child.get(), report, sizeof report);
-  while (n < 0 && errno == EINTR);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (n == static_cast<ssize_t>(sizeof report) && report[0] == '!') {
+  if (answer.size() == sizeof report) std::memcpy(report, answer.data(), sizeof report);
+  if (answer.size() == sizeof report && report[0] == '!') {
     std::string call = report[1] < 0 ? "setns(" + ns_path + ")" : "shmat(" + std::to_string(ipc.segments(report[1]).id()) + ")";
     return fail(errno_error(call, report[2]).context("copy SysV shared memory"));
   }
-  if (n != static_cast<ssize_t>(sizeof report) || report[0] != '=' || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  if (answer.size() != sizeof report || report[0] != '=')
     return fail("copy SysV shared memory: the helper in the tree's IPC namespace failed");
   const char* bytes = static_cast<const char*>(buffer);
   for (auto& s : *ipc.mutable_segments()) {

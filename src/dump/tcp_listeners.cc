@@ -8,10 +8,12 @@
 namespace cryo::dump {
 namespace {
 
-bool flag_option(int sock, int level, int option) {
+// An on/off socket option; a getsockopt that fails is an error, not an option that is off.
+Result<bool> flag_option(int sock, int level, int option, const char* name) {
   int value = 0;
   socklen_t size = sizeof value;
-  return ::getsockopt(sock, level, option, &value, &size) == 0 && value != 0;
+  if (::getsockopt(sock, level, option, &value, &size) != 0) return fail(errno_error(std::string("getsockopt(") + name + ")"));
+  return value != 0;
 }
 
 }  // namespace
@@ -32,11 +34,18 @@ Result<> collect_tcp_listener(int sock, int fd, const std::string& target, uint6
   state->set_socket_id(ino);
   state->set_family(address.ss_family);
   state->set_address(std::string(reinterpret_cast<const char*>(&address), length));
-  state->set_reuseaddr(flag_option(sock, SOL_SOCKET, SO_REUSEADDR));
-  state->set_reuseport(flag_option(sock, SOL_SOCKET, SO_REUSEPORT));
-  if (address.ss_family == AF_INET6) state->set_v6only(flag_option(sock, IPPROTO_IPV6, IPV6_V6ONLY));
-  state->set_nodelay(flag_option(sock, IPPROTO_TCP, TCP_NODELAY));
-  state->set_keepalive(flag_option(sock, SOL_SOCKET, SO_KEEPALIVE));
+  ASSIGN_OR_RETURN_CTX(bool reuseaddr, flag_option(sock, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR"), what);
+  ASSIGN_OR_RETURN_CTX(bool reuseport, flag_option(sock, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT"), what);
+  ASSIGN_OR_RETURN_CTX(bool nodelay, flag_option(sock, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY"), what);
+  ASSIGN_OR_RETURN_CTX(bool keepalive, flag_option(sock, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE"), what);
+  state->set_reuseaddr(reuseaddr);
+  state->set_reuseport(reuseport);
+  if (address.ss_family == AF_INET6) {
+    ASSIGN_OR_RETURN_CTX(bool v6only, flag_option(sock, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY"), what);
+    state->set_v6only(v6only);
+  }
+  state->set_nodelay(nodelay);
+  state->set_keepalive(keepalive);
   return {};
 }
 

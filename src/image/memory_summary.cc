@@ -9,13 +9,12 @@
 #include <map>
 
 #include "base/display_text.h"
+#include "base/page_size.h"
 #include "base/text_table.h"
 #include "image/summary_renderers.h"
 
 namespace cryo::image {
 namespace {
-
-constexpr uint64_t kPageSize = 4096;
 
 // Page ranges from a list an image gives (which may overlap or overflow in a hostile one): merged,
 // so that counting the pages inside any range is two binary searches.

@@ -9,11 +9,10 @@
 #include <string>
 
 #include "base/file_util.h"
+#include "base/page_size.h"
 
 namespace cryo {
 namespace {
-
-constexpr uint64_t kPageSize = 4096;
 
 // From <linux/fs.h> of Linux 6.7; Debian 12's headers predate PAGEMAP_SCAN.
 struct PageRegion {

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -17,8 +16,8 @@
 #include "base/logging.h"
 #include "base/scope_guard.h"
 #include "base/unique_fd.h"
-#include "ns/clone3.h"
 #include "ns/launch_report.h"
+#include "ns/namespace_init.h"
 #include "ns/proc_mount.h"
 #include "ns/time_namespace.h"
 
@@ -85,31 +84,20 @@ struct InitPlan {
   init_failed(plan, InitStep::kExec, errno);
 }
 
-std::string clone_call(uint64_t flags) {
-  std::string call = "clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWIPC";
-  if (flags & CLONE_NEWUTS) call += "|CLONE_NEWUTS";
-  return call + ")";
-}
-
 // A forked copy of cryo that enters nothing itself: unshare(CLONE_NEWTIME) only changes the time
 // namespace of the caller's future children, and doing it here keeps cryo's own in the host's.
 // It creates the init (the first and only process to enter the new time namespace, which freezes
 // the offsets) and exits, so that the init is adopted by cryo (attached) or by the host's init.
-[[noreturn]] void run_intermediate(const ClockOffsets& offsets, uint64_t clone_flags, const InitPlan& plan) {
-  auto unshared = unshare_time_namespace(offsets);
-  if (!unshared) {
-    (void)launch_report::write_error(plan.report_fd, unshared.error());
-    ::_exit(1);
-  }
-  pid_t pid = clone3_fork(clone_flags);
-  if (pid == 0) become_init(plan);
-  if (pid < 0) {
-    Error error = errno_error(clone_call(clone_flags));
-    if (error.err == EPERM) error = error.with_hint("run cryo as root (it needs CAP_SYS_ADMIN)");
+[[noreturn]] void run_intermediate(const NamespaceInitRequest& request, const InitPlan& plan) {
+  auto init = clone_namespace_init(request);
+  if (!init) {
+    Error error = init.error();
+    if (error.err == EPERM && error.hint.empty()) error = error.with_hint("run cryo as root (it needs CAP_SYS_ADMIN)");
     (void)launch_report::write_error(plan.report_fd, error);
     ::_exit(1);
   }
-  (void)launch_report::write_init_pid(plan.report_fd, pid);
+  if (*init == 0) become_init(plan);
+  (void)launch_report::write_init_pid(plan.report_fd, *init);
   ::_exit(0);
 }
 
@@ -193,13 +181,16 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   ClockOffsets offsets = resolve_clock_offsets(spec.clocks, kernel_clock_ns(CLOCK_BOOTTIME, own),
                                                kernel_clock_ns(CLOCK_MONOTONIC, own), own);
   log->debug("time namespace offsets: monotonic {} ns, boottime {} ns", offsets.monotonic_ns, offsets.boottime_ns);
+  NamespaceInitRequest request;
+  request.clocks = offsets;
   // An IPC namespace of its own: the tree's SysV objects and POSIX message queues are then its own,
   // so a dump can tell what the tree holds (and refuses what it cannot dump) instead of sharing the host's.
-  uint64_t clone_flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (spec.hostname ? CLONE_NEWUTS : 0);
+  request.own_ipc = true;
+  request.own_uts = spec.hostname.has_value();
 
   pid_t helper = ::fork();
   if (helper < 0) return fail_errno("fork");
-  if (helper == 0) run_intermediate(offsets, clone_flags, plan);
+  if (helper == 0) run_intermediate(request, plan);
   report.write.reset();
   failure.write.reset();
   go.read.reset();

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,9 +18,11 @@
 #include <functional>
 #include <optional>
 
+#include "base/run_in_child.h"
 #include "base/scope_guard.h"
 #include "base/unique_fd.h"
 #include "kernel/capabilities.h"
+#include "kernel/host_facts.h"
 #include "kernel/kernel_abi.h"
 #include "kernel/pagemap_scan.h"
 #include "ns/clone3.h"
@@ -61,26 +62,14 @@ struct ChildReport {
 
 // Runs `body` in a forked child, so that what it changes (namespaces, offsets) dies with it.
 Result<ChildReport> in_child(const std::function<ChildReport()>& body) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return fail_errno("fork");
-  if (pid == 0) {
+  ASSIGN_OR_RETURN(std::string bytes, run_in_child({.what = "probe child", .max_report = sizeof(ChildReport)}, [&](int out) {
     ChildReport report = body();
-    ssize_t ignored = ::write(write_end.get(), &report, sizeof report);
-    (void)ignored;
-    ::_exit(0);
-  }
-  write_end.reset();
+    report_to_parent(out, &report, sizeof report);
+    return 0;
+  }));
+  if (bytes.size() != sizeof(ChildReport)) return fail("probe child ended without a report");
   ChildReport report;
-  ssize_t got;
-  do {
-    got = ::read(read_end.get(), &report, sizeof report);
-  } while (got < 0 && errno == EINTR);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (got != sizeof report) return fail("probe child " + std::to_string(pid) + " ended without a report");
+  std::memcpy(&report, bytes.data(), sizeof report);
   return report;
 }
 
@@ -291,14 +280,14 @@ void probe_posix_timer_ids(FeatureCheck& c) {
 
 namespace {
 
-void probe_vdso_layout(KernelFeatures& f) {
-  auto mappings = read_special_mappings();
-  if (!mappings) return failed(f.vdso_layout, mappings.error().message, "mount /proc");
-  f.special_mappings = *mappings;
-  if (!find_special_mapping(*mappings, "[vdso]") || !find_special_mapping(*mappings, "[vvar]"))
-    return failed(f.vdso_layout, "no [vdso] or [vvar] mapping: " + describe_special_mappings(*mappings),
+void probe_vdso_layout(KernelFeatures& f, const Result<HostFacts>& host) {
+  if (!host) return failed(f.vdso_layout, host.error().message, "mount /proc");
+  const auto& mappings = host->vdso_layout;
+  f.special_mappings = mappings;
+  if (!find_special_mapping(mappings, "[vdso]") || !find_special_mapping(mappings, "[vvar]"))
+    return failed(f.vdso_layout, "no [vdso] or [vvar] mapping: " + describe_special_mappings(mappings),
                   "boot without vdso=0: restored processes need the vdso where it was");
-  passed(f.vdso_layout, describe_special_mappings(*mappings));
+  passed(f.vdso_layout, describe_special_mappings(mappings));
 }
 
 void probe_capabilities(KernelFeatures& f) {
@@ -335,10 +324,11 @@ bool KernelFeatures::ready() const {
 
 KernelFeatures probe_kernel_features() {
   KernelFeatures f;
-  utsname uts{};
-  if (::uname(&uts) == 0) {
-    f.kernel_release = uts.release;
-    f.machine = uts.machine;
+  // The same facts a dump records in its inventory and a restore compares with.
+  Result<HostFacts> host = read_host_facts();
+  if (host) {
+    f.kernel_release = host->kernel_release;
+    f.machine = host->arch;
   }
   f.time_namespaces = check("time_namespaces", "time namespaces");
   f.clone3_set_tid = check("clone3_set_tid", "clone3 with set_tid");
@@ -357,7 +347,7 @@ KernelFeatures probe_kernel_features() {
   probe_ns_last_pid(f.ns_last_pid);
   probe_on_child(f);
   probe_pagemap_scan(f.pagemap_scan);
-  probe_vdso_layout(f);
+  probe_vdso_layout(f, host);
   probe_capabilities(f);
   probe_posix_timer_ids(f.posix_timer_ids);
   return f;

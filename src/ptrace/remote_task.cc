@@ -22,6 +22,8 @@ Result<RemoteTask> RemoteTask::join(Tracee& thread, const RemoteTask& leader) {
   RemoteTask task(thread, std::move(syscalls));
   task.trampoline_ = leader.trampoline_;
   task.trampoline_size_ = leader.trampoline_size_;
+  task.scratch_ = leader.scratch_;
+  task.scratch_size_ = leader.scratch_size_;
   return task;
 }
 
@@ -38,6 +40,9 @@ Result<> RemoteTask::install_trampoline(uint64_t address, uint64_t size) {
   if (got != address) return fail("mmap trampoline: the kernel placed it at another address");
   trampoline_ = address;
   trampoline_size_ = size;
+  scratch_ = address + kTrampolineCodeSize;
+  scratch_size_ = size > kTrampolineCodeSize ? size - kTrampolineCodeSize : 0;
+  scratch_name_ = "trampoline scratch area";
   // syscall (0f 05); int3 (cc): the int3 stops the tracee right after the syscall, so PTRACE_CONT
   // and one stop per syscall are enough, but only until stop_trapping() (ptrace/remote_syscalls.h).
   const unsigned char code[] = {0x0f, 0x05, 0xcc};
@@ -58,12 +63,42 @@ Result<> RemoteTask::require_no_traps(const std::string& what) const {
 }
 
 Result<uint64_t> RemoteTask::put(const void* data, size_t size) {
-  uint64_t offset = kTrampolineCodeSize + ((scratch_used_ + 15) & ~uint64_t(15));
-  if (trampoline_ == 0 || offset + size > trampoline_size_)
+  uint64_t offset = (scratch_used_ + 15) & ~uint64_t(15);
+  if (scratch_ == 0 || offset + size > scratch_size_)
     return fail("scratch area of the trampoline is too small for " + std::to_string(size) + " bytes");
-  RETURN_IF_ERROR(write_memory(trampoline_ + offset, data, size));
-  scratch_used_ = offset - kTrampolineCodeSize + size;
-  return trampoline_ + offset;
+  RETURN_IF_ERROR(write_memory(scratch_ + offset, data, size));
+  scratch_used_ = offset + size;
+  return scratch_ + offset;
+}
+
+Result<uint64_t> RemoteTask::map_scratch(uint64_t size, const std::string& what) {
+  if (scratch_ != 0) return fail("internal error: " + what + " mapped while the task has a scratch area");
+  ASSIGN_OR_RETURN(uint64_t got, syscalls_->call("mmap(" + what + ")", SYS_mmap,
+                                                 {0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                                                  static_cast<uint64_t>(-1), 0}));
+  scratch_ = got;
+  scratch_size_ = size;
+  scratch_name_ = what;
+  scratch_used_ = 0;
+  return got;
+}
+
+Result<> RemoteTask::unmap_scratch() {
+  if (scratch_ == 0 || trampoline_ != 0) return fail("internal error: no scratch area of its own to unmap");
+  RETURN_IF_ERROR(syscalls_->call("munmap(" + scratch_name_ + ")", SYS_munmap, {scratch_, scratch_size_}));
+  scratch_ = 0;
+  scratch_size_ = 0;
+  return {};
+}
+
+Result<std::string> RemoteTask::read_scratch() {
+  if (scratch_ == 0) return fail("internal error: no scratch area to read");
+  std::string bytes(scratch_size_, '\0');
+  iovec local{bytes.data(), bytes.size()};
+  iovec remote{reinterpret_cast<void*>(scratch_), bytes.size()};
+  if (::process_vm_readv(host_pid(), &local, 1, &remote, 1, 0) != static_cast<ssize_t>(bytes.size()))
+    return fail(errno_error("pid " + std::to_string(host_pid()) + ": process_vm_readv(" + scratch_name_ + ")"));
+  return bytes;
 }
 
 Result<> RemoteTask::write_memory(uint64_t address, const void* data, size_t size) {

@@ -1,6 +1,8 @@
-// A seized placeholder being turned into its process: injected syscalls that name the call in their
-// errors, and a trampoline page (`syscall; int3`, then scratch space for the strings and structs the
-// syscalls point to) mapped where neither the placeholder nor the image has anything.
+// A stopped task that cryo runs syscalls in, with a scratch area in its memory for the strings and
+// structs those syscalls point to or answer into. Restore turns a seized placeholder into its
+// process through a trampoline page (`syscall; int3`, then the scratch area) mapped where neither
+// the placeholder nor the image has anything. Dump asks a frozen process for its state through a
+// data-only scratch page (no code a thread could run into) and reads the answers back.
 #pragma once
 
 #include <sys/types.h>
@@ -23,6 +25,9 @@ class RemoteTask {
   // Starts injecting into another thread of `leader`'s process, through the trampoline (and with the
   // scratch area) that `leader` installed in their shared memory.
   static Result<RemoteTask> join(Tracee& thread, const RemoteTask& leader);
+  // Injects through `syscalls`, a guard the caller made for `tracee` (dump injects with a resume
+  // frame, RemoteSyscalls::create_resumable).
+  static RemoteTask adopt(Tracee& tracee, RemoteSyscalls syscalls) { return RemoteTask(tracee, std::move(syscalls)); }
 
   pid_t host_pid() const { return tracee_->tid(); }
   Tracee& tracee() { return *tracee_; }
@@ -50,6 +55,17 @@ class RemoteTask {
   Result<uint64_t> put_string(const std::string& text) { return put(text.c_str(), text.size() + 1); }
   void reset_scratch() { scratch_used_ = 0; }
 
+  // Maps a scratch area of `size` bytes anywhere in the tracee, readable and writable but not
+  // executable, for a task without a trampoline; `what` names it in errors ("scratch page").
+  // The task must unmap_scratch() it on every path: the tracee's memory map must not keep it.
+  Result<uint64_t> map_scratch(uint64_t size, const std::string& what);
+  Result<> unmap_scratch();
+  // Where the scratch area starts (0: there is none), and its size.
+  uint64_t scratch() const { return scratch_; }
+  uint64_t scratch_size() const { return scratch_size_; }
+  // The whole scratch area as the tracee's syscalls left it (process_vm_readv).
+  Result<std::string> read_scratch();
+
   // Writes bytes into the tracee's memory (process_vm_writev).
   Result<> write_memory(uint64_t address, const void* data, size_t size);
 
@@ -66,6 +82,9 @@ class RemoteTask {
   std::optional<RemoteSyscalls> syscalls_;
   uint64_t trampoline_ = 0;
   uint64_t trampoline_size_ = 0;
+  uint64_t scratch_ = 0;  // After the trampoline's code, or a page of its own (map_scratch).
+  uint64_t scratch_size_ = 0;
+  std::string scratch_name_;
   uint64_t scratch_used_ = 0;
 };
 

@@ -164,11 +164,18 @@ Result<std::vector<std::string>> Tracee::peek_pending_signals(bool shared) {
   return out;
 }
 
-Result<RseqConfig> Tracee::get_rseq_config() {
+Result<RseqConfig> Tracee::get_rseq_config() { return read_rseq_config(tid_); }
+
+Result<RseqConfig> read_rseq_config(pid_t tid) {
   PtraceRseqConfiguration conf{};
-  if (::ptrace(static_cast<__ptrace_request>(kPtraceGetRseqConfiguration), tid_, sizeof conf, &conf) < 0)
-    return fail(tracee_error("ptrace(PTRACE_GET_RSEQ_CONFIGURATION)"));
+  if (::ptrace(static_cast<__ptrace_request>(kPtraceGetRseqConfiguration), tid, sizeof conf, &conf) < 0)
+    return fail(errno_error("tid " + std::to_string(tid) + ": ptrace(PTRACE_GET_RSEQ_CONFIGURATION)"));
   return RseqConfig{conf.rseq_abi_pointer, conf.rseq_abi_size, conf.flags, conf.signature};
+}
+
+Result<> Tracee::set_options(int options) {
+  if (::ptrace(PTRACE_SETOPTIONS, tid_, nullptr, options) != 0) return fail(tracee_error("ptrace(PTRACE_SETOPTIONS)"));
+  return {};
 }
 
 Result<> Tracee::cont(int signal) {

@@ -57,6 +57,9 @@ class Tracee {
   // Pending siginfo_t records (128 bytes each): the thread's own, or the process-wide ones.
   Result<std::vector<std::string>> peek_pending_signals(bool shared);
   Result<RseqConfig> get_rseq_config();
+  // PTRACE_SETOPTIONS: the thread's ptrace options (PTRACE_O_*) become `options`, replacing the
+  // ones seize() set.
+  Result<> set_options(int options);
 
   Result<> cont(int signal = 0);
   Result<> syscall(int signal = 0);  // PTRACE_SYSCALL: stop at the next syscall entry or exit.
@@ -73,5 +76,9 @@ class Tracee {
   bool attached_ = false;
   WaitStatus last_stop_;
 };
+
+// PTRACE_GET_RSEQ_CONFIGURATION of a thread this process traces and that is stopped, for a reader
+// that holds only its tid (Tracee::get_rseq_config is the same call). Errors name the tid.
+Result<RseqConfig> read_rseq_config(pid_t tid);
 
 }  // namespace cryo

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/page_size.h"
 
 namespace cryo::restore {
 
-constexpr uint64_t kPageSize = 4096;
 // The top of the user address space with 4-level page tables; mmap never goes higher unless asked.
 constexpr uint64_t kUserAddressLimit = 0x7ffffffff000;
 

@@ -4,22 +4,18 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <sstream>
 
 #include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/hex.h"
-#include "base/unique_fd.h"
+#include "base/run_in_child.h"
 #include "probe/features.h"
-#include "kernel/tree_identity.h"
 #include "ns/clone3.h"
 #include "restore/host_cpu_check.h"
 #include "restore/inotify_fds.h"
@@ -36,56 +32,27 @@ namespace {
 // grew past it. The kernel.pid_max sysctl answers for the reader's namespace: a child that is the
 // init of a new one reads it. Older kernels have one global value, which the child reads as well.
 Result<uint64_t> fresh_namespace_pid_max() {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return fail_errno("pipe2");
-  UniqueFd read_end(ends[0]), write_end(ends[1]);
-  pid_t child = clone3_fork(CLONE_NEWPID);
-  if (child == 0) {
+  ChildJob job{.what = "pid_max reader in a new PID namespace", .max_report = 32};
+  job.fork = [] { return clone3_fork(CLONE_NEWPID); };
+  job.fork_call = "clone3(CLONE_NEWPID)";
+  ASSIGN_OR_RETURN(std::string text, run_in_child(job, [](int out) {
     char buf[32];
     int fd = ::open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
     ssize_t n = fd < 0 ? -1 : ::read(fd, buf, sizeof buf);
-    if (n > 0) (void)!::write(write_end.get(), buf, static_cast<size_t>(n));
-    ::_exit(n > 0 ? 0 : 1);
-  }
-  if (child < 0) return fail_errno("clone3(CLONE_NEWPID)");
-  write_end.reset();
-  char buf[32] = {};
-  ssize_t n;
-  while ((n = ::read(read_end.get(), buf, sizeof buf - 1)) < 0 && errno == EINTR) {
-  }
-  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  if (n <= 0) return fail("reading pid_max in a new PID namespace failed");
-  return std::strtoull(buf, nullptr, 10);
+    if (n <= 0) return 1;
+    report_to_parent(out, buf, static_cast<size_t>(n));
+    return 0;
+  }));
+  if (text.empty()) return fail("reading pid_max in a new PID namespace failed");
+  return std::strtoull(text.c_str(), nullptr, 10);
 }
 
 }  // namespace
 
-Result<HostFacts> read_host_facts(const ImageSet& set) {
-  HostFacts facts;
-  utsname uts;
-  if (::uname(&uts) != 0) return fail_errno("uname");
-  facts.kernel_release = uts.release;
-  facts.arch = uts.machine;
-  ASSIGN_OR_RETURN(std::string cpuinfo, read_file("/proc/cpuinfo"));
-  std::istringstream lines(cpuinfo);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (!line.starts_with("flags")) continue;
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::istringstream words(line.substr(colon + 1));
-    std::string flag;
-    while (words >> flag) facts.cpu_flags.insert(flag);
-    break;  // Every CPU lists the same flags; the first one is enough.
-  }
-  XsaveLayout xsave = read_xsave_layout();
-  facts.xcr0 = xsave.xcr0;
-  facts.xsave_size = xsave.size;
-  facts.xsave_components = xsave.components;
-  if (auto boot_id = read_boot_id()) facts.boot_id = *boot_id;
-  ASSIGN_OR_RETURN(auto maps, read_maps(0));
-  facts.vdso_layout = vdso_mappings(maps);
+Result<RestoreHostFacts> read_restore_host_facts(const ImageSet& set) {
+  ASSIGN_OR_RETURN(HostFacts host, read_host_facts());
+  RestoreHostFacts facts;
+  static_cast<HostFacts&>(facts) = std::move(host);
   const char* forced = std::getenv(kVdsoRedirectVariable);
   facts.vdso_redirect_forced = forced && std::string(forced) == "1";
   for (const auto& m : facts.vdso_layout) {
@@ -112,7 +79,7 @@ Result<HostFacts> read_host_facts(const ImageSet& set) {
   return facts;
 }
 
-HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunction& stat, const ContentFunction& content) {
+HostCheck check_host(const ImageSet& set, const RestoreHostFacts& host, const StatFunction& stat, const ContentFunction& content) {
   HostCheck out;
   const auto& inv = set.inventory;
   check_cpu_and_kernel(inv, host, &out);

@@ -5,40 +5,32 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "kernel/host_facts.h"
 #include "kernel/vdso_text.h"
-#include "kernel/xsave_layout.h"
 #include "restore/address_plan.h"
 #include "restore/host_files.h"
 #include "image/image_set.h"
 
 namespace cryo::restore {
 
-struct HostFacts {
-  std::string kernel_release;
-  std::string arch;
-  std::set<std::string> cpu_flags;
-  uint64_t xcr0 = 0;                      // XSAVE features enabled by the kernel (xgetbv(0)).
-  uint32_t xsave_size = 0;                // 0: unknown (not compared).
-  std::vector<XsaveComponent> xsave_components;
-  std::string boot_id;                    // "": unknown, so never the dump's boot.
+// The host facts every stage reads (kernel/host_facts.h), and what only a restore compares.
+struct RestoreHostFacts : HostFacts {
   std::optional<VdsoText> vdso;           // This kernel's vdso, as cryo itself has it.
-  std::vector<NamedRange> vdso_layout;    // This kernel's [vvar], [vvar_vclock], [vdso] in cryo itself.
   bool vdso_redirect_forced = false;      // kVdsoRedirectVariable: redirect even an identical vdso.
   uint64_t pid_max = 0;  // Of a fresh PID namespace (per namespace since Linux 6.14); 0: unknown.
   bool posix_timer_ids = true;  // timer_create can take a chosen ID (PR_TIMER_CREATE_RESTORE_IDS).
 };
 
 // What this host offers; probes what only `set` needs (POSIX timer IDs) only when it needs it.
-Result<HostFacts> read_host_facts(const ImageSet& set);
+Result<RestoreHostFacts> read_restore_host_facts(const ImageSet& set);
 
 // Checks every file, the kernel, the CPU and the vdso; `stat` and `content` are stat_path and
 // read_path_content outside tests.
-HostCheck check_host(const ImageSet& set, const HostFacts& host, const StatFunction& stat,
+HostCheck check_host(const ImageSet& set, const RestoreHostFacts& host, const StatFunction& stat,
                      const ContentFunction& content = read_path_content);
 
 }  // namespace cryo::restore

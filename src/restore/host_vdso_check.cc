@@ -30,9 +30,10 @@ std::string layout_difference(const std::map<std::string, NamedRange>& image, co
 }
 
 // The first process's layout problem, or "" ("pid N: ..."). Every process has the same layout.
-std::string first_layout_difference(const ImageSet& set, const HostFacts& host) {
+std::string first_layout_difference(const ImageSet& set, const RestoreHostFacts& host) {
   std::map<std::string, NamedRange> here;
-  for (const auto& r : host.vdso_layout) here[r.name] = r;
+  for (const auto& r : host.vdso_layout)
+    if (is_vdso_mapping_name(r.name)) here[r.name] = {r.name, r.start, r.end};  // [vsyscall] never moves.
   for (const auto& process : set.processes) {
     if (process.zombie()) continue;
     std::map<std::string, NamedRange> image;
@@ -78,7 +79,7 @@ std::string thread_inside_vdso(const ImageSet& set) {
 
 }  // namespace
 
-void check_vdso(const ImageSet& set, const HostFacts& host, HostCheck* out) {
+void check_vdso(const ImageSet& set, const RestoreHostFacts& host, HostCheck* out) {
   std::string layout = first_layout_difference(set, host);
   const image::VdsoText& dumped = set.inventory.vdso();
   if (dumped.size() == 0) {

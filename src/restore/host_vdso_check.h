@@ -11,6 +11,6 @@
 
 namespace cryo::restore {
 
-void check_vdso(const ImageSet& set, const HostFacts& host, HostCheck* out);
+void check_vdso(const ImageSet& set, const RestoreHostFacts& host, HostCheck* out);
 
 }  // namespace cryo::restore

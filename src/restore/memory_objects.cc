@@ -10,11 +10,10 @@
 #include <cstring>
 
 #include "base/file_util.h"
+#include "base/page_size.h"
 
 namespace cryo::restore {
 namespace {
-
-constexpr uint64_t kPageSize = 4096;
 
 // Writes the object's stored pages through `write(offset, data, bytes)`, never past its size.
 template <typename Write>

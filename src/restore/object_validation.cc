@@ -6,13 +6,13 @@
 #include <map>
 #include <set>
 
+#include "base/page_size.h"
 #include "image/object_limits.h"
 #include "restore/image_validation.h"
 
 namespace cryo::restore {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
 constexpr int kMaxObjects = 1 << 16;  // Each is an open fd in cryo while the tree is restored.
 constexpr uint32_t kKnownSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | 0x20;  // 0x20: F_SEAL_EXEC.
 

@@ -1,7 +1,6 @@
 #include "restore/placeholder_tree.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -15,7 +14,7 @@
 #include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/logging.h"
-#include "ns/clone3.h"
+#include "ns/namespace_init.h"
 #include "ptrace/reap.h"
 #include "restore/memory_objects.h"
 #include "restore/staged_fds.h"
@@ -61,22 +60,20 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
   if (!staged) failed(staged.error());
   ctx.staged = std::move(*staged);
   // The time namespace applies to the children of the process that unshares it: the init below.
-  if (auto r = unshare_time_namespace(offsets); !r) failed(r.error().context("time namespace"));
-  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PARENT;
-  if (ctx.images->namespaces.own_uts()) flags |= CLONE_NEWUTS;
+  NamespaceInitRequest request;
+  request.clocks = offsets;
+  request.own_uts = ctx.images->namespaces.own_uts();
   // Empty, as the tree's was at the dump (a dump refuses a tree whose IPC namespace holds objects).
-  if (ctx.images->namespaces.own_ipc()) flags |= CLONE_NEWIPC;
+  request.own_ipc = ctx.images->namespaces.own_ipc();
+  if (ctx.pid_method == PidMethod::Clone3) request.pid = 1;
   // CLONE_PARENT makes cryo the init's parent, so this helper can exit at once and cryo can wait for
   // the init; the kernel then takes the exit signal from the helper and wants 0 here.
-  pid_t one = 1;
-  std::span<const pid_t> set_tid;
-  if (ctx.pid_method == PidMethod::Clone3) set_tid = std::span<const pid_t>(&one, 1);
-  pid_t root = clone3_fork(flags, set_tid, 0);
-  if (root == 0) run_root_placeholder(ctx);
-  if (root < 0) failed(errno_error("clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_PARENT" +
-                                   std::string(flags & CLONE_NEWUTS ? "|CLONE_NEWUTS" : "") +
-                                   std::string(flags & CLONE_NEWIPC ? "|CLONE_NEWIPC" : "") + ")").context("create the init"));
-  send_report(ctx.report_fd, ReportKind::RootCreated, 0, static_cast<uint64_t>(root), "");
+  request.sibling_of_caller = true;
+  request.exit_signal = 0;
+  auto root = clone_namespace_init(request);
+  if (!root) failed(root.error().context("create the init"));
+  if (*root == 0) run_root_placeholder(ctx);
+  send_report(ctx.report_fd, ReportKind::RootCreated, 0, static_cast<uint64_t>(*root), "");
   ::_exit(0);
 }
 

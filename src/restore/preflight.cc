@@ -77,7 +77,7 @@ void check_fifos(const ImageSet& set, bool same_boot, Preflight* out) {
 Result<Preflight> run_preflight(const ImageSet& set) {
   Preflight out;
   out.plan = validate_image(set, &out.problems);
-  ASSIGN_OR_RETURN(HostFacts host, read_host_facts(set));
+  ASSIGN_OR_RETURN(RestoreHostFacts host, read_restore_host_facts(set));
   HostCheck host_check = check_host(set, host, stat_path);
   out.problems.insert(out.problems.end(), host_check.problems.begin(), host_check.problems.end());
   out.notes = std::move(host_check.notes);

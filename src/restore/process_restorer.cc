@@ -115,8 +115,7 @@ Result<> restore_process(const ProcessImage& process, pid_t host_pid, const Plac
   tracees.push_back(std::make_unique<Tracee>(std::move(seized)));
   Tracee& leader = *tracees.back();
   // If cryo dies before the release, a half-restored process must not run on.
-  if (::ptrace(PTRACE_SETOPTIONS, host_pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
-    return fail(errno_error("ptrace(PTRACE_SETOPTIONS)").context(where));
+  RETURN_IF_ERROR_CTX(leader.set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL), where);
   {
     auto pin = CpuPin::pin(static_cast<pid_t>(::gettid()), host_pid);
     if (!pin) logging::get("restore")->debug("{}: not pinned to one CPU: {}", where, pin.error().message);

@@ -99,10 +99,9 @@ Result<> create_threads(RemoteTask& leader, const ProcessImage& process, PidMeth
                         std::vector<std::unique_ptr<Tracee>>& threads) {
   const auto& core = process.core;
   if (core.threads_size() < 2) return {};
-  pid_t leader_host = leader.host_pid();
   // Attach every thread the leader clones, stopped before its first instruction.
-  if (::ptrace(PTRACE_SETOPTIONS, leader_host, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE) != 0)
-    return fail(errno_error("ptrace(PTRACE_SETOPTIONS, PTRACE_O_TRACECLONE)"));
+  RETURN_IF_ERROR_CTX(leader.tracee().set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE),
+                      "trace the threads it clones");
   for (int i = 1; i < core.threads_size(); ++i) {
     const auto& image = core.threads(i);
     std::string where = "thread " + std::to_string(image.tid());
@@ -115,8 +114,7 @@ Result<> create_threads(RemoteTask& leader, const ProcessImage& process, PidMeth
     RETURN_IF_ERROR(restore_thread_pending_signals(task, core.pid(), image));
     // The guard of `task` puts the thread's registers back; finish_thread sets the final ones.
   }
-  if (::ptrace(PTRACE_SETOPTIONS, leader_host, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
-    return fail(errno_error("ptrace(PTRACE_SETOPTIONS)"));
+  RETURN_IF_ERROR_CTX(leader.tracee().set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL), "stop tracing the threads it clones");
   return {};
 }
 

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include <string_view>
 
 #include "base/unique_fd.h"
+#include "ptrace/tracee.h"
 #include "verify/fingerprint_rules.h"
 
 namespace cryo::verify {
@@ -252,20 +252,11 @@ Result<> record_fds(Recorder& r, const std::string& dir) {
 
 // What only a tracer or a syscall can read from outside the thread.
 void record_thread_syscalls(Recorder& r, const std::string& subject, pid_t tid) {
-  // struct ptrace_rseq_configuration and its request (linux/ptrace.h, which clashes with glibc's).
-  constexpr int kGetRseqConfiguration = 0x420f;
-  struct {
-    uint64_t rseq_abi_pointer;
-    uint32_t rseq_abi_size;
-    uint32_t signature;
-    uint32_t flags;
-    uint32_t pad;
-  } rseq{};
-  long got = ::ptrace(static_cast<__ptrace_request>(kGetRseqConfiguration), tid, sizeof rseq, &rseq);
+  auto rseq = read_rseq_config(tid);
   r.add(subject, "rseq", "config",
-        got < 0 ? "unreadable: " + std::string(std::strerror(errno))
-                : std::to_string(rseq.rseq_abi_pointer) + " size " + std::to_string(rseq.rseq_abi_size) + " flags " +
-                      std::to_string(rseq.flags) + " signature " + std::to_string(rseq.signature));
+        !rseq ? "unreadable: " + std::string(std::strerror(rseq.error().err))
+              : std::to_string(rseq->address) + " size " + std::to_string(rseq->length) + " flags " +
+                    std::to_string(rseq->flags) + " signature " + std::to_string(rseq->signature));
 
   struct {
     uint32_t size;

@@ -101,7 +101,7 @@ TEST(VdsoText, AVdsoWhoseFunctionsMovedIsRedirectedAndOneMissingIsRefused) {
     out->set_name(s.name);
     out->set_offset(s.offset);
   }
-  restore::HostFacts host;
+  restore::RestoreHostFacts host;
   host.vdso = *here;
   restore::HostCheck out;
   restore::check_vdso(set, host, &out);
@@ -159,7 +159,7 @@ TEST(VdsoText, AThreadInsideTheVdsoIsRefusedWhenItMustBeRedirected) {
   thread->set_tid(7);
   thread->set_gpregs(registers_to_bytes(regs));
   set.processes.push_back(process);
-  restore::HostFacts host;
+  restore::RestoreHostFacts host;
   host.vdso = *here;
   restore::HostCheck out;
   restore::check_vdso(set, host, &out);

@@ -244,7 +244,7 @@ TEST(MemoryObjectValidation, RefusesBadObjectsAndReferences) {
 TEST(MemoryObjectValidation, HostCheckWantsTheDirectoryOfADeletedFile) {
   auto set = image_with_objects();
   set.processes.clear();
-  restore::HostFacts facts;
+  restore::RestoreHostFacts facts;
   auto problems_mentioning = [&](bool dir_exists) {
     auto check = restore::check_host(set, facts, [&](const std::string& path) {
       restore::PathStat st;

@@ -499,13 +499,13 @@ TEST(RestoreValidation, ListsEveryProblemAtOnce) {
 
 // The host as the valid image expects it.
 struct FakeHost {
-  HostFacts facts;
+  RestoreHostFacts facts;
   std::map<std::string, PathStat> files;
   FakeHost() {
     facts.kernel_release = "6.18.0";
     facts.arch = "x86_64";
     facts.cpu_flags = {"fpu", "avx", "sse"};
-    facts.xcr0 = 0x7;
+    facts.xsave.xcr0 = 0x7;
     facts.pid_max = 32768;
     facts.vdso_layout = {{"[vvar]", 0x7f1000000000, 0x7f1000004000},
                          {"[vvar_vclock]", 0x7f1000004000, 0x7f1000006000},
@@ -577,8 +577,8 @@ TEST(RestoreHostCheck, AFileTheTreeWritesMayHaveGrown) {
 
 TEST(RestoreHostCheck, RefusesAnotherCpuOrKernelLayout) {
   FakeHost host;
-  host.facts.cpu_flags.erase("avx");
-  host.facts.xcr0 = 0x3;
+  std::erase(host.facts.cpu_flags, "avx");
+  host.facts.xsave.xcr0 = 0x3;
   host.facts.vdso_layout[2].end += 0x1000;
   host.facts.pid_max = 0;  // Unknown: not checked.
   auto result = host.check(valid_image());

@@ -1,0 +1,42 @@
+#include "ns/namespace_init.h"
+
+#include <sched.h>
+
+#include <cerrno>
+#include <span>
+
+#include "ns/clone3.h"
+
+namespace cryo {
+namespace {
+
+uint64_t clone_flags(const NamespaceInitRequest& request) {
+  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS;
+  if (request.own_ipc) flags |= CLONE_NEWIPC;
+  if (request.own_uts) flags |= CLONE_NEWUTS;
+  if (request.sibling_of_caller) flags |= CLONE_PARENT;
+  return flags;
+}
+
+}  // namespace
+
+std::string namespace_init_call(const NamespaceInitRequest& request) {
+  std::string call = "clone3(CLONE_NEWPID|CLONE_NEWNS";
+  if (request.own_ipc) call += "|CLONE_NEWIPC";
+  if (request.own_uts) call += "|CLONE_NEWUTS";
+  if (request.sibling_of_caller) call += "|CLONE_PARENT";
+  if (request.pid) call += ", set_tid={" + std::to_string(*request.pid) + "}";
+  return call + ")";
+}
+
+Result<pid_t> clone_namespace_init(const NamespaceInitRequest& request) {
+  RETURN_IF_ERROR_CTX(unshare_time_namespace(request.clocks), "time namespace");
+  pid_t wanted = request.pid.value_or(0);
+  std::span<const pid_t> set_tid;
+  if (request.pid) set_tid = std::span<const pid_t>(&wanted, 1);
+  pid_t init = clone3_fork(clone_flags(request), set_tid, request.exit_signal);
+  if (init < 0) return fail(errno_error(namespace_init_call(request)));
+  return init;
+}
+
+}  // namespace cryo
