@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/file_util.h"
 #include "base/unique_fd.h"
 #include "ptrace/tracee.h"
 #include "verify/fingerprint_rules.h"
@@ -21,24 +22,6 @@ namespace cryo::verify {
 namespace {
 
 using image::ProcessFingerprint;
-
-// Reads a whole /proc file. /proc files report size 0, so read until end of file.
-Result<std::string> slurp(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return fail_errno("open(" + path + ")");
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("read(" + path + ")");
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return text;
-}
 
 Result<std::string> link_of(const std::string& path) {
   char buf[4096];
@@ -171,7 +154,7 @@ constexpr std::array<std::string_view, 50> kStatNames = {
     "env_end",    "exit_code"};
 
 Result<> record_stat(Recorder& r, const std::string& subject, const std::string& path, const PidView& view) {
-  ASSIGN_OR_RETURN(std::string text, slurp(path));
+  ASSIGN_OR_RETURN(std::string text, read_file(path));
   size_t close = text.rfind(')');
   if (close == std::string::npos) return fail(path + ": no ')' after the command name");
   auto w = words(std::string_view(text).substr(close + 1));
@@ -185,7 +168,7 @@ Result<> record_stat(Recorder& r, const std::string& subject, const std::string&
 
 // /proc/PID/smaps: a header line per mapping, then "Key: value" lines.
 Result<> record_mappings(Recorder& r, const std::string& dir) {
-  ASSIGN_OR_RETURN(std::string text, slurp(dir + "/smaps"));
+  ASSIGN_OR_RETURN(std::string text, read_file(dir + "/smaps"));
   std::string subject;
   Result<> status;
   each_line(text, [&](std::string_view line) {
@@ -218,7 +201,7 @@ Result<> record_mappings(Recorder& r, const std::string& dir) {
 
 // /proc/PID/limits: a header, then "Name  soft  hard  units" in fixed columns.
 Result<> record_limits(Recorder& r, const std::string& dir) {
-  ASSIGN_OR_RETURN(std::string text, slurp(dir + "/limits"));
+  ASSIGN_OR_RETURN(std::string text, read_file(dir + "/limits"));
   bool first = true;
   each_line(text, [&](std::string_view line) {
     if (first || line.size() < 26) {
@@ -243,7 +226,7 @@ Result<> record_fds(Recorder& r, const std::string& dir) {
     std::string n = std::to_string(fd);
     ASSIGN_OR_RETURN(std::string link, link_of(dir + "/fd/" + n));
     r.add(subject, "fd", "link", link);
-    ASSIGN_OR_RETURN(std::string info, slurp(dir + "/fdinfo/" + n));
+    ASSIGN_OR_RETURN(std::string info, read_file(dir + "/fdinfo/" + n));
     record_colon_lines(r, subject, "fdinfo", info);
   }
   r.add("process", "fd", "count", std::to_string(fds.size()));
@@ -284,7 +267,7 @@ void record_thread_syscalls(Recorder& r, const std::string& subject, pid_t tid) 
 
 // The innermost entry of "NSpid:\t1234\t5": the PID the tree sees.
 Result<pid_t> pid_inside(const std::string& status_path) {
-  ASSIGN_OR_RETURN(std::string text, slurp(status_path));
+  ASSIGN_OR_RETURN(std::string text, read_file(status_path));
   pid_t inside = 0;
   each_line(text, [&](std::string_view line) {
     if (!line.starts_with("NSpid:")) return;
@@ -310,7 +293,7 @@ Result<> record_thread(Recorder& r, const std::string& dir, pid_t tid, const Pid
   std::string task = dir + "/task/" + std::to_string(tid);
   ASSIGN_OR_RETURN(pid_t inside, pid_inside(task + "/status"));
   std::string subject = "tid " + std::to_string(inside);
-  ASSIGN_OR_RETURN(std::string status, slurp(task + "/status"));
+  ASSIGN_OR_RETURN(std::string status, read_file(task + "/status"));
   each_line(status, [&](std::string_view line) {
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return;
@@ -320,16 +303,16 @@ Result<> record_thread(Recorder& r, const std::string& dir, pid_t tid, const Pid
     r.add(subject, "status", key, value);
   });
   RETURN_IF_ERROR(record_stat(r, subject, task + "/stat", view));
-  ASSIGN_OR_RETURN(std::string comm, slurp(task + "/comm"));
+  ASSIGN_OR_RETURN(std::string comm, read_file(task + "/comm"));
   r.add(subject, "comm", "comm", trim(comm));
-  if (auto children = slurp(task + "/children")) {
+  if (auto children = read_file(task + "/children")) {
     std::string seen;
     for (auto child : words(*children)) seen += (seen.empty() ? "" : " ") + as_seen_inside(view, child);
     r.add(subject, "children", "children", seen);
   }
   // The syscall the thread was in (its number; "running" or -1 outside one): explains a signal
   // mask that a sigsuspend-like call replaced for its duration (fingerprint_rules.cc).
-  if (auto syscall = slurp(task + "/syscall")) {
+  if (auto syscall = read_file(task + "/syscall")) {
     auto w = words(*syscall);
     r.add(subject, "syscall", "nr", w.empty() ? "" : std::string(w[0]));
   }
@@ -349,16 +332,16 @@ Result<ProcessFingerprint> read_one(pid_t host_pid, const PidView& view) {
   RETURN_IF_ERROR(record_limits(r, dir));
   RETURN_IF_ERROR(record_fds(r, dir));
   for (const char* name : {"personality", "oom_score_adj", "oom_score", "timerslack_ns", "coredump_filter", "cmdline", "cgroup"}) {
-    ASSIGN_OR_RETURN(std::string text, slurp(dir + "/" + name));
+    ASSIGN_OR_RETURN(std::string text, read_file(dir + "/" + name));
     std::string value = name == std::string_view("cmdline") ? hex_of(text) : std::string(trim(text));
     std::replace(value.begin(), value.end(), '\n', ' ');  // cgroup has a line per hierarchy; errors are one line.
     r.add("process", name, name, value);
   }
-  ASSIGN_OR_RETURN(std::string auxv, slurp(dir + "/auxv"));
+  ASSIGN_OR_RETURN(std::string auxv, read_file(dir + "/auxv"));
   r.add("process", "auxv", "auxv", hex_of(auxv));
   // POSIX timers: "ID: 1 / signal: 14/... / notify: signal/pid.1234 / ClockID: 1", the target
   // thread by its host TID.
-  ASSIGN_OR_RETURN(std::string timers, slurp(dir + "/timers"));
+  ASSIGN_OR_RETURN(std::string timers, read_file(dir + "/timers"));
   std::string timer, timer_id;
   each_line(timers, [&](std::string_view line) {
     if (line.starts_with("ID:")) {
