@@ -10,11 +10,23 @@
 namespace cryo {
 namespace {
 
+// The clone3 flags a request asks for beyond CLONE_NEWPID|CLONE_NEWNS, with their names for messages:
+// one list, so the call made and the call named in an error cannot differ.
+struct AskedFlag {
+  bool NamespaceInitRequest::*asked;
+  uint64_t flag;
+  const char* name;
+};
+constexpr AskedFlag kAskedFlags[] = {
+    {&NamespaceInitRequest::own_ipc, CLONE_NEWIPC, "CLONE_NEWIPC"},
+    {&NamespaceInitRequest::own_uts, CLONE_NEWUTS, "CLONE_NEWUTS"},
+    {&NamespaceInitRequest::sibling_of_caller, CLONE_PARENT, "CLONE_PARENT"},
+};
+
 uint64_t clone_flags(const NamespaceInitRequest& request) {
   uint64_t flags = CLONE_NEWPID | CLONE_NEWNS;
-  if (request.own_ipc) flags |= CLONE_NEWIPC;
-  if (request.own_uts) flags |= CLONE_NEWUTS;
-  if (request.sibling_of_caller) flags |= CLONE_PARENT;
+  for (const auto& f : kAskedFlags)
+    if (request.*f.asked) flags |= f.flag;
   return flags;
 }
 
@@ -22,9 +34,8 @@ uint64_t clone_flags(const NamespaceInitRequest& request) {
 
 std::string namespace_init_call(const NamespaceInitRequest& request) {
   std::string call = "clone3(CLONE_NEWPID|CLONE_NEWNS";
-  if (request.own_ipc) call += "|CLONE_NEWIPC";
-  if (request.own_uts) call += "|CLONE_NEWUTS";
-  if (request.sibling_of_caller) call += "|CLONE_PARENT";
+  for (const auto& f : kAskedFlags)
+    if (request.*f.asked) call += std::string("|") + f.name;
   if (request.pid) call += ", set_tid={" + std::to_string(*request.pid) + "}";
   return call + ")";
 }
