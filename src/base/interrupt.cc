@@ -33,6 +33,11 @@ InterruptSignals::~InterruptSignals() {
   sigprocmask(SIG_SETMASK, &previous_, nullptr);
 }
 
+void block_interrupt_signals_until_exit() {
+  sigset_t set = interrupt_set();
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
 Result<> check_interrupt() {
   sigset_t pending;
   if (sigpending(&pending) != 0) return {};

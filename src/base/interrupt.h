@@ -26,6 +26,13 @@ class InterruptSignals {
   sigset_t previous_;
 };
 
+// Blocks SIGINT, SIGTERM and SIGHUP for the rest of cryo's life. A command calls it first: once its
+// work is committed (the image renamed into place and the tree ended, or a restored tree released),
+// a late Ctrl-C must not turn its success into a death by signal, with a whole image or a running
+// tree behind an exit status that says otherwise. Signals that come after the last check die with
+// the process.
+void block_interrupt_signals_until_exit();
+
 // Takes a pending SIGINT, SIGTERM or SIGHUP and fails with "interrupted by SIGINT" (errno EINTR).
 // Each signal fails one check only, so the cleanup that follows can still run injected calls.
 Result<> check_interrupt();

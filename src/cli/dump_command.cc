@@ -1,4 +1,5 @@
 // cryo dump: checkpoints the process tree of a PID namespace into an image directory.
+#include "base/interrupt.h"
 #include "base/logging.h"
 #include "cli/commands.h"
 #include "cli/tree_records.h"
@@ -16,6 +17,7 @@ struct DumpCommandOptions {
 };
 
 Result<int> run_dump(DumpCommandOptions options) {
+  block_interrupt_signals_until_exit();
   apply_verbosity(options.verbosity);
   RETURN_IF_ERROR(image::check_stats_target(options.stats_json, options.dump.dir));
   options.dump.progress = !options.quiet;

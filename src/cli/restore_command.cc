@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "base/duration.h"
+#include "base/interrupt.h"
 #include "cli/commands.h"
 #include "cli/tree_records.h"
 #include "image/run_stats.h"
@@ -19,6 +20,8 @@ struct RestoreCommandOptions {
 };
 
 Result<int> restore_command(RestoreCommandOptions options) {
+  // In the foreground, the signal forwarder takes them from here and passes them to the tree.
+  block_interrupt_signals_until_exit();
   apply_verbosity(options.verbosity);
   RETURN_IF_ERROR(image::check_stats_target(options.restore.stats_json, options.restore.dir));
   options.restore.progress = !options.quiet;
