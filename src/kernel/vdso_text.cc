@@ -1,12 +1,12 @@
 #include "kernel/vdso_text.h"
 
-#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <cstring>
 
 #include "base/file_util.h"
+#include "kernel/process_memory.h"
 
 namespace cryo {
 
@@ -26,10 +26,7 @@ Result<VdsoText> read_vdso_text(pid_t pid, uint64_t start, uint64_t end) {
   if (pid == 0) {
     std::memcpy(bytes.data(), reinterpret_cast<const void*>(start), bytes.size());
   } else {
-    iovec local{bytes.data(), bytes.size()}, remote{reinterpret_cast<void*>(start), bytes.size()};
-    ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (n < 0) return fail_errno("process_vm_readv(" + std::to_string(pid) + ", [vdso])");
-    if (size_t(n) != bytes.size()) return fail("process_vm_readv(" + std::to_string(pid) + ", [vdso]) read only " + std::to_string(n) + " bytes");
+    RETURN_IF_ERROR(read_process_memory(pid, start, bytes.data(), bytes.size(), "[vdso]"));
   }
   auto text = describe_vdso(bytes);
   if (!text) return fail(text.error().context("[vdso] of pid " + std::to_string(pid)));

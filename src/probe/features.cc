@@ -7,7 +7,6 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include "kernel/host_facts.h"
 #include "kernel/kernel_abi.h"
 #include "kernel/pagemap_scan.h"
+#include "kernel/process_memory.h"
 #include "ns/clone3.h"
 #include "ns/time_namespace.h"
 #include "ptrace/tracee.h"
@@ -195,12 +195,8 @@ void probe_on_child(KernelFeatures& f) {
   }
 
   uint64_t seen = 0;
-  iovec local{&seen, sizeof seen};
-  iovec remote{const_cast<uint64_t*>(&marker), sizeof marker};
-  ssize_t got = ::process_vm_readv(child, &local, 1, &remote, 1, 0);
-  if (got != sizeof seen)
-    failed(f.process_vm_readv, got < 0 ? call_failed("process_vm_readv", errno) : "short read",
-           "run cryo as root (CAP_SYS_PTRACE)");
+  if (auto read = read_process_memory(child, reinterpret_cast<uint64_t>(&marker), &seen, sizeof seen, "the marker"); !read)
+    failed(f.process_vm_readv, read.error().message, "run cryo as root (CAP_SYS_PTRACE)");
   else if (seen != marker)
     failed(f.process_vm_readv, "read a different value than the child holds", "report this as a bug in cryo");
   else

@@ -2,7 +2,6 @@
 
 #include <sched.h>
 #include <signal.h>
-#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,6 +13,7 @@
 #include "base/interrupt.h"
 #include "base/hex.h"
 #include "base/logging.h"
+#include "kernel/process_memory.h"
 #include "ptrace/resume_frame.h"
 
 namespace cryo {
@@ -37,10 +37,7 @@ Result<SyscallSite> find_vdso_syscall(pid_t pid) {
   if (start == 0 || end <= start || end - start > (1u << 20))
     return fail("pid " + std::to_string(pid) + " has no [vdso] mapping to run syscalls from");
   std::vector<unsigned char> code(end - start);
-  iovec local{code.data(), code.size()};
-  iovec remote{reinterpret_cast<void*>(start), code.size()};
-  if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(code.size()))
-    return fail(errno_error("pid " + std::to_string(pid) + ": process_vm_readv([vdso])"));
+  RETURN_IF_ERROR(read_process_memory(pid, start, code.data(), code.size(), "[vdso]"));
   // The vdso's syscall fallbacks read `mov $nr, %eax; syscall` (b8 nn nn 00 00 0f 05); matching the
   // whole sequence avoids mistaking bytes inside another instruction for a syscall.
   for (size_t i = 0; i + 7 <= code.size(); ++i) {
