@@ -273,6 +273,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
         break;  // The path is only for messages; validate_objects checks the object.
       case image::FD_PROC_FILE:
         break;  // validate_proc_files checks its path against the tree's PIDs.
+      case image::FD_NAMESPACE:
+        break;  // validate_namespace_files checks its type against namespaces.img.
       case image::FD_PIPE: {
         auto pipe = pipe_ids.find(fd.pipe_id());
         if (pipe == pipe_ids.end()) {
@@ -380,6 +382,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   validate_socket_pairs(set, problems);
   validate_fd_owners(set, problems);
   validate_proc_files(set, problems);
+  validate_namespace_files(set, problems);
   validate_host_files(set, problems);
   validate_fingerprint_presence(set, problems);
   // Shared anonymous memory that is no memory object (images written before memory objects) is

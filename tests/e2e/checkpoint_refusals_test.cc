@@ -34,7 +34,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Refusal{"sysv_shm", "is part of System V shared memory segment"},
                       Refusal{"posix_mq", "(/cr_unsupported) is a POSIX message queue"},
                       Refusal{"proc_kmsg", "(/proc/kmsg) is the kernel log (/proc/kmsg), whose readers consume it"},
-                      Refusal{"nsfs", "is a namespace file (nsfs)"},
+                      Refusal{"nsfs_other", "is a file of a uts namespace the tree is not in (the tree's is uts:["},
                       Refusal{"inotify_queued", "inotify fd has 32 bytes of events queued, which cryo cannot dump"},
                       Refusal{"inotify_deleted", "inotify watch 1 (inode "},
                       Refusal{"fifo_unlinked", "is a named FIFO unlinked while open"},
