@@ -45,6 +45,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"tcp_connected", "is an AF_INET SOCK_STREAM socket"},
                       Refusal{"epoll_shared", "is an epoll set shared with pid"},
                       Refusal{"pidfd", "is an anonymous inode of kind 'pidfd'"},
+                      Refusal{"fanotify", "(anon_inode:[fanotify]) is an anonymous inode of kind 'fanotify'"},
                       Refusal{"uffd_missing", "is registered with userfaultfd for missing pages (VmFlags um)"},
                       Refusal{"uffd_wp", "is registered with userfaultfd for write protection (VmFlags uw)"},
                       Refusal{"shared_files", "pid 1 and pid 2 share one fd table (clone CLONE_FILES)"},

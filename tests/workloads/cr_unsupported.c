@@ -6,7 +6,7 @@
 //
 // KIND: sysv_shm, posix_mq, proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
-// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
+// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, fanotify (a mark on DIR), uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/fanotify.h>
 #include <mqueue.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
@@ -157,6 +158,11 @@ static void setup(const char* kind, const char* dir) {
   } else if (strcmp(kind, "pidfd") == 0) {
     fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     SETUP_OR_DIE(fd >= 0, "pidfd_open: %s\n", strerror(errno));
+  } else if (strcmp(kind, "fanotify") == 0) {
+    // A mark on the test's directory: not dumped yet, so refused with the other anonymous inodes.
+    fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY);
+    SETUP_OR_DIE(fd >= 0, "fanotify_init: %s\n", strerror(errno));
+    SETUP_OR_DIE(fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, dir) == 0, "fanotify_mark: %s\n", strerror(errno));
   } else if (strcmp(kind, "shared_files") == 0) {
     clone_sharing(CLONE_FILES);
   } else if (strcmp(kind, "shared_fs") == 0) {
