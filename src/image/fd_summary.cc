@@ -37,6 +37,7 @@ std::string kind_name(FdKind kind) {
     case FD_TCP_LISTENER: return "tcp";
     case FD_INOTIFY: return "inotify";
     case FD_NAMESPACE: return "namespace";
+    case FD_FANOTIFY: return "fanotify";
     case FD_MEMFD: return "memfd";
     case FD_DELETED_FILE: return "deleted";
     default: return "kind " + std::to_string(static_cast<int>(kind));
@@ -170,6 +171,13 @@ std::string target_of(const Fd& fd, const Lookups& lookups) {
       for (int i = 0; i < fd.inotify().watches_size() && i < kMaxListedWatches; ++i)
         out += std::string(i ? ", " : ": ") + terminal_safe(fd.inotify().watches(i).path());
       if (fd.inotify().watches_size() > kMaxListedWatches) out += ", ...";
+      return out;
+    }
+    case FD_FANOTIFY: {
+      std::string out = std::to_string(fd.fanotify().marks_size()) + " marks";
+      for (int i = 0; i < fd.fanotify().marks_size() && i < kMaxListedWatches; ++i)
+        out += std::string(i ? ", " : ": ") + terminal_safe(fd.fanotify().marks(i).path());
+      if (fd.fanotify().marks_size() > kMaxListedWatches) out += ", ...";
       return out;
     }
     case FD_NAMESPACE:

@@ -117,6 +117,7 @@ bool same_kind_state(const image::Fd& a, const image::Fd& b) {
          a.signalfd().SerializeAsString() == b.signalfd().SerializeAsString() &&
          a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
          a.inotify().SerializeAsString() == b.inotify().SerializeAsString() &&
+         a.fanotify().SerializeAsString() == b.fanotify().SerializeAsString() &&
          a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() && x.clockid() == y.clockid() &&
          x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
 }
@@ -291,7 +292,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_EPOLL:
       case image::FD_UNIX_SOCKET:
       case image::FD_TCP_LISTENER:
-      case image::FD_INOTIFY: {
+      case image::FD_INOTIFY:
+      case image::FD_FANOTIFY: {
         std::vector<std::string> state_problems;
         validate_fd_state(fd, numbers, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);

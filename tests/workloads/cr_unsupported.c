@@ -6,7 +6,9 @@
 //
 // KIND: sysv_shm, posix_mq, proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
-// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, fanotify (a mark on DIR), uffd_missing, uffd_wp (a mapping
+// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, fanotify_mount (a mark on DIR's
+// mount), fanotify_queued (an event not read yet), fanotify_content (a permission class),
+// uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
@@ -158,11 +160,24 @@ static void setup(const char* kind, const char* dir) {
   } else if (strcmp(kind, "pidfd") == 0) {
     fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     SETUP_OR_DIE(fd >= 0, "pidfd_open: %s\n", strerror(errno));
-  } else if (strcmp(kind, "fanotify") == 0) {
-    // A mark on the test's directory: not dumped yet, so refused with the other anonymous inodes.
-    fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY);
+  } else if (strcmp(kind, "fanotify_mount") == 0 || strcmp(kind, "fanotify_queued") == 0 ||
+             strcmp(kind, "fanotify_content") == 0) {
+    // Inode marks of the notification class come back (cr_fanotify); a mount mark, an event not
+    // read yet and a permission class do not.
+    fd = fanotify_init((strcmp(kind, "fanotify_content") == 0 ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF) | FAN_CLOEXEC, O_RDONLY);
     SETUP_OR_DIE(fd >= 0, "fanotify_init: %s\n", strerror(errno));
-    SETUP_OR_DIE(fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, dir) == 0, "fanotify_mark: %s\n", strerror(errno));
+    unsigned how = FAN_MARK_ADD | (strcmp(kind, "fanotify_mount") == 0 ? FAN_MARK_MOUNT : 0);
+    SETUP_OR_DIE(fanotify_mark(fd, how, FAN_MODIFY, AT_FDCWD, dir) == 0, "fanotify_mark: %s\n", strerror(errno));
+    if (strcmp(kind, "fanotify_queued") == 0) {
+      snprintf(path, sizeof path, "%s/touched", dir);
+      int made = open(path, O_WRONLY | O_CREAT, 0600);
+      SETUP_OR_DIE(made >= 0, "create: %s\n", strerror(errno));
+      close(made);
+      SETUP_OR_DIE(fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, path) == 0, "fanotify_mark: %s\n", strerror(errno));
+      made = open(path, O_WRONLY);
+      SETUP_OR_DIE(made >= 0 && write(made, "x", 1) == 1, "write: %s\n", strerror(errno));  // Queues one FAN_MODIFY.
+      close(made);
+    }
   } else if (strcmp(kind, "shared_files") == 0) {
     clone_sharing(CLONE_FILES);
   } else if (strcmp(kind, "shared_fs") == 0) {
