@@ -17,6 +17,12 @@ TEST(CheckpointFdFanotify, InodeMarksComeBackAndReportLaterChanges) {
   session.expect_round_trip_passes("cr_fanotify", {"--dir=" + session.dir().path()});
 }
 
+// Fds that share one fanotify group (fork) get one, made once by restore's helper for both.
+TEST(CheckpointFdFanotify, AGroupSharedWithAChildIsOneAgain) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_fanotify", {"--dir=" + session.dir().path(), "--fork"});
+}
+
 // A marked file replaced between dump and restore would be marked in the dump's place: restore's
 // host check refuses before anything is created, naming the mark and its path.
 TEST(CheckpointFdFanotify, AMarkedFileReplacedSinceTheDumpIsRefused) {

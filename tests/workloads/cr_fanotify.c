@@ -1,18 +1,22 @@
 // Checkpoint/restore workload: a fanotify fd keeps its group flags and inode marks, nothing is
 // queued on it after restore, and a change of a marked file afterwards gives its event.
 //
-//   cr_fanotify --dir=DIR
+//   cr_fanotify --dir=DIR [--fork]
 //
 // fd 10 is fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE), blocking, with marks
 // on DIR/f (FAN_MODIFY | FAN_CLOSE_WRITE) and DIR/g (FAN_OPEN). On SIGUSR1 it checks its fd flags,
 // that the queue is empty, then writes DIR/f and opens DIR/g and reads the events back: each names
 // the marked file (the event's fd is that inode), with the mask of its mark, and no other arrives.
+// With --fork, a child holds fd 10 too (one open file, so one group, restored once for both): it
+// must still be the init's open file, whose marks its fdinfo lists.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/fanotify.h>
 #include <sys/ioctl.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "cr_common.h"
 
@@ -83,6 +87,14 @@ int main(int argc, char** argv) {
   SETUP_OR_DIE(fanotify_mark(FD_GROUP, FAN_MARK_ADD, FAN_MODIFY | FAN_CLOSE_WRITE, AT_FDCWD, in("f")) == 0, "fanotify_mark f: %s\n",
                strerror(errno));
   SETUP_OR_DIE(fanotify_mark(FD_GROUP, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, in("g")) == 0, "fanotify_mark g: %s\n", strerror(errno));
+  pid_t child = 0;
+  for (int i = 1; i < argc; ++i)
+    if (strcmp(argv[i], "--fork") == 0) {
+      child = fork();
+      SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+      if (child == 0)
+        for (;;) pause();
+    }
   say("READY fanotify\n");
   wait_for_check();
 
@@ -97,6 +109,19 @@ int main(int argc, char** argv) {
   EXPECT_OR_FAIL(g >= 0, "open g: %s\n", strerror(errno));
   if (g >= 0) close(g);
   expect_events("g", FAN_OPEN);
+  if (child > 0) {
+    EXPECT_OR_FAIL(syscall(SYS_kcmp, getpid(), child, KCMP_FILE, FD_GROUP, FD_GROUP) == 0, "the child's fd %d is not the init's\n", FD_GROUP);
+    char path[64], text[4096] = "";
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", child, FD_GROUP);
+    int info = open(path, O_RDONLY);
+    ssize_t got = info >= 0 ? read(info, text, sizeof text - 1) : -1;
+    if (info >= 0) close(info);
+    int marks = 0;
+    for (char* at = text; got > 0 && (at = strstr(at, "fanotify ino:")) != NULL; ++at) ++marks;
+    EXPECT_OR_FAIL(marks == 2, "the child's fdinfo of fd %d lists %d marks, not 2\n", FD_GROUP, marks);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+  }
   sleep_ms(50);
   EXPECT_OR_FAIL(queued() == 0, "%d bytes of events queued after the expected ones\n", queued());
   finish();
