@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "dump/fanotify_marks.h"
 #include "dump/inotify_watches.h"
 #include "ns/time_namespace.h"
 
@@ -90,7 +91,8 @@ Result<> collect_epoll(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
 }  // namespace
 
 bool is_dumpable_anon_inode(const std::string& name) {
-  return name == "eventfd" || name == "timerfd" || name == "signalfd" || name == "eventpoll" || name == "inotify";
+  return name == "eventfd" || name == "timerfd" || name == "signalfd" || name == "eventpoll" || name == "inotify" ||
+         name == "fanotify";
 }
 
 Result<> collect_anon_inode(pid_t pid, int fd, const std::string& name, const FdInfo& info, image::Fd& out) {
@@ -118,6 +120,10 @@ Result<> collect_anon_inode(pid_t pid, int fd, const std::string& name, const Fd
   if (name == "inotify") {
     out.set_kind(image::FD_INOTIFY);
     return collect_inotify(pid, fd, info, out);
+  }
+  if (name == "fanotify") {
+    out.set_kind(image::FD_FANOTIFY);
+    return collect_fanotify(pid, fd, info, out);
   }
   return fail("anonymous inode '" + name + "' is not one cryo dumps");
 }

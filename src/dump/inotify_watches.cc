@@ -32,8 +32,10 @@ std::string watch_name(const InotifyWatchInfo& watch) {
          device_name(watch.sdev) + ")";
 }
 
+}  // namespace
+
 // The bytes of events queued on the fd, through a copy of it (the same open file, so the same queue).
-Result<int> queued_bytes(pid_t pid, int fd) {
+Result<int> queued_event_bytes(pid_t pid, int fd) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(pid) + ")");
   UniqueFd copy(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
@@ -43,11 +45,14 @@ Result<int> queued_bytes(pid_t pid, int fd) {
   return bytes;
 }
 
+namespace {
+
 // The watched inode through the mount `mount_point` (in the tree's view): open_by_handle_at, which
 // needs CAP_DAC_READ_SEARCH, then the path the kernel gives the opened file, checked to lead back to
 // the same inode in the tree's root. Empty when this mount does not reach it (a bind of another
 // subtree, a file whose dentry is not connected to the tree).
-Result<std::string> path_through_mount(pid_t pid, const std::string& mount_point, const InotifyWatchInfo& watch, struct stat* st) {
+Result<std::string> path_through_mount(pid_t pid, const std::string& mount_point, const WatchedInode& watch, const std::string& name,
+                                       struct stat* st) {
   std::string root = "/proc/" + std::to_string(pid) + "/root";
   // A directory only: opening a mount point that is a device or FIFO could block or act on it.
   UniqueFd mount(::open((root + mount_point).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -60,38 +65,39 @@ Result<std::string> path_through_mount(pid_t pid, const std::string& mount_point
   UniqueFd file(static_cast<int>(::syscall(SYS_open_by_handle_at, mount.get(), handle, O_PATH | O_CLOEXEC)));
   if (!file.valid()) {
     if (errno == ESTALE) return std::string();
-    return fail_errno("open_by_handle_at(" + watch_name(watch) + ")");
+    return fail_errno("open_by_handle_at(" + name + ")");
   }
   if (::fstat(file.get(), st) != 0) return fail_errno("fstat");
-  if (st->st_ino != watch.ino) return fail(watch_name(watch) + ": its file handle opened inode " + std::to_string(st->st_ino));
+  if (st->st_ino != watch.ino) return fail(name + ": its file handle opened inode " + std::to_string(st->st_ino));
   ASSIGN_OR_RETURN(std::string path, read_link("/proc/self/fd/" + std::to_string(file.get())));
   if (path.ends_with(kDeleted) || st->st_nlink == 0)
-    return fail(make_error(watch_name(watch) + " is on a deleted file (" + path + "), which cryo cannot dump: restore re-adds a watch by path"));
+    return fail(make_error(name + " is on a deleted file (" + path + "), which cryo cannot dump: restore finds the file by its path"));
   if (!path.starts_with("/")) return std::string();
   struct stat there;
   if (::lstat((root + path).c_str(), &there) != 0 || there.st_dev != st->st_dev || there.st_ino != st->st_ino) return std::string();
   return path;
 }
 
-Result<std::string> watch_path(pid_t pid, const InotifyWatchInfo& watch, const std::vector<DeviceMount>& all, struct stat* st) {
-  if (watch.handle.empty())
-    return fail(make_error(watch_name(watch) + " is on a filesystem that gives no file handles, which cryo cannot dump: it finds the "
-                           "watched file by its handle"));
-  // Whole filesystems first: a bind of a subtree reaches only what is under it.
-  std::vector<DeviceMount> mounts = all;
-  std::stable_partition(mounts.begin(), mounts.end(), [](const DeviceMount& m) { return m.root == "/"; });
-  for (const DeviceMount& mount : mounts) {
-    ASSIGN_OR_RETURN(std::string path, path_through_mount(pid, mount.mount_point, watch, st));
-    if (!path.empty()) return path;
-  }
-  return fail(make_error(watch_name(watch) + " is on a file cryo finds no path to in the tree's mounts, which cryo cannot dump: "
-                         "restore re-adds a watch by path"));
-}
-
 }  // namespace
 
+Result<std::string> watched_inode_path(pid_t pid, const std::string& mountinfo, const WatchedInode& watch, const std::string& name,
+                                       struct stat* st) {
+  if (watch.handle.empty())
+    return fail(make_error(name + " is on a filesystem that gives no file handles, which cryo cannot dump: it finds the "
+                           "watched file by its handle"));
+  ASSIGN_OR_RETURN(std::vector<DeviceMount> mounts, mounts_of_device(mountinfo, watch.sdev >> 20, watch.sdev & 0xfffff));
+  // Whole filesystems first: a bind of a subtree reaches only what is under it.
+  std::stable_partition(mounts.begin(), mounts.end(), [](const DeviceMount& m) { return m.root == "/"; });
+  for (const DeviceMount& mount : mounts) {
+    ASSIGN_OR_RETURN(std::string path, path_through_mount(pid, mount.mount_point, watch, name, st));
+    if (!path.empty()) return path;
+  }
+  return fail(make_error(name + " is on a file cryo finds no path to in the tree's mounts, which cryo cannot dump: "
+                         "restore finds the file by its path"));
+}
+
 Result<> collect_inotify(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
-  ASSIGN_OR_RETURN(int queued, queued_bytes(pid, fd));
+  ASSIGN_OR_RETURN(int queued, queued_event_bytes(pid, fd));
   if (queued > 0)
     return fail(make_error("inotify fd has " + std::to_string(queued) + " bytes of events queued, which cryo cannot dump: they cannot "
                            "be read back without taking them from the process")
@@ -106,9 +112,9 @@ Result<> collect_inotify(pid_t pid, int fd, const FdInfo& info, image::Fd& out) 
   image::InotifyState* state = out.mutable_inotify();
   for (const InotifyWatchInfo& watch : watches) {
     if (watch.ignored_mask != 0) return fail(watch_name(watch) + " has an ignored mask, which inotify never sets");
-    ASSIGN_OR_RETURN(auto mounts, mounts_of_device(mountinfo, watch.sdev >> 20, watch.sdev & 0xfffff));
     struct stat st;
-    ASSIGN_OR_RETURN(std::string path, watch_path(pid, watch, mounts, &st));
+    ASSIGN_OR_RETURN(std::string path, watched_inode_path(pid, mountinfo, {watch.ino, watch.sdev, watch.handle, watch.handle_type},
+                                                          watch_name(watch), &st));
     image::InotifyWatch* entry = state->add_watches();
     entry->set_wd(watch.wd);
     entry->set_mask(watch.mask);

@@ -12,6 +12,7 @@
 
 #include "dump/anon_inode_files.h"
 #include "dump/fd_owners.h"
+#include "dump/namespace_files.h"
 #include "dump/file_identity.h"
 #include "dump/file_locks.h"
 #include "kernel/proc_fdinfo.h"
@@ -67,16 +68,14 @@ std::string pseudo_file_kind(const std::string& target) {
   return "a '" + target.substr(0, colon) + "' file";
 }
 
-// Files that reopening by path would not give back: an nsfs file is a namespace itself, and a POSIX message
-// queue lives in the IPC namespace, whose objects cryo does not dump yet. "" for other filesystems.
+// Files that reopening by path would not give back: a POSIX message queue lives in the IPC
+// namespace, whose queues cryo does not dump yet. "" for other filesystems.
 constexpr unsigned long kMqueueMagic = 0x19800202;  // ipc/mqueue.c; <linux/magic.h> does not have it.
 
 std::string unreopenable_filesystem(const std::string& link) {
   struct statfs fs;
   if (::statfs(link.c_str(), &fs) != 0) return "";  // The stat below reports a vanished fd.
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case NSFS_MAGIC:
-      return "a namespace file (nsfs)";
     case kMqueueMagic:
       return "a POSIX message queue";
     default:
@@ -145,6 +144,11 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
   // Files of the tree's own /proc are reopened by what they name (proc_files.h).
   if (on_proc_filesystem(link)) {
     RETURN_IF_ERROR(collect_proc_file(pid, fd, *target, link, out));
+    return true;
+  }
+  // Files held open on a namespace come back on the restored tree's one (namespace_files.h).
+  if (on_namespace_filesystem(link)) {
+    RETURN_IF_ERROR(collect_namespace_file(pid, fd, *target, link, out));
     return true;
   }
   if (std::string kind = unreopenable_filesystem(link); !kind.empty()) return fail(unsupported_fd(fd, *target, kind));

@@ -36,6 +36,8 @@ std::string kind_name(FdKind kind) {
     case FD_UNIX_SOCKET: return "unix";
     case FD_TCP_LISTENER: return "tcp";
     case FD_INOTIFY: return "inotify";
+    case FD_NAMESPACE: return "namespace";
+    case FD_FANOTIFY: return "fanotify";
     case FD_MEMFD: return "memfd";
     case FD_DELETED_FILE: return "deleted";
     default: return "kind " + std::to_string(static_cast<int>(kind));
@@ -171,6 +173,16 @@ std::string target_of(const Fd& fd, const Lookups& lookups) {
       if (fd.inotify().watches_size() > kMaxListedWatches) out += ", ...";
       return out;
     }
+    case FD_FANOTIFY: {
+      std::string out = std::to_string(fd.fanotify().marks_size()) + " marks";
+      for (int i = 0; i < fd.fanotify().marks_size() && i < kMaxListedWatches; ++i)
+        out += std::string(i ? ", " : ": ") + terminal_safe(fd.fanotify().marks(i).path());
+      if (fd.fanotify().marks_size() > kMaxListedWatches) out += ", ...";
+      return out;
+    }
+    case FD_NAMESPACE:
+      return terminal_safe(fd.namespace_file().type()) + " namespace, " +
+             (fd.namespace_file().tree_own() ? "the tree's own" : "the host's, which the tree shares");
     case FD_UNIX_SOCKET:
       return unix_target(fd.unix_socket());
     case FD_TCP_LISTENER:

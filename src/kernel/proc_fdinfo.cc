@@ -45,6 +45,88 @@ Result<EpollTargetInfo> parse_epoll_target(std::string_view line) {
   return target;
 }
 
+// "a2010000e8f13c5e": a file handle's bytes, two hex digits each, at most MAX_HANDLE_SZ (128).
+Result<std::string> parse_handle_bytes(std::string_view value, const std::string& what) {
+  if (value.size() % 2 != 0 || value.size() > 2 * 128) return fail(what + " '" + std::string(value) + "' is malformed");
+  std::string bytes;
+  for (size_t i = 0; i < value.size(); i += 2) {
+    ASSIGN_OR_RETURN(uint64_t byte, proc_text::parse_u64(value.substr(i, 2), 16, what));
+    bytes.push_back(static_cast<char>(byte));
+  }
+  return bytes;
+}
+
+// "fanotify flags:10 event-flags:8002".
+Result<FanotifyGroupInfo> parse_fanotify_group(std::string_view line) {
+  FanotifyGroupInfo group;
+  bool have_flags = false, have_event_flags = false;
+  for (std::string_view word : proc_text::fields(line)) {
+    size_t colon = word.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = word.substr(0, colon), value = word.substr(colon + 1);
+    if (key == "flags") {
+      ASSIGN_OR_RETURN(uint64_t flags, proc_text::parse_u64(value, 16, "fdinfo fanotify flags"));
+      group.flags = static_cast<uint32_t>(flags);
+      have_flags = true;
+    } else if (key == "event-flags") {
+      ASSIGN_OR_RETURN(uint64_t flags, proc_text::parse_u64(value, 16, "fdinfo fanotify event-flags"));
+      group.event_flags = static_cast<uint32_t>(flags);
+      have_event_flags = true;
+    }
+  }
+  if (!have_flags || !have_event_flags) return fail("fdinfo: malformed fanotify line '" + std::string(line) + "'");
+  return group;
+}
+
+// "fanotify ino:1a2 sdev:2d mflags:0 mask:2 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:...",
+// "fanotify mnt_id:1c mflags:0 mask:2 ignored_mask:0", "fanotify sdev:2d mflags:0 mask:2 ignored_mask:0".
+Result<FanotifyMarkInfo> parse_fanotify_mark(std::string_view line) {
+  FanotifyMarkInfo mark;
+  bool have_ino = false, have_sdev = false, have_mnt = false, have_mflags = false, have_mask = false, have_ignored = false;
+  uint64_t handle_bytes = 0;
+  for (std::string_view word : proc_text::fields(line)) {
+    size_t colon = word.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = word.substr(0, colon), value = word.substr(colon + 1);
+    uint64_t number = 0;
+    if (key != "f_handle") {
+      ASSIGN_OR_RETURN(number, proc_text::parse_u64(value, 16, "fdinfo fanotify " + std::string(key)));
+    }
+    if (key == "ino") {
+      mark.ino = number;
+      have_ino = true;
+    } else if (key == "sdev") {
+      mark.sdev = static_cast<uint32_t>(number);
+      have_sdev = true;
+    } else if (key == "mnt_id") {
+      if (number > INT32_MAX) return fail("fdinfo fanotify mnt_id " + std::to_string(number) + " is out of range");
+      mark.mnt_id = static_cast<int>(number);
+      have_mnt = true;
+    } else if (key == "mflags") {
+      mark.mflags = static_cast<uint32_t>(number);
+      have_mflags = true;
+    } else if (key == "mask") {
+      mark.mask = static_cast<uint32_t>(number);
+      have_mask = true;
+    } else if (key == "ignored_mask") {
+      mark.ignored_mask = static_cast<uint32_t>(number);
+      have_ignored = true;
+    } else if (key == "fhandle-bytes") {
+      handle_bytes = number;
+    } else if (key == "fhandle-type") {
+      mark.handle_type = static_cast<int>(number);
+    } else if (key == "f_handle") {
+      ASSIGN_OR_RETURN(mark.handle, parse_handle_bytes(value, "fdinfo fanotify f_handle"));
+    }
+  }
+  bool shaped = have_mflags && have_mask && have_ignored &&
+                (have_ino ? have_sdev && !have_mnt : have_mnt ? !have_sdev : have_sdev);
+  if (!shaped) return fail("fdinfo: malformed fanotify line '" + std::string(line) + "'");
+  mark.object = have_ino ? FanotifyMarkInfo::Object::Inode : have_mnt ? FanotifyMarkInfo::Object::Mount : FanotifyMarkInfo::Object::Filesystem;
+  if (mark.handle.size() != handle_bytes) return fail("fdinfo: fanotify line '" + std::string(line) + "' has a handle of the wrong length");
+  return mark;
+}
+
 // "inotify wd:3 ino:1a2 sdev:2d mask:fce ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:a2010000e8f13c5e".
 Result<InotifyWatchInfo> parse_inotify_watch(std::string_view line) {
   InotifyWatchInfo watch;
@@ -79,12 +161,7 @@ Result<InotifyWatchInfo> parse_inotify_watch(std::string_view line) {
       ASSIGN_OR_RETURN(uint64_t type, proc_text::parse_u64(value, 16, "fdinfo inotify fhandle-type"));
       watch.handle_type = static_cast<int>(type);
     } else if (key == "f_handle") {
-      // Two hex digits per byte.
-      if (value.size() % 2 != 0 || value.size() > 2 * 128) return fail("fdinfo inotify f_handle '" + std::string(value) + "' is malformed");
-      for (size_t i = 0; i < value.size(); i += 2) {
-        ASSIGN_OR_RETURN(uint64_t byte, proc_text::parse_u64(value.substr(i, 2), 16, "fdinfo inotify f_handle"));
-        watch.handle.push_back(static_cast<char>(byte));
-      }
+      ASSIGN_OR_RETURN(watch.handle, parse_handle_bytes(value, "fdinfo inotify f_handle"));
     }
   }
   if (!have_wd || !have_ino || !have_sdev || !have_mask) return fail("fdinfo: malformed inotify line '" + std::string(line) + "'");
@@ -146,6 +223,11 @@ Result<FdInfo> parse_proc_fdinfo(std::string_view text) {
     } else if (key == "inotify wd") {
       ASSIGN_OR_RETURN(InotifyWatchInfo watch, parse_inotify_watch(line));
       info.inotify_watches.push_back(std::move(watch));
+    } else if (key == "fanotify flags") {
+      ASSIGN_OR_RETURN(info.fanotify, parse_fanotify_group(line));
+    } else if (key == "fanotify ino" || key == "fanotify mnt_id" || key == "fanotify sdev") {
+      ASSIGN_OR_RETURN(FanotifyMarkInfo mark, parse_fanotify_mark(line));
+      info.fanotify_marks.push_back(std::move(mark));
     } else if (key == "lock") {
       info.locks.emplace_back(value);
     } else if (key == "scm_fds") {

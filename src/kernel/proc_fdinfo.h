@@ -32,6 +32,28 @@ struct InotifyWatchInfo {
   std::string handle;         // The f_handle bytes; empty when fdinfo shows none.
 };
 
+// The "fanotify flags:" line of a fanotify fd: the group's fanotify_init flags and event_f_flags,
+// both in hex.
+struct FanotifyGroupInfo {
+  uint32_t flags = 0;
+  uint32_t event_flags = 0;
+};
+
+// One "fanotify" mark line: on an inode ("ino:" with sdev and the file handle, as inotify's), on a
+// mount ("mnt_id:") or on a filesystem ("sdev:" alone). Every number is in hex.
+struct FanotifyMarkInfo {
+  enum class Object { Inode, Mount, Filesystem };
+  Object object = Object::Inode;
+  uint64_t ino = 0;
+  uint32_t sdev = 0;
+  int mnt_id = 0;
+  uint32_t mflags = 0;        // FAN_MARK_* flags of the mark (FAN_MARK_EVICTABLE, FAN_MARK_IGNORE, ...).
+  uint32_t mask = 0;
+  uint32_t ignored_mask = 0;
+  int handle_type = 0;
+  std::string handle;
+};
+
 struct TimerfdInfo {
   int clockid = 0;
   uint64_t ticks = 0;
@@ -52,12 +74,14 @@ struct FdInfo {
   std::optional<uint64_t> sigmask;      // signalfd
   std::vector<EpollTargetInfo> epoll_targets;
   std::vector<InotifyWatchInfo> inotify_watches;
+  std::optional<FanotifyGroupInfo> fanotify;
+  std::vector<FanotifyMarkInfo> fanotify_marks;
   std::optional<uint32_t> scm_fds;      // Unix sockets: fds in flight in the receive queue.
   std::vector<std::string> locks;       // The text of each "lock:" line (file_locks.h parses it).
 };
 
 // Parses the common lines of fdinfo text ("pos:", "flags:" in octal, "mnt_id:", "ino:") and the
-// kind-specific ones of eventfd, timerfd, signalfd, epoll, inotify and unix sockets; other lines are ignored.
+// kind-specific ones of eventfd, timerfd, signalfd, epoll, inotify, fanotify and unix sockets; other lines are ignored.
 Result<FdInfo> parse_proc_fdinfo(std::string_view text);
 Result<FdInfo> read_proc_fdinfo(pid_t pid, int fd);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/unique_fd.h"
+#include "restore/fanotify_fds.h"
 #include "restore/inotify_fds.h"
 
 namespace cryo::restore {
@@ -84,7 +85,8 @@ Result<UniqueFd> create_signalfd(const image::SignalfdState& state) {
 }  // namespace
 
 bool is_anon_inode_kind(image::FdKind kind) {
-  return kind == image::FD_EVENTFD || kind == image::FD_TIMERFD || kind == image::FD_SIGNALFD || kind == image::FD_INOTIFY;
+  return kind == image::FD_EVENTFD || kind == image::FD_TIMERFD || kind == image::FD_SIGNALFD || kind == image::FD_INOTIFY ||
+         kind == image::FD_FANOTIFY;
 }
 
 Result<int> create_anon_inode_fd(const image::Fd& fd, const ClockOffsets& tree_minus_caller) {
@@ -104,6 +106,10 @@ Result<int> create_anon_inode_fd(const image::Fd& fd, const ClockOffsets& tree_m
     }
     case image::FD_INOTIFY: {
       ASSIGN_OR_RETURN(made, create_inotify(fd.inotify()));
+      break;
+    }
+    case image::FD_FANOTIFY: {
+      ASSIGN_OR_RETURN(made, create_fanotify(fd.fanotify()));
       break;
     }
     default: return fail("fd kind " + std::to_string(static_cast<int>(fd.kind())) + " is not an anonymous inode");

@@ -128,6 +128,12 @@ HostCheck check_host(const ImageSet& set, const RestoreHostFacts& host, const St
           for (const auto& watch : fd.inotify().watches())
             if (auto same = check_watched_file(watch); !same) out.problems.push_back(same.error().message + " (" + user + ")");
           break;
+        case image::FD_FANOTIFY:
+          for (const auto& mark : fd.fanotify().marks())
+            if (auto same = check_same_inode(mark.path(), mark.identity(), mark.handle(), mark.handle_type(), "fanotify mark on " + mark.path());
+                !same)
+              out.problems.push_back(same.error().message + " (" + user + ")");
+          break;
         default: break;
       }
     }

@@ -117,6 +117,7 @@ bool same_kind_state(const image::Fd& a, const image::Fd& b) {
          a.signalfd().SerializeAsString() == b.signalfd().SerializeAsString() &&
          a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
          a.inotify().SerializeAsString() == b.inotify().SerializeAsString() &&
+         a.fanotify().SerializeAsString() == b.fanotify().SerializeAsString() &&
          a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() && x.clockid() == y.clockid() &&
          x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
 }
@@ -273,6 +274,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
         break;  // The path is only for messages; validate_objects checks the object.
       case image::FD_PROC_FILE:
         break;  // validate_proc_files checks its path against the tree's PIDs.
+      case image::FD_NAMESPACE:
+        break;  // validate_namespace_files checks its type against namespaces.img.
       case image::FD_PIPE: {
         auto pipe = pipe_ids.find(fd.pipe_id());
         if (pipe == pipe_ids.end()) {
@@ -289,7 +292,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_EPOLL:
       case image::FD_UNIX_SOCKET:
       case image::FD_TCP_LISTENER:
-      case image::FD_INOTIFY: {
+      case image::FD_INOTIFY:
+      case image::FD_FANOTIFY: {
         std::vector<std::string> state_problems;
         validate_fd_state(fd, numbers, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);
@@ -380,6 +384,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   validate_socket_pairs(set, problems);
   validate_fd_owners(set, problems);
   validate_proc_files(set, problems);
+  validate_namespace_files(set, problems);
   validate_host_files(set, problems);
   validate_fingerprint_presence(set, problems);
   // Shared anonymous memory that is no memory object (images written before memory objects) is

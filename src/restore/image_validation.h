@@ -58,6 +58,13 @@ void validate_unix_datagrams(const std::map<uint64_t, const image::UnixSocketSta
 // dump accepts (proc_file_validation.cc).
 void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems);
 
+// The state of one fanotify fd (fanotify_validation.cc); `name` names the fd.
+void validate_fanotify(const image::FanotifyState& state, const std::string& name, std::vector<std::string>* problems);
+
+// Every namespace file (FD_NAMESPACE) names a known type whose relation to the tree (its own or the
+// host's) is the one namespaces.img gives and the one a restored tree has (namespace_file_validation.cc).
+void validate_namespace_files(const ImageSet& set, std::vector<std::string>* problems);
+
 // contents.img, included.img and the inventory's vdso symbols and XSAVE layout (host_file_validation.cc).
 void validate_host_files(const ImageSet& set, std::vector<std::string>* problems);
 // fingerprint-<pid>.img (fingerprint_validation.cc): its PID is the process's, and its counts and

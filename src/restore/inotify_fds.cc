@@ -39,8 +39,8 @@ Result<std::string> throwaway_path(const image::InotifyState& state) {
 // The largest handle the kernel encodes (MAX_HANDLE_SZ).
 constexpr unsigned kMaxHandleBytes = 128;
 
-Error not_the_file(const image::InotifyWatch& watch, const std::string& why) {
-  return make_error(watch_name(watch) + ": the path is another file than the one watched at dump (" + why + ")")
+Error not_the_file(const std::string& name, const std::string& why) {
+  return make_error(name + ": the path is another file than the one watched at dump (" + why + ")")
       .with_hint("restore where the watched files are the ones of the dump");
 }
 
@@ -74,20 +74,24 @@ Result<> drain(int fd, int throwaway) {
 // The path is the kernel's name of the inode, so its last part is never a symbolic link that leads
 // elsewhere: lstat, no AT_SYMLINK_FOLLOW, and IN_DONT_FOLLOW when the watch is added.
 Result<> check_watched_file(const image::InotifyWatch& watch) {
+  return check_same_inode(watch.path(), watch.identity(), watch.handle(), watch.handle_type(), watch_name(watch));
+}
+
+Result<> check_same_inode(const std::string& path, const image::FileIdentity& id, const std::string& want_handle, int handle_type,
+                          const std::string& name) {
   struct stat st;
-  if (::lstat(watch.path().c_str(), &st) != 0) return fail(errno_error("lstat").context(watch_name(watch)));
-  const auto& id = watch.identity();
+  if (::lstat(path.c_str(), &st) != 0) return fail(errno_error("lstat").context(name));
   if (st.st_dev != id.dev() || st.st_ino != id.ino() || (st.st_mode & S_IFMT) != (id.mode() & S_IFMT))
-    return fail(not_the_file(watch, "inode " + std::to_string(st.st_ino) + " instead of " + std::to_string(id.ino())));
+    return fail(not_the_file(name, "inode " + std::to_string(st.st_ino) + " instead of " + std::to_string(id.ino())));
   std::vector<unsigned char> buffer(sizeof(file_handle) + kMaxHandleBytes);
   auto* handle = reinterpret_cast<file_handle*>(buffer.data());
   handle->handle_bytes = kMaxHandleBytes;
   int mount_id = 0;
-  if (::name_to_handle_at(AT_FDCWD, watch.path().c_str(), handle, &mount_id, AT_HANDLE_FID) != 0)
-    return fail(errno_error("name_to_handle_at(AT_HANDLE_FID)").context(watch_name(watch)));
-  if (handle->handle_type != watch.handle_type() || handle->handle_bytes != watch.handle().size() ||
-      std::memcmp(handle->f_handle, watch.handle().data(), watch.handle().size()) != 0)
-    return fail(not_the_file(watch, "inode " + std::to_string(st.st_ino) + " has another file handle: it was deleted and its number reused"));
+  if (::name_to_handle_at(AT_FDCWD, path.c_str(), handle, &mount_id, AT_HANDLE_FID) != 0)
+    return fail(errno_error("name_to_handle_at(AT_HANDLE_FID)").context(name));
+  if (handle->handle_type != handle_type || handle->handle_bytes != want_handle.size() ||
+      std::memcmp(handle->f_handle, want_handle.data(), want_handle.size()) != 0)
+    return fail(not_the_file(name, "inode " + std::to_string(st.st_ino) + " has another file handle: it was deleted and its number reused"));
   return {};
 }
 

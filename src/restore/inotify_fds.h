@@ -22,6 +22,10 @@ namespace cryo::restore {
 // anything is created, and again right before and after the watch is added.
 Result<> check_watched_file(const image::InotifyWatch& watch);
 
+// The same check for any inode found again by path (a fanotify mark's too): `name` names it in errors.
+Result<> check_same_inode(const std::string& path, const image::FileIdentity& identity, const std::string& handle, int handle_type,
+                          const std::string& name);
+
 // inotify_init1 (non-blocking; the caller sets the image's status flags) and every watch of `state`,
 // each checked to be on the file of the dump's identity and to get the dump's wd. Fails naming the
 // watch otherwise, or if an event other than a throwaway watch's IN_IGNORED arrived meanwhile.

@@ -208,6 +208,10 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
     // Opened in the tree's /proc, or shared with an earlier fd or another process (proc_files.h).
     what += " (/proc" + (fd.proc_path().empty() ? "" : "/" + fd.proc_path()) + ")";
     ASSIGN_OR_RETURN_CTX(opened, place_proc_file(*ctx.images, process, fd), what);
+  } else if (fd.kind() == image::FD_NAMESPACE) {
+    // Opened on the tree's namespace of its type, shared like a /proc file (namespace_files.h).
+    what += " (" + fd.namespace_file().type() + " namespace)";
+    ASSIGN_OR_RETURN_CTX(opened, place_proc_file(*ctx.images, process, fd), what);
   } else {
     what += " (" + (fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path()) + ")";
     // The placeholder is inside the tree's time namespace: its clocks are the tree's.

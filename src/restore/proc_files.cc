@@ -11,6 +11,7 @@
 
 #include "base/unique_fd.h"
 #include "kernel/proc_file_path.h"
+#include "restore/namespace_files.h"
 
 namespace cryo::restore {
 
@@ -51,6 +52,18 @@ Result<int> take_from(uint32_t owner, int number, int like, const std::string& w
   }
 }
 
+// Files reopened by what they name in the tree's /proc: its own files, and namespace files.
+bool opened_by_name(image::FdKind kind) { return kind == image::FD_PROC_FILE || kind == image::FD_NAMESPACE; }
+
+Result<int> open_by_name(const image::Fd& fd) {
+  return fd.kind() == image::FD_NAMESPACE ? open_namespace_file(fd) : open_proc_file(fd);
+}
+
+std::string shown_name(const image::Fd& fd) {
+  if (fd.kind() == image::FD_NAMESPACE) return "the " + fd.namespace_file().type() + " namespace file";
+  return "/proc/" + fd.proc_path();
+}
+
 }  // namespace
 
 Result<int> open_proc_file(const image::Fd& fd) {
@@ -67,10 +80,10 @@ Result<int> open_proc_file(const image::Fd& fd) {
 }
 
 int proc_file_opened_before(const ProcessImage& process, const image::Fd& fd) {
-  if (fd.kind() != image::FD_PROC_FILE || fd.open_file_id() == 0) return -1;
+  if (!opened_by_name(fd.kind()) || fd.open_file_id() == 0) return -1;
   for (const auto& earlier : process.files.fds()) {
     if (&earlier == &fd) break;
-    if (earlier.kind() == image::FD_PROC_FILE && earlier.open_file_id() == fd.open_file_id()) return earlier.fd();
+    if (earlier.kind() == fd.kind() && earlier.open_file_id() == fd.open_file_id()) return earlier.fd();
   }
   return -1;
 }
@@ -87,19 +100,19 @@ Result<int> place_proc_file(const ImageSet& set, const ProcessImage& process, co
       if (holder.zombie()) continue;
       const image::Fd* held = nullptr;
       for (const auto& other : holder.files.fds())
-        if (other.kind() == image::FD_PROC_FILE && other.open_file_id() == fd.open_file_id()) {
+        if (other.kind() == fd.kind() && other.open_file_id() == fd.open_file_id()) {
           held = &other;
           break;
         }
       if (!held) continue;
       if (holder.pid() == process.pid()) break;  // This process is the first: it opens the file.
       // The file opened here only tells the owner's copy apart from whatever else is at its number.
-      ASSIGN_OR_RETURN(int like, open_proc_file(fd));
+      ASSIGN_OR_RETURN(int like, open_by_name(fd));
       UniqueFd own(like);
-      return take_from(holder.pid(), held->fd(), own.get(), "/proc/" + fd.proc_path() + " shared with pid " + std::to_string(holder.pid()));
+      return take_from(holder.pid(), held->fd(), own.get(), shown_name(fd) + " shared with pid " + std::to_string(holder.pid()));
     }
   }
-  return open_proc_file(fd);
+  return open_by_name(fd);
 }
 
 Result<> restore_proc_file_positions(RemoteTask& task, const ProcessImage& process) {

@@ -18,13 +18,16 @@ namespace cryo::restore {
 // created after it). Returns the new fd, at the lowest free number.
 Result<int> open_proc_file(const image::Fd& fd);
 
-// The number of an earlier FD_PROC_FILE fd of `process` that shares `fd`'s open file (dup), or -1.
+// The number of an earlier fd of `process` of the same kind, FD_PROC_FILE or FD_NAMESPACE, that
+// shares `fd`'s open file (dup), or -1.
 // Placeholders open the fds in image order, so that fd is in place already.
 int proc_file_opened_before(const ProcessImage& process, const image::Fd& fd);
 
 // The fd of `process` (a placeholder, the caller) as its open file should be: a dup of an earlier fd
 // of its own that shares it; a copy (pidfd_getfd) of the fd of the first live process of the image
 // that holds it, once that process has opened it (a fork or SCM_RIGHTS shared it); or else opened.
+// For FD_PROC_FILE fds and FD_NAMESPACE ones (namespace_files.h), which are opened the same way, by
+// what they name in the tree's /proc.
 Result<int> place_proc_file(const ImageSet& set, const ProcessImage& process, const image::Fd& fd);
 
 // Puts every /proc file of the process at its position (injected lseek).

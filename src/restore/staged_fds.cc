@@ -183,7 +183,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds())
       if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE && fd.kind() != image::FD_EPOLL && fd.kind() != image::FD_UNIX_SOCKET &&
-          fd.kind() != image::FD_TCP_LISTENER && fd.kind() != image::FD_PROC_FILE) {
+          fd.kind() != image::FD_TCP_LISTENER && fd.kind() != image::FD_PROC_FILE &&
+          fd.kind() != image::FD_NAMESPACE) {
         auto& entry = seen[fd.open_file_id()];
         if (!entry.first) entry.first = &fd;
         ++entry.second;

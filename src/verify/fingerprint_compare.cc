@@ -106,6 +106,14 @@ bool names_recreated_object(const std::string& what) {
          what.ends_with(" (deleted)");
 }
 
+// Whether an fd's link names a namespace ("net:[4026531840]"): restore opens the restored tree's one
+// of that type, a new one or, for those the tree shares, the host's, which another host numbers
+// otherwise (restore/namespace_files.h checked its type).
+bool names_namespace(const std::string& link) {
+  static const std::regex ns(R"((cgroup|ipc|mnt|net|pid|time|user|uts):\[[0-9]+\])");
+  return std::regex_match(link, ns);
+}
+
 // "08:01 1234 /usr/lib/x.so" -> {"08:01", "1234", "/usr/lib/x.so"}
 std::tuple<std::string, std::string, std::string> split_file(const std::string& value) {
   size_t a = value.find(' ');
@@ -186,10 +194,12 @@ bool equal_under(const Normalisation& rule, const Key& key, const std::string& d
         // Anonymous memory shows device 00:00 and inode 0 on both sides.
         return (dev_a == dev_b && ino_a == ino_b) || names_recreated_object(path_a) || path_a.starts_with("/");
       }
-      if (file == "fd") return names_recreated_object(dumped) && mask_inodes(dumped) == mask_inodes(restored);
+      if (file == "fd")
+        return (names_recreated_object(dumped) || names_namespace(dumped)) && mask_inodes(dumped) == mask_inodes(restored);
       // fdinfo ino: judged by what the fd was at the dump.
       auto link = dumped_fields.find(Key{subject, "fd", "link"});
-      return link != dumped_fields.end() && (names_recreated_object(link->second) || link->second.starts_with("/"));
+      return link != dumped_fields.end() &&
+             (names_recreated_object(link->second) || names_namespace(link->second) || link->second.starts_with("/"));
     }
     case Rule::TimerSignals: {
       uint64_t before = std::strtoull(dumped.c_str(), nullptr, 16), after = std::strtoull(restored.c_str(), nullptr, 16);

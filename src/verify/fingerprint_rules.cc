@@ -104,7 +104,9 @@ constexpr Normalisation kNormalised[] = {
      "path, whose identity (device and inode on this boot, else its content) restore's host check verified before "
      "anything was created, so on another host its device and inode differ (the path must match)"},
     // /proc/PID/fd and fdinfo
-    {"fd", "link", Rule::RecreatedInode, "pipes, sockets and memfds are recreated, with new inodes (their kind must match)"},
+    {"fd", "link", Rule::RecreatedInode,
+     "pipes, sockets and memfds are recreated, with new inodes, and a namespace file is opened on the restored tree's "
+     "namespace of its type, new or the host's (their kind must match)"},
     {"fdinfo", "ino", Rule::RecreatedInode,
      "pipes, sockets, memfds and deleted files are recreated, with new inodes; a file opened by path is the one the host "
      "check verified, whose inode differs on another host (the fd's link, its path, must match)"},

@@ -89,6 +89,21 @@ TEST(Fingerprint, InodesMayChangeForRecreatedObjectsAndVerifiedFilesNotTheirPath
   EXPECT_EQ(compare_fingerprints(file, file_other).refused.size(), 1u);
 }
 
+// A namespace file is opened on the restored tree's namespace of its type (restore/namespace_files.h):
+// its inode may change, its type may not.
+TEST(Fingerprint, ANamespaceFileKeepsItsTypeNotItsInode) {
+  auto pid = print_of({{"fd 10", "fd", "link", "pid:[4026532182]"}, {"fd 10", "fdinfo", "ino", "4026532182"}});
+  auto pid_new = print_of({{"fd 10", "fd", "link", "pid:[4026532183]"}, {"fd 10", "fdinfo", "ino", "4026532183"}});
+  auto time = print_of({{"fd 10", "fd", "link", "time:[4026532183]"}, {"fd 10", "fdinfo", "ino", "4026532183"}});
+  auto pidfs = print_of({{"fd 10", "fd", "link", "pidfd:[4026532183]"}, {"fd 10", "fdinfo", "ino", "4026532183"}});
+  EXPECT_TRUE(compare_fingerprints(pid, pid_new).refused.empty());
+  EXPECT_EQ(compare_fingerprints(pid, time).refused.size(), 1u);
+  EXPECT_EQ(compare_fingerprints(pid, pidfs).refused.size(), 1u);
+  auto named = print_of({{"fd 10", "fd", "link", "pidfd:[1]"}, {"fd 10", "fdinfo", "ino", "1"}});
+  auto named_new = print_of({{"fd 10", "fd", "link", "pidfd:[2]"}, {"fd 10", "fdinfo", "ino", "2"}});
+  EXPECT_FALSE(compare_fingerprints(named, named_new).refused.empty());
+}
+
 // A timer armed by restore may fire before the release; its signal, and only its, may be pending more.
 TEST(Fingerprint, PendingSetsMayGainOnlyTimerSignals) {
   auto dumped = print_of({{"process", "timers", "ID: 1", "signal: 12/0000000000005eed; notify: signal/pid.1; ClockID: 1; "},

@@ -102,6 +102,44 @@ TEST(ProcFdinfo, MalformedInotifyLinesAreErrors) {
   EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\ninotify wd:1 ino:5 sdev:4 mask:2 fhandle-bytes:1 fhandle-type:1 f_handle:0\n"));
 }
 
+// fanotify's group line and its three kinds of mark lines, as fs/notify/fdinfo.c prints them (hex).
+TEST(ProcFdinfo, FanotifyGroupAndMarks) {
+  auto info = parse_proc_fdinfo(
+      "pos:\t0\nflags:\t02000002\nmnt_id:\t16\nino:\t1057\n"
+      "fanotify flags:11 event-flags:8000\n"
+      "fanotify ino:a760de sdev:fe00000 mflags:0 mask:20 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:de60a700cf71a99d\n"
+      "fanotify mnt_id:1c mflags:200 mask:2 ignored_mask:0\n"
+      "fanotify sdev:2d mflags:0 mask:a ignored_mask:8\n");
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_TRUE(info->fanotify);
+  EXPECT_EQ(info->fanotify->flags, 0x11u);
+  EXPECT_EQ(info->fanotify->event_flags, 0x8000u);
+  ASSERT_EQ(info->fanotify_marks.size(), 3u);
+  const auto& inode = info->fanotify_marks[0];
+  EXPECT_EQ(inode.object, FanotifyMarkInfo::Object::Inode);
+  EXPECT_EQ(inode.ino, 0xa760deu);
+  EXPECT_EQ(inode.sdev, 0xfe00000u);
+  EXPECT_EQ(inode.mask, 0x20u);
+  EXPECT_EQ(inode.handle_type, 1);
+  EXPECT_EQ(inode.handle, std::string("\xde\x60\xa7\x00\xcf\x71\xa9\x9d", 8));
+  EXPECT_EQ(info->fanotify_marks[1].object, FanotifyMarkInfo::Object::Mount);
+  EXPECT_EQ(info->fanotify_marks[1].mnt_id, 0x1c);
+  EXPECT_EQ(info->fanotify_marks[1].mflags, 0x200u);
+  EXPECT_EQ(info->fanotify_marks[2].object, FanotifyMarkInfo::Object::Filesystem);
+  EXPECT_EQ(info->fanotify_marks[2].sdev, 0x2du);
+  EXPECT_EQ(info->fanotify_marks[2].ignored_mask, 8u);
+}
+
+TEST(ProcFdinfo, MalformedFanotifyLinesAreErrors) {
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\nfanotify flags:10\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\nfanotify ino:5 sdev:4 mflags:0 mask:2\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\nfanotify ino:5 mflags:0 mask:2 ignored_mask:0\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\nfanotify mnt_id:5 sdev:4 mflags:0 mask:2 ignored_mask:0\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\nfanotify ino:5 sdev:4 mflags:0 mask:2 ignored_mask:0 fhandle-bytes:8 "
+                                 "fhandle-type:1 f_handle:0011\n"));
+  EXPECT_FALSE(parse_proc_fdinfo("pos:\t0\nflags:\t00\nfanotify ino:zz sdev:4 mflags:0 mask:2 ignored_mask:0\n"));
+}
+
 TEST(ProcFdinfo, PipeWriteEnd) {
   auto info = parse_proc_fdinfo(fixture("fdinfo_pipe_write.txt"));
   ASSERT_TRUE(info) << info.error().message;

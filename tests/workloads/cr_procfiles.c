@@ -28,7 +28,6 @@
 //   cr_procfiles --mode=MODE [--path=PATH]
 //
 // What a dump must refuse, set up and then waiting (the dump fails; the check then passes):
-//   nsfs     /proc/self/ns/net (a namespace file)
 //   outside  PATH, a file of another /proc (the host's, bind-mounted by the test)
 //   thread   /proc/thread-self/stat opened by a second thread
 #define _GNU_SOURCE
@@ -123,9 +122,7 @@ static void* thread_opens(void* arg) {
 }
 
 static void refused_setup(const char* mode, const char* path) {
-  if (strcmp(mode, "nsfs") == 0) {
-    open_at("/proc/self/ns/net", O_RDONLY, 20);
-  } else if (strcmp(mode, "outside") == 0) {
+  if (strcmp(mode, "outside") == 0) {
     SETUP_OR_DIE(path != NULL, "--mode=outside needs --path\n");
     open_at(path, O_RDONLY, 20);
   } else if (strcmp(mode, "thread") == 0) {

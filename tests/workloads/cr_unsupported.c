@@ -4,9 +4,11 @@
 //
 //   cr_unsupported --kind=KIND --dir=DIR
 //
-// KIND: sysv_shm, posix_mq, proc_kmsg, nsfs, inotify_queued (an event not read yet),
+// KIND: sysv_shm, posix_mq, proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
-// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
+// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, fanotify_mount (a mark on DIR's
+// mount), fanotify_queued (an event not read yet), fanotify_content (a permission class),
+// uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
@@ -22,6 +24,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/fanotify.h>
 #include <mqueue.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
@@ -70,9 +73,30 @@ static void setup(const char* kind, const char* dir) {
     // Other /proc files come back (cr_procfiles); the kernel log's readers consume it.
     fd = open("/proc/kmsg", O_RDONLY | O_NONBLOCK);
     SETUP_OR_DIE(fd >= 0, "open /proc/kmsg: %s\n", strerror(errno));
-  } else if (strcmp(kind, "nsfs") == 0) {
-    fd = open("/proc/self/ns/net", O_RDONLY);
-    SETUP_OR_DIE(fd >= 0, "open /proc/self/ns/net: %s\n", strerror(errno));
+  } else if (strcmp(kind, "nsfs_other") == 0) {
+    // The tree's own namespaces and the host's it shares come back (cr_nsfs); this UTS namespace
+    // was a child's, which made it and exited: no process of the tree is in it.
+    int made[2], done[2];
+    SETUP_OR_DIE(pipe(made) == 0 && pipe(done) == 0, "pipe: %s\n", strerror(errno));
+    pid_t maker = fork();
+    SETUP_OR_DIE(maker >= 0, "fork: %s\n", strerror(errno));
+    if (maker == 0) {
+      close(done[1]);
+      char byte = unshare(CLONE_NEWUTS) == 0;
+      (void)!write(made[1], &byte, 1);
+      (void)!read(done[0], &byte, 1);
+      _exit(0);
+    }
+    char byte = 0;
+    SETUP_OR_DIE(read(made[0], &byte, 1) == 1 && byte == 1, "unshare(CLONE_NEWUTS) in a child failed\n");
+    snprintf(path, sizeof path, "/proc/%d/ns/uts", maker);
+    fd = open(path, O_RDONLY);
+    SETUP_OR_DIE(fd >= 0, "open %s: %s\n", path, strerror(errno));
+    close(done[1]);
+    SETUP_OR_DIE(waitpid(maker, NULL, 0) == maker, "waitpid: %s\n", strerror(errno));
+    close(made[0]);
+    close(made[1]);
+    close(done[0]);
   } else if (strcmp(kind, "inotify_queued") == 0) {
     // A directory of its own: the dump writes its image under DIR.
     snprintf(path, sizeof path, "%s/watched", dir);
@@ -136,6 +160,24 @@ static void setup(const char* kind, const char* dir) {
   } else if (strcmp(kind, "pidfd") == 0) {
     fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     SETUP_OR_DIE(fd >= 0, "pidfd_open: %s\n", strerror(errno));
+  } else if (strcmp(kind, "fanotify_mount") == 0 || strcmp(kind, "fanotify_queued") == 0 ||
+             strcmp(kind, "fanotify_content") == 0) {
+    // Inode marks of the notification class come back (cr_fanotify); a mount mark, an event not
+    // read yet and a permission class do not.
+    fd = fanotify_init((strcmp(kind, "fanotify_content") == 0 ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF) | FAN_CLOEXEC, O_RDONLY);
+    SETUP_OR_DIE(fd >= 0, "fanotify_init: %s\n", strerror(errno));
+    unsigned how = FAN_MARK_ADD | (strcmp(kind, "fanotify_mount") == 0 ? FAN_MARK_MOUNT : 0);
+    SETUP_OR_DIE(fanotify_mark(fd, how, FAN_MODIFY, AT_FDCWD, dir) == 0, "fanotify_mark: %s\n", strerror(errno));
+    if (strcmp(kind, "fanotify_queued") == 0) {
+      snprintf(path, sizeof path, "%s/touched", dir);
+      int made = open(path, O_WRONLY | O_CREAT, 0600);
+      SETUP_OR_DIE(made >= 0, "create: %s\n", strerror(errno));
+      close(made);
+      SETUP_OR_DIE(fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, path) == 0, "fanotify_mark: %s\n", strerror(errno));
+      made = open(path, O_WRONLY);
+      SETUP_OR_DIE(made >= 0 && write(made, "x", 1) == 1, "write: %s\n", strerror(errno));  // Queues one FAN_MODIFY.
+      close(made);
+    }
   } else if (strcmp(kind, "shared_files") == 0) {
     clone_sharing(CLONE_FILES);
   } else if (strcmp(kind, "shared_fs") == 0) {
