@@ -373,6 +373,9 @@ Result<bool> collect_mqueue_fd(int fd, const std::string& target, const std::str
   if (extra != 0 || (out.flags() & O_ACCMODE) == O_ACCMODE)
     return fail(make_error("fd " + std::to_string(fd) + " (" + target + ") is a POSIX message queue with file status flags " +
                            hex(out.flags()) + ", which cryo cannot dump yet"));
+  // flock works on any file; restore takes locks again only on files it reopens by path.
+  if (out.locks_size() > 0)
+    return fail(make_error("fd " + std::to_string(fd) + " (" + target + ") is a POSIX message queue with a file lock (flock), which cryo cannot dump yet"));
   out.set_kind(image::FD_POSIX_MQUEUE);
   out.set_mqueue_id(st->st_ino);
   set_identity(*st, out.mutable_identity());
