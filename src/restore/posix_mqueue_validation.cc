@@ -22,9 +22,10 @@ bool valid_name(const std::string& name) {
          name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
 }
 
-// One decimal number, optionally negative, as the kernel prints an int.
+// One decimal number, optionally negative, as the kernel prints an int (at most 11 characters, so
+// that stoll cannot overflow).
 bool parse_number(const std::string& text, long long* value) {
-  if (text.empty() || text.size() > 20) return false;
+  if (text.empty() || text.size() > 11) return false;
   size_t start = text[0] == '-' ? 1 : 0;
   if (start == text.size() || text.find_first_not_of("0123456789", start) != std::string::npos) return false;
   *value = std::stoll(text);

@@ -129,6 +129,8 @@ TEST(PosixMqueueValidation, RefusesHostileQueuesSysctlsAndFds) {
   check([](ImageSet& s) { s.sysv.mutable_mqueue_sysctls(1)->set_value("0"); }, "fs.mqueue.msg_max: value '0' is not a number in 1..65536");
   check([](ImageSet& s) { s.sysv.mutable_mqueue_sysctls(2)->set_value("64"); }, "msgsize_max: value '64' is not a number in 128..");
   check([](ImageSet& s) { s.sysv.mutable_mqueue_sysctls(0)->set_value("1 2"); }, "queues_max: value '1 2' is not a number");
+  check([](ImageSet& s) { s.sysv.mutable_mqueue_sysctls(0)->set_value("99999999999999999999"); }, "queues_max: value '9999");
+  check([](ImageSet& s) { s.sysv.mutable_mqueue_sysctls(0)->set_value("-"); }, "queues_max: value '-' is not a number");
   check([](ImageSet& s) { s.processes[0].files.mutable_fds(0)->set_mqueue_id(77); }, "fd 3 (POSIX message queue): queue 77 is not in sysv.img");
   check([](ImageSet& s) { s.processes[0].files.mutable_fds(0)->set_path("/cr_mq_two"); }, "is not the name of queue 1001");
   check([](ImageSet& s) { s.processes[0].files.mutable_fds(1)->set_flags(O_WRONLY | O_APPEND); }, "are more than an access mode");
