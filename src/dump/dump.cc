@@ -178,8 +178,9 @@ class TreeDump {
     for (const auto& s : ipc.segments()) stored += s.size();
     for (const auto& q : ipc.msg_queues())
       for (const auto& m : q.messages()) stored += m.text().size() + 16;
-    RETURN_IF_ERROR(collect_posix_mqueues(target_.init, ipc, stored < image::kMaxObjectBytes ? image::kMaxObjectBytes - stored : 0));
-    RETURN_IF_ERROR(attach_mqueue_fds(ipc, files_, inside_));
+    ASSIGN_OR_RETURN(uint64_t mqueue_dev,
+                     collect_posix_mqueues(target_.init, ipc, stored < image::kMaxObjectBytes ? image::kMaxObjectBytes - stored : 0));
+    RETURN_IF_ERROR(attach_mqueue_fds(ipc, mqueue_dev, files_, inside_));
     log()->debug("{} SysV shared memory segments, {} semaphore sets, {} message queues, {} POSIX message queues", ipc.segments_size(),
                  ipc.sem_sets_size(), ipc.msg_queues_size(), ipc.posix_queues_size());
     return image::write_image(dir_, image::Kind::SysvIpc, 0, ipc);

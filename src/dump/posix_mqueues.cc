@@ -48,12 +48,14 @@ struct MessageHeader {
   uint32_t length;
 };
 
-// The step that failed ('=' when all went well), the queue's index, errno, and the queues written.
+// The step that failed ('=' when all went well), the queue's index, errno, the queues written, and
+// the device of the namespace's mqueue filesystem.
 struct Report {
   int step;
   int index;
   int err;
   int queues;
+  uint64_t dev;
 };
 
 enum Step : int { kDone = '=', kUnshare = 'u', kPrivate = 'p', kSetns = 's', kMount = 'm', kOpenDir = 'o', kReadDir = 'd',
@@ -75,8 +77,10 @@ long status_field(const char* status, size_t length, const char* key) {
   return -1;  // No such field: the parent refuses the text.
 }
 
+uint64_t mqueue_dev = 0;  // The child's, once it has mounted the filesystem.
+
 [[noreturn]] void report_and_exit(int out, Step step, int index, int err, int queues) {
-  Report r{step, index, err, queues};
+  Report r{step, index, err, queues, mqueue_dev};
   report_to_parent(out, &r, sizeof r);
   ::_exit(0);
 }
@@ -131,6 +135,9 @@ int list_in_child(int ns, const char* dir, char* buffer, size_t capacity, int ou
   if (::mount("mqueue", dir, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) report_and_exit(out, kMount, -1, errno, 0);
   int root = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) report_and_exit(out, kOpenDir, -1, errno, 0);
+  struct stat root_stat;
+  if (::fstat(root, &root_stat) != 0) report_and_exit(out, kStat, -1, errno, 0);
+  mqueue_dev = root_stat.st_dev;
   size_t used = 0;
   int queues = 0;
   alignas(8) static char entries[32768];
@@ -197,7 +204,7 @@ std::string step_name(int step) {
     case kOpenDir: return "open(the mqueue filesystem)";
     case kReadDir: return "getdents64(the mqueue filesystem)";
     case kOpenQueue: return "open";
-    case kStat: return "fstat";
+    case kStat: return "fstat";  // Of the filesystem's root (index -1) or of a queue.
     case kReadStatus: return "read";
     case kGetAttr: return "mq_getattr";
     case kReceive: return "mq_receive";
@@ -295,7 +302,7 @@ Result<MqueueStatus> parse_mqueue_status(std::string_view text) {
   return status;
 }
 
-Result<> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget) {
+Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget) {
   RETURN_IF_ERROR_CTX(collect_sysctls(pid, ipc), "read the tree's fs.mqueue sysctls");
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -353,7 +360,8 @@ Result<> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget) 
       return fail(errno_error(step_name(r.step), r.err).context("read " + what));
     }
   }
-  return read_records(bytes, r.queues, ipc);
+  RETURN_IF_ERROR(read_records(bytes, r.queues, ipc));
+  return r.dev;
 }
 
 bool is_mqueue_fd(const std::string& link) {
@@ -383,7 +391,7 @@ Result<bool> collect_mqueue_fd(int fd, const std::string& target, const std::str
   return true;
 }
 
-Result<> attach_mqueue_fds(const image::SysvIpc& ipc, std::map<pid_t, image::ProcessFiles>& files,
+Result<> attach_mqueue_fds(const image::SysvIpc& ipc, uint64_t mqueue_dev, std::map<pid_t, image::ProcessFiles>& files,
                            const std::map<pid_t, uint32_t>& pid_inside) {
   std::map<uint64_t, const image::PosixQueue*> by_id;
   for (const auto& queue : ipc.posix_queues()) by_id[queue.queue_id()] = &queue;
@@ -391,12 +399,13 @@ Result<> attach_mqueue_fds(const image::SysvIpc& ipc, std::map<pid_t, image::Pro
     for (auto& fd : *process.mutable_fds()) {
       if (fd.kind() != image::FD_POSIX_MQUEUE) continue;
       auto queue = by_id.find(fd.mqueue_id());
-      if (queue == by_id.end()) {
-        auto inside = pid_inside.find(host_pid);
-        return fail(make_error("pid " + std::to_string(inside == pid_inside.end() ? 0u : inside->second) + ": fd " +
-                               std::to_string(fd.fd()) + " (" + fd.path() +
-                               ") is a POSIX message queue unlinked while open (mq_unlink), which cryo cannot dump yet"));
-      }
+      auto inside = pid_inside.find(host_pid);
+      std::string what = "pid " + std::to_string(inside == pid_inside.end() ? 0u : inside->second) + ": fd " + std::to_string(fd.fd()) +
+                         " (" + fd.path() + ") is a POSIX message queue ";
+      if (fd.identity().dev() != mqueue_dev)
+        return fail(make_error(what + "of another IPC namespace than the tree's (its mqueue filesystem mounted), which cryo cannot dump"));
+      if (queue == by_id.end())
+        return fail(make_error(what + "unlinked while open (mq_unlink), which cryo cannot dump yet"));
       fd.set_path("/" + queue->second->name());
     }
   return {};

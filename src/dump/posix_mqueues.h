@@ -30,8 +30,9 @@ Result<MqueueStatus> parse_mqueue_status(std::string_view text);
 
 // Adds every queue of the IPC namespace of `pid` to ipc.posix_queues (sorted by name) and its
 // fs.mqueue sysctls to ipc.mqueue_sysctls. Refuses a queue with mq_notify registered, and queues
-// that hold more than `budget` bytes. The tree must be frozen.
-Result<> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget);
+// that hold more than `budget` bytes. The tree must be frozen. Returns the device number of the
+// namespace's mqueue filesystem (its queues' st_dev).
+Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget);
 
 // Whether the fd behind /proc/PID/fd/N `link` is of a POSIX message queue (the mqueue filesystem).
 bool is_mqueue_fd(const std::string& link);
@@ -41,8 +42,9 @@ bool is_mqueue_fd(const std::string& link);
 Result<bool> collect_mqueue_fd(int fd, const std::string& target, const std::string& link, image::Fd& out);
 
 // Ties every FD_POSIX_MQUEUE fd of `files` (by host PID) to its queue in `ipc` (by inode) and sets
-// its path to "/" and the queue's name; refuses an fd of a queue unlinked while open (it has no name).
-Result<> attach_mqueue_fds(const image::SysvIpc& ipc, std::map<pid_t, image::ProcessFiles>& files,
+// its path to "/" and the queue's name; refuses an fd of a queue unlinked while open (it has no name)
+// and one of another IPC namespace's mqueue filesystem (not `mqueue_dev`: the host's, mounted).
+Result<> attach_mqueue_fds(const image::SysvIpc& ipc, uint64_t mqueue_dev, std::map<pid_t, image::ProcessFiles>& files,
                            const std::map<pid_t, uint32_t>& pid_inside);
 
 }  // namespace cryo::dump

@@ -32,6 +32,7 @@ TEST_P(CheckpointRefusals, DumpRefusesCleanlyAndTheTreeRunsOn) {
 INSTANTIATE_TEST_SUITE_P(
     Kinds, CheckpointRefusals,
     ::testing::Values(Refusal{"sysv_shm", "is part of System V shared memory segment"},
+                      Refusal{"posix_mq_unlinked", "fd 3 (/cr_unsupported (deleted)) is a POSIX message queue unlinked while open"},
                       Refusal{"posix_mq_notify", "POSIX message queue /cr_unsupported has mq_notify registered (SIGEV_SIGNAL"},
                       Refusal{"proc_kmsg", "(/proc/kmsg) is the kernel log (/proc/kmsg), whose readers consume it"},
                       Refusal{"nsfs", "is a namespace file (nsfs)"},

@@ -33,6 +33,39 @@ TEST(PosixMqueueStatus, RefusesTextItCannotRead) {
 
 
 
+// The fds of a queue of the namespace get its name; one of a queue it no longer holds (unlinked)
+// or of another namespace's mqueue filesystem is refused, naming the process and fd.
+TEST(PosixMqueueFds, AreTiedToTheirQueueOrRefused) {
+  image::SysvIpc ipc;
+  auto* q = ipc.add_posix_queues();
+  q->set_name("one");
+  q->set_queue_id(77);
+  auto files_with = [](uint64_t dev, uint64_t ino) {
+    std::map<pid_t, image::ProcessFiles> files;
+    auto* fd = files[4242].add_fds();
+    fd->set_fd(5);
+    fd->set_kind(image::FD_POSIX_MQUEUE);
+    fd->set_path("/one");
+    fd->set_mqueue_id(ino);
+    fd->mutable_identity()->set_dev(dev);
+    fd->mutable_identity()->set_ino(ino);
+    return files;
+  };
+  std::map<pid_t, uint32_t> inside = {{4242, 3}};
+  auto files = files_with(19, 77);
+  ASSERT_TRUE(dump::attach_mqueue_fds(ipc, 19, files, inside));
+  EXPECT_EQ(files[4242].fds(0).path(), "/one");
+  files = files_with(19, 78);
+  auto unlinked = dump::attach_mqueue_fds(ipc, 19, files, inside);
+  ASSERT_FALSE(unlinked);
+  EXPECT_NE(unlinked.error().message.find("pid 3: fd 5 (/one) is a POSIX message queue unlinked while open"), std::string::npos)
+      << unlinked.error().message;
+  files = files_with(20, 77);
+  auto other = dump::attach_mqueue_fds(ipc, 19, files, inside);
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("of another IPC namespace than the tree's"), std::string::npos) << other.error().message;
+}
+
 // Two queues, one with messages in receive order; an fd of each; the five sysctls.
 ImageSet valid_mqueue_image() {
   ImageSet set;

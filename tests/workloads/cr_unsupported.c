@@ -5,7 +5,8 @@
 //   cr_unsupported --kind=KIND --dir=DIR
 //
 // KIND: sysv_shm, posix_mq_notify (a queue with mq_notify registered and a message queued),
-// posix_mq_host (an fd of queue --queue=NAME, for a tree started in the host's IPC namespace), proc_kmsg, nsfs, inotify_queued (an event not read yet),
+// posix_mq_host (an fd of queue --queue=NAME, for a tree started in the host's IPC namespace),
+// posix_mq_unlinked (an fd of a queue removed with mq_unlink), proc_kmsg, nsfs, inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
@@ -67,6 +68,10 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     // The test removes it (the host's queues outlive the tree).
     fd = mq_open(queue, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
     SETUP_OR_DIE(fd >= 0, "mq_open(%s): %s\n", queue, strerror(errno));
+  } else if (strcmp(kind, "posix_mq_unlinked") == 0) {
+    // Gone by name, alive through the fd: nothing to reopen it by.
+    fd = mq_open("/cr_unsupported", O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+    SETUP_OR_DIE(fd >= 0 && mq_unlink("/cr_unsupported") == 0, "mq_open, mq_unlink: %s\n", strerror(errno));
   } else if (strcmp(kind, "posix_mq_notify") == 0) {
     // Queues are dumped (cr_mqueue), a registration for notification is not. The queue holds a
     // message so that a dump that took and gave back its messages would show (the check below).
