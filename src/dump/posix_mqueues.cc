@@ -5,7 +5,7 @@
 #include <mqueue.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
+#include <sys/mount.h>  // fsopen, fsconfig and fsmount flags.
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -58,9 +58,9 @@ struct Report {
   uint64_t dev;
 };
 
-enum Step : int { kDone = '=', kUnshare = 'u', kPrivate = 'p', kSetns = 's', kMount = 'm', kOpenDir = 'o', kReadDir = 'd',
+enum Step : int { kDone = '=', kSetns = 's', kFsopen = 'f', kFsconfig = 'c', kFsmount = 'm', kOpenRoot = 'o', kReadDir = 'd',
                   kOpenQueue = 'q', kStat = 't', kReadStatus = 'r', kGetAttr = 'a', kBudget = 'b', kTooMany = 'n',
-                  kReceive = 'v', kSendBack = 'w', kCount = 'c' };
+                  kReceive = 'v', kSendBack = 'w', kCount = 'k' };
 
 constexpr size_t align8(size_t n) { return (n + 7) & ~size_t{7}; }
 
@@ -126,15 +126,19 @@ void take_and_give_back(int queue, QueueHeader& header, char* at, size_t room, i
 }
 
 // Only async-signal-safe calls between fork and _exit: cryo may have other threads.
-int list_in_child(int ns, const char* dir, char* buffer, size_t capacity, int out) {
-  if (::unshare(CLONE_NEWNS) != 0) report_and_exit(out, kUnshare, -1, errno, 0);
-  // The mount stays in this child's own mount namespace, which goes when it exits.
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) report_and_exit(out, kPrivate, -1, errno, 0);
+int list_in_child(int ns, char* buffer, size_t capacity, int out) {
   if (::setns(ns, CLONE_NEWIPC) != 0) report_and_exit(out, kSetns, -1, errno, 0);
-  // An mqueue filesystem mounted from inside an IPC namespace is that namespace's queues.
-  if (::mount("mqueue", dir, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) report_and_exit(out, kMount, -1, errno, 0);
-  int root = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) report_and_exit(out, kOpenDir, -1, errno, 0);
+  // An mqueue filesystem made from inside an IPC namespace is that namespace's queues. Mounted
+  // detached (fsmount), it is in no mount namespace and needs no directory: it goes with its fd.
+  int context = static_cast<int>(::syscall(SYS_fsopen, "mqueue", FSOPEN_CLOEXEC));
+  if (context < 0) report_and_exit(out, kFsopen, -1, errno, 0);
+  if (::syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) report_and_exit(out, kFsconfig, -1, errno, 0);
+  int mounted = static_cast<int>(
+      ::syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+  if (mounted < 0) report_and_exit(out, kFsmount, -1, errno, 0);
+  // The mount's fd is a path only: its root is opened to be read.
+  int root = ::openat(mounted, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) report_and_exit(out, kOpenRoot, -1, errno, 0);
   struct stat root_stat;
   if (::fstat(root, &root_stat) != 0) report_and_exit(out, kStat, -1, errno, 0);
   mqueue_dev = root_stat.st_dev;
@@ -197,11 +201,11 @@ int list_in_child(int ns, const char* dir, char* buffer, size_t capacity, int ou
 
 std::string step_name(int step) {
   switch (step) {
-    case kUnshare: return "unshare(CLONE_NEWNS)";
-    case kPrivate: return "mount(/, MS_REC | MS_PRIVATE)";
     case kSetns: return "setns(CLONE_NEWIPC)";
-    case kMount: return "mount(mqueue)";
-    case kOpenDir: return "open(the mqueue filesystem)";
+    case kFsopen: return "fsopen(mqueue)";
+    case kFsconfig: return "fsconfig(FSCONFIG_CMD_CREATE)";
+    case kFsmount: return "fsmount(mqueue)";
+    case kOpenRoot: return "open(the mqueue filesystem's root)";
     case kReadDir: return "getdents64(the mqueue filesystem)";
     case kOpenQueue: return "open";
     case kStat: return "fstat";  // Of the filesystem's root (index -1) or of a queue.
@@ -307,12 +311,6 @@ Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t 
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
-  char dir[] = "/tmp/cryo-mqueue-XXXXXX";
-  if (!::mkdtemp(dir)) return fail_errno("mkdtemp(/tmp/cryo-mqueue-XXXXXX)");
-  struct RemoveDir {
-    const char* path;
-    ~RemoveDir() { ::rmdir(path); }
-  } remove_dir{dir};
   // Room for every header, and for the messages within the budget; pages are only used as written.
   size_t capacity = static_cast<size_t>(budget) + image::kMqueueHardQueuesMax * sizeof(QueueHeader);
   void* buffer = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -325,7 +323,7 @@ Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t 
   char* bytes = static_cast<char*>(buffer);
   ASSIGN_OR_RETURN_CTX(std::string answer,
                        run_in_child({.what = "the helper in the tree's IPC namespace", .max_report = sizeof(Report)},
-                                    [&](int out) { return list_in_child(ns.get(), dir, bytes, capacity, out); }),
+                                    [&](int out) { return list_in_child(ns.get(), bytes, capacity, out); }),
                        "read the tree's POSIX message queues");
   Report r{};
   if (answer.size() != sizeof r) return fail("read the tree's POSIX message queues: the helper in the tree's IPC namespace failed");
