@@ -216,16 +216,19 @@ std::string step_name(int step) {
   }
 }
 
-Result<> collect_sysctls(pid_t pid, image::SysvIpc& ipc) {
+// False: the kernel has no POSIX message queues (CONFIG_POSIX_MQUEUE), so the tree has none.
+Result<bool> collect_sysctls(pid_t pid, image::SysvIpc& ipc) {
   for (std::string_view name : image::kMqueueSysctls) {
     std::string path = "/proc/sys/fs/mqueue/" + std::string(name);
-    ASSIGN_OR_RETURN(std::string value, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, path.c_str(), 256));
+    auto read = read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, path.c_str(), 256);
+    if (!read && read.error().err == ENOENT && ipc.mqueue_sysctls_size() == 0) return false;
+    ASSIGN_OR_RETURN(std::string value, std::move(read));
     while (!value.empty() && value.back() == '\n') value.pop_back();
     auto* sysctl = ipc.add_mqueue_sysctls();
     sysctl->set_name(std::string(name));
     sysctl->set_value(value);
   }
-  return {};
+  return true;
 }
 
 std::string notify_kind(int notify) {
@@ -307,7 +310,8 @@ Result<MqueueStatus> parse_mqueue_status(std::string_view text) {
 }
 
 Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget) {
-  RETURN_IF_ERROR_CTX(collect_sysctls(pid, ipc), "read the tree's fs.mqueue sysctls");
+  ASSIGN_OR_RETURN_CTX(bool has_mqueues, collect_sysctls(pid, ipc), "read the tree's fs.mqueue sysctls");
+  if (!has_mqueues) return uint64_t{0};
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
