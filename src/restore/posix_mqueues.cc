@@ -119,7 +119,11 @@ Result<int> open_posix_mqueue(const image::Fd& fd) {
   std::string name = fd.path().substr(1);
   long opened = ::syscall(SYS_mq_open, name.c_str(), flags, 0, nullptr);
   if (opened < 0) return fail_errno("mq_open(" + fd.path() + ")");
-  return static_cast<int>(opened);
+  UniqueFd queue(static_cast<int>(opened));
+  // A read(2) of the queue's status text moved it: the next read goes on from there.
+  if (fd.pos() != 0 && ::lseek(queue.get(), static_cast<off_t>(fd.pos()), SEEK_SET) < 0)
+    return fail_errno("lseek(" + fd.path() + ", " + std::to_string(fd.pos()) + ")");
+  return queue.release();
 }
 
 Result<> stage_shared_mqueue_files(const ImageSet& set, int min_fd, std::map<uint64_t, int>& files) {

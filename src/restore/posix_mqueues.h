@@ -26,7 +26,7 @@ std::vector<image::IpcSysctl> raised_mqueue_limits(const image::SysvIpc& ipc);
 Result<> create_posix_mqueues(const image::SysvIpc& ipc);
 
 // Opens the queue of an FD_POSIX_MQUEUE fd (validation tied its path to the queue's name) with its
-// flags, in the caller's IPC namespace. Returns the new fd, at the lowest free number.
+// flags and position (a read of its status text moves it), in the caller's IPC namespace. Returns the new fd, at the lowest free number.
 Result<int> open_posix_mqueue(const image::Fd& fd);
 
 // Opens, at numbers >= min_fd, one open file for each open_file_id of mqd fds that more than one

@@ -3,7 +3,7 @@
 // checkpoint.
 //
 //   Q1 /cr_mq_one: mode 0640, then owner 1234:5678; mq_maxmsg 8, mq_msgsize 64; six messages sent
-//      with priorities 1 5 1 9 5 0 (one of them empty). Held by fd A (O_RDWR | O_NONBLOCK, FD_CLOEXEC
+//      with priorities 1 5 1 9 5 0 (one of them empty). Fd A has read 10 bytes of its status text. Held by fd A (O_RDWR | O_NONBLOCK, FD_CLOEXEC
 //      as mq_open gives), fd C (a dup of A: one open file) and the child (inherited by fork).
 //   Q2 /cr_mq_two: created by euid 4321 / egid 77 (its owner), mode 0600, mq_maxmsg 3,
 //      mq_msgsize 6000, full: three messages of 6000 bytes, priorities 2 2 7. Held by fd B
@@ -162,6 +162,8 @@ int main(int argc, char** argv) {
   }
   fd_c = dup(fd_a);
   SETUP_OR_DIE(fd_c >= 0, "dup: %s\n", strerror(errno));
+  char status_start[10];
+  SETUP_OR_DIE(read(fd_a, status_start, sizeof status_start) == (ssize_t)sizeof status_start, "read(Q1): %s\n", strerror(errno));
 
   SETUP_OR_DIE(setegid(77) == 0 && seteuid(4321) == 0, "seteuid: %s\n", strerror(errno));
   struct mq_attr attr2 = {.mq_maxmsg = Q2_MESSAGES, .mq_msgsize = Q2_SIZE};
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
   check_queue("Q1", fd_a, O_NONBLOCK, 8, 64, Q1_MESSAGES, 0640, 1234, 5678);
   check_queue("Q2", fd_b, 0, Q2_MESSAGES, Q2_SIZE, Q2_MESSAGES, 0600, 4321, 77);
   check_fd_flags("Q1 fd A", fd_a, O_RDWR | O_NONBLOCK, FD_CLOEXEC);
+  EXPECT_OR_FAIL(lseek(fd_a, 0, SEEK_CUR) == 10, "Q1: fd A is at %ld, not 10\n", (long)lseek(fd_a, 0, SEEK_CUR));
   check_fd_flags("Q1 fd C", fd_c, O_RDWR | O_NONBLOCK, 0);
   check_fd_flags("Q2 fd B", fd_b, O_WRONLY, 0);
   // A and C are one open file: a flag set through one shows through the other.
