@@ -22,7 +22,8 @@ namespace cryo::restore {
 std::vector<image::IpcSysctl> raised_mqueue_limits(const image::SysvIpc& ipc);
 
 // In the tree's new IPC namespace (the init placeholder): creates every queue with its messages,
-// then writes the image's fs.mqueue sysctls.
+// then writes the image's fs.mqueue sysctls. It takes each owner's effective ids for a while, which
+// clears the caller's parent-death signal and may reset its dumpable flag.
 Result<> create_posix_mqueues(const image::SysvIpc& ipc);
 
 // Opens the queue of an FD_POSIX_MQUEUE fd (validation tied its path to the queue's name) with its
