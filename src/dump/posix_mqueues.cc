@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 
 #include "base/hex.h"
 #include "base/run_in_child.h"
@@ -22,7 +23,6 @@
 #include "dump/file_identity.h"
 #include "image/mqueue_limits.h"
 #include "kernel/proc_text.h"
-#include "ns/namespace_file.h"
 
 namespace cryo::dump {
 namespace {
@@ -48,17 +48,25 @@ struct MessageHeader {
   uint32_t length;
 };
 
-// The step that failed ('=' when all went well), the queue's index, errno, the queues written, and
-// the device of the namespace's mqueue filesystem.
+// The files of image::kMqueueSysctls, in its order, for the child (no allocation after fork).
+constexpr const char* kSysctlPaths[] = {"/proc/sys/fs/mqueue/queues_max", "/proc/sys/fs/mqueue/msg_max",
+                                        "/proc/sys/fs/mqueue/msgsize_max", "/proc/sys/fs/mqueue/msg_default",
+                                        "/proc/sys/fs/mqueue/msgsize_default"};
+static_assert(std::size(kSysctlPaths) == image::kMqueueSysctls.size());
+
+// The step that failed ('=' when all went well), the queue's index, errno, the queues written, the
+// device of the namespace's mqueue filesystem, and the text of its fs.mqueue sysctls.
 struct Report {
   int step;
   int index;
   int err;
   int queues;
   uint64_t dev;
+  bool no_mqueues;  // The kernel has no POSIX message queues (no /proc/sys/fs/mqueue): nothing else was read.
+  char sysctls[std::size(kSysctlPaths)][32];
 };
 
-enum Step : int { kDone = '=', kSetns = 's', kFsopen = 'f', kFsconfig = 'c', kFsmount = 'm', kOpenRoot = 'o', kReadDir = 'd',
+enum Step : int { kDone = '=', kSetns = 's', kFsopen = 'f', kFsconfig = 'c', kFsmount = 'm', kOpenRoot = 'o', kSysctl = 'y', kReadDir = 'd',
                   kOpenQueue = 'q', kStat = 't', kReadStatus = 'r', kGetAttr = 'a', kBudget = 'b', kTooMany = 'n',
                   kReceive = 'v', kSendBack = 'w', kCount = 'k' };
 
@@ -77,12 +85,28 @@ long status_field(const char* status, size_t length, const char* key) {
   return -1;  // No such field: the parent refuses the text.
 }
 
-uint64_t mqueue_dev = 0;  // The child's, once it has mounted the filesystem.
+Report child_report;  // The child's, filled as it goes.
 
 [[noreturn]] void report_and_exit(int out, Step step, int index, int err, int queues) {
-  Report r{step, index, err, queues, mqueue_dev};
-  report_to_parent(out, &r, sizeof r);
+  child_report.step = step;
+  child_report.index = index;
+  child_report.err = err;
+  child_report.queues = queues;
+  report_to_parent(out, &child_report, sizeof child_report);
   ::_exit(0);
+}
+
+// The namespace's sysctls into child_report; false if the kernel has none.
+bool read_sysctls_in_child(int out) {
+  for (size_t i = 0; i < std::size(kSysctlPaths); ++i) {
+    int file = ::open(kSysctlPaths[i], O_RDONLY | O_CLOEXEC);
+    if (file < 0 && errno == ENOENT && i == 0) return false;
+    if (file < 0) report_and_exit(out, kSysctl, static_cast<int>(i), errno, 0);
+    ssize_t n = ::read(file, child_report.sysctls[i], sizeof child_report.sysctls[i] - 1);
+    if (n < 0) report_and_exit(out, kSysctl, static_cast<int>(i), errno, 0);
+    ::close(file);
+  }
+  return true;
 }
 
 // Takes every message of `queue` into `at` (room for `room` bytes), then sends them back in the
@@ -128,6 +152,11 @@ void take_and_give_back(int queue, QueueHeader& header, char* at, size_t room, i
 // Only async-signal-safe calls between fork and _exit: cryo may have other threads.
 int list_in_child(int ns, char* buffer, size_t capacity, int out) {
   if (::setns(ns, CLONE_NEWIPC) != 0) report_and_exit(out, kSetns, -1, errno, 0);
+  // The fs.mqueue files are the reader's IPC namespace's.
+  if (!read_sysctls_in_child(out)) {
+    child_report.no_mqueues = true;
+    report_and_exit(out, kDone, 0, 0, 0);
+  }
   // An mqueue filesystem made from inside an IPC namespace is that namespace's queues. Mounted
   // detached (fsmount), it is in no mount namespace and needs no directory: it goes with its fd.
   int context = static_cast<int>(::syscall(SYS_fsopen, "mqueue", FSOPEN_CLOEXEC));
@@ -141,7 +170,7 @@ int list_in_child(int ns, char* buffer, size_t capacity, int out) {
   if (root < 0) report_and_exit(out, kOpenRoot, -1, errno, 0);
   struct stat root_stat;
   if (::fstat(root, &root_stat) != 0) report_and_exit(out, kStat, -1, errno, 0);
-  mqueue_dev = root_stat.st_dev;
+  child_report.dev = root_stat.st_dev;
   size_t used = 0;
   int queues = 0;
   alignas(8) static char entries[32768];
@@ -206,6 +235,7 @@ std::string step_name(int step) {
     case kFsconfig: return "fsconfig(FSCONFIG_CMD_CREATE)";
     case kFsmount: return "fsmount(mqueue)";
     case kOpenRoot: return "open(the mqueue filesystem's root)";
+    case kSysctl: return "read /proc/sys/fs/mqueue";
     case kReadDir: return "getdents64(the mqueue filesystem)";
     case kOpenQueue: return "open";
     case kStat: return "fstat";  // Of the filesystem's root (index -1) or of a queue.
@@ -216,19 +246,14 @@ std::string step_name(int step) {
   }
 }
 
-// False: the kernel has no POSIX message queues (CONFIG_POSIX_MQUEUE), so the tree has none.
-Result<bool> collect_sysctls(pid_t pid, image::SysvIpc& ipc) {
-  for (std::string_view name : image::kMqueueSysctls) {
-    std::string path = "/proc/sys/fs/mqueue/" + std::string(name);
-    auto read = read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, path.c_str(), 256);
-    if (!read && read.error().err == ENOENT && ipc.mqueue_sysctls_size() == 0) return false;
-    ASSIGN_OR_RETURN(std::string value, std::move(read));
+void add_sysctls(const Report& r, image::SysvIpc& ipc) {
+  for (size_t i = 0; i < image::kMqueueSysctls.size(); ++i) {
+    std::string value(r.sysctls[i], strnlen(r.sysctls[i], sizeof r.sysctls[i]));
     while (!value.empty() && value.back() == '\n') value.pop_back();
     auto* sysctl = ipc.add_mqueue_sysctls();
-    sysctl->set_name(std::string(name));
+    sysctl->set_name(std::string(image::kMqueueSysctls[i]));
     sysctl->set_value(value);
   }
-  return true;
 }
 
 std::string notify_kind(int notify) {
@@ -310,8 +335,6 @@ Result<MqueueStatus> parse_mqueue_status(std::string_view text) {
 }
 
 Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget) {
-  ASSIGN_OR_RETURN_CTX(bool has_mqueues, collect_sysctls(pid, ipc), "read the tree's fs.mqueue sysctls");
-  if (!has_mqueues) return uint64_t{0};
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
@@ -345,11 +368,16 @@ Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t 
     return "POSIX message queue /" + std::string(header.name, strnlen(header.name, sizeof header.name));
   };
   switch (r.step) {
-    case kDone: break;
+    case kDone:
+      if (r.no_mqueues) return uint64_t{0};
+      break;
     case kBudget:
       return fail(make_error("the tree's POSIX message queues, SysV message queues and shared memory hold more than the " +
                              std::to_string(budget) + " bytes left of what cryo stores, which cryo cannot dump")
                       .with_hint("empty the queues first"));
+    case kSysctl:
+      return fail(errno_error("read " + std::string(kSysctlPaths[r.index >= 0 && r.index < static_cast<int>(std::size(kSysctlPaths)) ? r.index : 0]), r.err)
+                      .context("read the tree's fs.mqueue sysctls"));
     case kTooMany:
       return fail("the tree's IPC namespace holds more than " + std::to_string(image::kMqueueHardQueuesMax) + " POSIX message queues");
     case kSendBack:
@@ -362,6 +390,7 @@ Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t 
       return fail(errno_error(step_name(r.step), r.err).context("read " + what));
     }
   }
+  add_sysctls(r, ipc);
   RETURN_IF_ERROR(read_records(bytes, r.queues, ipc));
   return r.dev;
 }
