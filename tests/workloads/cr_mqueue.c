@@ -2,17 +2,19 @@
 // open and closed, with their messages, a child blocked in mq_receive and one in mq_send at the
 // checkpoint.
 //
-//   Q1 /cr_mq_one: mode 0640, then owner 1234:5678; mq_maxmsg 8, mq_msgsize 64; six messages sent
+//   Q1 /cr_mq_one: mode 0640, then owner 1234:5678; mq_maxmsg 12, mq_msgsize 64; six messages sent
 //      with priorities 1 5 1 9 5 0 (one of them empty). Fd A has read 10 bytes of its status text. Held by fd A (O_RDWR | O_NONBLOCK, FD_CLOEXEC
 //      as mq_open gives), fd C (a dup of A: one open file) and the child (inherited by fork).
 //   Q2 /cr_mq_two: created by euid 4321 / egid 77 (its owner), mode 0600, mq_maxmsg 3,
-//      mq_msgsize 6000, full: three messages of 6000 bytes, priorities 2 2 7. Held by fd B
+//      mq_msgsize 10000, full: three messages of 10000 bytes, priorities 2 2 7. Held by fd B
 //      (O_WRONLY, blocking, close-on-exec cleared); the sender child waits in mq_send on it (full)
-//      with a fourth message, "late" at priority 1.
+//      with a fourth message, "late" at priority 1. Fd D (O_RDONLY | O_NONBLOCK), opened after the
+//      forks, is the init's alone.
 //   Q3 /cr_mq_closed: default attributes, one message, and no fd: a queue lives by its name.
 //   Q4 /cr_mq_wait: empty; the child waits in mq_receive on it at the checkpoint.
-// fs.mqueue.msg_max is lowered to 2 and msgsize_max to 4096 after Q1 and Q2 exist, and queues_max
-// set to 100: restore must raise the limits while it creates the queues, then put these back.
+// fs.mqueue.msg_max (default 10) and msgsize_max (default 8192) are raised to 20 and 16384 for Q1
+// and Q2, then lowered to 2 and 4096 once they exist, and queues_max set to 100: restore must raise
+// the new namespace's limits while it creates the queues, then put these back.
 // On SIGUSR1 the init checks the sysctls, each queue's attributes, owner and mode, the fds' flags
 // and sharing, every message in order with its priority (Q2's three, then the sender's, which its
 // restarted mq_send puts in once there is room), then wakes the child through Q4; the child checks
@@ -24,14 +26,14 @@
 
 #include "cr_common.h"
 
-enum { Q1_MESSAGES = 6, Q2_MESSAGES = 3, Q2_SIZE = 6000 };
+enum { Q1_MESSAGES = 6, Q2_MESSAGES = 3, Q2_SIZE = 10000, MAX_SIZE = 16384 };
 static const unsigned q1_priorities[Q1_MESSAGES] = {1, 5, 1, 9, 5, 0};
 // Sent in index order; a receive gives the highest priority first, equal ones oldest first.
 static const int q1_receive_order[Q1_MESSAGES] = {3, 1, 4, 0, 2, 5};
 static const unsigned q2_priorities[Q2_MESSAGES] = {2, 2, 7};
 static const int q2_receive_order[Q2_MESSAGES] = {2, 0, 1};
 
-static mqd_t fd_a = -1, fd_b = -1, fd_c = -1, fd_wait = -1;
+static mqd_t fd_a = -1, fd_b = -1, fd_c = -1, fd_d = -1, fd_wait = -1;
 
 static size_t q1_length(int i) { return i == 5 ? 0 : (size_t)(10 + i * 9); }
 
@@ -88,7 +90,7 @@ static void check_fd_flags(const char* name, int fd, int expected_flags, int exp
 // Receives `count` messages from `fd` and compares each with what was sent, in receive order.
 static void check_messages(const char* name, mqd_t fd, int count, const int* order, const unsigned* priorities,
                            size_t (*length)(int), void (*text)(int, char*)) {
-  static char got[8192], want[8192];
+  static char got[MAX_SIZE], want[MAX_SIZE];
   for (int i = 0; i < count; ++i) {
     unsigned priority = 0;
     ssize_t n = mq_receive(fd, got, sizeof got, &priority);
@@ -151,7 +153,10 @@ int main(int argc, char** argv) {
   (void)argc;
   (void)argv;
   install_check_handler();
-  struct mq_attr attr = {.mq_maxmsg = 8, .mq_msgsize = 64};
+  // Above the defaults: a new namespace would refuse Q1 and Q2 until its limits are raised.
+  write_sysctl("msg_max", "20");
+  write_sysctl("msgsize_max", "16384");
+  struct mq_attr attr = {.mq_maxmsg = 12, .mq_msgsize = 64};
   fd_a = mq_open("/cr_mq_one", O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0640, &attr);
   SETUP_OR_DIE(fd_a >= 0, "mq_open(Q1): %s\n", strerror(errno));
   SETUP_OR_DIE(fchown(fd_a, 1234, 5678) == 0, "fchown(Q1): %s\n", strerror(errno));
@@ -196,18 +201,21 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 5000 && (blocked_in(child) != SYS_mq_timedreceive || blocked_in(sender) != SYS_mq_timedsend); ++i) sleep_ms(1);
   SETUP_OR_DIE(blocked_in(child) == SYS_mq_timedreceive, "the child does not wait in mq_receive\n");
   SETUP_OR_DIE(blocked_in(sender) == SYS_mq_timedsend, "the sender does not wait in mq_send\n");
-  say("READY fds %d %d %d, child %d\n", fd_a, fd_b, fd_c, (int)child);
+  fd_d = mq_open("/cr_mq_two", O_RDONLY | O_NONBLOCK);
+  SETUP_OR_DIE(fd_d >= 0, "mq_open(Q2, O_RDONLY): %s\n", strerror(errno));
+  say("READY fds %d %d %d %d, child %d\n", fd_a, fd_b, fd_c, fd_d, (int)child);
   wait_for_check();
 
   check_sysctl("msg_max", "2");
   check_sysctl("msgsize_max", "4096");
   check_sysctl("queues_max", "100");
-  check_queue("Q1", fd_a, O_NONBLOCK, 8, 64, Q1_MESSAGES, 0640, 1234, 5678);
+  check_queue("Q1", fd_a, O_NONBLOCK, 12, 64, Q1_MESSAGES, 0640, 1234, 5678);
   check_queue("Q2", fd_b, 0, Q2_MESSAGES, Q2_SIZE, Q2_MESSAGES, 0600, 4321, 77);
   check_fd_flags("Q1 fd A", fd_a, O_RDWR | O_NONBLOCK, FD_CLOEXEC);
   EXPECT_OR_FAIL(lseek(fd_a, 0, SEEK_CUR) == 10, "Q1: fd A is at %ld, not 10\n", (long)lseek(fd_a, 0, SEEK_CUR));
   check_fd_flags("Q1 fd C", fd_c, O_RDWR | O_NONBLOCK, 0);
   check_fd_flags("Q2 fd B", fd_b, O_WRONLY, 0);
+  check_fd_flags("Q2 fd D", fd_d, O_RDONLY | O_NONBLOCK, FD_CLOEXEC);
   // A and C are one open file: a flag set through one shows through the other.
   struct mq_attr blocking = {.mq_flags = 0}, now;
   EXPECT_OR_FAIL(mq_setattr(fd_c, &blocking, NULL) == 0 && mq_getattr(fd_a, &now) == 0 && now.mq_flags == 0,
@@ -215,11 +223,10 @@ int main(int argc, char** argv) {
   struct mq_attr nonblocking = {.mq_flags = O_NONBLOCK};
   mq_setattr(fd_c, &nonblocking, NULL);
   check_messages("Q1", fd_a, Q1_MESSAGES, q1_receive_order, q1_priorities, q1_length, q1_text);
-  mqd_t q2_reader = mq_open("/cr_mq_two", O_RDONLY | O_NONBLOCK);
-  EXPECT_OR_FAIL(q2_reader >= 0, "mq_open(Q2, O_RDONLY): %s\n", strerror(errno));
-  if (q2_reader >= 0) {
+  mqd_t q2_reader = fd_d;
+  {
     // Not check_messages: the sender's message comes once there is room, maybe before the last receive.
-    static char got[8192], want[Q2_SIZE];
+    static char got[MAX_SIZE], want[Q2_SIZE];
     for (int i = 0; i < Q2_MESSAGES; ++i) {
       unsigned priority = 0;
       ssize_t n = mq_receive(q2_reader, got, sizeof got, &priority);
