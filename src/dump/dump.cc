@@ -33,6 +33,7 @@
 #include "dump/pipe_contents.h"
 #include "dump/preflight.h"
 #include "dump/process_core.h"
+#include "dump/posix_mqueues.h"
 #include "dump/process_files.h"
 #include "dump/shared_open_files.h"
 #include "dump/shared_tables.h"
@@ -40,6 +41,7 @@
 #include "dump/unix_sockets.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
+#include "image/object_limits.h"
 #include "image/image_kinds.h"
 #include "image/signing_keys.h"
 #include "kernel/capabilities.h"
@@ -171,8 +173,16 @@ class TreeDump {
     if (!own_ipc_) return {};
     ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_ipc(target_.init));
     RETURN_IF_ERROR(check_sysv_mappings(ipc, sysv_mappings_));
-    log()->debug("{} SysV shared memory segments, {} semaphore sets, {} message queues", ipc.segments_size(),
-                 ipc.sem_sets_size(), ipc.msg_queues_size());
+    // One record of sysv.img holds the POSIX queues' messages beside the SysV objects' bytes.
+    uint64_t stored = 0;
+    for (const auto& s : ipc.segments()) stored += s.size();
+    for (const auto& q : ipc.msg_queues())
+      for (const auto& m : q.messages()) stored += m.text().size() + 16;
+    ASSIGN_OR_RETURN(uint64_t mqueue_dev,
+                     collect_posix_mqueues(target_.init, ipc, stored < image::kMaxObjectBytes ? image::kMaxObjectBytes - stored : 0));
+    RETURN_IF_ERROR(attach_mqueue_fds(ipc, mqueue_dev, files_, inside_));
+    log()->debug("{} SysV shared memory segments, {} semaphore sets, {} message queues, {} POSIX message queues", ipc.segments_size(),
+                 ipc.sem_sets_size(), ipc.msg_queues_size(), ipc.posix_queues_size());
     return image::write_image(dir_, image::Kind::SysvIpc, 0, ipc);
   }
 
@@ -268,6 +278,12 @@ class TreeDump {
     step("pages");
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
     ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_, *objects_));
+    // The host's queues are not the tree's to dump: a restore elsewhere would not have them.
+    for (const auto& fd : files.fds())
+      if (fd.kind() == image::FD_POSIX_MQUEUE && !own_ipc_)
+        return fail(make_error("fd " + std::to_string(fd.fd()) + " (" + fd.path() +
+                               ") is a POSIX message queue of the host's IPC namespace (only a tree with its own, as cryo run "
+                               "gives, has its queues dumped), which cryo cannot dump"));
     contents_.add_open(process.pid, files);
     for (const auto& fd : files.fds())
       if (fd.kind() == image::FD_REGULAR) used_files_.insert(fd.path());

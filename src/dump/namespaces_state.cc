@@ -108,8 +108,9 @@ Result<image::Namespaces> collect_namespaces(pid_t init, const image::ClockReadi
   if (!ns.own_ipc()) {
     // The host's SysV objects cannot be told apart by who uses them: a restore on another host, or
     // after they were removed, would not have them.
-    logging::get("dump")->warn("the tree shares the host's IPC namespace: SysV semaphores and message queues it uses are "
-                               "not in the image (trees started with cryo run have their own)");
+    logging::get("dump")->warn("the tree shares the host's IPC namespace: SysV semaphores and message queues it uses, and "
+                               "POSIX message queues it holds no fd of, are not in the image (trees started with cryo run "
+                               "have their own)");
   }
   if (ns.own_uts()) {
     ASSIGN_OR_RETURN(std::string hostname, read_hostname(init));

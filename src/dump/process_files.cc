@@ -15,6 +15,7 @@
 #include "dump/namespace_files.h"
 #include "dump/file_identity.h"
 #include "dump/file_locks.h"
+#include "dump/posix_mqueues.h"
 #include "kernel/proc_fdinfo.h"
 #include "dump/proc_files.h"
 #include "dump/unix_sockets.h"
@@ -66,21 +67,6 @@ std::string pseudo_file_kind(const std::string& target) {
   if (target.starts_with("anon_inode:")) return "an anonymous inode of kind '" + anon_inode_name(target) + "'";
   size_t colon = target.find(':');
   return "a '" + target.substr(0, colon) + "' file";
-}
-
-// Files that reopening by path would not give back: a POSIX message queue lives in the IPC
-// namespace, whose queues cryo does not dump yet. "" for other filesystems.
-constexpr unsigned long kMqueueMagic = 0x19800202;  // ipc/mqueue.c; <linux/magic.h> does not have it.
-
-std::string unreopenable_filesystem(const std::string& link) {
-  struct statfs fs;
-  if (::statfs(link.c_str(), &fs) != 0) return "";  // The stat below reports a vanished fd.
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case kMqueueMagic:
-      return "a POSIX message queue";
-    default:
-      return "";
-  }
 }
 
 // O_TMPFILE stays in an open file's flags for good, and only an open that creates a new unnamed
@@ -151,7 +137,8 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     RETURN_IF_ERROR(collect_namespace_file(pid, fd, *target, link, out));
     return true;
   }
-  if (std::string kind = unreopenable_filesystem(link); !kind.empty()) return fail(unsupported_fd(fd, *target, kind));
+  // A POSIX message queue is reopened by its name in the restored IPC namespace (posix_mqueues.h).
+  if (is_mqueue_fd(link)) return collect_mqueue_fd(fd, *target, link, out);
   if (!target->starts_with("/")) return fail(unsupported_fd(fd, *target, pseudo_file_kind(*target)));
 
   auto st = stat_path(link);

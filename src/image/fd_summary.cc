@@ -38,6 +38,7 @@ std::string kind_name(FdKind kind) {
     case FD_INOTIFY: return "inotify";
     case FD_NAMESPACE: return "namespace";
     case FD_FANOTIFY: return "fanotify";
+    case FD_POSIX_MQUEUE: return "mqueue";
     case FD_MEMFD: return "memfd";
     case FD_DELETED_FILE: return "deleted";
     default: return "kind " + std::to_string(static_cast<int>(kind));

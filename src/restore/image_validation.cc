@@ -276,6 +276,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
         break;  // validate_proc_files checks its path against the tree's PIDs.
       case image::FD_NAMESPACE:
         break;  // validate_namespace_files checks its type against namespaces.img.
+      case image::FD_POSIX_MQUEUE:
+        break;  // validate_posix_mqueues checks it against its queue.
       case image::FD_PIPE: {
         auto pipe = pipe_ids.find(fd.pipe_id());
         if (pipe == pipe_ids.end()) {
@@ -381,6 +383,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
 
   validate_objects(set, problems);
   validate_sysv(set, problems);
+  validate_posix_mqueues(set, problems);
   validate_socket_pairs(set, problems);
   validate_fd_owners(set, problems);
   validate_proc_files(set, problems);

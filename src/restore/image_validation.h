@@ -33,6 +33,8 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
 void validate_objects(const ImageSet& set, std::vector<std::string>* problems);
 // sysv.img: segments, IPC sysctls, and the mappings that name segments (sysv_validation.cc).
 void validate_sysv(const ImageSet& set, std::vector<std::string>* problems);
+// sysv.img's POSIX message queues and fs.mqueue sysctls, and the mqd fds (posix_mqueue_validation.cc).
+void validate_posix_mqueues(const ImageSet& set, std::vector<std::string>* problems);
 
 // The kind-specific state of one fd (eventfd, timerfd, signalfd, epoll); `numbers` are all fd
 // numbers of its process.

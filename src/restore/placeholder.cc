@@ -22,6 +22,7 @@
 #include "restore/fd_status.h"
 #include "restore/memory_objects.h"
 #include "restore/memory_seeding.h"
+#include "restore/posix_mqueues.h"
 #include "restore/proc_files.h"
 #include "restore/report_channel.h"
 
@@ -351,7 +352,17 @@ void run_root_placeholder(const PlaceholderContext& ctx) {
   const auto& ns = ctx.images->namespaces;
   if (ns.own_uts() && ::sethostname(ns.hostname().data(), ns.hostname().size()) != 0)
     die(ctx, 1, errno_error("sethostname(" + ns.hostname() + ")"));
-  run_placeholder(ctx, 0, -1);
+  // The tree's POSIX message queues exist only in its new IPC namespace: made here, before any child
+  // (whose fds may name them), with the open files several fds share at numbers every child inherits.
+  PlaceholderContext own = ctx;
+  int dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  if (auto r = create_posix_mqueues(ctx.images->sysv); !r) die(ctx, 1, r.error());
+  // Each queue is made as its owner, and the kernel clears the parent-death signal and resets
+  // dumpable on every change of effective ids: both are set again.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || (dumpable >= 0 && ::prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0) != 0))
+    die(ctx, 1, errno_error("prctl(PR_SET_PDEATHSIG, PR_SET_DUMPABLE)"));
+  if (auto r = stage_shared_mqueue_files(*ctx.images, staging_fd_base(*ctx.images), own.staged.files); !r) die(ctx, 1, r.error());
+  run_placeholder(own, 0, -1);
 }
 
 }  // namespace cryo::restore

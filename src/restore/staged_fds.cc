@@ -15,6 +15,7 @@
 #include "restore/anon_inode_fds.h"
 #include "restore/fifos.h"
 #include "restore/memory_objects.h"
+#include "restore/posix_mqueues.h"
 #include "restore/proc_files.h"
 #include "restore/tcp_listeners.h"
 #include "restore/unix_datagrams.h"
@@ -184,7 +185,7 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
     for (const auto& fd : process.files.fds())
       if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE && fd.kind() != image::FD_EPOLL && fd.kind() != image::FD_UNIX_SOCKET &&
           fd.kind() != image::FD_TCP_LISTENER && fd.kind() != image::FD_PROC_FILE &&
-          fd.kind() != image::FD_NAMESPACE) {
+          fd.kind() != image::FD_NAMESPACE && fd.kind() != image::FD_POSIX_MQUEUE) {
         auto& entry = seen[fd.open_file_id()];
         if (!entry.first) entry.first = &fd;
         ++entry.second;
@@ -198,6 +199,7 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
   if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd, tree_minus_caller);
   if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);
+  if (fd.kind() == image::FD_POSIX_MQUEUE) return open_posix_mqueue(fd);
   if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {
     auto object = staged.objects.find(fd.object_id());
     if (object == staged.objects.end()) return fail("memory object " + std::to_string(fd.object_id()) + " was not recreated");

@@ -32,7 +32,8 @@ TEST_P(CheckpointRefusals, DumpRefusesCleanlyAndTheTreeRunsOn) {
 INSTANTIATE_TEST_SUITE_P(
     Kinds, CheckpointRefusals,
     ::testing::Values(Refusal{"sysv_shm", "is part of System V shared memory segment"},
-                      Refusal{"posix_mq", "(/cr_unsupported) is a POSIX message queue"},
+                      Refusal{"posix_mq_unlinked", "fd 3 (/cr_unsupported (deleted)) is a POSIX message queue unlinked while open"},
+                      Refusal{"posix_mq_notify", "POSIX message queue /cr_unsupported has mq_notify registered (SIGEV_SIGNAL"},
                       Refusal{"proc_kmsg", "(/proc/kmsg) is the kernel log (/proc/kmsg), whose readers consume it"},
                       Refusal{"nsfs_other", "is a file of a uts namespace the tree is not in (the tree's is uts:["},
                       Refusal{"inotify_queued", "inotify fd has 32 bytes of events queued, which cryo cannot dump"},

@@ -4,7 +4,9 @@
 //
 //   cr_unsupported --kind=KIND --dir=DIR
 //
-// KIND: sysv_shm, posix_mq, proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
+// KIND: sysv_shm, posix_mq_notify (a queue with mq_notify registered and a message queued),
+// posix_mq_host (an fd of queue --queue=NAME, for a tree started in the host's IPC namespace),
+// posix_mq_unlinked (an fd of a queue removed with mq_unlink), proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, fanotify_mount (a mark on DIR's
 // mount), fanotify_queued (an event not read yet), fanotify_content (a permission class),
@@ -54,7 +56,7 @@ static void clone_sharing(int flags) {
   SETUP_OR_DIE(child > 0, "clone: %s\n", strerror(errno));
 }
 
-static void setup(const char* kind, const char* dir) {
+static void setup(const char* kind, const char* dir, const char* queue) {
   char path[512];
   if (strcmp(kind, "sysv_shm") == 0) {
     // Whole segments are dumped; an attachment cut to a piece of its segment is not.
@@ -65,10 +67,22 @@ static void setup(const char* kind, const char* dir) {
     SETUP_OR_DIE(munmap(shm + 4096, 4096) == 0, "munmap: %s\n", strerror(errno));
     shmctl(id, IPC_RMID, NULL);  // Gone once detached: nothing left behind.
     strcpy(shm, "sysv");
-  } else if (strcmp(kind, "posix_mq") == 0) {
-    // In the kernel's own mqueue mount of the tree's IPC namespace: no /dev/mqueue needed.
-    fd = mq_open("/cr_unsupported", O_RDWR | O_CREAT, 0600, NULL);
+  } else if (strcmp(kind, "posix_mq_host") == 0) {
+    // The test removes it (the host's queues outlive the tree).
+    fd = mq_open(queue, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+    SETUP_OR_DIE(fd >= 0, "mq_open(%s): %s\n", queue, strerror(errno));
+  } else if (strcmp(kind, "posix_mq_unlinked") == 0) {
+    // Gone by name, alive through the fd: nothing to reopen it by.
+    fd = mq_open("/cr_unsupported", O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+    SETUP_OR_DIE(fd >= 0 && mq_unlink("/cr_unsupported") == 0, "mq_open, mq_unlink: %s\n", strerror(errno));
+  } else if (strcmp(kind, "posix_mq_notify") == 0) {
+    // Queues are dumped (cr_mqueue), a registration for notification is not. The queue holds a
+    // message so that a dump that took and gave back its messages would show (the check below).
+    fd = mq_open("/cr_unsupported", O_RDWR | O_CREAT | O_NONBLOCK, 0600, NULL);
     SETUP_OR_DIE(fd >= 0, "mq_open: %s\n", strerror(errno));
+    SETUP_OR_DIE(mq_send(fd, "kept", 4, 3) == 0, "mq_send: %s\n", strerror(errno));
+    struct sigevent event = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
+    SETUP_OR_DIE(signal(SIGUSR2, SIG_IGN) != SIG_ERR && mq_notify(fd, &event) == 0, "mq_notify: %s\n", strerror(errno));
   } else if (strcmp(kind, "proc_kmsg") == 0) {
     // Other /proc files come back (cr_procfiles); the kernel log's readers consume it.
     fd = open("/proc/kmsg", O_RDONLY | O_NONBLOCK);
@@ -214,7 +228,7 @@ static void setup(const char* kind, const char* dir) {
 int main(int argc, char** argv) {
   install_check_handler();
   const char* kind = arg_string(argc, argv, "kind", "");
-  setup(kind, arg_string(argc, argv, "dir", "/tmp"));
+  setup(kind, arg_string(argc, argv, "dir", "/tmp"), arg_string(argc, argv, "queue", "/cr_unsupported"));
   say("READY pid=%d kind=%s\n", (int)getpid(), kind);
   wait_for_check();
   if (shm) EXPECT_OR_FAIL(strcmp(shm, "sysv") == 0, "the SysV segment changed\n");
@@ -224,6 +238,15 @@ int main(int argc, char** argv) {
     // The refused dump looked at the queue without taking the event.
     int bytes = -1;
     EXPECT_OR_FAIL(ioctl(fd, FIONREAD, &bytes) == 0 && bytes == 32, "the queued inotify event is gone (%d bytes left)\n", bytes);
+  }
+  if (strcmp(kind, "posix_mq_notify") == 0) {
+    // Still registered (a second registration is EBUSY) and still holding its message.
+    struct sigevent event = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
+    EXPECT_OR_FAIL(mq_notify(fd, &event) < 0 && errno == EBUSY, "the mq_notify registration is gone\n");
+    char text[8192];
+    unsigned priority = 0;
+    ssize_t n = mq_receive(fd, text, sizeof text, &priority);
+    EXPECT_OR_FAIL(n == 4 && memcmp(text, "kept", 4) == 0 && priority == 3, "the queued message is gone or changed\n");
   }
   if (strcmp(kind, "shared_files") == 0) {
     // Still one table: an fd opened here is there in the child.
