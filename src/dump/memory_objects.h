@@ -35,7 +35,9 @@ std::optional<std::string> deleted_path(std::string_view link);
 class MemoryObjectCollector {
  public:
   // Object pages are appended to `pages` (the new, empty object pages file) as objects are found.
-  static Result<MemoryObjectCollector> create(UniqueFd pages);
+  // `max_runs_bytes` bounds the serialized objects (their page runs), image::kMaxObjectRunsBytes
+  // outside tests.
+  static Result<MemoryObjectCollector> create(UniqueFd pages, uint64_t max_runs_bytes = image::kMaxObjectRunsBytes);
   // One that only applies the checks (size limit, hugetlbfs) and stores nothing: for the preflight
   // check of a process that is still running.
   static MemoryObjectCollector checking_only() { return MemoryObjectCollector(); }
@@ -57,7 +59,9 @@ class MemoryObjectCollector {
   UniqueFd out_;
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> ids_;  // (st_dev, st_ino) -> id.
   image::MemoryObjects objects_;
-  std::vector<char> buffer_;
+  std::vector<char> buffer_;  // kChunk bytes: an object is read through it piece by piece.
+  uint64_t runs_bytes_ = 0;   // Serialized size of the objects stored so far (their runs, mostly).
+  uint64_t max_runs_bytes_ = image::kMaxObjectRunsBytes;
   image::StreamingChecksum checksum_;
 };
 

@@ -173,9 +173,9 @@ Result<image::SysvIpc> collect_sysv_ipc(pid_t pid) {
   RETURN_IF_ERROR(collect_sysv_sem_msg(pid, ipc, total));
   if (ipc.segments_size() == 0) return ipc;
   // One record of sysv.img holds them all.
-  if (total > image::kMaxObjectBytes)
+  if (total > image::kMaxSysvBytes)
     return fail(make_error("the tree's SysV shared memory segments hold " + std::to_string(total) + " bytes, more than the " +
-                           std::to_string(image::kMaxObjectBytes) + " cryo stores, which cryo cannot dump yet")
+                           std::to_string(image::kMaxSysvBytes) + " cryo stores, which cryo cannot dump yet")
                     .with_hint("use smaller segments"));
 
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";

@@ -50,7 +50,7 @@ void validate_object(const image::MemoryObject& object, uint64_t pages_size, std
   }
   if (object.size() > image::kMaxObjectBytes)
     problem(std::string(kind_name(object.kind())) + " of " + std::to_string(object.size()) + " bytes is above the " +
-            std::to_string(image::kMaxObjectBytes >> 20) + " MiB cryo restores");
+            std::to_string(image::kMaxObjectBytes >> 40) + " TiB cryo restores");
   if (object.seals() & ~kKnownSeals) problem("seals " + std::to_string(object.seals()) + " has unknown bits");
   if (object.seals() != 0 && object.kind() != image::OBJECT_MEMFD) problem("only a memfd has seals");
   if (object.mode() > 07777) problem("mode " + std::to_string(object.mode()) + " is not permission bits");

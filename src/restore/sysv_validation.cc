@@ -74,7 +74,7 @@ void validate_sem_msg(const ImageSet& set, uint64_t shm_bytes, const std::functi
     }
   }
   if (messages > kMaxMessages) problem(std::to_string(messages) + " queued messages, more than cryo restores");
-  if (bytes > image::kMaxObjectBytes) problem("segments and messages hold " + std::to_string(bytes) + " bytes, more than cryo stores");
+  if (bytes > image::kMaxSysvBytes) problem("segments and messages hold " + std::to_string(bytes) + " bytes, more than cryo stores");
 }
 
 }  // namespace
@@ -135,7 +135,7 @@ void validate_sysv(const ImageSet& set, std::vector<std::string>* problems) {
       if (s.key() != 0 && !live_keys.insert(s.key()).second) problem(name + ": a second segment with key " + std::to_string(s.key()));
     }
   }
-  if (total > image::kMaxObjectBytes) problem("segments hold " + std::to_string(total) + " bytes, more than cryo stores");
+  if (total > image::kMaxSysvBytes) problem("segments hold " + std::to_string(total) + " bytes, more than cryo stores");
   std::set<int64_t> mapped;
   for (const auto& process : set.processes) {
     for (const auto& vma : process.mm.vmas()) {
