@@ -1,7 +1,7 @@
 // Checkpoint/restore workload: memory objects larger than 256 MiB, mostly holes, shared by two
 // processes after fork.
 //
-//   memfd "cryo-big": 320 MiB + 100 bytes (not whole pages). Data: 64 KiB at the start, 24 MiB in
+//   memfd "cryo-big": 320 MiB + 100 bytes (not whole pages). Data: 64 KiB at the start, 40 MiB in
 //     the middle (one run longer than cryo's copy pieces), the last 10000 bytes up to its end; one
 //     page written with zeros at 100 MiB. The rest is holes. Open in the init, mapped MAP_SHARED by
 //     both processes.
@@ -37,7 +37,7 @@ struct region {
 
 #define MEMFD_SIZE (320 * MIB + 100)
 static const struct region memfd_data[] = {
-    {0, 64 * 1024, 'A'}, {160 * MIB, 24 * MIB, 'B'}, {MEMFD_SIZE - 10000, 10000, 'C'}};
+    {0, 64 * 1024, 'A'}, {160 * MIB, 40 * MIB, 'B'}, {MEMFD_SIZE - 10000, 10000, 'C'}};
 #define SHMEM_SIZE (300 * MIB)
 static const struct region shmem_data[] = {{0, 64 * 1024, 'D'}, {150 * MIB, 2 * MIB, 'E'}, {SHMEM_SIZE - PAGE, PAGE, 'F'}};
 #define DELETED_SIZE (288 * MIB + 5000)
