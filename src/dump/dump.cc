@@ -169,7 +169,7 @@ class TreeDump {
   // host's IPC namespace had its SysV mappings refused.
   Result<> write_sysv_shm() {
     if (!own_ipc_) return {};
-    ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_ipc(target_.init));
+    ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_ipc(target_.init, *objects_));
     RETURN_IF_ERROR(check_sysv_mappings(ipc, sysv_mappings_));
     log()->debug("{} SysV shared memory segments, {} semaphore sets, {} message queues", ipc.segments_size(),
                  ipc.sem_sets_size(), ipc.msg_queues_size());

@@ -30,16 +30,16 @@ const char* kind_name(image::ObjectKind kind) {
   }
 }
 
-void add_run(image::MemoryObject& object, uint64_t offset, uint64_t file_offset) {
-  if (object.runs_size() > 0) {
-    auto* last = object.mutable_runs(object.runs_size() - 1);
+void add_run(Runs& runs, uint64_t offset, uint64_t file_offset) {
+  if (runs.size() > 0) {
+    auto* last = runs.Mutable(runs.size() - 1);
     uint64_t bytes = last->nr_pages() * kPageSize;
     if (last->offset() + bytes == offset && last->file_offset() + bytes == file_offset) {
       last->set_nr_pages(last->nr_pages() + 1);
       return;
     }
   }
-  auto* run = object.add_runs();
+  auto* run = runs.Add();
   run->set_offset(offset);
   run->set_nr_pages(1);
   run->set_file_offset(file_offset);
@@ -103,7 +103,7 @@ Result<uint64_t> MemoryObjectCollector::add(image::ObjectKind kind, const std::s
     object.set_seals(static_cast<uint32_t>(seals));
   }
   if (out_.valid()) {
-    RETURN_IF_ERROR(store_contents(fd.get(), size, object, what));
+    RETURN_IF_ERROR(store_contents(fd.get(), size, *object.mutable_runs(), what));
     // Every object's runs share objects.img's one record: refuse the object that would overflow it.
     // Checked once the object is read: each run held meanwhile stands for at least a page of data
     // the tree holds, 80 times what the run costs here.
@@ -119,7 +119,12 @@ Result<uint64_t> MemoryObjectCollector::add(image::ObjectKind kind, const std::s
   return ids_[key];
 }
 
-Result<> MemoryObjectCollector::store_contents(int fd, uint64_t size, image::MemoryObject& object, const std::string& what) {
+Result<> MemoryObjectCollector::store_pages(int fd, uint64_t size, Runs& runs, const std::string& what) {
+  if (!out_.valid()) return {};
+  return store_contents(fd, size, runs, what);
+}
+
+Result<> MemoryObjectCollector::store_contents(int fd, uint64_t size, Runs& runs, const std::string& what) {
   if (buffer_.empty()) buffer_.resize(kChunk);
   uint64_t at = 0;
   while (at < size) {
@@ -146,7 +151,7 @@ Result<> MemoryObjectCollector::store_contents(int fd, uint64_t size, image::Mem
         RETURN_IF_ERROR(write_all(out_.get(), buffer_.data() + page, kPageSize, "object pages file"));
         checksum_.update(buffer_.data() + page, kPageSize);
         objects_.set_pages_file_size(file_offset + kPageSize);
-        add_run(object, start + page, file_offset);
+        add_run(runs, start + page, file_offset);
       }
       start += take;
     }

@@ -32,6 +32,8 @@ std::optional<std::string> memfd_name(std::string_view link);
 // "/dir/file (deleted)" -> "/dir/file"; nullopt when the text has no " (deleted)" suffix.
 std::optional<std::string> deleted_path(std::string_view link);
 
+using Runs = google::protobuf::RepeatedPtrField<image::ObjectRun>;
+
 class MemoryObjectCollector {
  public:
   // Object pages are appended to `pages` (the new, empty object pages file) as objects are found.
@@ -47,6 +49,11 @@ class MemoryObjectCollector {
   // holder in errors ("pid 3: mapping 7f..-7f.. (/memfd:x (deleted))").
   Result<uint64_t> add(image::ObjectKind kind, const std::string& source, const std::string& name, const std::string& what);
 
+  // Appends the data pages of `fd` (a shmem file of `size` bytes) to the object pages file as
+  // `runs`, the same way as an object's: for SysV segments, which sysv.img describes. Nothing for
+  // a checking-only collector.
+  Result<> store_pages(int fd, uint64_t size, Runs& runs, const std::string& what);
+
   bool empty() const { return objects_.objects_size() == 0; }
   // XXH3-64 of the object pages file as written so far (hashed while writing, so the image's
   // commit need not read it back while the tree is frozen).
@@ -54,7 +61,7 @@ class MemoryObjectCollector {
   const image::MemoryObjects& objects() const { return objects_; }
 
  private:
-  Result<> store_contents(int fd, uint64_t size, image::MemoryObject& object, const std::string& what);
+  Result<> store_contents(int fd, uint64_t size, Runs& runs, const std::string& what);
 
   UniqueFd out_;
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> ids_;  // (st_dev, st_ino) -> id.

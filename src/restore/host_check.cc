@@ -70,7 +70,7 @@ Result<RestoreHostFacts> read_restore_host_facts(const ImageSet& set) {
     probe_posix_timer_ids(timer_ids);
     facts.posix_timer_ids = timer_ids.ok;
   }
-  if (set.objects.objects_size() > 0) {
+  if (set.objects.objects_size() > 0 || set.sysv.segments_size() > 0) {
     auto meminfo = read_file("/proc/meminfo");
     if (meminfo) facts.memory_bytes = parse_memory_and_swap(*meminfo);
     else logging::get("restore")->debug("/proc/meminfo: {}", meminfo.error().message);

@@ -31,16 +31,18 @@ uint64_t parse_memory_and_swap(std::string_view meminfo) {
 void check_object_memory(const ImageSet& set, uint64_t memory_bytes, HostCheck* out) {
   if (memory_bytes == 0) return;
   uint64_t stored = 0;
-  for (const auto& object : set.objects.objects()) {
-    if (object.kind() != image::OBJECT_SHMEM && object.kind() != image::OBJECT_MEMFD) continue;
-    // Validation bounded each run by the object's size; a forged image may still repeat runs.
-    for (const auto& run : object.runs()) {
+  // Validation bounded each run by its object's size; a forged image may still repeat runs.
+  auto add = [&](const google::protobuf::RepeatedPtrField<image::ObjectRun>& runs) {
+    for (const auto& run : runs) {
       uint64_t bytes = run.nr_pages() * kPageSize;
       stored = bytes > UINT64_MAX - stored ? UINT64_MAX : stored + bytes;
     }
-  }
+  };
+  for (const auto& object : set.objects.objects())
+    if (object.kind() == image::OBJECT_SHMEM || object.kind() == image::OBJECT_MEMFD) add(object.runs());
+  for (const auto& segment : set.sysv.segments()) add(segment.runs());  // SysV segments are shmem too.
   if (stored > memory_bytes)
-    out->problems.push_back("the image's shared anonymous memory and memfds hold " + std::to_string(stored) +
+    out->problems.push_back("the image's shared memory (anonymous, memfds, SysV segments) holds " + std::to_string(stored) +
                             " bytes of data, more than this host's memory and swap (" + std::to_string(memory_bytes) + " bytes)");
 }
 

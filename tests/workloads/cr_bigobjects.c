@@ -8,20 +8,25 @@
 //   shared anonymous memory: 300 MiB mmap(MAP_SHARED|MAP_ANONYMOUS). The init writes 64 KiB at the
 //     start, the child 2 MiB at 150 MiB and the last page (pages the init never touches); page 16
 //     holds the control block the two talk through.
+//   SysV segment: IPC_PRIVATE, 300 MiB + 10 bytes, in the tree's own IPC namespace, attached by
+//     the init (the child inherits the attachment). The init writes 64 KiB at the start, the child
+//     1 MiB at 120 MiB and the last 10 bytes.
 //   deleted file DIR/big: 288 MiB + 5000 bytes on DIR's filesystem (--dir=DIR), open read-write in
 //     the init, then unlinked. Data: 64 KiB at the start, 4 MiB + 1 page at 144 MiB, the last 5000
 //     bytes.
 //
-// On SIGUSR1 the init reads every byte of the three objects through fds (the shared memory through
-// /proc/self/map_files, so that its holes are read without allocating them) and checks the data
+// On SIGUSR1 the init reads every byte of the four objects through fds (the shared memory and the
+// segment through /proc/self/map_files, so that their holes are read without allocating them) and checks the data
 // and the zeros between, their sizes, and that they are still sparse: each holds in blocks about
 // its data, not its size (holes and zero pages were not written by the restore). Then it pings the
 // child, which checks the data through its own mappings (the init's pages as well as its own) and
-// answers with 64 KiB written at 200 MiB of the shared memory and of the memfd, which the init
-// must read through its mappings: after restore the objects are still shared.
+// answers with 64 KiB written at 200 MiB of the shared memory, the memfd and the segment, which
+// the init must read through its mappings: after restore the objects are still shared.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -40,6 +45,8 @@ static const struct region memfd_data[] = {
     {0, 64 * 1024, 'A'}, {160 * MIB, 40 * MIB, 'B'}, {MEMFD_SIZE - 10000, 10000, 'C'}};
 #define SHMEM_SIZE (300 * MIB)
 static const struct region shmem_data[] = {{0, 64 * 1024, 'D'}, {150 * MIB, 2 * MIB, 'E'}, {SHMEM_SIZE - PAGE, PAGE, 'F'}};
+#define SEGMENT_SIZE (300 * MIB + 10)
+static const struct region segment_data[] = {{0, 64 * 1024, 'J'}, {120 * MIB, MIB, 'K'}, {SEGMENT_SIZE - 10, 10, 'L'}};
 #define DELETED_SIZE (288 * MIB + 5000)
 static const struct region deleted_data[] = {
     {0, 64 * 1024, 'G'}, {144 * MIB, 4 * MIB + PAGE, 'H'}, {DELETED_SIZE - 5000, 5000, 'I'}};
@@ -55,7 +62,7 @@ struct control {
 };
 
 static int memfd, deleted;
-static unsigned char *memfd_map, *shmem;
+static unsigned char *memfd_map, *shmem, *segment;
 static struct control* ctl;
 
 static void fill(unsigned char* base, const struct region* r) {
@@ -153,10 +160,13 @@ static void check_mapping(const char* who, const char* what, const unsigned char
 
 static void run_child(void) {
   for (size_t r = 1; r < COUNT(shmem_data); ++r) fill(shmem + shmem_data[r].offset, &shmem_data[r]);
+  for (size_t r = 1; r < COUNT(segment_data); ++r) fill(segment + segment_data[r].offset, &segment_data[r]);
   ctl->child = getpid();
   while (ctl->ping != 1) sleep_ms(1);
   check_mapping("child", "shared memory", shmem, shmem_data, COUNT(shmem_data));
   check_mapping("child", "memfd mapping", memfd_map, memfd_data, COUNT(memfd_data));
+  check_mapping("child", "SysV segment", segment, segment_data, COUNT(segment_data));
+  memset(segment + REPLY_OFFSET, 'S', REPLY_BYTES);
   memset(shmem + REPLY_OFFSET, 'R', REPLY_BYTES);
   memset(memfd_map + REPLY_OFFSET, 'r', REPLY_BYTES);
   ctl->child_problems = problems_found;
@@ -190,6 +200,12 @@ int main(int argc, char** argv) {
   fill(shmem, &shmem_data[0]);
   ctl = (struct control*)(shmem + CONTROL_OFFSET);
 
+  int id = shmget(IPC_PRIVATE, SEGMENT_SIZE, IPC_CREAT | 0600);
+  SETUP_OR_DIE(id >= 0, "shmget: %s\n", strerror(errno));
+  segment = shmat(id, NULL, 0);
+  SETUP_OR_DIE(segment != (void*)-1, "shmat: %s\n", strerror(errno));
+  fill(segment, &segment_data[0]);
+
   char path[4096];
   snprintf(path, sizeof path, "%s/big", dir);
   deleted = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
@@ -208,6 +224,15 @@ int main(int argc, char** argv) {
 
   check_object("memfd", memfd, MEMFD_SIZE, memfd_data, COUNT(memfd_data), data_bytes(memfd_data, COUNT(memfd_data)));
   char self[64];
+  unsigned long segment_end = ((unsigned long)segment + SEGMENT_SIZE + PAGE - 1) & ~(unsigned long)(PAGE - 1);
+  snprintf(self, sizeof self, "/proc/self/map_files/%lx-%lx", (unsigned long)segment, segment_end);
+  int segment_fd = open(self, O_RDONLY);
+  EXPECT_OR_FAIL(segment_fd >= 0, "init: open(%s): %s\n", self, strerror(errno));
+  if (segment_fd >= 0) {
+    check_object("SysV segment", segment_fd, SEGMENT_SIZE, segment_data, COUNT(segment_data),
+                 data_bytes(segment_data, COUNT(segment_data)));
+    close(segment_fd);
+  }
   snprintf(self, sizeof self, "/proc/self/map_files/%lx-%lx", (unsigned long)shmem, (unsigned long)(shmem + SHMEM_SIZE));
   int shared = open(self, O_RDONLY);
   EXPECT_OR_FAIL(shared >= 0, "init: open(%s): %s\n", self, strerror(errno));
@@ -232,6 +257,7 @@ int main(int argc, char** argv) {
     EXPECT_OR_FAIL(ctl->child_problems == 0, "init: the child found %d problems in its view\n", ctl->child_problems);
     check_reply("shared memory", shmem, 'R');
     check_reply("memfd", memfd_map, 'r');
+    check_reply("SysV segment", segment, 'S');
   }
   kill(child, SIGKILL);
   waitpid(child, NULL, 0);
