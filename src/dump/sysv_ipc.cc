@@ -182,7 +182,7 @@ Result<image::SysvIpc> collect_sysv_ipc(pid_t pid, MemoryObjectCollector& pages)
     return fail(make_error("the tree's IPC namespace has kernel.shm_rmid_forced = " + rmid_forced + ", which cryo cannot dump yet")
                     .with_hint("set it to 0 in the tree (sysctl kernel.shm_rmid_forced=0)"));
   // Segments' pages go to the object pages file: only messages share sysv.img's record bytes.
-  RETURN_IF_ERROR(collect_sysv_sem_msg(pid, ipc, 0));
+  RETURN_IF_ERROR(collect_sysv_sem_msg(pid, ipc));
   if (ipc.segments_size() == 0) return ipc;
   for (const auto& s : ipc.segments())
     if (s.size() > image::kMaxObjectBytes)

@@ -53,7 +53,7 @@ Result<image::SysvIpc> collect_sysv_ipc(pid_t pid, MemoryObjectCollector& pages)
 // Adds the semaphore sets (with every value) and message queues (with every message, oldest
 // first, read without taking them) of the IPC namespace of `pid` to `ipc`, sorted by id. Refuses
 // messages the kernel cannot copy (no CONFIG_CHECKPOINT_RESTORE, or longer than kernel.msgmax)
-// and more bytes than fit beside `shm_bytes` of segments. The tree must be frozen.
-Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc, uint64_t shm_bytes);
+// and more bytes than sysv.img's record holds (image::kMaxSysvBytes). The tree must be frozen.
+Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc);
 
 }  // namespace cryo::dump

@@ -17,9 +17,9 @@ inline constexpr uint64_t kMaxObjectBytes = 1ull << 47;
 // fail writing the record. The margin leaves room for the objects' other fields.
 inline constexpr uint64_t kMaxObjectRunsBytes = 240ull << 20;
 
-// The bytes of SysV shared memory segments and queued messages cryo stores: they all go into
-// sysv.img's one record (framed_file.h's kMaxRecordSize), so dump refuses more and restore's
-// validation refuses an image that claims more.
+// The bytes of queued SysV messages cryo stores (and of segments in images from before segments
+// were paged into objpages.img): they go into sysv.img's one record (framed_file.h's
+// kMaxRecordSize), so dump refuses more and restore's validation refuses an image that claims more.
 inline constexpr uint64_t kMaxSysvBytes = 256ull << 20;
 
 // memfd_create(2) names are at most 249 bytes (NAME_MAX minus "memfd:").
