@@ -31,10 +31,10 @@ uint64_t parse_memory_and_swap(std::string_view meminfo) {
 void check_object_memory(const ImageSet& set, uint64_t memory_bytes, HostCheck* out) {
   if (memory_bytes == 0) return;
   uint64_t stored = 0;
-  // Validation bounded each run by its object's size; a forged image may still repeat runs.
+  // Saturating: this check also runs on images that validation refuses.
   auto add = [&](const google::protobuf::RepeatedPtrField<image::ObjectRun>& runs) {
     for (const auto& run : runs) {
-      uint64_t bytes = run.nr_pages() * kPageSize;
+      uint64_t bytes = run.nr_pages() > UINT64_MAX / kPageSize ? UINT64_MAX : run.nr_pages() * kPageSize;
       stored = bytes > UINT64_MAX - stored ? UINT64_MAX : stored + bytes;
     }
   };

@@ -327,7 +327,7 @@ TEST(MemoryObjectHostCheck, RefusesSharedMemoryThatDoesNotFitTheHost) {
   EXPECT_NE(problems(2 * 4096 - 1).find("holds 8192 bytes of data, more than this host's memory and swap"), std::string::npos);
   EXPECT_EQ(problems(0), "");  // Unknown: not checked.
   set.objects.mutable_objects(0)->mutable_runs(0)->set_nr_pages(UINT64_MAX / 4096);
-  set.objects.mutable_objects(1)->mutable_runs(0)->set_nr_pages(UINT64_MAX / 4096);
+  set.objects.mutable_objects(1)->mutable_runs(0)->set_nr_pages(UINT64_MAX / 1024);  // Pages * 4096 would wrap.
   EXPECT_NE(problems(UINT64_MAX - 1).find("more than this host's memory"), std::string::npos);  // Saturates, no wrap.
 }
 
