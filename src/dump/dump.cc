@@ -171,15 +171,16 @@ class TreeDump {
   // host's IPC namespace had its SysV mappings refused.
   Result<> write_sysv_shm() {
     if (!own_ipc_) return {};
-    ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_ipc(target_.init));
+    ASSIGN_OR_RETURN(image::SysvIpc ipc, collect_sysv_ipc(target_.init, *objects_));
     RETURN_IF_ERROR(check_sysv_mappings(ipc, sysv_mappings_));
     // One record of sysv.img holds the POSIX queues' messages beside the SysV objects' bytes.
+    // Segments' pages are in objpages.img; only their bytes from before paging would be in the record.
     uint64_t stored = 0;
-    for (const auto& s : ipc.segments()) stored += s.size();
+    for (const auto& s : ipc.segments()) stored += s.contents().size();
     for (const auto& q : ipc.msg_queues())
       for (const auto& m : q.messages()) stored += m.text().size() + 16;
     ASSIGN_OR_RETURN(uint64_t mqueue_dev,
-                     collect_posix_mqueues(target_.init, ipc, stored < image::kMaxObjectBytes ? image::kMaxObjectBytes - stored : 0));
+                     collect_posix_mqueues(target_.init, ipc, stored < image::kMaxSysvBytes ? image::kMaxSysvBytes - stored : 0));
     RETURN_IF_ERROR(attach_mqueue_fds(ipc, mqueue_dev, files_, inside_));
     log()->debug("{} SysV shared memory segments, {} semaphore sets, {} message queues, {} POSIX message queues", ipc.segments_size(),
                  ipc.sem_sets_size(), ipc.msg_queues_size(), ipc.posix_queues_size());

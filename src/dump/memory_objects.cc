@@ -6,6 +6,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/file_util.h"
@@ -17,7 +18,7 @@ namespace cryo::dump {
 namespace {
 
 constexpr size_t kChunk = 4 << 20;
-using image::kMaxObjectBytes;
+using image::kMaxObjectBytes;  // Streamed in kChunk pieces: the size only bounds the address space a restore maps.
 constexpr std::string_view kDeleted = " (deleted)";
 
 const char* kind_name(image::ObjectKind kind) {
@@ -29,16 +30,16 @@ const char* kind_name(image::ObjectKind kind) {
   }
 }
 
-void add_run(image::MemoryObject& object, uint64_t offset, uint64_t file_offset) {
-  if (object.runs_size() > 0) {
-    auto* last = object.mutable_runs(object.runs_size() - 1);
+void add_run(Runs& runs, uint64_t offset, uint64_t file_offset) {
+  if (runs.size() > 0) {
+    auto* last = runs.Mutable(runs.size() - 1);
     uint64_t bytes = last->nr_pages() * kPageSize;
     if (last->offset() + bytes == offset && last->file_offset() + bytes == file_offset) {
       last->set_nr_pages(last->nr_pages() + 1);
       return;
     }
   }
-  auto* run = object.add_runs();
+  auto* run = runs.Add();
   run->set_offset(offset);
   run->set_nr_pages(1);
   run->set_file_offset(file_offset);
@@ -57,9 +58,10 @@ std::optional<std::string> deleted_path(std::string_view link) {
   return std::string(link.substr(0, link.size() - kDeleted.size()));
 }
 
-Result<MemoryObjectCollector> MemoryObjectCollector::create(UniqueFd pages) {
+Result<MemoryObjectCollector> MemoryObjectCollector::create(UniqueFd pages, uint64_t max_runs_bytes) {
   MemoryObjectCollector collector;
   collector.out_ = std::move(pages);
+  collector.max_runs_bytes_ = max_runs_bytes;
   return collector;
 }
 
@@ -84,7 +86,7 @@ Result<uint64_t> MemoryObjectCollector::add(image::ObjectKind kind, const std::s
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size > kMaxObjectBytes)
     return fail(make_error(what + " is " + kind_name(kind) + " of " + std::to_string(size) + " bytes; cryo stores at most " +
-                           std::to_string(kMaxObjectBytes >> 20) + " MiB per memfd, deleted file or shared anonymous region"));
+                           std::to_string(kMaxObjectBytes >> 40) + " TiB per memfd, deleted file or shared anonymous region"));
 
   image::MemoryObject object;
   object.set_id(static_cast<uint64_t>(objects_.objects_size()) + 1);
@@ -100,13 +102,29 @@ Result<uint64_t> MemoryObjectCollector::add(image::ObjectKind kind, const std::s
     if (seals < 0) return fail(errno_error("fcntl(F_GET_SEALS)").context(what));
     object.set_seals(static_cast<uint32_t>(seals));
   }
-  if (out_.valid()) RETURN_IF_ERROR(store_contents(fd.get(), size, object, what));
+  if (out_.valid()) {
+    RETURN_IF_ERROR(store_contents(fd.get(), size, *object.mutable_runs(), what));
+    // Every object's runs share objects.img's one record: refuse the object that would overflow it.
+    // Checked once the object is read: each run held meanwhile stands for at least a page of data
+    // the tree holds, 80 times what the run costs here.
+    uint64_t record = object.ByteSizeLong();
+    if (record > max_runs_bytes_ - std::min(runs_bytes_, max_runs_bytes_))
+      return fail(make_error(what + " is " + kind_name(kind) + " of " + std::to_string(size) + " bytes whose data lies in " +
+                             std::to_string(object.runs_size()) + " separate runs between holes and zero pages, more than " +
+                             "cryo stores (" + std::to_string(max_runs_bytes_) + " bytes of page runs for all objects)"));
+    runs_bytes_ += record;
+  }
   ids_[key] = object.id();
   *objects_.add_objects() = std::move(object);
   return ids_[key];
 }
 
-Result<> MemoryObjectCollector::store_contents(int fd, uint64_t size, image::MemoryObject& object, const std::string& what) {
+Result<> MemoryObjectCollector::store_pages(int fd, uint64_t size, Runs& runs, const std::string& what) {
+  if (!out_.valid()) return {};
+  return store_contents(fd, size, runs, what);
+}
+
+Result<> MemoryObjectCollector::store_contents(int fd, uint64_t size, Runs& runs, const std::string& what) {
   if (buffer_.empty()) buffer_.resize(kChunk);
   uint64_t at = 0;
   while (at < size) {
@@ -133,7 +151,7 @@ Result<> MemoryObjectCollector::store_contents(int fd, uint64_t size, image::Mem
         RETURN_IF_ERROR(write_all(out_.get(), buffer_.data() + page, kPageSize, "object pages file"));
         checksum_.update(buffer_.data() + page, kPageSize);
         objects_.set_pages_file_size(file_offset + kPageSize);
-        add_run(object, start + page, file_offset);
+        add_run(runs, start + page, file_offset);
       }
       start += take;
     }

@@ -32,10 +32,14 @@ std::optional<std::string> memfd_name(std::string_view link);
 // "/dir/file (deleted)" -> "/dir/file"; nullopt when the text has no " (deleted)" suffix.
 std::optional<std::string> deleted_path(std::string_view link);
 
+using Runs = google::protobuf::RepeatedPtrField<image::ObjectRun>;
+
 class MemoryObjectCollector {
  public:
   // Object pages are appended to `pages` (the new, empty object pages file) as objects are found.
-  static Result<MemoryObjectCollector> create(UniqueFd pages);
+  // `max_runs_bytes` bounds the serialized objects (their page runs), image::kMaxObjectRunsBytes
+  // outside tests.
+  static Result<MemoryObjectCollector> create(UniqueFd pages, uint64_t max_runs_bytes = image::kMaxObjectRunsBytes);
   // One that only applies the checks (size limit, hugetlbfs) and stores nothing: for the preflight
   // check of a process that is still running.
   static MemoryObjectCollector checking_only() { return MemoryObjectCollector(); }
@@ -45,6 +49,11 @@ class MemoryObjectCollector {
   // holder in errors ("pid 3: mapping 7f..-7f.. (/memfd:x (deleted))").
   Result<uint64_t> add(image::ObjectKind kind, const std::string& source, const std::string& name, const std::string& what);
 
+  // Appends the data pages of `fd` (a shmem file of `size` bytes) to the object pages file as
+  // `runs`, the same way as an object's: for SysV segments, which sysv.img describes. Nothing for
+  // a checking-only collector.
+  Result<> store_pages(int fd, uint64_t size, Runs& runs, const std::string& what);
+
   bool empty() const { return objects_.objects_size() == 0; }
   // XXH3-64 of the object pages file as written so far (hashed while writing, so the image's
   // commit need not read it back while the tree is frozen).
@@ -52,12 +61,14 @@ class MemoryObjectCollector {
   const image::MemoryObjects& objects() const { return objects_; }
 
  private:
-  Result<> store_contents(int fd, uint64_t size, image::MemoryObject& object, const std::string& what);
+  Result<> store_contents(int fd, uint64_t size, Runs& runs, const std::string& what);
 
   UniqueFd out_;
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> ids_;  // (st_dev, st_ino) -> id.
   image::MemoryObjects objects_;
-  std::vector<char> buffer_;
+  std::vector<char> buffer_;  // kChunk bytes: an object is read through it piece by piece.
+  uint64_t runs_bytes_ = 0;   // Serialized size of the objects stored so far (their runs, mostly).
+  uint64_t max_runs_bytes_ = image::kMaxObjectRunsBytes;
   image::StreamingChecksum checksum_;
 };
 

@@ -10,8 +10,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
-#include "base/run_in_child.h"
+#include "base/page_size.h"
 #include "base/unique_fd.h"
 #include "image/ipc_sysctls.h"
 #include "image/object_limits.h"
@@ -31,29 +32,41 @@ std::string key_text(int64_t key) {
   return key == 0 ? "IPC_PRIVATE" : text;
 }
 
-// Only async-signal-safe calls between fork and _exit. Copies every segment into `out` (shared
-// with cryo) and reports '=', or '!', the segment's index and errno on a failure (a complete
-// report either way, so the child exits with 0).
-int copy_in_child(int ns, const image::SysvIpc& ipc, char* out, int report) {
-  auto failed = [&](int index) {
-    int msg[3] = {'!', index, errno};
-    report_to_parent(report, msg, sizeof msg);
-    ::_exit(0);
-  };
-  if (::setns(ns, CLONE_NEWIPC) != 0) failed(-1);
-  size_t offset = 0;
-  for (int i = 0; i < ipc.segments_size(); ++i) {
-    const auto& segment = ipc.segments(i);
-    // Root attaches any segment (CAP_IPC_OWNER), also one marked for removal (Linux allows it).
-    void* at = ::shmat(segment.id(), nullptr, SHM_RDONLY);
-    if (at == reinterpret_cast<void*>(-1)) failed(i);
-    std::memcpy(out + offset, at, segment.size());
-    ::shmdt(at);
-    offset += segment.size();
-  }
-  int done[3] = {'=', 0, 0};
-  report_to_parent(report, done, sizeof done);
-  return 0;
+// Opens the shmem file of every segment from inside the IPC namespace `ns` (a thread that joined
+// it: attaching a segment, reading its file through /proc/self/map_files, detaching), so that its
+// data can be read with SEEK_DATA and pread like a memory object's, without faulting its holes in.
+Result<std::vector<UniqueFd>> open_segments(int ns, const image::SysvIpc& ipc) {
+  std::vector<UniqueFd> files;
+  Result<> result;
+  std::thread opener([&] {
+    if (::setns(ns, CLONE_NEWIPC) != 0) {
+      result = fail_errno("setns(CLONE_NEWIPC)");
+      return;
+    }
+    for (const auto& segment : ipc.segments()) {
+      // Root attaches any segment (CAP_IPC_OWNER), also one marked for removal (Linux allows it).
+      void* at = ::shmat(segment.id(), nullptr, SHM_RDONLY);
+      if (at == reinterpret_cast<void*>(-1)) {
+        result = fail_errno("shmat(" + std::to_string(segment.id()) + ")");
+        return;
+      }
+      uint64_t whole = (segment.size() + kPageSize - 1) & ~(kPageSize - 1);
+      char path[80];
+      std::snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx", reinterpret_cast<unsigned long>(at),
+                    reinterpret_cast<unsigned long>(at) + static_cast<unsigned long>(whole));
+      UniqueFd file(::open(path, O_RDONLY | O_CLOEXEC));
+      int saved = errno;
+      ::shmdt(at);
+      if (!file.valid()) {
+        result = fail(errno_error(std::string("open(") + path + ")", saved).context("segment " + std::to_string(segment.id())));
+        return;
+      }
+      files.push_back(std::move(file));
+    }
+  });
+  opener.join();
+  RETURN_IF_ERROR(result);
+  return files;
 }
 
 }  // namespace
@@ -145,7 +158,7 @@ Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>
   return {};
 }
 
-Result<image::SysvIpc> collect_sysv_ipc(pid_t pid) {
+Result<image::SysvIpc> collect_sysv_ipc(pid_t pid, MemoryObjectCollector& pages) {
   ASSIGN_OR_RETURN(std::string text, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "/proc/sysvipc/shm"));
   ASSIGN_OR_RETURN(image::SysvIpc ipc, parse_sysvipc_shm(text));
   auto read_sysctl = [&](std::string_view name) -> Result<std::string> {
@@ -168,44 +181,29 @@ Result<image::SysvIpc> collect_sysv_ipc(pid_t pid) {
   if (rmid_forced != "0")
     return fail(make_error("the tree's IPC namespace has kernel.shm_rmid_forced = " + rmid_forced + ", which cryo cannot dump yet")
                     .with_hint("set it to 0 in the tree (sysctl kernel.shm_rmid_forced=0)"));
-  uint64_t total = 0;
-  for (const auto& s : ipc.segments()) total += s.size();
-  RETURN_IF_ERROR(collect_sysv_sem_msg(pid, ipc, total));
+  // Segments' pages go to the object pages file: only messages share sysv.img's record bytes.
+  RETURN_IF_ERROR(collect_sysv_sem_msg(pid, ipc));
   if (ipc.segments_size() == 0) return ipc;
-  // One record of sysv.img holds them all.
-  if (total > image::kMaxObjectBytes)
-    return fail(make_error("the tree's SysV shared memory segments hold " + std::to_string(total) + " bytes, more than the " +
-                           std::to_string(image::kMaxObjectBytes) + " cryo stores, which cryo cannot dump yet")
-                    .with_hint("use smaller segments"));
+  for (const auto& s : ipc.segments())
+    if (s.size() > image::kMaxObjectBytes)
+      return fail("System V shared memory segment " + std::to_string(s.id()) + " is of " + std::to_string(s.size()) +
+                  " bytes; cryo stores at most " + std::to_string(image::kMaxObjectBytes >> 40) + " TiB per segment");
 
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
-  // Shared with the helper, which copies the segments into it from inside the namespace.
-  void* buffer = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (buffer == MAP_FAILED) return fail_errno("mmap(" + std::to_string(total) + " bytes for SysV shared memory)");
-  struct Unmap {
-    void* p;
-    size_t n;
-    ~Unmap() { ::munmap(p, n); }
-  } unmap{buffer, total};
-  ASSIGN_OR_RETURN_CTX(std::string answer,
-                       run_in_child({.what = "the helper in the tree's IPC namespace", .max_report = 3 * sizeof(int)},
-                                    [&](int out) { return copy_in_child(ns.get(), ipc, static_cast<char*>(buffer), out); }),
-                       "copy SysV shared memory");
-  int report[3] = {0, 0, 0};
-  if (answer.size() == sizeof report) std::memcpy(report, answer.data(), sizeof report);
-  if (answer.size() == sizeof report && report[0] == '!') {
-    std::string call = report[1] < 0 ? "setns(" + ns_path + ")" : "shmat(" + std::to_string(ipc.segments(report[1]).id()) + ")";
-    return fail(errno_error(call, report[2]).context("copy SysV shared memory"));
+  ASSIGN_OR_RETURN_CTX(std::vector<UniqueFd> files, open_segments(ns.get(), ipc), "copy SysV shared memory");
+  for (int i = 0; i < ipc.segments_size(); ++i) {
+    auto& segment = *ipc.mutable_segments(i);
+    segment.set_paged(true);
+    std::string what = "System V shared memory segment " + std::to_string(segment.id());
+    RETURN_IF_ERROR(pages.store_pages(files[static_cast<size_t>(i)].get(), segment.size(), *segment.mutable_runs(), what));
   }
-  if (answer.size() != sizeof report || report[0] != '=')
-    return fail("copy SysV shared memory: the helper in the tree's IPC namespace failed");
-  const char* bytes = static_cast<const char*>(buffer);
-  for (auto& s : *ipc.mutable_segments()) {
-    s.set_contents(bytes, s.size());
-    bytes += s.size();
-  }
+  // The runs share sysv.img's one record with the messages.
+  if (ipc.ByteSizeLong() > image::kMaxObjectRunsBytes)
+    return fail(make_error("the tree's SysV objects take " + std::to_string(ipc.ByteSizeLong()) +
+                           " bytes of record (segments' data scattered into many runs between holes, and messages), more than the " +
+                           std::to_string(image::kMaxObjectRunsBytes) + " cryo stores, which cryo cannot dump yet"));
   return ipc;
 }
 

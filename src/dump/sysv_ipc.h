@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "dump/memory_objects.h"
 #include "sysv.pb.h"
 
 namespace cryo::dump {
@@ -43,15 +44,16 @@ struct SysvMapping {
 // (a process outside holds it). Sets each removed segment's creation_key from its mappings' names.
 Result<> check_sysv_mappings(image::SysvIpc& ipc, const std::vector<SysvMapping>& mappings);
 
-// Every SysV object of the IPC namespace of `pid`: shared memory segments with their bytes,
-// semaphore sets and message queues (collect_sysv_sem_msg), and the namespace's sysctls
-// (image/ipc_sysctls.h); refuses kernel.shm_rmid_forced. The tree must be frozen.
-Result<image::SysvIpc> collect_sysv_ipc(pid_t pid);
+// Every SysV object of the IPC namespace of `pid`: shared memory segments (their data pages
+// appended to the object pages file by `pages`, as runs), semaphore sets and message queues
+// (collect_sysv_sem_msg), and the namespace's sysctls (image/ipc_sysctls.h); refuses
+// kernel.shm_rmid_forced. The tree must be frozen.
+Result<image::SysvIpc> collect_sysv_ipc(pid_t pid, MemoryObjectCollector& pages);
 
 // Adds the semaphore sets (with every value) and message queues (with every message, oldest
 // first, read without taking them) of the IPC namespace of `pid` to `ipc`, sorted by id. Refuses
 // messages the kernel cannot copy (no CONFIG_CHECKPOINT_RESTORE, or longer than kernel.msgmax)
-// and more bytes than fit beside `shm_bytes` of segments. The tree must be frozen.
-Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc, uint64_t shm_bytes);
+// and more bytes than sysv.img's record holds (image::kMaxSysvBytes). The tree must be frozen.
+Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc);
 
 }  // namespace cryo::dump

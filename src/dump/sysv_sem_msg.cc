@@ -93,8 +93,8 @@ Result<> collect_queues(const std::vector<SysvObject>& queues, image::SysvIpc& i
     stored += ds.msg_cbytes + 16 * ds.msg_qnum;
     messages += ds.msg_qnum;
     if (stored > budget || messages > image::kMaxMessages)
-      return fail(make_error("the tree's SysV message queues and shared memory hold more than the " +
-                             std::to_string(image::kMaxObjectBytes) + " bytes (or " + std::to_string(image::kMaxMessages) +
+      return fail(make_error("the tree's SysV message queues hold more than the " +
+                             std::to_string(image::kMaxSysvBytes) + " bytes (or " + std::to_string(image::kMaxMessages) +
                              " messages) cryo stores, which cryo cannot dump")
                       .with_hint("empty the queues (msgrcv) first"));
     auto* queue = ipc.add_msg_queues();
@@ -132,7 +132,7 @@ Result<> collect_queues(const std::vector<SysvObject>& queues, image::SysvIpc& i
 
 }  // namespace
 
-Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc, uint64_t shm_bytes) {
+Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc) {
   ASSIGN_OR_RETURN(std::string sem_text, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "/proc/sysvipc/sem"));
   ASSIGN_OR_RETURN_CTX(auto sets, parse_sysvipc(sem_text, "SysV semaphore set"), "/proc/sysvipc/sem");
   ASSIGN_OR_RETURN(std::string msg_text, read_file_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "/proc/sysvipc/msg"));
@@ -145,7 +145,7 @@ Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc, uint64_t shm_bytes
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
-  uint64_t budget = image::kMaxObjectBytes > shm_bytes ? image::kMaxObjectBytes - shm_bytes : 0;
+  uint64_t budget = image::kMaxSysvBytes;  // Segments' bytes are in objpages.img, not in sysv.img's record.
   Result<> result;
   std::thread reader([&] {
     if (::setns(ns.get(), CLONE_NEWIPC) != 0) {

@@ -5,11 +5,22 @@
 
 namespace cryo::image {
 
-// The largest memfd, deleted file or shared anonymous region (by size) cryo stores: dump refuses a
-// bigger one, naming it, and restore's validation refuses an image that claims one. 256 MiB keeps
-// a dump's frozen time and image size bounded for what are usually small objects; larger shared
-// memory should be a file that stays on disk.
-inline constexpr uint64_t kMaxObjectBytes = 256ull << 20;
+// The largest memfd, deleted file or shared anonymous region (by size) cryo stores: 128 TiB, the
+// user address space of x86-64 with 4-level page tables, so shared anonymous memory of this size
+// can still be mapped by cryo at restore to be filled. Contents are streamed in bounded chunks both
+// ways and only data pages are stored, so the size itself costs nothing; what an object holds is
+// bounded by the object pages file and by its page runs (kMaxObjectRunsBytes).
+inline constexpr uint64_t kMaxObjectBytes = 1ull << 47;
+
+// The page runs of all objects live in objects.img's one record (framed_file.h's kMaxRecordSize):
+// dump refuses an object whose data is scattered into more runs than fit, naming it, rather than
+// fail writing the record. The margin leaves room for the objects' other fields.
+inline constexpr uint64_t kMaxObjectRunsBytes = 240ull << 20;
+
+// The bytes of queued SysV messages cryo stores (and of segments in images from before segments
+// were paged into objpages.img): they go into sysv.img's one record (framed_file.h's
+// kMaxRecordSize), so dump refuses more and restore's validation refuses an image that claims more.
+inline constexpr uint64_t kMaxSysvBytes = 256ull << 20;
 
 // memfd_create(2) names are at most 249 bytes (NAME_MAX minus "memfd:").
 inline constexpr uint64_t kMaxMemfdName = 249;

@@ -18,6 +18,7 @@
 #include "probe/features.h"
 #include "ns/clone3.h"
 #include "restore/host_cpu_check.h"
+#include "restore/host_memory_check.h"
 #include "restore/inotify_fds.h"
 #include "restore/host_vdso_check.h"
 #include "restore/vdso_mappings.h"
@@ -69,6 +70,11 @@ Result<RestoreHostFacts> read_restore_host_facts(const ImageSet& set) {
     probe_posix_timer_ids(timer_ids);
     facts.posix_timer_ids = timer_ids.ok;
   }
+  if (set.objects.objects_size() > 0 || set.sysv.segments_size() > 0) {
+    auto meminfo = read_file("/proc/meminfo");
+    if (meminfo) facts.memory_bytes = parse_memory_and_swap(*meminfo);
+    else logging::get("restore")->debug("/proc/meminfo: {}", meminfo.error().message);
+  }
   auto fresh = fresh_namespace_pid_max();
   if (fresh) {
     facts.pid_max = *fresh;
@@ -84,6 +90,7 @@ HostCheck check_host(const ImageSet& set, const RestoreHostFacts& host, const St
   const auto& inv = set.inventory;
   check_cpu_and_kernel(inv, host, &out);
   check_vdso(set, host, &out);
+  check_object_memory(set, host.memory_bytes, &out);
 
   bool same_boot = !inv.boot_id().empty() && inv.boot_id() == host.boot_id;
   HostFiles files(set.contents, same_boot, stat, content);

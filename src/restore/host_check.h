@@ -23,6 +23,7 @@ struct RestoreHostFacts : HostFacts {
   bool vdso_redirect_forced = false;      // kVdsoRedirectVariable: redirect even an identical vdso.
   uint64_t pid_max = 0;  // Of a fresh PID namespace (per namespace since Linux 6.14); 0: unknown.
   bool posix_timer_ids = true;  // timer_create can take a chosen ID (PR_TIMER_CREATE_RESTORE_IDS).
+  uint64_t memory_bytes = 0;    // MemTotal + SwapTotal, for memory objects; 0: unknown.
 };
 
 // What this host offers; probes what only `set` needs (POSIX timer IDs) only when it needs it.

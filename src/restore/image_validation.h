@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -31,6 +32,11 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems);
 // objects.img and every mapping and fd that names one of its objects.
 void validate_objects(const ImageSet& set, std::vector<std::string>* problems);
+// Page runs of an object (or SysV segment) of `size` bytes filled from a pages file of `pages_size`
+// bytes: not empty, page aligned, sorted, not overlapping, inside the size and the file
+// (object_validation.cc). Each problem goes to `problem`.
+void validate_page_runs(const google::protobuf::RepeatedPtrField<image::ObjectRun>& runs, uint64_t size, uint64_t pages_size,
+                        const std::function<void(const std::string&)>& problem);
 // sysv.img: segments, IPC sysctls, and the mappings that name segments (sysv_validation.cc).
 void validate_sysv(const ImageSet& set, std::vector<std::string>* problems);
 // sysv.img's POSIX message queues and fs.mqueue sysctls, and the mqd fds (posix_mqueue_validation.cc).

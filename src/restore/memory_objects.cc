@@ -15,16 +15,24 @@
 namespace cryo::restore {
 namespace {
 
-// Writes the object's stored pages through `write(offset, data, bytes)`, never past its size.
+// The most of an object's bytes cryo holds at once while filling it: objects can be far larger than
+// cryo's own memory should grow, so a run is copied piece by piece.
+constexpr uint64_t kCopyChunk = 4 << 20;
+
+// Writes the object's stored pages through `write(offset, data, bytes)`, in pieces of at most
+// kCopyChunk bytes, never past its size. Pages outside the runs are left alone: holes stay holes.
 template <typename Write>
 Result<> copy_runs(const image::MemoryObject& object, int pages_fd, Write&& write) {
   std::vector<char> buffer;
   for (const auto& run : object.runs()) {
     uint64_t bytes = std::min<uint64_t>(run.nr_pages() * kPageSize, object.size() - std::min(object.size(), run.offset()));
-    if (bytes == 0) continue;
-    buffer.resize(bytes);
-    RETURN_IF_ERROR(pread_exact(pages_fd, buffer.data(), bytes, run.file_offset(), "object pages file"));
-    RETURN_IF_ERROR(write(run.offset(), buffer.data(), bytes));
+    for (uint64_t done = 0; done < bytes;) {
+      uint64_t piece = std::min(bytes - done, kCopyChunk);
+      if (buffer.size() < piece) buffer.resize(piece);
+      RETURN_IF_ERROR(pread_exact(pages_fd, buffer.data(), piece, run.file_offset() + done, "object pages file"));
+      RETURN_IF_ERROR(write(run.offset() + done, buffer.data(), piece));
+      done += piece;
+    }
   }
   return {};
 }

@@ -50,17 +50,24 @@ void validate_object(const image::MemoryObject& object, uint64_t pages_size, std
   }
   if (object.size() > image::kMaxObjectBytes)
     problem(std::string(kind_name(object.kind())) + " of " + std::to_string(object.size()) + " bytes is above the " +
-            std::to_string(image::kMaxObjectBytes >> 20) + " MiB cryo restores");
+            std::to_string(image::kMaxObjectBytes >> 40) + " TiB cryo restores");
   if (object.seals() & ~kKnownSeals) problem("seals " + std::to_string(object.seals()) + " has unknown bits");
   if (object.seals() != 0 && object.kind() != image::OBJECT_MEMFD) problem("only a memfd has seals");
   if (object.mode() > 07777) problem("mode " + std::to_string(object.mode()) + " is not permission bits");
-  if (object.runs_size() > kMaxPageRuns) {
+  validate_page_runs(object.runs(), object.size(), pages_size, problem);
+}
+
+}  // namespace
+
+void validate_page_runs(const google::protobuf::RepeatedPtrField<image::ObjectRun>& runs, uint64_t size, uint64_t pages_size,
+                        const std::function<void(const std::string&)>& problem) {
+  if (runs.size() > kMaxPageRuns) {
     problem("has too many page runs");
     return;
   }
-  uint64_t limit = page_round_up(std::min<uint64_t>(object.size(), image::kMaxObjectBytes));
+  uint64_t limit = page_round_up(std::min<uint64_t>(size, image::kMaxObjectBytes));
   uint64_t previous_end = 0;
-  for (const auto& run : object.runs()) {
+  for (const auto& run : runs) {
     std::string where = "page run at offset " + std::to_string(run.offset());
     if (run.nr_pages() == 0 || run.nr_pages() > limit / kPageSize || run.offset() % kPageSize || run.file_offset() % kPageSize) {
       problem(where + " is empty, too long or not page aligned");
@@ -74,8 +81,6 @@ void validate_object(const image::MemoryObject& object, uint64_t pages_size, std
       problem(where + " reads beyond the end of the object pages file");
   }
 }
-
-}  // namespace
 
 void validate_objects(const ImageSet& set, std::vector<std::string>* problems) {
   const auto& objects = set.objects;

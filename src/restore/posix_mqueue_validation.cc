@@ -94,7 +94,8 @@ void validate_posix_mqueues(const ImageSet& set, std::vector<std::string>* probl
   validate_sysctls(ipc, problem);
   // One record holds them with the SysV objects' bytes.
   uint64_t bytes = 0;
-  for (const auto& s : ipc.segments()) bytes += s.size();
+  for (const auto& s : ipc.segments())
+    if (!s.paged()) bytes += s.contents().size();
   for (const auto& q : ipc.msg_queues())
     for (const auto& m : q.messages()) bytes += m.text().size();
   std::map<uint64_t, const image::PosixQueue*> by_id;
@@ -111,7 +112,7 @@ void validate_posix_mqueues(const ImageSet& set, std::vector<std::string>* probl
     if (q.queue_id() == 0 || !by_id.emplace(q.queue_id(), &q).second) problem(name + ": queue id " + std::to_string(q.queue_id()) + " is 0 or not unique");
     validate_queue(q, name, &bytes, problem);
   }
-  if (bytes > image::kMaxObjectBytes) problem("segments and messages hold " + std::to_string(bytes) + " bytes, more than cryo stores");
+  if (bytes > image::kMaxSysvBytes) problem("segments and messages hold " + std::to_string(bytes) + " bytes, more than cryo stores");
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds()) {
       if (fd.kind() != image::FD_POSIX_MQUEUE) continue;

@@ -233,8 +233,19 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       plan_tree_memory(images, plan, [&](size_t index) { return tree.seed_board().seeded(index); }, &unseeded);
   for (const auto& note : unseeded) log->debug("{}", note);
 
-  // Before any process attaches them, in the tree's new IPC namespace.
-  auto sysv = SysvSegments::create(images.sysv, tree.root());
+  // Before any process attaches them, in the tree's new IPC namespace; paged segments are filled
+  // from the object pages file.
+  UniqueFd sysv_pages;
+  for (const auto& segment : images.sysv.segments())
+    if (segment.paged() && !sysv_pages.valid()) {
+      auto opened = images.dir_fd->open_regular(images.object_pages_name, images.object_pages_size);
+      if (!opened) {
+        tree.kill();
+        return fail(opened.error().context("open the object pages file for SysV segments"));
+      }
+      sysv_pages = std::move(opened->fd);
+    }
+  auto sysv = SysvSegments::create(images.sysv, tree.root(), sysv_pages.valid() ? sysv_pages.get() : -1);
   if (!sysv) {
     tree.kill();
     return fail(sysv.error());

@@ -14,7 +14,7 @@ namespace cryo::restore::sysv_helper {
 // The step that failed, the object's index and errno (for kWrongId: the id it got).
 enum Step : int { kDone = '=', kSetns = 's', kNextId = 'n', kCreds = 'c', kGet = 'g', kWrongId = 'i', kStat = 't', kSet = 'e',
                   kAttach = 'a', kRemove = 'r', kLock = 'l', kSysctl = 'y', kLimit = 'L', kSetAll = 'A', kSend = 'm',
-                  kQbytes = 'q' };
+                  kQbytes = 'q', kFill = 'f' };
 
 // Which kind of object Report::index counts.
 enum Object : int { kSegment = 0, kSemSet = 1, kMsgQueue = 2, kSysctlObject = 3 };
@@ -41,10 +41,11 @@ bool become_creator(uid_t cuid, gid_t cgid);
 bool become_root();
 
 // Scratch memory made before the fork: the largest message with its mtype, and the values of the
-// largest semaphore set.
+// largest semaphore set; and the object pages file that paged segments are filled from (-1: none).
 struct Scratch {
   char* message = nullptr;
   unsigned short* values = nullptr;
+  int object_pages = -1;
 };
 
 // Creates every semaphore set and message queue of `ipc` with its id, key, creator, owner, mode,

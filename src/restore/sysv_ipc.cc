@@ -64,8 +64,28 @@ namespace {
 
 using namespace sysv_helper;
 
+// Reads a paged segment's stored runs from the object pages file straight into its attachment at
+// `at`, never past its size: no buffer, however large the segment; pages not listed stay holes.
+bool fill_from_pages(const image::SysvShmSegment& s, char* at, int pages) {
+  for (const auto& run : s.runs()) {
+    uint64_t offset = run.offset(), file_offset = run.file_offset();
+    uint64_t end = std::min<uint64_t>(offset + run.nr_pages() * 4096, s.size());
+    while (offset < end) {
+      ssize_t n = ::pread(pages, at + offset, end - offset, static_cast<off_t>(file_offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n == 0) errno = EIO;  // The file is shorter than validation saw.
+        return false;
+      }
+      offset += static_cast<uint64_t>(n);
+      file_offset += static_cast<uint64_t>(n);
+    }
+  }
+  return true;
+}
+
 // Creates one segment with its id: shm_next_id applies to the writer's IPC namespace, once.
-void create_one(const image::SysvShmSegment& s, int index, int out) {
+void create_one(const image::SysvShmSegment& s, int index, int pages, int out) {
   int next = ::open("/proc/sys/kernel/shm_next_id", O_WRONLY | O_CLOEXEC);
   if (next < 0) report_and_exit(out, kNextId, index, errno);
   char text[16];
@@ -90,7 +110,11 @@ void create_one(const image::SysvShmSegment& s, int index, int out) {
   if (::shmctl(id, IPC_SET, &ds) != 0) report_and_exit(out, kSet, index, errno);
   void* at = ::shmat(id, nullptr, 0);
   if (at == reinterpret_cast<void*>(-1)) report_and_exit(out, kAttach, index, errno);
-  std::memcpy(at, s.contents().data(), s.size());
+  if (s.paged()) {
+    if (!fill_from_pages(s, static_cast<char*>(at), pages)) report_and_exit(out, kFill, index, errno);
+  } else {
+    std::memcpy(at, s.contents().data(), s.size());  // An image from before segments were paged.
+  }
   if (s.locked() && ::shmctl(id, SHM_LOCK, nullptr) != 0) report_and_exit(out, kLock, index, errno);
   // A removed segment stays attached here until the processes have it; removed now, its key is free.
   if (s.removed()) {
@@ -117,10 +141,12 @@ void write_sysctl(const google::protobuf::RepeatedPtrField<image::IpcSysctl>& sy
                              int out, int hold) {
   // It outlives the placeholders' setup: it must hold none of cryo's other fds (a pipe whose end
   // of file someone waits for).
-  int keep[3] = {ns, out, hold};
-  std::sort(keep, keep + 3);
+  // The object pages file stays too, to fill segments from (or -1, sorted first and skipped).
+  int keep[4] = {ns, out, hold, scratch.object_pages};
+  std::sort(keep, keep + 4);
   unsigned from = 3;
   for (int fd : keep) {
+    if (fd < 0) continue;
     if (static_cast<unsigned>(fd) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(fd) - 1, 0);
     from = std::max(from, static_cast<unsigned>(fd) + 1);
   }
@@ -134,7 +160,7 @@ void write_sysctl(const google::protobuf::RepeatedPtrField<image::IpcSysctl>& sy
   // Removed segments first: a live one may have the key a removed one was created with.
   for (int pass = 0; pass < 2; ++pass)
     for (int i = 0; i < ipc.segments_size(); ++i)
-      if (ipc.segments(i).removed() == (pass == 0)) create_one(ipc.segments(i), i, out);
+      if (ipc.segments(i).removed() == (pass == 0)) create_one(ipc.segments(i), i, scratch.object_pages, out);
   // The namespace's sysctls apply to the reader's and writer's IPC namespace: the image's values,
   // once the objects exist (a limit lowered below what an object holds would have refused it).
   for (int i = 0; i < ipc.sysctls_size(); ++i) write_sysctl(ipc.sysctls(), paths, i, kSysctl, out);
@@ -165,13 +191,14 @@ std::string step_name(int step, int object) {
     case kSetAll: return "semctl(SETALL)";
     case kSend: return "msgsnd";
     case kQbytes: return "msgctl(IPC_SET msg_qbytes)";
+    case kFill: return "read the segment's pages from the object pages file";
     default: return "step " + std::to_string(step);
   }
 }
 
 }  // namespace
 
-Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init) {
+Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init, int object_pages) {
   SysvSegments segments;
   if (ipc.segments_size() == 0 && ipc.sysctls_size() == 0 && ipc.sem_sets_size() == 0 && ipc.msg_queues_size() == 0)
     return segments;
@@ -188,7 +215,7 @@ Result<SysvSegments> SysvSegments::create(const image::SysvIpc& ipc, pid_t init)
   for (const auto& set : ipc.sem_sets()) widest = std::max(widest, static_cast<size_t>(set.values_size()));
   std::vector<char> message(sizeof(long) + longest);
   std::vector<unsigned short> values(widest);
-  Scratch scratch{message.data(), values.data()};
+  Scratch scratch{message.data(), values.data(), object_pages};
   std::string ns_path = "/proc/" + std::to_string(init) + "/ns/ipc";
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");

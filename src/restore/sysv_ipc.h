@@ -26,8 +26,9 @@ std::vector<image::IpcSysctl> raised_ipc_limits(const image::SysvIpc& ipc);
 
 class SysvSegments {
  public:
-  // Creates every segment, semaphore set and message queue in the IPC namespace of `init` (host pid).
-  static Result<SysvSegments> create(const image::SysvIpc& ipc, pid_t init);
+  // Creates every segment, semaphore set and message queue in the IPC namespace of `init` (host
+  // pid). Paged segments are filled from `object_pages`, the open object pages file.
+  static Result<SysvSegments> create(const image::SysvIpc& ipc, pid_t init, int object_pages = -1);
   SysvSegments() = default;
   SysvSegments(SysvSegments&& other) noexcept;
   SysvSegments& operator=(SysvSegments&&) = delete;

@@ -74,7 +74,7 @@ void validate_sem_msg(const ImageSet& set, uint64_t shm_bytes, const std::functi
     }
   }
   if (messages > kMaxMessages) problem(std::to_string(messages) + " queued messages, more than cryo restores");
-  if (bytes > image::kMaxObjectBytes) problem("segments and messages hold " + std::to_string(bytes) + " bytes, more than cryo stores");
+  if (bytes > image::kMaxSysvBytes) problem("segments and messages hold " + std::to_string(bytes) + " bytes, more than cryo stores");
 }
 
 }  // namespace
@@ -83,8 +83,9 @@ void validate_sysv(const ImageSet& set, std::vector<std::string>* problems) {
   const auto& segments = set.sysv.segments();
   auto problem = [&](const std::string& text) { problems->push_back("sysv.img: " + text); };
   if (set.sysv.sysctls_size() > 0 && !set.namespaces.own_ipc()) problem("IPC sysctls of a tree without an IPC namespace of its own");
-  uint64_t shm_bytes = 0;
-  for (const auto& s : segments) shm_bytes += s.size();
+  uint64_t shm_bytes = 0;  // What sysv.img's record holds: only segments from before they were paged.
+  for (const auto& s : segments)
+    if (!s.paged()) shm_bytes += s.contents().size();
   validate_sem_msg(set, shm_bytes, problem);
   std::set<std::string> seen;
   for (const auto& sysctl : set.sysv.sysctls()) {
@@ -124,9 +125,19 @@ void validate_sysv(const ImageSet& set, std::vector<std::string>* problems) {
     if (s.id() < 0) problem(name + ": negative id");
     if (!by_id.emplace(s.id(), &s).second) problem(name + ": a second segment with this id");
     if (s.size() == 0) problem(name + ": size 0");
-    if (s.contents().size() != s.size())
-      problem(name + ": " + std::to_string(s.contents().size()) + " bytes of contents for size " + std::to_string(s.size()));
-    total += s.size();
+    if (s.paged()) {
+      // Its pages are in objpages.img, like a memory object's, and it may be as large as one.
+      if (!s.contents().empty()) problem(name + ": paged, yet with " + std::to_string(s.contents().size()) + " bytes of contents");
+      if (s.size() > image::kMaxObjectBytes)
+        problem(name + ": size " + std::to_string(s.size()) + " is above the " + std::to_string(image::kMaxObjectBytes >> 40) +
+                " TiB cryo restores");
+      validate_page_runs(s.runs(), s.size(), set.object_pages_size, [&](const std::string& text) { problem(name + ": " + text); });
+    } else {
+      if (s.runs_size() != 0) problem(name + ": page runs for a segment that is not paged");
+      if (s.contents().size() != s.size())
+        problem(name + ": " + std::to_string(s.contents().size()) + " bytes of contents for size " + std::to_string(s.size()));
+      total += s.size();
+    }
     if (s.mode() & ~0777u) problem(name + ": mode " + std::to_string(s.mode()) + " has more than permission bits");
     if (s.removed()) {
       if (s.key() != 0) problem(name + ": removed but with key " + std::to_string(s.key()));
@@ -135,7 +146,7 @@ void validate_sysv(const ImageSet& set, std::vector<std::string>* problems) {
       if (s.key() != 0 && !live_keys.insert(s.key()).second) problem(name + ": a second segment with key " + std::to_string(s.key()));
     }
   }
-  if (total > image::kMaxObjectBytes) problem("segments hold " + std::to_string(total) + " bytes, more than cryo stores");
+  if (total > image::kMaxSysvBytes) problem("segments hold " + std::to_string(total) + " bytes of contents, more than cryo stores");
   std::set<int64_t> mapped;
   for (const auto& process : set.processes) {
     for (const auto& vma : process.mm.vmas()) {

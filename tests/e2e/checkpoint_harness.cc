@@ -78,8 +78,9 @@ CommandResult CheckpointSession::dump(pid_t init, const std::string& image, cons
   return run_cryo(args, std::chrono::seconds(60));
 }
 
-bool CheckpointSession::dump_ok(pid_t init, const std::string& image, const std::vector<std::string>& extra) {
+bool CheckpointSession::dump_ok(pid_t init, const std::string& image, const std::vector<std::string>& extra, CommandResult* out) {
   auto result = dump(init, image, extra);
+  if (out) *out = result;
   EXPECT_EQ(result.status, 0) << "cryo dump failed: " << result.err;
   if (result.status != 0) return false;
   EXPECT_EQ(::access((image + "/inventory.img").c_str(), F_OK), 0) << "no inventory in " << image;
@@ -102,8 +103,9 @@ CommandResult CheckpointSession::restore(const std::string& image, const std::ve
   return run_cryo(args, std::chrono::seconds(60));
 }
 
-pid_t CheckpointSession::restore_ok(const std::string& image, const std::vector<std::string>& extra) {
+pid_t CheckpointSession::restore_ok(const std::string& image, const std::vector<std::string>& extra, CommandResult* out) {
   auto result = restore(image, extra);
+  if (out) *out = result;
   pid_t init = parse_pid(result.out);
   own(init);
   std::string differences;  // Every difference verification found, from the restore's debug log.

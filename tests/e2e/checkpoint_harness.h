@@ -48,15 +48,16 @@ class CheckpointSession {
   CommandResult dump(pid_t init, const std::string& image, const std::vector<std::string>& extra = {});
 
   // Dumps and expects success: status 0, an inventory in the image, and (without
-  // --leave-running) the tree gone. Returns false after failing the test.
-  bool dump_ok(pid_t init, const std::string& image, const std::vector<std::string>& extra = {});
+  // --leave-running) the tree gone. Returns false after failing the test. `result`, if given,
+  // receives the command's result.
+  bool dump_ok(pid_t init, const std::string& image, const std::vector<std::string>& extra = {}, CommandResult* result = nullptr);
 
   // `cryo restore -D image --detach [extra]`.
   CommandResult restore(const std::string& image, const std::vector<std::string>& extra = {});
 
   // Restores and expects a host PID on stdout; returns it (owned by the session), or 0 after
-  // failing the test.
-  pid_t restore_ok(const std::string& image, const std::vector<std::string>& extra = {});
+  // failing the test. `result`, if given, receives the command's result.
+  pid_t restore_ok(const std::string& image, const std::vector<std::string>& extra = {}, CommandResult* result = nullptr);
 
   // Sends the check signal to the tree's init.
   void request_check(pid_t init);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,7 +104,9 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::sec
     ::kill(pid, SIGKILL);
   }
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  result.max_rss_kib = usage.ru_maxrss;
   if (timed_out) {
     result.status = -1;
   } else if (WIFEXITED(status)) {

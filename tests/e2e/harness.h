@@ -14,6 +14,7 @@ struct CommandResult {
   int status = -1;   // Exit status, or 128+N when killed by signal N, or -1 on timeout.
   std::string out;
   std::string err;
+  long max_rss_kib = 0;  // The command's peak resident memory (ru_maxrss, its reaped children included).
 };
 
 // Runs argv[0] with args, stdin from /dev/null unless `input` is given, capturing stdout and stderr.

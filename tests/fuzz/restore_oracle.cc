@@ -103,7 +103,7 @@ std::optional<std::string> check_objects(const ImageSet& set) {
   for (const auto& object : set.objects.objects()) {
     const std::string name = "memory object " + std::to_string(object.id());
     if (object.id() == 0 || !ids.insert(object.id()).second) return name + " is zero or repeated";
-    if (object.size() > (uint64_t(256) << 20)) return name + " is larger than 256 MiB";
+    if (object.size() > kUserTop) return name + " is larger than the user address space";
     if (object.kind() == image::OBJECT_DELETED_FILE && !clean_absolute(object.name())) return name + " has an unclean path";
     const uint64_t limit = (object.size() + kPage - 1) / kPage * kPage;
     for (const auto& run : object.runs()) {

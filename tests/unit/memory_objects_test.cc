@@ -15,6 +15,7 @@
 #include "dump/memory_objects.h"
 #include "image/object_limits.h"
 #include "restore/host_check.h"
+#include "restore/host_memory_check.h"
 #include "restore/image_validation.h"
 
 namespace cryo {
@@ -94,8 +95,38 @@ TEST(MemoryObjectCollector, RefusesAnObjectAboveTheLimit) {
   auto id = collector.add(image::OBJECT_MEMFD, "/proc/self/fd/" + std::to_string(fd), "big", "pid 7: fd 3 (/memfd:big (deleted))");
   ASSERT_FALSE(id);
   EXPECT_NE(id.error().message.find("pid 7: fd 3 (/memfd:big (deleted)) is a memfd of"), std::string::npos) << id.error().message;
-  EXPECT_NE(id.error().message.find("256 MiB"), std::string::npos) << id.error().message;
+  EXPECT_NE(id.error().message.find("128 TiB"), std::string::npos) << id.error().message;
   ::close(fd);
+}
+
+// Data scattered into more page runs than objects.img's record holds is refused, naming the holder
+// and the number of runs (the limit is lowered here: the real one needs millions of runs).
+TEST(MemoryObjectCollector, RefusesAnObjectWhoseRunsDoNotFitTheRecord) {
+  char dir_template[] = "/tmp/cryo-objects-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  std::string pages = std::string(dir_template) + "/objpages.img";
+  int fd = ::memfd_create("scattered", 0);
+  ASSERT_GE(fd, 0);
+  std::string page(4096, 'a');
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(::pwrite(fd, page.data(), page.size(), 2 * i * 4096), 4096);
+  auto make = [&](uint64_t limit) {
+    std::filesystem::remove(pages);
+    return dump::MemoryObjectCollector::create(UniqueFd(::open(pages.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)), limit);
+  };
+  std::string source = "/proc/self/fd/" + std::to_string(fd);
+  auto roomy = make(1000);
+  ASSERT_TRUE(roomy);
+  auto fits = roomy->add(image::OBJECT_MEMFD, source, "scattered", "pid 7: fd 3");
+  ASSERT_TRUE(fits) << fits.error().message;
+  EXPECT_EQ(roomy->objects().objects(0).runs_size(), 3);
+  auto tight = make(20);
+  ASSERT_TRUE(tight);
+  auto id = tight->add(image::OBJECT_MEMFD, source, "scattered", "pid 7: fd 3 (/memfd:scattered (deleted))");
+  ASSERT_FALSE(id);
+  EXPECT_NE(id.error().message.find("pid 7: fd 3 (/memfd:scattered (deleted)) is a memfd of"), std::string::npos) << id.error().message;
+  EXPECT_NE(id.error().message.find("3 separate runs"), std::string::npos) << id.error().message;
+  ::close(fd);
+  std::filesystem::remove_all(dir_template);
 }
 
 MapsEntry maps_entry(const std::string& line) {
@@ -205,7 +236,7 @@ TEST(MemoryObjectValidation, RefusesBadObjectsAndReferences) {
       {[](auto& s) { s.objects.mutable_objects(1)->set_id(1); }, "zero or repeated"},
       {[](auto& s) { s.objects.mutable_objects(0)->set_id(0); }, "zero or repeated"},
       {[](auto& s) { s.objects.mutable_objects(0)->set_size(5000); }, "not whole pages"},
-      {[](auto& s) { s.objects.mutable_objects(1)->set_size(image::kMaxObjectBytes + 1); }, "MiB cryo restores"},
+      {[](auto& s) { s.objects.mutable_objects(1)->set_size(image::kMaxObjectBytes + 1); }, "TiB cryo restores"},
       {[](auto& s) { s.objects.mutable_objects(1)->set_name("a/b"); }, "not one memfd_create accepts"},
       {[](auto& s) { s.objects.mutable_objects(1)->set_name(std::string(250, 'n')); }, "not one memfd_create accepts"},
       {[](auto& s) { s.objects.mutable_objects(2)->set_name("/data/../etc/x"); }, "not a clean absolute path"},
@@ -260,6 +291,44 @@ TEST(MemoryObjectValidation, HostCheckWantsTheDirectoryOfADeletedFile) {
   };
   EXPECT_TRUE(problems_mentioning(false));
   EXPECT_FALSE(problems_mentioning(true));
+}
+
+// Objects above the old 256 MiB are valid: a 300 MiB memfd and 1 GiB of shared anonymous memory,
+// each with a page stored near its end.
+TEST(MemoryObjectValidation, AcceptsLargeSparseObjects) {
+  auto set = image_with_objects();
+  set.objects.mutable_objects(1)->set_size(300ull << 20);
+  set.objects.mutable_objects(1)->mutable_runs(0)->set_offset((300ull << 20) - 4096);
+  set.objects.mutable_objects(0)->set_size(1ull << 30);
+  set.objects.mutable_objects(0)->mutable_runs(0)->set_offset((1ull << 30) - 4096);
+  auto problems = object_problems(set);
+  EXPECT_TRUE(problems.empty()) << joined(problems);
+  set.objects.mutable_objects(1)->mutable_runs(0)->set_offset(300ull << 20);
+  EXPECT_NE(joined(object_problems(set)).find("reaches beyond the object's size"), std::string::npos);
+}
+
+TEST(MemoryObjectHostCheck, ParsesMemoryAndSwap) {
+  EXPECT_EQ(restore::parse_memory_and_swap("MemTotal:       1000 kB\nMemFree:  5 kB\nSwapTotal:        24 kB\n"), 1024u * 1024);
+  EXPECT_EQ(restore::parse_memory_and_swap("MemTotal: 1 kB\n"), 1024u);
+  EXPECT_EQ(restore::parse_memory_and_swap("MemTotalish: 7 kB\n"), 0u);
+  EXPECT_EQ(restore::parse_memory_and_swap(""), 0u);
+}
+
+// The stored pages of shared anonymous memory and memfds (not deleted files, which live on disk)
+// must fit the host's memory and swap.
+TEST(MemoryObjectHostCheck, RefusesSharedMemoryThatDoesNotFitTheHost) {
+  auto set = image_with_objects();  // One stored page each.
+  auto problems = [&](uint64_t memory) {
+    restore::HostCheck check;
+    restore::check_object_memory(set, memory, &check);
+    return joined(check.problems);
+  };
+  EXPECT_EQ(problems(2 * 4096), "");
+  EXPECT_NE(problems(2 * 4096 - 1).find("holds 8192 bytes of data, more than this host's memory and swap"), std::string::npos);
+  EXPECT_EQ(problems(0), "");  // Unknown: not checked.
+  set.objects.mutable_objects(0)->mutable_runs(0)->set_nr_pages(UINT64_MAX / 4096);
+  set.objects.mutable_objects(1)->mutable_runs(0)->set_nr_pages(UINT64_MAX / 1024);  // Pages * 4096 would wrap.
+  EXPECT_NE(problems(UINT64_MAX - 1).find("more than this host's memory"), std::string::npos);  // Saturates, no wrap.
 }
 
 }  // namespace

@@ -81,6 +81,47 @@ TEST(SysvValidation, RefusesBadSegments) {
   check([](ImageSet& s) { *s.sysv.add_sysctls() = s.sysv.sysctls(0); }, "sysctl sem twice");
 }
 
+// A paged segment (as dumps write them now) holds no contents: its runs fill it from objpages.img,
+// and may be of any size up to the memory objects' bound.
+ImageSet paged_sysv_image() {
+  ImageSet set = valid_sysv_image();
+  set.object_pages_size = 2 * 4096;
+  auto* a = set.sysv.mutable_segments(0);
+  a->clear_contents();
+  a->set_paged(true);
+  a->set_size(300ull << 20);
+  auto* run = a->add_runs();
+  run->set_offset((300ull << 20) - 2 * 4096);
+  run->set_nr_pages(2);
+  run->set_file_offset(0);
+  set.processes[0].mm.mutable_vmas(0)->set_end(0x10000 + (300ull << 20));
+  return set;
+}
+
+TEST(SysvValidation, APagedSegmentOver256MiBIsValid) {
+  auto problems = problems_of(paged_sysv_image());
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  EXPECT_TRUE(problems.empty()) << all;
+}
+
+TEST(SysvValidation, RefusesBadPagedSegments) {
+  auto check = [](auto change, const char* mentions) {
+    ImageSet set = paged_sysv_image();
+    change(set);
+    auto problems = problems_of(set);
+    std::string all;
+    for (const auto& p : problems) all += p + "\n";
+    EXPECT_NE(all.find(mentions), std::string::npos) << "expected '" << mentions << "' in:\n" << all;
+  };
+  check([](ImageSet& s) { s.sysv.mutable_segments(0)->set_contents("x"); }, "paged, yet with 1 bytes of contents");
+  check([](ImageSet& s) { s.sysv.mutable_segments(0)->mutable_runs(0)->set_offset(300ull << 20); }, "reaches beyond the object's size");
+  check([](ImageSet& s) { s.sysv.mutable_segments(0)->mutable_runs(0)->set_file_offset(4096); }, "beyond the end of the object pages file");
+  check([](ImageSet& s) { *s.sysv.mutable_segments(0)->add_runs() = s.sysv.segments(0).runs(0); }, "overlaps or is out of order");
+  check([](ImageSet& s) { s.sysv.mutable_segments(0)->set_size((1ull << 47) + 4096); }, "TiB cryo restores");
+  check([](ImageSet& s) { *s.sysv.mutable_segments(1)->add_runs() = s.sysv.segments(0).runs(0); }, "page runs for a segment that is not paged");
+}
+
 TEST(SysvValidation, RefusesMappingsThatDoNotFitTheirSegment) {
   auto check = [](auto change, const char* mentions) {
     ImageSet set = valid_sysv_image();
