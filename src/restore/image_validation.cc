@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/user.h>
 #include <time.h>
 
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <set>
@@ -345,11 +347,19 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
     // A named FIFO is reopened at its path: it must be one a dump could have recorded, and its
     // pipe_id is the FIFO's inode.
     if (pipe.fifo_path().empty()) {
-      if (pipe.fifo_dev() != 0 || pipe.fifo_ino() != 0)
+      if (pipe.fifo_dev() != 0 || pipe.fifo_ino() != 0 || pipe.fifo_mode() != 0 || pipe.fifo_uid() != 0 || pipe.fifo_gid() != 0)
         problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": a FIFO identity without a FIFO path");
     } else {
       if (!is_clean_absolute_path(pipe.fifo_path()) || pipe.fifo_path() == "/")
         problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": FIFO path '" + pipe.fifo_path() + "' is not a clean absolute path");
+      // Restore may mkfifo with this mode: a FIFO's type bits and permission bits, nothing else.
+      if (pipe.fifo_mode() != 0 && ((pipe.fifo_mode() & S_IFMT) != S_IFIFO || (pipe.fifo_mode() & ~(S_IFMT | 07777)) != 0))
+        problems->push_back("FIFO " + pipe.fifo_path() + ": mode " + std::to_string(pipe.fifo_mode()) + " is not a FIFO's");
+      if (pipe.fifo_mode() == 0 && (pipe.fifo_uid() != 0 || pipe.fifo_gid() != 0))
+        problems->push_back("FIFO " + pipe.fifo_path() + ": an owner without a mode");
+      // (uid_t)-1 is no owner: chown reads it as "leave unchanged".
+      if (pipe.fifo_uid() == UINT32_MAX || pipe.fifo_gid() == UINT32_MAX)
+        problems->push_back("FIFO " + pipe.fifo_path() + ": owner " + std::to_string(pipe.fifo_uid()) + ":" + std::to_string(pipe.fifo_gid()) + " is not one");
       if (pipe.fifo_ino() != pipe.pipe_id())
         problems->push_back("FIFO " + pipe.fifo_path() + ": inode " + std::to_string(pipe.fifo_ino()) + " is not its pipe id " +
                             std::to_string(pipe.pipe_id()));
