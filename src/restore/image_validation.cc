@@ -119,7 +119,8 @@ bool same_kind_state(const image::Fd& a, const image::Fd& b) {
          a.signalfd().SerializeAsString() == b.signalfd().SerializeAsString() &&
          a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
          a.inotify().SerializeAsString() == b.inotify().SerializeAsString() &&
-         a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() && x.clockid() == y.clockid() &&
+         a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() &&
+         a.netlink_socket().SerializeAsString() == b.netlink_socket().SerializeAsString() && x.clockid() == y.clockid() &&
          x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
 }
 
@@ -291,6 +292,7 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_EPOLL:
       case image::FD_UNIX_SOCKET:
       case image::FD_TCP_LISTENER:
+      case image::FD_NETLINK_SOCKET:
       case image::FD_INOTIFY: {
         std::vector<std::string> state_problems;
         validate_fd_state(fd, numbers, &state_problems);
@@ -388,6 +390,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   validate_objects(set, problems);
   validate_sysv(set, problems);
   validate_socket_pairs(set, problems);
+  validate_netlink_sockets(set, problems);
   validate_fd_owners(set, problems);
   validate_proc_files(set, problems);
   validate_host_files(set, problems);

@@ -1,0 +1,49 @@
+// Netlink sockets come back with their protocol, port id, multicast groups, destination and options
+// (tests/workloads/cr_netlink.c says what it holds and checks); one with messages not read yet is
+// refused at dump, and a port id taken here since the dump stops the restore before anything runs.
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "e2e/checkpoint_harness.h"
+
+namespace cryo::e2e {
+namespace {
+
+TEST(CheckpointNetlink, RouteAndGenericSocketsComeBackAtTheirPortsWithGroupsAndStillGetAnswers) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_netlink");
+}
+
+TEST(CheckpointNetlink, DumpRefusesASocketWithMessagesNotReadYet) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_netlink", {"--mode=unread"});
+  ASSERT_GT(init, 0);
+  expect_dump_refused(session, init, "is an AF_NETLINK NETLINK_ROUTE socket with ");
+  CommandResult result = session.dump(init, session.image_path("again"), {"--leave-running"});
+  EXPECT_NE(result.err.find("bytes of messages not read yet"), std::string::npos) << result.err;
+  session.expect_pass_after_check(init);
+}
+
+TEST(CheckpointNetlink, RestoreRefusesAPortTakenSinceTheDump) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_netlink");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  // cr_netlink's fd 12 was bound to this port.
+  int taker = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  ASSERT_GE(taker, 0);
+  sockaddr_nl address{};
+  address.nl_family = AF_NETLINK;
+  address.nl_pid = 0x7ff0cafe;
+  ASSERT_EQ(::bind(taker, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  CommandResult result = session.restore(session.image_path());
+  ::close(taker);
+  expect_one_clear_error(result, "NETLINK_ROUTE socket");
+  EXPECT_NE(result.err.find("port 2146487038"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace cryo::e2e

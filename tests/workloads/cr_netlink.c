@@ -1,0 +1,190 @@
+// Checkpoint/restore workload: netlink sockets come back with their protocol, port id, multicast
+// groups and options, and still talk to the kernel.
+//
+//   cr_netlink
+//
+// Holds
+//   fd 10  NETLINK_ROUTE SOCK_RAW, bound (port chosen by the kernel) with nl_groups RTMGRP_LINK, then
+//          NETLINK_ADD_MEMBERSHIP of RTNLGRP_IPV4_ROUTE (7) and RTNLGRP_STATS (36, above bind's 32),
+//          NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK on, SO_RCVBUF set
+//   fd 11  NETLINK_GENERIC SOCK_DGRAM, never bound
+//   fd 12  NETLINK_ROUTE SOCK_DGRAM bound to port 0x7ff0cafe and connect()ed to the kernel (port 0)
+// On SIGUSR1 it checks that each socket is of its protocol and type, at the same port (fd 11 still
+// unbound), with the same groups (NETLINK_LIST_MEMBERSHIPS) and options, and that the kernel still
+// answers: RTM_GETLINK of lo on fd 10 and fd 12, and CTRL_CMD_GETFAMILY of "nlctrl" on fd 11.
+//
+//   cr_netlink --mode=unread
+//
+// fd 10 as above, with the answer to an RTM_GETLINK request left unread: the dump refuses it.
+#define _GNU_SOURCE
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include "cr_common.h"
+
+enum { ROUTE = 10, GENERIC = 11, CONNECTED = 12 };
+enum { GROUP_ROUTE = RTNLGRP_IPV4_ROUTE, GROUP_HIGH = RTNLGRP_STATS, RCVBUF = 96 * 1024 };
+static const unsigned kFixedPort = 0x7ff0cafe;
+
+static void place(int fd, int number) {
+  SETUP_OR_DIE(fd >= 0, "socket: %s\n", strerror(errno));
+  SETUP_OR_DIE(dup2(fd, number) == number, "dup2: %s\n", strerror(errno));
+  close(fd);
+}
+
+static int option(int fd, int level, int name) {
+  int value = -1;
+  socklen_t size = sizeof value;
+  return getsockopt(fd, level, name, &value, &size) == 0 ? value : -1;
+}
+
+static unsigned port_of(int fd) {
+  struct sockaddr_nl address = {0};
+  socklen_t length = sizeof address;
+  if (getsockname(fd, (struct sockaddr*)&address, &length) != 0) return ~0u;
+  return address.nl_pid;
+}
+
+// The groups fd is a member of, as a bitmap of 64 groups.
+static uint64_t memberships(int fd) {
+  uint32_t groups[8] = {0};
+  socklen_t length = sizeof groups;
+  if (getsockopt(fd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, groups, &length) != 0) return ~0ull;
+  return groups[0] | (uint64_t)groups[1] << 32;
+}
+
+static void send_getlink_lo(int fd, unsigned seq) {
+  struct {
+    struct nlmsghdr header;
+    struct ifinfomsg info;
+  } request = {0};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = RTM_GETLINK;
+  request.header.nlmsg_flags = NLM_F_REQUEST;
+  request.header.nlmsg_seq = seq;
+  request.info.ifi_family = AF_UNSPEC;
+  request.info.ifi_index = (int)if_nametoindex("lo");
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  SETUP_OR_DIE(sendto(fd, &request, sizeof request, 0, (struct sockaddr*)&kernel, sizeof kernel) == sizeof request, "sendto: %s\n",
+               strerror(errno));
+}
+
+// Waits up to 5 s for the answer of sequence `seq` (multicast messages may come first), and returns
+// its type (NLMSG_ERROR: the error's code is in *error), or -1.
+static int answer_of(int fd, unsigned seq, unsigned portid, int* error) {
+  static char buffer[65536];
+  for (int tries = 0; tries < 500; ++tries) {
+    ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      sleep_ms(10);
+      continue;
+    }
+    if (n < 0) return -1;
+    for (struct nlmsghdr* h = (struct nlmsghdr*)buffer; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != seq || h->nlmsg_pid != portid) continue;
+      if (h->nlmsg_type == NLMSG_ERROR) *error = ((struct nlmsgerr*)NLMSG_DATA(h))->error;
+      return h->nlmsg_type;
+    }
+  }
+  return -1;
+}
+
+static void drain(int fd) {
+  char buffer[65536];
+  while (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
+  }
+}
+
+static void open_route(void) {
+  place(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), ROUTE);
+  struct sockaddr_nl address = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+  SETUP_OR_DIE(bind(ROUTE, (struct sockaddr*)&address, sizeof address) == 0, "bind: %s\n", strerror(errno));
+  for (int group = GROUP_ROUTE; group; group = group == GROUP_ROUTE ? GROUP_HIGH : 0)
+    SETUP_OR_DIE(setsockopt(ROUTE, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) == 0, "ADD_MEMBERSHIP %d: %s\n", group,
+                 strerror(errno));
+  int on = 1, rcvbuf = RCVBUF;
+  SETUP_OR_DIE(setsockopt(ROUTE, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on) == 0, "EXT_ACK: %s\n", strerror(errno));
+  SETUP_OR_DIE(setsockopt(ROUTE, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) == 0, "STRICT_CHK: %s\n", strerror(errno));
+  SETUP_OR_DIE(setsockopt(ROUTE, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) == 0, "SO_RCVBUF: %s\n", strerror(errno));
+}
+
+static void unread_answer(void) {
+  open_route();
+  send_getlink_lo(ROUTE, 1);
+  say("READY netlink unread\n");
+  wait_for_check();
+  int error = 0;
+  EXPECT_OR_FAIL(answer_of(ROUTE, 1, port_of(ROUTE), &error) == RTM_NEWLINK, "the unread answer is gone\n");
+  finish();
+}
+
+int main(int argc, char** argv) {
+  install_check_handler();
+  if (strcmp(arg_string(argc, argv, "mode", ""), "unread") == 0) unread_answer();
+  open_route();
+  place(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_GENERIC), GENERIC);
+  place(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE), CONNECTED);
+  struct sockaddr_nl fixed = {.nl_family = AF_NETLINK, .nl_pid = kFixedPort};
+  SETUP_OR_DIE(bind(CONNECTED, (struct sockaddr*)&fixed, sizeof fixed) == 0, "bind(%#x): %s\n", kFixedPort, strerror(errno));
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  SETUP_OR_DIE(connect(CONNECTED, (struct sockaddr*)&kernel, sizeof kernel) == 0, "connect: %s\n", strerror(errno));
+  unsigned route_port = port_of(ROUTE);
+  int rcvbuf = option(ROUTE, SOL_SOCKET, SO_RCVBUF);
+  uint64_t groups = (1ull << (RTNLGRP_LINK - 1)) | (1ull << (GROUP_ROUTE - 1)) | (1ull << (GROUP_HIGH - 1));
+  SETUP_OR_DIE(memberships(ROUTE) == groups, "memberships %#llx before the dump\n", (unsigned long long)memberships(ROUTE));
+  SETUP_OR_DIE(route_port != 0 && port_of(GENERIC) == 0, "ports %u and %u\n", route_port, port_of(GENERIC));
+  // A link event of the host in the meantime would be a message not read yet: read it now.
+  drain(ROUTE);
+  say("READY netlink\n");
+  wait_for_check();
+
+  EXPECT_OR_FAIL(option(ROUTE, SOL_SOCKET, SO_PROTOCOL) == NETLINK_ROUTE && option(ROUTE, SOL_SOCKET, SO_TYPE) == SOCK_RAW,
+                 "fd %d is not a NETLINK_ROUTE SOCK_RAW socket\n", ROUTE);
+  EXPECT_OR_FAIL(option(GENERIC, SOL_SOCKET, SO_PROTOCOL) == NETLINK_GENERIC && option(GENERIC, SOL_SOCKET, SO_TYPE) == SOCK_DGRAM,
+                 "fd %d is not a NETLINK_GENERIC SOCK_DGRAM socket\n", GENERIC);
+  EXPECT_OR_FAIL(option(CONNECTED, SOL_SOCKET, SO_PROTOCOL) == NETLINK_ROUTE && option(CONNECTED, SOL_SOCKET, SO_TYPE) == SOCK_DGRAM,
+                 "fd %d is not a NETLINK_ROUTE SOCK_DGRAM socket\n", CONNECTED);
+  EXPECT_OR_FAIL(port_of(ROUTE) == route_port, "fd %d at port %u, was %u\n", ROUTE, port_of(ROUTE), route_port);
+  EXPECT_OR_FAIL(port_of(GENERIC) == 0, "fd %d at port %u, was unbound\n", GENERIC, port_of(GENERIC));
+  EXPECT_OR_FAIL(port_of(CONNECTED) == kFixedPort, "fd %d at port %#x, was %#x\n", CONNECTED, port_of(CONNECTED), kFixedPort);
+  EXPECT_OR_FAIL(memberships(ROUTE) == groups, "fd %d in groups %#llx, was in %#llx\n", ROUTE, (unsigned long long)memberships(ROUTE),
+                 (unsigned long long)groups);
+  EXPECT_OR_FAIL(memberships(GENERIC) == 0, "fd %d in groups %#llx, was in none\n", GENERIC, (unsigned long long)memberships(GENERIC));
+  EXPECT_OR_FAIL(option(ROUTE, SOL_NETLINK, NETLINK_EXT_ACK) == 1, "fd %d: NETLINK_EXT_ACK is off\n", ROUTE);
+  EXPECT_OR_FAIL(option(ROUTE, SOL_NETLINK, NETLINK_GET_STRICT_CHK) == 1, "fd %d: NETLINK_GET_STRICT_CHK is off\n", ROUTE);
+  EXPECT_OR_FAIL(option(ROUTE, SOL_NETLINK, NETLINK_NO_ENOBUFS) == 0, "fd %d: NETLINK_NO_ENOBUFS is on\n", ROUTE);
+  EXPECT_OR_FAIL(option(ROUTE, SOL_SOCKET, SO_RCVBUF) == rcvbuf, "fd %d: SO_RCVBUF %d, was %d\n", ROUTE, option(ROUTE, SOL_SOCKET, SO_RCVBUF),
+                 rcvbuf);
+  struct sockaddr_nl peer = {0};
+  socklen_t length = sizeof peer;
+  EXPECT_OR_FAIL(getpeername(CONNECTED, (struct sockaddr*)&peer, &length) == 0 && peer.nl_pid == 0 && peer.nl_groups == 0,
+                 "fd %d is not connected to the kernel\n", CONNECTED);
+
+  int error = 0;
+  send_getlink_lo(ROUTE, 101);
+  EXPECT_OR_FAIL(answer_of(ROUTE, 101, route_port, &error) == RTM_NEWLINK, "fd %d: no RTM_NEWLINK answer for lo (error %d)\n", ROUTE, error);
+  // Through the connected socket: send() without an address goes to the kernel.
+  struct {
+    struct nlmsghdr header;
+    struct ifinfomsg info;
+  } request = {{sizeof request, RTM_GETLINK, NLM_F_REQUEST, 102, 0}, {AF_UNSPEC, 0, 0, (int)if_nametoindex("lo"), 0, 0}};
+  EXPECT_OR_FAIL(send(CONNECTED, &request, sizeof request, 0) == sizeof request, "fd %d: send: %s\n", CONNECTED, strerror(errno));
+  EXPECT_OR_FAIL(answer_of(CONNECTED, 102, kFixedPort, &error) == RTM_NEWLINK, "fd %d: no RTM_NEWLINK answer for lo (error %d)\n", CONNECTED,
+                 error);
+  // The generic socket binds on its first send, as it would have.
+  struct {
+    struct nlmsghdr header;
+    struct genlmsghdr genl;
+    struct nlattr attr;
+    char name[8];
+  } family = {{sizeof family, GENL_ID_CTRL, NLM_F_REQUEST, 103, 0}, {CTRL_CMD_GETFAMILY, 1, 0}, {NLA_HDRLEN + 7, CTRL_ATTR_FAMILY_NAME}, "nlctrl"};
+  struct sockaddr_nl to_kernel = {.nl_family = AF_NETLINK};
+  EXPECT_OR_FAIL(sendto(GENERIC, &family, sizeof family, 0, (struct sockaddr*)&to_kernel, sizeof to_kernel) == sizeof family,
+                 "fd %d: sendto: %s\n", GENERIC, strerror(errno));
+  EXPECT_OR_FAIL(answer_of(GENERIC, 103, port_of(GENERIC), &error) == GENL_ID_CTRL, "fd %d: no answer from nlctrl (error %d)\n", GENERIC,
+                 error);
+  finish();
+}
