@@ -8,7 +8,8 @@
 //          NETLINK_ADD_MEMBERSHIP of RTNLGRP_IPV4_ROUTE (7) and RTNLGRP_STATS (36, above bind's 32),
 //          NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK on, SO_RCVBUF set
 //   fd 11  NETLINK_GENERIC SOCK_DGRAM, never bound
-//   fd 12  NETLINK_ROUTE SOCK_DGRAM bound to port 0x7ff0cafe and connect()ed to the kernel (port 0)
+//   fd 12  NETLINK_ROUTE SOCK_DGRAM bound to port 0x7ff0cafe and connect()ed to the kernel (port 0),
+//          so that it takes messages from the kernel only
 // On SIGUSR1 it checks that each socket is of its protocol and type, at the same port (fd 11 still
 // unbound), with the same groups (NETLINK_LIST_MEMBERSHIPS) and options, and that the kernel still
 // answers: RTM_GETLINK of lo on fd 10 and fd 12, and CTRL_CMD_GETFAMILY of "nlctrl" on fd 11.
@@ -162,6 +163,17 @@ int main(int argc, char** argv) {
   socklen_t length = sizeof peer;
   EXPECT_OR_FAIL(getpeername(CONNECTED, (struct sockaddr*)&peer, &length) == 0 && peer.nl_pid == 0 && peer.nl_groups == 0,
                  "fd %d is not connected to the kernel\n", CONNECTED);
+  // getpeername shows port 0 for an unconnected socket too; what tells them apart is that a
+  // connected one takes messages from its destination only: another socket's is refused.
+  int other = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  struct nlmsghdr noop = {sizeof noop, NLMSG_NOOP, 0, 1, 0};
+  struct sockaddr_nl to_connected = {.nl_family = AF_NETLINK, .nl_pid = kFixedPort};
+  errno = 0;
+  EXPECT_OR_FAIL(other >= 0 && sendto(other, &noop, sizeof noop, 0, (struct sockaddr*)&to_connected, sizeof to_connected) < 0 &&
+                     errno == ECONNREFUSED,
+                 "fd %d took a message from another port than its destination (%s)\n", CONNECTED, strerror(errno));
+  close(other);
+  drain(CONNECTED);
 
   int error = 0;
   send_getlink_lo(ROUTE, 101);
