@@ -8,7 +8,6 @@
 
 #include <cerrno>
 
-#include "kernel/audit_status.h"
 #include "kernel/netlink_diag.h"
 #include "kernel/netlink_protocols.h"
 
@@ -80,7 +79,10 @@ Result<std::string> unrestorable_option(int sock) {
 
 }  // namespace
 
-Result<> collect_netlink_socket(pid_t pid, int sock, int fd, const std::string& target, uint64_t ino, image::Fd& out) {
+// NETLINK_AUDIT: the kernel keeps the audit daemon's registration for its port, which a new socket
+// would not have; but it takes AUDIT_SET only from the initial PID namespace, and a tree cryo dumps
+// always has its own, so no socket of the tree is the daemon's.
+Result<> collect_netlink_socket(pid_t, int sock, int fd, const std::string& target, uint64_t ino, image::Fd& out) {
   std::string where = "fd " + std::to_string(fd) + " (" + target + ")";
   ASSIGN_OR_RETURN_CTX(int type, int_option(sock, SOL_SOCKET, SO_TYPE, "SO_TYPE"), where);
   ASSIGN_OR_RETURN_CTX(int protocol, int_option(sock, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL"), where);
@@ -129,10 +131,6 @@ Result<> collect_netlink_socket(pid_t pid, int sock, int fd, const std::string& 
   ASSIGN_OR_RETURN_CTX(std::string unrestorable, unrestorable_option(sock), where);
   if (!unrestorable.empty()) return fail(refused(fd, target, kind + " with " + unrestorable));
   RETURN_IF_ERROR_CTX(collect_options(sock, state), where);
-  if (protocol == NETLINK_AUDIT && state.portid() != 0) {
-    ASSIGN_OR_RETURN_CTX(pid_t daemon, audit_daemon_pid(), where);
-    if (daemon == pid) return fail(refused(fd, target, kind + " of the registered audit daemon (the kernel's registration ends with the socket)"));
-  }
   out.set_kind(image::FD_NETLINK_SOCKET);
   out.mutable_identity()->set_ino(ino);
   *out.mutable_netlink_socket() = std::move(state);

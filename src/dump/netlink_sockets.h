@@ -6,9 +6,8 @@
 //
 // Refused, naming the fd: a socket with messages not read yet (the kernel's replies and multicast
 // messages cannot be given to a new socket), with a dump request answered only in part, with a
-// pending error (messages the kernel dropped), with an mmap'ed ring or a socket filter attached;
-// the audit daemon's own socket (its registration is the kernel's, tied to the socket); and the
-// protocols whose kernel side holds state for the port (NETLINK_NETFILTER queues and logs,
+// pending error (messages the kernel dropped), with an mmap'ed ring, a socket filter or SO_PASSSEC;
+// and the protocols whose kernel side holds state for the port (NETLINK_NETFILTER queues and logs,
 // NETLINK_CONNECTOR listeners, ...).
 #pragma once
 

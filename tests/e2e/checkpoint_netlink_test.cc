@@ -7,14 +7,21 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 #include "e2e/checkpoint_harness.h"
 
 namespace cryo::e2e {
 namespace {
 
+// A port for cr_netlink's fd 12 that no other test running now uses: tests run in parallel, each
+// in its own process, and negative port ids (bit 31) are the kernel's own picks.
+uint32_t unique_port(uint32_t salt) { return 0x40000000u | (static_cast<uint32_t>(::getpid()) << 4) | salt; }
+
 TEST(CheckpointNetlink, RouteAndGenericSocketsComeBackAtTheirPortsWithGroupsAndStillGetAnswers) {
   CheckpointSession session;
-  session.expect_round_trip_passes("cr_netlink");
+  session.expect_round_trip_passes("cr_netlink", {"--port=" + std::to_string(unique_port(1))});
 }
 
 TEST(CheckpointNetlink, DumpRefusesASocketWithMessagesNotReadYet) {
@@ -27,9 +34,24 @@ TEST(CheckpointNetlink, DumpRefusesASocketWithMessagesNotReadYet) {
   session.expect_pass_after_check(init);
 }
 
+// Refused at dump, naming the fd: a protocol whose kernel side keeps state for the port (cr_netlink
+// --mode=netfilter), a socket filter (--mode=filter).
+TEST(CheckpointNetlink, DumpRefusesANetfilterSocketAndASocketFilter) {
+  for (auto [mode, mentions] : {std::pair<std::string, std::string>{"netfilter", "is an AF_NETLINK NETLINK_NETFILTER socket, whose kernel side keeps state"},
+                                {"filter", "is an AF_NETLINK NETLINK_ROUTE socket with a socket filter attached"}}) {
+    SCOPED_TRACE(mode);
+    CheckpointSession session;
+    pid_t init = session.start("cr_netlink", {"--mode=" + mode});
+    ASSERT_GT(init, 0);
+    expect_dump_refused(session, init, mentions);
+    session.expect_pass_after_check(init);
+  }
+}
+
 TEST(CheckpointNetlink, RestoreRefusesAPortTakenSinceTheDump) {
   CheckpointSession session;
-  pid_t init = session.start("cr_netlink");
+  uint32_t port = unique_port(2);
+  pid_t init = session.start("cr_netlink", {"--port=" + std::to_string(port)});
   ASSERT_GT(init, 0);
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
   // cr_netlink's fd 12 was bound to this port.
@@ -37,12 +59,12 @@ TEST(CheckpointNetlink, RestoreRefusesAPortTakenSinceTheDump) {
   ASSERT_GE(taker, 0);
   sockaddr_nl address{};
   address.nl_family = AF_NETLINK;
-  address.nl_pid = 0x7ff0cafe;
+  address.nl_pid = port;
   ASSERT_EQ(::bind(taker, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   CommandResult result = session.restore(session.image_path());
   ::close(taker);
   expect_one_clear_error(result, "NETLINK_ROUTE socket");
-  EXPECT_NE(result.err.find("port 2146487038"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("port " + std::to_string(port)), std::string::npos) << result.err;
 }
 
 }  // namespace

@@ -1,23 +1,33 @@
 // Checkpoint/restore workload: netlink sockets come back with their protocol, port id, multicast
 // groups and options, and still talk to the kernel.
 //
-//   cr_netlink
+//   cr_netlink [--port=N]
 //
 // Holds
 //   fd 10  NETLINK_ROUTE SOCK_RAW, bound (port chosen by the kernel) with nl_groups RTMGRP_LINK, then
 //          NETLINK_ADD_MEMBERSHIP of RTNLGRP_IPV4_ROUTE (7) and RTNLGRP_STATS (36, above bind's 32),
 //          NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK on, SO_RCVBUF set
 //   fd 11  NETLINK_GENERIC SOCK_DGRAM, never bound
-//   fd 12  NETLINK_ROUTE SOCK_DGRAM bound to port 0x7ff0cafe and connect()ed to the kernel (port 0),
+//   fd 12  NETLINK_ROUTE SOCK_DGRAM bound to port N (0x7ff0cafe) and connect()ed to the kernel (port 0),
 //          so that it takes messages from the kernel only
+//   fd 13  NETLINK_AUDIT SOCK_RAW, bound by its first request (AUDIT_GET, answered and read), with
+//          SO_PASSCRED on (as systemd keeps one)
 // On SIGUSR1 it checks that each socket is of its protocol and type, at the same port (fd 11 still
 // unbound), with the same groups (NETLINK_LIST_MEMBERSHIPS) and options, and that the kernel still
-// answers: RTM_GETLINK of lo on fd 10 and fd 12, and CTRL_CMD_GETFAMILY of "nlctrl" on fd 11.
+// answers: RTM_GETLINK of lo on fd 10 and fd 12, CTRL_CMD_GETFAMILY of "nlctrl" on fd 11, AUDIT_GET
+// on fd 13.
 //
 //   cr_netlink --mode=unread
 //
 // fd 10 as above, with the answer to an RTM_GETLINK request left unread: the dump refuses it.
+//
+//   cr_netlink --mode=netfilter | --mode=filter
+//
+// Refused too: a NETLINK_NETFILTER socket (the kernel keeps queues and logs bound to its port), or
+// fd 10 with a classic socket filter attached.
 #define _GNU_SOURCE
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -26,9 +36,10 @@
 
 #include "cr_common.h"
 
-enum { ROUTE = 10, GENERIC = 11, CONNECTED = 12 };
+enum { ROUTE = 10, GENERIC = 11, CONNECTED = 12, AUDIT = 13 };
 enum { GROUP_ROUTE = RTNLGRP_IPV4_ROUTE, GROUP_HIGH = RTNLGRP_STATS, RCVBUF = 96 * 1024 };
-static const unsigned kFixedPort = 0x7ff0cafe;
+// fd 12's port: --port=N, unique to the test (tests run in parallel on one host).
+static unsigned fixed_port = 0x7ff0cafe;
 
 static void place(int fd, int number) {
   SETUP_OR_DIE(fd >= 0, "socket: %s\n", strerror(errno));
@@ -73,7 +84,8 @@ static void send_getlink_lo(int fd, unsigned seq) {
                strerror(errno));
 }
 
-// Waits up to 5 s for the answer of sequence `seq` (multicast messages may come first), and returns
+// Waits up to 5 s for the answer of sequence `seq` whose header names port `portid` or the kernel's
+// 0 (multicast messages may come first), and returns
 // its type (NLMSG_ERROR: the error's code is in *error), or -1.
 static int answer_of(int fd, unsigned seq, unsigned portid, int* error) {
   static char buffer[65536];
@@ -85,13 +97,17 @@ static int answer_of(int fd, unsigned seq, unsigned portid, int* error) {
     }
     if (n < 0) return -1;
     for (struct nlmsghdr* h = (struct nlmsghdr*)buffer; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != seq || h->nlmsg_pid != portid) continue;
+      if (h->nlmsg_seq != seq || (h->nlmsg_pid != portid && h->nlmsg_pid != 0)) continue;
       if (h->nlmsg_type == NLMSG_ERROR) *error = ((struct nlmsgerr*)NLMSG_DATA(h))->error;
       return h->nlmsg_type;
     }
   }
   return -1;
 }
+
+// Outside the initial PID namespace the kernel refuses AUDIT_GET (EPERM or ECONNREFUSED, by version):
+// that error is its answer too.
+static int audit_answered(int type, int error) { return type == AUDIT_GET || (type == NLMSG_ERROR && error < 0); }
 
 static void drain(int fd) {
   char buffer[65536];
@@ -122,16 +138,50 @@ static void unread_answer(void) {
   finish();
 }
 
+static void send_audit_get(int fd, unsigned seq) {
+  struct nlmsghdr request = {NLMSG_LENGTH(0), AUDIT_GET, NLM_F_REQUEST, seq, 0};
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  SETUP_OR_DIE(sendto(fd, &request, request.nlmsg_len, 0, (struct sockaddr*)&kernel, sizeof kernel) == (ssize_t)request.nlmsg_len,
+               "sendto(AUDIT_GET): %s\n", strerror(errno));
+}
+
+// A socket the dump refuses, and a check that it is still there after the refused dumps.
+static void refused_socket(const char* mode) {
+  if (strcmp(mode, "netfilter") == 0) {
+    place(socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER), ROUTE);
+  } else {
+    open_route();
+    struct sock_filter accept_all[] = {BPF_STMT(BPF_RET | BPF_K, 0xffff)};
+    struct sock_fprog program = {1, accept_all};
+    SETUP_OR_DIE(setsockopt(ROUTE, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0, "SO_ATTACH_FILTER: %s\n", strerror(errno));
+  }
+  say("READY netlink %s\n", mode);
+  wait_for_check();
+  EXPECT_OR_FAIL(option(ROUTE, SOL_SOCKET, SO_DOMAIN) == AF_NETLINK, "fd %d is gone\n", ROUTE);
+  finish();
+}
+
 int main(int argc, char** argv) {
   install_check_handler();
-  if (strcmp(arg_string(argc, argv, "mode", ""), "unread") == 0) unread_answer();
+  const char* mode = arg_string(argc, argv, "mode", "");
+  fixed_port = (unsigned)arg_number(argc, argv, "port", fixed_port);
+  if (strcmp(mode, "unread") == 0) unread_answer();
+  if (strcmp(mode, "netfilter") == 0 || strcmp(mode, "filter") == 0) refused_socket(mode);
   open_route();
   place(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_GENERIC), GENERIC);
   place(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE), CONNECTED);
-  struct sockaddr_nl fixed = {.nl_family = AF_NETLINK, .nl_pid = kFixedPort};
-  SETUP_OR_DIE(bind(CONNECTED, (struct sockaddr*)&fixed, sizeof fixed) == 0, "bind(%#x): %s\n", kFixedPort, strerror(errno));
+  struct sockaddr_nl fixed = {.nl_family = AF_NETLINK, .nl_pid = fixed_port};
+  SETUP_OR_DIE(bind(CONNECTED, (struct sockaddr*)&fixed, sizeof fixed) == 0, "bind(%#x): %s\n", fixed_port, strerror(errno));
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   SETUP_OR_DIE(connect(CONNECTED, (struct sockaddr*)&kernel, sizeof kernel) == 0, "connect: %s\n", strerror(errno));
+  place(socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT), AUDIT);
+  int on = 1;
+  SETUP_OR_DIE(setsockopt(AUDIT, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0, "SO_PASSCRED: %s\n", strerror(errno));
+  send_audit_get(AUDIT, 1);
+  int error = 0;
+  unsigned audit_port = port_of(AUDIT);
+  int type = answer_of(AUDIT, 1, audit_port, &error);
+  SETUP_OR_DIE(audit_answered(type, error), "no AUDIT_GET answer before the dump (type %d, error %d)\n", type, error);
   unsigned route_port = port_of(ROUTE);
   int rcvbuf = option(ROUTE, SOL_SOCKET, SO_RCVBUF);
   uint64_t groups = (1ull << (RTNLGRP_LINK - 1)) | (1ull << (GROUP_ROUTE - 1)) | (1ull << (GROUP_HIGH - 1));
@@ -150,7 +200,7 @@ int main(int argc, char** argv) {
                  "fd %d is not a NETLINK_ROUTE SOCK_DGRAM socket\n", CONNECTED);
   EXPECT_OR_FAIL(port_of(ROUTE) == route_port, "fd %d at port %u, was %u\n", ROUTE, port_of(ROUTE), route_port);
   EXPECT_OR_FAIL(port_of(GENERIC) == 0, "fd %d at port %u, was unbound\n", GENERIC, port_of(GENERIC));
-  EXPECT_OR_FAIL(port_of(CONNECTED) == kFixedPort, "fd %d at port %#x, was %#x\n", CONNECTED, port_of(CONNECTED), kFixedPort);
+  EXPECT_OR_FAIL(port_of(CONNECTED) == fixed_port, "fd %d at port %#x, was %#x\n", CONNECTED, port_of(CONNECTED), fixed_port);
   EXPECT_OR_FAIL(memberships(ROUTE) == groups, "fd %d in groups %#llx, was in %#llx\n", ROUTE, (unsigned long long)memberships(ROUTE),
                  (unsigned long long)groups);
   EXPECT_OR_FAIL(memberships(GENERIC) == 0, "fd %d in groups %#llx, was in none\n", GENERIC, (unsigned long long)memberships(GENERIC));
@@ -167,7 +217,7 @@ int main(int argc, char** argv) {
   // connected one takes messages from its destination only: another socket's is refused.
   int other = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   struct nlmsghdr noop = {sizeof noop, NLMSG_NOOP, 0, 1, 0};
-  struct sockaddr_nl to_connected = {.nl_family = AF_NETLINK, .nl_pid = kFixedPort};
+  struct sockaddr_nl to_connected = {.nl_family = AF_NETLINK, .nl_pid = fixed_port};
   errno = 0;
   EXPECT_OR_FAIL(other >= 0 && sendto(other, &noop, sizeof noop, 0, (struct sockaddr*)&to_connected, sizeof to_connected) < 0 &&
                      errno == ECONNREFUSED,
@@ -175,7 +225,11 @@ int main(int argc, char** argv) {
   close(other);
   drain(CONNECTED);
 
-  int error = 0;
+  EXPECT_OR_FAIL(port_of(AUDIT) == audit_port, "fd %d at port %u, was %u\n", AUDIT, port_of(AUDIT), audit_port);
+  EXPECT_OR_FAIL(option(AUDIT, SOL_SOCKET, SO_PROTOCOL) == NETLINK_AUDIT, "fd %d is not a NETLINK_AUDIT socket\n", AUDIT);
+  EXPECT_OR_FAIL(option(AUDIT, SOL_SOCKET, SO_PASSCRED) == 1, "fd %d: SO_PASSCRED is off\n", AUDIT);
+  EXPECT_OR_FAIL(option(ROUTE, SOL_SOCKET, SO_PASSCRED) == 0, "fd %d: SO_PASSCRED is on\n", ROUTE);
+
   send_getlink_lo(ROUTE, 101);
   EXPECT_OR_FAIL(answer_of(ROUTE, 101, route_port, &error) == RTM_NEWLINK, "fd %d: no RTM_NEWLINK answer for lo (error %d)\n", ROUTE, error);
   // Through the connected socket: send() without an address goes to the kernel.
@@ -184,7 +238,7 @@ int main(int argc, char** argv) {
     struct ifinfomsg info;
   } request = {{sizeof request, RTM_GETLINK, NLM_F_REQUEST, 102, 0}, {AF_UNSPEC, 0, 0, (int)if_nametoindex("lo"), 0, 0}};
   EXPECT_OR_FAIL(send(CONNECTED, &request, sizeof request, 0) == sizeof request, "fd %d: send: %s\n", CONNECTED, strerror(errno));
-  EXPECT_OR_FAIL(answer_of(CONNECTED, 102, kFixedPort, &error) == RTM_NEWLINK, "fd %d: no RTM_NEWLINK answer for lo (error %d)\n", CONNECTED,
+  EXPECT_OR_FAIL(answer_of(CONNECTED, 102, fixed_port, &error) == RTM_NEWLINK, "fd %d: no RTM_NEWLINK answer for lo (error %d)\n", CONNECTED,
                  error);
   // The generic socket binds on its first send, as it would have.
   struct {
@@ -198,5 +252,9 @@ int main(int argc, char** argv) {
                  "fd %d: sendto: %s\n", GENERIC, strerror(errno));
   EXPECT_OR_FAIL(answer_of(GENERIC, 103, port_of(GENERIC), &error) == GENL_ID_CTRL, "fd %d: no answer from nlctrl (error %d)\n", GENERIC,
                  error);
+  send_audit_get(AUDIT, 104);
+  error = 0;
+  type = answer_of(AUDIT, 104, audit_port, &error);
+  EXPECT_OR_FAIL(audit_answered(type, error), "fd %d: no AUDIT_GET answer (type %d, error %d)\n", AUDIT, type, error);
   finish();
 }
