@@ -15,8 +15,9 @@
 namespace cryo::e2e {
 namespace {
 
-// A port for cr_netlink's fd 12 that no other test running now uses: tests run in parallel, each
-// in its own process, and negative port ids (bit 31) are the kernel's own picks.
+// A port for cr_netlink's fd 10 or 12 that no other test running now uses: tests run in parallel,
+// each in its own process, and negative port ids (bit 31) are the kernel's own picks. Only the round
+// trip lets the kernel pick fd 10's port: 1, its init's PID, which no other test here takes.
 uint32_t unique_port(uint32_t salt) { return 0x40000000u | (static_cast<uint32_t>(::getpid()) << 4) | salt; }
 
 TEST(CheckpointNetlink, RouteAndGenericSocketsComeBackAtTheirPortsWithGroupsAndStillGetAnswers) {
@@ -26,7 +27,7 @@ TEST(CheckpointNetlink, RouteAndGenericSocketsComeBackAtTheirPortsWithGroupsAndS
 
 TEST(CheckpointNetlink, DumpRefusesASocketWithMessagesNotReadYet) {
   CheckpointSession session;
-  pid_t init = session.start("cr_netlink", {"--mode=unread"});
+  pid_t init = session.start("cr_netlink", {"--mode=unread", "--route-port=" + std::to_string(unique_port(3))});
   ASSERT_GT(init, 0);
   expect_dump_refused(session, init, "is an AF_NETLINK NETLINK_ROUTE socket with ");
   CommandResult result = session.dump(init, session.image_path("again"), {"--leave-running"});
@@ -41,7 +42,7 @@ TEST(CheckpointNetlink, DumpRefusesANetfilterSocketAndASocketFilter) {
                                 {"filter", "is an AF_NETLINK NETLINK_ROUTE socket with a socket filter attached"}}) {
     SCOPED_TRACE(mode);
     CheckpointSession session;
-    pid_t init = session.start("cr_netlink", {"--mode=" + mode});
+    pid_t init = session.start("cr_netlink", {"--mode=" + mode, "--route-port=" + std::to_string(unique_port(4))});
     ASSERT_GT(init, 0);
     expect_dump_refused(session, init, mentions);
     session.expect_pass_after_check(init);
@@ -51,7 +52,7 @@ TEST(CheckpointNetlink, DumpRefusesANetfilterSocketAndASocketFilter) {
 TEST(CheckpointNetlink, RestoreRefusesAPortTakenSinceTheDump) {
   CheckpointSession session;
   uint32_t port = unique_port(2);
-  pid_t init = session.start("cr_netlink", {"--port=" + std::to_string(port)});
+  pid_t init = session.start("cr_netlink", {"--port=" + std::to_string(port), "--route-port=" + std::to_string(unique_port(5))});
   ASSERT_GT(init, 0);
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
   // cr_netlink's fd 12 was bound to this port.

@@ -1,10 +1,10 @@
 // Checkpoint/restore workload: netlink sockets come back with their protocol, port id, multicast
 // groups and options, and still talk to the kernel.
 //
-//   cr_netlink [--port=N]
+//   cr_netlink [--port=N] [--route-port=M]
 //
 // Holds
-//   fd 10  NETLINK_ROUTE SOCK_RAW, bound (port chosen by the kernel) with nl_groups RTMGRP_LINK, then
+//   fd 10  NETLINK_ROUTE SOCK_RAW, bound (to M, or a port chosen by the kernel) with nl_groups RTMGRP_LINK, then
 //          NETLINK_ADD_MEMBERSHIP of RTNLGRP_IPV4_ROUTE (7) and RTNLGRP_STATS (36, above bind's 32),
 //          NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK on, SO_RCVBUF set
 //   fd 11  NETLINK_GENERIC SOCK_DGRAM, never bound
@@ -12,10 +12,11 @@
 //          so that it takes messages from the kernel only
 //   fd 13  NETLINK_AUDIT SOCK_RAW, bound by its first request (AUDIT_GET, answered and read), with
 //          SO_PASSCRED on (as systemd keeps one)
-// On SIGUSR1 it checks that each socket is of its protocol and type, at the same port (fd 11 still
+// A child holds fd 10 too (fork), and waits on a control pipe. On SIGUSR1 the parent checks that each socket is of its protocol and type, at the same port (fd 11 still
 // unbound), with the same groups (NETLINK_LIST_MEMBERSHIPS) and options, and that the kernel still
 // answers: RTM_GETLINK of lo on fd 10 and fd 12, CTRL_CMD_GETFAMILY of "nlctrl" on fd 11, AUDIT_GET
-// on fd 13.
+// on fd 13; then it lets the child go, which checks fd 10's port and turns NETLINK_NO_ENOBUFS on
+// through it: the parent then sees it on its own fd 10, one socket for both, as before the dump.
 //
 //   cr_netlink --mode=unread
 //
@@ -33,6 +34,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "cr_common.h"
 
@@ -115,9 +117,14 @@ static void drain(int fd) {
   }
 }
 
+// fd 10's port: chosen by the kernel (0), or --route-port=N. The kernel picks the process's PID in
+// its namespace, 1 for every tree's init: tests that run at the same time as the one that checks
+// the kernel's pick give a port of their own.
+static unsigned route_port_asked;
+
 static void open_route(void) {
   place(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), ROUTE);
-  struct sockaddr_nl address = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+  struct sockaddr_nl address = {.nl_family = AF_NETLINK, .nl_pid = route_port_asked, .nl_groups = RTMGRP_LINK};
   SETUP_OR_DIE(bind(ROUTE, (struct sockaddr*)&address, sizeof address) == 0, "bind: %s\n", strerror(errno));
   for (int group = GROUP_ROUTE; group; group = group == GROUP_ROUTE ? GROUP_HIGH : 0)
     SETUP_OR_DIE(setsockopt(ROUTE, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) == 0, "ADD_MEMBERSHIP %d: %s\n", group,
@@ -165,6 +172,7 @@ int main(int argc, char** argv) {
   install_check_handler();
   const char* mode = arg_string(argc, argv, "mode", "");
   fixed_port = (unsigned)arg_number(argc, argv, "port", fixed_port);
+  route_port_asked = (unsigned)arg_number(argc, argv, "route-port", 0);
   if (strcmp(mode, "unread") == 0) unread_answer();
   if (strcmp(mode, "netfilter") == 0 || strcmp(mode, "filter") == 0) refused_socket(mode);
   open_route();
@@ -187,6 +195,22 @@ int main(int argc, char** argv) {
   uint64_t groups = (1ull << (RTNLGRP_LINK - 1)) | (1ull << (GROUP_ROUTE - 1)) | (1ull << (GROUP_HIGH - 1));
   SETUP_OR_DIE(memberships(ROUTE) == groups, "memberships %#llx before the dump\n", (unsigned long long)memberships(ROUTE));
   SETUP_OR_DIE(route_port != 0 && port_of(GENERIC) == 0, "ports %u and %u\n", route_port, port_of(GENERIC));
+  int control[2];
+  SETUP_OR_DIE(pipe(control) == 0, "pipe: %s\n", strerror(errno));
+  pid_t child = fork();
+  SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+  if (child == 0) {
+    close(control[1]);
+    char go = 0;
+    ssize_t n;
+    while ((n = read(control[0], &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) _exit(2);
+    if (port_of(ROUTE) != route_port) _exit(3);
+    int on = 1;
+    _exit(setsockopt(ROUTE, SOL_NETLINK, NETLINK_NO_ENOBUFS, &on, sizeof on) == 0 ? 0 : 4);
+  }
+  close(control[0]);
   // A link event of the host in the meantime would be a message not read yet: read it now.
   drain(ROUTE);
   say("READY netlink\n");
@@ -256,5 +280,11 @@ int main(int argc, char** argv) {
   error = 0;
   type = answer_of(AUDIT, 104, audit_port, &error);
   EXPECT_OR_FAIL(audit_answered(type, error), "fd %d: no AUDIT_GET answer (type %d, error %d)\n", AUDIT, type, error);
+  EXPECT_OR_FAIL(write(control[1], "g", 1) == 1, "write to the child: %s\n", strerror(errno));
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  EXPECT_OR_FAIL(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed its check %d (status %#x)\n", WEXITSTATUS(status), status);
+  EXPECT_OR_FAIL(option(ROUTE, SOL_NETLINK, NETLINK_NO_ENOBUFS) == 1, "fd %d is not the socket the child holds\n", ROUTE);
   finish();
 }
