@@ -1,5 +1,6 @@
 #include "dump/netlink_sockets.h"
 
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/netlink_diag.h>
 #include <poll.h>
@@ -7,6 +8,7 @@
 #include <sys/time.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "kernel/netlink_diag.h"
 #include "kernel/netlink_protocols.h"
@@ -65,16 +67,33 @@ Result<> collect_options(int sock, image::NetlinkSocketState& state) {
   return {};
 }
 
-// What a new socket would not have: a filter (a classic one can be read back, an eBPF one cannot; cryo
-// sets neither), SO_PASSSEC. "" when there is none of those.
+// What a new socket would not have: an eBPF filter (SO_ATTACH_BPF), whose program cannot be read
+// back; SO_PASSSEC. "" when there is none of those.
 Result<std::string> unrestorable_option(int sock) {
-  socklen_t filter = 0;
-  // With no room, SO_GET_FILTER gives the classic filter's length in instructions; an eBPF program
-  // is EACCES or EINVAL.
-  if (::getsockopt(sock, SOL_SOCKET, SO_GET_FILTER, nullptr, &filter) != 0 || filter != 0) return std::string("a socket filter attached");
+  socklen_t blocks = 0;
+  // With no room, SO_GET_FILTER gives the classic filter's length in instructions (0: none); an
+  // eBPF program has no classic original and is EACCES.
+  if (::getsockopt(sock, SOL_SOCKET, SO_GET_FILTER, nullptr, &blocks) != 0) return std::string("an eBPF socket filter attached");
   ASSIGN_OR_RETURN(int passsec, int_option(sock, SOL_SOCKET, SO_PASSSEC, "SO_PASSSEC"));
   if (passsec) return std::string("SO_PASSSEC set");
   return std::string();
+}
+
+// The classic filter's instructions, and SO_LOCK_FILTER.
+Result<> collect_filter(int sock, image::NetlinkSocketState& state) {
+  socklen_t blocks = 0;
+  if (::getsockopt(sock, SOL_SOCKET, SO_GET_FILTER, nullptr, &blocks) != 0) return fail_errno("getsockopt(SO_GET_FILTER)");
+  if (blocks != 0) {
+    if (blocks > BPF_MAXINSNS) return fail("a socket filter of " + std::to_string(blocks) + " instructions");
+    std::vector<sock_filter> program(blocks);
+    socklen_t got = blocks;  // SO_GET_FILTER counts in instructions, not bytes.
+    if (::getsockopt(sock, SOL_SOCKET, SO_GET_FILTER, program.data(), &got) != 0) return fail_errno("getsockopt(SO_GET_FILTER)");
+    if (got != blocks) return fail("the socket filter changed while it was read");
+    state.set_filter(std::string(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter)));
+  }
+  ASSIGN_OR_RETURN(int locked, int_option(sock, SOL_SOCKET, SO_LOCK_FILTER, "SO_LOCK_FILTER"));
+  state.set_filter_locked(locked != 0);
+  return {};
 }
 
 }  // namespace
@@ -95,30 +114,30 @@ Result<> collect_netlink_socket(pid_t, int sock, int fd, const std::string& targ
   sockaddr_nl address{};
   socklen_t length = sizeof address;
   if (::getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length) != 0) return fail(errno_error("getsockname").context(where));
-  ASSIGN_OR_RETURN_CTX(auto diag, query_netlink_socket(protocol, ino), where);
+  ASSIGN_OR_RETURN_CTX(NetlinkSocketDiag diag, query_netlink_socket(protocol, ino), where);
   // Unlisted: neither bound nor in a group. Such a socket cannot have been sent anything.
-  if (!diag && address.nl_pid != 0) return fail(make_error(where + ": bound to port " + std::to_string(address.nl_pid) + " but not listed by sock_diag"));
+  if (!diag.listed && address.nl_pid != 0) return fail(make_error(where + ": bound to port " + std::to_string(address.nl_pid) + " but not listed by sock_diag"));
 
   image::NetlinkSocketState state;
   state.set_socket_id(ino);
   state.set_type(type);
   state.set_protocol(protocol);
   state.set_portid(address.nl_pid);
-  if (diag) {
-    if (diag->portid != address.nl_pid)
-      return fail(make_error(where + ": sock_diag says port " + std::to_string(diag->portid) + ", getsockname " + std::to_string(address.nl_pid)));
-    if (diag->flags & NDIAG_FLAG_CB_RUNNING)
+  if (diag.listed) {
+    if (diag.portid != address.nl_pid)
+      return fail(make_error(where + ": sock_diag says port " + std::to_string(diag.portid) + ", getsockname " + std::to_string(address.nl_pid)));
+    if (diag.flags & NDIAG_FLAG_CB_RUNNING)
       return fail(refused(fd, target, kind + " with a dump request answered only in part")
                       .with_hint("dump when the process has read the whole answer; the rest would be lost"));
-    if (diag->rmem_alloc.value_or(0) != 0)
-      return fail(refused(fd, target, kind + " with " + std::to_string(*diag->rmem_alloc) + " bytes of messages not read yet")
+    if (diag.rmem_alloc.value_or(0) != 0)
+      return fail(refused(fd, target, kind + " with " + std::to_string(*diag.rmem_alloc) + " bytes of messages not read yet")
                       .with_hint("dump when the process has read its messages; they would be lost"));
-    if (diag->has_ring) return fail(refused(fd, target, kind + " with an mmap'ed ring"));
-    for (uint32_t group : diag->groups) state.add_groups(group);
-    if (diag->state == NETLINK_CONNECTED) {
+    if (diag.has_ring) return fail(refused(fd, target, kind + " with an mmap'ed ring"));
+    for (uint32_t group : diag.groups) state.add_groups(group);
+    if (diag.state == NETLINK_CONNECTED) {
       state.set_connected(true);
-      state.set_dst_portid(diag->dst_portid);
-      state.set_dst_group(diag->dst_group);
+      state.set_dst_portid(diag.dst_portid);
+      state.set_dst_group(diag.dst_group);
     }
   }
   // A message queued since the diag, or a pending error (ENOBUFS: the kernel dropped messages for
@@ -131,6 +150,7 @@ Result<> collect_netlink_socket(pid_t, int sock, int fd, const std::string& targ
   ASSIGN_OR_RETURN_CTX(std::string unrestorable, unrestorable_option(sock), where);
   if (!unrestorable.empty()) return fail(refused(fd, target, kind + " with " + unrestorable));
   RETURN_IF_ERROR_CTX(collect_options(sock, state), where);
+  RETURN_IF_ERROR_CTX(collect_filter(sock, state), where);
   out.set_kind(image::FD_NETLINK_SOCKET);
   out.mutable_identity()->set_ino(ino);
   *out.mutable_netlink_socket() = std::move(state);

@@ -59,7 +59,7 @@ Result<NetlinkSocketDiag> parse_netlink_diag(const char* data, size_t size) {
   return diag;
 }
 
-Result<std::optional<NetlinkSocketDiag>> query_netlink_socket(int protocol, uint64_t ino) {
+Result<NetlinkSocketDiag> query_netlink_socket(int protocol, uint64_t ino) {
   std::string what = "sock_diag of netlink socket " + std::to_string(ino);
   if (protocol < 0 || protocol >= MAX_LINKS) return fail(what + ": protocol " + std::to_string(protocol) + " is out of range");
   UniqueFd sock(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
@@ -80,7 +80,7 @@ Result<std::optional<NetlinkSocketDiag>> query_netlink_socket(int protocol, uint
   kernel.nl_family = AF_NETLINK;
   if (::sendto(sock.get(), &message, sizeof message, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
     return fail_errno(what + ": sendto");
-  std::optional<NetlinkSocketDiag> found;
+  NetlinkSocketDiag found;
   std::vector<char> buffer(32768);  // new[] aligns it for nlmsghdr.
   // Every part is read to NLMSG_DONE, even once the socket is found: the socket is closed after.
   for (;;) {
@@ -101,7 +101,10 @@ Result<std::optional<NetlinkSocketDiag>> query_netlink_socket(int protocol, uint
       if (reply->nlmsg_type != SOCK_DIAG_BY_FAMILY) return fail(what + ": unexpected reply type " + std::to_string(reply->nlmsg_type));
       ASSIGN_OR_RETURN_CTX(NetlinkSocketDiag diag, parse_netlink_diag(static_cast<const char*>(NLMSG_DATA(reply)), reply->nlmsg_len - NLMSG_HDRLEN), what);
       // A socket both bound and in a multicast group may be listed twice, the same.
-      if (diag.ino == ino && !found) found = std::move(diag);
+      if (diag.ino == ino && !found.listed) {
+        found = std::move(diag);
+        found.listed = true;
+      }
     }
   }
 }

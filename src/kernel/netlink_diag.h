@@ -12,6 +12,7 @@
 namespace cryo {
 
 struct NetlinkSocketDiag {
+  bool listed = false;        // The kernel listed the socket (see query_netlink_socket).
   uint64_t ino = 0;
   int type = 0;               // SOCK_RAW or SOCK_DGRAM.
   int protocol = 0;           // NETLINK_ROUTE ...
@@ -28,8 +29,8 @@ struct NetlinkSocketDiag {
 // The socket of inode `ino` among the netlink sockets of `protocol` in cryo's network namespace (the
 // tree's: cryo refuses trees with their own). The kernel answers netlink_diag only with a dump of
 // every socket of the protocol, and leaves out a socket that is neither bound nor in a multicast
-// group: nullopt then.
-Result<std::optional<NetlinkSocketDiag>> query_netlink_socket(int protocol, uint64_t ino);
+// group: `listed` is false then, and the rest empty.
+Result<NetlinkSocketDiag> query_netlink_socket(int protocol, uint64_t ino);
 
 // Parses the attributes that follow a netlink_diag_msg (for tests on fixture bytes); `data` is the
 // message after its nlmsghdr, `size` its length.

@@ -1,11 +1,13 @@
 #include "restore/netlink_sockets.h"
 
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "kernel/netlink_protocols.h"
@@ -74,6 +76,14 @@ Result<> set_options(int sock, const image::NetlinkSocketState& s) {
   if (s.passcred()) RETURN_IF_ERROR(set_int(sock, SOL_SOCKET, SO_PASSCRED, 1, "SO_PASSCRED"));
   RETURN_IF_ERROR(set_timeout(sock, SO_RCVTIMEO, s.rcvtimeo_us(), "SO_RCVTIMEO"));
   RETURN_IF_ERROR(set_timeout(sock, SO_SNDTIMEO, s.sndtimeo_us(), "SO_SNDTIMEO"));
+  // The kernel checks the program as at any SO_ATTACH_FILTER. Locked after, as a lock stops attaching.
+  if (!s.filter().empty()) {
+    std::vector<sock_filter> program(s.filter().size() / sizeof(sock_filter));
+    std::memcpy(program.data(), s.filter().data(), program.size() * sizeof(sock_filter));
+    sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+    if (::setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) return fail_errno("setsockopt(SO_ATTACH_FILTER)");
+  }
+  if (s.filter_locked()) RETURN_IF_ERROR(set_int(sock, SOL_SOCKET, SO_LOCK_FILTER, 1, "SO_LOCK_FILTER"));
   return {};
 }
 

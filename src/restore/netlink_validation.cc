@@ -1,6 +1,7 @@
 // The netlink sockets of an image (FD_NETLINK_SOCKET): every field is checked against what the
 // kernel could have shown and restore/netlink_sockets.h can give back, so restore never hands the
 // kernel a value it did not make.
+#include <linux/filter.h>
 #include <sys/socket.h>
 
 #include <map>
@@ -45,6 +46,10 @@ void validate_netlink_socket(const image::NetlinkSocketState& s, const std::stri
   if (s.dst_group() > 32) problems->push_back(what + ": destination group " + std::to_string(s.dst_group()) + " is above 32");
   if (s.sndbuf() > kMaxBuffer || s.rcvbuf() > kMaxBuffer) problems->push_back(what + ": buffer sizes are out of range");
   if (s.rcvtimeo_us() > kMaxTimeoutUs || s.sndtimeo_us() > kMaxTimeoutUs) problems->push_back(what + ": timeouts are out of range");
+  // Whole struct sock_filter instructions, as many as a classic program may have (the kernel checks
+  // the program itself when restore attaches it).
+  if (s.filter().size() % sizeof(sock_filter) != 0 || s.filter().size() / sizeof(sock_filter) > BPF_MAXINSNS)
+    problems->push_back(what + ": socket filter of " + std::to_string(s.filter().size()) + " bytes is not a classic BPF program");
 }
 
 void validate_netlink_sockets(const ImageSet& set, std::vector<std::string>* problems) {

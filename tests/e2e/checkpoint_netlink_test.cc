@@ -36,10 +36,10 @@ TEST(CheckpointNetlink, DumpRefusesASocketWithMessagesNotReadYet) {
 }
 
 // Refused at dump, naming the fd: a protocol whose kernel side keeps state for the port (cr_netlink
-// --mode=netfilter), a socket filter (--mode=filter).
-TEST(CheckpointNetlink, DumpRefusesANetfilterSocketAndASocketFilter) {
+// --mode=netfilter), an eBPF socket filter (--mode=filter).
+TEST(CheckpointNetlink, DumpRefusesANetfilterSocketAndAnEbpfFilter) {
   for (auto [mode, mentions] : {std::pair<std::string, std::string>{"netfilter", "is an AF_NETLINK NETLINK_NETFILTER socket, whose kernel side keeps state"},
-                                {"filter", "is an AF_NETLINK NETLINK_ROUTE socket with a socket filter attached"}}) {
+                                {"filter", "is an AF_NETLINK NETLINK_ROUTE socket with an eBPF socket filter attached"}}) {
     SCOPED_TRACE(mode);
     CheckpointSession session;
     pid_t init = session.start("cr_netlink", {"--mode=" + mode, "--route-port=" + std::to_string(unique_port(4))});

@@ -93,14 +93,14 @@ TEST(NetlinkDiag, FindsABoundSocketOfThisProcessAndNotAnUnboundOne) {
   ASSERT_EQ(::fstat(bound, &st), 0);
   auto found = query_netlink_socket(NETLINK_ROUTE, st.st_ino);
   ASSERT_TRUE(found) << found.error().message;
-  ASSERT_TRUE(found->has_value());
-  EXPECT_EQ((*found)->portid, address.nl_pid);
-  EXPECT_EQ((*found)->groups, std::vector<uint32_t>{1});
-  EXPECT_EQ((*found)->rmem_alloc.value_or(99), 0u);
+  ASSERT_TRUE(found->listed);
+  EXPECT_EQ(found->portid, address.nl_pid);
+  EXPECT_EQ(found->groups, std::vector<uint32_t>{1});
+  EXPECT_EQ(found->rmem_alloc.value_or(99), 0u);
   ASSERT_EQ(::fstat(unbound, &st), 0);
   found = query_netlink_socket(NETLINK_ROUTE, st.st_ino);
   ASSERT_TRUE(found) << found.error().message;
-  EXPECT_FALSE(found->has_value());
+  EXPECT_FALSE(found->listed);
   ::close(bound);
   ::close(unbound);
 }

@@ -7,7 +7,8 @@
 //   fd 10  NETLINK_ROUTE SOCK_RAW, bound (to M, or a port chosen by the kernel) with nl_groups RTMGRP_LINK, then
 //          NETLINK_ADD_MEMBERSHIP of RTNLGRP_IPV4_ROUTE (7) and RTNLGRP_STATS (36, above bind's 32),
 //          NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK on, SO_RCVBUF set
-//   fd 11  NETLINK_GENERIC SOCK_DGRAM, never bound
+//   fd 11  NETLINK_GENERIC SOCK_DGRAM, never bound, with a classic filter (accept all) locked by
+//          SO_LOCK_FILTER
 //   fd 12  NETLINK_ROUTE SOCK_DGRAM bound to port N (0x7ff0cafe) and connect()ed to the kernel (port 0),
 //          so that it takes messages from the kernel only
 //   fd 13  NETLINK_AUDIT SOCK_RAW, bound by its first request (AUDIT_GET, answered and read), with
@@ -25,9 +26,10 @@
 //   cr_netlink --mode=netfilter | --mode=filter
 //
 // Refused too: a NETLINK_NETFILTER socket (the kernel keeps queues and logs bound to its port), or
-// fd 10 with a classic socket filter attached.
+// fd 10 with an eBPF socket filter attached.
 #define _GNU_SOURCE
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -157,10 +159,19 @@ static void refused_socket(const char* mode) {
   if (strcmp(mode, "netfilter") == 0) {
     place(socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER), ROUTE);
   } else {
+    // An eBPF program (r0 = 0xffff; exit), whose instructions the kernel does not give back.
     open_route();
-    struct sock_filter accept_all[] = {BPF_STMT(BPF_RET | BPF_K, 0xffff)};
-    struct sock_fprog program = {1, accept_all};
-    SETUP_OR_DIE(setsockopt(ROUTE, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0, "SO_ATTACH_FILTER: %s\n", strerror(errno));
+    struct bpf_insn program[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0xffff}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    attr.insn_cnt = 2;
+    attr.insns = (uint64_t)(uintptr_t)program;
+    attr.license = (uint64_t)(uintptr_t) "GPL";
+    int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    SETUP_OR_DIE(prog >= 0, "bpf(BPF_PROG_LOAD): %s\n", strerror(errno));
+    SETUP_OR_DIE(setsockopt(ROUTE, SOL_SOCKET, SO_ATTACH_BPF, &prog, sizeof prog) == 0, "SO_ATTACH_BPF: %s\n", strerror(errno));
+    close(prog);
   }
   say("READY netlink %s\n", mode);
   wait_for_check();
@@ -177,6 +188,12 @@ int main(int argc, char** argv) {
   if (strcmp(mode, "netfilter") == 0 || strcmp(mode, "filter") == 0) refused_socket(mode);
   open_route();
   place(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_GENERIC), GENERIC);
+  struct sock_filter accept_all[] = {BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_RET | BPF_A, 0)};
+  struct sock_fprog filter = {2, accept_all};
+  int lock = 1;
+  SETUP_OR_DIE(setsockopt(GENERIC, SOL_SOCKET, SO_ATTACH_FILTER, &filter, sizeof filter) == 0 &&
+                   setsockopt(GENERIC, SOL_SOCKET, SO_LOCK_FILTER, &lock, sizeof lock) == 0,
+               "SO_ATTACH_FILTER, SO_LOCK_FILTER: %s\n", strerror(errno));
   place(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE), CONNECTED);
   struct sockaddr_nl fixed = {.nl_family = AF_NETLINK, .nl_pid = fixed_port};
   SETUP_OR_DIE(bind(CONNECTED, (struct sockaddr*)&fixed, sizeof fixed) == 0, "bind(%#x): %s\n", fixed_port, strerror(errno));
@@ -227,6 +244,13 @@ int main(int argc, char** argv) {
   EXPECT_OR_FAIL(port_of(CONNECTED) == fixed_port, "fd %d at port %#x, was %#x\n", CONNECTED, port_of(CONNECTED), fixed_port);
   EXPECT_OR_FAIL(memberships(ROUTE) == groups, "fd %d in groups %#llx, was in %#llx\n", ROUTE, (unsigned long long)memberships(ROUTE),
                  (unsigned long long)groups);
+  struct sock_filter held[8];
+  socklen_t blocks = 8;
+  EXPECT_OR_FAIL(getsockopt(GENERIC, SOL_SOCKET, SO_GET_FILTER, held, &blocks) == 0 && blocks == 2 &&
+                     memcmp(held, accept_all, sizeof accept_all) == 0,
+                 "fd %d has not its socket filter back (%u instructions)\n", GENERIC, (unsigned)blocks);
+  EXPECT_OR_FAIL(option(GENERIC, SOL_SOCKET, SO_LOCK_FILTER) == 1, "fd %d: SO_LOCK_FILTER is off\n", GENERIC);
+  EXPECT_OR_FAIL(option(ROUTE, SOL_SOCKET, SO_LOCK_FILTER) == 0, "fd %d: SO_LOCK_FILTER is on\n", ROUTE);
   EXPECT_OR_FAIL(memberships(GENERIC) == 0, "fd %d in groups %#llx, was in none\n", GENERIC, (unsigned long long)memberships(GENERIC));
   EXPECT_OR_FAIL(option(ROUTE, SOL_NETLINK, NETLINK_EXT_ACK) == 1, "fd %d: NETLINK_EXT_ACK is off\n", ROUTE);
   EXPECT_OR_FAIL(option(ROUTE, SOL_NETLINK, NETLINK_GET_STRICT_CHK) == 1, "fd %d: NETLINK_GET_STRICT_CHK is off\n", ROUTE);
