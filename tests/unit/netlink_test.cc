@@ -167,6 +167,8 @@ TEST(NetlinkValidation, NamesEachDamage) {
       {[&](auto& s) { socket(s, 0)->set_dst_group(33); }, "destination group 33 is above 32"},
       {[&](auto& s) { socket(s, 0)->set_rcvbuf(1u << 31); }, "buffer sizes are out of range"},
       {[&](auto& s) { socket(s, 0)->set_sndtimeo_us(UINT64_MAX); }, "timeouts are out of range"},
+      {[&](auto& s) { socket(s, 0)->set_filter("1234567"); }, "socket filter of 7 bytes is not a classic BPF program"},
+      {[&](auto& s) { socket(s, 0)->set_filter(std::string(8 * 4097, '\0')); }, "is not a classic BPF program"},
       {[&](auto& s) {
          socket(s, 1)->set_protocol(NETLINK_ROUTE);
          socket(s, 1)->set_portid(4242);
