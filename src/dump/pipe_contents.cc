@@ -105,6 +105,9 @@ Result<> set_fifo(const std::vector<const PipeEnd*>& holders, image::PipeEntry& 
   entry.set_fifo_path(first.fifo_path);
   entry.set_fifo_dev(first.fifo_dev);
   entry.set_fifo_ino(first.pipe_id);
+  entry.set_fifo_mode(first.fifo_mode);
+  entry.set_fifo_uid(first.fifo_uid);
+  entry.set_fifo_gid(first.fifo_gid);
   return {};
 }
 

@@ -191,7 +191,7 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     out.set_kind(image::FD_PIPE);
     out.set_pipe_id(st->st_ino);
     out.set_pipe_write_end((out.flags() & O_ACCMODE) == O_WRONLY);
-    pipes.push_back({st->st_ino, pid, fd, out.flags() & O_ACCMODE, path, st->st_dev});
+    pipes.push_back({st->st_ino, pid, fd, out.flags() & O_ACCMODE, path, st->st_dev, st->st_mode, st->st_uid, st->st_gid});
   } else if (S_ISBLK(st->st_mode)) {
     return fail(unsupported_fd(fd, *target, "a block device"));
   } else {

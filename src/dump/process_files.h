@@ -23,6 +23,10 @@ struct PipeEnd {
   // an anonymous pipe.
   std::string fifo_path;
   uint64_t fifo_dev = 0;
+  // The FIFO file's st_mode and owner, for restore to make it again where it has gone.
+  uint32_t fifo_mode = 0;
+  uint32_t fifo_uid = 0;
+  uint32_t fifo_gid = 0;
 };
 
 // Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds,

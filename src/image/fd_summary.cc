@@ -11,6 +11,7 @@
 #include "base/display_text.h"
 #include "base/text_table.h"
 #include "image/summary_renderers.h"
+#include "kernel/netlink_protocols.h"
 
 namespace cryo::image {
 namespace {
@@ -35,6 +36,7 @@ std::string kind_name(FdKind kind) {
     case FD_EPOLL: return "epoll";
     case FD_UNIX_SOCKET: return "unix";
     case FD_TCP_LISTENER: return "tcp";
+    case FD_NETLINK_SOCKET: return "netlink";
     case FD_INOTIFY: return "inotify";
     case FD_NAMESPACE: return "namespace";
     case FD_FANOTIFY: return "fanotify";
@@ -107,6 +109,19 @@ std::string tcp_address(const TcpListenerState& tcp) {
     return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6.sin6_port));
   }
   return "family " + std::to_string(tcp.family()) + ", " + std::to_string(raw.size()) + "-byte address";
+}
+
+// "NETLINK_ROUTE socket:[123] port 456, groups 1,3, connected to port 0".
+std::string netlink_target(const NetlinkSocketState& netlink) {
+  const NetlinkProtocol* protocol = find_netlink_protocol(netlink.protocol());
+  std::string out = (protocol ? std::string(protocol->name) : "protocol " + std::to_string(netlink.protocol())) + " socket:[" +
+                    std::to_string(netlink.socket_id()) + "]";
+  out += netlink.portid() ? " port " + std::to_string(netlink.portid()) : " unbound";
+  for (int i = 0; i < netlink.groups_size() && i < 8; ++i) out += std::string(i ? "," : ", groups ") + std::to_string(netlink.groups(i));
+  if (netlink.groups_size() > 8) out += ",...";
+  if (netlink.connected())
+    out += ", connected to port " + std::to_string(netlink.dst_portid()) + (netlink.dst_group() ? " group " + std::to_string(netlink.dst_group()) : "");
+  return out;
 }
 
 std::string unix_target(const UnixSocketState& unix) {
@@ -188,6 +203,8 @@ std::string target_of(const Fd& fd, const Lookups& lookups) {
       return unix_target(fd.unix_socket());
     case FD_TCP_LISTENER:
       return "listening on " + tcp_address(fd.tcp_listener());
+    case FD_NETLINK_SOCKET:
+      return netlink_target(fd.netlink_socket());
     case FD_MEMFD:
     case FD_DELETED_FILE:
       return object_target(fd, lookups);

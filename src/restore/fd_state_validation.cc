@@ -281,6 +281,7 @@ void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::v
     case image::FD_EPOLL: validate_epoll(fd, numbers, name, problems); break;
     case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
     case image::FD_TCP_LISTENER: validate_tcp_listener(fd.tcp_listener(), name, problems); break;
+    case image::FD_NETLINK_SOCKET: validate_netlink_socket(fd.netlink_socket(), name, problems); break;
     case image::FD_INOTIFY: validate_inotify(fd.inotify(), name, problems); break;
     case image::FD_FANOTIFY: validate_fanotify(fd.fanotify(), name, problems); break;
     default: break;

@@ -13,6 +13,10 @@
 // whether a FIFO holds data, so the pre-flight opens it read-only and non-blocking for a moment: a
 // writer outside that was blocked opening it for writing is let through by that moment's reader.
 //
+// A FIFO whose path no longer exists (a restore on another host, or someone removed it) is made
+// again with the mode and owner the dump recorded, in its directory, which must exist; a path that
+// holds something else than a FIFO is refused.
+//
 // An end the tree did not hold (no reader or no writer in it) is not given back, as with anonymous
 // pipes: the restorer warns. For a FIFO that end may equally have been no one, and any process can
 // open the path again after the restore.
@@ -28,12 +32,13 @@
 namespace cryo::restore {
 
 // For the pre-flight: adds a problem when the FIFO's path is not a FIFO here or already holds data,
-// and a note when it is another FIFO than at the dump (`same_boot`: its device and inode are
+// or is gone with its directory (or from an image that did not record its mode), and a note when it
+// is gone (restore makes it again) or is another FIFO than at the dump (`same_boot`: its device and inode are
 // comparable with the image's).
 void check_fifo(const image::PipeEntry& fifo, bool same_boot, std::vector<std::string>* problems, std::vector<std::string>* notes);
 
-// The holder: the FIFO opened O_RDWR (close-on-exec), with the dumped capacity and buffered bytes.
-// Checks again that it is a FIFO and empty, since the path may have changed since the pre-flight.
+// The holder: the FIFO opened O_RDWR (close-on-exec), with the dumped capacity and buffered bytes;
+// the FIFO is made first if its path has gone (given its mode and owner through the holder). Checks again that it is a FIFO and empty, since the path may have changed since the pre-flight.
 Result<UniqueFd> open_fifo_holder(const image::PipeEntry& fifo);
 
 }  // namespace cryo::restore

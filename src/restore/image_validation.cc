@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/user.h>
 #include <time.h>
 
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <set>
@@ -118,7 +120,8 @@ bool same_kind_state(const image::Fd& a, const image::Fd& b) {
          a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
          a.inotify().SerializeAsString() == b.inotify().SerializeAsString() &&
          a.fanotify().SerializeAsString() == b.fanotify().SerializeAsString() &&
-         a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() && x.clockid() == y.clockid() &&
+         a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() &&
+         a.netlink_socket().SerializeAsString() == b.netlink_socket().SerializeAsString() && x.clockid() == y.clockid() &&
          x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
 }
 
@@ -294,6 +297,7 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_EPOLL:
       case image::FD_UNIX_SOCKET:
       case image::FD_TCP_LISTENER:
+      case image::FD_NETLINK_SOCKET:
       case image::FD_INOTIFY:
       case image::FD_FANOTIFY: {
         std::vector<std::string> state_problems;
@@ -351,11 +355,19 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
     // A named FIFO is reopened at its path: it must be one a dump could have recorded, and its
     // pipe_id is the FIFO's inode.
     if (pipe.fifo_path().empty()) {
-      if (pipe.fifo_dev() != 0 || pipe.fifo_ino() != 0)
+      if (pipe.fifo_dev() != 0 || pipe.fifo_ino() != 0 || pipe.fifo_mode() != 0 || pipe.fifo_uid() != 0 || pipe.fifo_gid() != 0)
         problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": a FIFO identity without a FIFO path");
     } else {
       if (!is_clean_absolute_path(pipe.fifo_path()) || pipe.fifo_path() == "/")
         problems->push_back("pipe " + std::to_string(pipe.pipe_id()) + ": FIFO path '" + pipe.fifo_path() + "' is not a clean absolute path");
+      // Restore may mkfifo with this mode: a FIFO's type bits and permission bits, nothing else.
+      if (pipe.fifo_mode() != 0 && ((pipe.fifo_mode() & S_IFMT) != S_IFIFO || (pipe.fifo_mode() & ~(S_IFMT | 07777)) != 0))
+        problems->push_back("FIFO " + pipe.fifo_path() + ": mode " + std::to_string(pipe.fifo_mode()) + " is not a FIFO's");
+      if (pipe.fifo_mode() == 0 && (pipe.fifo_uid() != 0 || pipe.fifo_gid() != 0))
+        problems->push_back("FIFO " + pipe.fifo_path() + ": an owner without a mode");
+      // (uid_t)-1 is no owner: chown reads it as "leave unchanged".
+      if (pipe.fifo_uid() == UINT32_MAX || pipe.fifo_gid() == UINT32_MAX)
+        problems->push_back("FIFO " + pipe.fifo_path() + ": owner " + std::to_string(pipe.fifo_uid()) + ":" + std::to_string(pipe.fifo_gid()) + " is not one");
       if (pipe.fifo_ino() != pipe.pipe_id())
         problems->push_back("FIFO " + pipe.fifo_path() + ": inode " + std::to_string(pipe.fifo_ino()) + " is not its pipe id " +
                             std::to_string(pipe.pipe_id()));
@@ -385,6 +397,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   validate_sysv(set, problems);
   validate_posix_mqueues(set, problems);
   validate_socket_pairs(set, problems);
+  validate_netlink_sockets(set, problems);
   validate_fd_owners(set, problems);
   validate_proc_files(set, problems);
   validate_namespace_files(set, problems);

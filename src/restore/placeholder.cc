@@ -195,10 +195,12 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
     // Status flags (O_NONBLOCK ...) live in the open file, shared by every fd that shares it.
     opened = ::fcntl(ctx.staged.pipe_files.at({process.pid(), fd.fd()}), F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
-  } else if (fd.kind() == image::FD_UNIX_SOCKET || fd.kind() == image::FD_TCP_LISTENER) {
+  } else if (fd.kind() == image::FD_UNIX_SOCKET || fd.kind() == image::FD_TCP_LISTENER || fd.kind() == image::FD_NETLINK_SOCKET) {
     bool tcp = fd.kind() == image::FD_TCP_LISTENER;
-    what += tcp ? " (TCP listener)" : " (unix socket)";
-    opened = ::fcntl(ctx.staged.sockets.at(tcp ? fd.tcp_listener().socket_id() : fd.unix_socket().socket_id()), F_DUPFD, 0);
+    bool netlink = fd.kind() == image::FD_NETLINK_SOCKET;
+    what += tcp ? " (TCP listener)" : netlink ? " (netlink socket)" : " (unix socket)";
+    uint64_t id = tcp ? fd.tcp_listener().socket_id() : netlink ? fd.netlink_socket().socket_id() : fd.unix_socket().socket_id();
+    opened = ::fcntl(ctx.staged.sockets.at(id), F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
   } else if (auto shared = ctx.staged.files.find(fd.open_file_id()); fd.open_file_id() != 0 && shared != ctx.staged.files.end()) {
     // Opened once by the helper with its flags and position; every holder gets a copy.

@@ -8,6 +8,7 @@
 #include "restore/fifos.h"
 #include "restore/host_check.h"
 #include "restore/image_validation.h"
+#include "restore/netlink_sockets.h"
 #include "restore/tcp_listeners.h"
 #include "restore/unix_listeners.h"
 
@@ -49,6 +50,17 @@ void check_ports(const ImageSet& set, std::vector<std::string>* problems) {
   }
 }
 
+// The netlink port ids the tree's sockets were bound to must be free here.
+void check_netlink_ports(const ImageSet& set, std::vector<std::string>* problems) {
+  std::set<uint64_t> seen;
+  for (const auto& process : set.processes)
+    for (const auto& fd : process.files.fds()) {
+      if (fd.kind() != image::FD_NETLINK_SOCKET || !seen.insert(fd.netlink_socket().socket_id()).second) continue;
+      std::string busy = netlink_port_in_use(fd.netlink_socket());
+      if (!busy.empty()) problems->push_back(busy + " (fd " + std::to_string(fd.fd()) + " of pid " + std::to_string(process.pid()) + ")");
+    }
+}
+
 // The names the tree's unix listeners and datagram sockets were bound to must be free here, or hold only a stale socket
 // file of the dumped tree.
 void check_unix_names(const ImageSet& set, std::vector<std::string>* problems) {
@@ -83,6 +95,7 @@ Result<Preflight> run_preflight(const ImageSet& set) {
   out.notes = std::move(host_check.notes);
   out.vdso_redirect = std::move(host_check.vdso_redirect);
   check_ports(set, &out.problems);
+  check_netlink_ports(set, &out.problems);
   check_unix_names(set, &out.problems);
   check_fifos(set, !set.inventory.boot_id().empty() && set.inventory.boot_id() == host.boot_id, &out);
   return out;

@@ -2,7 +2,7 @@
 // (with its buffered bytes written back), every unix socketpair (with the data queued to each end
 // sent again through the other), every unix listener with the connections it had accepted from
 // clients of the tree (unix_listeners.h), every unix datagram socket, bound, connected by name or
-// neither (unix_datagrams.h), and every file whose open file description is shared by
+// neither (unix_datagrams.h), every netlink socket (netlink_sockets.h), and every file whose open file description is shared by
 // more than one fd of the image (dup, fork). They sit at high fd numbers that every placeholder
 // inherits; each placeholder copies the ones it had to their numbers and closes the rest, so the
 // same processes share the same pipes and file positions again.
@@ -33,7 +33,7 @@ struct StagedFds {
   std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
   std::map<uint64_t, int> objects;       // Memory objects by id (memory_objects.h), made by cryo itself.
   std::map<const image::Fd*, int> objects_opened_by_name;  // MemoryObjects::opened_by_name.
-  std::map<uint64_t, int> sockets;       // Unix socket ends and listeners, TCP listeners, by socket_id.
+  std::map<uint64_t, int> sockets;       // Unix socket ends and listeners, TCP listeners, netlink sockets, by socket_id.
 };
 
 // The lowest fd number above every fd number of the image: where cryo's own inherited fds go.

@@ -1,7 +1,8 @@
 // Named FIFOs come back as the pipe they were, at their path, with their buffered bytes and every
 // fd's own access mode and flags (tests/workloads/cr_fifo.c says what it holds and checks); a FIFO
 // that someone outside the tree filled since the dump, or a path that is no FIFO now, stops the
-// restore before anything is created.
+// restore before anything is created. A FIFO removed since the dump is made again, unless its
+// directory has gone too.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,6 +68,37 @@ TEST(CheckpointFifo, RestoreRefusesAPathThatIsNoFifoNow) {
         ::close(file);
       },
       "was a named FIFO of the tree and is no FIFO now");
+}
+
+// A restore on another host, or after someone removed the FIFO: restore makes it again at its path
+// with the mode and owner it had (cr_fifo --remade checks them), and the tree gets its data back.
+TEST(CheckpointFifo, AFifoRemovedAfterTheDumpIsMadeAgainWithItsModeAndOwner) {
+  CheckpointSession session;
+  std::string files = session.dir() / "files";
+  ASSERT_EQ(::mkdir(files.c_str(), 0700), 0);
+  pid_t init = session.start("cr_fifo", {"--dir=" + files, "--remade=1"});
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  std::string fifo = files + "/fifo";
+  ASSERT_EQ(::unlink(fifo.c_str()), 0);
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+  struct stat st;
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 4321u);
+}
+
+TEST(CheckpointFifo, RestoreRefusesAFifoWhoseDirectoryIsGone) {
+  expect_restore_refused(
+      [](const std::string& fifo) {
+        ASSERT_EQ(::unlink(fifo.c_str()), 0);
+        ASSERT_EQ(::rmdir(fifo.substr(0, fifo.rfind('/')).c_str()), 0);
+      },
+      "is gone and cannot be made again: its directory");
 }
 
 }  // namespace

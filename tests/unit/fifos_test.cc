@@ -1,5 +1,6 @@
 // Named FIFOs at restore (restore/fifos.h): the pre-flight finds a FIFO at the path holding no one
-// else's data, and the holder refills the buffer once, non-blocking, through an O_RDWR open.
+// else's data (or a FIFO gone from a directory that is still there), and the holder makes a gone
+// FIFO again, then refills the buffer once, non-blocking, through an O_RDWR open.
 #include "restore/fifos.h"
 
 #include <fcntl.h>
@@ -97,6 +98,38 @@ TEST_F(FifosTest, TheHolderRefillsTheBufferOnceAndRefusesData) {
   auto second = open_fifo_holder(fifo_);
   ASSERT_FALSE(second);
   EXPECT_NE(second.error().message.find("already holds 8 bytes"), std::string::npos) << second.error().message;
+}
+
+// An image that recorded the FIFO's mode and owner: a path that has gone is made again.
+TEST_F(FifosTest, AGoneFifoIsANoteAndTheHolderMakesItAgainWithItsModeAndOwner) {
+  fifo_.set_fifo_mode(S_IFIFO | 02640);
+  fifo_.set_fifo_uid(1234);
+  fifo_.set_fifo_gid(4321);
+  fifo_.set_data("buffered");
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  EXPECT_TRUE(problems().empty());
+  ASSERT_EQ(notes_.size(), 1u);
+  EXPECT_NE(notes_[0].find("restore makes it again (mode 2640, owner 1234:4321)"), std::string::npos) << notes_[0];
+  auto holder = open_fifo_holder(fifo_);
+  ASSERT_TRUE(holder) << holder.error().message;
+  struct stat st;
+  ASSERT_EQ(::lstat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 02640u);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 4321u);
+  int bytes = 0;
+  ASSERT_EQ(::ioctl(holder->get(), FIONREAD, &bytes), 0);
+  EXPECT_EQ(bytes, 8);
+}
+
+TEST_F(FifosTest, AGoneFifoWhoseDirectoryIsGoneIsAProblem) {
+  fifo_.set_fifo_mode(S_IFIFO | 0600);
+  fifo_.set_fifo_path(root_ + "/gone/fifo");
+  auto found = problems();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_NE(found[0].find("cannot be made again: its directory " + root_ + "/gone is missing"), std::string::npos) << found[0];
+  EXPECT_FALSE(open_fifo_holder(fifo_));
 }
 
 }  // namespace

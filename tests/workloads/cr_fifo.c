@@ -15,6 +15,12 @@
 // buffer, writes "via-12;" and "via-13;" and exits. The parent reads those, closes its write end,
 // and reads end-of-file: every writer is gone.
 //
+//   cr_fifo --dir=DIR --remade=1
+//
+// The same, with the FIFO given mode 0640 and owner 1234:4321 before the dump; the test removes it
+// between dump and restore, so the check expects a FIFO made again at the path with that mode and
+// owner (another inode) instead of the same one.
+//
 //   cr_fifo --dir=DIR --mode=reader
 //
 // A daemon's FIFO: the parent alone holds it, read-only (fd 10), with "queued-before;" that a writer
@@ -140,6 +146,9 @@ int main(int argc, char** argv) {
   char byte;
   SETUP_OR_DIE(read(ready[0], &byte, 1) == 1, "the child did not get ready\n");
   close(ready[0]);
+  int remade = arg_number(argc, argv, "remade", 0) != 0;
+  if (remade)
+    SETUP_OR_DIE(chown(path, 1234, 4321) == 0 && chmod(path, 0640) == 0, "chown/chmod(%s): %s\n", path, strerror(errno));
   struct stat before;
   SETUP_OR_DIE(stat(path, &before) == 0, "stat: %s\n", strerror(errno));
   say("READY fifo\n");
@@ -151,7 +160,12 @@ int main(int argc, char** argv) {
   EXPECT_OR_FAIL(!(writer_flags & O_NONBLOCK) && (writer_flags & O_ACCMODE) == O_WRONLY, "writer flags %#x\n", writer_flags);
   struct stat now, held;
   EXPECT_OR_FAIL(stat(path, &now) == 0 && S_ISFIFO(now.st_mode), "%s is no FIFO now\n", path);
-  EXPECT_OR_FAIL(now.st_ino == before.st_ino && now.st_dev == before.st_dev, "%s is another FIFO than before the dump\n", path);
+  if (remade)
+    EXPECT_OR_FAIL(now.st_mode == before.st_mode && now.st_uid == before.st_uid && now.st_gid == before.st_gid,
+                   "%s made again with mode %o owner %d:%d, was %o %d:%d\n", path, now.st_mode, (int)now.st_uid, (int)now.st_gid,
+                   before.st_mode, (int)before.st_uid, (int)before.st_gid);
+  else
+    EXPECT_OR_FAIL(now.st_ino == before.st_ino && now.st_dev == before.st_dev, "%s is another FIFO than before the dump\n", path);
   EXPECT_OR_FAIL(fstat(READER, &held) == 0 && held.st_ino == now.st_ino && held.st_dev == now.st_dev, "fd %d is not the FIFO at %s\n",
                  READER, path);
   EXPECT_OR_FAIL(fcntl(WRITER, F_GETPIPE_SZ) == CAPACITY, "capacity %d, expected %d\n", fcntl(WRITER, F_GETPIPE_SZ), CAPACITY);
