@@ -18,6 +18,7 @@
 #include "base/hex.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
+#include "image/page_data.h"
 #include "image/vm_flag_table.h"
 #include "kernel/proc_pagemap.h"
 #include "restore/address_plan.h"
@@ -38,46 +39,8 @@ std::string describe(const image::Vma& vma) {
   return out;
 }
 
-// The pages file mapped read-only into cryo: process_vm_writev then copies straight from the page cache.
-class PagesFile {
- public:
-  static Result<PagesFile> open(const DirFd& dir, const std::string& name, uint64_t size) {
-    PagesFile file;
-    file.size_ = size;
-    if (size == 0) return file;
-    std::string path = dir.describe(name);
-    ASSIGN_OR_RETURN(OpenedFile opened, dir.open_regular(name, size));
-    // Verified against the inventory when the image was opened; a file cut short since would fault
-    // (SIGBUS) where the mapping runs past its end.
-    if (opened.size != size) return fail(path + " changed since the image was verified");
-    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, opened.fd.get(), 0);
-    if (data == MAP_FAILED) return fail_errno("mmap(" + path + ")");
-    file.data_ = static_cast<const char*>(data);
-    return file;
-  }
-  PagesFile() = default;
-  PagesFile(PagesFile&& other) noexcept : data_(std::exchange(other.data_, nullptr)), size_(other.size_) {}
-  PagesFile& operator=(PagesFile&&) = delete;
-  ~PagesFile() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  const char* data() const { return data_; }
-
- private:
-  const char* data_ = nullptr;
-  uint64_t size_ = 0;
-};
-
-// Copies every page run into the tracee with as few process_vm_writev calls as IOV_MAX allows.
-Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, const PagesFile& pages) {
-  std::vector<iovec> local, remote;
-  local.reserve(runs.size());
-  remote.reserve(runs.size());
-  for (const auto& run : runs) {
-    size_t bytes = run.nr_pages() * kPageSize;
-    local.push_back({const_cast<char*>(pages.data() + run.offset()), bytes});
-    remote.push_back({reinterpret_cast<void*>(run.vaddr()), bytes});
-  }
+// Writes the iovecs into the tracee with as few process_vm_writev calls as IOV_MAX allows.
+Result<> write_iovecs(pid_t pid, std::vector<iovec>& local, std::vector<iovec>& remote) {
   size_t i = 0;
   while (i < local.size()) {
     size_t count = std::min<size_t>(IOV_MAX, local.size() - i);
@@ -99,6 +62,43 @@ Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, const Pa
       remote[i].iov_base = static_cast<char*>(remote[i].iov_base) + done;
       remote[i].iov_len -= done;
     }
+  }
+  return {};
+}
+
+// Copies every page run into the tracee. The raw pages file is one chunk, mapped: the copy goes
+// straight from the page cache. A compressed one is decompressed a chunk at a time into a buffer
+// that stays in the cache, and each chunk's part of the runs is written from there.
+Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, image::PageData& pages) {
+  std::vector<image::PageRun> by_offset = runs;
+  if (pages.compressed())
+    std::stable_sort(by_offset.begin(), by_offset.end(), [](const image::PageRun& a, const image::PageRun& b) { return a.offset() < b.offset(); });
+  std::vector<iovec> local, remote;
+  size_t first = 0;  // Runs before it end before the current chunk.
+  for (size_t c = 0; c < pages.chunk_count() && first < by_offset.size(); ++c) {
+    image::ChunkRange chunk = pages.chunk_range(c);
+    uint64_t chunk_end = chunk.offset + chunk.size;
+    auto run_end = [](const image::PageRun& r) { return r.offset() + r.nr_pages() * kPageSize; };
+    while (first < by_offset.size() && run_end(by_offset[first]) <= chunk.offset) ++first;
+    local.clear();
+    remote.clear();
+    for (size_t i = first; i < by_offset.size() && by_offset[i].offset() < chunk_end; ++i) {
+      const auto& run = by_offset[i];
+      uint64_t from = std::max(run.offset(), chunk.offset), to = std::min(run_end(run), chunk_end);
+      if (from >= to) continue;
+      local.push_back({nullptr, to - from});
+      remote.push_back({reinterpret_cast<void*>(run.vaddr() + (from - run.offset())), to - from});
+    }
+    if (local.empty()) continue;  // No run needs this chunk: it is not even decompressed.
+    ASSIGN_OR_RETURN(const char* data, pages.chunk(c));
+    size_t k = 0;
+    for (size_t i = first; i < by_offset.size() && by_offset[i].offset() < chunk_end; ++i) {
+      const auto& run = by_offset[i];
+      uint64_t from = std::max(run.offset(), chunk.offset), to = std::min(run_end(run), chunk_end);
+      if (from >= to) continue;
+      local[k++].iov_base = const_cast<char*>(data + (from - chunk.offset));
+    }
+    RETURN_IF_ERROR(write_iovecs(pid, local, remote));
   }
   return {};
 }
@@ -283,13 +283,14 @@ Result<> apply_advice(RemoteTask& task, const image::Vma& vma, image::VmFlagHand
 
 // Copies the stored page at `address` (if the image has one) into the tracee again, through
 // /proc/PID/mem, which writes through any protection.
-Result<> refill_page(pid_t pid, const image::Pagemap& pagemap, const PagesFile& pages, uint64_t address) {
+Result<> refill_page(pid_t pid, const image::Pagemap& pagemap, image::PageData& pages, uint64_t address) {
   for (const auto& run : pagemap.runs()) {
     if (address < run.vaddr() || address >= run.vaddr() + run.nr_pages() * kPageSize) continue;
     std::string path = "/proc/" + std::to_string(pid) + "/mem";
     UniqueFd mem(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!mem.valid()) return fail_errno("open(" + path + ")");
-    const char* data = pages.data() + run.offset() + (address - run.vaddr());
+    char data[kPageSize];
+    RETURN_IF_ERROR(pages.copy(run.offset() + (address - run.vaddr()), kPageSize, data));
     if (::pwrite(mem.get(), data, kPageSize, static_cast<off_t>(address)) != static_cast<ssize_t>(kPageSize))
       return fail_errno("pwrite(" + path + " at " + hex(address) + ")");
     return {};
@@ -302,7 +303,7 @@ Result<> refill_page(pid_t pid, const image::Pagemap& pagemap, const PagesFile& 
 // kernel merges them and spreads it). A mapping whose guards were all removed again keeps gu:
 // a guard installed and removed on its first page gives it that history; the guard zapped the
 // page, which is then copied in again.
-Result<> apply_guards(RemoteTask& task, const image::Vma& vma, const image::Pagemap& pagemap, const PagesFile& pages) {
+Result<> apply_guards(RemoteTask& task, const image::Vma& vma, const image::Pagemap& pagemap, image::PageData& pages) {
   if (!vma.maybe_guard()) return {};
   if (vma.guard_regions_size() == 0) {
     RETURN_IF_ERROR(madvise(task, vma.start(), vma.start() + kPageSize, MADV_GUARD_INSTALL, "MADV_GUARD_INSTALL"));
@@ -428,7 +429,8 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   }
   RETURN_IF_ERROR_CTX(files.close_all(), "close mapped files");
 
-  ASSIGN_OR_RETURN(PagesFile pages, PagesFile::open(image_dir, process.pages_name, process.pages_file_size));
+  // Validated: the pagemap's sizes are those of the file the inventory lists.
+  ASSIGN_OR_RETURN(image::PageData pages, image::PageData::open(image_dir, process.pages_name, process.pagemap, true));
   auto mapped = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(fill_pages(task.host_pid(), runs, pages));
   auto copied = std::chrono::steady_clock::now();
