@@ -3,8 +3,10 @@
 # holding a typical heap (bench/python_heap.py: a dict of N small strings to ints and a list of N
 # short strings; N = 1,500,000 by default, about 250 MiB of RSS).
 #
-#   bench/compress.sh [--runs N] [--entries N] [--warmup N] [--build-dir DIR] [--no-prime]
+#   bench/compress.sh [--runs N] [--entries N] [--random MIB] [--warmup N] [--build-dir DIR] [--no-prime]
 #
+# --random MIB measures the worst case instead: bench_memory's MIB MiB of xorshift data, which does
+# not compress at all (the dump then pays the compression for nothing).
 # Every round starts the workload twice, once per mode (plain, then --compress: interleaved, so
 # that both see the same state of the machine), and for each: waits for READY, primes the page
 # cache as bench/run.sh does (memcpy_reference --prime of the image's size), times
@@ -16,6 +18,7 @@ set -euo pipefail
 
 runs=3
 entries=1500000
+random_mib=
 warmup=1
 prime=1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,13 +26,14 @@ root=$(dirname "$here")
 build="$root/build"
 
 usage() {
-  echo "usage: bench/compress.sh [--runs N] [--entries N] [--warmup N] [--build-dir DIR] [--no-prime]" >&2
+  echo "usage: bench/compress.sh [--runs N] [--entries N] [--random MIB] [--warmup N] [--build-dir DIR] [--no-prime]" >&2
   exit 2
 }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) [[ $# -ge 2 ]] || usage; runs=$2; shift 2 ;;
     --entries) [[ $# -ge 2 ]] || usage; entries=$2; shift 2 ;;
+    --random) [[ $# -ge 2 ]] || usage; random_mib=$2; shift 2 ;;
     --warmup) [[ $# -ge 2 ]] || usage; warmup=$2; shift 2 ;;
     --build-dir) [[ $# -ge 2 ]] || usage; build=$2; shift 2 ;;
     --no-prime) prime=0; shift ;;
@@ -40,6 +44,7 @@ done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --runs must be a positive integer" >&2; exit 2; }
 [[ "$entries" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --entries must be a positive integer" >&2; exit 2; }
 [[ "$warmup" =~ ^[0-9]+$ ]] || { echo "bench/compress.sh: --warmup must be a non-negative integer" >&2; exit 2; }
+[[ -z "$random_mib" || "$random_mib" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --random takes a positive integer (MiB)" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench/compress.sh: must run as root (cryo needs it)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "bench/compress.sh: needs python3" >&2; exit 1; }
 
@@ -51,6 +56,13 @@ bench_build
 cryo="$build/cryo"
 reference="$build/bench/memcpy_reference"
 bench_workdir cryo-bench-compress
+if [[ -n "$random_mib" ]]; then
+  command=("$build/bench/bench_memory" "$random_mib")
+  what="bench_memory: $random_mib MiB of xorshift data (incompressible)"
+else
+  command=(python3 "$here/python_heap.py" "$entries")
+  what="python3 heap of $entries dict entries (str -> int) and $entries short strings"
+fi
 
 # One dump and restore of a fresh workload; sets r_dump, r_restore, r_image (bytes), r_rss (KiB).
 # $1: round tag, $2: plain or compress.
@@ -58,7 +70,7 @@ one() {
   local tag="$1-$2" mode=$2
   local log="$work/workload-$tag.log" img="$work/images-$tag"
   local pid rpid t0 t1
-  pid=$("$cryo" run --detach --log "$log" -- python3 "$here/python_heap.py" "$entries") || die "cryo run failed"
+  pid=$("$cryo" run --detach --log "$log" -- "${command[@]}") || die "cryo run failed"
   [[ "$pid" =~ ^[0-9]+$ ]] || die "cryo run printed '$pid', not a PID"
   live[$pid]=1
   wait_for_line "$log" '^READY' 1 300 || die "workload $pid did not print READY (log: $(cat "$log"))"
@@ -87,7 +99,7 @@ one() {
 }
 
 echo "cryo compress bench: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), kernel $(uname -r), $(nproc) CPUs"
-echo "workload: python3 heap of $entries dict entries (str -> int) and $entries short strings; $runs run(s) after $warmup warm-up round(s); primed: $( ((prime)) && echo yes || echo no); loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "workload: $what; $runs run(s) after $warmup warm-up round(s); primed: $( ((prime)) && echo yes || echo no); loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for ((w = 1; w <= warmup; w++)); do one "w$w" plain; one "w$w" compress; done
 declare -a pd=() pr=() pi=() cd=() cr=() ci=() rss=()
