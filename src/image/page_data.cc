@@ -37,7 +37,7 @@ Result<PageData> PageData::open(const DirFd& dir, const std::string& name, const
   }
   if (data.chunks_.empty()) return fail(data.path_ + ": compressed page data without chunks");
   data.fd_ = std::move(opened.fd);
-  data.stored_.resize(largest_stored);
+  data.scratch_.stored.resize(largest_stored);
   data.data_.resize(largest);
   return data;
 }
@@ -48,10 +48,9 @@ PageData::PageData(PageData&& other) noexcept
       mapped_(std::exchange(other.mapped_, nullptr)),
       fd_(std::move(other.fd_)),
       chunks_(std::move(other.chunks_)),
-      stored_(std::move(other.stored_)),
       data_(std::move(other.data_)),
       cached_(other.cached_),
-      decompressor_(std::move(other.decompressor_)) {}
+      scratch_(std::move(other.scratch_)) {}
 
 PageData::~PageData() {
   if (mapped_) ::munmap(const_cast<char*>(mapped_), size_);
@@ -71,14 +70,21 @@ Result<const char*> PageData::chunk(size_t index) {
   if (index >= chunk_count()) return fail(path_ + ": no chunk " + std::to_string(index));
   if (!compressed()) return mapped_;
   if (cached_ == index) return data_.data();
-  const PageChunk& c = chunks_[index];
-  std::string where = path_ + " chunk " + std::to_string(index);
-  RETURN_IF_ERROR(pread_exact(fd_.get(), stored_.data(), c.stored_size(), c.stored_offset(), where));
   cached_ = SIZE_MAX;
-  auto done = decompressor_.decompress({stored_.data(), c.stored_size()}, {data_.data(), c.size()});
-  if (!done) return fail(done.error().context(where));
+  RETURN_IF_ERROR(decompress_chunk(index, data_.data(), scratch_));
   cached_ = index;
   return data_.data();
+}
+
+Result<> PageData::decompress_chunk(size_t index, char* out, ChunkScratch& scratch) const {
+  if (!compressed() || index >= chunks_.size()) return fail(path_ + ": no compressed chunk " + std::to_string(index));
+  const PageChunk& c = chunks_[index];
+  std::string where = path_ + " chunk " + std::to_string(index);
+  if (scratch.stored.size() < c.stored_size()) scratch.stored.resize(c.stored_size());
+  RETURN_IF_ERROR(pread_exact(fd_.get(), scratch.stored.data(), c.stored_size(), c.stored_offset(), where));
+  auto done = scratch.decompressor.decompress({scratch.stored.data(), c.stored_size()}, {out, c.size()});
+  if (!done) return fail(done.error().context(where));
+  return {};
 }
 
 Result<> PageData::copy(uint64_t offset, uint64_t size, char* out) {

@@ -22,6 +22,12 @@ struct ChunkRange {
   uint64_t size;
 };
 
+// What one thread needs to decompress chunks: a buffer for the stored frame and a decompressor.
+struct ChunkScratch {
+  std::vector<char> stored;
+  ChunkDecompressor decompressor;
+};
+
 class PageData {
  public:
   // `name` is the process's pages file (pages-<pid>.img, or zpages-<pid>.img when `pagemap` has a
@@ -40,6 +46,10 @@ class PageData {
   // The bytes of chunk `index`: the mapping itself, or a buffer that holds the decompressed chunk
   // until another one is asked for.
   Result<const char*> chunk(size_t index);
+  // Decompresses chunk `index` of a compressed file into `out` (chunk_range(index).size bytes),
+  // with the caller's scratch: threads with a scratch each may decompress chunks at once.
+  Result<> decompress_chunk(size_t index, char* out, ChunkScratch& scratch) const;
+  uint64_t largest_chunk() const { return data_.size(); }
   // Copies `size` bytes of page data from `offset` to `out`.
   Result<> copy(uint64_t offset, uint64_t size, char* out);
 
@@ -51,9 +61,9 @@ class PageData {
   // The compressed file.
   UniqueFd fd_;
   std::vector<PageChunk> chunks_;
-  std::vector<char> stored_, data_;
+  std::vector<char> data_;  // The chunk that chunk() decompressed last.
   size_t cached_ = SIZE_MAX;
-  ChunkDecompressor decompressor_;
+  ChunkScratch scratch_;
 };
 
 }  // namespace cryo::image

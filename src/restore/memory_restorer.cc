@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 #include "base/dir_fd.h"
 #include "base/hex.h"
@@ -66,41 +68,90 @@ Result<> write_iovecs(pid_t pid, std::vector<iovec>& local, std::vector<iovec>& 
   return {};
 }
 
-// Copies every page run into the tracee. The raw pages file is one chunk, mapped: the copy goes
-// straight from the page cache. A compressed one is decompressed a chunk at a time into a buffer
-// that stays in the cache, and each chunk's part of the runs is written from there.
-Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, image::PageData& pages) {
+// The part of the runs that one chunk holds: where in the chunk, and where in the process.
+struct ChunkPieces {
+  size_t chunk;
+  std::vector<uint64_t> at;  // Offsets in the chunk.
+  std::vector<iovec> remote;
+};
+
+// For each chunk that holds stored pages to write, in order, its pieces of the runs.
+std::vector<ChunkPieces> pieces_by_chunk(const std::vector<image::PageRun>& runs, const image::PageData& pages) {
   std::vector<image::PageRun> by_offset = runs;
-  if (pages.compressed())
-    std::stable_sort(by_offset.begin(), by_offset.end(), [](const image::PageRun& a, const image::PageRun& b) { return a.offset() < b.offset(); });
-  std::vector<iovec> local, remote;
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const image::PageRun& a, const image::PageRun& b) { return a.offset() < b.offset(); });
+  auto run_end = [](const image::PageRun& r) { return r.offset() + r.nr_pages() * kPageSize; };
+  std::vector<ChunkPieces> out;
   size_t first = 0;  // Runs before it end before the current chunk.
   for (size_t c = 0; c < pages.chunk_count() && first < by_offset.size(); ++c) {
     image::ChunkRange chunk = pages.chunk_range(c);
     uint64_t chunk_end = chunk.offset + chunk.size;
-    auto run_end = [](const image::PageRun& r) { return r.offset() + r.nr_pages() * kPageSize; };
     while (first < by_offset.size() && run_end(by_offset[first]) <= chunk.offset) ++first;
-    local.clear();
-    remote.clear();
+    ChunkPieces pieces{c, {}, {}};
     for (size_t i = first; i < by_offset.size() && by_offset[i].offset() < chunk_end; ++i) {
       const auto& run = by_offset[i];
       uint64_t from = std::max(run.offset(), chunk.offset), to = std::min(run_end(run), chunk_end);
       if (from >= to) continue;
-      local.push_back({nullptr, to - from});
-      remote.push_back({reinterpret_cast<void*>(run.vaddr() + (from - run.offset())), to - from});
+      pieces.at.push_back(from - chunk.offset);
+      pieces.remote.push_back({reinterpret_cast<void*>(run.vaddr() + (from - run.offset())), to - from});
     }
-    if (local.empty()) continue;  // No run needs this chunk: it is not even decompressed.
-    ASSIGN_OR_RETURN(const char* data, pages.chunk(c));
-    size_t k = 0;
-    for (size_t i = first; i < by_offset.size() && by_offset[i].offset() < chunk_end; ++i) {
-      const auto& run = by_offset[i];
-      uint64_t from = std::max(run.offset(), chunk.offset), to = std::min(run_end(run), chunk_end);
-      if (from >= to) continue;
-      local[k++].iov_base = const_cast<char*>(data + (from - chunk.offset));
+    // A chunk no run needs is not even decompressed.
+    if (!pieces.remote.empty()) out.push_back(std::move(pieces));
+  }
+  return out;
+}
+
+Result<> write_chunk(pid_t pid, const ChunkPieces& pieces, const char* data) {
+  std::vector<iovec> local, remote = pieces.remote;
+  local.reserve(remote.size());
+  for (size_t i = 0; i < remote.size(); ++i) local.push_back({const_cast<char*>(data + pieces.at[i]), remote[i].iov_len});
+  return write_iovecs(pid, local, remote);
+}
+
+// A compressed pages file: chunks are decompressed two at a time, one on a second thread, into two
+// buffers that stay in the cache, and written into the tracee from there. Decompression is most of
+// the cost; on one CPU the second thread only takes turns with this one.
+Result<> fill_compressed_pages(pid_t pid, const std::vector<image::PageRun>& runs, const image::PageData& pages) {
+  std::vector<ChunkPieces> work = pieces_by_chunk(runs, pages);
+  if (work.empty()) return {};
+  std::vector<char> buffers[2] = {std::vector<char>(pages.largest_chunk()), std::vector<char>(pages.largest_chunk())};
+  image::ChunkScratch scratch[2];
+  for (size_t k = 0; k < work.size(); k += 2) {
+    bool pair = k + 1 < work.size();
+    Result<> second;
+    std::thread helper;
+    if (pair) {
+      try {
+        helper = std::thread([&] { second = pages.decompress_chunk(work[k + 1].chunk, buffers[1].data(), scratch[1]); });
+      } catch (const std::system_error&) {
+        second = pages.decompress_chunk(work[k + 1].chunk, buffers[1].data(), scratch[1]);  // No thread to be had.
+      }
     }
-    RETURN_IF_ERROR(write_iovecs(pid, local, remote));
+    Result<> first = pages.decompress_chunk(work[k].chunk, buffers[0].data(), scratch[0]);
+    if (helper.joinable()) helper.join();
+    RETURN_IF_ERROR(first);
+    RETURN_IF_ERROR(write_chunk(pid, work[k], buffers[0].data()));
+    if (!pair) continue;
+    RETURN_IF_ERROR(second);
+    RETURN_IF_ERROR(write_chunk(pid, work[k + 1], buffers[1].data()));
   }
   return {};
+}
+
+// Copies every page run into the tracee. The raw pages file is mapped: the copy goes straight from
+// the page cache, with as few process_vm_writev calls as IOV_MAX allows.
+Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, image::PageData& pages) {
+  if (pages.compressed()) return fill_compressed_pages(pid, runs, pages);
+  if (runs.empty()) return {};
+  ASSIGN_OR_RETURN(const char* data, pages.chunk(0));
+  std::vector<iovec> local, remote;
+  local.reserve(runs.size());
+  remote.reserve(runs.size());
+  for (const auto& run : runs) {
+    size_t bytes = run.nr_pages() * kPageSize;
+    local.push_back({const_cast<char*>(data + run.offset()), bytes});
+    remote.push_back({reinterpret_cast<void*>(run.vaddr()), bytes});
+  }
+  return write_iovecs(pid, local, remote);
 }
 
 // Removes everything of the placeholder but the trampoline, the vdso mappings and the VMAs it has in
