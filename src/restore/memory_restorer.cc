@@ -513,7 +513,7 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   for (const auto& run : runs) written += run.nr_pages() * kPageSize;
   log->debug("pid {}: {} mappings, {} of {} bytes of pages written ({} mappings, {} bytes, in place already): mapped in {:.2f} ms, "
              "copied in {:.2f} ms, protected in {:.2f} ms",
-             process.pid(), vmas.size(), written, process.pages_file_size, keep.size(), kept_bytes, ms(mapped - started),
+             process.pid(), vmas.size(), written, process.pagemap.pages_file_size(), keep.size(), kept_bytes, ms(mapped - started),
              ms(copied - mapped), ms(done - copied));
   return {};
 }
