@@ -84,6 +84,20 @@ TEST(CompressedPages, CompressibleAndIncompressibleMemorySurvive) {
   session.expect_pass_after_check(restored);
 }
 
+// Copy-on-write sharing is confirmed at the dump by comparing the child's pages with its parent's,
+// and restored by seeding the parent's memory before the fork: both read compressed pages then.
+TEST(CompressedPages, PagesSharedSinceForkStayShared) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_cow");
+  ASSERT_GT(init, 0);
+  std::string image = session.image_path();
+  ASSERT_TRUE(session.dump_ok(init, image, {"--compress"}));
+  EXPECT_GT(read_pagemap(image, 2).shared_with_parent_size(), 0);
+  pid_t restored = session.restore_ok(image);
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 TEST(CompressedPages, AFlippedBitInAChunkIsCaughtByTheInventory) {
   CheckpointSession session;
   std::string image = session.image_path();
