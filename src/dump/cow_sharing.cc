@@ -1,7 +1,6 @@
 #include "dump/cow_sharing.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +11,7 @@
 #include "base/logging.h"
 #include "base/page_size.h"
 #include "base/unique_fd.h"
+#include "image/page_data.h"
 #include "kernel/proc_maps.h"
 
 namespace cryo::dump {
@@ -23,33 +23,6 @@ UniqueFd open_pagemap(pid_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/pagemap";
   return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
 }
-
-// A pages file mapped read-only (it was just written: the page cache has it).
-class MappedPages {
- public:
-  static Result<MappedPages> open(const DirFd& dir, const std::string& name, uint64_t size) {
-    MappedPages m;
-    if (size == 0) return m;
-    ASSIGN_OR_RETURN(OpenedFile file, dir.open_regular(name, size));
-    if (file.size != size) return fail(dir.describe(name) + " has " + std::to_string(file.size) + " bytes, not " + std::to_string(size));
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, file.fd.get(), 0);
-    if (p == MAP_FAILED) return fail_errno("mmap(" + dir.describe(name) + ")");
-    m.data_ = static_cast<const char*>(p);
-    m.size_ = size;
-    return m;
-  }
-  MappedPages() = default;
-  MappedPages(MappedPages&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(o.size_) {}
-  MappedPages& operator=(MappedPages&&) = delete;
-  ~MappedPages() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  const char* data() const { return data_; }
-
- private:
-  const char* data_ = nullptr;
-  uint64_t size_ = 0;
-};
 
 // The offset in the pages file of the stored page at `vaddr`, if it is stored.
 std::optional<uint64_t> offset_of(const image::Pagemap& pagemap, uint64_t vaddr) {
@@ -66,15 +39,24 @@ std::optional<uint64_t> offset_of(const image::Pagemap& pagemap, uint64_t vaddr)
 Result<uint64_t> confirm_shared_bytes(const DirFd& dir, const std::string& child_pages, image::Pagemap& child,
                                       const std::string& parent_pages, const image::Pagemap& parent) {
   if (child.shared_with_parent_size() == 0) return 0;
-  ASSIGN_OR_RETURN(MappedPages mine, MappedPages::open(dir, child_pages, child.pages_file_size()));
-  ASSIGN_OR_RETURN(MappedPages theirs, MappedPages::open(dir, parent_pages, parent.pages_file_size()));
+  // Just written: the page cache has them. Compressed ones are decompressed a chunk at a time, and
+  // the pages compared are in the order of the files, so each chunk is decompressed once.
+  ASSIGN_OR_RETURN(image::PageData mine, image::PageData::open(dir, child_pages, child, false));
+  ASSIGN_OR_RETURN(image::PageData theirs, image::PageData::open(dir, parent_pages, parent, false));
+  char mine_page[kPageSize], their_page[kPageSize];
   std::vector<PageRange> same;
   uint64_t dropped = 0;
   for (const auto& span : child.shared_with_parent()) {
     for (uint64_t page = span.vaddr(); page < span.vaddr() + span.nr_pages() * kPageSize; page += kPageSize) {
       auto at = offset_of(child, page);
       auto there = offset_of(parent, page);
-      if (at && there && std::memcmp(mine.data() + *at, theirs.data() + *there, kPageSize) == 0) {
+      bool equal = false;
+      if (at && there) {
+        RETURN_IF_ERROR(mine.copy(*at, kPageSize, mine_page));
+        RETURN_IF_ERROR(theirs.copy(*there, kPageSize, their_page));
+        equal = std::memcmp(mine_page, their_page, kPageSize) == 0;
+      }
+      if (equal) {
         if (!same.empty() && same.back().end == page) same.back().end = page + kPageSize;
         else same.push_back({page, page + kPageSize});
       } else {

@@ -74,8 +74,9 @@ struct ProcessFacts {
 // Everything a dump collects while the tree is frozen, and writes into the image directory.
 class TreeDump {
  public:
-  TreeDump(const DumpTarget& target, Freezer& freezer, image::ImageDirWriter& writer, StageTimer& stages)
-      : target_(target), freezer_(freezer), writer_(writer), dir_(writer.dir()), stages_(stages), pids_{target.ns_level} {}
+  TreeDump(const DumpTarget& target, Freezer& freezer, image::ImageDirWriter& writer, StageTimer& stages, bool compress)
+      : target_(target), freezer_(freezer), writer_(writer), dir_(writer.dir()), stages_(stages), pids_{target.ns_level},
+        compress_(compress) {}
 
   Result<> collect(const image::ClockReadings& host_clocks) {
     auto started = Clock::now();
@@ -260,10 +261,10 @@ class TreeDump {
     step("memory map");
     contents_.add_mapped(process.pid, core, mm);
     note_used_files(core, mm);
-    std::string pages_name = image::file_name(image::Kind::Pages, pid);
+    std::string pages_name = image::file_name(compress_ ? image::Kind::CompressedPages : image::Kind::Pages, pid);
     ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
     stages_.enter("pages");
-    auto read_pages = dump_pages(process.pid, mm, std::move(pages_file), [this](uint64_t bytes) {
+    auto read_pages = dump_pages(process.pid, mm, std::move(pages_file), compress_, [this](uint64_t bytes) {
       if (ProgressLine* progress = stages_.progress()) progress->add_done(bytes);
     });
     stages_.enter("collect");
@@ -329,6 +330,7 @@ class TreeDump {
   std::vector<PipeEnd> pipe_ends_;
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   bool own_ipc_ = false;                            // The tree has an IPC namespace of its own.
+  bool compress_ = false;                           // --compress
   std::vector<SysvMapping> sysv_mappings_;         // Every attachment of a SysV segment in the tree.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
   std::map<pid_t, std::vector<PageRange>> shared_with_parent_;  // By host PID: pages that are the parent's.
@@ -392,7 +394,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   RETURN_IF_ERROR(fault_point("dump:after-freeze"));
 
   stages.enter("collect");
-  TreeDump tree(target, freezer, writer, stages);
+  TreeDump tree(target, freezer, writer, stages, options.compress);
   RETURN_IF_ERROR(tree.collect(host_clocks));
   if (!options.include.empty()) {
     ASSIGN_OR_RETURN(image::IncludedFiles included, collect_included(options.include, tree.used_files()));

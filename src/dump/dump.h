@@ -19,6 +19,7 @@ struct DumpOptions {
   std::string sign_key;     // Secret key file to sign the image with (cryo keygen); empty: unsigned.
   std::vector<std::string> include;  // --include: files (or directories of used files) to carry.
   bool progress = true;     // The progress line on a terminal (base/progress_line.h); off with --quiet.
+  bool compress = false;    // --compress: page data as zstd chunks (zpages-<pid>.img).
 };
 
 struct DumpSummary {

@@ -25,9 +25,11 @@ struct DumpedPages {
 };
 
 // Copies the pages of a stopped process into `out` (the new, empty pages file) and returns the
-// pagemap that indexes them, with the pages file's checksum. `on_read`, when given, is told the
-// bytes of each batch read from the process (for the progress line).
-Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out,
+// pagemap that indexes them, with the pages file's checksum. With `compress`, `out` is the
+// zpages-<pid>.img file: the page data goes there as zstd chunks, which the pagemap's compression
+// table lists. `on_read`, when given, is told the bytes of each batch read from the process (for
+// the progress line).
+Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out, bool compress = false,
                                const std::function<void(uint64_t)>& on_read = {});
 
 // True when a 4 KiB page holds only zero bytes.

@@ -47,6 +47,8 @@ const KindInfo kKinds[] = {
     {Kind::IncludedFiles, "included", "included", false, tag("CRIN"), prototype<IncludedFiles>},
     {Kind::Fingerprint, "fingerprint", "fingerprint", true, tag("CRFP"), prototype<ProcessFingerprint>},
     {Kind::SysvIpc, "sysv", "sysv", false, tag("CRSV"), prototype<SysvIpc>},
+    // The page data of `dump --compress`: zstd frames, indexed by the pagemap's compression table.
+    {Kind::CompressedPages, "zpages", "zpages", true, 0, nullptr},
 };
 
 }  // namespace

@@ -17,7 +17,7 @@ constexpr uint32_t kFormatVersion = 1;
 
 // New kinds go at the end: the fuzzer's seeds select a kind by its index in the table.
 enum class Kind { Inventory, Namespaces, ProcessTree, Core, MemoryMap, Pagemap, Pages, Files, Pipes, MemoryObjects, ObjectPages,
-                  FileContents, IncludedFiles, Fingerprint, SysvIpc };
+                  FileContents, IncludedFiles, Fingerprint, SysvIpc, CompressedPages };
 
 struct KindInfo {
   Kind kind;

@@ -5,6 +5,7 @@
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
+#include "image/page_compression.h"
 
 namespace cryo {
 
@@ -63,10 +64,22 @@ Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir_fd, const image
         process.fingerprint.emplace();
         RETURN_IF_ERROR(read(image::Kind::Fingerprint, pid, &*process.fingerprint));
       }
-      std::string pages = image::file_name(image::Kind::Pages, pid);
+      // Compressed page data is in a file of its own name, so that a cryo that does not know the
+      // compression table refuses the image (its inventory lists a name that cryo cannot place).
+      bool compressed = process.pagemap.has_compression();
+      image::Kind other = compressed ? image::Kind::Pages : image::Kind::CompressedPages;
+      if (listed(other, pid))
+        return fail(dir.path() + ": pid " + std::to_string(pid) + ": " + image::file_name(other, pid) + " does not go with its " +
+                    (compressed ? "compressed" : "uncompressed") + " pagemap");
+      std::string pages = image::file_name(compressed ? image::Kind::CompressedPages : image::Kind::Pages, pid);
       process.pages_name = pages;
       auto it = sizes.find(pages);
       process.pages_file_size = it == sizes.end() ? 0 : it->second;
+      if (compressed && process.pages_file_size > 0) {
+        // The frame headers, for validation to compare with the table before anything is created.
+        ASSIGN_OR_RETURN(OpenedFile file, dir.open_regular(pages, process.pages_file_size));
+        process.chunk_frame_sizes = image::declared_chunk_sizes(file.fd.get(), file.size, process.pagemap.compression());
+      }
     }
     set.index.emplace(pid, set.processes.size());  // A duplicate keeps the first; validation reports it.
     set.processes.push_back(std::move(process));

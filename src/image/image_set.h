@@ -37,8 +37,11 @@ struct ProcessImage {
   image::ProcessFiles files;
   // What the kernel showed of the process at the dump; absent in images from before verification.
   std::optional<image::ProcessFingerprint> fingerprint;
-  std::string pages_name;       // pages-<pid>.img, in ImageSet::dir_fd
+  std::string pages_name;       // pages-<pid>.img, or zpages-<pid>.img when compressed, in ImageSet::dir_fd
   uint64_t pages_file_size = 0; // As listed in the inventory (verified against the file by open_image_dir).
+  // For compressed page data: the content size each chunk's zstd frame header declares
+  // (image::declared_chunk_sizes), in the order of the pagemap's table.
+  std::vector<uint64_t> chunk_frame_sizes;
 
   uint32_t pid() const { return entry.pid(); }
   bool zombie() const { return entry.zombie(); }

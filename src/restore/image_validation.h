@@ -29,6 +29,8 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
 // The parts, for tests and for validate_image. `where` prefixes each problem ("pid 42").
 void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems);
 void validate_memory(const ProcessImage& process, std::vector<std::string>* problems);
+// The pagemap's compression table, when it has one (page_chunk_validation.cc); validate_memory calls it.
+void validate_page_chunks(const ProcessImage& process, std::vector<std::string>* problems);
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems);
 // objects.img and every mapping and fd that names one of its objects.
 void validate_objects(const ImageSet& set, std::vector<std::string>* problems);

@@ -13,11 +13,14 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 #include "base/dir_fd.h"
 #include "base/hex.h"
 #include "base/logging.h"
 #include "base/unique_fd.h"
+#include "image/page_data.h"
 #include "image/vm_flag_table.h"
 #include "kernel/proc_pagemap.h"
 #include "restore/address_plan.h"
@@ -38,46 +41,8 @@ std::string describe(const image::Vma& vma) {
   return out;
 }
 
-// The pages file mapped read-only into cryo: process_vm_writev then copies straight from the page cache.
-class PagesFile {
- public:
-  static Result<PagesFile> open(const DirFd& dir, const std::string& name, uint64_t size) {
-    PagesFile file;
-    file.size_ = size;
-    if (size == 0) return file;
-    std::string path = dir.describe(name);
-    ASSIGN_OR_RETURN(OpenedFile opened, dir.open_regular(name, size));
-    // Verified against the inventory when the image was opened; a file cut short since would fault
-    // (SIGBUS) where the mapping runs past its end.
-    if (opened.size != size) return fail(path + " changed since the image was verified");
-    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, opened.fd.get(), 0);
-    if (data == MAP_FAILED) return fail_errno("mmap(" + path + ")");
-    file.data_ = static_cast<const char*>(data);
-    return file;
-  }
-  PagesFile() = default;
-  PagesFile(PagesFile&& other) noexcept : data_(std::exchange(other.data_, nullptr)), size_(other.size_) {}
-  PagesFile& operator=(PagesFile&&) = delete;
-  ~PagesFile() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  const char* data() const { return data_; }
-
- private:
-  const char* data_ = nullptr;
-  uint64_t size_ = 0;
-};
-
-// Copies every page run into the tracee with as few process_vm_writev calls as IOV_MAX allows.
-Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, const PagesFile& pages) {
-  std::vector<iovec> local, remote;
-  local.reserve(runs.size());
-  remote.reserve(runs.size());
-  for (const auto& run : runs) {
-    size_t bytes = run.nr_pages() * kPageSize;
-    local.push_back({const_cast<char*>(pages.data() + run.offset()), bytes});
-    remote.push_back({reinterpret_cast<void*>(run.vaddr()), bytes});
-  }
+// Writes the iovecs into the tracee with as few process_vm_writev calls as IOV_MAX allows.
+Result<> write_iovecs(pid_t pid, std::vector<iovec>& local, std::vector<iovec>& remote) {
   size_t i = 0;
   while (i < local.size()) {
     size_t count = std::min<size_t>(IOV_MAX, local.size() - i);
@@ -101,6 +66,92 @@ Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, const Pa
     }
   }
   return {};
+}
+
+// The part of the runs that one chunk holds: where in the chunk, and where in the process.
+struct ChunkPieces {
+  size_t chunk;
+  std::vector<uint64_t> at;  // Offsets in the chunk.
+  std::vector<iovec> remote;
+};
+
+// For each chunk that holds stored pages to write, in order, its pieces of the runs.
+std::vector<ChunkPieces> pieces_by_chunk(const std::vector<image::PageRun>& runs, const image::PageData& pages) {
+  std::vector<image::PageRun> by_offset = runs;
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const image::PageRun& a, const image::PageRun& b) { return a.offset() < b.offset(); });
+  auto run_end = [](const image::PageRun& r) { return r.offset() + r.nr_pages() * kPageSize; };
+  std::vector<ChunkPieces> out;
+  size_t first = 0;  // Runs before it end before the current chunk.
+  for (size_t c = 0; c < pages.chunk_count() && first < by_offset.size(); ++c) {
+    image::ChunkRange chunk = pages.chunk_range(c);
+    uint64_t chunk_end = chunk.offset + chunk.size;
+    while (first < by_offset.size() && run_end(by_offset[first]) <= chunk.offset) ++first;
+    ChunkPieces pieces{c, {}, {}};
+    for (size_t i = first; i < by_offset.size() && by_offset[i].offset() < chunk_end; ++i) {
+      const auto& run = by_offset[i];
+      uint64_t from = std::max(run.offset(), chunk.offset), to = std::min(run_end(run), chunk_end);
+      if (from >= to) continue;
+      pieces.at.push_back(from - chunk.offset);
+      pieces.remote.push_back({reinterpret_cast<void*>(run.vaddr() + (from - run.offset())), to - from});
+    }
+    // A chunk no run needs is not even decompressed.
+    if (!pieces.remote.empty()) out.push_back(std::move(pieces));
+  }
+  return out;
+}
+
+Result<> write_chunk(pid_t pid, const ChunkPieces& pieces, const char* data) {
+  std::vector<iovec> local, remote = pieces.remote;
+  local.reserve(remote.size());
+  for (size_t i = 0; i < remote.size(); ++i) local.push_back({const_cast<char*>(data + pieces.at[i]), remote[i].iov_len});
+  return write_iovecs(pid, local, remote);
+}
+
+// A compressed pages file: chunks are decompressed two at a time, one on a second thread, into two
+// buffers that stay in the cache, and written into the tracee from there. Decompression is most of
+// the cost; on one CPU the second thread only takes turns with this one.
+Result<> fill_compressed_pages(pid_t pid, const std::vector<image::PageRun>& runs, const image::PageData& pages) {
+  std::vector<ChunkPieces> work = pieces_by_chunk(runs, pages);
+  if (work.empty()) return {};
+  std::vector<char> buffers[2] = {std::vector<char>(pages.largest_chunk()), std::vector<char>(pages.largest_chunk())};
+  image::ChunkScratch scratch[2];
+  for (size_t k = 0; k < work.size(); k += 2) {
+    bool pair = k + 1 < work.size();
+    Result<> second;
+    std::thread helper;
+    if (pair) {
+      try {
+        helper = std::thread([&] { second = pages.decompress_chunk(work[k + 1].chunk, buffers[1].data(), scratch[1]); });
+      } catch (const std::system_error&) {
+        second = pages.decompress_chunk(work[k + 1].chunk, buffers[1].data(), scratch[1]);  // No thread to be had.
+      }
+    }
+    Result<> first = pages.decompress_chunk(work[k].chunk, buffers[0].data(), scratch[0]);
+    if (helper.joinable()) helper.join();
+    RETURN_IF_ERROR(first);
+    RETURN_IF_ERROR(write_chunk(pid, work[k], buffers[0].data()));
+    if (!pair) continue;
+    RETURN_IF_ERROR(second);
+    RETURN_IF_ERROR(write_chunk(pid, work[k + 1], buffers[1].data()));
+  }
+  return {};
+}
+
+// Copies every page run into the tracee. The raw pages file is mapped: the copy goes straight from
+// the page cache, with as few process_vm_writev calls as IOV_MAX allows.
+Result<> fill_pages(pid_t pid, const std::vector<image::PageRun>& runs, image::PageData& pages) {
+  if (pages.compressed()) return fill_compressed_pages(pid, runs, pages);
+  if (runs.empty()) return {};
+  ASSIGN_OR_RETURN(const char* data, pages.chunk(0));
+  std::vector<iovec> local, remote;
+  local.reserve(runs.size());
+  remote.reserve(runs.size());
+  for (const auto& run : runs) {
+    size_t bytes = run.nr_pages() * kPageSize;
+    local.push_back({const_cast<char*>(data + run.offset()), bytes});
+    remote.push_back({reinterpret_cast<void*>(run.vaddr()), bytes});
+  }
+  return write_iovecs(pid, local, remote);
 }
 
 // Removes everything of the placeholder but the trampoline, the vdso mappings and the VMAs it has in
@@ -283,13 +334,14 @@ Result<> apply_advice(RemoteTask& task, const image::Vma& vma, image::VmFlagHand
 
 // Copies the stored page at `address` (if the image has one) into the tracee again, through
 // /proc/PID/mem, which writes through any protection.
-Result<> refill_page(pid_t pid, const image::Pagemap& pagemap, const PagesFile& pages, uint64_t address) {
+Result<> refill_page(pid_t pid, const image::Pagemap& pagemap, image::PageData& pages, uint64_t address) {
   for (const auto& run : pagemap.runs()) {
     if (address < run.vaddr() || address >= run.vaddr() + run.nr_pages() * kPageSize) continue;
     std::string path = "/proc/" + std::to_string(pid) + "/mem";
     UniqueFd mem(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!mem.valid()) return fail_errno("open(" + path + ")");
-    const char* data = pages.data() + run.offset() + (address - run.vaddr());
+    char data[kPageSize];
+    RETURN_IF_ERROR(pages.copy(run.offset() + (address - run.vaddr()), kPageSize, data));
     if (::pwrite(mem.get(), data, kPageSize, static_cast<off_t>(address)) != static_cast<ssize_t>(kPageSize))
       return fail_errno("pwrite(" + path + " at " + hex(address) + ")");
     return {};
@@ -302,7 +354,7 @@ Result<> refill_page(pid_t pid, const image::Pagemap& pagemap, const PagesFile& 
 // kernel merges them and spreads it). A mapping whose guards were all removed again keeps gu:
 // a guard installed and removed on its first page gives it that history; the guard zapped the
 // page, which is then copied in again.
-Result<> apply_guards(RemoteTask& task, const image::Vma& vma, const image::Pagemap& pagemap, const PagesFile& pages) {
+Result<> apply_guards(RemoteTask& task, const image::Vma& vma, const image::Pagemap& pagemap, image::PageData& pages) {
   if (!vma.maybe_guard()) return {};
   if (vma.guard_regions_size() == 0) {
     RETURN_IF_ERROR(madvise(task, vma.start(), vma.start() + kPageSize, MADV_GUARD_INSTALL, "MADV_GUARD_INSTALL"));
@@ -428,7 +480,8 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   }
   RETURN_IF_ERROR_CTX(files.close_all(), "close mapped files");
 
-  ASSIGN_OR_RETURN(PagesFile pages, PagesFile::open(image_dir, process.pages_name, process.pages_file_size));
+  // Validated: the pagemap's sizes are those of the file the inventory lists.
+  ASSIGN_OR_RETURN(image::PageData pages, image::PageData::open(image_dir, process.pages_name, process.pagemap, true));
   auto mapped = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(fill_pages(task.host_pid(), runs, pages));
   auto copied = std::chrono::steady_clock::now();
@@ -460,7 +513,7 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   for (const auto& run : runs) written += run.nr_pages() * kPageSize;
   log->debug("pid {}: {} mappings, {} of {} bytes of pages written ({} mappings, {} bytes, in place already): mapped in {:.2f} ms, "
              "copied in {:.2f} ms, protected in {:.2f} ms",
-             process.pid(), vmas.size(), written, process.pages_file_size, keep.size(), kept_bytes, ms(mapped - started),
+             process.pid(), vmas.size(), written, process.pagemap.pages_file_size(), keep.size(), kept_bytes, ms(mapped - started),
              ms(copied - mapped), ms(done - copied));
   return {};
 }

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "base/hex.h"
+#include "image/page_data.h"
 
 namespace cryo::restore {
 namespace {
@@ -32,21 +33,10 @@ bool map_seed(const image::Vma& vma) {
 
 Result<> write_own_pages(const ProcessImage& process, const DirFd& dir, const std::vector<AddressRange>& ranges) {
   if (ranges.empty()) return {};
-  ASSIGN_OR_RETURN(OpenedFile pages, dir.open_regular(process.pages_name, process.pages_file_size));
-  for (const auto& run : runs_within(process.pagemap, ranges)) {
-    auto* at = reinterpret_cast<char*>(run.vaddr());
-    uint64_t left = run.nr_pages() * kPageSize;
-    uint64_t offset = run.offset();
-    while (left > 0) {
-      ssize_t n = ::pread(pages.fd.get(), at, left, static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return fail(errno_error("pread(" + process.pages_name + ")").context("seed pages at " + hex(run.vaddr())));
-      if (n == 0) return fail(process.pages_name + " ends before offset " + hex(offset));
-      at += n;
-      left -= static_cast<uint64_t>(n);
-      offset += static_cast<uint64_t>(n);
-    }
-  }
+  ASSIGN_OR_RETURN(image::PageData pages, image::PageData::open(dir, process.pages_name, process.pagemap, false));
+  for (const auto& run : runs_within(process.pagemap, ranges))
+    RETURN_IF_ERROR_CTX(pages.copy(run.offset(), run.nr_pages() * kPageSize, reinterpret_cast<char*>(run.vaddr())),
+                        "seed pages at " + hex(run.vaddr()));
   return {};
 }
 

@@ -128,9 +128,17 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
   }
 
   const auto& pagemap = process.pagemap;
-  if (pagemap.pages_file_size() != process.pages_file_size)
+  // The bytes of page data the runs index: the raw file, or what the compressed chunks hold.
+  uint64_t data_size = process.pages_file_size;
+  if (pagemap.has_compression()) {
+    size_t before = problems->size();
+    validate_page_chunks(process, problems);
+    if (problems->size() != before) return;
+    data_size = pagemap.pages_file_size();
+  } else if (pagemap.pages_file_size() != process.pages_file_size) {
     problem("pagemap says the pages file holds " + std::to_string(pagemap.pages_file_size()) + " bytes, the inventory " +
             std::to_string(process.pages_file_size));
+  }
   if (pagemap.runs_size() > kMaxPageRuns) {
     problem("has " + std::to_string(pagemap.runs_size()) + " page runs, more than cryo accepts");
     return;
@@ -148,7 +156,7 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
     uint64_t end = run.vaddr() + bytes;
     if (run.vaddr() < previous_run_end) problem(name + " overlaps or is out of order with the run before");
     previous_run_end = end;
-    if (run.offset() > process.pages_file_size || bytes > process.pages_file_size - run.offset())
+    if (run.offset() > data_size || bytes > data_size - run.offset())
       problem(name + ": bytes " + hex(run.offset()) + "+" + hex(bytes) + " are beyond the end of the pages file");
     // Every page must fall in a mapping that restore fills (not a special or shared file one).
     uint64_t cursor = run.vaddr();

@@ -101,7 +101,7 @@ image::RunStats restore_stats(const ImageSet& images, const StageTimer& stages) 
     stats.threads += static_cast<uint64_t>(process.core.threads_size());
     stats.fds += static_cast<uint64_t>(process.files.fds_size());
     stats.mappings += static_cast<uint64_t>(process.mm.vmas_size());
-    stats.pages_bytes += process.pages_file_size;
+    stats.pages_bytes += process.pagemap.pages_file_size();
   }
   stats.pages = stats.pages_bytes / 4096;
   // Every file of the image was read to verify it against the inventory (pages files again to restore them).
@@ -161,7 +161,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   stages.enter("check");
   {
     uint64_t total = images.object_pages_size;
-    for (const ProcessImage& process : images.processes) total += process.pages_file_size;
+    for (const ProcessImage& process : images.processes) total += process.pagemap.pages_file_size();
     progress.set_total(total);
   }
   if (!options.allow_copy) RETURN_IF_ERROR(check_source_tree_gone(images.inventory, options.dir));
@@ -273,7 +273,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       tree.kill(tids_of(tracees));
       return fail(restored.error());
     }
-    progress.add_done(process.pages_file_size);
+    progress.add_done(process.pagemap.pages_file_size());
   }
   log->debug("processes restored in {:.2f} ms", ms_since(restoring));
   // Every attachment is in place: removed segments now live on through the processes alone.

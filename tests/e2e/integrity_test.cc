@@ -98,8 +98,11 @@ class Integrity : public ::testing::Test {
     std::set<image::Kind> kinds;
     for (const auto& name : names_)
       if (auto id = image::identify(name)) kinds.insert(id->kind);
-    // The workload was chosen so that its image has a file of every kind there is.
-    ASSERT_EQ(kinds.size(), image::all_kinds().size()) << "the dump lacks some image kind";
+    // The workload was chosen so that its image has a file of every kind there is, but the
+    // compressed pages of `dump --compress`, which replace the raw ones: compressed_pages_test.cc
+    // damages those.
+    EXPECT_FALSE(kinds.count(image::Kind::CompressedPages));
+    ASSERT_EQ(kinds.size(), image::all_kinds().size() - 1) << "the dump lacks some image kind";
   }
 
   // The untouched image still restores and the tree passes its check: the cases above left it

@@ -9,7 +9,9 @@
 #include <xxhash.h>
 
 #include <cstdio>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/file_util.h"
@@ -23,6 +25,7 @@
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/image_kinds.h"
+#include "image/page_compression.h"
 #include "image/run_stats.h"
 #include "inventory.pb.h"
 #include "mm.pb.h"
@@ -264,6 +267,24 @@ image::Pagemap make_pagemap() {
   return pagemap;
 }
 
+// The same two pages compressed (dump --compress): one zstd chunk in zpages-1.img, which the
+// pagemap's compression table lists.
+Result<std::pair<image::Pagemap, std::string>> make_compressed_pages(const std::string& pages) {
+  image::Pagemap pagemap = make_pagemap();
+  ASSIGN_OR_RETURN(image::ChunkCompressor compressor, image::ChunkCompressor::make(image::kPageCompressionLevel));
+  ASSIGN_OR_RETURN(std::span<const char> frame, compressor.compress(pages));
+  std::string stored(frame.data(), frame.size());
+  auto* table = pagemap.mutable_compression();
+  table->set_codec(image::PAGE_CODEC_ZSTD);
+  table->set_stored_size(stored.size());
+  auto* chunk = table->add_chunks();
+  chunk->set_offset(0);
+  chunk->set_size(pages.size());
+  chunk->set_stored_offset(0);
+  chunk->set_stored_size(stored.size());
+  return std::make_pair(pagemap, stored);
+}
+
 image::ProcessFiles make_files() {
   image::ProcessFiles files;
   for (int fd = 0; fd < 3; ++fd) {
@@ -405,6 +426,9 @@ Result<> write_generated(const std::string& out_dir) {
   // Two records in one file, so the record loop runs more than once.
   decode_files.push_back({Kind::Pipes, 0, framed(Kind::Pipes, {&pipes, &pipes})});
   decode_files.push_back({Kind::Core, 0, framed(Kind::Core, {})});
+  ASSIGN_OR_RETURN(auto compressed, make_compressed_pages(pages));
+  const auto& [compressed_pagemap, zpages] = compressed;
+  decode_files.push_back({Kind::CompressedPages, 1, zpages});
   for (size_t i = 0; i < decode_files.size(); ++i) {
     const auto& file = decode_files[i];
     std::string seed(1, char(selector(Mode::Decode, kind_index(file.kind))));
@@ -431,6 +455,14 @@ Result<> write_generated(const std::string& out_dir) {
   }
   RETURN_IF_ERROR(write_seed(out_dir, "gen-dir-sums", dir_input(Mode::DirWithSums, inventory, image_files)));
   RETURN_IF_ERROR(write_seed(out_dir, "gen-dir", dir_input(Mode::Dir, inventory, image_files)));
+  // The same image with its pages compressed.
+  std::vector<SeedFile> compressed_files;
+  for (const auto& file : image_files) {
+    if (file.kind == Kind::Pages) compressed_files.push_back({Kind::CompressedPages, 1, zpages});
+    else if (file.kind == Kind::Pagemap) compressed_files.push_back({Kind::Pagemap, 1, framed(Kind::Pagemap, {&compressed_pagemap})});
+    else compressed_files.push_back(file);
+  }
+  RETURN_IF_ERROR(write_seed(out_dir, "gen-dir-sums-compressed", dir_input(Mode::DirWithSums, inventory, compressed_files)));
   // One file per directory input as well, so each kind is reachable alone.
   for (const auto& file : image_files)
     RETURN_IF_ERROR(write_seed(out_dir, "gen-dir-sums-" + image::file_name(file.kind, file.pid),

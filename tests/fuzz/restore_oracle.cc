@@ -45,6 +45,28 @@ std::optional<std::string> check_memory(const ProcessImage& p, const std::string
         !clean_absolute(vma.path()))
       return name + " maps an unclean path '" + vma.path() + "'";
   }
+  // The bytes the runs index: the raw file, or what the chunks of a compressed one hold, which must
+  // then tile the page data and the file exactly, each frame declaring its chunk's size.
+  uint64_t data_size = p.pages_file_size;
+  if (p.pagemap.has_compression()) {
+    const auto& table = p.pagemap.compression();
+    if (table.codec() != image::PAGE_CODEC_ZSTD) return where + "compressed pages of an unknown codec";
+    uint64_t data_end = 0, stored_end = 0;
+    for (int i = 0; i < table.chunks_size(); ++i) {
+      const auto& c = table.chunks(i);
+      std::string name = where + "chunk " + std::to_string(i);
+      if (c.size() == 0 || c.size() % kPage || c.stored_size() == 0) return name + " is empty or unaligned";
+      if (c.offset() != data_end || c.stored_offset() != stored_end) return name + " does not follow the chunk before";
+      if (c.stored_size() > p.pages_file_size - stored_end) return name + " runs past the file";
+      if (static_cast<size_t>(i) >= p.chunk_frame_sizes.size() || p.chunk_frame_sizes[static_cast<size_t>(i)] != c.size())
+        return name + " has a frame of another size";
+      data_end += c.size();
+      stored_end += c.stored_size();
+    }
+    if (stored_end != p.pages_file_size || table.stored_size() != p.pages_file_size) return where + "chunks do not fill the file";
+    if (data_end != p.pagemap.pages_file_size()) return where + "chunks do not hold the pagemap's page data";
+    data_size = data_end;
+  }
   uint64_t previous_run_end = 0;
   for (const auto& run : p.pagemap.runs()) {
     std::string name = where + "page run " + hex(run.vaddr()) + " x" + std::to_string(run.nr_pages());
@@ -52,8 +74,8 @@ std::optional<std::string> check_memory(const ProcessImage& p, const std::string
     if (run.nr_pages() > kUserTop / kPage || run.vaddr() >= kUserTop || run.nr_pages() * kPage > kUserTop - run.vaddr())
       return name + " reaches outside user space";
     const uint64_t bytes = run.nr_pages() * kPage, end = run.vaddr() + bytes;
-    if (run.offset() > p.pages_file_size || bytes > p.pages_file_size - run.offset())
-      return name + " reads beyond the pages file (" + std::to_string(p.pages_file_size) + " bytes)";
+    if (run.offset() > data_size || bytes > data_size - run.offset())
+      return name + " reads beyond the pages file (" + std::to_string(data_size) + " bytes)";
     if (run.vaddr() < previous_run_end) return name + " overlaps the run before";
     previous_run_end = end;
     // Every page lands in a mapping restore fills with data.

@@ -1,7 +1,9 @@
 // Checkpoint/restore workload: memory, live registers, PIDs and clocks.
 //
-//   cr_memory [--mib=64] [--max-jump-ms=2000] [--min-jump-ms=0]
+//   cr_memory [--mib=64] [--text-mib=0] [--max-jump-ms=2000] [--min-jump-ms=0]
 //
+// --text-mib adds that much compressible memory (lines of text made from the seed, as a heap of
+// small records would hold), checked after restore like the rest (for dump --compress).
 // Run as the init of a PID namespace (cryo run). It forks one child, fills --mib MiB with
 // xorshift64 data from a random seed and hashes it, then enters an assembly loop that holds known
 // values in r12, r15 (callee-saved), xmm10 and ymm8, writes READY from inside the loop (so the
@@ -105,6 +107,31 @@ static size_t first_wrong_word(const uint64_t* words, size_t count, uint64_t see
   return count;
 }
 
+// Compressible text: records "key-N=value-M;" with N counting up and M from the seed's sequence.
+static void fill_text(char* text, size_t bytes, uint64_t seed) {
+  uint64_t state = seed;
+  size_t at = 0;
+  for (uint64_t n = 0; at < bytes; ++n) {
+    char record[64];
+    int length = snprintf(record, sizeof record, "key-%llu=value-%llu;", (unsigned long long)n,
+                          (unsigned long long)(xorshift64(&state) % 100000));
+    size_t take = (size_t)length < bytes - at ? (size_t)length : bytes - at;
+    memcpy(text + at, record, take);
+    at += take;
+  }
+}
+
+// The offset of the first byte that differs from fill_text's, or `bytes`.
+static size_t first_wrong_text(const char* text, size_t bytes, uint64_t seed) {
+  char* expected = malloc(bytes);
+  if (!expected) return 0;
+  fill_text(expected, bytes, seed);
+  size_t at = 0;
+  while (at < bytes && text[at] == expected[at]) ++at;
+  free(expected);
+  return at;
+}
+
 static _Noreturn void run_child(long long min_jump_ms, long long max_jump_ms) {
   pid_t pid = getpid();
   pid_t parent = getppid();
@@ -124,6 +151,7 @@ static _Noreturn void run_child(long long min_jump_ms, long long max_jump_ms) {
 
 int main(int argc, char** argv) {
   size_t mib = (size_t)arg_number(argc, argv, "mib", 64);
+  size_t text_mib = (size_t)arg_number(argc, argv, "text-mib", 0);
   long long max_jump_ms = arg_number(argc, argv, "max-jump-ms", 2000);
   long long min_jump_ms = arg_number(argc, argv, "min-jump-ms", 0);
   install_check_handler();
@@ -145,6 +173,13 @@ int main(int argc, char** argv) {
   SETUP_OR_DIE(memory != MAP_FAILED, "mmap %zu MiB: %s\n", mib, strerror(errno));
   fill(memory, words, seed);
   uint64_t hash = hash_words(memory, words);
+  size_t text_bytes = text_mib << 20;
+  char* text = NULL;
+  if (text_bytes > 0) {
+    text = mmap(NULL, text_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    SETUP_OR_DIE(text != MAP_FAILED, "mmap %zu MiB of text: %s\n", text_mib, strerror(errno));
+    fill_text(text, text_bytes, seed);
+  }
 
   char ready[256];
   int length = snprintf(ready, sizeof ready, "READY pid=%d child=%d mib=%zu seed=%#llx hash=%#llx\n", (int)getpid(),
@@ -163,6 +198,10 @@ int main(int argc, char** argv) {
   uint64_t hash_after = hash_words(memory, words);
   EXPECT_OR_FAIL(hash_after == hash, "memory hash %#llx, was %#llx\n", (unsigned long long)hash_after,
                  (unsigned long long)hash);
+  if (text_bytes > 0) {
+    size_t wrong_text = first_wrong_text(text, text_bytes, seed);
+    EXPECT_OR_FAIL(wrong_text == text_bytes, "text memory differs at offset %#zx (%p)\n", wrong_text, (void*)(text + wrong_text));
+  }
 
   EXPECT_OR_FAIL(kill(child, SIGUSR1) == 0, "kill(child %d, SIGUSR1): %s\n", (int)child, strerror(errno));
   int status = 0;
