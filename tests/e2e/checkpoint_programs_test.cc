@@ -3,10 +3,15 @@
 // The scripts live in the session's directory, so every process of the test is found by its path.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <regex>
 
@@ -205,6 +210,78 @@ server.serve_forever(poll_interval=0.05)
 TEST(CheckpointPrograms, Python3HttpServerKeepsItsPortAndCounter) {
   CheckpointSession session;
   expect_program_survives(session, {"/usr/bin/python3", write_script(session, "server.py", kPythonServer)});
+}
+
+// A daemon with a unix control socket: python's socketserver.ThreadingUnixStreamServer at a path,
+// with a client of the tree's own that keeps its connection open across the dump. After restore a
+// client outside the tree (this test) connects at the path and is answered with the count going on,
+// and the kept connection answers next.
+constexpr const char* kPythonUnixServer = R"(
+import os, signal, socket, socketserver, sys, threading
+path = sys.argv[1]
+hits = {"count": 0}
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            hits["count"] += 1
+            self.wfile.write(b"hits=%d\n" % hits["count"])
+            self.wfile.flush()
+server = socketserver.ThreadingUnixStreamServer(path, Handler)
+client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+client.connect(path)
+answers = client.makefile("rb")
+def ask():
+    client.sendall(b"hit\n")
+    return answers.readline().decode().strip()
+def check():
+    problems = []
+    try:
+        answer = ask()
+        if answer != "hits=4": problems.append("the kept connection was answered '%s'" % answer)
+    except Exception as error:
+        problems.append("asking over the kept connection failed: %r" % error)
+    for p in problems: print("FAIL: " + p, flush=True)
+    if not problems: print("PASS", flush=True)
+    os._exit(1 if problems else 0)
+signal.signal(signal.SIGUSR1, lambda signo, frame: threading.Thread(target=check).start())
+threading.Thread(target=lambda: (ask(), ask(), print("READY", flush=True))).start()
+server.serve_forever(poll_interval=0.05)
+)";
+
+// One request on a new connection to the control socket at `path`: its answer line, or the error.
+std::string ask_unix_socket(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "socket: " + std::string(strerror(errno));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    answer = "connect: " + std::string(strerror(errno));
+  } else if (::write(fd, "hit\n", 4) != 4) {
+    answer = "write: " + std::string(strerror(errno));
+  } else {
+    timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') answer += c;
+  }
+  ::close(fd);
+  return answer;
+}
+
+TEST(CheckpointPrograms, Python3UnixControlSocketAnswersAtItsPathAndOnItsKeptConnection) {
+  CheckpointSession session;
+  std::string socket_path = session.dir() / "control.sock";
+  pid_t init = session.start_command({"/usr/bin/python3", write_script(session, "unix_server.py", kPythonUnixServer), socket_path});
+  ASSERT_GT(init, 0);
+  usleep(300 * 1000);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  EXPECT_NE(ask_unix_socket(socket_path), "hits=3") << "the dumped server still answers";
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  EXPECT_EQ(ask_unix_socket(socket_path), "hits=3") << "log:\n" << slurp(session.log_path());
+  session.expect_pass_after_check(restored);
 }
 
 // The JDK: java.nio (which keeps a socketpair end whose peer it closed at start-up), a file written
