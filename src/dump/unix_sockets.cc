@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "dump/inet_sockets.h"
 #include "dump/netlink_sockets.h"
 #include "dump/tcp_listeners.h"
 #include "dump/unix_datagrams.h"
@@ -216,7 +217,7 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
     return collect_tcp_listener(sock.get(), fd, target, ino, out);
   if (facts.family == AF_NETLINK) return collect_netlink_socket(pid, sock.get(), fd, target, ino, out);
   if (facts.family != AF_UNIX || (facts.type != SOCK_STREAM && facts.type != SOCK_DGRAM && facts.type != SOCK_SEQPACKET))
-    return fail(refused(fd, target, kind));
+    return fail(refused(fd, target, kind + describe_inet_endpoints(sock.get(), facts.family, facts.type)));
   ASSIGN_OR_RETURN(UnixSocketDiag diag, query_unix_socket(ino));
   if (info.scm_fds && *info.scm_fds != 0)
     return fail(refused(fd, target, kind + " with " + std::to_string(*info.scm_fds) + " fds in flight (SCM_RIGHTS)"));

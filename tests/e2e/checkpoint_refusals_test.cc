@@ -43,7 +43,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"cpu_timer", "(a CPU-time or alarm clock)"},
                       Refusal{"seccomp", "it runs under seccomp (mode 2)"},
                       Refusal{"nested_pidns", "is in a PID namespace nested in the tree's"},
-                      Refusal{"tcp_connected", "is an AF_INET SOCK_STREAM socket"},
+                      Refusal{"tcp_connected", "is an AF_INET SOCK_STREAM socket connected from 127.0.0.1:"},
                       Refusal{"epoll_shared", "is an epoll set shared with pid"},
                       Refusal{"pidfd", "is an anonymous inode of kind 'pidfd'"},
                       Refusal{"fanotify_mount", "fanotify mark on mount "},

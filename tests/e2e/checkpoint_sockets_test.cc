@@ -140,7 +140,7 @@ TEST(CheckpointFdSockets, ASocketWithAnFdInFlightIsRefused) {
   expect_refused("scm", "an AF_UNIX SOCK_DGRAM socket with 1 fds in flight (SCM_RIGHTS)");
 }
 
-TEST(CheckpointFdSockets, AnInetSocketIsRefusedAndTheTreeRunsOn) { expect_refused("inet", "an AF_INET SOCK_DGRAM socket"); }
+TEST(CheckpointFdSockets, AnInetSocketIsRefusedAndTheTreeRunsOn) { expect_refused("inet", "an AF_INET SOCK_DGRAM socket bound to 127.0.0.1:"); }
 
 }  // namespace
 }  // namespace cryo::e2e

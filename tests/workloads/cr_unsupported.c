@@ -162,7 +162,9 @@ static void setup(const char* kind, const char* dir, const char* queue) {
                  "listen: %s\n", strerror(errno));
     fd = socket(AF_INET, SOCK_STREAM, 0);
     SETUP_OR_DIE(connect(fd, (struct sockaddr*)&address, sizeof address) == 0, "connect: %s\n", strerror(errno));
-    close(listener);  // The connection stays, established.
+    // Accepted and the listener kept: closing it with the connection still queued would reset the
+    // connection (TCP state CLOSE), and the dump would see no established one.
+    SETUP_OR_DIE(accept(listener, NULL, NULL) >= 0, "accept: %s\n", strerror(errno));
   } else if (strcmp(kind, "epoll_shared") == 0) {
     fd = epoll_create1(0);
     SETUP_OR_DIE(fd >= 0, "epoll_create1: %s\n", strerror(errno));
