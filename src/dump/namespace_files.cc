@@ -1,9 +1,7 @@
 #include "dump/namespace_files.h"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 
 #include "dump/file_identity.h"
 #include "ns/restored_namespaces.h"
@@ -25,11 +23,6 @@ std::string namespace_type_of(const std::string& target) {
 bool same_inode(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
 
 }  // namespace
-
-bool on_namespace_filesystem(const std::string& link) {
-  struct statfs fs;
-  return ::statfs(link.c_str(), &fs) == 0 && static_cast<unsigned long>(fs.f_type) == NSFS_MAGIC;
-}
 
 Result<> collect_namespace_file(pid_t pid, int fd, const std::string& target, const std::string& link, image::Fd& out) {
   std::string type = namespace_type_of(target);

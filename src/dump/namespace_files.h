@@ -25,8 +25,6 @@
 
 namespace cryo::dump {
 
-// Whether the file an fd link (/proc/PID/fd/N) leads to lies on nsfs.
-bool on_namespace_filesystem(const std::string& link);
 
 // Fills `out` (kind FD_NAMESPACE, namespace_file) for fd `fd` of host PID `pid`, whose link `link`
 // reads `target` and which lies on nsfs; refuses what restore could not give back.

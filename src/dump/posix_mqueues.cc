@@ -8,7 +8,6 @@
 #include <sys/mount.h>  // fsopen, fsconfig and fsmount flags.
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +26,6 @@
 namespace cryo::dump {
 namespace {
 
-constexpr unsigned long kMqueueMagic = 0x19800202;  // ipc/mqueue.c; <linux/magic.h> does not have it.
 constexpr uint32_t kKernelLargefile = 0100000;       // glibc's O_LARGEFILE is 0 on x86_64.
 
 // What the helper child leaves in the shared buffer for each queue, followed by its messages: a
@@ -393,11 +391,6 @@ Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t 
   add_sysctls(r, ipc);
   RETURN_IF_ERROR(read_records(bytes, r.queues, ipc));
   return r.dev;
-}
-
-bool is_mqueue_fd(const std::string& link) {
-  struct statfs fs;
-  return ::statfs(link.c_str(), &fs) == 0 && static_cast<unsigned long>(fs.f_type) == kMqueueMagic;
 }
 
 Result<bool> collect_mqueue_fd(int fd, const std::string& target, const std::string& link, image::Fd& out) {

@@ -34,8 +34,8 @@ Result<MqueueStatus> parse_mqueue_status(std::string_view text);
 // namespace's mqueue filesystem (its queues' st_dev).
 Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget);
 
-// Whether the fd behind /proc/PID/fd/N `link` is of a POSIX message queue (the mqueue filesystem).
-bool is_mqueue_fd(const std::string& link);
+// The mqueue filesystem's statfs f_type (ipc/mqueue.c; <linux/magic.h> does not have it).
+inline constexpr unsigned long kMqueueMagic = 0x19800202;
 
 // Fills `out` (its flags already read from fdinfo) as an FD_POSIX_MQUEUE fd of the queue whose
 // inode `link` names; refuses status flags an mq_open cannot give back. False: closed meanwhile.

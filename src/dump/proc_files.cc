@@ -44,11 +44,6 @@ uint32_t status_tgid(const std::string& text) {
 
 }  // namespace
 
-bool on_proc_filesystem(const std::string& link) {
-  struct statfs fs;
-  return ::statfs(link.c_str(), &fs) == 0 && static_cast<unsigned long>(fs.f_type) == PROC_SUPER_MAGIC;
-}
-
 Result<> collect_proc_file(pid_t pid, int fd, const std::string& target, const std::string& link, image::Fd& out) {
   ASSIGN_OR_RETURN(struct stat st, stat_path(link));
   // The link text is the path in the holder's view (its root, its mounts): the tree's own /proc is

@@ -30,8 +30,6 @@
 
 namespace cryo::dump {
 
-// Whether the file an fd link (/proc/PID/fd/N) leads to lies on a proc filesystem.
-bool on_proc_filesystem(const std::string& link);
 
 // Fills `out` (kind FD_PROC_FILE, proc_path) for fd `fd` of host PID `pid`, whose link `link`
 // (/proc/PID/fd/N) reads `target` and which lies on a proc filesystem; refuses what restore could

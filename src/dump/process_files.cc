@@ -69,6 +69,13 @@ std::string pseudo_file_kind(const std::string& target) {
   return "a '" + target.substr(0, colon) + "' file";
 }
 
+// The statfs f_type of the file an fd link (/proc/PID/fd/N) leads to; 0 when it has gone (the stat
+// that follows reports a vanished fd).
+unsigned long filesystem_magic(const std::string& link) {
+  struct statfs fs;
+  return ::statfs(link.c_str(), &fs) == 0 ? static_cast<unsigned long>(fs.f_type) : 0;
+}
+
 // O_TMPFILE stays in an open file's flags for good, and only an open that creates a new unnamed
 // file can give it: a reopen of the recreated file cannot (glibc's tmpfile() makes such files).
 constexpr uint32_t kTmpfileFlag = 020000000;  // __O_TMPFILE
@@ -127,18 +134,20 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     RETURN_IF_ERROR(collect_socket(pid, fd, *target, ino, *info, out));
     return true;
   }
+  // One statfs tells the filesystems whose files are not reopened by their path.
+  unsigned long filesystem = filesystem_magic(link);
   // Files of the tree's own /proc are reopened by what they name (proc_files.h).
-  if (on_proc_filesystem(link)) {
+  if (filesystem == PROC_SUPER_MAGIC) {
     RETURN_IF_ERROR(collect_proc_file(pid, fd, *target, link, out));
     return true;
   }
   // Files held open on a namespace come back on the restored tree's one (namespace_files.h).
-  if (on_namespace_filesystem(link)) {
+  if (filesystem == NSFS_MAGIC) {
     RETURN_IF_ERROR(collect_namespace_file(pid, fd, *target, link, out));
     return true;
   }
   // A POSIX message queue is reopened by its name in the restored IPC namespace (posix_mqueues.h).
-  if (is_mqueue_fd(link)) return collect_mqueue_fd(fd, *target, link, out);
+  if (filesystem == kMqueueMagic) return collect_mqueue_fd(fd, *target, link, out);
   if (!target->starts_with("/")) return fail(unsupported_fd(fd, *target, pseudo_file_kind(*target)));
 
   auto st = stat_path(link);
