@@ -11,7 +11,8 @@
 # each T of --threads; one process with F fds of which 30% are eventfds (bench_scale 1 0.3F 1 0.7F:
 # the rest its executable at positions of their own, /dev/null, pipes and dups), for each F of
 # --fds. An empty list ("") leaves a kind out. Every round runs every case once with every binary, one after the other
-# (interleaved, so all see the same state of the machine), after --warmup untimed rounds:
+# (interleaved, so all see the same state of the machine; each round starts with the next binary),
+# after --warmup untimed rounds:
 #   1. cryo run --detach bench_scale ...; waits for its READY line;
 #   2. memcpy_reference --prime --mib 64 (the same warm-up of the page cache as bench/run.sh);
 #   3. cryo dump -t PID -D DIR (wall time; frozen time from the summary line in DIR/dump.log);
@@ -135,7 +136,10 @@ echo
 declare -A samples=()
 for ((r = 1 - warmup; r <= runs; r++)); do
   for c in "${cases[@]}"; do
-    for ((b = 0; b < ${#binaries[@]}; b++)); do
+    # Each round starts with another binary: on ext4 without a journal, a dump that follows the
+    # removal of a large image pays for it (see README, Speed), so no binary may always come second.
+    for ((i = 0; i < ${#binaries[@]}; i++)); do
+      b=$(((i + r + warmup) % ${#binaries[@]}))
       kind=${c%%:*} rest=${c#*:}
       one_case "${binaries[$b]}" "${rest#*:}" "$b-$kind-${rest%%:*}-$r"
       ((r >= 1)) || continue
