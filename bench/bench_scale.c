@@ -1,19 +1,27 @@
-// Benchmark workload for scale: a tree of many processes, or one process with many eventfds.
+// Benchmark workload for scale: a tree of many processes, a process with many threads, or one
+// process with many fds.
 //
-//   bench_scale PROCS EVENTFDS
+//   bench_scale PROCS EVENTFDS [THREADS [FILES]]
 //
 // Run as the init of a PID namespace (cryo run). The init forks PROCS - 1 sleeping children, each
 // with 64 KiB of its own pattern, then opens EVENTFDS eventfd fds: every third one is a dup of the
 // one before it (so the dump must find which fds share an open file among thousands of eventfds,
 // which all have the same anonymous inode), the others are eventfds of their own, each holding
-// a counter that tells it apart (its index + 1). It prints "READY" and waits.
+// a counter that tells it apart (its index + 1). THREADS - 1 more threads (default none) each wait
+// on a condition variable. FILES more fds (default none) follow the eventfds, in turn: the
+// workload's own executable opened at a position of its own, /dev/null, the two ends of a pipe
+// holding one byte, and a dup of the fd before. It prints "READY" and waits.
 // On SIGUSR1 the init checks every eventfd (its counter, and that a dup still shares it: a write
 // through the dup shows in a read through the original, and nothing else changed) and its
-// children: each child, woken by SIGUSR2, checks its pid, parent and memory and exits 0 or 1. The
+// children: each child, woken by SIGUSR2, checks its pid, parent and memory and exits 0 or 1. Each
+// thread, woken through its condition variable, checks its tid. The files are checked by kind
+// (position, access mode, the pipe's byte, that a dup shares its original's position). The
 // init prints "PASS" or "FAIL: ..." and forks its children again (so the check can be repeated),
 // waiting on. It ends only on SIGKILL.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +29,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,16 +112,134 @@ static long check_eventfds(long count, char* first, size_t size) {
   return bad;
 }
 
-int main(int argc, char** argv) {
-  char* end = NULL;
-  long procs = argc == 3 ? strtol(argv[1], &end, 10) : 0;
-  if (argc != 3 || procs < 1 || *end != '\0') {
-    fprintf(stderr, "usage: bench_scale PROCS EVENTFDS\n");
-    return 2;
+// --- Threads: each waits for a new round and checks that it is still the thread it was. ---
+static pthread_mutex_t round_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t round_changed = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t round_done = PTHREAD_COND_INITIALIZER;
+static long round_number, threads_started, threads_checked, threads_bad;
+
+static void* thread_main(void* arg) {
+  (void)arg;
+  pid_t tid = (pid_t)syscall(SYS_gettid);
+  pthread_mutex_lock(&round_lock);
+  long seen = round_number;
+  ++threads_started;
+  pthread_cond_signal(&round_done);
+  for (;;) {
+    while (round_number == seen) pthread_cond_wait(&round_changed, &round_lock);
+    seen = round_number;
+    if ((pid_t)syscall(SYS_gettid) != tid) ++threads_bad;
+    ++threads_checked;
+    pthread_cond_signal(&round_done);
   }
-  long eventfds = strtol(argv[2], &end, 10);
-  if (eventfds < 0 || *end != '\0') {
-    fprintf(stderr, "usage: bench_scale PROCS EVENTFDS\n");
+  return NULL;
+}
+
+static void start_threads(long count) {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 64 * 1024) != 0) die("pthread_attr");
+  for (long i = 0; i < count; ++i) {
+    pthread_t thread;
+    int err = pthread_create(&thread, &attr, thread_main, NULL);
+    if (err != 0) {
+      errno = err;
+      die("pthread_create");
+    }
+  }
+  pthread_attr_destroy(&attr);
+  // Every thread waits for its first round before READY: a check must find them all waiting.
+  pthread_mutex_lock(&round_lock);
+  while (threads_started < count) pthread_cond_wait(&round_done, &round_lock);
+  pthread_mutex_unlock(&round_lock);
+}
+
+// Wakes every thread for a round and returns how many found themselves changed (or did not answer).
+static long check_threads(long count) {
+  pthread_mutex_lock(&round_lock);
+  threads_checked = 0;
+  threads_bad = 0;
+  ++round_number;
+  pthread_cond_broadcast(&round_changed);
+  while (threads_checked < count) pthread_cond_wait(&round_done, &round_lock);
+  long bad = threads_bad;
+  pthread_mutex_unlock(&round_lock);
+  return bad;
+}
+
+// --- Files after the eventfds: four kinds in turn, a pipe taking two numbers. ---
+enum { FILE_EXE, FILE_NULL, FILE_PIPE, FILE_DUP, FILE_KINDS };
+
+static long file_kind(long i) { return i % FILE_KINDS; }
+
+static void open_files(long first, long count) {
+  for (long i = 0; i < count; ++i) {
+    int target = fd_number(first + i), fd = -1;
+    switch (file_kind(i)) {
+      case FILE_EXE:
+        fd = open("/proc/self/exe", O_RDONLY);
+        if (fd >= 0 && lseek(fd, i, SEEK_SET) != i) die("lseek");
+        break;
+      case FILE_NULL: fd = open("/dev/null", O_WRONLY); break;
+      case FILE_PIPE: {
+        int ends[2];
+        if (i + 1 >= count) {  // No number left for the write end.
+          fd = open("/dev/null", O_WRONLY);
+          break;
+        }
+        if (pipe(ends) != 0 || write(ends[1], "p", 1) != 1) die("pipe");
+        if (dup2(ends[1], fd_number(first + i + 1)) < 0) die("dup2");
+        close(ends[1]);
+        fd = ends[0];
+        ++i;  // The write end took the next number.
+        break;
+      }
+      default: fd = dup(fd_number(first + i - 1)); break;
+    }
+    if (fd < 0) die("open");
+    if (dup2(fd, target) != target) die("dup2");
+    close(fd);
+  }
+}
+
+// Checks each file by its kind. Returns the number of problems.
+static long check_files(long first, long count, char* problem, size_t size) {
+  long bad = 0;
+  for (long i = 0; i < count; ++i) {
+    int fd = fd_number(first + i);
+    int ok = 1;
+    long kind = file_kind(i);
+    if (kind == FILE_PIPE && i + 1 >= count) kind = FILE_NULL;
+    switch (kind) {
+      case FILE_EXE: ok = lseek(fd, 0, SEEK_CUR) == i && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY; break;
+      case FILE_NULL: ok = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY; break;
+      case FILE_PIPE: {
+        char byte = 0;
+        ok = read(fd, &byte, 1) == 1 && byte == 'p' && write(fd_number(first + i + 1), "p", 1) == 1;
+        ++i;
+        break;
+      }
+      default: {
+        // A dup shares its original's open file: same position, same flags.
+        int original = fd_number(first + i - 1);
+        ok = lseek(fd, 0, SEEK_CUR) == lseek(original, 0, SEEK_CUR) && fcntl(fd, F_GETFL) == fcntl(original, F_GETFL);
+        break;
+      }
+    }
+    if (!ok && bad++ == 0) snprintf(problem, size, "fd %d (file %ld, kind %ld) changed", fd, i, kind);
+  }
+  return bad;
+}
+
+int main(int argc, char** argv) {
+  long counts[4] = {0, 0, 1, 0};  // PROCS EVENTFDS THREADS FILES
+  for (int i = 1; i < argc && argc >= 3 && argc <= 5; ++i) {
+    char* end = NULL;
+    counts[i - 1] = strtol(argv[i], &end, 10);
+    if (*end != '\0' || counts[i - 1] < 0) counts[0] = 0;
+  }
+  long procs = counts[0], eventfds = counts[1], threads = counts[2], files = counts[3];
+  if (argc < 3 || argc > 5 || procs < 1 || threads < 1) {
+    fprintf(stderr, "usage: bench_scale PROCS EVENTFDS [THREADS [FILES]]\n");
     return 2;
   }
   // SIGUSR2 stays blocked in the children, which take it with sigwait.
@@ -126,36 +253,43 @@ int main(int argc, char** argv) {
   pid_t* children = calloc((size_t)count + 1, sizeof(pid_t));
   if (!children) die("calloc");
   fork_children(children, count);  // Before the eventfds: the children hold none of them.
-  if (eventfds > 0) {
+  if (eventfds + files > 0) {
     struct rlimit limit;
     if (getrlimit(RLIMIT_NOFILE, &limit) != 0) die("getrlimit");
-    rlim_t need = (rlim_t)(FIRST_FD + eventfds + 16);
+    rlim_t need = (rlim_t)(FIRST_FD + eventfds + files + 16);
     if (limit.rlim_cur < need) {
       limit.rlim_cur = need;
       if (setrlimit(RLIMIT_NOFILE, &limit) != 0) die("setrlimit(RLIMIT_NOFILE)");
     }
     open_eventfds(eventfds);
+    open_files(eventfds, files);
   }
+  start_threads(threads - 1);  // After the forks: the children have one thread each.
 
-  char line[512];
-  snprintf(line, sizeof line, "READY procs=%ld eventfds=%ld\n", procs, eventfds);
+  char line[1024];
+  snprintf(line, sizeof line, "READY procs=%ld eventfds=%ld threads=%ld files=%ld\n", procs, eventfds, threads, files);
   say(line);
   for (;;) {
     while (!check_requested) pause();
     check_requested = 0;
     char first[256] = "";
     long bad = check_eventfds(eventfds, first, sizeof first);
+    char first_file[256] = "";
+    long bad_files = check_files(eventfds, files, first_file, sizeof first_file);
+    long bad_threads = check_threads(threads - 1);
     long bad_children = 0;
     for (long i = 0; i < count; ++i) kill(children[i], SIGUSR2);
     for (long i = 0; i < count; ++i) {
       int status = 0;
       if (waitpid(children[i], &status, 0) != children[i] || !WIFEXITED(status) || WEXITSTATUS(status) != 0) ++bad_children;
     }
-    if (bad == 0 && bad_children == 0) {
+    if (bad == 0 && bad_children == 0 && bad_files == 0 && bad_threads == 0) {
       say("PASS\n");
     } else {
-      snprintf(line, sizeof line, "FAIL: %ld of %ld eventfds wrong (first: %s), %ld of %ld children failed their check\n", bad,
-               eventfds, first, bad_children, count);
+      snprintf(line, sizeof line,
+               "FAIL: %ld of %ld eventfds wrong (first: %s), %ld of %ld children failed their check, %ld of %ld files wrong "
+               "(first: %s), %ld of %ld threads changed\n",
+               bad, eventfds, first, bad_children, count, bad_files, files, first_file, bad_threads, threads - 1);
       say(line);
     }
     fork_children(children, count);

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 
 #include <cerrno>
 #include <cstring>
@@ -95,6 +96,12 @@ RemoteSyscalls::~RemoteSyscalls() {
                                  !regs ? regs.error().message : mask.error().message);
 }
 
+void RemoteSyscalls::note_clone_event(const Tracee& t, const WaitStatus& status) {
+  if (status.ptrace_event() != PTRACE_EVENT_CLONE) return;
+  unsigned long tid = 0;
+  if (::ptrace(PTRACE_GETEVENTMSG, t.tid(), nullptr, &tid) == 0) cloned_ = static_cast<pid_t>(tid);
+}
+
 Result<int64_t> RemoteSyscalls::wait_for_syscall_done() {
   Tracee& t = *tracee_;
   if (site_.followed_by_int3) {
@@ -105,6 +112,7 @@ Result<int64_t> RemoteSyscalls::wait_for_syscall_done() {
       if (status.signal_delivery_stop() && status.stop_signal() == SIGTRAP) break;
       if (status.signal_delivery_stop())
         return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
+      note_clone_event(t, status);
       RETURN_IF_ERROR(t.cont());  // A group-stop or event stop: keep going until the int3.
     }
     ASSIGN_OR_RETURN(Registers after, t.get_registers());
@@ -116,6 +124,7 @@ Result<int64_t> RemoteSyscalls::wait_for_syscall_done() {
     if (stops == 1) die_point_in_injected_call();
     ASSIGN_OR_RETURN(WaitStatus status, t.wait());
     if (status.gone()) return fail("tid " + std::to_string(t.tid()) + " " + status.describe() + " during an injected syscall");
+    note_clone_event(t, status);
     if (status.syscall_stop()) {
       ++stops;
     } else if (status.signal_delivery_stop()) {
@@ -137,6 +146,7 @@ Result<> RemoteSyscalls::use_site(SyscallSite site) {
 Result<int64_t> RemoteSyscalls::raw(long nr, std::array<uint64_t, 6> args) {
   // Between two calls the tracee is in a state it can be left in: the place to stop on a signal.
   RETURN_IF_ERROR(check_interrupt());
+  cloned_ = 0;
   Registers regs = saved_;
   regs.gp.rip = site_.address;
   regs.gp.rax = static_cast<uint64_t>(nr);

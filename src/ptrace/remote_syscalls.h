@@ -62,6 +62,9 @@ class RemoteSyscalls {
   Result<int64_t> raw(long nr, std::array<uint64_t, 6> args = {});
   // Like raw(), but a negative result becomes an error naming the call: "pid 42: remote mmap(...): ...".
   Result<uint64_t> call(const std::string& what, long nr, std::array<uint64_t, 6> args = {});
+  // The host TID of the task the last injected call created, as its PTRACE_EVENT_CLONE stop told
+  // (under PTRACE_O_TRACECLONE); 0 when it created none.
+  pid_t last_cloned() const { return cloned_; }
 
   // Switches to another syscall site (e.g. a trampoline mapped with the first injected mmap). To
   // munmap the trampoline itself, use it without the int3: the syscall then completes at a
@@ -79,6 +82,7 @@ class RemoteSyscalls {
  private:
   RemoteSyscalls(Tracee& tracee, SyscallSite site, Registers saved, uint64_t mask);
   Result<int64_t> wait_for_syscall_done();
+  void note_clone_event(const Tracee& t, const WaitStatus& status);
   Tracee* tracee_;
   SyscallSite site_;
   Registers saved_;
@@ -86,6 +90,7 @@ class RemoteSyscalls {
   uint64_t restore_mask_;
   bool active_ = true;
   bool mask_blocked_ = false;  // Set at the first call, once the registers point at injected code.
+  pid_t cloned_ = 0;           // See last_cloned().
 };
 
 // Pins the calling thread and the tracee to one CPU: an injected syscall then costs ~10-15 us

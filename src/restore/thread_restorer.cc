@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "kernel/proc_tasks.h"
 #include "ptrace/registers.h"
@@ -55,10 +56,17 @@ Result<> wait_for_first_stop(Tracee& thread) {
   }
 }
 
-// The host TID of the thread that is in `after` but not in `before`.
-Result<pid_t> new_thread(const std::vector<pid_t>& before, const std::vector<pid_t>& after) {
+// The host TID of the thread the leader's clone3 just made: the one its PTRACE_EVENT_CLONE stop
+// named, or else the thread of the leader's that is neither the leader nor one of `known`. Only
+// the fallback lists /proc/PID/task, which costs as much as the threads it lists: listing it for
+// each new thread made 1,000 threads take seconds.
+Result<pid_t> new_thread(RemoteTask& leader, const std::vector<std::unique_ptr<Tracee>>& known) {
+  if (pid_t cloned = leader.syscalls().last_cloned(); cloned > 0) return cloned;
+  ASSIGN_OR_RETURN(std::vector<pid_t> after, list_threads(leader.host_pid()));
+  std::set<pid_t> seen{leader.host_pid()};
+  for (const auto& tracee : known) seen.insert(tracee->tid());
   for (pid_t tid : after)
-    if (std::find(before.begin(), before.end(), tid) == before.end()) return tid;
+    if (!seen.count(tid)) return tid;
   return fail("the cloned thread is not in /proc");
 }
 
@@ -66,8 +74,6 @@ Result<pid_t> new_thread(const std::vector<pid_t>& before, const std::vector<pid
 // failure it stays held until the tree is killed). Returns the TID the leader's clone3 reported.
 Result<uint32_t> clone_thread(RemoteTask& leader, const image::ThreadCore& image, PidMethod method,
                               std::vector<std::unique_ptr<Tracee>>& threads) {
-  pid_t leader_host = leader.host_pid();
-  ASSIGN_OR_RETURN(std::vector<pid_t> before, list_threads(leader_host));
   if (method == PidMethod::NsLastPid) RETURN_IF_ERROR(set_ns_last_pid(leader, image.tid()));
   leader.reset_scratch();
   int32_t wanted = static_cast<int32_t>(image.tid());
@@ -86,8 +92,7 @@ Result<uint32_t> clone_thread(RemoteTask& leader, const image::ThreadCore& image
     if (e.err == EEXIST) e = e.with_hint("TID " + std::to_string(wanted) + " is in use");
     return fail(e);
   }
-  ASSIGN_OR_RETURN(std::vector<pid_t> after, list_threads(leader_host));
-  ASSIGN_OR_RETURN(pid_t host_tid, new_thread(before, after));
+  ASSIGN_OR_RETURN(pid_t host_tid, new_thread(leader, threads));
   threads.push_back(std::make_unique<Tracee>(Tracee::adopt_stopped(host_tid)));
   RETURN_IF_ERROR(wait_for_first_stop(*threads.back()));
   return static_cast<uint32_t>(*cloned);

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/logging.h"
+#include "base/parallel_for.h"
 #include "verify/fingerprint_compare.h"
 #include "verify/fingerprint_reader.h"
 
@@ -42,22 +43,29 @@ Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tre
   if (dumped.size() != live.size()) return fail("the image has fingerprints of only some of its processes; it is damaged");
   ASSIGN_OR_RETURN(auto restored, verify::read_fingerprints(live, zombies));
   auto read = std::chrono::steady_clock::now();
-  std::vector<std::string> refused;
-  for (const auto& now : restored) {
+  // Compared on every CPU (each process into its own slot), then reported in the tree's order.
+  std::vector<verify::Comparison> compared(restored.size());
+  RETURN_IF_ERROR(parallel_for(restored.size(), [&](size_t i) -> Result<> {
+    const image::ProcessFingerprint& now = restored[i];
     auto then = dumped.find(now.pid());
     if (then == dumped.end()) return fail("restored host process has PID " + std::to_string(now.pid()) + " in the tree, which the image does not have");
-    verify::Comparison c;
     if (vdso.needed) {
       auto [start, end] = proxy_range(*by_pid.at(now.pid()));
-      c = verify::compare_fingerprints(verify::past_vdso_redirect(*then->second, start, end, false),
-                                       verify::past_vdso_redirect(now, start, end, true));
+      compared[i] = verify::compare_fingerprints(verify::past_vdso_redirect(*then->second, start, end, false),
+                                                 verify::past_vdso_redirect(now, start, end, true));
     } else {
-      c = verify::compare_fingerprints(*then->second, now);
+      compared[i] = verify::compare_fingerprints(*then->second, now);
     }
+    return {};
+  }));
+  std::vector<std::string> refused;
+  for (size_t i = 0; i < restored.size(); ++i) {
+    const verify::Comparison& c = compared[i];
+    uint32_t pid = restored[i].pid();
     for (const auto& d : c.awaiting)
-      log->warn("not restored yet (kAwaitingRestoreFix in src/verify/fingerprint_rules.cc): {}", verify::describe(now.pid(), d));
+      log->warn("not restored yet (kAwaitingRestoreFix in src/verify/fingerprint_rules.cc): {}", verify::describe(pid, d));
     for (const auto& d : c.refused) {
-      refused.push_back(verify::describe(now.pid(), d));
+      refused.push_back(verify::describe(pid, d));
       log->debug("verification: {}", refused.back());
     }
   }

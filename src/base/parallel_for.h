@@ -1,0 +1,42 @@
+// Runs independent pieces of work on every CPU, with results that do not depend on which thread
+// ran which piece: each index writes only its own slot, and the first failure by index (not by
+// time) is the one reported.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+#include "base/error.h"
+
+namespace cryo {
+
+// At most this many threads, the caller included: the work it is for (reading /proc of many
+// processes) stops gaining beyond a few.
+inline constexpr size_t kMaxParallelThreads = 4;
+
+// Calls work(i) for every i in [0, count), on the calling thread and on up to
+// kMaxParallelThreads - 1 more (one per further CPU), each taking the next index as it finishes
+// one. work must be safe to run concurrently for different indices and must not use ptrace (a
+// tracee answers only the thread that seized it). Returns the error of the lowest failing index.
+template <typename Work>
+Result<> parallel_for(size_t count, Work&& work) {
+  std::vector<Result<>> results(count);
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < count;) results[i] = work(i);
+  };
+  size_t cpus = std::max<size_t>(1, std::thread::hardware_concurrency());
+  size_t helpers = std::min({cpus, kMaxParallelThreads, count}) - (count ? 1 : 0);
+  std::vector<std::thread> threads;
+  threads.reserve(helpers);
+  for (size_t t = 0; t < helpers; ++t) threads.emplace_back(run);
+  run();
+  for (auto& thread : threads) thread.join();
+  for (auto& result : results) RETURN_IF_ERROR(result);
+  return {};
+}
+
+}  // namespace cryo
