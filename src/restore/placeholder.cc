@@ -66,15 +66,12 @@ using NodeMain = void (*)(const PlaceholderContext& ctx, size_t index, int done_
 [[noreturn]] void run_placeholder(const PlaceholderContext& ctx, size_t index, int done_fd);
 [[noreturn]] void run_helper(const PlaceholderContext& ctx, size_t index, int done_fd);
 
-// Forks a process with PID `want` that runs `main` and, unless `leaf`, waits until it says its
-// whole subtree exists, so that only one process forks at a time (which ns_last_pid needs) and
-// everything earlier in the creation order exists when a process joins a group. A leaf (see
-// create_child) is not waited for: clone3 gave it its PID, and it leads nothing another process
-// could join, so the next fork need not wait for its session, its group or its memory seeding.
-Result<pid_t> fork_node(const PlaceholderContext& ctx, pid_t want, int exit_signal, NodeMain main, size_t index,
-                        bool leaf = false) {
-  int done[2] = {-1, -1};
-  if (!leaf && ::pipe(done) != 0) return fail_errno("pipe");
+// Forks a process with PID `want` that runs `main` and waits until it says its whole subtree
+// exists, so that only one process forks at a time (which ns_last_pid needs) and everything earlier
+// in the creation order exists when a process joins a group.
+Result<pid_t> fork_node(const PlaceholderContext& ctx, pid_t want, int exit_signal, NodeMain main, size_t index) {
+  int done[2];
+  if (::pipe(done) != 0) return fail_errno("pipe");
   Result<pid_t> got = 0;
   if (ctx.pid_method == PidMethod::Clone3) {
     got = clone3_with_pid(want, exit_signal);
@@ -90,10 +87,10 @@ Result<pid_t> fork_node(const PlaceholderContext& ctx, pid_t want, int exit_sign
     if (*got < 0) got = fail_errno("fork");
   }
   if (got && *got == 0) {
-    if (!leaf) ::close(done[0]);
+    ::close(done[0]);
     main(ctx, index, done[1]);
   }
-  if (!leaf) ::close(done[1]);
+  ::close(done[1]);
   UniqueFd done_read(done[0]);
   if (!got) return fail(got.error().context("create pid " + std::to_string(want)));
   if (*got != want) {
@@ -101,8 +98,6 @@ Result<pid_t> fork_node(const PlaceholderContext& ctx, pid_t want, int exit_sign
     return fail("create pid " + std::to_string(want) + ": fork after writing ns_last_pid gave pid " + std::to_string(*got) +
                 " (PID " + std::to_string(want) + " is in use, or another process forked in between)");
   }
-  // A leaf that fails reports it on the channel itself (die), as every placeholder does.
-  if (leaf) return *got;
   char byte = 0;
   ssize_t n;
   while ((n = ::read(done_read.get(), &byte, 1)) < 0 && errno == EINTR) {
@@ -114,12 +109,7 @@ Result<pid_t> fork_node(const PlaceholderContext& ctx, pid_t want, int exit_sign
 Result<> create_child(const PlaceholderContext& ctx, size_t index) {
   const ProcessImage& child = ctx.images->processes[index];
   int exit_signal = child.zombie() || child.core.exit_signal() == 0 ? SIGCHLD : static_cast<int>(child.core.exit_signal());
-  // A leaf forks nothing and stays in its parent's group and session. The forks of a tree's
-  // thousand children of one parent no longer each wait for the child's setup (issue 12).
-  const ProcessPlan& plan = ctx.plan->processes[index];
-  bool leaf = ctx.pid_method == PidMethod::Clone3 && plan.children.empty() && plan.helpers.empty() &&
-              plan.session == SessionAction::Inherit;
-  RETURN_IF_ERROR(fork_node(ctx, static_cast<pid_t>(child.pid()), exit_signal, run_placeholder, index, leaf));
+  RETURN_IF_ERROR(fork_node(ctx, static_cast<pid_t>(child.pid()), exit_signal, run_placeholder, index));
   return {};
 }
 
