@@ -6,7 +6,6 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <map>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "base/file_util.h"
+#include "base/parallel_for.h"
 #include "base/stage_timer.h"
 #include "base/unique_fd.h"
 #include "image/checksum.h"
@@ -42,19 +42,12 @@ Result<> fsync_entry(const DirFd& dir, const std::string& name) {
 constexpr size_t kSyncThreads = 16;
 
 Result<> fsync_all(const DirFd& dir, const std::vector<std::string>& names) {
-  std::vector<Result<>> results(names.size());
-  std::atomic<size_t> next{0};
-  auto sync_some = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < names.size();) results[i] = fsync_entry(dir, names[i]);
-  };
   Result<> dir_synced;
-  std::vector<std::thread> threads;
-  size_t count = std::min(kSyncThreads, names.size());
-  threads.reserve(count + 1);
-  for (size_t i = 0; i < count; ++i) threads.emplace_back(sync_some);
-  threads.emplace_back([&] { dir_synced = dir.fsync(); });
-  for (auto& thread : threads) thread.join();
-  for (auto& result : results) RETURN_IF_ERROR(result);
+  std::thread dir_sync([&] { dir_synced = dir.fsync(); });
+  Result<> files_synced = parallel_for(names.size(), [&](size_t i) { return fsync_entry(dir, names[i]); }, kSyncThreads,
+                                       /*per_cpu=*/false);
+  dir_sync.join();
+  RETURN_IF_ERROR(files_synced);
   return dir_synced;
 }
 
