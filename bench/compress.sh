@@ -16,41 +16,26 @@
 # it starts is killed by PID and its temp dir removed on exit, also on failure.
 set -euo pipefail
 
-runs=3
 entries=1500000
 random_mib=
-warmup=1
-prime=1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 build="$root/build"
 
-usage() {
-  echo "usage: bench/compress.sh [--runs N] [--entries N] [--random MIB] [--warmup N] [--build-dir DIR] [--no-prime]" >&2
-  exit 2
-}
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --runs) [[ $# -ge 2 ]] || usage; runs=$2; shift 2 ;;
-    --entries) [[ $# -ge 2 ]] || usage; entries=$2; shift 2 ;;
-    --random) [[ $# -ge 2 ]] || usage; random_mib=$2; shift 2 ;;
-    --warmup) [[ $# -ge 2 ]] || usage; warmup=$2; shift 2 ;;
-    --build-dir) [[ $# -ge 2 ]] || usage; build=$2; shift 2 ;;
-    --no-prime) prime=0; shift ;;
-    -h|--help) usage ;;
-    *) echo "bench/compress.sh: unknown argument '$1'" >&2; usage ;;
-  esac
-done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --runs must be a positive integer" >&2; exit 2; }
-[[ "$entries" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --entries must be a positive integer" >&2; exit 2; }
-[[ "$warmup" =~ ^[0-9]+$ ]] || { echo "bench/compress.sh: --warmup must be a non-negative integer" >&2; exit 2; }
-[[ -z "$random_mib" || "$random_mib" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --random takes a positive integer (MiB)" >&2; exit 2; }
-[[ $(id -u) -eq 0 ]] || { echo "bench/compress.sh: must run as root (cryo needs it)" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "bench/compress.sh: needs python3" >&2; exit 1; }
-
 bench_name=bench/compress.sh
+bench_usage='bench/compress.sh [--runs N] [--entries N] [--random MIB] [--warmup N] [--build-dir DIR] [--no-prime]'
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
+bench_option() {
+  case "$1" in
+    --entries) need_value "$@"; entries=$2; taken=2 ;;
+    --random) need_value "$@"; random_mib=$2; taken=2 ;;
+  esac
+}
+bench_parse_args "$@"
+[[ "$entries" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --entries must be a positive integer" >&2; exit 2; }
+[[ -z "$random_mib" || "$random_mib" =~ ^[1-9][0-9]*$ ]] || { echo "bench/compress.sh: --random takes a positive integer (MiB)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench/compress.sh: needs python3" >&2; exit 1; }
 
 bench_build
 cryo="$build/cryo"

@@ -1,12 +1,48 @@
-# Shared by the bench scripts (bench/run.sh, bench/scale.sh): sourced, not run. The script sets
-# `bench_name` (for its messages), `root` and `build` first, then calls bench_build and
-# bench_workdir PREFIX, which makes $work and the traps that kill every tree init in `live` (host
-# PIDs the script started and has not seen die) and remove $work on exit, also on failure.
+# Shared by the bench scripts (bench/run.sh, bench/compress.sh, bench/scale.sh): sourced, not run.
+# The script sets `bench_name` (for its messages), `bench_usage` (its usage line), `root` and
+# `build` first, then calls bench_parse_args "$@", bench_build and bench_workdir PREFIX, which
+# makes $work and the traps that kill every tree init in `live` (host PIDs the script started and
+# has not seen die) and remove $work on exit, also on failure.
 
 die() {
   echo "$bench_name: error: $*" >&2
   exit 1
 }
+
+usage() {
+  echo "usage: $bench_usage" >&2
+  exit 2
+}
+
+# Parses the options every bench script takes into globals: --runs N (runs, default 3), --warmup N
+# (warmup, default 1), --build-dir DIR (build) and --no-prime (prime=0; default 1). Any other word
+# goes to the script's own function bench_option, called with all the words left, which sets
+# `taken` to how many it used (1 for a flag, 2 for an option with a value), or leaves it 0 for an
+# unknown one. bench_option may check its value with need_value.
+runs=${runs:-3}
+warmup=${warmup:-1}
+prime=${prime:-1}
+bench_parse_args() {
+  while [[ $# -gt 0 ]]; do
+    taken=0
+    case "$1" in
+      --runs) need_value "$@"; runs=$2; taken=2 ;;
+      --warmup) need_value "$@"; warmup=$2; taken=2 ;;
+      --build-dir) need_value "$@"; build=$2; taken=2 ;;
+      --no-prime) prime=0; taken=1 ;;
+      -h|--help) usage ;;
+      *) if declare -F bench_option >/dev/null; then bench_option "$@"; fi ;;
+    esac
+    ((taken > 0)) || { echo "$bench_name: unknown argument '$1'" >&2; usage; }
+    shift "$taken"
+  done
+  [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "$bench_name: --runs must be a positive integer" >&2; exit 2; }
+  [[ "$warmup" =~ ^[0-9]+$ ]] || { echo "$bench_name: --warmup must be a non-negative integer" >&2; exit 2; }
+  [[ $(id -u) -eq 0 ]] || { echo "$bench_name: must run as root (cryo needs it)" >&2; exit 1; }
+}
+
+# For an option that takes a value: fails with the usage line when it has none.
+need_value() { [[ $# -ge 2 ]] || usage; }
 
 # Configures (once) and builds the tree at $root into $build.
 bench_build() {

@@ -1,10 +1,11 @@
 #include "dump/page_dump.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -14,6 +15,7 @@
 #include "base/logging.h"
 #include "base/page_size.h"
 #include "base/unique_fd.h"
+#include "dump/write_behind.h"
 #include "image/checksum.h"
 #include "image/page_compression.h"
 #include "kernel/proc_pagemap.h"
@@ -25,18 +27,49 @@ namespace {
 // batches amortize the syscall; 8 MiB stays in the last-level cache for the zero check.
 constexpr size_t kBatchBytes = 8 << 20;
 constexpr size_t kBatchIovecs = 1024;
+// Buffers in the ring between reading and writing: one being read into, one being written, and one
+// so that a slow write does not stall the next read at once.
+constexpr size_t kBatchBuffers = 3;
 
-struct Segment {
-  uint64_t start;
-  uint64_t end;
-  bool skip_zero_pages;
-};
+// Writes `pieces` at `offset` of fd, resuming after partial writes, at most IOV_MAX iovecs a call.
+Result<> write_pieces(int fd, std::vector<iovec> pieces, uint64_t offset, const char* what) {
+  size_t i = 0;
+  while (i < pieces.size()) {
+    int count = static_cast<int>(std::min<size_t>(IOV_MAX, pieces.size() - i));
+    ssize_t n = ::pwritev(fd, &pieces[i], count, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno(std::string("pwritev(") + what + ")");
+    }
+    if (n == 0) return fail(std::string("pwritev(") + what + ") wrote nothing");
+    offset += static_cast<uint64_t>(n);
+    size_t done = static_cast<size_t>(n);
+    while (i < pieces.size() && done >= pieces[i].iov_len) done -= pieces[i++].iov_len;
+    if (done > 0) {
+      pieces[i].iov_base = static_cast<char*>(pieces[i].iov_base) + done;
+      pieces[i].iov_len -= done;
+    }
+  }
+  return {};
+}
 
+// Reads a process's pages batch by batch on the calling thread and has a WriteBehind thread write
+// them: the zero check, the pagemap and (uncompressed) the checksum are done here while the writer
+// copies the previous batch into the file. Uncompressed, the kept pages are written straight from
+// the batch buffer (one iovec per span of kept pages); compressed, they are compacted first, since
+// a zstd frame takes one contiguous input, and compressed and hashed on the writer.
 class PageWriter {
  public:
-  PageWriter(pid_t pid, UniqueFd out, char* buffer, std::optional<image::ChunkCompressor> compressor,
+  PageWriter(pid_t pid, UniqueFd out, std::optional<image::ChunkCompressor> compressor,
              const std::function<void(uint64_t)>& on_read)
-      : pid_(pid), out_(std::move(out)), buffer_(buffer), compressor_(std::move(compressor)), on_read_(on_read) {}
+      : pid_(pid), out_(std::move(out)), compressor_(std::move(compressor)), on_read_(on_read) {}
+
+  Result<> start() {
+    ASSIGN_OR_RETURN(ring_, WriteBehind::start(kBatchBuffers, kBatchBytes, [this](const WriteBehind::Batch& batch) {
+                       return compressor_ ? write_chunks(batch) : write_batch(batch);
+                     }));
+    return {};
+  }
 
   Result<> add(uint64_t start, uint64_t end, bool skip_zero_pages) {
     while (start < end) {
@@ -51,40 +84,38 @@ class PageWriter {
 
   Result<> flush() {
     if (batch_.empty()) return {};
-    RETURN_IF_ERROR(read_batch());
+    ASSIGN_OR_RETURN(WriteBehind::Batch* batch, ring_->next());
+    RETURN_IF_ERROR(read_batch(batch->data));
     if (on_read_) on_read_(batch_bytes_);
-    // Compact the buffer in place: zero pages of anonymous memory are dropped, the rest is indexed.
-    size_t kept = 0, at = 0;
-    for (const auto& seg : batch_) {
-      for (uint64_t page = seg.start; page < seg.end; page += kPageSize, at += kPageSize) {
-        if (seg.skip_zero_pages && is_zero_page(buffer_ + at)) continue;
-        if (kept != at) std::memcpy(buffer_ + kept, buffer_ + at, kPageSize);
-        add_run(page, data_size_ + kept);
-        kept += kPageSize;
+    find_kept_pages(batch_, batch->data, kept_);
+    size_t kept = 0;
+    for (const auto& span : kept_) {
+      add_run(span.vaddr, span.bytes / kPageSize, data_size_ + kept);
+      if (compressor_) {
+        // Compacted in place: the span's pages are at or after `kept`.
+        if (kept != span.at) std::memmove(batch->data + kept, batch->data + span.at, span.bytes);
+      } else {
+        // Hashed here while the batch is still in the cache: the image's inventory needs the
+        // checksum of the whole file, and reading a 1 GiB file back at commit cost 0.2-0.6 s of
+        // frozen time. The writer thread is the slower of the two, so the hash costs no time.
+        checksum_.update(batch->data + span.at, span.bytes);
+        batch->pieces.push_back({batch->data + span.at, span.bytes});
       }
+      kept += span.bytes;
     }
+    if (compressor_ && kept > 0) batch->pieces.push_back({batch->data, kept});
+    data_size_ += kept;
     batch_.clear();
     batch_bytes_ = 0;
-    if (compressor_) return write_chunks(kept);
-    RETURN_IF_ERROR(write_all(out_.get(), buffer_, kept, "pages file"));
-    // Hashed while the batch is still in the cache: the image's inventory needs the checksum of the
-    // whole file, and reading a 1 GiB file back at commit cost 0.2-0.6 s of frozen time.
-    checksum_.update(buffer_, kept);
-    // Start writing this batch to disk now, while the next one is read: the image writer fsyncs
-    // every file when it commits, and that fsync then finds little left to do. Only a hint: the
-    // fsync is what makes the image durable, so a failure here is not an error.
-    if (kept > 0)
-      (void)::sync_file_range(out_.get(), static_cast<off64_t>(file_size_), static_cast<off64_t>(kept),
-                              SYNC_FILE_RANGE_WRITE);
-    file_size_ += kept;
-    data_size_ += kept;
-    return {};
+    return ring_->submit(batch);
   }
 
   Result<DumpedPages> finish() {
     RETURN_IF_ERROR(flush());  // The image writer fsyncs every file when it commits.
+    RETURN_IF_ERROR(ring_->finish());
     pagemap_.set_pages_file_size(data_size_);
     if (compressor_) {
+      *pagemap_.mutable_compression() = std::move(compression_);
       pagemap_.mutable_compression()->set_codec(image::PAGE_CODEC_ZSTD);
       pagemap_.mutable_compression()->set_stored_size(file_size_);
     }
@@ -92,11 +123,11 @@ class PageWriter {
   }
 
  private:
-  Result<> read_batch() {
+  Result<> read_batch(char* buffer) {
     std::vector<iovec> remote(batch_.size());
     for (size_t i = 0; i < batch_.size(); ++i)
       remote[i] = {reinterpret_cast<void*>(batch_[i].start), batch_[i].end - batch_[i].start};
-    iovec local{buffer_, batch_bytes_};
+    iovec local{buffer, batch_bytes_};
     ssize_t got = ::process_vm_readv(pid_, &local, 1, remote.data(), remote.size(), 0);
     if (got == static_cast<ssize_t>(batch_bytes_)) return {};
     // process_vm_readv stops at memory it may not read (PROT_NONE pages); /proc/PID/mem reads
@@ -114,7 +145,7 @@ class PageWriter {
       uint64_t len = seg.end - seg.start;
       if (at + len > done) {
         uint64_t skip = done > at ? done - at : 0;
-        RETURN_IF_ERROR(pread_exact(mem_.get(), buffer_ + at + skip, len - skip, seg.start + skip,
+        RETURN_IF_ERROR(pread_exact(mem_.get(), buffer + at + skip, len - skip, seg.start + skip,
                                     "pid " + std::to_string(pid_) + " memory"));
       }
       at += len;
@@ -122,86 +153,93 @@ class PageWriter {
     return {};
   }
 
-  // The compacted batch, `kept` bytes at the buffer's start, as chunks of at most kPageChunkBytes:
-  // each one zstd frame, written, hashed as stored, and listed in the compression table.
-  Result<> write_chunks(size_t kept) {
+  // On the writer thread: the batch's kept pages, at the end of the pages file.
+  Result<> write_batch(const WriteBehind::Batch& batch) {
+    size_t bytes = 0;
+    for (const auto& piece : batch.pieces) bytes += piece.iov_len;
+    if (bytes == 0) return {};
+    RETURN_IF_ERROR(write_pieces(out_.get(), batch.pieces, file_size_, "pages file"));
+    // Start writing this batch to disk now, while the next one is read: the image writer fsyncs
+    // every file when it commits, and that fsync then finds little left to do. Only a hint: the
+    // fsync is what makes the image durable, so a failure here is not an error.
+    (void)::sync_file_range(out_.get(), static_cast<off64_t>(file_size_), static_cast<off64_t>(bytes), SYNC_FILE_RANGE_WRITE);
+    file_size_ += bytes;
+    return {};
+  }
+
+  // On the writer thread: the compacted batch (one piece at the buffer's start) as chunks of at
+  // most kPageChunkBytes, each one zstd frame, written, hashed as stored, and listed in the
+  // compression table.
+  Result<> write_chunks(const WriteBehind::Batch& batch) {
+    if (batch.pieces.empty()) return {};
+    const char* data = static_cast<const char*>(batch.pieces[0].iov_base);
+    size_t kept = batch.pieces[0].iov_len;
     for (size_t from = 0; from < kept; from += image::kPageChunkBytes) {
       size_t size = std::min<size_t>(kept - from, image::kPageChunkBytes);
-      ASSIGN_OR_RETURN(std::span<const char> frame, compressor_->compress({buffer_ + from, size}));
+      ASSIGN_OR_RETURN(std::span<const char> frame, compressor_->compress({data + from, size}));
       RETURN_IF_ERROR(write_all(out_.get(), frame.data(), frame.size(), "compressed pages file"));
       checksum_.update(frame.data(), frame.size());
-      auto* chunk = pagemap_.mutable_compression()->add_chunks();
-      chunk->set_offset(data_size_);
+      auto* chunk = compression_.add_chunks();
+      chunk->set_offset(chunk_data_size_);
       chunk->set_size(size);
       chunk->set_stored_offset(file_size_);
       chunk->set_stored_size(frame.size());
       (void)::sync_file_range(out_.get(), static_cast<off64_t>(file_size_), static_cast<off64_t>(frame.size()), SYNC_FILE_RANGE_WRITE);
-      data_size_ += size;
+      chunk_data_size_ += size;
       file_size_ += frame.size();
     }
     return {};
   }
 
-  void add_run(uint64_t vaddr, uint64_t offset) {
+  void add_run(uint64_t vaddr, uint64_t nr_pages, uint64_t offset) {
     if (pagemap_.runs_size() > 0) {
       auto* last = pagemap_.mutable_runs(pagemap_.runs_size() - 1);
       uint64_t bytes = last->nr_pages() * kPageSize;
       if (last->vaddr() + bytes == vaddr && last->offset() + bytes == offset) {
-        last->set_nr_pages(last->nr_pages() + 1);
+        last->set_nr_pages(last->nr_pages() + nr_pages);
         return;
       }
     }
     auto* run = pagemap_.add_runs();
     run->set_vaddr(vaddr);
-    run->set_nr_pages(1);
+    run->set_nr_pages(nr_pages);
     run->set_offset(offset);
   }
 
   pid_t pid_;
   UniqueFd out_;
   UniqueFd mem_;
-  char* buffer_;
   std::optional<image::ChunkCompressor> compressor_;
   const std::function<void(uint64_t)>& on_read_;
-  std::vector<Segment> batch_;
+  // The reading thread's.
+  std::vector<BatchSegment> batch_;
+  std::vector<KeptSpan> kept_;
   size_t batch_bytes_ = 0;
-  uint64_t file_size_ = 0;  // Bytes written to the file.
-  uint64_t data_size_ = 0;  // Bytes of page data: file_size_ unless compressed.
+  uint64_t data_size_ = 0;  // Bytes of page data read and kept so far.
   image::Pagemap pagemap_;
+  // The checksum is the reader's uncompressed and the writer's compressed; the rest is the writer's.
   image::StreamingChecksum checksum_;
+  uint64_t file_size_ = 0;        // Bytes written to the file.
+  uint64_t chunk_data_size_ = 0;  // Bytes of page data compressed so far.
+  image::PageCompression compression_;
+  // Last: destroyed first, which stops the writer before anything it uses goes.
+  std::unique_ptr<WriteBehind> ring_;
 };
 
 }  // namespace
-
-bool is_zero_page(const void* page) {
-  const auto* words = static_cast<const uint64_t*>(page);
-  for (size_t i = 0; i < kPageSize / sizeof(uint64_t); i += 8) {
-    uint64_t any = words[i] | words[i + 1] | words[i + 2] | words[i + 3] | words[i + 4] | words[i + 5] | words[i + 6] |
-                   words[i + 7];
-    if (any) return false;
-  }
-  return true;
-}
 
 Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out, bool compress,
                                const std::function<void(uint64_t)>& on_read) {
   std::string pagemap_path = "/proc/" + std::to_string(pid) + "/pagemap";
   UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
-  // A page-aligned buffer, reused for every batch.
-  void* buffer = ::mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (buffer == MAP_FAILED) return fail_errno("mmap(page buffer)");
-  struct Unmap {
-    void* p;
-    ~Unmap() { ::munmap(p, kBatchBytes); }
-  } unmap{buffer};
-
   std::optional<image::ChunkCompressor> compressor;
   if (compress) {
     ASSIGN_OR_RETURN(image::ChunkCompressor made, image::ChunkCompressor::make(image::kPageCompressionLevel));
     compressor.emplace(std::move(made));
   }
-  PageWriter writer(pid, std::move(out), static_cast<char*>(buffer), std::move(compressor), on_read);
+  PageWriter writer(pid, std::move(out), std::move(compressor), on_read);
+  RETURN_IF_ERROR(writer.start());
   std::vector<PageRange> ranges;
   for (const auto& vma : mm.vmas()) {
     bool anon = vma.kind() == image::VMA_ANON_PRIVATE;

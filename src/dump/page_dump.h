@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "dump/kept_pages.h"
 #include "mm.pb.h"
 #include "pagemap.pb.h"
 
@@ -31,8 +32,5 @@ struct DumpedPages {
 // the progress line).
 Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out, bool compress = false,
                                const std::function<void(uint64_t)>& on_read = {});
-
-// True when a 4 KiB page holds only zero bytes.
-bool is_zero_page(const void* page);
 
 }  // namespace cryo::dump

@@ -1,6 +1,7 @@
 #include "image/image_dir.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -73,6 +74,28 @@ Result<uint64_t> checksum_fd(int fd, uint64_t size, const std::string& what) {
     sum.update(buf.get(), static_cast<size_t>(n));
   }
   if (total != size) return fail(what + " shrank while it was read");
+  return sum.digest();
+}
+
+// The same for a file of an image directory being opened, which only cryo writes (0700): a large
+// one is hashed through a mapping instead of read, which spares copying it (a 512 MiB pages file
+// took 0.08-0.34 s read and 0.03-0.09 s mapped, here). A window of kWindow at a time, so that cryo's
+// own memory stays bounded whatever the image holds (mapped pages count in its RSS). Its size was
+// just checked against the inventory; a file cut short meanwhile would fault (SIGBUS), as the
+// restore's mapping of its pages file would. Files of the host (file identity) are read, never
+// mapped: a program may truncate those any time.
+Result<uint64_t> checksum_image_file(int fd, uint64_t size, const std::string& what) {
+  constexpr uint64_t kWindow = 8 << 20;
+  struct stat st;
+  if (size < kWindow || ::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != size) return checksum_fd(fd, size, what);
+  StreamingChecksum sum;
+  for (uint64_t at = 0; at < size; at += kWindow) {
+    size_t len = static_cast<size_t>(std::min(kWindow, size - at));
+    void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, static_cast<off_t>(at));
+    if (p == MAP_FAILED) return fail_errno("mmap(" + what + ")");
+    sum.update(p, len);
+    ::munmap(p, len);
+  }
   return sum.digest();
 }
 
@@ -351,7 +374,7 @@ Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify) {
                          std::to_string(want.size()));
       continue;
     }
-    auto sum = checksum_fd(file->fd.get(), want.size(), dir.describe(name));
+    auto sum = checksum_image_file(file->fd.get(), want.size(), dir.describe(name));
     if (!sum) {
       problems.push_back(sum.error().message);
     } else if (*sum != want.xxh3()) {

@@ -145,5 +145,33 @@ TEST_F(ImageDirTest, DetectsTruncatedFile) {
   EXPECT_NE(opened.error().message.find("pstree.img has 3 bytes"), std::string::npos);
 }
 
+// A pages file large enough to be hashed through a mapping when the image is opened: the checksum
+// the commit computed by reading it matches, and one flipped byte in its middle is caught.
+TEST_F(ImageDirTest, LargeFilesAreCheckedAsWellAsSmallOnes) {
+  constexpr size_t kBytes = (20 << 20) + 4096;  // Three windows, the last one short.
+  std::string pages(kBytes, '\0');
+  for (size_t i = 0; i < kBytes; ++i) pages[i] = static_cast<char>(i * 131 + (i >> 12));
+  {
+    auto writer = ImageDirWriter::create(dir_);
+    ASSERT_TRUE(writer.has_value()) << writer.error().message;
+    auto fd = writer->dir().create_file("pages-1.img");
+    ASSERT_TRUE(fd.has_value()) << fd.error().message;
+    ASSERT_TRUE(write_all(fd->get(), pages.data(), pages.size(), "pages").has_value());
+    Inventory inventory;
+    ASSERT_TRUE(writer->commit(inventory).has_value());
+  }
+  auto opened = open_image_dir(dir_);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  std::string path = dir_ + "/pages-1.img";
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  char flipped = static_cast<char>(pages[kBytes / 2] ^ 0x01);
+  ASSERT_EQ(::pwrite(fd, &flipped, 1, kBytes / 2), 1);
+  ::close(fd);
+  opened = open_image_dir(dir_);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_NE(opened.error().message.find("pages-1.img does not match its checksum"), std::string::npos) << opened.error().message;
+}
+
 }  // namespace
 }  // namespace cryo::image
