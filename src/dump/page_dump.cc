@@ -91,6 +91,14 @@ class PageWriter {
     return DumpedPages{std::move(pagemap_), checksum_.digest()};
   }
 
+  // The runs stored since the last call, once they are flushed (PagePasses).
+  Result<std::vector<image::PageRun>> take_runs() {
+    RETURN_IF_ERROR(flush());
+    std::vector<image::PageRun> runs(pagemap_.runs().begin(), pagemap_.runs().end());
+    pagemap_.clear_runs();
+    return runs;
+  }
+
  private:
   Result<> read_batch() {
     std::vector<iovec> remote(batch_.size());
@@ -212,6 +220,48 @@ Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd o
     for (const auto& r : ranges) RETURN_IF_ERROR(writer.add(r.start, r.end, anon));
   }
   return writer.finish();
+}
+
+struct PagePasses::State {
+  // A page-aligned buffer, reused for every batch.
+  struct Buffer {
+    void* p = MAP_FAILED;
+    ~Buffer() {
+      if (p != MAP_FAILED) ::munmap(p, kBatchBytes);
+    }
+  } buffer;
+  std::function<void(uint64_t)> on_read;  // None: the writer keeps a reference to it.
+  std::optional<PageWriter> writer;
+};
+
+PagePasses::PagePasses(std::unique_ptr<State> state) : state_(std::move(state)) {}
+PagePasses::PagePasses(PagePasses&&) noexcept = default;
+PagePasses& PagePasses::operator=(PagePasses&&) noexcept = default;
+PagePasses::~PagePasses() = default;
+
+Result<PagePasses> PagePasses::create(pid_t pid, UniqueFd out, bool compress) {
+  auto state = std::make_unique<State>();
+  state->buffer.p = ::mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (state->buffer.p == MAP_FAILED) return fail_errno("mmap(page buffer)");
+  std::optional<image::ChunkCompressor> compressor;
+  if (compress) {
+    ASSIGN_OR_RETURN(image::ChunkCompressor made, image::ChunkCompressor::make(image::kPageCompressionLevel));
+    compressor.emplace(std::move(made));
+  }
+  state->writer.emplace(pid, std::move(out), static_cast<char*>(state->buffer.p), std::move(compressor), state->on_read);
+  return PagePasses(std::move(state));
+}
+
+Result<std::vector<image::PageRun>> PagePasses::append(const std::vector<std::pair<PageRange, bool>>& ranges) {
+  for (const auto& [range, skip_zero_pages] : ranges) RETURN_IF_ERROR(state_->writer->add(range.start, range.end, skip_zero_pages));
+  return state_->writer->take_runs();
+}
+
+Result<DumpedPages> PagePasses::finish(const std::vector<image::PageRun>& runs) {
+  ASSIGN_OR_RETURN(DumpedPages pages, state_->writer->finish());
+  pages.pagemap.clear_runs();
+  for (const auto& run : runs) *pages.pagemap.add_runs() = run;
+  return pages;
 }
 
 }  // namespace cryo::dump
