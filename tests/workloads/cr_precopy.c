@@ -7,7 +7,7 @@
 // words made from (p, g) after it; every third generation is a zero page instead, half of them
 // written with zeros and half dropped with MADV_DONTNEED, so pages go from data to zero and back.
 // The generation table is updated after each page is whole, and every 64 writes the count so far
-// goes to stdout ("WRITES n"). On SIGUSR1 the process finishes the page in hand and checks every
+// goes to a progress file in the --tag directory ("WRITES n"). On SIGUSR1 the process finishes the page in hand and checks every
 // page against the table, and that its count is not below the last one it printed: memory older
 // than the freeze (a dump that missed the last writes) fails there. --userfaultfd=1 also holds a
 // userfaultfd of its own (with nothing registered), which cryo cannot dump.
@@ -37,27 +37,35 @@ static void write_page(uint64_t* data, uint64_t page, uint64_t generation) {
   words[0] = generation;
 }
 
-// The last "WRITES n" this process printed, read back from its log (stdout).
+// The progress file: fixed-width "WRITES n" lines written at this process's own file position, so
+// that a copy restored from a dump writes on from where the position was at the freeze, over what
+// the original (which ran on) wrote after it.
+#define PROGRESS_LINE 20
+static int progress_fd = -1;
+
+static void print_progress(long long writes) {
+  char line[32];
+  snprintf(line, sizeof line, "WRITES %012lld\n", writes % 1000000000000LL);
+  if (write(progress_fd, line, PROGRESS_LINE) != PROGRESS_LINE) say("FAIL: writing the progress file: %s\n", strerror(errno));
+}
+
+// The last count written before the file position: the last one this process printed.
 static long long last_printed_count(void) {
-  char path[64], buffer[1 << 16];
-  snprintf(path, sizeof path, "/proc/self/fd/1");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  off_t size = lseek(fd, 0, SEEK_END);
-  off_t from = size > (off_t)sizeof buffer - 1 ? size - (off_t)sizeof buffer + 1 : 0;
-  ssize_t got = pread(fd, buffer, sizeof buffer - 1, from);
-  close(fd);
-  if (got <= 0) return -1;
-  buffer[got] = 0;
-  long long last = -1;
-  for (char* at = strstr(buffer, "WRITES "); at; at = strstr(at + 1, "WRITES ")) last = atoll(at + 7);
-  return last;
+  off_t end = lseek(progress_fd, 0, SEEK_CUR);
+  if (end < PROGRESS_LINE) return -1;
+  char line[PROGRESS_LINE + 1] = {0};
+  if (pread(progress_fd, line, PROGRESS_LINE, end - PROGRESS_LINE) != PROGRESS_LINE || strncmp(line, "WRITES ", 7) != 0) return -2;
+  return atoll(line + 7);
 }
 
 int main(int argc, char** argv) {
   long long mib = arg_number(argc, argv, "mib", 64);
   long long per_ms = arg_number(argc, argv, "pages-per-ms", 2);
   install_check_handler();
+  char progress_path[4096];
+  snprintf(progress_path, sizeof progress_path, "%s/precopy-progress", arg_string(argc, argv, "tag", "/tmp"));
+  progress_fd = open(progress_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  SETUP_OR_DIE(progress_fd >= 0, "open(%s): %s\n", progress_path, strerror(errno));
   if (arg_number(argc, argv, "userfaultfd", 0)) {
     int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
     SETUP_OR_DIE(uffd >= 0, "userfaultfd: %s\n", strerror(errno));
@@ -82,12 +90,13 @@ int main(int argc, char** argv) {
       uint64_t p = xorshift64(&seed) % pages;
       write_page(data, p, generations[p] + 1);
       generations[p] += 1;
-      if (++writes % 64 == 0) say("WRITES %lld\n", writes);
+      if (++writes % 64 == 0) print_progress(writes);
     }
     sleep_ms(1);
   }
   long long printed = last_printed_count();
-  EXPECT_OR_FAIL(printed >= 0, "no WRITES line in the log\n");
+  EXPECT_OR_FAIL(printed != -2, "the progress file does not end in a WRITES line at its position\n");
+  EXPECT_OR_FAIL(printed >= 0 || writes < 64, "no WRITES line in the progress file after %lld writes\n", writes);
   EXPECT_OR_FAIL(writes >= printed, "%lld writes in memory, but %lld were printed before: the memory is older than that\n",
                  writes, printed);
   uint64_t bad = 0;
