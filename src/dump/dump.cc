@@ -368,7 +368,8 @@ uint64_t image_bytes(const DirFd& dir) {
   return total;
 }
 
-image::RunStats dump_stats(const TreeDump& tree, const StageTimer& stages, double frozen_ms, uint64_t bytes, bool complete) {
+image::RunStats dump_stats(const TreeDump& tree, const StageTimer& stages, double frozen_ms, uint64_t bytes, bool complete,
+                           const PreCopy* pre_copy) {
   image::RunStats stats;
   stats.command = image::StatsCommand::Dump;
   stats.complete = complete;
@@ -382,6 +383,10 @@ image::RunStats dump_stats(const TreeDump& tree, const StageTimer& stages, doubl
   stats.pages_bytes = tree.page_bytes();
   stats.pages = tree.page_bytes() / 4096;
   stats.bytes = bytes;
+  if (pre_copy) {
+    stats.pre_copy_rounds = pre_copy->stats().rounds;
+    stats.pre_copy_bytes = pre_copy->stats().bytes;
+  }
   return stats;
 }
 
@@ -395,7 +400,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   // --pre-copy: the memory is copied while the tree runs; the freeze below copies what changed since.
   std::optional<PreCopy> pre_copy;
   if (options.pre_copy) {
-    stages.enter("pre-copy");
+    stages.enter("pre_copy");
     ASSIGN_OR_RETURN(PreCopy started_copy, PreCopy::start(target.init, writer.dir(), options.compress));
     pre_copy.emplace(std::move(started_copy));
     RETURN_IF_ERROR(pre_copy->copy_rounds());
@@ -454,7 +459,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   // Stats are part of every complete image: these, as they stand before the commit, are synced with
   // it, and replaced by the complete ones below once the tree is ended.
   RETURN_IF_ERROR_CTX(image::write_stats_file(writer.dir(), dump_stats(tree, stages, options.leave_running ? frozen_ms : ms_since(frozen_at),
-                                                                      image_bytes(writer.dir()), false)),
+                                                                      image_bytes(writer.dir()), false, pre_copy ? &*pre_copy : nullptr)),
                       "writing the dump's stats");
   RETURN_IF_ERROR(writer.commit(std::move(inventory), key, &stages));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
@@ -473,7 +478,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   }
   stages.stop();
   DumpSummary summary;
-  summary.stats = dump_stats(tree, stages, frozen_ms, image_bytes(writer.dir()), true);
+  summary.stats = dump_stats(tree, stages, frozen_ms, image_bytes(writer.dir()), true, pre_copy ? &*pre_copy : nullptr);
   // The image is whole and the tree ended: a failure here costs only the complete stats (the ones
   // written before the commit stay).
   if (auto kept = image::write_stats_file(writer.dir(), summary.stats); !kept)

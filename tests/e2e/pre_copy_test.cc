@@ -42,6 +42,9 @@ void expect_precopy_round_trip(const std::vector<std::string>& extra) {
   std::string log = slurp(session.image_path() + "/dump.log");
   EXPECT_NE(log.find("pre-copy round 1"), std::string::npos) << log;
   EXPECT_NE(log.find("pages pre-copied still hold"), std::string::npos) << "the freeze did not use the pre-copied pages";
+  std::string stats = slurp(session.image_path() + "/stats-dump.json");
+  EXPECT_NE(stats.find("\"pre_copy\":"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"pre_copy_rounds\":"), std::string::npos) << stats;
   expect_untracked(init);
   // The tree that ran on is unharmed, and so is the one restored from the image.
   session.expect_pass_after_check(init);
