@@ -33,7 +33,8 @@ void expect_untracked(pid_t pid) {
 
 void expect_precopy_round_trip(const std::vector<std::string>& extra) {
   CheckpointSession session;
-  pid_t init = session.start("cr_precopy", {"--mib=64", "--pages-per-ms=8"});
+  // Fast enough that pages are always being written, the freeze included.
+  pid_t init = session.start("cr_precopy", {"--mib=64", "--pages-per-ms=128"});
   ASSERT_GT(init, 0);
   ::usleep(300 * 1000);  // A few thousand writes before the dump starts.
   std::vector<std::string> args = {"--leave-running", "--pre-copy"};
