@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kSteps[] = {
     // dump (src/dump/dump.cc)
+    "dump:pre-copy-round",      // --pre-copy: a round copied pages while the tree runs, with write tracking in place.
     "dump:after-freeze",        // Every task is seized, nothing is written yet.
     "dump:after-process-core",  // The first process's core is read (syscalls were injected into it).
     "dump:after-pages",         // The first process's pages are in the temporary directory.

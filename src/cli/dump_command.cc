@@ -45,6 +45,10 @@ Subcommand add_dump_command(CLI::App& cryo) {
   app->add_option("-D,--images-dir", options->dump.dir, "Image directory to create (must be new or empty)")->required();
   app->add_option("--sign", options->dump.sign_key, "Sign the image with this secret key (made by cryo keygen)");
   app->add_flag("--leave-running", options->dump.leave_running, "Let the tree run on after the dump instead of killing it");
+  app->add_flag("--pre-copy", options->dump.pre_copy,
+                "With --leave-running: copy the memory while the tree runs, tracking its writes, so that the tree is frozen "
+                "only to copy what changed since")
+      ->needs("--leave-running");
   app->add_flag("--compress", options->dump.compress,
                 "Store the memory pages compressed (zstd, in independent chunks that restore decompresses one at a time)");
   app->add_option("--include", options->dump.include,

@@ -31,6 +31,7 @@
 #include "dump/namespaces_state.h"
 #include "dump/page_dump.h"
 #include "dump/pipe_contents.h"
+#include "dump/pre_copy.h"
 #include "dump/preflight.h"
 #include "dump/process_core.h"
 #include "dump/posix_mqueues.h"
@@ -74,9 +75,10 @@ struct ProcessFacts {
 // Everything a dump collects while the tree is frozen, and writes into the image directory.
 class TreeDump {
  public:
-  TreeDump(const DumpTarget& target, Freezer& freezer, image::ImageDirWriter& writer, StageTimer& stages, bool compress)
+  TreeDump(const DumpTarget& target, Freezer& freezer, image::ImageDirWriter& writer, StageTimer& stages, bool compress,
+           PreCopy* pre_copy)
       : target_(target), freezer_(freezer), writer_(writer), dir_(writer.dir()), stages_(stages), pids_{target.ns_level},
-        compress_(compress) {}
+        compress_(compress), pre_copy_(pre_copy) {}
 
   Result<> collect(const image::ClockReadings& host_clocks) {
     auto started = Clock::now();
@@ -98,7 +100,9 @@ class TreeDump {
     if (ProgressLine* progress = stages_.progress()) progress->set_total(private_bytes);
     RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
     // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
-    RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes()));
+    std::function<void(pid_t, image::ProcessFingerprint&)> hide_tracking;
+    if (pre_copy_) hide_tracking = [this](pid_t pid, image::ProcessFingerprint& print) { pre_copy_->hide_tracking(pid, print); };
+    RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes(), hide_tracking));
     log()->debug("fingerprints read in {:.2f} ms", ms_since(started));
     // Before any memory is read (cow_sharing.h says why).
     for (auto& process : freezer_.processes()) {
@@ -249,6 +253,7 @@ class TreeDump {
     step("core");
     RETURN_IF_ERROR(fault_point("dump:after-process-core"));
     ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
+    if (pre_copy_) pre_copy_->hide_tracking(process.pid, maps);
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     mm.set_mlockall_flags(mlockall_flags);
     // One VMA per maps entry, in order.
@@ -262,13 +267,18 @@ class TreeDump {
     contents_.add_mapped(process.pid, core, mm);
     note_used_files(core, mm);
     std::string pages_name = image::file_name(compress_ ? image::Kind::CompressedPages : image::Kind::Pages, pid);
-    ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
     stages_.enter("pages");
-    auto read_pages = dump_pages(process.pid, mm, std::move(pages_file), compress_, [this](uint64_t bytes) {
-      if (ProgressLine* progress = stages_.progress()) progress->add_done(bytes);
-    });
+    // Pre-copied: only what changed since is read now, into the pages file pre-copy began.
+    std::optional<Result<DumpedPages>> read_pages;
+    if (pre_copy_) read_pages = pre_copy_->finish_process(process.pid, mm, pages_name);
+    if (!read_pages) {
+      ASSIGN_OR_RETURN(UniqueFd pages_file, dir_.create_file(pages_name));
+      read_pages = dump_pages(process.pid, mm, std::move(pages_file), compress_, [this](uint64_t bytes) {
+        if (ProgressLine* progress = stages_.progress()) progress->add_done(bytes);
+      });
+    }
     stages_.enter("collect");
-    ASSIGN_OR_RETURN(DumpedPages pages, std::move(read_pages));
+    ASSIGN_OR_RETURN(DumpedPages pages, std::move(*read_pages));
     writer_.set_known_checksum(pages_name, pages.xxh3);
     if (auto shared = shared_with_parent_.find(process.pid); shared != shared_with_parent_.end()) {
       record_shared_with_parent(shared->second, pages.pagemap);
@@ -331,6 +341,7 @@ class TreeDump {
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   bool own_ipc_ = false;                            // The tree has an IPC namespace of its own.
   bool compress_ = false;                           // --compress
+  PreCopy* pre_copy_ = nullptr;                     // --pre-copy: most pages were copied before the freeze.
   std::vector<SysvMapping> sysv_mappings_;         // Every attachment of a SysV segment in the tree.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.
   std::map<pid_t, std::vector<PageRange>> shared_with_parent_;  // By host PID: pages that are the parent's.
@@ -357,7 +368,8 @@ uint64_t image_bytes(const DirFd& dir) {
   return total;
 }
 
-image::RunStats dump_stats(const TreeDump& tree, const StageTimer& stages, double frozen_ms, uint64_t bytes, bool complete) {
+image::RunStats dump_stats(const TreeDump& tree, const StageTimer& stages, double frozen_ms, uint64_t bytes, bool complete,
+                           const PreCopy* pre_copy) {
   image::RunStats stats;
   stats.command = image::StatsCommand::Dump;
   stats.complete = complete;
@@ -371,6 +383,10 @@ image::RunStats dump_stats(const TreeDump& tree, const StageTimer& stages, doubl
   stats.pages_bytes = tree.page_bytes();
   stats.pages = tree.page_bytes() / 4096;
   stats.bytes = bytes;
+  if (pre_copy) {
+    stats.pre_copy_rounds = pre_copy->stats().rounds;
+    stats.pre_copy_bytes = pre_copy->stats().bytes;
+  }
   return stats;
 }
 
@@ -380,6 +396,15 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   RETURN_IF_ERROR(preflight_check(target));
   RETURN_IF_ERROR(check_include_paths(options.include));
   log()->debug("preflight done in {:.2f} ms", ms_since(started));
+
+  // --pre-copy: the memory is copied while the tree runs; the freeze below copies what changed since.
+  std::optional<PreCopy> pre_copy;
+  if (options.pre_copy) {
+    stages.enter("pre_copy");
+    ASSIGN_OR_RETURN(PreCopy started_copy, PreCopy::start(target.init, writer.dir(), options.compress));
+    pre_copy.emplace(std::move(started_copy));
+    RETURN_IF_ERROR(pre_copy->copy_rounds());
+  }
 
   // cryo may itself run in a time namespace (a container with shifted clocks): the image records
   // the kernel's clocks, which the tree's offsets apply to.
@@ -394,7 +419,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   RETURN_IF_ERROR(fault_point("dump:after-freeze"));
 
   stages.enter("collect");
-  TreeDump tree(target, freezer, writer, stages, options.compress);
+  TreeDump tree(target, freezer, writer, stages, options.compress, pre_copy ? &*pre_copy : nullptr);
   RETURN_IF_ERROR(tree.collect(host_clocks));
   if (!options.include.empty()) {
     ASSIGN_OR_RETURN(image::IncludedFiles included, collect_included(options.include, tree.used_files()));
@@ -407,6 +432,13 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
     stages.enter("release");
     RETURN_IF_ERROR_CTX(freezer.resume(), "resuming the tree after the dump");
     frozen_ms = ms_since(frozen_at);
+  }
+  if (pre_copy) {
+    // The tree runs again: its tracking goes (which costs the kernel ~130 ms a 2 GiB).
+    pre_copy->stop();
+    const PreCopyStats& s = pre_copy->stats();
+    log()->info("pre-copy: {} processes, {} rounds, {} KiB copied while the tree ran (seized {:.2f} ms to start), {} KiB at the freeze",
+                s.processes, s.rounds, s.bytes / 1024, s.pause_ms, s.final_bytes / 1024);
   }
 
   stages.enter("write");
@@ -427,7 +459,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   // Stats are part of every complete image: these, as they stand before the commit, are synced with
   // it, and replaced by the complete ones below once the tree is ended.
   RETURN_IF_ERROR_CTX(image::write_stats_file(writer.dir(), dump_stats(tree, stages, options.leave_running ? frozen_ms : ms_since(frozen_at),
-                                                                      image_bytes(writer.dir()), false)),
+                                                                      image_bytes(writer.dir()), false, pre_copy ? &*pre_copy : nullptr)),
                       "writing the dump's stats");
   RETURN_IF_ERROR(writer.commit(std::move(inventory), key, &stages));
   log()->debug("image committed to {} after {:.2f} ms", options.dir, ms_since(started));
@@ -446,7 +478,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   }
   stages.stop();
   DumpSummary summary;
-  summary.stats = dump_stats(tree, stages, frozen_ms, image_bytes(writer.dir()), true);
+  summary.stats = dump_stats(tree, stages, frozen_ms, image_bytes(writer.dir()), true, pre_copy ? &*pre_copy : nullptr);
   // The image is whole and the tree ended: a failure here costs only the complete stats (the ones
   // written before the commit stay).
   if (auto kept = image::write_stats_file(writer.dir(), summary.stats); !kept)

@@ -16,6 +16,7 @@ struct DumpOptions {
   pid_t pid = 0;            // Host PID of the tree's init.
   std::string dir;          // Image directory (new, or empty, or holding only logs).
   bool leave_running = false;
+  bool pre_copy = false;    // --pre-copy (with leave_running): copy memory while the tree runs (dump/pre_copy.h).
   std::string sign_key;     // Secret key file to sign the image with (cryo keygen); empty: unsigned.
   std::vector<std::string> include;  // --include: files (or directories of used files) to carry.
   bool progress = true;     // The progress line on a terminal (base/progress_line.h); off with --quiet.
@@ -26,7 +27,7 @@ struct DumpSummary {
   uint32_t processes = 0;
   uint64_t page_bytes = 0;  // Bytes of page contents stored.
   double total_ms = 0;
-  double frozen_ms = 0;     // From the first seize to the kill or resume.
+  double frozen_ms = 0;     // From the first seize to the kill or resume (with --pre-copy: the final freeze).
   image::RunStats stats;    // As kept in the image's stats-dump.json.
 };
 

@@ -2,15 +2,20 @@
 // tree (src/verify/fingerprint_reader.h), which restore compares with the restored processes.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "base/dir_fd.h"
 #include "base/error.h"
 #include "dump/freezer.h"
+#include "fingerprint.pb.h"
 
 namespace cryo::dump {
 
-Result<> write_fingerprints(const DirFd& dir, const std::vector<FrozenProcess>& processes);
+// `adjust`, when given, sees each live process's fingerprint (with its host PID) before it is
+// written: pre-copy hides its own write tracking there (dump/pre_copy.h).
+Result<> write_fingerprints(const DirFd& dir, const std::vector<FrozenProcess>& processes,
+                            const std::function<void(pid_t, image::ProcessFingerprint&)>& adjust = {});
 
 }  // namespace cryo::dump

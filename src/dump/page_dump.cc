@@ -122,6 +122,14 @@ class PageWriter {
     return DumpedPages{std::move(pagemap_), checksum_.digest()};
   }
 
+  // The runs stored since the last call, once they are flushed (PagePasses).
+  Result<std::vector<image::PageRun>> take_runs() {
+    RETURN_IF_ERROR(flush());
+    std::vector<image::PageRun> runs(pagemap_.runs().begin(), pagemap_.runs().end());
+    pagemap_.clear_runs();
+    return runs;
+  }
+
  private:
   Result<> read_batch(char* buffer) {
     std::vector<iovec> remote(batch_.size());
@@ -226,6 +234,13 @@ class PageWriter {
   std::unique_ptr<WriteBehind> ring_;
 };
 
+// The compressor of a --compress dump, or none.
+Result<std::optional<image::ChunkCompressor>> page_compressor(bool compress) {
+  if (!compress) return std::optional<image::ChunkCompressor>();
+  ASSIGN_OR_RETURN(image::ChunkCompressor made, image::ChunkCompressor::make(image::kPageCompressionLevel));
+  return std::optional<image::ChunkCompressor>(std::move(made));
+}
+
 }  // namespace
 
 Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out, bool compress,
@@ -233,11 +248,7 @@ Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd o
   std::string pagemap_path = "/proc/" + std::to_string(pid) + "/pagemap";
   UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
-  std::optional<image::ChunkCompressor> compressor;
-  if (compress) {
-    ASSIGN_OR_RETURN(image::ChunkCompressor made, image::ChunkCompressor::make(image::kPageCompressionLevel));
-    compressor.emplace(std::move(made));
-  }
+  ASSIGN_OR_RETURN(std::optional<image::ChunkCompressor> compressor, page_compressor(compress));
   PageWriter writer(pid, std::move(out), std::move(compressor), on_read);
   RETURN_IF_ERROR(writer.start());
   std::vector<PageRange> ranges;
@@ -250,6 +261,36 @@ Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd o
     for (const auto& r : ranges) RETURN_IF_ERROR(writer.add(r.start, r.end, anon));
   }
   return writer.finish();
+}
+
+struct PagePasses::State {
+  std::function<void(uint64_t)> on_read;  // None: the writer keeps a reference to it.
+  std::optional<PageWriter> writer;
+};
+
+PagePasses::PagePasses(std::unique_ptr<State> state) : state_(std::move(state)) {}
+PagePasses::PagePasses(PagePasses&&) noexcept = default;
+PagePasses& PagePasses::operator=(PagePasses&&) noexcept = default;
+PagePasses::~PagePasses() = default;
+
+Result<PagePasses> PagePasses::create(pid_t pid, UniqueFd out, bool compress) {
+  auto state = std::make_unique<State>();
+  ASSIGN_OR_RETURN(std::optional<image::ChunkCompressor> compressor, page_compressor(compress));
+  state->writer.emplace(pid, std::move(out), std::move(compressor), state->on_read);
+  RETURN_IF_ERROR(state->writer->start());
+  return PagePasses(std::move(state));
+}
+
+Result<std::vector<image::PageRun>> PagePasses::append(const std::vector<std::pair<PageRange, bool>>& ranges) {
+  for (const auto& [range, skip_zero_pages] : ranges) RETURN_IF_ERROR(state_->writer->add(range.start, range.end, skip_zero_pages));
+  return state_->writer->take_runs();
+}
+
+Result<DumpedPages> PagePasses::finish(const std::vector<image::PageRun>& runs) {
+  ASSIGN_OR_RETURN(DumpedPages pages, state_->writer->finish());
+  pages.pagemap.clear_runs();
+  for (const auto& run : runs) *pages.pagemap.add_runs() = run;
+  return pages;
 }
 
 }  // namespace cryo::dump

@@ -10,11 +10,15 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "dump/kept_pages.h"
+#include "kernel/proc_pagemap.h"
 #include "mm.pb.h"
 #include "pagemap.pb.h"
 
@@ -32,5 +36,28 @@ struct DumpedPages {
 // the progress line).
 Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd out, bool compress = false,
                                const std::function<void(uint64_t)>& on_read = {});
+
+// A pages file written in several passes (dump/pre_copy.h): each pass appends the pages of the
+// ranges it is given and returns the runs it stored, and the file's size and checksum cover every
+// pass. The caller builds the final pagemap from the runs of all passes. After a failed pass the
+// file is of no use.
+class PagePasses {
+ public:
+  static Result<PagePasses> create(pid_t pid, UniqueFd out, bool compress);
+  PagePasses(PagePasses&&) noexcept;
+  PagePasses& operator=(PagePasses&&) noexcept;
+  ~PagePasses();
+
+  // Copies the pages of `ranges` (each with whether its zero pages are left out: anonymous memory)
+  // and returns the runs stored, in the order given.
+  Result<std::vector<image::PageRun>> append(const std::vector<std::pair<PageRange, bool>>& ranges);
+  // Ends the file; `runs` (sorted by address, not overlapping) become its pagemap.
+  Result<DumpedPages> finish(const std::vector<image::PageRun>& runs);
+
+ private:
+  struct State;
+  explicit PagePasses(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace cryo::dump

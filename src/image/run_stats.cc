@@ -117,6 +117,10 @@ std::string run_stats_to_json(const RunStats& stats) {
   out["pages"] = stats.pages;
   out["pages_bytes"] = stats.pages_bytes;
   out[dump ? "bytes_written" : "bytes_read"] = stats.bytes;
+  if (dump && stats.pre_copy_rounds) {
+    out["pre_copy_rounds"] = stats.pre_copy_rounds;
+    out["pre_copy_bytes"] = stats.pre_copy_bytes;
+  }
   // From the total as written, so that a reader that computes it again gets the same.
   RunStats as_written = stats;
   as_written.total_ms = rounded(stats.total_ms);
@@ -164,6 +168,10 @@ Result<RunStats> parse_run_stats(std::string_view text, const std::string& what)
   ASSIGN_OR_RETURN(stats.pages, read_count(in, "pages", what));
   ASSIGN_OR_RETURN(stats.pages_bytes, read_count(in, "pages_bytes", what));
   ASSIGN_OR_RETURN(stats.bytes, read_count(in, dump ? "bytes_written" : "bytes_read", what));
+  if (dump && in.contains("pre_copy_rounds")) {
+    ASSIGN_OR_RETURN(stats.pre_copy_rounds, read_count(in, "pre_copy_rounds", what));
+    ASSIGN_OR_RETURN(stats.pre_copy_bytes, read_count(in, "pre_copy_bytes", what));
+  }
   // What cryo writes always holds these; anything else was not written by cryo. They are checked on
   // the values as cryo writes them (rounded to microseconds, one by one, so their sum may pass the
   // total by a few), so that stats accepted here are accepted again once written.
@@ -185,6 +193,9 @@ std::string format_run_stats(const RunStats& stats) {
          format_byte_size(static_cast<uint64_t>(stats.throughput_bytes_per_s())) + "/s";
   if (dump) out += "; frozen " + ms_text(stats.frozen_ms);
   out += "\n";
+  if (stats.pre_copy_rounds)
+    out += "  pre-copy: " + std::to_string(stats.pre_copy_rounds) + " rounds, " + format_byte_size(stats.pre_copy_bytes) +
+           " read while the tree ran\n";
   for (const auto& [name, ms] : stats.stages_ms) {
     char line[96];
     std::snprintf(line, sizeof line, "  %-12s %10s\n", name.c_str(), ms_text(ms).c_str());

@@ -35,6 +35,9 @@ struct RunStats {
   uint64_t pages = 0;        // Pages stored (dump) or written into the processes (restore).
   uint64_t pages_bytes = 0;  // Their bytes: the sizes of the pages files.
   uint64_t bytes = 0;        // Image bytes written (dump) or read (restore).
+  // Dump --pre-copy only (absent from the JSON otherwise): rounds while the tree ran, bytes read in them.
+  uint64_t pre_copy_rounds = 0;
+  uint64_t pre_copy_bytes = 0;
 
   // Bytes per second over the whole command (0 when it took no measurable time).
   double throughput_bytes_per_s() const;

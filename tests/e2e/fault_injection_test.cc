@@ -83,15 +83,20 @@ TEST(FaultInjection, DumpFailingAtAnyStepLeavesTheTreeRunningAndNoImage) {
   int attempt = 0;
   for (const std::string& step : steps_of("dump:")) {
     for (bool leave_running : {true, false}) {
-      SCOPED_TRACE(step + (leave_running ? " with --leave-running" : ""));
+      // With --leave-running the dump pre-copies, and its own step exists only then.
+      if (step == "dump:pre-copy-round" && !leave_running) continue;
+      SCOPED_TRACE(step + (leave_running ? " with --leave-running --pre-copy" : ""));
       std::string image = session.image_path("image-" + std::to_string(attempt++));
       CommandResult result;
       {
         FailAt fail_at(step);
-        result = session.dump(init, image, leave_running ? std::vector<std::string>{"--leave-running"} : std::vector<std::string>{});
+        result = session.dump(init, image, leave_running ? std::vector<std::string>{"--leave-running", "--pre-copy"} : std::vector<std::string>{});
       }
       expect_one_clear_error(result, "injected failure at " + step);
       for (pid_t pid : tree) expect_running_untraced(pid);
+      // No write tracking is left behind (VmFlags uw: registered with a userfaultfd).
+      for (pid_t pid : tree)
+        EXPECT_EQ(slurp("/proc/" + std::to_string(pid) + "/smaps").find(" uw "), std::string::npos) << "pid " << pid << " is left tracked";
       expect_no_image(session, image);
       // The failure is explained in the log kept where the image would have been.
       EXPECT_NE(slurp(image + "/dump.log").find("injected failure at " + step), std::string::npos);

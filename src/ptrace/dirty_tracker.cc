@@ -1,0 +1,139 @@
+#include "ptrace/dirty_tracker.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "kernel/pagemap_scan.h"
+#include "ptrace/remote_syscalls.h"
+#include "ptrace/resume_frame.h"
+
+namespace cryo {
+namespace {
+
+// Debian 12's headers (6.1) lack the asynchronous mode (Linux 6.7).
+constexpr uint64_t kFeatureWpAsync = 1ull << 15;  // UFFD_FEATURE_WP_ASYNC
+
+std::string range_text(uint64_t start, uint64_t end) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%lx-%lx", static_cast<unsigned long>(start), static_cast<unsigned long>(end));
+  return text;
+}
+
+// The fd numbered `fd` in process `pid`, as a new fd of cryo's.
+Result<UniqueFd> take_fd(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(pid) + ")");
+  UniqueFd taken(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (!taken.valid()) return fail_errno("pidfd_getfd(" + std::to_string(pid) + ", " + std::to_string(fd) + ")");
+  return taken;
+}
+
+}  // namespace
+
+Result<DirtyTracker> DirtyTracker::attach(Tracee& leader) {
+  pid_t pid = leader.tid();
+  std::string where = "pid " + std::to_string(pid);
+  std::string pagemap_path = "/proc/" + std::to_string(pid) + "/pagemap";
+  UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
+  UniqueFd uffd;
+  {
+    // Through the resume path where there is one: a cryo killed meanwhile cannot harm the thread.
+    ASSIGN_OR_RETURN(std::optional<ResumePath> resume, find_resume_path(pid));
+    std::optional<RemoteSyscalls> remote;
+    if (resume) {
+      ASSIGN_OR_RETURN(RemoteSyscalls made, RemoteSyscalls::create_resumable(leader, *resume));
+      remote.emplace(std::move(made));
+    } else {
+      ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(pid));
+      ASSIGN_OR_RETURN(RemoteSyscalls made, RemoteSyscalls::create(leader, site));
+      remote.emplace(std::move(made));
+    }
+    ASSIGN_OR_RETURN(uint64_t fd, remote->call("userfaultfd(O_CLOEXEC|UFFD_USER_MODE_ONLY)", SYS_userfaultfd,
+                                               {static_cast<uint64_t>(O_CLOEXEC | UFFD_USER_MODE_ONLY)}));
+    auto taken = take_fd(pid, static_cast<int>(fd));
+    // Closed in the process on every path: it must not keep an fd it never opened.
+    auto closed = remote->call("close(userfaultfd)", SYS_close, {fd});
+    if (!taken) return fail(taken.error().context(where));
+    if (!closed) return fail(closed.error());
+    uffd = std::move(*taken);
+  }
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = kFeatureWpAsync;
+  if (::ioctl(uffd.get(), UFFDIO_API, &api) != 0)
+    return fail(errno_error("ioctl(UFFDIO_API, UFFD_FEATURE_WP_ASYNC)").context(where).with_hint(
+        "write-protect tracking needs Linux 6.7 or later"));
+  return DirtyTracker(pid, std::move(uffd), std::move(pagemap));
+}
+
+Result<bool> DirtyTracker::track(uint64_t start, uint64_t end) {
+  uffdio_register reg{};
+  reg.range.start = start;
+  reg.range.len = end - start;
+  reg.mode = UFFDIO_REGISTER_MODE_WP;
+  if (::ioctl(uffd_.get(), UFFDIO_REGISTER, &reg) == 0) return true;
+  if (errno == EINVAL || errno == EBUSY || errno == ENOMEM || errno == EPERM) return false;
+  return fail(errno_error("ioctl(UFFDIO_REGISTER, " + range_text(start, end) + ")").context("pid " + std::to_string(pid_)));
+}
+
+Result<> DirtyTracker::protect(uint64_t start, uint64_t end) {
+  uffdio_writeprotect wp{};
+  wp.range.start = start;
+  wp.range.len = end - start;
+  wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+  while (::ioctl(uffd_.get(), UFFDIO_WRITEPROTECT, &wp) != 0) {
+    if (errno == EAGAIN) continue;  // The mapping changed meanwhile: the kernel asks to retry.
+    return fail(errno_error("ioctl(UFFDIO_WRITEPROTECT, " + range_text(start, end) + ")").context("pid " + std::to_string(pid_)));
+  }
+  return {};
+}
+
+Result<> DirtyTracker::scan_written(uint64_t start, uint64_t end, bool reprotect, std::vector<WrittenRange>& out) {
+  using namespace pagemap_scan;
+  PageRegion regions[512];
+  uint64_t at = start;
+  while (at < end) {
+    ScanArg arg{};
+    arg.size = sizeof arg;
+    arg.flags = kCheckWpAsync | (reprotect ? kWriteProtectMatching : 0);
+    arg.start = at;
+    arg.end = end;
+    arg.vec = reinterpret_cast<uint64_t>(regions);
+    arg.vec_len = std::size(regions);
+    arg.category_mask = kPageIsWritten;
+    arg.return_mask = kPageIsWritten | kPageIsPresent | kPageIsSwapped | kPageIsPfnZero;
+    long n = ::ioctl(pagemap_.get(), kIoctl, &arg);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(errno_error("ioctl(PAGEMAP_SCAN, written, " + range_text(at, end) + ")").context("pid " + std::to_string(pid_)));
+    }
+    for (long i = 0; i < n; ++i) {
+      const PageRegion& r = regions[i];
+      bool holds = (r.categories & (kPageIsPresent | kPageIsSwapped)) && !(r.categories & kPageIsPfnZero);
+      if (!out.empty() && out.back().range.end == r.start && out.back().holds_page == holds) {
+        out.back().range.end = r.end;
+      } else {
+        out.push_back({{r.start, r.end}, holds});
+      }
+    }
+    if (arg.walk_end <= at) return fail("pid " + std::to_string(pid_) + ": ioctl(PAGEMAP_SCAN) made no progress");
+    at = arg.walk_end;
+  }
+  return {};
+}
+
+void DirtyTracker::close() {
+  uffd_.reset();
+  pagemap_.reset();
+}
+
+}  // namespace cryo
