@@ -13,7 +13,11 @@
 
 #include "kernel/proc_tasks.h"
 #include "ptrace/registers.h"
-#include "restore/state_restorer.h"
+#include "state/process/creds.h"
+#include "state/process/signals.h"
+#include "state/process/task_flags.h"
+#include "state/thread/registrations.h"
+#include "state/thread/rseq.h"
 
 namespace cryo::restore {
 namespace {
@@ -94,6 +98,12 @@ Result<uint32_t> clone_thread(RemoteTask& leader, const image::ThreadCore& image
 }
 
 }  // namespace
+
+Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread) {
+  RETURN_IF_ERROR(restore_sigaltstack(task, thread));
+  RETURN_IF_ERROR(restore_registrations(task, thread));
+  return restore_rseq(task, thread);
+}
 
 Result<> create_threads(RemoteTask& leader, const ProcessImage& process, PidMethod method,
                         std::vector<std::unique_ptr<Tracee>>& threads) {
