@@ -12,15 +12,10 @@
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
 #include "state/process/task_flags.h"
+#include "unit/state_problems.h"
 
 namespace cryo {
 namespace {
-
-std::string collected(const std::function<void(const image::ProblemSink&)>& validate) {
-  std::string all;
-  validate([&](const std::string& p) { all += p + "\n"; });
-  return all;
-}
 
 ProcStatus status_of_a_daemon() {
   ProcStatus s;

@@ -10,15 +10,10 @@
 #include "state/thread/registrations.h"
 #include "state/thread/rseq.h"
 #include "state/thread/scheduling.h"
+#include "unit/state_problems.h"
 
 namespace cryo {
 namespace {
-
-std::string collected(const std::function<void(const image::ProblemSink&)>& validate) {
-  std::string all;
-  validate([&](const std::string& p) { all += p + "\n"; });
-  return all;
-}
 
 TEST(ThreadRegistrations, ReadsClearChildTid) {
   uint64_t address = 0x7f1234567890;
