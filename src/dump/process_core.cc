@@ -17,6 +17,7 @@
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
+#include "state/thread/registers.h"
 #include "state/thread/registrations.h"
 #include "state/thread/rseq.h"
 #include "state/thread/scheduling.h"
@@ -29,12 +30,7 @@ std::string proc_path(pid_t pid, const std::string& name) { return "/proc/" + st
 Result<> fill_thread(Tracee& tracee, uint32_t tid_inside, image::ThreadCore& t) {
   pid_t tid = tracee.tid();
   t.set_tid(tid_inside);
-  // Registers as captured: if the thread was stopped inside a syscall they still say so (orig_rax,
-  // rax = -ERESTART*), and restore decides how to resume it.
-  ASSIGN_OR_RETURN(Registers regs, tracee.get_registers());
-  t.set_gpregs(registers_to_bytes(regs));
-  ASSIGN_OR_RETURN(std::string xstate, tracee.get_xstate());
-  t.set_xstate(xstate);
+  RETURN_IF_ERROR(collect_registers(tracee, t));
   RETURN_IF_ERROR(collect_thread_signals(tracee, t));
   RETURN_IF_ERROR(collect_rseq(tracee, t));
   RETURN_IF_ERROR(collect_robust_list(tracee, t));

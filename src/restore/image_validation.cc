@@ -21,6 +21,7 @@
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
+#include "state/thread/registers.h"
 #include "state/thread/registrations.h"
 #include "state/thread/rseq.h"
 #include "state/thread/scheduling.h"
@@ -28,8 +29,6 @@
 namespace cryo::restore {
 namespace {
 
-constexpr size_t kXsaveHeaderEnd = 512 + 64;       // Legacy FXSAVE area plus the XSAVE header.
-constexpr size_t kMaxXstateSize = 1 << 20;
 constexpr int kMaxThreads = 4096;
 
 class Problems {
@@ -44,21 +43,8 @@ class Problems {
 
 void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Problems& p) {
   std::string thread = "thread " + std::to_string(t.tid());
-  if (t.gpregs().size() != sizeof(user_regs_struct))
-    p.add(thread + ": general registers are " + std::to_string(t.gpregs().size()) + " bytes, expected " +
-          std::to_string(sizeof(user_regs_struct)));
-  if (t.xstate().size() < kXsaveHeaderEnd || t.xstate().size() > kMaxXstateSize) {
-    p.add(thread + ": xstate area of " + std::to_string(t.xstate().size()) + " bytes is not a valid XSAVE area");
-  } else {
-    uint64_t xstate_bv = 0, xcomp_bv = 0;
-    std::memcpy(&xstate_bv, t.xstate().data() + 512, sizeof xstate_bv);
-    std::memcpy(&xcomp_bv, t.xstate().data() + 520, sizeof xcomp_bv);
-    // ptrace hands out and takes the standard (uncompacted) format only.
-    if (xcomp_bv != 0) p.add(thread + ": xstate is in the compacted format (XCOMP_BV " + hex(xcomp_bv) + ")");
-    if (xstate_bv & ~xsave_features)
-      p.add(thread + ": xstate holds components " + hex(xstate_bv) + " outside the image's XCR0 " + hex(xsave_features));
-  }
   auto thread_problem = [&](const std::string& text) { p.add(thread + ": " + text); };
+  validate_registers(t, xsave_features, thread_problem);
   validate_rseq(t, thread_problem);
   validate_registrations(t, thread_problem);
   if (t.comm().size() > 15) p.add(thread + ": comm '" + t.comm() + "' is longer than 15 bytes");

@@ -26,6 +26,7 @@
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
+#include "state/thread/registers.h"
 #include "state/thread/rseq.h"
 #include "state/thread/scheduling.h"
 
@@ -94,11 +95,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(restore_itimers(task, core));
   RETURN_IF_ERROR(arm_posix_timers(task, core));
 
-  RETURN_IF_ERROR_CTX(tracee.set_xstate(thread.xstate()), "FPU/vector registers");
-  Registers regs;
-  if (!registers_from_bytes(thread.gpregs(), &regs)) return fail("general registers: wrong size");
-  // The image holds the registers as frozen; a syscall interrupted by the freeze runs again.
-  Registers final_regs = registers_for_resume(regs, ResumeContext::Restored);
+  ASSIGN_OR_RETURN(Registers final_regs, restore_registers(tracee, thread));
   RETURN_IF_ERROR_CTX(task.finish(final_regs, thread.blocked_mask()), "final step");
   return {};
 }

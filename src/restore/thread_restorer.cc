@@ -16,6 +16,7 @@
 #include "state/process/creds.h"
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
+#include "state/thread/registers.h"
 #include "state/thread/registrations.h"
 #include "state/thread/rseq.h"
 
@@ -143,10 +144,8 @@ Result<> finish_thread(Tracee& thread, RemoteTask& leader, const ProcessImage& p
     ASSIGN_OR_RETURN(uint64_t name, task.put_string(image.comm()));
     RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_NAME)", SYS_prctl, {PR_SET_NAME, name}), where);
   }
-  RETURN_IF_ERROR_CTX(thread.set_xstate(image.xstate()), where + ": FPU/vector registers");
-  Registers regs;
-  if (!registers_from_bytes(image.gpregs(), &regs)) return fail(where + ": general registers: wrong size");
-  RETURN_IF_ERROR_CTX(task.leave(registers_for_resume(regs, ResumeContext::Restored), image.blocked_mask()), where);
+  ASSIGN_OR_RETURN_CTX(Registers final_regs, restore_registers(thread, image), where);
+  RETURN_IF_ERROR_CTX(task.leave(final_regs, image.blocked_mask()), where);
   return {};
 }
 

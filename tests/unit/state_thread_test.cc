@@ -1,12 +1,14 @@
-// The homes of a thread's own registrations (state/thread/): robust list and clear_child_tid, rseq,
-// scheduling; what dump reads back from scratch memory and what validation refuses.
+// The homes of a thread's own state (state/thread/): registers, robust list and clear_child_tid,
+// rseq, scheduling; what dump reads back from scratch memory and what validation refuses.
 #include <sched.h>
+#include <sys/user.h>
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 
+#include "state/thread/registers.h"
 #include "state/thread/registrations.h"
 #include "state/thread/rseq.h"
 #include "state/thread/scheduling.h"
@@ -62,6 +64,27 @@ TEST(SchedulingState, RefusesPoliciesAndPrioritiesTheKernelDoesNotHave) {
   EXPECT_EQ(collected([&](auto& sink) { validate_sched_state(s, sink); }),
             "scheduling policy 4 is unknown\nnice 20 is out of -20..19\nreal-time priority 100 is out of 0..99\n"
             "its CPU mask is too large\nI/O priority 0x8000 is invalid\n");
+}
+
+TEST(RegisterState, RefusesRegistersPtraceWouldNotTake) {
+  image::ThreadCore thread;
+  thread.set_gpregs(std::string(sizeof(user_regs_struct), '\0'));
+  std::string xstate(1024, '\0');
+  uint64_t xstate_bv = 0x7;  // x87, SSE, AVX
+  std::memcpy(xstate.data() + 512, &xstate_bv, sizeof xstate_bv);
+  thread.set_xstate(xstate);
+  EXPECT_EQ(collected([&](auto& sink) { validate_registers(thread, 0x7, sink); }), "");
+  EXPECT_EQ(collected([&](auto& sink) { validate_registers(thread, 0x3, sink); }),
+            "xstate holds components 0x7 outside the image's XCR0 0x3\n");
+  uint64_t xcomp_bv = 1ull << 63;
+  std::memcpy(xstate.data() + 520, &xcomp_bv, sizeof xcomp_bv);
+  thread.set_xstate(xstate);
+  EXPECT_NE(collected([&](auto& sink) { validate_registers(thread, 0x7, sink); }).find("compacted format"), std::string::npos);
+  thread.set_gpregs("short");
+  thread.set_xstate(std::string(100, '\0'));
+  EXPECT_EQ(collected([&](auto& sink) { validate_registers(thread, 0x7, sink); }),
+            "general registers are 5 bytes, expected " + std::to_string(sizeof(user_regs_struct)) +
+                "\nxstate area of 100 bytes is not a valid XSAVE area\n");
 }
 
 }  // namespace
