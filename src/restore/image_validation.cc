@@ -3,7 +3,6 @@
 #include <cctype>
 
 #include <fcntl.h>
-#include <linux/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/user.h>
@@ -16,20 +15,21 @@
 
 #include "base/hex.h"
 #include "restore/cgroups.h"
+#include "state/process/creds.h"
+#include "state/process/mm_fields.h"
+#include "state/process/rlimits.h"
+#include "state/process/signals.h"
+#include "state/process/task_flags.h"
+#include "state/process/timers.h"
+#include "state/thread/registers.h"
+#include "state/thread/registrations.h"
+#include "state/thread/rseq.h"
+#include "state/thread/scheduling.h"
 
 namespace cryo::restore {
 namespace {
 
-constexpr uint64_t kCanonicalLimit = 0x800000000000;
-constexpr uint64_t kAllCaps = (1ull << 41) - 1;  // CAP_LAST_CAP is 40 (CAP_CHECKPOINT_RESTORE).
-constexpr size_t kSiginfoSize = 128;
-constexpr size_t kXsaveHeaderEnd = 512 + 64;       // Legacy FXSAVE area plus the XSAVE header.
-constexpr size_t kMaxXstateSize = 1 << 20;
-constexpr int kRlimitCount = 16;                   // RLIM_NLIMITS
 constexpr int kMaxThreads = 4096;
-constexpr int kMaxPosixTimers = 65536;
-constexpr size_t kMaxAffinityBytes = 1024;          // 8192 CPUs: a cpu_set_t is 128 bytes.
-constexpr uint64_t kMaxTimerNs = uint64_t(1) << 62;  // About 146 years: more is no time a kernel timer holds.                  // Per process; bounds the work an image can ask for.
 
 class Problems {
  public:
@@ -41,73 +41,15 @@ class Problems {
   std::vector<std::string>* out_;
 };
 
-void validate_sched(const image::SchedState& s, const std::string& thread, Problems& p) {
-  // SCHED_OTHER, FIFO, RR, BATCH, IDLE, DEADLINE (4 is unused).
-  if (s.policy() > 6 || s.policy() == 4) p.add(thread + ": scheduling policy " + std::to_string(s.policy()) + " is unknown");
-  if (s.nice() < -20 || s.nice() > 19) p.add(thread + ": nice " + std::to_string(s.nice()) + " is out of -20..19");
-  if (s.priority() > 99) p.add(thread + ": real-time priority " + std::to_string(s.priority()) + " is out of 0..99");
-  if (s.affinity().size() > kMaxAffinityBytes) p.add(thread + ": its CPU mask is too large");
-  if ((s.ioprio() >> 13) > 3 || (s.ioprio() & 0x1fff) > 7) p.add(thread + ": I/O priority " + hex(s.ioprio()) + " is invalid");
-}
-
 void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Problems& p) {
   std::string thread = "thread " + std::to_string(t.tid());
-  if (t.gpregs().size() != sizeof(user_regs_struct))
-    p.add(thread + ": general registers are " + std::to_string(t.gpregs().size()) + " bytes, expected " +
-          std::to_string(sizeof(user_regs_struct)));
-  if (t.xstate().size() < kXsaveHeaderEnd || t.xstate().size() > kMaxXstateSize) {
-    p.add(thread + ": xstate area of " + std::to_string(t.xstate().size()) + " bytes is not a valid XSAVE area");
-  } else {
-    uint64_t xstate_bv = 0, xcomp_bv = 0;
-    std::memcpy(&xstate_bv, t.xstate().data() + 512, sizeof xstate_bv);
-    std::memcpy(&xcomp_bv, t.xstate().data() + 520, sizeof xcomp_bv);
-    // ptrace hands out and takes the standard (uncompacted) format only.
-    if (xcomp_bv != 0) p.add(thread + ": xstate is in the compacted format (XCOMP_BV " + hex(xcomp_bv) + ")");
-    if (xstate_bv & ~xsave_features)
-      p.add(thread + ": xstate holds components " + hex(xstate_bv) + " outside the image's XCR0 " + hex(xsave_features));
-  }
-  for (const auto& info : t.pending()) {
-    int signo = 0;
-    if (info.size() == kSiginfoSize) std::memcpy(&signo, info.data(), sizeof signo);
-    if (info.size() != kSiginfoSize || signo < 1 || signo > 64) p.add(thread + ": a pending signal record is malformed");
-  }
-  const auto& ss = t.altstack();
-  if (!(ss.flags() & SS_DISABLE) && (ss.sp() == 0 || !is_user_address(ss.sp()) || ss.size() > kCanonicalLimit ||
-                                     !is_user_address(ss.sp() + ss.size() - 1)))
-    p.add(thread + ": signal stack " + hex(ss.sp()) + "+" + std::to_string(ss.size()) + " is outside user space");
-  if (t.rseq().address() != 0) {
-    if (t.rseq().length() < 32 || t.rseq().address() % 32 != 0 || !is_user_address(t.rseq().address()))
-      p.add(thread + ": rseq area " + hex(t.rseq().address()) + " of " + std::to_string(t.rseq().length()) +
-            " bytes is not a valid registration");
-  }
-  if (t.robust_list() != 0 && (t.robust_list_len() != 24 || !is_user_address(t.robust_list())))
-    p.add(thread + ": robust list head " + hex(t.robust_list()) + " (length " + std::to_string(t.robust_list_len()) +
-          ") is invalid");
-  if (t.clear_child_tid() != 0 && !is_user_address(t.clear_child_tid()))
-    p.add(thread + ": clear_child_tid " + hex(t.clear_child_tid()) + " is outside user space");
+  auto thread_problem = [&](const std::string& text) { p.add(thread + ": " + text); };
+  validate_registers(t, xsave_features, thread_problem);
+  validate_rseq(t, thread_problem);
+  validate_registrations(t, thread_problem);
   if (t.comm().size() > 15) p.add(thread + ": comm '" + t.comm() + "' is longer than 15 bytes");
   if (t.comm().find('\0') != std::string::npos) p.add(thread + ": comm holds a NUL byte");
-  if (t.has_sched()) validate_sched(t.sched(), thread, p);
-}
-
-void validate_mm_fields(const image::MmFields& mm, Problems& p) {
-  const std::pair<const char*, uint64_t> fields[] = {
-      {"start_code", mm.start_code()}, {"end_code", mm.end_code()},       {"start_data", mm.start_data()},
-      {"end_data", mm.end_data()},     {"start_brk", mm.start_brk()},     {"brk", mm.brk()},
-      {"start_stack", mm.start_stack()}, {"arg_start", mm.arg_start()},   {"arg_end", mm.arg_end()},
-      {"env_start", mm.env_start()},   {"env_end", mm.env_end()},
-  };
-  for (const auto& [name, value] : fields)
-    if (!is_user_address(value)) p.add(std::string("mm field ") + name + " " + hex(value) + " is outside user space");
-  // The pairs the kernel's PR_SET_MM_MAP insists on.
-  if (mm.start_code() >= mm.end_code()) p.add("mm: start_code is not below end_code");
-  if (mm.start_data() > mm.end_data()) p.add("mm: start_data is above end_data");
-  if (mm.start_brk() > mm.brk()) p.add("mm: start_brk is above brk");
-  if (mm.arg_start() > mm.arg_end()) p.add("mm: arg_start is above arg_end");
-  if (mm.env_start() > mm.env_end()) p.add("mm: env_start is above env_end");
-  if (mm.auxv().size() % 16 != 0 || mm.auxv().size() > 4096)
-    p.add("mm: auxv of " + std::to_string(mm.auxv().size()) + " bytes is not a list of (type, value) pairs");
-  if (!is_clean_absolute_path(mm.exe())) p.add("executable path '" + mm.exe() + "' is not a clean absolute path");
+  if (t.has_sched()) validate_sched_state(t.sched(), thread_problem);
 }
 
 // Holders of one open file read its state at one freeze, so it must agree; a timer's time left was
@@ -143,41 +85,6 @@ void validate_job_control_stop(const image::ProcessCore& core, Problems& p) {
 
 }  // namespace
 
-bool is_user_address(uint64_t address) { return address < kCanonicalLimit; }
-
-bool is_clean_absolute_path(const std::string& path) {
-  if (path.empty() || path[0] != '/' || path.size() >= 4096 || path.find('\0') != std::string::npos) return false;
-  if (path == "/") return true;
-  size_t pos = 1;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) slash = path.size();
-    std::string_view component(path.data() + pos, slash - pos);
-    if (component.empty() || component == "." || component == "..") return false;
-    pos = slash + 1;
-  }
-  return true;
-}
-
-void validate_posix_timers(const image::ProcessCore& core, Problems& p) {
-  if (core.posix_timers_size() > kMaxPosixTimers) p.add("has more than " + std::to_string(kMaxPosixTimers) + " POSIX timers");
-  std::set<uint32_t> tids;
-  for (const auto& t : core.threads()) tids.insert(t.tid());
-  std::set<int32_t> ids;
-  for (const auto& t : core.posix_timers()) {
-    std::string timer = "POSIX timer " + std::to_string(t.id());
-    if (t.id() < 0 || !ids.insert(t.id()).second) p.add(timer + " has an invalid or repeated ID");
-    if (t.clock_id() != CLOCK_REALTIME && t.clock_id() != CLOCK_MONOTONIC && t.clock_id() != CLOCK_BOOTTIME && t.clock_id() != CLOCK_TAI)
-      p.add(timer + ": clock " + std::to_string(t.clock_id()) + " is not one cryo restores");
-    bool by_thread = t.notify() == (SIGEV_SIGNAL | SIGEV_THREAD_ID);
-    if (t.notify() != SIGEV_SIGNAL && t.notify() != SIGEV_NONE && !by_thread)
-      p.add(timer + ": notification kind " + std::to_string(t.notify()) + " is not one cryo restores");
-    if (t.notify() != SIGEV_NONE && (t.signo() < 1 || t.signo() > 64)) p.add(timer + ": signal " + std::to_string(t.signo()) + " is not a signal");
-    if (by_thread && !tids.count(t.notify_tid())) p.add(timer + " signals thread " + std::to_string(t.notify_tid()) + ", not one of the process's");
-    if (t.value_ns() > kMaxTimerNs || t.interval_ns() > kMaxTimerNs) p.add(timer + ": its time is out of range");
-  }
-}
-
 void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems) {
   Problems p("pid " + std::to_string(process.pid()), problems);
   const auto& core = process.core;
@@ -195,58 +102,16 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
     p.add("has " + std::to_string(core.threads_size()) + " threads, more than the " + std::to_string(kMaxThreads) + " cryo restores");
   for (const auto& t : core.threads()) validate_thread(t, xsave_features, p);
   validate_job_control_stop(core, p);
-  for (const auto& info : core.shared_pending()) {
-    int signo = 0;
-    if (info.size() == kSiginfoSize) std::memcpy(&signo, info.data(), sizeof signo);
-    if (info.size() != kSiginfoSize || signo < 1 || signo > 64) p.add("a process-wide pending signal record is malformed");
-  }
-  if (core.umask() > 0777) p.add("umask " + std::to_string(core.umask()) + " is not a permission mask");
   if (core.comm().size() > 15) p.add("comm '" + core.comm() + "' is longer than 15 bytes");
   if (core.exit_signal() > 64) p.add("exit signal " + std::to_string(core.exit_signal()) + " is not a signal");
-  if (core.pdeath_signal() < 0 || core.pdeath_signal() > 64)
-    p.add("parent-death signal " + std::to_string(core.pdeath_signal()) + " is not a signal");
-  for (const auto& t : core.threads()) {
-    std::string thread = "thread " + std::to_string(t.tid()) + ": ";
-    if (t.has_pdeath_signal() && (t.pdeath_signal() < 0 || t.pdeath_signal() > 64))
-      p.add(thread + "parent-death signal " + std::to_string(t.pdeath_signal()) + " is not a signal");
-    if (t.has_tsc_mode() && t.tsc_mode() != PR_TSC_ENABLE && t.tsc_mode() != PR_TSC_SIGSEGV)
-      p.add(thread + "TSC mode " + std::to_string(t.tsc_mode()) + " is neither PR_TSC_ENABLE nor PR_TSC_SIGSEGV");
-    if (t.has_mce_kill() && t.mce_kill() != PR_MCE_KILL_LATE && t.mce_kill() != PR_MCE_KILL_EARLY && t.mce_kill() != PR_MCE_KILL_DEFAULT)
-      p.add(thread + "machine-check kill policy " + std::to_string(t.mce_kill()) + " is not one prctl knows");
-  }
 
-  const auto& creds = core.creds();
-  if (creds.uids_size() != 4 || creds.gids_size() != 4) p.add("creds need 4 uids and 4 gids (real, effective, saved, fs)");
-  if (creds.groups_size() > kMaxGroups) p.add(std::to_string(creds.groups_size()) + " supplementary groups is too many");
-  for (uint64_t set : {creds.cap_inheritable(), creds.cap_permitted(), creds.cap_effective(), creds.cap_bounding(),
-                       creds.cap_ambient()})
-    if (set & ~kAllCaps) p.add("a capability set " + hex(set) + " has bits beyond the last capability");
-
-  std::set<uint32_t> seen;
-  for (const auto& r : core.rlimits()) {
-    if (r.resource() >= kRlimitCount || !seen.insert(r.resource()).second)
-      p.add("rlimit resource " + std::to_string(r.resource()) + " is unknown or repeated");
-    else if (r.cur() > r.max())
-      p.add("rlimit " + std::to_string(r.resource()) + ": soft limit above the hard limit");
-  }
-  seen.clear();
-  for (const auto& a : core.sigactions()) {
-    if (a.signo() < 1 || a.signo() > 64 || a.signo() == SIGKILL || a.signo() == SIGSTOP || !seen.insert(a.signo()).second)
-      p.add("signal action for signal " + std::to_string(a.signo()) + " is invalid or repeated");
-    if (a.handler() > 1 && !is_user_address(a.handler()))
-      p.add("handler of signal " + std::to_string(a.signo()) + " at " + hex(a.handler()) + " is outside user space");
-    if (!is_user_address(a.restorer())) p.add("restorer of signal " + std::to_string(a.signo()) + " is outside user space");
-  }
-  seen.clear();
-  for (const auto& t : core.itimers())
-    if (t.which() > 2 || !seen.insert(t.which()).second) p.add("interval timer " + std::to_string(t.which()) + " is invalid or repeated");
-  validate_posix_timers(core, p);
-  validate_mm_fields(core.mm(), p);
-  // MMF_DUMP_FILTER_BITS is 9; the kernel's own range of oom_score_adj.
-  if (core.has_coredump_filter() && core.coredump_filter() >= (1u << 9))
-    p.add("coredump_filter " + hex(core.coredump_filter()) + " has unknown bits");
-  if (core.has_oom_score_adj() && (core.oom_score_adj() < -1000 || core.oom_score_adj() > 1000))
-    p.add("oom_score_adj " + std::to_string(core.oom_score_adj()) + " is outside -1000..1000");
+  auto problem = [&p](const std::string& text) { p.add(text); };
+  validate_creds(core.creds(), problem);
+  validate_rlimits(core, problem);
+  validate_signals(core, problem);
+  validate_timers(core, problem);
+  validate_mm_fields(core.mm(), problem);
+  validate_task_flags(core, problem);
 }
 
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems) {

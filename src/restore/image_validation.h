@@ -12,6 +12,7 @@
 
 #include "image/image_set.h"
 #include "image/tree_plan.h"
+#include "image/value_checks.h"
 
 namespace cryo::restore {
 
@@ -20,7 +21,6 @@ namespace cryo::restore {
 constexpr int kMaxVmas = 1 << 20;
 constexpr int kMaxPageRuns = 1 << 24;
 constexpr int kMaxFdNumber = 1 << 20;  // NR_OPEN
-constexpr int kMaxGroups = 65536;       // NGROUPS_MAX
 
 // Appends one line per problem of the whole image (inventory, namespaces, tree, every process) to
 // `problems` and returns the creation plan of the tree (meaningful only when nothing was appended).
@@ -90,9 +90,8 @@ void validate_fingerprint(const ProcessImage& process, std::vector<std::string>*
 // Every live process has a fingerprint, or none has (an image from before verification).
 void validate_fingerprint_presence(const ImageSet& set, std::vector<std::string>* problems);
 
-// True for an absolute path without "." or ".." components, empty components or NULs.
-bool is_clean_absolute_path(const std::string& path);
-// True for a user-space address x86_64 can map (below the 47-bit canonical limit).
-bool is_user_address(uint64_t address);
+// The value checks every kind's validation shares (image/value_checks.h).
+using image::is_clean_absolute_path;
+using image::is_user_address;
 
 }  // namespace cryo::restore

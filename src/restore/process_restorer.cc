@@ -17,16 +17,21 @@
 #include "restore/memory_restorer.h"
 #include "restore/memory_objects.h"
 #include "restore/proc_files.h"
+#include "restore/thread_restorer.h"
 #include "restore/vdso_mappings.h"
 #include "ptrace/remote_task.h"
-#include "restore/state_restorer.h"
-#include "restore/task_attributes.h"
-#include "restore/thread_restorer.h"
+#include "state/process/creds.h"
+#include "state/process/mm_fields.h"
+#include "state/process/rlimits.h"
+#include "state/process/signals.h"
+#include "state/process/task_flags.h"
+#include "state/process/timers.h"
+#include "state/thread/registers.h"
+#include "state/thread/rseq.h"
+#include "state/thread/scheduling.h"
 
 namespace cryo::restore {
 namespace {
-
-using kernel_abi::kRseqFlagUnregister;
 
 // Code page plus scratch room for the largest thing written there: a path, the auxv, the groups list.
 uint64_t trampoline_size(const image::ProcessCore& core) {
@@ -51,12 +56,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(task.install_trampoline(trampoline, size));
   log->debug("pid {} (host {}): trampoline at {:#x}", process.pid(), host_pid, trampoline);
 
-  // glibc registered rseq in the placeholder; with its area unmapped but still registered, the
-  // next return to user space would kill the process (docs/design.md, "Kernel facts").
-  ASSIGN_OR_RETURN(RseqConfig rseq, tracee.get_rseq_config());
-  if (rseq.address != 0)
-    RETURN_IF_ERROR_CTX(task.call("rseq", SYS_rseq, {rseq.address, rseq.length, kRseqFlagUnregister, rseq.signature}),
-                        "unregister the placeholder's rseq");
+  RETURN_IF_ERROR(unregister_placeholder_rseq(task));
 
   RETURN_IF_ERROR(restore_memory(task, process, *ctx.images->dir_fd, placeholder_maps, ctx.staged.objects, memory, vdso));
   // The placeholder kept the memory objects it maps open until now (placeholder.cc).
@@ -95,11 +95,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(restore_itimers(task, core));
   RETURN_IF_ERROR(arm_posix_timers(task, core));
 
-  RETURN_IF_ERROR_CTX(tracee.set_xstate(thread.xstate()), "FPU/vector registers");
-  Registers regs;
-  if (!registers_from_bytes(thread.gpregs(), &regs)) return fail("general registers: wrong size");
-  // The image holds the registers as frozen; a syscall interrupted by the freeze runs again.
-  Registers final_regs = registers_for_resume(regs, ResumeContext::Restored);
+  ASSIGN_OR_RETURN(Registers final_regs, restore_registers(tracee, thread));
   RETURN_IF_ERROR_CTX(task.finish(final_regs, thread.blocked_mask()), "final step");
   return {};
 }
@@ -123,7 +119,7 @@ Result<> restore_process(const ProcessImage& process, pid_t host_pid, const Plac
   }
   // Unpinned now: the threads get their own CPU masks and scheduling.
   for (int i = 0; i < process.core.threads_size(); ++i)
-    RETURN_IF_ERROR_CTX(restore_task_attributes(tracees[first + static_cast<size_t>(i)]->tid(), process.core.threads(i)), where);
+    RETURN_IF_ERROR_CTX(restore_sched_state(tracees[first + static_cast<size_t>(i)]->tid(), process.core.threads(i)), where);
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   logging::get("restore")->debug("pid {} (host {}) restored with {} threads in {:.2f} ms", process.pid(), host_pid,
                                  process.core.threads_size(), ms);

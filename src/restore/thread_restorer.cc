@@ -14,7 +14,12 @@
 
 #include "kernel/proc_tasks.h"
 #include "ptrace/registers.h"
-#include "restore/state_restorer.h"
+#include "state/process/creds.h"
+#include "state/process/signals.h"
+#include "state/process/task_flags.h"
+#include "state/thread/registers.h"
+#include "state/thread/registrations.h"
+#include "state/thread/rseq.h"
 
 namespace cryo::restore {
 namespace {
@@ -100,6 +105,12 @@ Result<uint32_t> clone_thread(RemoteTask& leader, const image::ThreadCore& image
 
 }  // namespace
 
+Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread) {
+  RETURN_IF_ERROR(restore_sigaltstack(task, thread));
+  RETURN_IF_ERROR(restore_registrations(task, thread));
+  return restore_rseq(task, thread);
+}
+
 Result<> create_threads(RemoteTask& leader, const ProcessImage& process, PidMethod method,
                         std::vector<std::unique_ptr<Tracee>>& threads) {
   const auto& core = process.core;
@@ -138,10 +149,8 @@ Result<> finish_thread(Tracee& thread, RemoteTask& leader, const ProcessImage& p
     ASSIGN_OR_RETURN(uint64_t name, task.put_string(image.comm()));
     RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_NAME)", SYS_prctl, {PR_SET_NAME, name}), where);
   }
-  RETURN_IF_ERROR_CTX(thread.set_xstate(image.xstate()), where + ": FPU/vector registers");
-  Registers regs;
-  if (!registers_from_bytes(image.gpregs(), &regs)) return fail(where + ": general registers: wrong size");
-  RETURN_IF_ERROR_CTX(task.leave(registers_for_resume(regs, ResumeContext::Restored), image.blocked_mask()), where);
+  ASSIGN_OR_RETURN_CTX(Registers final_regs, restore_registers(thread, image), where);
+  RETURN_IF_ERROR_CTX(task.leave(final_regs, image.blocked_mask()), where);
   return {};
 }
 

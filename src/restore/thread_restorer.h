@@ -16,6 +16,10 @@
 
 namespace cryo::restore {
 
+// The registrations of the thread `task` runs in: its sigaltstack, robust list, clear_child_tid and
+// rseq (state/process/signals.h, state/thread/).
+Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread);
+
 // Clones threads 1..n of the image inside the leader, whose memory is already restored and whose
 // trampoline is installed; must run before the leader's credentials are restored (choosing a TID
 // needs CAP_CHECKPOINT_RESTORE). The threads come back stopped, in image order, each with its

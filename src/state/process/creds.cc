@@ -1,5 +1,5 @@
-// Credentials, injected last but for the flags they reset. The placeholder runs as root with all of
-// cryo's capabilities; the order below keeps the capabilities each step needs until it is done.
+#include "state/process/creds.h"
+
 #include <linux/capability.h>
 #include <linux/prctl.h>
 #include <linux/securebits.h>
@@ -8,9 +8,8 @@
 #include <sstream>
 
 #include "base/file_util.h"
-#include "restore/state_restorer.h"
 
-namespace cryo::restore {
+namespace cryo {
 namespace {
 
 Result<uint64_t> bounding_set(pid_t host_pid) {
@@ -29,6 +28,30 @@ Result<int> last_cap() {
 
 }  // namespace
 
+void collect_creds(const ProcStatus& s, uint32_t securebits, image::Creds* creds) {
+  for (uint32_t uid : s.uids) creds->add_uids(uid);
+  for (uint32_t gid : s.gids) creds->add_gids(gid);
+  for (uint32_t g : s.groups) creds->add_groups(g);
+  creds->set_cap_inheritable(s.cap_inheritable);
+  creds->set_cap_permitted(s.cap_permitted);
+  creds->set_cap_effective(s.cap_effective);
+  creds->set_cap_bounding(s.cap_bounding);
+  creds->set_cap_ambient(s.cap_ambient);
+  creds->set_securebits(securebits);
+  creds->set_no_new_privs(s.no_new_privs);
+}
+
+Result<> check_same_creds(const ProcStatus& thread, const ProcStatus& leader) {
+  if (thread.uids != leader.uids || thread.gids != leader.gids || thread.groups != leader.groups ||
+      thread.cap_permitted != leader.cap_permitted || thread.cap_effective != leader.cap_effective ||
+      thread.cap_inheritable != leader.cap_inheritable || thread.cap_bounding != leader.cap_bounding ||
+      thread.cap_ambient != leader.cap_ambient)
+    return fail(make_error("its credentials differ from the thread group leader's, which cryo cannot dump"));
+  return {};
+}
+
+// Injected last but for the flags they reset. The placeholder runs as root with all of cryo's
+// capabilities; the order below keeps the capabilities each step needs until it is done.
 Result<> restore_creds(RemoteTask& task, const image::Creds& creds) {
   auto step = [&](Result<uint64_t> r, const std::string& what) -> Result<> {
     if (!r) return fail(r.error().context("creds: " + what));
@@ -89,4 +112,4 @@ Result<> restore_creds(RemoteTask& task, const image::Creds& creds) {
   return {};
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo

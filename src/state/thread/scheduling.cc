@@ -1,4 +1,4 @@
-#include "state/scheduling.h"
+#include "state/thread/scheduling.h"
 
 #include <sched.h>
 #include <sys/resource.h>
@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "base/logging.h"
 
 namespace cryo {
 namespace {
@@ -69,6 +71,15 @@ Result<> apply_sched_state(pid_t tid, const image::SchedState& state, std::strin
       *note = "tid " + std::to_string(tid) + " keeps the default CPU mask: none of its CPUs at the dump exists here";
     }
   }
+  return {};
+}
+
+Result<> restore_sched_state(pid_t host_tid, const image::ThreadCore& thread) {
+  if (!thread.has_sched()) return {};
+  std::string where = "thread " + std::to_string(thread.tid());
+  std::string note;
+  RETURN_IF_ERROR_CTX(apply_sched_state(host_tid, thread.sched(), &note), where);
+  if (!note.empty()) logging::get("restore")->warn("{}: {}", where, note);
   return {};
 }
 

@@ -1,0 +1,143 @@
+#include "state/process/task_flags.h"
+
+#include <linux/prctl.h>
+#include <sys/syscall.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "base/file_util.h"
+#include "kernel/proc_text.h"
+
+namespace cryo {
+namespace {
+
+// A speculation mitigation the process chose with PR_SET_SPECULATION_CTRL (it can only be chosen
+// again from inside, and a forced one not undone): cryo does not restore it yet, so it refuses.
+// Only the leader is asked; a thread's own choice shows in the restored tree's verification.
+Result<> refuse_speculation_control(RemoteSyscalls& remote) {
+  constexpr uint64_t kChosen = PR_SPEC_DISABLE | PR_SPEC_FORCE_DISABLE | PR_SPEC_DISABLE_NOEXEC;
+  for (auto [which, name] : {std::pair{PR_SPEC_STORE_BYPASS, "store bypass"}, std::pair{PR_SPEC_INDIRECT_BRANCH, "indirect branch"},
+                             std::pair{PR_SPEC_L1D_FLUSH, "L1D flush"}}) {
+    auto state = remote.raw(SYS_prctl, {PR_GET_SPECULATION_CTRL, static_cast<uint64_t>(which), 0, 0, 0});
+    if (!state) return fail(state.error());
+    // A negative result: the CPU or kernel has no such control, so nothing was chosen.
+    if (*state > 0 && (static_cast<uint64_t>(*state) & PR_SPEC_PRCTL) && (static_cast<uint64_t>(*state) & kChosen))
+      return fail(make_error(std::string("it chose a speculation mitigation (") + name +
+                             ", PR_SET_SPECULATION_CTRL), which cryo cannot restore yet"));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<> collect_process_tunables(pid_t pid, image::ProcessCore& core) {
+  auto number = [&](const char* name) -> Result<std::string> {
+    ASSIGN_OR_RETURN(std::string text, read_file("/proc/" + std::to_string(pid) + "/" + name));
+    return std::string(proc_text::trim(text.substr(0, text.find('\n'))));
+  };
+  ASSIGN_OR_RETURN(std::string filter, number("coredump_filter"));
+  ASSIGN_OR_RETURN(uint64_t filter_bits, proc_text::parse_u64(filter, 16, "coredump_filter"));
+  core.set_coredump_filter(static_cast<uint32_t>(filter_bits));
+  ASSIGN_OR_RETURN(std::string adj, number("oom_score_adj"));
+  ASSIGN_OR_RETURN(int64_t adj_value, proc_text::parse_i64(adj, "oom_score_adj"));
+  core.set_oom_score_adj(static_cast<int32_t>(adj_value));
+  ASSIGN_OR_RETURN(std::string slack, number("timerslack_ns"));
+  ASSIGN_OR_RETURN(uint64_t slack_ns, proc_text::parse_u64(slack, 10, "timerslack_ns"));
+  core.set_timerslack_ns(slack_ns);
+  return {};
+}
+
+Result<> ask_thread_flags(RemoteSyscalls& remote, uint64_t at, image::ThreadCore& thread) {
+  RETURN_IF_ERROR(remote.call("prctl(PR_GET_PDEATHSIG)", SYS_prctl, {PR_GET_PDEATHSIG, at}));
+  RETURN_IF_ERROR(remote.call("prctl(PR_GET_TSC)", SYS_prctl, {PR_GET_TSC, at + 8}));
+  ASSIGN_OR_RETURN(uint64_t slack, remote.call("prctl(PR_GET_TIMERSLACK)", SYS_prctl, {PR_GET_TIMERSLACK}));
+  thread.set_timerslack_ns(slack);
+  ASSIGN_OR_RETURN(uint64_t mce, remote.call("prctl(PR_MCE_KILL_GET)", SYS_prctl, {PR_MCE_KILL_GET, 0, 0, 0, 0}));
+  thread.set_mce_kill(static_cast<int32_t>(mce));
+  return {};
+}
+
+void read_thread_flags(const char* answer, image::ThreadCore& thread) {
+  int32_t pdeath, tsc;
+  std::memcpy(&pdeath, answer, sizeof pdeath);
+  std::memcpy(&tsc, answer + 8, sizeof tsc);
+  thread.set_pdeath_signal(pdeath);
+  thread.set_tsc_mode(tsc);
+}
+
+Result<> ask_process_flags(RemoteSyscalls& remote, uint64_t at, image::ProcessCore& core) {
+  RETURN_IF_ERROR(remote.call("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, {PR_GET_CHILD_SUBREAPER, at}));
+  ASSIGN_OR_RETURN(uint64_t dumpable, remote.call("prctl(PR_GET_DUMPABLE)", SYS_prctl, {PR_GET_DUMPABLE}));
+  core.set_dumpable(dumpable != 0);
+  ASSIGN_OR_RETURN(uint64_t thp_disabled, remote.call("prctl(PR_GET_THP_DISABLE)", SYS_prctl, {PR_GET_THP_DISABLE, 0, 0, 0, 0}));
+  core.set_thp_disabled(thp_disabled != 0);
+  return refuse_speculation_control(remote);
+}
+
+void read_process_flags(const char* answer, image::ProcessCore& core) {
+  int32_t subreaper;
+  std::memcpy(&subreaper, answer, sizeof subreaper);
+  core.set_child_subreaper(subreaper != 0);
+  core.set_pdeath_signal(core.threads(0).pdeath_signal());
+}
+
+Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::ProcessCore& core) {
+  std::string dir = "/proc/" + std::to_string(host_pid) + "/";
+  auto put = [&](const char* name, const std::string& value) -> Result<> {
+    auto written = write_existing_file(dir + name, value);
+    if (written) return {};
+    Error e = written.error().context("pid " + std::to_string(pid) + ": " + name + " " + value);
+    if (e.err == EACCES || e.err == EPERM) e = e.with_hint("restore with CAP_SYS_RESOURCE (a lower oom_score_adj than cryo's own needs it)");
+    return fail(e);
+  };
+  if (core.has_coredump_filter()) {
+    char hex_value[16];
+    // The kernel parses it with base 0: hex needs its 0x.
+    std::snprintf(hex_value, sizeof hex_value, "0x%x", core.coredump_filter());
+    RETURN_IF_ERROR(put("coredump_filter", hex_value));
+  }
+  if (core.has_oom_score_adj()) RETURN_IF_ERROR(put("oom_score_adj", std::to_string(core.oom_score_adj())));
+  // 0 would mean "back to the default", and only real-time threads show 0 (sched_setattr sets that).
+  if (core.has_timerslack_ns() && core.timerslack_ns() != 0)
+    RETURN_IF_ERROR(put("timerslack_ns", std::to_string(core.timerslack_ns())));
+  return {};
+}
+
+Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& thread, bool leader) {
+  std::string where = "thread " + std::to_string(thread.tid());
+  // The leader's parent-death signal and timer slack come from the process's fields (older images).
+  if (!leader && thread.has_pdeath_signal())
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, static_cast<uint64_t>(thread.pdeath_signal())}),
+                        where);
+  // 0 would mean "back to the default" (see restore_process_tunables).
+  if (!leader && thread.has_timerslack_ns() && thread.timerslack_ns() != 0)
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_TIMERSLACK)", SYS_prctl, {PR_SET_TIMERSLACK, thread.timerslack_ns()}), where);
+  if (thread.has_tsc_mode())
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_TSC)", SYS_prctl, {PR_SET_TSC, static_cast<uint64_t>(thread.tsc_mode())}), where);
+  if (thread.has_mce_kill()) {
+    if (thread.mce_kill() == PR_MCE_KILL_DEFAULT)
+      RETURN_IF_ERROR_CTX(task.call("prctl(PR_MCE_KILL, CLEAR)", SYS_prctl, {PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0}), where);
+    else
+      RETURN_IF_ERROR_CTX(task.call("prctl(PR_MCE_KILL, SET)", SYS_prctl,
+                                    {PR_MCE_KILL, PR_MCE_KILL_SET, static_cast<uint64_t>(thread.mce_kill()), 0, 0}),
+                          where);
+  }
+  return {};
+}
+
+Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core) {
+  RETURN_IF_ERROR(task.call("prctl(PR_SET_DUMPABLE)", SYS_prctl, {PR_SET_DUMPABLE, core.dumpable() ? 1u : 0u}));
+  RETURN_IF_ERROR(task.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, static_cast<uint64_t>(core.pdeath_signal())}));
+  RETURN_IF_ERROR(restore_thread_prctl_state(task, core.threads(0), true));
+  if (core.thp_disabled())
+    RETURN_IF_ERROR(task.call("prctl(PR_SET_THP_DISABLE)", SYS_prctl, {PR_SET_THP_DISABLE, 1, 0, 0, 0}));
+  if (core.child_subreaper()) RETURN_IF_ERROR(task.call("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, {PR_SET_CHILD_SUBREAPER, 1}));
+  if (core.creds().no_new_privs())
+    RETURN_IF_ERROR(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}));
+  return {};
+}
+
+}  // namespace cryo

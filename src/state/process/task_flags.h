@@ -1,0 +1,54 @@
+// The flags and tunables of a process and of each of its threads that prctl and /proc/PID set:
+// parent-death signal, timer slack, TSC mode, machine-check kill policy (per thread); dumpable,
+// child subreaper, THP disable, no_new_privs, coredump_filter, oom_score_adj (per process); and its
+// umask (set by the placeholder before the restore, restore/placeholder.cc). Dump asks the threads
+// themselves (injected prctl calls, remote_state.h) and reads /proc; restore sets them after the
+// credentials, whose change resets some of them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/error.h"
+#include "core.pb.h"
+#include "image/value_checks.h"
+#include "ptrace/remote_syscalls.h"
+#include "ptrace/remote_task.h"
+
+namespace cryo {
+
+// Dump. coredump_filter (hex), oom_score_adj and timerslack_ns, as /proc/PID shows them.
+Result<> collect_process_tunables(pid_t pid, image::ProcessCore& core);
+// The flags of the thread `remote` runs in: parent-death signal and TSC mode are written to
+// kThreadFlagsAnswerSize bytes of scratch memory at `at` (read_thread_flags), timer slack and
+// machine-check policy come back as results.
+constexpr size_t kThreadFlagsAnswerSize = 16;
+Result<> ask_thread_flags(RemoteSyscalls& remote, uint64_t at, image::ThreadCore& thread);
+void read_thread_flags(const char* answer, image::ThreadCore& thread);
+// The process's own flags, asked in its leader: child subreaper (kProcessFlagsAnswerSize bytes at
+// `at`), dumpable, THP disable. A speculation mitigation the process chose (PR_SET_SPECULATION_CTRL)
+// is refused: it can only be chosen again from inside, and cryo does not restore it yet.
+constexpr size_t kProcessFlagsAnswerSize = 8;
+Result<> ask_process_flags(RemoteSyscalls& remote, uint64_t at, image::ProcessCore& core);
+// Also the process's parent-death signal, its leader's (read_thread_flags of thread 0 first).
+void read_process_flags(const char* answer, image::ProcessCore& core);
+
+// Signals that are signals, prctl modes prctl knows, the kernel's ranges of the tunables, a umask
+// that is a permission mask (task_flags_validation.cc).
+void validate_task_flags(const image::ProcessCore& core, const image::ProblemSink& problem);
+
+// Restore. coredump_filter, oom_score_adj and timerslack_ns, written to /proc/PID by cryo. An
+// oom_score_adj below cryo's own needs CAP_SYS_RESOURCE: an error naming it, never a different value.
+Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
+// One thread's own prctl state: parent-death signal and timer slack (not the leader's: those come
+// from the process's fields), TSC mode, machine-check kill policy. After the credentials, whose
+// change resets the parent-death signal.
+Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& thread, bool leader);
+// Flags that credential changes reset, so they come after: dumpable, parent-death signal, the
+// leader's own prctl state, THP disable; then the child-subreaper flag and no_new_privs
+// (irreversible, last).
+Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core);
+
+}  // namespace cryo

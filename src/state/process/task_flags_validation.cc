@@ -1,0 +1,29 @@
+// Pure, apart from the rest of task_flags.cc: the image fuzzer links it (tests/fuzz/CMakeLists.txt).
+#include <linux/prctl.h>
+
+#include "base/hex.h"
+#include "state/process/task_flags.h"
+
+namespace cryo {
+
+void validate_task_flags(const image::ProcessCore& core, const image::ProblemSink& problem) {
+  if (core.umask() > 0777) problem("umask " + std::to_string(core.umask()) + " is not a permission mask");
+  if (core.pdeath_signal() < 0 || core.pdeath_signal() > 64)
+    problem("parent-death signal " + std::to_string(core.pdeath_signal()) + " is not a signal");
+  for (const auto& t : core.threads()) {
+    std::string thread = "thread " + std::to_string(t.tid()) + ": ";
+    if (t.has_pdeath_signal() && (t.pdeath_signal() < 0 || t.pdeath_signal() > 64))
+      problem(thread + "parent-death signal " + std::to_string(t.pdeath_signal()) + " is not a signal");
+    if (t.has_tsc_mode() && t.tsc_mode() != PR_TSC_ENABLE && t.tsc_mode() != PR_TSC_SIGSEGV)
+      problem(thread + "TSC mode " + std::to_string(t.tsc_mode()) + " is neither PR_TSC_ENABLE nor PR_TSC_SIGSEGV");
+    if (t.has_mce_kill() && t.mce_kill() != PR_MCE_KILL_LATE && t.mce_kill() != PR_MCE_KILL_EARLY && t.mce_kill() != PR_MCE_KILL_DEFAULT)
+      problem(thread + "machine-check kill policy " + std::to_string(t.mce_kill()) + " is not one prctl knows");
+  }
+  // MMF_DUMP_FILTER_BITS is 9; the kernel's own range of oom_score_adj.
+  if (core.has_coredump_filter() && core.coredump_filter() >= (1u << 9))
+    problem("coredump_filter " + hex(core.coredump_filter()) + " has unknown bits");
+  if (core.has_oom_score_adj() && (core.oom_score_adj() < -1000 || core.oom_score_adj() > 1000))
+    problem("oom_score_adj " + std::to_string(core.oom_score_adj()) + " is outside -1000..1000");
+}
+
+}  // namespace cryo

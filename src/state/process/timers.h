@@ -1,0 +1,44 @@
+// The timers of a process: its POSIX timers (timer_create) and its three interval timers
+// (setitimer). Dump reads the POSIX timers' clocks and notifications from /proc/PID/timers and asks
+// the process for every timer's time left; restore creates the POSIX timers with their IDs early,
+// while the process still has cryo's capabilities, and arms all timers last, since they count from then.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+
+#include "base/error.h"
+#include "core.pb.h"
+#include "image/value_checks.h"
+#include "kernel/kernel_abi.h"
+#include "ptrace/remote_syscalls.h"
+#include "ptrace/remote_task.h"
+
+namespace cryo {
+
+// Dump. The POSIX timers as /proc tells them; their times come later, from inside the process.
+// `inside_tids` maps the host TIDs of its threads to their TIDs inside the namespace.
+Result<> collect_posix_timers(pid_t pid, const std::map<pid_t, uint32_t>& inside_tids, image::ProcessCore& core);
+// The time left on each of them (timer_gettime), asked through the scratch area of `task`, a
+// scratch area's worth at a time.
+Result<> collect_posix_timer_times(RemoteTask& task, image::ProcessCore& core);
+// The three interval timers (getitimer), kItimersAnswerSize bytes of scratch memory at `at`.
+constexpr size_t kItimersAnswerSize = 3 * sizeof(kernel_abi::Itimerval);
+Result<> ask_itimers(RemoteSyscalls& remote, uint64_t at);
+void read_itimers(const char* answer, image::ProcessCore& core);
+
+// Bounded counts, unique IDs, clocks and notifications cryo restores, a thread of the process to
+// signal, times a kernel timer holds (timers_validation.cc).
+void validate_timers(const image::ProcessCore& core, const image::ProblemSink& problem);
+
+// Restore. POSIX timers with their IDs, clocks and notifications, disarmed; while the process still
+// has cryo's capabilities (choosing the IDs may need them).
+Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core);
+// Arms them with the time they had left: last, since they count from then on.
+Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core);
+Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core);
+
+}  // namespace cryo
