@@ -48,12 +48,18 @@ TEST(Restore, ForegroundForwardsSignalsAndExitsWithTheInitsStatus) {
     ::_exit(127);
   }
   OwnedPid cryo_owned(cryo);
-  // The restored init is cryo's child: cryo waits for it.
+  // The restored init is cryo's child: cryo waits for it. Its command line is run_wait's as soon
+  // as its memory is back, while cryo still traces it; only once released (no tracer) does cryo
+  // forward signals rather than take them as an interrupted restore.
+  auto released = [](pid_t child) {
+    return slurp("/proc/" + std::to_string(child) + "/status").find("TracerPid:\t0\n") != std::string::npos;
+  };
   pid_t restored = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (restored == 0 && std::chrono::steady_clock::now() < deadline) {
     for (pid_t child : children_of(cryo))
-      if (slurp("/proc/" + std::to_string(child) + "/cmdline").find("run_wait") != std::string::npos) restored = child;
+      if (slurp("/proc/" + std::to_string(child) + "/cmdline").find("run_wait") != std::string::npos && released(child))
+        restored = child;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_GT(restored, 0) << "no restored init under the foreground cryo";
