@@ -90,42 +90,23 @@ Result<> collect_epoll(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
 
 }  // namespace
 
-bool is_dumpable_anon_inode(const std::string& name) {
-  return name == "eventfd" || name == "timerfd" || name == "signalfd" || name == "eventpoll" || name == "inotify" ||
-         name == "fanotify";
-}
-
-Result<> collect_anon_inode(pid_t pid, int fd, const std::string& name, const FdInfo& info, image::Fd& out) {
-  if (name == "eventfd") {
-    if (!info.eventfd_count) return fail("fdinfo shows no eventfd-count");
-    out.set_kind(image::FD_EVENTFD);
-    out.mutable_eventfd()->set_count(*info.eventfd_count);
-    out.mutable_eventfd()->set_semaphore(info.eventfd_semaphore);
-    return {};
+Result<> collect_anon_inode(pid_t pid, int fd, image::FdKind kind, const FdInfo& info, image::Fd& out) {
+  switch (kind) {
+    case image::FD_EVENTFD:
+      if (!info.eventfd_count) return fail("fdinfo shows no eventfd-count");
+      out.mutable_eventfd()->set_count(*info.eventfd_count);
+      out.mutable_eventfd()->set_semaphore(info.eventfd_semaphore);
+      return {};
+    case image::FD_TIMERFD: return collect_timerfd(pid, info, out);
+    case image::FD_SIGNALFD:
+      if (!info.sigmask) return fail("fdinfo shows no sigmask");
+      out.mutable_signalfd()->set_mask(*info.sigmask);
+      return {};
+    case image::FD_EPOLL: return collect_epoll(pid, fd, info, out);
+    case image::FD_INOTIFY: return collect_inotify(pid, fd, info, out);
+    case image::FD_FANOTIFY: return collect_fanotify(pid, fd, info, out);
+    default: return fail("fd kind " + image::FdKind_Name(kind) + " is not an anonymous inode cryo dumps");
   }
-  if (name == "timerfd") {
-    out.set_kind(image::FD_TIMERFD);
-    return collect_timerfd(pid, info, out);
-  }
-  if (name == "signalfd") {
-    if (!info.sigmask) return fail("fdinfo shows no sigmask");
-    out.set_kind(image::FD_SIGNALFD);
-    out.mutable_signalfd()->set_mask(*info.sigmask);
-    return {};
-  }
-  if (name == "eventpoll") {
-    out.set_kind(image::FD_EPOLL);
-    return collect_epoll(pid, fd, info, out);
-  }
-  if (name == "inotify") {
-    out.set_kind(image::FD_INOTIFY);
-    return collect_inotify(pid, fd, info, out);
-  }
-  if (name == "fanotify") {
-    out.set_kind(image::FD_FANOTIFY);
-    return collect_fanotify(pid, fd, info, out);
-  }
-  return fail("anonymous inode '" + name + "' is not one cryo dumps");
 }
 
 }  // namespace cryo::dump

@@ -16,6 +16,7 @@
 
 #include "base/hex.h"
 #include "restore/cgroups.h"
+#include "state/files/fd_kinds.h"
 
 namespace cryo::restore {
 namespace {
@@ -110,19 +111,10 @@ void validate_mm_fields(const image::MmFields& mm, Problems& p) {
   if (!is_clean_absolute_path(mm.exe())) p.add("executable path '" + mm.exe() + "' is not a clean absolute path");
 }
 
-// Holders of one open file read its state at one freeze, so it must agree; a timer's time left was
-// read a moment apart for each and may differ.
+// Holders of one open file read its state at one freeze, so it must agree (as its kind compares it).
 bool same_kind_state(const image::Fd& a, const image::Fd& b) {
-  const auto& x = a.timerfd();
-  const auto& y = b.timerfd();
-  return a.eventfd().SerializeAsString() == b.eventfd().SerializeAsString() &&
-         a.signalfd().SerializeAsString() == b.signalfd().SerializeAsString() &&
-         a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
-         a.inotify().SerializeAsString() == b.inotify().SerializeAsString() &&
-         a.fanotify().SerializeAsString() == b.fanotify().SerializeAsString() &&
-         a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() &&
-         a.netlink_socket().SerializeAsString() == b.netlink_socket().SerializeAsString() && x.clockid() == y.clockid() &&
-         x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
+  const state::FdKindOps* ops = state::find_fd_kind(a.kind());
+  return !ops || !ops->same_state || ops->same_state(a, b);
 }
 
 // A job-control stop is one of the four stop signals and holds every thread, as the kernel's group
@@ -266,6 +258,18 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
     validate_fd_status(fd, name, &lock_problems);
     validate_file_locks(fd, name, &lock_problems);
     for (const auto& problem : lock_problems) p.add(problem);
+    const state::FdKindOps* ops = state::find_fd_kind(fd.kind());
+    if (!ops) {
+      p.add(name + ": unknown kind " + std::to_string(static_cast<int>(fd.kind())));
+      continue;
+    }
+    if (ops->validate) {
+      std::vector<std::string> state_problems;
+      ops->validate(fd, numbers, name, &state_problems);
+      for (const auto& problem : state_problems) p.add(problem);
+      continue;
+    }
+    // The kinds whose validation is not under state/files/ yet.
     switch (fd.kind()) {
       case image::FD_REGULAR:
       case image::FD_DIRECTORY:
@@ -291,22 +295,12 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
         }
         break;
       }
-      case image::FD_EVENTFD:
-      case image::FD_TIMERFD:
-      case image::FD_SIGNALFD:
-      case image::FD_EPOLL:
-      case image::FD_UNIX_SOCKET:
-      case image::FD_TCP_LISTENER:
-      case image::FD_NETLINK_SOCKET:
-      case image::FD_INOTIFY:
-      case image::FD_FANOTIFY: {
+      default: {
         std::vector<std::string> state_problems;
         validate_fd_state(fd, numbers, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);
         break;
       }
-      default:
-        p.add(name + ": unknown kind " + std::to_string(static_cast<int>(fd.kind())));
     }
   }
   if (!is_clean_absolute_path(process.files.cwd()))
