@@ -92,11 +92,6 @@ Result<> collect_epoll(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
 
 Result<> collect_anon_inode(pid_t pid, int fd, image::FdKind kind, const FdInfo& info, image::Fd& out) {
   switch (kind) {
-    case image::FD_EVENTFD:
-      if (!info.eventfd_count) return fail("fdinfo shows no eventfd-count");
-      out.mutable_eventfd()->set_count(*info.eventfd_count);
-      out.mutable_eventfd()->set_semaphore(info.eventfd_semaphore);
-      return {};
     case image::FD_TIMERFD: return collect_timerfd(pid, info, out);
     case image::FD_SIGNALFD:
       if (!info.sigmask) return fail("fdinfo shows no sigmask");

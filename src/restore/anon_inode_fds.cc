@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -28,17 +27,6 @@ timespec to_timespec(int64_t ns) {
 Result<> set_status_flags(int fd, uint32_t flags) {
   if (::fcntl(fd, F_SETFL, static_cast<int>(flags)) != 0) return fail_errno("fcntl(F_SETFL)");
   return {};
-}
-
-Result<UniqueFd> create_eventfd(const image::EventfdState& state) {
-  // eventfd() takes an unsigned int; a larger counter is set by a write of the rest.
-  uint64_t initial = state.count() > UINT32_MAX ? UINT32_MAX : state.count();
-  UniqueFd fd(::eventfd(static_cast<unsigned>(initial), EFD_NONBLOCK | (state.semaphore() ? EFD_SEMAPHORE : 0)));
-  if (!fd.valid()) return fail_errno("eventfd");
-  uint64_t rest = state.count() - initial;
-  if (rest != 0 && ::write(fd.get(), &rest, sizeof rest) != static_cast<ssize_t>(sizeof rest))
-    return fail_errno("write(eventfd, " + std::to_string(rest) + ")");
-  return fd;
 }
 
 // The kernel keeps an absolute expiry; fdinfo showed the time left. A relative timer is re-armed with
@@ -85,17 +73,13 @@ Result<UniqueFd> create_signalfd(const image::SignalfdState& state) {
 }  // namespace
 
 bool is_anon_inode_kind(image::FdKind kind) {
-  return kind == image::FD_EVENTFD || kind == image::FD_TIMERFD || kind == image::FD_SIGNALFD || kind == image::FD_INOTIFY ||
+  return kind == image::FD_TIMERFD || kind == image::FD_SIGNALFD || kind == image::FD_INOTIFY ||
          kind == image::FD_FANOTIFY;
 }
 
 Result<int> create_anon_inode_fd(const image::Fd& fd, const ClockOffsets& tree_minus_caller) {
   UniqueFd made;
   switch (fd.kind()) {
-    case image::FD_EVENTFD: {
-      ASSIGN_OR_RETURN(made, create_eventfd(fd.eventfd()));
-      break;
-    }
     case image::FD_TIMERFD: {
       ASSIGN_OR_RETURN(made, create_timerfd(fd.timerfd(), tree_minus_caller));
       break;

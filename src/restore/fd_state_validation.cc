@@ -270,10 +270,6 @@ void validate_fd_owners(const ImageSet& set, std::vector<std::string>* problems)
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems) {
   std::string name = "fd " + std::to_string(fd.fd());
   switch (fd.kind()) {
-    case image::FD_EVENTFD:
-      // The kernel keeps the counter below ULLONG_MAX.
-      if (fd.eventfd().count() == UINT64_MAX) problems->push_back(name + ": eventfd counter is out of range");
-      break;
     case image::FD_TIMERFD: validate_timerfd(fd.timerfd(), name, problems); break;
     case image::FD_SIGNALFD:
       if (fd.signalfd().mask() & kUnstoppable) problems->push_back(name + ": signalfd mask holds SIGKILL or SIGSTOP");

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "state/files/eventfd.h"
+
 namespace cryo::state {
 namespace {
 
@@ -31,7 +33,7 @@ constexpr FdKindOps kFdKinds[] = {
     {FD_DIRECTORY, "directory", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
     {FD_CHARDEV, "chardev", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
     {FD_PIPE, "pipe", "", Staged, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_EVENTFD, "eventfd", "eventfd", OpenedOnce, nullptr, nullptr, same_message<&image::Fd::eventfd>, nullptr, nullptr},
+    {FD_EVENTFD, "eventfd", "eventfd", OpenedOnce, collect_eventfd, validate_eventfd, same_message<&image::Fd::eventfd>, install_eventfd, nullptr},
     {FD_TIMERFD, "timerfd", "timerfd", OpenedOnce, nullptr, nullptr, same_timer, nullptr, nullptr},
     {FD_SIGNALFD, "signalfd", "signalfd", OpenedOnce, nullptr, nullptr, same_message<&image::Fd::signalfd>, nullptr, nullptr},
     {FD_EPOLL, "epoll", "eventpoll", WithinProcess, nullptr, nullptr, same_message<&image::Fd::epoll>, nullptr, nullptr},
