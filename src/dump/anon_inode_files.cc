@@ -2,57 +2,15 @@
 
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <map>
 
 #include "dump/fanotify_marks.h"
 #include "dump/inotify_watches.h"
-#include "ns/time_namespace.h"
 
 namespace cryo::dump {
 namespace {
-
-// The alarm clocks run like their plain forms; only the wake-up differs.
-clockid_t base_clock(int clockid) {
-  if (clockid == CLOCK_REALTIME_ALARM) return CLOCK_REALTIME;
-  if (clockid == CLOCK_BOOTTIME_ALARM) return CLOCK_BOOTTIME;
-  return clockid;
-}
-
-// fdinfo shows the time left to the next expiry even for a TFD_TIMER_ABSTIME timer; restore wants
-// the absolute expiry back, on the clock as the tree sees it. The dumper reads the kernel's clock
-// (its own time namespace's offsets taken out), so the tree's time namespace offset is added for
-// CLOCK_MONOTONIC and CLOCK_BOOTTIME (CLOCK_REALTIME is never virtualized).
-Result<int64_t> absolute_expiry(pid_t pid, int clockid, uint64_t remaining_ns) {
-  clockid_t clock = base_clock(clockid);
-  int64_t offset = 0;
-  ClockOffsets own;
-  if (clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME) {
-    ASSIGN_OR_RETURN(ClockOffsets offsets, read_timens_offsets(pid));
-    offset = clock == CLOCK_MONOTONIC ? offsets.monotonic_ns : offsets.boottime_ns;
-    ASSIGN_OR_RETURN(own, own_timens_offsets());
-  }
-  return kernel_clock_ns(clock, own) + offset + static_cast<int64_t>(remaining_ns);
-}
-
-Result<> collect_timerfd(pid_t pid, const FdInfo& info, image::Fd& out) {
-  if (!info.timerfd) return fail("fdinfo shows no timer state");
-  const TimerfdInfo& t = *info.timerfd;
-  image::TimerfdState* state = out.mutable_timerfd();
-  state->set_clockid(t.clockid);
-  state->set_settime_flags(t.settime_flags);
-  state->set_ticks(t.ticks);
-  state->set_remaining_ns(t.value_ns);
-  state->set_interval_ns(t.interval_ns);
-  if ((t.settime_flags & TFD_TIMER_ABSTIME) && t.value_ns != 0) {
-    ASSIGN_OR_RETURN(int64_t expiry, absolute_expiry(pid, t.clockid, t.value_ns));
-    state->set_expiry_ns(expiry);
-  }
-  return {};
-}
 
 // kcmp(KCMP_EPOLL_TFD) compares fd `target` of pid with the file the epoll set `epoll_fd` watches
 // under that number (the `nth` such entry): 0 when they are the same file.
@@ -92,7 +50,6 @@ Result<> collect_epoll(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
 
 Result<> collect_anon_inode(pid_t pid, int fd, image::FdKind kind, const FdInfo& info, image::Fd& out) {
   switch (kind) {
-    case image::FD_TIMERFD: return collect_timerfd(pid, info, out);
     case image::FD_SIGNALFD:
       if (!info.sigmask) return fail("fdinfo shows no sigmask");
       out.mutable_signalfd()->set_mask(*info.sigmask);

@@ -8,7 +8,6 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <time.h>
 
 #include <algorithm>
@@ -22,8 +21,6 @@
 namespace cryo::restore {
 namespace {
 
-// Far above any real timer (the kernel's ktime_t ends after 292 years), and safe to add to a clock.
-constexpr uint64_t kMaxTimerNs = uint64_t{1} << 62;
 constexpr uint32_t kEpollEventBits = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND |
                                      EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP |
                                      EPOLLONESHOT | EPOLLET;
@@ -31,25 +28,6 @@ constexpr int kMaxQueuedMessages = 1 << 16;
 constexpr size_t kSunPathSize = sizeof(sockaddr_un{}.sun_path);
 constexpr uint64_t kMaxQueuedBytes = 64 << 20;
 constexpr uint64_t kUnstoppable = (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1));
-
-bool is_timer_clock(int clockid) {
-  return clockid == CLOCK_REALTIME || clockid == CLOCK_MONOTONIC || clockid == CLOCK_BOOTTIME ||
-         clockid == CLOCK_REALTIME_ALARM || clockid == CLOCK_BOOTTIME_ALARM;
-}
-
-void validate_timerfd(const image::TimerfdState& t, const std::string& name, std::vector<std::string>* problems) {
-  if (!is_timer_clock(t.clockid())) problems->push_back(name + ": timerfd clock " + std::to_string(t.clockid()) + " is not one a timerfd can use");
-  if (t.settime_flags() & ~static_cast<uint32_t>(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET))
-    problems->push_back(name + ": timerfd settime flags " + std::to_string(t.settime_flags()) + " are unknown");
-  bool realtime = t.clockid() == CLOCK_REALTIME || t.clockid() == CLOCK_REALTIME_ALARM;
-  if ((t.settime_flags() & TFD_TIMER_CANCEL_ON_SET) && (!(t.settime_flags() & TFD_TIMER_ABSTIME) || !realtime))
-    problems->push_back(name + ": TFD_TIMER_CANCEL_ON_SET needs an absolute CLOCK_REALTIME timer");
-  if (t.remaining_ns() > kMaxTimerNs || t.interval_ns() > kMaxTimerNs)
-    problems->push_back(name + ": timerfd times are out of range");
-  if ((t.settime_flags() & TFD_TIMER_ABSTIME) && t.remaining_ns() != 0 &&
-      (t.expiry_ns() <= 0 || static_cast<uint64_t>(t.expiry_ns()) > kMaxTimerNs))
-    problems->push_back(name + ": absolute timerfd expiry " + std::to_string(t.expiry_ns()) + " is out of range");
-}
 
 void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems) {
   if (fd.epoll().targets_size() > kMaxFdNumber) {
@@ -270,7 +248,6 @@ void validate_fd_owners(const ImageSet& set, std::vector<std::string>* problems)
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems) {
   std::string name = "fd " + std::to_string(fd.fd());
   switch (fd.kind()) {
-    case image::FD_TIMERFD: validate_timerfd(fd.timerfd(), name, problems); break;
     case image::FD_SIGNALFD:
       if (fd.signalfd().mask() & kUnstoppable) problems->push_back(name + ": signalfd mask holds SIGKILL or SIGSTOP");
       break;

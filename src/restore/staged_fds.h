@@ -49,7 +49,7 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
 // Opens a regular file, directory, device, memfd or deleted file the way the image fd had it (flags
 // and position), or creates an eventfd, timerfd or signalfd with its state. Memfds and deleted
-// files are reopened from their object in `staged`; `tree_minus_caller`: see create_anon_inode_fd.
+// files are reopened from their object in `staged`; `tree_minus_caller`: see FdKindOps::install (state/files/fd_kinds.h).
 // Returns the new fd, at the lowest free number.
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller);
 

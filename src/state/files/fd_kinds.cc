@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "state/files/eventfd.h"
+#include "state/files/timerfd.h"
 
 namespace cryo::state {
 namespace {
@@ -14,13 +15,6 @@ namespace {
 template <auto message>
 bool same_message(const image::Fd& a, const image::Fd& b) {
   return (a.*message)().SerializeAsString() == (b.*message)().SerializeAsString();
-}
-
-// Until the timerfd moves here: a timer's time left was read a moment apart for each holder.
-bool same_timer(const image::Fd& a, const image::Fd& b) {
-  const auto& x = a.timerfd();
-  const auto& y = b.timerfd();
-  return x.clockid() == y.clockid() && x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
 }
 
 using enum image::FdKind;
@@ -34,7 +28,7 @@ constexpr FdKindOps kFdKinds[] = {
     {FD_CHARDEV, "chardev", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
     {FD_PIPE, "pipe", "", Staged, nullptr, nullptr, nullptr, nullptr, nullptr},
     {FD_EVENTFD, "eventfd", "eventfd", OpenedOnce, collect_eventfd, validate_eventfd, same_message<&image::Fd::eventfd>, install_eventfd, nullptr},
-    {FD_TIMERFD, "timerfd", "timerfd", OpenedOnce, nullptr, nullptr, same_timer, nullptr, nullptr},
+    {FD_TIMERFD, "timerfd", "timerfd", OpenedOnce, collect_timerfd, validate_timerfd, same_timerfd, install_timerfd, nullptr},
     {FD_SIGNALFD, "signalfd", "signalfd", OpenedOnce, nullptr, nullptr, same_message<&image::Fd::signalfd>, nullptr, nullptr},
     {FD_EPOLL, "epoll", "eventpoll", WithinProcess, nullptr, nullptr, same_message<&image::Fd::epoll>, nullptr, nullptr},
     {FD_UNIX_SOCKET, "unix", "", Staged, nullptr, nullptr, same_message<&image::Fd::unix_socket>, nullptr, nullptr},
