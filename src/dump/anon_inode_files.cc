@@ -50,10 +50,6 @@ Result<> collect_epoll(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
 
 Result<> collect_anon_inode(pid_t pid, int fd, image::FdKind kind, const FdInfo& info, image::Fd& out) {
   switch (kind) {
-    case image::FD_SIGNALFD:
-      if (!info.sigmask) return fail("fdinfo shows no sigmask");
-      out.mutable_signalfd()->set_mask(*info.sigmask);
-      return {};
     case image::FD_EPOLL: return collect_epoll(pid, fd, info, out);
     case image::FD_INOTIFY: return collect_inotify(pid, fd, info, out);
     case image::FD_FANOTIFY: return collect_fanotify(pid, fd, info, out);

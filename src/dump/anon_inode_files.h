@@ -1,4 +1,4 @@
-// The anonymous-inode files cryo dumps whose code is not under state/files/ yet: signalfd, epoll and inotify (inotify_watches.h). Their state lives in
+// The anonymous-inode files cryo dumps whose code is not under state/files/ yet: epoll and inotify (inotify_watches.h). Their state lives in
 // the kernel and /proc/PID/fdinfo shows all of it, so they are read without touching the process.
 #pragma once
 

@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/unique_fd.h"
@@ -19,28 +17,15 @@ Result<> set_status_flags(int fd, uint32_t flags) {
   return {};
 }
 
-Result<UniqueFd> create_signalfd(const image::SignalfdState& state) {
-  // The raw call takes the kernel's 64-bit mask, which is what fdinfo showed.
-  uint64_t mask = state.mask();
-  UniqueFd fd(static_cast<int>(::syscall(SYS_signalfd4, -1, &mask, sizeof mask, SFD_NONBLOCK)));
-  if (!fd.valid()) return fail_errno("signalfd4");
-  return fd;
-}
-
 }  // namespace
 
 bool is_anon_inode_kind(image::FdKind kind) {
-  return kind == image::FD_SIGNALFD || kind == image::FD_INOTIFY ||
-         kind == image::FD_FANOTIFY;
+  return kind == image::FD_INOTIFY || kind == image::FD_FANOTIFY;
 }
 
 Result<int> create_anon_inode_fd(const image::Fd& fd) {
   UniqueFd made;
   switch (fd.kind()) {
-    case image::FD_SIGNALFD: {
-      ASSIGN_OR_RETURN(made, create_signalfd(fd.signalfd()));
-      break;
-    }
     case image::FD_INOTIFY: {
       ASSIGN_OR_RETURN(made, create_inotify(fd.inotify()));
       break;

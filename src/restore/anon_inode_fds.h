@@ -1,4 +1,4 @@
-// Recreates signalfds, inotify fds (inotify_fds.h) and epoll sets from their image state.
+// Recreates inotify fds (inotify_fds.h) and epoll sets from their image state.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@ namespace cryo::restore {
 // True for the kinds create_anon_inode_fd makes (not epoll, whose watches need the other fds first).
 bool is_anon_inode_kind(image::FdKind kind);
 
-// Creates the signalfd or inotify fd of `fd` with its state and file status flags, at the
+// Creates the inotify or fanotify fd of `fd` with its state and file status flags, at the
 // lowest free number.
 Result<int> create_anon_inode_fd(const image::Fd& fd);
 

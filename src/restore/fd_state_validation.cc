@@ -27,7 +27,6 @@ constexpr uint32_t kEpollEventBits = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | 
 constexpr int kMaxQueuedMessages = 1 << 16;
 constexpr size_t kSunPathSize = sizeof(sockaddr_un{}.sun_path);
 constexpr uint64_t kMaxQueuedBytes = 64 << 20;
-constexpr uint64_t kUnstoppable = (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1));
 
 void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems) {
   if (fd.epoll().targets_size() > kMaxFdNumber) {
@@ -248,9 +247,6 @@ void validate_fd_owners(const ImageSet& set, std::vector<std::string>* problems)
 void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems) {
   std::string name = "fd " + std::to_string(fd.fd());
   switch (fd.kind()) {
-    case image::FD_SIGNALFD:
-      if (fd.signalfd().mask() & kUnstoppable) problems->push_back(name + ": signalfd mask holds SIGKILL or SIGSTOP");
-      break;
     case image::FD_EPOLL: validate_epoll(fd, numbers, name, problems); break;
     case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
     case image::FD_TCP_LISTENER: validate_tcp_listener(fd.tcp_listener(), name, problems); break;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "state/files/eventfd.h"
+#include "state/files/signalfd.h"
 #include "state/files/timerfd.h"
 
 namespace cryo::state {
@@ -29,7 +30,7 @@ constexpr FdKindOps kFdKinds[] = {
     {FD_PIPE, "pipe", "", Staged, nullptr, nullptr, nullptr, nullptr, nullptr},
     {FD_EVENTFD, "eventfd", "eventfd", OpenedOnce, collect_eventfd, validate_eventfd, same_message<&image::Fd::eventfd>, install_eventfd, nullptr},
     {FD_TIMERFD, "timerfd", "timerfd", OpenedOnce, collect_timerfd, validate_timerfd, same_timerfd, install_timerfd, nullptr},
-    {FD_SIGNALFD, "signalfd", "signalfd", OpenedOnce, nullptr, nullptr, same_message<&image::Fd::signalfd>, nullptr, nullptr},
+    {FD_SIGNALFD, "signalfd", "signalfd", OpenedOnce, collect_signalfd, validate_signalfd, same_message<&image::Fd::signalfd>, install_signalfd, nullptr},
     {FD_EPOLL, "epoll", "eventpoll", WithinProcess, nullptr, nullptr, same_message<&image::Fd::epoll>, nullptr, nullptr},
     {FD_UNIX_SOCKET, "unix", "", Staged, nullptr, nullptr, same_message<&image::Fd::unix_socket>, nullptr, nullptr},
     {FD_TCP_LISTENER, "tcp", "", Staged, nullptr, nullptr, nullptr, nullptr, nullptr},
