@@ -1,7 +1,6 @@
 #include "restore/anon_inode_fds.h"
 
 #include <fcntl.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "base/unique_fd.h"
@@ -38,25 +37,6 @@ Result<int> create_anon_inode_fd(const image::Fd& fd) {
   }
   RETURN_IF_ERROR(set_status_flags(made.get(), fd.flags()));
   return made.release();
-}
-
-Result<int> create_epoll_fd(const image::Fd& fd) {
-  UniqueFd made(::epoll_create1(0));
-  if (!made.valid()) return fail_errno("epoll_create1");
-  RETURN_IF_ERROR(set_status_flags(made.get(), fd.flags()));
-  return made.release();
-}
-
-Result<> add_epoll_watches(const image::Fd& fd) {
-  for (const auto& target : fd.epoll().targets()) {
-    epoll_event event{};
-    // EPOLLERR and EPOLLHUP, which the kernel adds to every watch, are accepted back.
-    event.events = target.events();
-    event.data.u64 = target.data();
-    if (::epoll_ctl(fd.fd(), EPOLL_CTL_ADD, target.fd(), &event) != 0)
-      return fail_errno("epoll_ctl(EPOLL_CTL_ADD, fd " + std::to_string(target.fd()) + ")");
-  }
-  return {};
 }
 
 }  // namespace cryo::restore

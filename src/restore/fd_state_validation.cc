@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -21,26 +20,9 @@
 namespace cryo::restore {
 namespace {
 
-constexpr uint32_t kEpollEventBits = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND |
-                                     EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP |
-                                     EPOLLONESHOT | EPOLLET;
 constexpr int kMaxQueuedMessages = 1 << 16;
 constexpr size_t kSunPathSize = sizeof(sockaddr_un{}.sun_path);
 constexpr uint64_t kMaxQueuedBytes = 64 << 20;
-
-void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems) {
-  if (fd.epoll().targets_size() > kMaxFdNumber) {
-    problems->push_back(name + ": epoll set has too many watches");
-    return;
-  }
-  std::set<int> watched;
-  for (const auto& target : fd.epoll().targets()) {
-    std::string watch = name + ": epoll watch of fd " + std::to_string(target.fd());
-    if (target.fd() == fd.fd() || !numbers.count(target.fd())) problems->push_back(watch + ": no such other fd in the process");
-    if (!watched.insert(target.fd()).second) problems->push_back(watch + " appears twice");
-    if (target.events() & ~kEpollEventBits) problems->push_back(watch + ": unknown event bits " + std::to_string(target.events()));
-  }
-}
 
 // What fdinfo shows of an inotify watch's mask: the event bits and the two flags the kernel keeps
 // (IN_ONLYDIR, IN_DONT_FOLLOW, IN_MASK_ADD and IN_MASK_CREATE act only when the watch is added).
@@ -244,10 +226,9 @@ void validate_fd_owners(const ImageSet& set, std::vector<std::string>* problems)
     }
 }
 
-void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems) {
+void validate_fd_state(const image::Fd& fd, std::vector<std::string>* problems) {
   std::string name = "fd " + std::to_string(fd.fd());
   switch (fd.kind()) {
-    case image::FD_EPOLL: validate_epoll(fd, numbers, name, problems); break;
     case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
     case image::FD_TCP_LISTENER: validate_tcp_listener(fd.tcp_listener(), name, problems); break;
     case image::FD_NETLINK_SOCKET: validate_netlink_socket(fd.netlink_socket(), name, problems); break;

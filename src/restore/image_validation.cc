@@ -297,7 +297,7 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       }
       default: {
         std::vector<std::string> state_problems;
-        validate_fd_state(fd, numbers, &state_problems);
+        validate_fd_state(fd, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);
         break;
       }

@@ -25,7 +25,9 @@ TEST(FdKinds, NamesAndAnonymousInodeNamesAreUnique) {
   std::set<std::string> names, anon_inodes;
   for (const FdKindOps& ops : fd_kinds()) {
     EXPECT_TRUE(names.insert(std::string(ops.name)).second) << ops.name;
-    if (!ops.anon_inode.empty()) EXPECT_TRUE(anon_inodes.insert(std::string(ops.anon_inode)).second) << ops.anon_inode;
+    if (!ops.anon_inode.empty()) {
+      EXPECT_TRUE(anon_inodes.insert(std::string(ops.anon_inode)).second) << ops.anon_inode;
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "state/files/epoll.h"
 #include "state/files/eventfd.h"
 #include "state/files/signalfd.h"
 #include "state/files/timerfd.h"
@@ -31,7 +32,7 @@ constexpr FdKindOps kFdKinds[] = {
     {FD_EVENTFD, "eventfd", "eventfd", OpenedOnce, collect_eventfd, validate_eventfd, same_message<&image::Fd::eventfd>, install_eventfd, nullptr},
     {FD_TIMERFD, "timerfd", "timerfd", OpenedOnce, collect_timerfd, validate_timerfd, same_timerfd, install_timerfd, nullptr},
     {FD_SIGNALFD, "signalfd", "signalfd", OpenedOnce, collect_signalfd, validate_signalfd, same_message<&image::Fd::signalfd>, install_signalfd, nullptr},
-    {FD_EPOLL, "epoll", "eventpoll", WithinProcess, nullptr, nullptr, same_message<&image::Fd::epoll>, nullptr, nullptr},
+    {FD_EPOLL, "epoll", "eventpoll", WithinProcess, collect_epoll, validate_epoll, same_message<&image::Fd::epoll>, install_epoll, finish_epoll},
     {FD_UNIX_SOCKET, "unix", "", Staged, nullptr, nullptr, same_message<&image::Fd::unix_socket>, nullptr, nullptr},
     {FD_TCP_LISTENER, "tcp", "", Staged, nullptr, nullptr, nullptr, nullptr, nullptr},
     {FD_MEMFD, "memfd", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
