@@ -1,5 +1,6 @@
-// The state of eventfds, timerfds, signalfds, epoll sets, inotify fds and unix sockets in an image: every field is
-// checked against what the kernel could have shown, so restore never hands it a value it did not make.
+// The state of inotify and fanotify fds, unix sockets, TCP listeners and netlink sockets in an image
+// (the fd kinds whose validation is not under state/files/ yet): every field is checked against what
+// the kernel could have shown, so restore never hands it a value it did not make.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
