@@ -1,131 +1,16 @@
 #include "dump/anon_inode_files.h"
 
-#include <linux/kcmp.h>
-#include <sys/syscall.h>
-#include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <map>
-
 #include "dump/fanotify_marks.h"
 #include "dump/inotify_watches.h"
-#include "ns/time_namespace.h"
 
 namespace cryo::dump {
-namespace {
 
-// The alarm clocks run like their plain forms; only the wake-up differs.
-clockid_t base_clock(int clockid) {
-  if (clockid == CLOCK_REALTIME_ALARM) return CLOCK_REALTIME;
-  if (clockid == CLOCK_BOOTTIME_ALARM) return CLOCK_BOOTTIME;
-  return clockid;
-}
-
-// fdinfo shows the time left to the next expiry even for a TFD_TIMER_ABSTIME timer; restore wants
-// the absolute expiry back, on the clock as the tree sees it. The dumper reads the kernel's clock
-// (its own time namespace's offsets taken out), so the tree's time namespace offset is added for
-// CLOCK_MONOTONIC and CLOCK_BOOTTIME (CLOCK_REALTIME is never virtualized).
-Result<int64_t> absolute_expiry(pid_t pid, int clockid, uint64_t remaining_ns) {
-  clockid_t clock = base_clock(clockid);
-  int64_t offset = 0;
-  ClockOffsets own;
-  if (clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME) {
-    ASSIGN_OR_RETURN(ClockOffsets offsets, read_timens_offsets(pid));
-    offset = clock == CLOCK_MONOTONIC ? offsets.monotonic_ns : offsets.boottime_ns;
-    ASSIGN_OR_RETURN(own, own_timens_offsets());
+Result<> collect_anon_inode(pid_t pid, int fd, image::FdKind kind, const FdInfo& info, image::Fd& out) {
+  switch (kind) {
+    case image::FD_INOTIFY: return collect_inotify(pid, fd, info, out);
+    case image::FD_FANOTIFY: return collect_fanotify(pid, fd, info, out);
+    default: return fail("fd kind " + image::FdKind_Name(kind) + " is not an anonymous inode cryo dumps");
   }
-  return kernel_clock_ns(clock, own) + offset + static_cast<int64_t>(remaining_ns);
-}
-
-Result<> collect_timerfd(pid_t pid, const FdInfo& info, image::Fd& out) {
-  if (!info.timerfd) return fail("fdinfo shows no timer state");
-  const TimerfdInfo& t = *info.timerfd;
-  image::TimerfdState* state = out.mutable_timerfd();
-  state->set_clockid(t.clockid);
-  state->set_settime_flags(t.settime_flags);
-  state->set_ticks(t.ticks);
-  state->set_remaining_ns(t.value_ns);
-  state->set_interval_ns(t.interval_ns);
-  if ((t.settime_flags & TFD_TIMER_ABSTIME) && t.value_ns != 0) {
-    ASSIGN_OR_RETURN(int64_t expiry, absolute_expiry(pid, t.clockid, t.value_ns));
-    state->set_expiry_ns(expiry);
-  }
-  return {};
-}
-
-// kcmp(KCMP_EPOLL_TFD) compares fd `target` of pid with the file the epoll set `epoll_fd` watches
-// under that number (the `nth` such entry): 0 when they are the same file.
-struct KcmpEpollSlot {
-  uint32_t efd;
-  uint32_t tfd;
-  uint32_t toff;
-};
-
-Result<> check_epoll_target(pid_t pid, int epoll_fd, int target, uint32_t nth) {
-  std::string who = "epoll fd " + std::to_string(epoll_fd) + " watches fd " + std::to_string(target);
-  KcmpEpollSlot slot{static_cast<uint32_t>(epoll_fd), static_cast<uint32_t>(target), nth};
-  long order = ::syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, target, &slot);
-  if (order == 0) return {};
-  if (order < 0 && errno == EBADF)
-    return fail(make_error(who + ", which is no longer open in the process (the kernel keeps watching its file through another "
-                                 "reference); cryo cannot restore a watch it cannot name by an fd"));
-  if (order < 0) return fail(errno_error("kcmp(KCMP_EPOLL_TFD) for " + who));
-  return fail(make_error(who + ", but fd " + std::to_string(target) +
-                         " now refers to another file than the one watched; cryo cannot restore that watch"));
-}
-
-Result<> collect_epoll(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
-  image::EpollState* state = out.mutable_epoll();
-  std::map<int, uint32_t> seen;  // A number can be watched more than once (for different files).
-  for (const EpollTargetInfo& target : info.epoll_targets) {
-    RETURN_IF_ERROR(check_epoll_target(pid, fd, target.fd, seen[target.fd]++));
-    image::EpollTarget* entry = state->add_targets();
-    entry->set_fd(target.fd);
-    entry->set_events(target.events);
-    entry->set_data(target.data);
-  }
-  return {};
-}
-
-}  // namespace
-
-bool is_dumpable_anon_inode(const std::string& name) {
-  return name == "eventfd" || name == "timerfd" || name == "signalfd" || name == "eventpoll" || name == "inotify" ||
-         name == "fanotify";
-}
-
-Result<> collect_anon_inode(pid_t pid, int fd, const std::string& name, const FdInfo& info, image::Fd& out) {
-  if (name == "eventfd") {
-    if (!info.eventfd_count) return fail("fdinfo shows no eventfd-count");
-    out.set_kind(image::FD_EVENTFD);
-    out.mutable_eventfd()->set_count(*info.eventfd_count);
-    out.mutable_eventfd()->set_semaphore(info.eventfd_semaphore);
-    return {};
-  }
-  if (name == "timerfd") {
-    out.set_kind(image::FD_TIMERFD);
-    return collect_timerfd(pid, info, out);
-  }
-  if (name == "signalfd") {
-    if (!info.sigmask) return fail("fdinfo shows no sigmask");
-    out.set_kind(image::FD_SIGNALFD);
-    out.mutable_signalfd()->set_mask(*info.sigmask);
-    return {};
-  }
-  if (name == "eventpoll") {
-    out.set_kind(image::FD_EPOLL);
-    return collect_epoll(pid, fd, info, out);
-  }
-  if (name == "inotify") {
-    out.set_kind(image::FD_INOTIFY);
-    return collect_inotify(pid, fd, info, out);
-  }
-  if (name == "fanotify") {
-    out.set_kind(image::FD_FANOTIFY);
-    return collect_fanotify(pid, fd, info, out);
-  }
-  return fail("anonymous inode '" + name + "' is not one cryo dumps");
 }
 
 }  // namespace cryo::dump

@@ -19,6 +19,7 @@
 #include "kernel/proc_fdinfo.h"
 #include "dump/proc_files.h"
 #include "dump/unix_sockets.h"
+#include "state/files/fd_kinds.h"
 #include "kernel/proc_text.h"
 #include "base/unique_fd.h"
 #include <sys/syscall.h>
@@ -123,10 +124,13 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     pipes.push_back({id, pid, fd, info->flags & O_ACCMODE, "", 0});
     return true;
   }
-  if (target->starts_with("anon_inode:") && is_dumpable_anon_inode(anon_inode_name(*target))) {
+  if (const state::FdKindOps* ops = target->starts_with("anon_inode:") ? state::find_anon_inode_kind(anon_inode_name(*target)) : nullptr) {
     // All anonymous inodes share one inode: kcmp tells their open files apart.
     out.mutable_identity()->set_ino(info->ino);
-    RETURN_IF_ERROR_CTX(collect_anon_inode(pid, fd, anon_inode_name(*target), *info, out), "fd " + std::to_string(fd) + " (" + *target + ")");
+    out.set_kind(ops->kind);
+    std::string what = "fd " + std::to_string(fd) + " (" + *target + ")";
+    if (ops->collect) RETURN_IF_ERROR_CTX(ops->collect(state::FdCollect{pid, fd, *info}, out), what);
+    else RETURN_IF_ERROR_CTX(collect_anon_inode(pid, fd, ops->kind, *info, out), what);
     return true;
   }
   if (target->starts_with("socket:[")) {

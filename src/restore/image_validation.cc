@@ -15,6 +15,7 @@
 
 #include "base/hex.h"
 #include "restore/cgroups.h"
+#include "state/files/fd_kinds.h"
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
@@ -52,19 +53,10 @@ void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Proble
   if (t.has_sched()) validate_sched_state(t.sched(), thread_problem);
 }
 
-// Holders of one open file read its state at one freeze, so it must agree; a timer's time left was
-// read a moment apart for each and may differ.
+// Holders of one open file read its state at one freeze, so it must agree (as its kind compares it).
 bool same_kind_state(const image::Fd& a, const image::Fd& b) {
-  const auto& x = a.timerfd();
-  const auto& y = b.timerfd();
-  return a.eventfd().SerializeAsString() == b.eventfd().SerializeAsString() &&
-         a.signalfd().SerializeAsString() == b.signalfd().SerializeAsString() &&
-         a.epoll().SerializeAsString() == b.epoll().SerializeAsString() &&
-         a.inotify().SerializeAsString() == b.inotify().SerializeAsString() &&
-         a.fanotify().SerializeAsString() == b.fanotify().SerializeAsString() &&
-         a.unix_socket().SerializeAsString() == b.unix_socket().SerializeAsString() &&
-         a.netlink_socket().SerializeAsString() == b.netlink_socket().SerializeAsString() && x.clockid() == y.clockid() &&
-         x.settime_flags() == y.settime_flags() && x.interval_ns() == y.interval_ns();
+  const state::FdKindOps* ops = state::find_fd_kind(a.kind());
+  return !ops || !ops->same_state || ops->same_state(a, b);
 }
 
 // A job-control stop is one of the four stop signals and holds every thread, as the kernel's group
@@ -131,6 +123,18 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
     validate_fd_status(fd, name, &lock_problems);
     validate_file_locks(fd, name, &lock_problems);
     for (const auto& problem : lock_problems) p.add(problem);
+    const state::FdKindOps* ops = state::find_fd_kind(fd.kind());
+    if (!ops) {
+      p.add(name + ": unknown kind " + std::to_string(static_cast<int>(fd.kind())));
+      continue;
+    }
+    if (ops->validate) {
+      std::vector<std::string> state_problems;
+      ops->validate(fd, numbers, name, &state_problems);
+      for (const auto& problem : state_problems) p.add(problem);
+      continue;
+    }
+    // The kinds whose validation is not under state/files/ yet.
     switch (fd.kind()) {
       case image::FD_REGULAR:
       case image::FD_DIRECTORY:
@@ -156,22 +160,12 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
         }
         break;
       }
-      case image::FD_EVENTFD:
-      case image::FD_TIMERFD:
-      case image::FD_SIGNALFD:
-      case image::FD_EPOLL:
-      case image::FD_UNIX_SOCKET:
-      case image::FD_TCP_LISTENER:
-      case image::FD_NETLINK_SOCKET:
-      case image::FD_INOTIFY:
-      case image::FD_FANOTIFY: {
+      default: {
         std::vector<std::string> state_problems;
-        validate_fd_state(fd, numbers, &state_problems);
+        validate_fd_state(fd, &state_problems);
         for (const auto& problem : state_problems) p.add(problem);
         break;
       }
-      default:
-        p.add(name + ": unknown kind " + std::to_string(static_cast<int>(fd.kind())));
     }
   }
   if (!is_clean_absolute_path(process.files.cwd()))

@@ -44,9 +44,9 @@ void validate_sysv(const ImageSet& set, std::vector<std::string>* problems);
 // sysv.img's POSIX message queues and fs.mqueue sysctls, and the mqd fds (posix_mqueue_validation.cc).
 void validate_posix_mqueues(const ImageSet& set, std::vector<std::string>* problems);
 
-// The kind-specific state of one fd (eventfd, timerfd, signalfd, epoll); `numbers` are all fd
-// numbers of its process.
-void validate_fd_state(const image::Fd& fd, const std::set<int>& numbers, std::vector<std::string>* problems);
+// The kind-specific state of one fd of a kind whose validation is not under state/files/ yet (unix
+// and netlink sockets, TCP listeners, inotify and fanotify fds).
+void validate_fd_state(const image::Fd& fd, std::vector<std::string>* problems);
 
 // The file status flags, O_ASYNC signal and owner of one fd (fd_state_validation.cc): known bits,
 // a signal, an owner type and a PID.

@@ -18,13 +18,13 @@
 #include "kernel/kernel_abi.h"
 #include "ns/clone3.h"
 #include "ns/proc_mount.h"
-#include "restore/anon_inode_fds.h"
 #include "restore/fd_status.h"
 #include "restore/memory_objects.h"
 #include "restore/memory_seeding.h"
 #include "restore/posix_mqueues.h"
 #include "restore/proc_files.h"
 #include "restore/report_channel.h"
+#include "state/files/fd_kinds.h"
 
 namespace cryo::restore {
 namespace {
@@ -223,28 +223,36 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
   return place_fd_with_status(opened, fd, what);
 }
 
-// Epoll sets come after every other fd of the process, since their watches name those fds: first
-// every set (a set may watch another), then the watches. Fds that share one set (dup) get copies.
-Result<> open_epoll_fds(const ProcessImage& process) {
-  std::map<uint64_t, int> made;  // open_file_id -> the fd that holds the set.
+// The kinds with a finish step (an epoll set, whose watches name the other fds) come after every
+// other fd of the process: first every such fd (a set may watch another), then their finish steps,
+// once per open file. Fds that share one open file within the process (dup) get copies.
+bool is_finished_last(const image::Fd& fd) {
+  const state::FdKindOps* ops = state::find_fd_kind(fd.kind());
+  return ops && ops->finish;
+}
+
+Result<> open_finished_fds(const ProcessImage& process) {
+  std::map<uint64_t, int> made;  // open_file_id -> the fd that holds it.
   for (const auto& fd : process.files.fds()) {
-    if (fd.kind() != image::FD_EPOLL) continue;
-    std::string what = "fd " + std::to_string(fd.fd()) + " (epoll)";
+    if (!is_finished_last(fd)) continue;
+    const state::FdKindOps& ops = *state::find_fd_kind(fd.kind());
+    std::string what = "fd " + std::to_string(fd.fd()) + " (" + std::string(ops.name) + ")";
     int opened = -1;
     if (auto first = made.find(fd.open_file_id()); fd.open_file_id() != 0 && first != made.end()) {
       opened = ::fcntl(first->second, F_DUPFD, 0);
       if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     } else {
-      ASSIGN_OR_RETURN_CTX(opened, create_epoll_fd(fd), what);
+      ASSIGN_OR_RETURN_CTX(opened, state::create_fd(ops, fd, ClockOffsets{}), what);
       if (fd.open_file_id() != 0) made[fd.open_file_id()] = fd.fd();
     }
     RETURN_IF_ERROR(place_fd_with_status(opened, fd, what));
   }
-  std::set<uint64_t> watched;
+  std::set<uint64_t> finished;
   for (const auto& fd : process.files.fds()) {
-    if (fd.kind() != image::FD_EPOLL) continue;
-    if (fd.open_file_id() != 0 && !watched.insert(fd.open_file_id()).second) continue;
-    RETURN_IF_ERROR_CTX(add_epoll_watches(fd), "fd " + std::to_string(fd.fd()) + " (epoll)");
+    if (!is_finished_last(fd)) continue;
+    if (fd.open_file_id() != 0 && !finished.insert(fd.open_file_id()).second) continue;
+    const state::FdKindOps& ops = *state::find_fd_kind(fd.kind());
+    RETURN_IF_ERROR_CTX(ops.finish(fd), "fd " + std::to_string(fd.fd()) + " (" + std::string(ops.name) + ")");
   }
   return {};
 }
@@ -273,8 +281,8 @@ Result<> reset_signal_dispositions() {
 // Everything a live placeholder can do for itself before it is seized.
 Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process) {
   for (const auto& fd : process.files.fds())
-    if (fd.kind() != image::FD_EPOLL) RETURN_IF_ERROR(open_image_fd(ctx, process, fd));
-  RETURN_IF_ERROR(open_epoll_fds(process));
+    if (!is_finished_last(fd)) RETURN_IF_ERROR(open_image_fd(ctx, process, fd));
+  RETURN_IF_ERROR(open_finished_fds(process));
   std::set<int> keep{ctx.report_fd, ctx.hold_fd};
   for (const auto& fd : process.files.fds()) keep.insert(fd.fd());
   // The memory objects this process maps stay open until cryo has mapped them (restore_memory).

@@ -21,6 +21,7 @@
 #include "restore/tcp_listeners.h"
 #include "restore/unix_datagrams.h"
 #include "restore/unix_listeners.h"
+#include "state/files/fd_kinds.h"
 
 namespace cryo::restore {
 namespace {
@@ -184,9 +185,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   std::map<uint64_t, std::pair<const image::Fd*, int>> seen;
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds())
-      if (fd.open_file_id() != 0 && fd.kind() != image::FD_PIPE && fd.kind() != image::FD_EPOLL && fd.kind() != image::FD_UNIX_SOCKET &&
-          fd.kind() != image::FD_TCP_LISTENER && fd.kind() != image::FD_NETLINK_SOCKET && fd.kind() != image::FD_PROC_FILE &&
-          fd.kind() != image::FD_NAMESPACE && fd.kind() != image::FD_POSIX_MQUEUE) {
+      if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind());
+          fd.open_file_id() != 0 && ops && ops->sharing == state::FdSharing::OpenedOnce) {
         auto& entry = seen[fd.open_file_id()];
         if (!entry.first) entry.first = &fd;
         ++entry.second;
@@ -198,7 +198,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
 }
 
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
-  if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd, tree_minus_caller);
+  if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, tree_minus_caller);
+  if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd);
   if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);
   if (fd.kind() == image::FD_POSIX_MQUEUE) return open_posix_mqueue(fd);
   if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {

@@ -40,15 +40,16 @@ struct StagedFds {
 int staging_fd_base(const ImageSet& set);
 
 // The image fds whose open file is shared with another fd: the first fd of each open_file_id that
-// appears more than once (regular files, directories, devices, eventfds, timerfds, signalfds and inotify fds;
-// pipes are staged by pipe_id, and an epoll set, /proc file or namespace file, shared only within its process,
-// is dup'ed there; a POSIX message queue exists only in the tree's IPC namespace, whose init stages its shared
-// open files).
+// appears more than once, of the kinds the helper opens once (FdSharing::OpenedOnce in
+// state/files/fd_kinds.h: regular files, directories, devices, memfds, eventfds, timerfds, signalfds,
+// inotify and fanotify fds; pipes and sockets are staged by their own ids, an epoll set, /proc file or
+// namespace file, shared only within its process, is dup'ed there; a POSIX message queue exists only
+// in the tree's IPC namespace, whose init stages its shared open files).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
 // Opens a regular file, directory, device, memfd or deleted file the way the image fd had it (flags
 // and position), or creates an eventfd, timerfd or signalfd with its state. Memfds and deleted
-// files are reopened from their object in `staged`; `tree_minus_caller`: see create_anon_inode_fd.
+// files are reopened from their object in `staged`; `tree_minus_caller`: see FdKindOps::install (state/files/fd_kinds.h).
 // Returns the new fd, at the lowest free number.
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller);
 

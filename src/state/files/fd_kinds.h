@@ -1,0 +1,77 @@
+// The one table of fd kinds, in the shape of CRIU's fd-type operations: per kind of image::Fd, its
+// name and how the dump recognises its fds, and its operations at dump (collect), at validation and
+// at restore (stage in the helper before the tree is cloned, install in a process, finish once every
+// fd of the process exists). A kind has an empty slot where it has no such step. The dispatch points
+// of the stages (dump/process_files.cc, restore/image_validation.cc, restore/staged_fds.cc,
+// restore/placeholder.cc) loop over or look up this table, so adding a kind is its own file under
+// state/files/, its proto message, its tests and one line in fd_kinds.cc.
+//
+// The kinds whose code still lives in dump/ and restore/ have their line here too (name, sharing,
+// recognition, the comparison of their state), with the slots for that code empty: the stages
+// then call it themselves, until the kind moves into state/files/ and fills its slots.
+#pragma once
+
+#include <sys/types.h>
+
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "files.pb.h"
+#include "kernel/proc_fdinfo.h"
+#include "ns/time_namespace.h"
+
+namespace cryo::state {
+
+// What the dump shows a kind's collect of one fd of a frozen process.
+struct FdCollect {
+  pid_t pid = 0;
+  int fd = -1;
+  const FdInfo& info;  // Its /proc/PID/fdinfo.
+};
+
+// How restore gives one open file to the several fds that shared it at the dump.
+enum class FdSharing {
+  OpenedOnce,     // The helper creates it once (the install step) and every holder gets a copy.
+  Staged,         // Its stage step creates it by its own id (pipe, socket): never opened by open file id.
+  WithinProcess,  // Shared only within one process (epoll set, /proc or namespace file): dup'ed there.
+  InNamespace,    // It exists only in the tree's own namespace (POSIX message queue), whose init shares it.
+};
+
+struct FdKindOps {
+  image::FdKind kind;
+  std::string_view name;         // What messages call the kind.
+  std::string_view anon_inode;   // Dump: the NAME of the "anon_inode:[NAME]" links of its fds, or empty.
+  FdSharing sharing;
+  // Dump: fills the kind state of `out` (its kind is set) from what the kernel shows.
+  Result<> (*collect)(const FdCollect& in, image::Fd& out);
+  // Validation of the kind state of one fd; `numbers` are the fd numbers of its process and `name`
+  // names the fd in problems ("fd 5").
+  void (*validate)(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems);
+  // Whether two holders of one open file agree on its kind state (they read it at one freeze).
+  bool (*same_state)(const image::Fd& a, const image::Fd& b);
+  // Restore, install: creates the open file with its kind state at the lowest free number (its file
+  // status flags are set by create_fd). `tree_minus_caller` is the tree's time namespace offsets as
+  // seen from the caller's clocks: zero inside the tree's time namespace, the new offsets in the
+  // helper outside it.
+  Result<int> (*install)(const image::Fd& fd, const ClockOffsets& tree_minus_caller);
+  // Restore, finish: completes the fd (at its number) once every fd of the process is at its own.
+  Result<> (*finish)(const image::Fd& fd);
+};
+
+// Every kind, in the order of its number in FdKind.
+std::span<const FdKindOps> fd_kinds();
+
+// The line of `kind`, or nullptr for a kind cryo does not know (an image from elsewhere).
+const FdKindOps* find_fd_kind(image::FdKind kind);
+
+// The kind whose fds are "anon_inode:[name]" links, or nullptr.
+const FdKindOps* find_anon_inode_kind(std::string_view name);
+
+// Runs the install step of `ops` and gives the new fd the file status flags (O_NONBLOCK ...) of `fd`.
+Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const ClockOffsets& tree_minus_caller);
+
+}  // namespace cryo::state
