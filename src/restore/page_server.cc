@@ -14,11 +14,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/fault_injection.h"
 #include "base/hex.h"
 #include "base/logging.h"
 #include "base/page_size.h"
+#include "image/image_dir.h"
 #include "ptrace/remote_syscalls.h"
 #include "ptrace/tracee.h"
 
@@ -41,10 +43,9 @@ void wake(int eventfd) {
 }
 
 // Sets the init's parent-death signal back to its image's, through a syscall run in its (running)
-// leader: seized, interrupted, and left again with its registers and signal mask as they were.
+// leader: seized (which stops it), and left again with its registers and signal mask as they were.
 Result<> set_parent_death_signal(pid_t init, int signal) {
   ASSIGN_OR_RETURN(Tracee tracee, Tracee::seize(init));
-  RETURN_IF_ERROR(tracee.interrupt_and_stop());
   ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(init));
   {
     ASSIGN_OR_RETURN(RemoteSyscalls calls, RemoteSyscalls::create(tracee, site));
@@ -83,6 +84,17 @@ PageServer::~PageServer() {
   stop_ = true;
   wake(wake_.get());
   if (thread_.joinable()) thread_.join();
+  if (checker_.joinable()) checker_.join();
+}
+
+void PageServer::checksum_later(std::shared_ptr<const DirFd> dir, std::string name, uint64_t size, uint64_t xxh3) {
+  later_.push_back({std::move(dir), std::move(name), size, xxh3});
+}
+
+Result<> PageServer::checksums_match() {
+  if (checker_.joinable()) checker_.join();
+  if (checksum_error_) return fail(*checksum_error_);
+  return {};
 }
 
 void PageServer::add(uint32_t pid, pid_t host_pid, UniqueFd uffd, std::shared_ptr<image::PageData> pages, PendingPages pending) {
@@ -108,6 +120,29 @@ void PageServer::release(pid_t init, int init_pdeath_signal) {
     init_ = init;
     init_pdeath_signal_ = init_pdeath_signal;
     released_at_ = std::chrono::steady_clock::now();
+  }
+  // On the other core, while the server copies: the same bytes the copies read, from the page cache.
+  if (!later_.empty()) {
+    try {
+      checker_ = std::thread([this] {
+        for (const auto& file : later_) {
+          if (stop_) return;
+          auto opened = file.dir->open_regular(file.name, file.size);
+          auto sum = opened ? image::checksum_fd(opened->fd.get(), file.dir->describe(file.name)) : Result<uint64_t>(fail(opened.error()));
+          if (!sum) {
+            checksum_error_ = sum.error();
+            return;
+          }
+          if (*sum != file.xxh3) {
+            checksum_error_ = make_error(file.dir->path() + ": image is damaged: " + file.name + " does not match its checksum")
+                                  .with_hint("the image was changed after the dump; the restored tree was killed");
+            return;
+          }
+        }
+      });
+    } catch (const std::system_error& e) {
+      checksum_error_ = errno_error("start the page checksum thread", e.code().value());
+    }
   }
   released_ = true;
   wake(wake_.get());
@@ -243,6 +278,7 @@ Result<> PageServer::fill_some(uint64_t max_bytes) {
 
 void PageServer::run() {
   auto log = logging::get("restore");
+  const bool hold = std::getenv(kLazyHoldVariable) != nullptr;
   bool fill_fault_checked = false;
   auto failed = [&](Error e) {
     // Pages are missing and no one will serve them: the tree must not run on (nor hang).
@@ -262,7 +298,7 @@ void PageServer::run() {
     fds.push_back({wake_.get(), POLLIN, 0});
     for (const auto& client : clients_) fds.push_back({client->uffd.get(), POLLIN, 0});
     // Faults are answered as soon as they come; the fill runs in between, once the tree runs.
-    int ready = ::poll(fds.data(), fds.size(), released_ && pending ? 0 : -1);
+    int ready = ::poll(fds.data(), fds.size(), released_ && pending && !hold ? 0 : -1);
     if (ready < 0 && errno != EINTR) return failed(errno_error("poll(userfaultfd)"));
     if (fds[0].revents & POLLIN) {
       uint64_t count;
@@ -279,7 +315,7 @@ void PageServer::run() {
       for (uint64_t address : retry)
         if (auto served = serve_fault(*client, address); !served) return failed(served.error());
     }
-    if (released_ && pending) {
+    if (released_ && pending && !hold) {
       if (auto filled = fill_some(kFillBatch); !filled) return failed(filled.error());
       if (!fill_fault_checked) {
         fill_fault_checked = true;
@@ -287,7 +323,9 @@ void PageServer::run() {
       }
     }
   }
-  if (stop_ && !released_) return;
+  if (stop_) return;
+  // The tree has run on the pages files' bytes: if they are not the dump's, it must not go on.
+  if (auto checked = checksums_match(); !checked) return failed(checked.error());
   finish();
 }
 

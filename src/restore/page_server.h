@@ -20,9 +20,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "base/dir_fd.h"
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "image/page_data.h"
@@ -41,6 +43,9 @@ class PageServer {
 
   // Serves `uffd`, registered in process `pid` (host PID `host_pid`), from `pages`, for `pending`.
   void add(uint32_t pid, pid_t host_pid, UniqueFd uffd, std::shared_ptr<image::PageData> pages, PendingPages pending);
+  // Checksums the pages file `name` once the tree runs, against the inventory's `xxh3`: restore
+  // --lazy does not wait for it before the release. A mismatch kills the tree before the server ends.
+  void checksum_later(std::shared_ptr<const DirFd> dir, std::string name, uint64_t size, uint64_t xxh3);
   // The tree runs: fill in the background from now on. `init` is the init's host PID and
   // `init_pdeath_signal` the parent-death signal its image gives it, set again once all is in place.
   void release(pid_t init, int init_pdeath_signal);
@@ -57,6 +62,17 @@ class PageServer {
   Result<> fill_some(uint64_t max_bytes);
   Result<> copy(Client& client, const PagePiece& piece, uint64_t fault_address);
   void finish();
+  Result<> checksums_match();
+
+  struct LaterChecksum {
+    std::shared_ptr<const DirFd> dir;
+    std::string name;
+    uint64_t size;
+    uint64_t xxh3;
+  };
+  std::vector<LaterChecksum> later_;
+  std::thread checker_;
+  std::optional<Error> checksum_error_;  // Set by checker_.
 
   UniqueFd wake_;  // An eventfd: add(), release() and the destructor wake the thread with it.
   std::thread thread_;

@@ -164,7 +164,8 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   }
   ASSIGN_OR_RETURN(DirFd dir, open_restore_dir(options.dir));
   auto images_dir = std::make_shared<const DirFd>(std::move(dir));
-  ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr));
+  // With --lazy the page server checksums the pages files while the tree runs (page_server.h).
+  ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr, options.lazy));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
   stages.enter("check");
   {
@@ -273,6 +274,8 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       return fail(started_server.error());
     }
     lazy = std::move(*started_server);
+    for (const auto& file : images.inventory.files())
+      if (file.name().starts_with("pages-")) lazy->checksum_later(images_dir, file.name(), file.size(), file.xxh3());
   }
 
   stages.enter("processes");
