@@ -24,6 +24,9 @@ constexpr std::string_view kSteps[] = {
     "restore:after-placeholders",  // Every placeholder exists with its PID.
     "restore:mid-injection",       // The first process has its memory back but not its state.
     "restore:before-release",      // Every process is restored and still stopped.
+    // restore --lazy (src/restore/page_server.h)
+    "lazy:registered",  // Every process's lazy memory is registered with the page server, none released.
+    "lazy:serving",     // The tree runs and the page server has filled its first batch.
 };
 
 }  // namespace

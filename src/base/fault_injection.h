@@ -38,4 +38,8 @@ namespace cryo {
 // so the tests can run a restored process through the redirect on a machine with one kernel.
 inline constexpr const char* kVdsoRedirectVariable = "CRYO_TEST_VDSO_REDIRECT";
 
+// A fourth: with CRYO_TEST_LAZY_HOLD=1, the page server of restore --lazy answers faults but fills
+// nothing in the background, so the tests can kill it while pages are still missing.
+inline constexpr const char* kLazyHoldVariable = "CRYO_TEST_LAZY_HOLD";
+
 }  // namespace cryo

@@ -44,6 +44,9 @@ Subcommand add_restore_command(CLI::App& cryo) {
   auto* app = cryo.add_subcommand("restore", "Restore a process tree from an image directory, with its PIDs and clocks");
   app->add_option("-D,--images-dir", options->restore.dir, "The image directory written by cryo dump")->required();
   app->add_flag("--detach", options->restore.detach, "Print the restored init's host PID and return once the tree runs");
+  app->add_flag("--lazy", options->restore.lazy,
+                "Release the tree before its private memory is in place: cryo serves it through userfaultfd, faulted pages "
+                "first, and stays until all are in (with --detach in the background)");
   app->add_option("--clock", options->restore.clock,
                   "freeze: the tree's clocks continue from the checkpoint (default); elapsed: they include the time since")
       ->transform(CLI::CheckedTransformer(

@@ -80,7 +80,9 @@ class ImageDirWriter {
 // kMaxInventorySize, match its own checksum and be of this format version, and every file must be
 // present with its recorded size and checksum, with no file missing or extra. Every mismatch is
 // reported in one error. With a key, the inventory's signature must check out first.
-Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify = nullptr);
+// With `defer_page_checksums` (restore --lazy), the raw pages files (pages-<pid>.img) are checked
+// for their size only: the caller checksums them later, before it trusts them for good.
+Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify = nullptr, bool defer_page_checksums = false);
 // The same, opening `dir` (DirFd::open) first.
 Result<Inventory> open_image_dir(const std::string& dir, const VerifyKey* verify = nullptr);
 

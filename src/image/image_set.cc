@@ -14,12 +14,12 @@ const ProcessImage* ImageSet::find(uint32_t pid) const {
   return it == index.end() ? nullptr : &processes[it->second];
 }
 
-Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir_fd, const image::VerifyKey* verify) {
+Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir_fd, const image::VerifyKey* verify, bool defer_page_checksums) {
   ImageSet set;
   set.dir = dir_fd->path();
   set.dir_fd = dir_fd;
   const DirFd& dir = *dir_fd;
-  ASSIGN_OR_RETURN(set.inventory, image::open_image_dir(dir, verify));
+  ASSIGN_OR_RETURN(set.inventory, image::open_image_dir(dir, verify, defer_page_checksums));
   std::map<std::string, uint64_t> sizes;
   for (const auto& file : set.inventory.files()) sizes[file.name()] = file.size();
   auto listed = [&](image::Kind kind, uint32_t pid) { return sizes.count(image::file_name(kind, pid)) != 0; };

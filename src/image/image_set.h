@@ -71,7 +71,9 @@ struct ImageSet {
 // Opens the image directory (verifying every file against the inventory, and its signature with a
 // key) and reads every image. Refuses an image whose per-process files are missing; it does not
 // judge the values (validation does, see image_validation.h).
-Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir, const image::VerifyKey* verify = nullptr);
+// `defer_page_checksums`: see image::open_image_dir (restore --lazy checksums the pages files later).
+Result<ImageSet> load_image_set(std::shared_ptr<const DirFd> dir, const image::VerifyKey* verify = nullptr,
+                                bool defer_page_checksums = false);
 // The same, opening `dir` first.
 Result<ImageSet> load_image_set(const std::string& dir);
 

@@ -24,6 +24,7 @@
 #include "image/vm_flag_table.h"
 #include "kernel/proc_pagemap.h"
 #include "restore/address_plan.h"
+#include "restore/lazy_pages.h"
 
 namespace cryo::restore {
 namespace {
@@ -428,7 +429,7 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
 
 Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
                         const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects,
-                        const PreparedMemory& prepared, const VdsoRedirect& vdso) {
+                        const PreparedMemory& prepared, const VdsoRedirect& vdso, PageServer* lazy) {
   auto log = logging::get("restore");
   auto started = std::chrono::steady_clock::now();
   const auto& vmas = process.mm.vmas();
@@ -449,6 +450,10 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   RETURN_IF_ERROR(drop_foreign_pages(task, process, keep));
   // The pages to write: all stored ones but those in place already.
   std::vector<image::PageRun> runs = runs_within(process.pagemap, subtract_ranges(stored_ranges(process.pagemap), prepared.final_pages));
+  // With --lazy, the pages of the lazy mappings are the page server's (lazy_pages.h).
+  std::vector<image::PageRun> lazy_runs;
+  std::vector<AddressRange> lazy_ranges;
+  if (lazy) runs = split_lazy_runs(process.mm, prepared.kept, runs, &lazy_runs, &lazy_ranges);
 
   // Which VMAs receive stored pages: those are mapped writable until filled.
   std::vector<bool> filled(static_cast<size_t>(vmas.size()), false);
@@ -479,9 +484,11 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
     RETURN_IF_ERROR_CTX(apply_advice(task, vma, image::VmFlagHandling::MadviseBeforeFill), describe(vma));
   }
   RETURN_IF_ERROR_CTX(files.close_all(), "close mapped files");
+  // Registered before anything touches them, so that every page of theirs comes from the server.
+  if (lazy) RETURN_IF_ERROR_CTX(hand_to_page_server(task, process, image_dir, lazy_runs, lazy_ranges, *lazy), "lazy pages");
 
   // Validated: the pagemap's sizes are those of the file the inventory lists.
-  ASSIGN_OR_RETURN(image::PageData pages, image::PageData::open(image_dir, process.pages_name, process.pagemap, true));
+  ASSIGN_OR_RETURN(image::PageData pages, image::PageData::open(image_dir, process.pages_name, process.pagemap, lazy == nullptr));
   auto mapped = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(fill_pages(task.host_pid(), runs, pages));
   auto copied = std::chrono::steady_clock::now();

@@ -16,6 +16,8 @@
 
 namespace cryo::restore {
 
+class PageServer;
+
 // Where a trampoline of `size` bytes fits in both the placeholder's and the image's address space.
 Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, const image::MemoryMap& image, uint64_t size);
 
@@ -24,8 +26,10 @@ Result<uint64_t> choose_trampoline(const std::vector<MapsEntry>& placeholder, co
 // memory objects its mappings name; the caller closes them afterwards. `prepared` says which VMAs
 // the placeholder has in place already (shared copy-on-write with its parent or children), and
 // which of their pages hold the image's bytes: those VMAs stay and only the rest is written.
+// With a `lazy` page server (--lazy), the pages of the mappings lazy_pages.h names are not written
+// but left to it.
 Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const DirFd& image_dir,
                         const std::vector<MapsEntry>& placeholder, const std::map<uint64_t, int>& objects,
-                        const PreparedMemory& prepared, const VdsoRedirect& vdso);
+                        const PreparedMemory& prepared, const VdsoRedirect& vdso, PageServer* lazy = nullptr);
 
 }  // namespace cryo::restore

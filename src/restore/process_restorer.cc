@@ -1,5 +1,7 @@
 #include "restore/process_restorer.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -41,7 +43,8 @@ uint64_t trampoline_size(const image::ProcessCore& core) {
 
 // Each step names itself in errors: "restore pid 42: map 0x7f..-0x7f.. (/usr/lib/libc.so.6): mmap: ...".
 Result<> restore_into(Tracee& tracee, const ProcessImage& process, const PlaceholderContext& ctx,
-                      const PreparedMemory& memory, const VdsoRedirect& vdso, std::vector<std::unique_ptr<Tracee>>& tracees) {
+                      const PreparedMemory& memory, const VdsoRedirect& vdso, std::vector<std::unique_ptr<Tracee>>& tracees,
+                      PageServer* lazy) {
   auto log = logging::get("restore");
   const auto& core = process.core;
   const auto& thread = core.threads(0);
@@ -58,7 +61,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
 
   RETURN_IF_ERROR(unregister_placeholder_rseq(task));
 
-  RETURN_IF_ERROR(restore_memory(task, process, *ctx.images->dir_fd, placeholder_maps, ctx.staged.objects, memory, vdso));
+  RETURN_IF_ERROR(restore_memory(task, process, *ctx.images->dir_fd, placeholder_maps, ctx.staged.objects, memory, vdso, lazy));
   // The placeholder kept the memory objects it maps open until now (placeholder.cc).
   for (uint64_t id : objects_mapped_by(process))
     RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {static_cast<uint64_t>(ctx.staged.objects.at(id))}), "close memory object fds");
@@ -91,6 +94,11 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   for (size_t i = first_thread; i < tracees.size(); ++i)
     RETURN_IF_ERROR(finish_thread(*tracees[i], task, process, static_cast<int>(i - first_thread + 1)));
   RETURN_IF_ERROR(restore_process_flags(task, core));
+  // Its parent is cryo's thread that made the tree, which lives until the page server is done: if
+  // cryo dies, the kernel kills the tree rather than let it run on missing pages (page_server.h).
+  // The server sets the image's signal again once every page is in place.
+  if (lazy && process.pid() == 1)
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, SIGKILL}), "lazy restore");
   // Timers start counting when set: as late as possible.
   RETURN_IF_ERROR(restore_itimers(task, core));
   RETURN_IF_ERROR(arm_posix_timers(task, core));
@@ -103,7 +111,8 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
 }  // namespace
 
 Result<> restore_process(const ProcessImage& process, pid_t host_pid, const PlaceholderContext& ctx,
-                         const PreparedMemory& memory, const VdsoRedirect& vdso, std::vector<std::unique_ptr<Tracee>>& tracees) {
+                         const PreparedMemory& memory, const VdsoRedirect& vdso, std::vector<std::unique_ptr<Tracee>>& tracees,
+                         PageServer* lazy) {
   std::string where = "restore pid " + std::to_string(process.pid());
   auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN_CTX(Tracee seized, Tracee::seize(host_pid), where + ": seize");
@@ -115,7 +124,7 @@ Result<> restore_process(const ProcessImage& process, pid_t host_pid, const Plac
   {
     auto pin = CpuPin::pin(static_cast<pid_t>(::gettid()), host_pid);
     if (!pin) logging::get("restore")->debug("{}: not pinned to one CPU: {}", where, pin.error().message);
-    RETURN_IF_ERROR_CTX(restore_into(leader, process, ctx, memory, vdso, tracees), where);
+    RETURN_IF_ERROR_CTX(restore_into(leader, process, ctx, memory, vdso, tracees, lazy), where);
   }
   // Unpinned now: the threads get their own CPU masks and scheduling.
   for (int i = 0; i < process.core.threads_size(); ++i)

@@ -25,6 +25,7 @@
 #include "image/image_set.h"
 #include "restore/image_validation.h"
 #include "restore/job_control_stops.h"
+#include "restore/page_server.h"
 #include "restore/included_files.h"
 #include "restore/live_copy.h"
 #include "restore/placeholder_tree.h"
@@ -140,6 +141,13 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   RETURN_IF_ERROR(require_capabilities(required_checkpoint_restore_capabilities(), "cryo restore"));
   // The pre-flight alone creates nothing, not even the restore log.
   if (options.check_only) return print_preflight(options.dir, options.json);
+  // With --lazy --detach, a child restores and stays as the page server; this process returns once
+  // the child printed the PID (page_server.h).
+  UniqueFd detached_report;
+  if (options.lazy && options.detach) {
+    ASSIGN_OR_RETURN(std::optional<int> waited, fork_lazy_server(&detached_report));
+    if (waited) return *waited;
+  }
   ProgressLine progress("restore", STDERR_FILENO, options.progress);
   StageTimer stages(&progress);
   stages.enter("read");
@@ -156,7 +164,8 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   }
   ASSIGN_OR_RETURN(DirFd dir, open_restore_dir(options.dir));
   auto images_dir = std::make_shared<const DirFd>(std::move(dir));
-  ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr));
+  // With --lazy the page server checksums the pages files while the tree runs (page_server.h).
+  ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr, options.lazy));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
   stages.enter("check");
   {
@@ -165,6 +174,11 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     progress.set_total(total);
   }
   if (!options.allow_copy) RETURN_IF_ERROR(check_source_tree_gone(images.inventory, options.dir));
+  if (options.lazy)
+    for (const ProcessImage& process : images.processes)
+      if (process.pagemap.has_compression())
+        return fail(make_error("--lazy cannot serve the compressed pages of " + process.pages_name + " (dump --compress)")
+                        .with_hint("restore this image without --lazy; nothing was started"));
   ASSIGN_OR_RETURN(Preflight checked, check_everything(images));
   const TreePlan& plan = checked.plan;
   log->debug("image and host checked in {:.2f} ms", ms_since(started));
@@ -251,6 +265,19 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     return fail(sysv.error());
   }
 
+  // Before any process is restored: it answers the faults of the restore's own syscalls too.
+  std::unique_ptr<PageServer> lazy;
+  if (options.lazy) {
+    auto started_server = PageServer::start();
+    if (!started_server) {
+      tree.kill();
+      return fail(started_server.error());
+    }
+    lazy = std::move(*started_server);
+    for (const auto& file : images.inventory.files())
+      if (file.name().starts_with("pages-")) lazy->checksum_later(images_dir, file.name(), file.size(), file.xxh3());
+  }
+
   stages.enter("processes");
   progress.add_done(images.object_pages_size);  // Filled with the memory objects, before any process.
   auto restoring = Clock::now();
@@ -266,7 +293,8 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       return fail(interrupted.error());
     }
     size_t first = tracees.size();
-    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), memory[index], checked.vdso_redirect, tracees);
+    auto restored = restore_process(process, tree.host_pid(process.pid()), tree.context(), memory[index], checked.vdso_redirect, tracees,
+                                    lazy.get());
     threads[index] = {first, tracees.size()};
     if (!restored) {
       log->debug("failed: {}", restored.error().message);
@@ -285,7 +313,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   stages.enter("verify");
   if (!options.verify) {
     log->info("not verified: --no-verify");
-  } else if (auto verified = verify_restored_tree(images, tree, checked.vdso_redirect); !verified) {
+  } else if (auto verified = verify_restored_tree(images, tree, checked.vdso_redirect, options.lazy); !verified) {
     tree.kill(tids_of(tracees));
     return fail(verified.error());
   }
@@ -293,6 +321,12 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   if (auto injected = fault_point("restore:before-release"); !injected) {
     tree.kill(tids_of(tracees));
     return fail(injected.error());
+  }
+  if (lazy) {
+    if (auto injected = fault_point("lazy:registered"); !injected) {
+      tree.kill(tids_of(tracees));
+      return fail(injected.error());
+    }
   }
   // The last moment a signal stops the restore; once released, the tree is the user's (in the
   // foreground, cryo forwards signals to it from then on).
@@ -313,6 +347,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     }
   }
   tree.release();
+  if (lazy) lazy->release(tree.root(), images.find(1) ? images.find(1)->core.pdeath_signal() : 0);
   stages.stop();
   // The tree is the user's from here on: the line goes (in the foreground the tree may write to the
   // same terminal), and the stats end here.
@@ -328,11 +363,19 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     std::printf("%d\n", tree.root());
     std::fflush(stdout);
     keep_restore_stats(stats, *images_dir, options.stats_json);
+    if (!lazy) return 0;
+    // The tree runs; this child of the waiting cryo serves its pages until all are in place.
+    report_detached(detached_report);
+    RETURN_IF_ERROR_CTX(lazy->wait(), "lazy restore");
     return 0;
   }
   keep_restore_stats(stats, *images_dir, options.stats_json);
   SignalForwarder forwarder;
-  return forwarder.wait_for_exit(tree.root());
+  auto status = forwarder.wait_for_exit(tree.root());
+  if (lazy) {
+    if (auto served = lazy->wait(); !served) log->error("{}", served.error().message);
+  }
+  return status;
 }
 
 }  // namespace

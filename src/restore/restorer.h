@@ -29,6 +29,8 @@ struct RestoreOptions {
   bool verify = true;
   // With detach: called with the init's host PID once the tree runs, before the PID is printed.
   std::function<void(pid_t)> on_detached;
+  // --lazy: private anonymous memory is served through userfaultfd after the release (page_server.h).
+  bool lazy = false;
   bool progress = true;    // The progress line on a terminal (base/progress_line.h); off with --quiet.
   std::string stats_json;  // --stats-json: a file, or "-" for stdout; empty: none (stats-restore.json is always kept).
 };

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <map>
+#include <sstream>
+#include <string>
 
 #include "base/logging.h"
 #include "base/parallel_for.h"
@@ -19,9 +21,24 @@ std::pair<uint64_t, uint64_t> proxy_range(const ProcessImage& process) {
   return {0, 0};
 }
 
+// The fingerprint without the page server's registrations: VmFlags um goes (lazy_pages.h).
+image::ProcessFingerprint past_lazy_registration(image::ProcessFingerprint print) {
+  for (auto& field : *print.mutable_fields()) {
+    if (field.file() != "smaps" || field.name() != "VmFlags") continue;
+    std::istringstream in(field.value());
+    std::string out;
+    for (std::string word; in >> word;)
+      if (word != "um") out += (out.empty() ? "" : " ") + word;
+    // smaps ends the list with a space; keep the value's form.
+    if (!field.value().empty() && field.value().back() == ' ') out += ' ';
+    field.set_value(out);
+  }
+  return print;
+}
+
 }  // namespace
 
-Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree, const VdsoRedirect& vdso) {
+Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tree, const VdsoRedirect& vdso, bool lazy) {
   auto log = logging::get("restore");
   auto started = std::chrono::steady_clock::now();
   std::vector<pid_t> live, zombies;
@@ -43,6 +60,8 @@ Result<> verify_restored_tree(const ImageSet& images, const PlaceholderTree& tre
   if (dumped.size() != live.size()) return fail("the image has fingerprints of only some of its processes; it is damaged");
   ASSIGN_OR_RETURN(auto restored, verify::read_fingerprints(live, zombies));
   auto read = std::chrono::steady_clock::now();
+  if (lazy)
+    for (auto& now : restored) now = past_lazy_registration(std::move(now));
   // Compared on every CPU (each process into its own slot), then reported in the tree's order.
   std::vector<verify::Comparison> compared(restored.size());
   RETURN_IF_ERROR(parallel_for(restored.size(), [&](size_t i) -> Result<> {

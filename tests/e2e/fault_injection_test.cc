@@ -71,7 +71,8 @@ TEST(FaultInjection, EveryStepIsListedOnceAndBothCommandsHaveSteps) {
   EXPECT_EQ(unique.size(), fault_steps().size());
   EXPECT_GE(steps_of("dump:").size(), 5u);
   EXPECT_GE(steps_of("restore:").size(), 5u);
-  EXPECT_EQ(steps_of("dump:").size() + steps_of("restore:").size(), fault_steps().size());
+  EXPECT_EQ(steps_of("lazy:").size(), 2u);
+  EXPECT_EQ(steps_of("dump:").size() + steps_of("restore:").size() + steps_of("lazy:").size(), fault_steps().size());
 }
 
 TEST(FaultInjection, DumpFailingAtAnyStepLeavesTheTreeRunningAndNoImage) {
@@ -142,6 +143,39 @@ TEST(FaultInjection, RestoreFailingAtAnyStepLeavesNothingRunning) {
 // Threads are traced by cryo too, and must be reaped by it on every failure path.
 TEST(FaultInjection, RestoreOfAMultithreadedProcessFailingAtAnyStepLeavesNothingRunning) {
   expect_every_restore_fault_leaves_nothing("cr_threads", {});
+}
+
+// restore --lazy: every restore step, and the page server's before the release, leave nothing behind
+// (the page server included); a server that fails once the tree runs kills it.
+TEST(FaultInjection, LazyRestoreFailingAtAnyStepLeavesNothingRunning) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory", {"--mib=16"});
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  std::vector<std::string> steps = steps_of("restore:");
+  steps.push_back("lazy:registered");
+  for (const std::string& step : steps) {
+    SCOPED_TRACE("--lazy: " + step);
+    CommandResult result;
+    {
+      FailAt fail_at(step);
+      result = session.restore(session.image_path(), {"--lazy"});
+    }
+    expect_one_clear_error(result, "injected failure at " + step);
+    EXPECT_TRUE(result.out.empty()) << "restore printed a PID: " << result.out;
+    session.expect_nothing_left_running();
+    if (::testing::Test::HasFailure()) return;
+  }
+  pid_t restored;
+  {
+    FailAt fail_at("lazy:serving");
+    restored = session.restore_ok(session.image_path(), {"--lazy"});
+  }
+  ASSERT_GT(restored, 0);
+  EXPECT_TRUE(wait_for_exit(restored, std::chrono::milliseconds(20000))) << "the tree outlived its failed page server";
+  EXPECT_NE(slurp(session.image_path() + "/restore.log").find("injected failure at lazy:serving"), std::string::npos);
+  session.disown_exited(restored);
+  session.expect_nothing_left_running();
 }
 
 }  // namespace
