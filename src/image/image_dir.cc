@@ -146,6 +146,16 @@ Result<> check_empty_image_dir(const DirFd& dir) {
 
 }  // namespace
 
+Result<> check_image_file(const DirFd& dir, const std::string& name, uint64_t size, uint64_t xxh3, bool checksum) {
+  ASSIGN_OR_RETURN(OpenedFile file, dir.open_regular(name, UINT64_MAX));
+  if (file.size != size)
+    return fail(name + " has " + std::to_string(file.size) + " bytes, the inventory says " + std::to_string(size));
+  if (!checksum) return {};
+  ASSIGN_OR_RETURN(uint64_t sum, checksum_image_file(file.fd.get(), size, dir.describe(name)));
+  if (sum != xxh3) return fail(name + " does not match its checksum");
+  return {};
+}
+
 // The whole content of an open file, however long (file identity by content: the caller bounds it).
 Result<uint64_t> checksum_fd(int fd, const std::string& what) {
   StreamingChecksum sum;
@@ -364,23 +374,9 @@ Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify, bool
     }
     const ImageFile& want = *it->second;
     expected.erase(it);
-    auto file = dir.open_regular(name, UINT64_MAX);
-    if (!file) {
-      problems.push_back(file.error().message);
-      continue;
-    }
-    if (file->size != want.size()) {
-      problems.push_back(name + " has " + std::to_string(file->size) + " bytes, the inventory says " +
-                         std::to_string(want.size()));
-      continue;
-    }
-    if (defer_page_checksums && name.starts_with("pages-")) continue;
-    auto sum = checksum_image_file(file->fd.get(), want.size(), dir.describe(name));
-    if (!sum) {
-      problems.push_back(sum.error().message);
-    } else if (*sum != want.xxh3()) {
-      problems.push_back(name + " does not match its checksum");
-    }
+    bool deferred = defer_page_checksums && name.starts_with("pages-");
+    if (auto checked = check_image_file(dir, name, want.size(), want.xxh3(), !deferred); !checked)
+      problems.push_back(checked.error().message);
   }
   for (const auto& [name, file] : expected) problems.push_back(name + " is missing");
   if (!problems.empty()) {

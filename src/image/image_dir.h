@@ -23,6 +23,11 @@ Result<uint64_t> checksum_file(const std::string& path);
 // The same for an open file, from its start whatever its position (pread); `what` names it in errors.
 Result<uint64_t> checksum_fd(int fd, const std::string& what);
 
+// Checks that the image file `name` of `dir` holds exactly `size` bytes whose XXH3-64 is `xxh3`
+// (with `checksum` false, only its size). The failure's message is the problem alone ("pages-7.img
+// does not match its checksum"), as open_image_dir lists it.
+Result<> check_image_file(const DirFd& dir, const std::string& name, uint64_t size, uint64_t xxh3, bool checksum = true);
+
 // Sets inventory.self_xxh3 from the rest of the record (commit does this; the fuzzer too).
 void seal_inventory(Inventory& inventory);
 // Whether inventory.self_xxh3 matches the rest of the record.
