@@ -16,9 +16,9 @@
 #include "base/page_size.h"
 #include "kernel/kernel_abi.h"
 #include "kernel/proc_maps.h"
+#include "ptrace/injection_sites.h"
 #include "ptrace/remote_syscalls.h"
 #include "ptrace/remote_task.h"
-#include "ptrace/resume_frame.h"
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
@@ -43,18 +43,6 @@ constexpr uint64_t kSlotFlags = kSlotTidAddress + kClearChildTidAnswerSize;
 static_assert(kSlotFlags + kThreadFlagsAnswerSize <= kThreadSlot);
 constexpr size_t kThreadsPerPage = (kPageSize - kThreadsAt) / kThreadSlot;
 static_assert(kThreadsAt + kThreadSlot <= kPageSize);
-
-// How syscalls are injected into a thread: through the process's resume path when it has one (a
-// cryo killed meanwhile cannot harm the thread, see ptrace/resume_frame.h), else through the vdso.
-struct InjectionSites {
-  std::optional<ResumePath> resume;
-  SyscallSite vdso;
-
-  Result<RemoteSyscalls> enter(Tracee& thread) const {
-    if (resume) return RemoteSyscalls::create_resumable(thread, *resume);
-    return RemoteSyscalls::create(thread, vdso);
-  }
-};
 
 // Asks every other thread for its own sigaltstack, clear_child_tid, parent-death signal, TSC mode,
 // timer slack and machine-check policy, into the leader's scratch page (the threads share its
@@ -100,9 +88,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   image::ThreadCore& thread_core = *core.mutable_threads(0);
   pid_t tid = thread.tid();
   auto log = logging::get("dump");
-  InjectionSites sites;
-  ASSIGN_OR_RETURN(sites.vdso, find_vdso_syscall(tid));
-  ASSIGN_OR_RETURN(sites.resume, find_resume_path(tid));
+  ASSIGN_OR_RETURN(InjectionSites sites, InjectionSites::find(tid));
   if (!sites.resume) log->debug("pid {}: no resume path (vdso syscall and sigreturn); a death of cryo would harm it", tid);
   // Pinning both sides to one CPU makes each injected syscall several times cheaper; without it
   // the dump is only slower.

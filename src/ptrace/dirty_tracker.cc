@@ -12,8 +12,8 @@
 #include <string>
 
 #include "kernel/pagemap_scan.h"
-#include "ptrace/remote_syscalls.h"
-#include "ptrace/resume_frame.h"
+#include "ptrace/injected_fd.h"
+#include "ptrace/injection_sites.h"
 
 namespace cryo {
 namespace {
@@ -27,15 +27,6 @@ std::string range_text(uint64_t start, uint64_t end) {
   return text;
 }
 
-// The fd numbered `fd` in process `pid`, as a new fd of cryo's.
-Result<UniqueFd> take_fd(pid_t pid, int fd) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(pid) + ")");
-  UniqueFd taken(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!taken.valid()) return fail_errno("pidfd_getfd(" + std::to_string(pid) + ", " + std::to_string(fd) + ")");
-  return taken;
-}
-
 }  // namespace
 
 Result<DirtyTracker> DirtyTracker::attach(Tracee& leader) {
@@ -44,27 +35,13 @@ Result<DirtyTracker> DirtyTracker::attach(Tracee& leader) {
   std::string pagemap_path = "/proc/" + std::to_string(pid) + "/pagemap";
   UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
+  // Through the resume path where there is one: a cryo killed meanwhile cannot harm the thread.
+  ASSIGN_OR_RETURN(InjectionSites sites, InjectionSites::find(pid));
   UniqueFd uffd;
   {
-    // Through the resume path where there is one: a cryo killed meanwhile cannot harm the thread.
-    ASSIGN_OR_RETURN(std::optional<ResumePath> resume, find_resume_path(pid));
-    std::optional<RemoteSyscalls> remote;
-    if (resume) {
-      ASSIGN_OR_RETURN(RemoteSyscalls made, RemoteSyscalls::create_resumable(leader, *resume));
-      remote.emplace(std::move(made));
-    } else {
-      ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(pid));
-      ASSIGN_OR_RETURN(RemoteSyscalls made, RemoteSyscalls::create(leader, site));
-      remote.emplace(std::move(made));
-    }
-    ASSIGN_OR_RETURN(uint64_t fd, remote->call("userfaultfd(O_CLOEXEC|UFFD_USER_MODE_ONLY)", SYS_userfaultfd,
-                                               {static_cast<uint64_t>(O_CLOEXEC | UFFD_USER_MODE_ONLY)}));
-    auto taken = take_fd(pid, static_cast<int>(fd));
-    // Closed in the process on every path: it must not keep an fd it never opened.
-    auto closed = remote->call("close(userfaultfd)", SYS_close, {fd});
-    if (!taken) return fail(taken.error().context(where));
-    if (!closed) return fail(closed.error());
-    uffd = std::move(*taken);
+    ASSIGN_OR_RETURN(RemoteSyscalls remote, sites.enter(leader));
+    ASSIGN_OR_RETURN(uffd, take_injected_fd(remote, pid, "userfaultfd(O_CLOEXEC|UFFD_USER_MODE_ONLY)", SYS_userfaultfd,
+                                            {static_cast<uint64_t>(O_CLOEXEC | UFFD_USER_MODE_ONLY)}));
   }
   uffdio_api api{};
   api.api = UFFD_API;

@@ -12,6 +12,7 @@
 #include "base/hex.h"
 #include "base/logging.h"
 #include "image/page_data.h"
+#include "ptrace/injected_fd.h"
 #include "restore/page_server.h"
 
 namespace cryo::restore {
@@ -124,13 +125,9 @@ Result<> hand_to_page_server(RemoteTask& task, const ProcessImage& process, cons
                              const std::vector<image::PageRun>& runs, const std::vector<AddressRange>& ranges, PageServer& server) {
   if (runs.empty()) return {};
   // Created by the process itself, so that it tracks the process's mm; cryo keeps the only reference.
-  ASSIGN_OR_RETURN(uint64_t remote_fd, task.call("userfaultfd", SYS_userfaultfd, {O_CLOEXEC | O_NONBLOCK}));
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, task.host_pid(), 0)));
-  if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(task.host_pid()) + ")");
-  UniqueFd uffd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), static_cast<int>(remote_fd), 0)));
-  int err = errno;
-  RETURN_IF_ERROR_CTX(task.call("close", SYS_close, {remote_fd}), "close the userfaultfd in the process");
-  if (!uffd.valid()) return fail(errno_error("pidfd_getfd", err).context("take the process's userfaultfd"));
+  ASSIGN_OR_RETURN_CTX(UniqueFd uffd,
+                       take_injected_fd(task.syscalls(), task.host_pid(), "userfaultfd", SYS_userfaultfd, {O_CLOEXEC | O_NONBLOCK}),
+                       "take the process's userfaultfd");
   // Forks, mremap, MADV_DONTNEED and munmap of lazy memory are told to the server, which must know
   // them: a child's pages would read zero, moved pages would be filled at their old address, and
   // discarded ones filled with the image's bytes where the process expects zeros.
