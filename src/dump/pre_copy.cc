@@ -218,6 +218,11 @@ Result<> PreCopy::copy_rounds() {
   return {};
 }
 
+// Whether [start, end) lies within a range cryo registered with the process's tracker.
+bool PreCopy::registered_by_us(const Process& p, uint64_t start, uint64_t end) {
+  return std::any_of(p.ranges.begin(), p.ranges.end(), [&](const PageRange& r) { return r.start <= start && end <= r.end; });
+}
+
 void PreCopy::hide_tracking(pid_t pid, std::vector<MapsEntry>& maps) {
   auto it = processes_.find(pid);
   if (it == processes_.end() || !it->second->pages) return;
@@ -227,8 +232,7 @@ void PreCopy::hide_tracking(pid_t pid, std::vector<MapsEntry>& maps) {
     auto uw = std::find(e.vm_flags.all.begin(), e.vm_flags.all.end(), "uw");
     if (uw == e.vm_flags.all.end()) continue;
     // Only inside what cryo registered: another userfaultfd's registration stays, and is refused.
-    bool ours = std::any_of(p.ranges.begin(), p.ranges.end(), [&](const PageRange& r) { return r.start <= e.start && e.end <= r.end; });
-    if (!ours) continue;
+    if (!registered_by_us(p, e.start, e.end)) continue;
     e.vm_flags.all.erase(uw);
     append(p.trusted, e.start, e.end);
   }
@@ -242,8 +246,7 @@ void PreCopy::hide_tracking(pid_t pid, image::ProcessFingerprint& print) const {
     if (field.file() != "smaps" || field.name() != "VmFlags") continue;
     unsigned long start = 0, end = 0;
     if (std::sscanf(field.subject().c_str(), "map %lx-%lx", &start, &end) != 2) continue;
-    bool ours = std::any_of(p.ranges.begin(), p.ranges.end(), [&](const PageRange& r) { return r.start <= start && end <= r.end; });
-    if (!ours) continue;
+    if (!registered_by_us(p, start, end)) continue;
     std::string value = " " + field.value() + " ";
     if (auto at = value.find(" uw "); at != std::string::npos) value.erase(at, 3);
     field.set_value(value.substr(1, value.size() - 2));

@@ -80,6 +80,7 @@ class PreCopy {
   Result<> first_round(Process& p);
   Result<> next_round(Process& p, uint64_t& copied);
   void drop(Process& p, const std::string& why);
+  static bool registered_by_us(const Process& p, uint64_t start, uint64_t end);
 
   const DirFd* dir_;
   std::map<pid_t, std::unique_ptr<Process>> processes_;  // By host PID.
