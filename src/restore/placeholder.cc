@@ -242,7 +242,7 @@ Result<> open_finished_fds(const ProcessImage& process) {
       opened = ::fcntl(first->second, F_DUPFD, 0);
       if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     } else {
-      ASSIGN_OR_RETURN_CTX(opened, state::create_fd(ops, fd, ClockOffsets{}), what);
+      ASSIGN_OR_RETURN_CTX(opened, state::create_fd(ops, fd, state::FdInstall{.process = &process}), what);
       if (fd.open_file_id() != 0) made[fd.open_file_id()] = fd.fd();
     }
     RETURN_IF_ERROR(place_fd_with_status(opened, fd, what));

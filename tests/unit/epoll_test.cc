@@ -30,7 +30,7 @@ TEST(EpollKind, InstallAndFinishThenCollectGiveTheWatchesBack) {
   watch->set_fd(write_end.get());
   watch->set_events(EPOLLOUT);
   watch->set_data(7);
-  auto made = create_fd(*find_fd_kind(image::FD_EPOLL), want, ClockOffsets{});
+  auto made = create_fd(*find_fd_kind(image::FD_EPOLL), want, FdInstall{});
   ASSERT_TRUE(made) << made.error().message;
   UniqueFd set(*made);
   want.set_fd(set.get());  // Finish runs at the fd's own number.

@@ -27,7 +27,7 @@ TEST(EventfdKind, InstallThenCollectGivesTheCounterBack) {
   // A counter above UINT32_MAX is set by a write of the rest.
   for (uint64_t count : {uint64_t{0}, uint64_t{5}, uint64_t{1} << 40}) {
     image::Fd want = eventfd_with(count, count == 5);
-    auto made = create_fd(*find_fd_kind(image::FD_EVENTFD), want, ClockOffsets{});
+    auto made = create_fd(*find_fd_kind(image::FD_EVENTFD), want, FdInstall{});
     ASSERT_TRUE(made) << made.error().message;
     UniqueFd fd(*made);
     auto info = read_proc_fdinfo(::getpid(), fd.get());

@@ -26,7 +26,7 @@ uint64_t bit(int signo) { return uint64_t{1} << (signo - 1); }
 
 TEST(SignalfdKind, InstallThenCollectGivesTheMaskBack) {
   uint64_t mask = bit(SIGUSR1) | bit(SIGTERM) | bit(SIGRTMIN + 3);
-  auto made = create_fd(*find_fd_kind(image::FD_SIGNALFD), signalfd_with(mask), ClockOffsets{});
+  auto made = create_fd(*find_fd_kind(image::FD_SIGNALFD), signalfd_with(mask), FdInstall{});
   ASSERT_TRUE(made) << made.error().message;
   UniqueFd fd(*made);
   auto info = read_proc_fdinfo(::getpid(), fd.get());

@@ -29,7 +29,7 @@ image::Fd timerfd_with(int clockid, uint64_t remaining_ns, uint64_t interval_ns)
 
 TEST(TimerfdKind, InstallThenCollectGivesTheTimerBack) {
   image::Fd want = timerfd_with(CLOCK_MONOTONIC, kHour, 2 * kHour);
-  auto made = create_fd(*find_fd_kind(image::FD_TIMERFD), want, ClockOffsets{});
+  auto made = create_fd(*find_fd_kind(image::FD_TIMERFD), want, FdInstall{});
   ASSERT_TRUE(made) << made.error().message;
   UniqueFd fd(*made);
   auto info = read_proc_fdinfo(::getpid(), fd.get());

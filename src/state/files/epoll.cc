@@ -68,7 +68,7 @@ void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std
   }
 }
 
-Result<int> install_epoll(const image::Fd&, const ClockOffsets&) {
+Result<int> install_epoll(const image::Fd&, const FdInstall&) {
   UniqueFd made(::epoll_create1(0));
   if (!made.valid()) return fail_errno("epoll_create1");
   return made.release();

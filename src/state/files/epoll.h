@@ -21,7 +21,7 @@ namespace cryo::state {
 Result<> collect_epoll(const FdCollect& in, image::Fd& out);
 void validate_epoll(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems);
 // Creates the set, without watches.
-Result<int> install_epoll(const image::Fd& fd, const ClockOffsets& tree_minus_caller);
+Result<int> install_epoll(const image::Fd& fd, const FdInstall& at);
 // Adds the watches of `fd` (already open at its number) for fds already open at theirs.
 Result<> finish_epoll(const image::Fd& fd);
 

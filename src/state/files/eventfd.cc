@@ -21,7 +21,7 @@ void validate_eventfd(const image::Fd& fd, const std::set<int>&, const std::stri
   if (fd.eventfd().count() == UINT64_MAX) problems->push_back(name + ": eventfd counter is out of range");
 }
 
-Result<int> install_eventfd(const image::Fd& image_fd, const ClockOffsets&) {
+Result<int> install_eventfd(const image::Fd& image_fd, const FdInstall&) {
   const image::EventfdState& state = image_fd.eventfd();
   // eventfd() takes an unsigned int; a larger counter is set by a write of the rest.
   uint64_t initial = state.count() > UINT32_MAX ? UINT32_MAX : state.count();

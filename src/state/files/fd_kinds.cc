@@ -22,27 +22,27 @@ bool same_message(const image::Fd& a, const image::Fd& b) {
 using enum image::FdKind;
 using enum FdSharing;
 
-// One line per kind: kind, name, anon_inode, sharing, collect, validate, same_state, install, finish.
-// A kind whose code is not under state/files/ yet has empty code slots: dump/ and restore/ call it.
+// One line per kind, naming the slots it fills. A kind whose code is not under state/files/ yet has
+// empty code slots: dump/ and restore/ call it.
 constexpr FdKindOps kFdKinds[] = {
-    {FD_REGULAR, "file", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_DIRECTORY, "directory", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_CHARDEV, "chardev", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_PIPE, "pipe", "", Staged, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_EVENTFD, "eventfd", "eventfd", OpenedOnce, collect_eventfd, validate_eventfd, same_message<&image::Fd::eventfd>, install_eventfd, nullptr},
-    {FD_TIMERFD, "timerfd", "timerfd", OpenedOnce, collect_timerfd, validate_timerfd, same_timerfd, install_timerfd, nullptr},
-    {FD_SIGNALFD, "signalfd", "signalfd", OpenedOnce, collect_signalfd, validate_signalfd, same_message<&image::Fd::signalfd>, install_signalfd, nullptr},
-    {FD_EPOLL, "epoll", "eventpoll", WithinProcess, collect_epoll, validate_epoll, same_message<&image::Fd::epoll>, install_epoll, finish_epoll},
-    {FD_UNIX_SOCKET, "unix", "", Staged, nullptr, nullptr, same_message<&image::Fd::unix_socket>, nullptr, nullptr},
-    {FD_TCP_LISTENER, "tcp", "", Staged, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_MEMFD, "memfd", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_DELETED_FILE, "deleted", "", OpenedOnce, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_INOTIFY, "inotify", "inotify", OpenedOnce, nullptr, nullptr, same_message<&image::Fd::inotify>, nullptr, nullptr},
-    {FD_PROC_FILE, "proc", "", WithinProcess, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_NAMESPACE, "namespace", "", WithinProcess, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_FANOTIFY, "fanotify", "fanotify", OpenedOnce, nullptr, nullptr, same_message<&image::Fd::fanotify>, nullptr, nullptr},
-    {FD_POSIX_MQUEUE, "mqueue", "", InNamespace, nullptr, nullptr, nullptr, nullptr, nullptr},
-    {FD_NETLINK_SOCKET, "netlink", "", Staged, nullptr, nullptr, same_message<&image::Fd::netlink_socket>, nullptr, nullptr},
+    {.kind = FD_REGULAR, .name = "file"},
+    {.kind = FD_DIRECTORY, .name = "directory"},
+    {.kind = FD_CHARDEV, .name = "chardev"},
+    {.kind = FD_PIPE, .name = "pipe", .sharing = Staged},
+    {.kind = FD_EVENTFD, .name = "eventfd", .anon_inode = "eventfd", .collect = collect_eventfd, .validate = validate_eventfd, .same_state = same_message<&image::Fd::eventfd>, .install = install_eventfd},
+    {.kind = FD_TIMERFD, .name = "timerfd", .anon_inode = "timerfd", .collect = collect_timerfd, .validate = validate_timerfd, .same_state = same_timerfd, .install = install_timerfd},
+    {.kind = FD_SIGNALFD, .name = "signalfd", .anon_inode = "signalfd", .collect = collect_signalfd, .validate = validate_signalfd, .same_state = same_message<&image::Fd::signalfd>, .install = install_signalfd},
+    {.kind = FD_EPOLL, .name = "epoll", .anon_inode = "eventpoll", .sharing = WithinProcess, .collect = collect_epoll, .validate = validate_epoll, .same_state = same_message<&image::Fd::epoll>, .install = install_epoll, .finish = finish_epoll},
+    {.kind = FD_UNIX_SOCKET, .name = "unix", .sharing = Staged, .same_state = same_message<&image::Fd::unix_socket>},
+    {.kind = FD_TCP_LISTENER, .name = "tcp", .sharing = Staged},
+    {.kind = FD_MEMFD, .name = "memfd"},
+    {.kind = FD_DELETED_FILE, .name = "deleted"},
+    {.kind = FD_INOTIFY, .name = "inotify", .anon_inode = "inotify", .same_state = same_message<&image::Fd::inotify>},
+    {.kind = FD_PROC_FILE, .name = "proc", .sharing = WithinProcess},
+    {.kind = FD_NAMESPACE, .name = "namespace", .sharing = WithinProcess},
+    {.kind = FD_FANOTIFY, .name = "fanotify", .anon_inode = "fanotify", .same_state = same_message<&image::Fd::fanotify>},
+    {.kind = FD_POSIX_MQUEUE, .name = "mqueue", .sharing = InNamespace},
+    {.kind = FD_NETLINK_SOCKET, .name = "netlink", .sharing = Staged, .same_state = same_message<&image::Fd::netlink_socket>},
 };
 
 }  // namespace
@@ -60,9 +60,9 @@ const FdKindOps* find_anon_inode_kind(std::string_view name) {
   return it == std::end(kFdKinds) ? nullptr : &*it;
 }
 
-Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const ClockOffsets& tree_minus_caller) {
+Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const FdInstall& at) {
   if (!ops.install) return fail("fd kind " + std::string(ops.name) + " has no install step");
-  ASSIGN_OR_RETURN(int made, ops.install(fd, tree_minus_caller));
+  ASSIGN_OR_RETURN(int made, ops.install(fd, at));
   // File status flags (O_NONBLOCK ...) live in the open file; fcntl(F_SETFL) ignores the access mode.
   if (::fcntl(made, F_SETFL, static_cast<int>(fd.flags())) != 0) {
     Error e = errno_error("fcntl(F_SETFL)");

@@ -21,6 +21,7 @@
 
 #include "base/error.h"
 #include "files.pb.h"
+#include "image/image_set.h"
 #include "kernel/proc_fdinfo.h"
 #include "ns/time_namespace.h"
 
@@ -33,6 +34,15 @@ struct FdCollect {
   const FdInfo& info;  // Its /proc/PID/fdinfo.
 };
 
+// Where restore installs one fd: what its install step may need besides the fd's own message.
+struct FdInstall {
+  // The tree's time namespace offsets as seen from the caller's clocks: zero inside the tree's time
+  // namespace, the new offsets in the helper outside it.
+  ClockOffsets tree_minus_caller;
+  const ImageSet* images = nullptr;        // The whole image, when installed for a process of the tree.
+  const ProcessImage* process = nullptr;   // The process it is installed in, or nullptr in the helper.
+};
+
 // How restore gives one open file to the several fds that shared it at the dump.
 enum class FdSharing {
   OpenedOnce,     // The helper creates it once (the install step) and every holder gets a copy.
@@ -41,25 +51,24 @@ enum class FdSharing {
   InNamespace,    // It exists only in the tree's own namespace (POSIX message queue), whose init shares it.
 };
 
+// A line of the table names its slots (designated initializers), so a kind fills only the steps it has.
 struct FdKindOps {
   image::FdKind kind;
   std::string_view name;         // What messages call the kind.
   std::string_view anon_inode;   // Dump: the NAME of the "anon_inode:[NAME]" links of its fds, or empty.
-  FdSharing sharing;
+  FdSharing sharing = FdSharing::OpenedOnce;
   // Dump: fills the kind state of `out` (its kind is set) from what the kernel shows.
-  Result<> (*collect)(const FdCollect& in, image::Fd& out);
+  Result<> (*collect)(const FdCollect& in, image::Fd& out) = nullptr;
   // Validation of the kind state of one fd; `numbers` are the fd numbers of its process and `name`
   // names the fd in problems ("fd 5").
-  void (*validate)(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems);
+  void (*validate)(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems) = nullptr;
   // Whether two holders of one open file agree on its kind state (they read it at one freeze).
-  bool (*same_state)(const image::Fd& a, const image::Fd& b);
+  bool (*same_state)(const image::Fd& a, const image::Fd& b) = nullptr;
   // Restore, install: creates the open file with its kind state at the lowest free number (its file
-  // status flags are set by create_fd). `tree_minus_caller` is the tree's time namespace offsets as
-  // seen from the caller's clocks: zero inside the tree's time namespace, the new offsets in the
-  // helper outside it.
-  Result<int> (*install)(const image::Fd& fd, const ClockOffsets& tree_minus_caller);
+  // status flags are set by create_fd).
+  Result<int> (*install)(const image::Fd& fd, const FdInstall& at) = nullptr;
   // Restore, finish: completes the fd (at its number) once every fd of the process is at its own.
-  Result<> (*finish)(const image::Fd& fd);
+  Result<> (*finish)(const image::Fd& fd) = nullptr;
 };
 
 // Every kind, in the order of its number in FdKind.
@@ -72,6 +81,6 @@ const FdKindOps* find_fd_kind(image::FdKind kind);
 const FdKindOps* find_anon_inode_kind(std::string_view name);
 
 // Runs the install step of `ops` and gives the new fd the file status flags (O_NONBLOCK ...) of `fd`.
-Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const ClockOffsets& tree_minus_caller);
+Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const FdInstall& at);
 
 }  // namespace cryo::state

@@ -26,7 +26,7 @@ void validate_signalfd(const image::Fd& fd, const std::set<int>&, const std::str
   if (fd.signalfd().mask() & kUnstoppable) problems->push_back(name + ": signalfd mask holds SIGKILL or SIGSTOP");
 }
 
-Result<int> install_signalfd(const image::Fd& image_fd, const ClockOffsets&) {
+Result<int> install_signalfd(const image::Fd& image_fd, const FdInstall&) {
   // The raw call takes the kernel's 64-bit mask, which is what fdinfo showed.
   uint64_t mask = image_fd.signalfd().mask();
   UniqueFd fd(static_cast<int>(::syscall(SYS_signalfd4, -1, &mask, sizeof mask, SFD_NONBLOCK)));

@@ -15,6 +15,6 @@ namespace cryo::state {
 
 Result<> collect_signalfd(const FdCollect& in, image::Fd& out);
 void validate_signalfd(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems);
-Result<int> install_signalfd(const image::Fd& fd, const ClockOffsets& tree_minus_caller);
+Result<int> install_signalfd(const image::Fd& fd, const FdInstall& at);
 
 }  // namespace cryo::state

@@ -96,7 +96,7 @@ bool same_timerfd(const image::Fd& a, const image::Fd& b) {
 // passed (CLOCK_REALTIME is never frozen, and --clock elapsed moves the others). A periodic timer
 // that expired and was not read yet shows nothing left, like a disarmed one, but has ticks: its
 // phase within the period is lost, and it is re-armed one period from now. Pending expirations are set back with TFD_IOC_SET_TICKS.
-Result<int> install_timerfd(const image::Fd& image_fd, const ClockOffsets& tree_minus_caller) {
+Result<int> install_timerfd(const image::Fd& image_fd, const FdInstall& at) {
   const image::TimerfdState& state = image_fd.timerfd();
   UniqueFd fd(::timerfd_create(state.clockid(), TFD_NONBLOCK));
   if (!fd.valid()) return fail_errno("timerfd_create(" + std::to_string(state.clockid()) + ")");
@@ -105,8 +105,8 @@ Result<int> install_timerfd(const image::Fd& image_fd, const ClockOffsets& tree_
   int flags = 0;
   if ((state.settime_flags() & TFD_TIMER_ABSTIME) && state.remaining_ns() != 0) {
     int64_t expiry = state.expiry_ns();
-    if (state.clockid() == CLOCK_MONOTONIC) expiry -= tree_minus_caller.monotonic_ns;
-    if (state.clockid() == CLOCK_BOOTTIME || state.clockid() == CLOCK_BOOTTIME_ALARM) expiry -= tree_minus_caller.boottime_ns;
+    if (state.clockid() == CLOCK_MONOTONIC) expiry -= at.tree_minus_caller.monotonic_ns;
+    if (state.clockid() == CLOCK_BOOTTIME || state.clockid() == CLOCK_BOOTTIME_ALARM) expiry -= at.tree_minus_caller.boottime_ns;
     spec.it_value = to_timespec(expiry);
     flags = static_cast<int>(state.settime_flags());
   } else if (state.remaining_ns() != 0) {

@@ -19,6 +19,6 @@ void validate_timerfd(const image::Fd& fd, const std::set<int>& numbers, const s
 // A timer's time left was read a moment apart for each holder and may differ.
 bool same_timerfd(const image::Fd& a, const image::Fd& b);
 // A timer is armed here and runs from now on, like every clock of the tree after restore.
-Result<int> install_timerfd(const image::Fd& fd, const ClockOffsets& tree_minus_caller);
+Result<int> install_timerfd(const image::Fd& fd, const FdInstall& at);
 
 }  // namespace cryo::state
