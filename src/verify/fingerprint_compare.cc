@@ -26,6 +26,14 @@ using MapFields = std::map<std::pair<std::string, std::string>, std::string>;
 
 uint64_t kib(const std::string& size) { return std::strtoull(size.c_str(), nullptr, 10); }
 
+// "08:01 1234 /usr/lib/x.so" -> {"08:01", "1234", "/usr/lib/x.so"}
+std::tuple<std::string, std::string, std::string> split_file(const std::string& value) {
+  size_t a = value.find(' ');
+  size_t b = a == std::string::npos ? a : value.find(' ', a + 1);
+  if (b == std::string::npos) return {value, "", ""};
+  return {value.substr(0, a), value.substr(a + 1, b - a - 1), value.substr(b + 1)};
+}
+
 // Adjacent mappings with the same attributes are one to the process; the kernel keeps them apart
 // for reasons of their history (anonymous memory faulted in before and after a fork has different
 // anon_vmas) that restore does not replay, and it merges them when restore maps them again. So
@@ -54,19 +62,32 @@ void merge_adjacent_mappings(Fields& fields) {
       if (word != "gu") out += (out.empty() ? "" : " ") + word;
     return out;
   };
-  auto same_but_size = [&](const MapFields& a, const MapFields& b) {
+  // A file mapping continues its neighbour when its offset in the file goes on where the
+  // neighbour's ends (a child forked from a parent that had mlocked part of a text mapping keeps
+  // that part apart, unlocked, with the same flags). Anonymous mappings (inode 0) show offset 0.
+  const std::pair<std::string, std::string> offset_key{"maps", "offset"}, file_key{"maps", "file"};
+  auto continues = [&](const MapFields& a, uint64_t a_length, const std::string& next_offset) {
+    uint64_t offset = std::strtoull(a.at(offset_key).c_str(), nullptr, 16), next = std::strtoull(next_offset.c_str(), nullptr, 16);
+    auto file = a.find(file_key);
+    bool anonymous = file != a.end() && std::get<1>(split_file(file->second)) == "0";
+    return anonymous ? offset == next : next == offset + a_length;
+  };
+  auto same_but_size = [&](const MapFields& a, uint64_t a_length, const MapFields& b) {
     if (a.size() != b.size()) return false;
     for (const auto& [key, value] : a)
       if (!b.count(key)) return false;
       else if (key == vm_flags_key) {
         if (without_gu(value) != without_gu(b.at(key))) return false;
+      } else if (key == offset_key) {
+        if (!continues(a, a_length, b.at(key))) return false;
       } else if (key.second != "Size" && b.at(key) != value) return false;
     return true;
   };
   std::vector<std::tuple<uint64_t, uint64_t, MapFields>> merged;
   for (auto& [start, entry] : maps) {
     auto& [end, f] = entry;
-    if (!merged.empty() && std::get<1>(merged.back()) == start && same_but_size(std::get<2>(merged.back()), f)) {
+    if (!merged.empty() && std::get<1>(merged.back()) == start &&
+        same_but_size(std::get<2>(merged.back()), start - std::get<0>(merged.back()), f)) {
       auto& last = merged.back();
       std::get<1>(last) = end;
       auto flags = std::get<2>(last).find(vm_flags_key);
@@ -112,14 +133,6 @@ bool names_recreated_object(const std::string& what) {
 bool names_namespace(const std::string& link) {
   static const std::regex ns(R"((cgroup|ipc|mnt|net|pid|time|user|uts):\[[0-9]+\])");
   return std::regex_match(link, ns);
-}
-
-// "08:01 1234 /usr/lib/x.so" -> {"08:01", "1234", "/usr/lib/x.so"}
-std::tuple<std::string, std::string, std::string> split_file(const std::string& value) {
-  size_t a = value.find(' ');
-  size_t b = a == std::string::npos ? a : value.find(' ', a + 1);
-  if (b == std::string::npos) return {value, "", ""};
-  return {value.substr(0, a), value.substr(a + 1, b - a - 1), value.substr(b + 1)};
 }
 
 std::string mask_inodes(const std::string& value) {

@@ -134,6 +134,28 @@ TEST(Fingerprint, AdjacentEqualMappingsCompareAsOne) {
   EXPECT_FALSE(compare_fingerprints(protected_part, merged).refused.empty());
 }
 
+// A child forked from a parent that had mlocked part of its text keeps that part a mapping of its
+// own, unlocked; restore maps both again and the kernel merges them, as their file offsets continue.
+TEST(Fingerprint, AdjacentMappingsOfOneFileCompareAsOneWhereTheirOffsetsContinue) {
+  auto merged = print_of({{"map 7f0000000000-7f0000003000", "maps", "file", "fe:00 77 /usr/bin/x"},
+                          {"map 7f0000000000-7f0000003000", "maps", "offset", "00048000"},
+                          {"map 7f0000000000-7f0000003000", "smaps", "Size", "12 kB"}});
+  auto split = print_of({{"map 7f0000000000-7f0000001000", "maps", "file", "fe:00 77 /usr/bin/x"},
+                         {"map 7f0000000000-7f0000001000", "maps", "offset", "00048000"},
+                         {"map 7f0000000000-7f0000001000", "smaps", "Size", "4 kB"},
+                         {"map 7f0000001000-7f0000003000", "maps", "file", "fe:00 77 /usr/bin/x"},
+                         {"map 7f0000001000-7f0000003000", "maps", "offset", "00049000"},
+                         {"map 7f0000001000-7f0000003000", "smaps", "Size", "8 kB"}});
+  auto same_offset = print_of({{"map 7f0000000000-7f0000001000", "maps", "file", "fe:00 77 /usr/bin/x"},
+                               {"map 7f0000000000-7f0000001000", "maps", "offset", "00048000"},
+                               {"map 7f0000000000-7f0000001000", "smaps", "Size", "4 kB"},
+                               {"map 7f0000001000-7f0000003000", "maps", "file", "fe:00 77 /usr/bin/x"},
+                               {"map 7f0000001000-7f0000003000", "maps", "offset", "00048000"},
+                               {"map 7f0000001000-7f0000003000", "smaps", "Size", "8 kB"}});
+  EXPECT_TRUE(compare_fingerprints(split, merged).refused.empty());
+  EXPECT_FALSE(compare_fingerprints(same_offset, merged).refused.empty());
+}
+
 TEST(Fingerprint, OnlyAccountingBitsOfStatFlagsMayChange) {
   auto a = print_of({{"tid 1", "stat", "flags", "4194560"}});  // PF_RANDOMIZE | PF_SUPERPRIV
   auto forked = print_of({{"tid 1", "stat", "flags", "4194624"}});  // PF_RANDOMIZE | PF_FORKNOEXEC
