@@ -218,6 +218,14 @@ bool equal_under(const Normalisation& rule, const Key& key, const std::string& d
       uint64_t before = std::strtoull(dumped.c_str(), nullptr, 16), after = std::strtoull(restored.c_str(), nullptr, 16);
       return (before & ~after) == 0 && (after & ~before & ~timer_signals(dumped_fields)) == 0;
     }
+    case Rule::TimerTicks: {
+      uint64_t before = std::strtoull(dumped.c_str(), nullptr, 10), after = std::strtoull(restored.c_str(), nullptr, 10);
+      if (after == before) return true;
+      // "it_value: (0, 0)" is a disarmed timer, which cannot expire.
+      auto left = dumped_fields.find(Key{std::get<0>(key), "fdinfo", "it_value"});
+      bool armed = left != dumped_fields.end() && left->second.find_first_of("123456789") != std::string::npos;
+      return armed && after > before;
+    }
     case Rule::LockHolder:
       return lock_without_holder(dumped) == lock_without_holder(restored);
     case Rule::Unordered:

@@ -116,6 +116,9 @@ constexpr Normalisation kNormalised[] = {
     {"fdinfo", "mnt_id", Rule::Ignore, "restore's mount namespace is new, and its mounts have new IDs"},
     {"fdinfo", "eventfd-id", Rule::Ignore, "the kernel numbers each eventfd when it is created"},
     {"fdinfo", "it_value", Rule::Ignore, "a timerfd's time left counts down while the restore runs"},
+    {"fdinfo", "ticks", Rule::TimerTicks,
+     "a timerfd armed at the dump goes on counting down once restored, and may expire before the restored process is "
+     "compared (erlang's short timers do): its expirations may grow then, never shrink"},
     {"fdinfo", "tfd", Rule::MaskInodes, "an epoll watch names its target by inode, new for recreated objects"},
     {"children", "children", Rule::Unordered,
      "the order of /proc children is the order the kernel linked them in: restore forks some through helpers (sessions "

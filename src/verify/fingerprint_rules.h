@@ -20,6 +20,7 @@ enum class Rule {
   MaskInodes,      // Inode numbers inside the value ("ino:1a2b", "[1234]") are of recreated objects.
   LockHolder,      // fdinfo lock: compared without its holder's host PID and the file's device:inode.
   TimerSignals,    // A pending set: may hold more, but only signals that the process's timers send.
+  TimerTicks,      // A timerfd's expirations: may grow, but only while the timer was armed at the dump.
   Unordered,       // A list of words whose order is the kernel's bookkeeping: compared as a set.
   AdjacentMerged,  // Documents the merging of neighbouring mappings (fingerprint_compare.cc).
   AwaitingFix,     // A real difference, tolerated (with a warning) until the named restore lands.

@@ -156,6 +156,16 @@ TEST(Fingerprint, AdjacentMappingsOfOneFileCompareAsOneWhereTheirOffsetsContinue
   EXPECT_FALSE(compare_fingerprints(same_offset, merged).refused.empty());
 }
 
+TEST(Fingerprint, AnArmedTimerfdMayExpireBeforeTheComparisonADisarmedOneNot) {
+  auto armed = print_of({{"fd 9", "fdinfo", "it_value", "(0, 4000000)"}, {"fd 9", "fdinfo", "ticks", "0"}});
+  auto disarmed = print_of({{"fd 9", "fdinfo", "it_value", "(0, 0)"}, {"fd 9", "fdinfo", "ticks", "2"}});
+  auto expired = print_of({{"fd 9", "fdinfo", "it_value", "(0, 0)"}, {"fd 9", "fdinfo", "ticks", "1"}});
+  auto more = print_of({{"fd 9", "fdinfo", "it_value", "(0, 0)"}, {"fd 9", "fdinfo", "ticks", "3"}});
+  EXPECT_TRUE(compare_fingerprints(armed, expired).refused.empty());
+  EXPECT_FALSE(compare_fingerprints(disarmed, more).refused.empty());
+  EXPECT_FALSE(compare_fingerprints(disarmed, expired).refused.empty());
+}
+
 TEST(Fingerprint, OnlyAccountingBitsOfStatFlagsMayChange) {
   auto a = print_of({{"tid 1", "stat", "flags", "4194560"}});  // PF_RANDOMIZE | PF_SUPERPRIV
   auto forked = print_of({{"tid 1", "stat", "flags", "4194624"}});  // PF_RANDOMIZE | PF_FORKNOEXEC
