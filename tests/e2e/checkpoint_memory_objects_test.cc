@@ -65,5 +65,22 @@ TEST(MemoryObjects, ObjectsOver256MiBAreStreamedStoredSparseAndStayShared) {
   session.expect_pass_after_check(restored_init);
 }
 
+// cr_shmem_pieces: 300 one-page pieces of shared anonymous memory, each an object restore holds open
+// at once. Under an open-file limit below that (and no CAP_SYS_RESOURCE to raise it), restore says
+// so in one line before it creates anything; with the usual limit every piece comes back shared.
+TEST(MemoryObjects, ManyPiecesOfSharedMemoryNeedOpenFilesARestoreUnderALowLimitSaysSo) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_shmem_pieces", {"--pieces=300"});
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  auto result = run_command({"/usr/bin/setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource", "/usr/bin/prlimit",
+                             "--nofile=200:200", CRYO_BINARY, "restore", "-D", session.image_path(), "--detach"});
+  expect_one_clear_error(result, "open-file limit of 200");
+  session.expect_nothing_left_running();
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 }  // namespace
 }  // namespace cryo::e2e
