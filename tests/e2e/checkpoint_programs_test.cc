@@ -435,5 +435,36 @@ TEST(CheckpointPrograms, DashLoopWithPipelinesRunsOn) {
   expect_counter_goes_on(session, {"/bin/sh", write_script(session, "loop.sh", kSh)});
 }
 
+// stress-ng (Debian's package), a dozen stressors with --verify in one tree, each a child forked
+// from a parent that mlocked part of its own text: timers, timerfds, eventfds, pipes, FIFOs, queued
+// signals, futexes, POSIX and SysV IPC and memfds in use at the dump. They run on and finish, and
+// stress-ng's own checks of its results find nothing wrong.
+constexpr const char* kStressNgInit = R"(
+stress-ng --cpu 1 --timerfd 1 --eventfd 1 --pipe 1 --fifo 1 --sigq 1 --futex 1 --mq 1 --sem-sysv 1 \
+  --timer 1 --itimer 1 --memfd 1 --verify -t 5 --temp-path "$1" --log-file "$1/stress.log" >/dev/null 2>&1 &
+stress=$!
+sleep 2
+echo READY
+trap 'wait "$stress"; status=$?
+  if [ "$status" -eq 0 ] && grep -q "successful run completed" "$1/stress.log" && ! grep -qiE "fail|error" "$1/stress.log"; then
+    echo PASS
+  else
+    echo "FAIL: stress-ng exited with $status:"; cat "$1/stress.log"
+  fi; exit 0' USR1
+while :; do sleep 0.1; done
+)";
+
+TEST(CheckpointPrograms, StressNgStressorsFinishWithTheirOwnChecksPassing) {
+  if (::access("/usr/bin/stress-ng", X_OK) != 0) GTEST_SKIP() << "stress-ng is not installed (scripts/install-deps.sh installs it)";
+  CheckpointSession session;
+  std::string init = write_script(session, "init.sh", kStressNgInit);
+  pid_t started = session.start_command({"/bin/sh", init, session.dir().path()});
+  ASSERT_GT(started, 0);
+  ASSERT_TRUE(session.dump_ok(started, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 }  // namespace
 }  // namespace cryo::e2e
