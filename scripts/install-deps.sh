@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config protobuf-compiler libprotobuf-dev libcap-dev libspdlog-dev libfmt-dev
           libcli11-dev nlohmann-json3-dev libxxhash-dev libzstd-dev libsodium-dev libgtest-dev python3 perl bash procps patch
-          openjdk-17-jdk-headless nginx-light postgresql-15 stress-ng
+          openjdk-17-jdk-headless nginx-light postgresql-15 stress-ng erlang-base
           # The man pages (scdoc), the .deb (dpkg-shlibdeps computes its Depends) and their tests.
           scdoc dpkg-dev file binutils man-db groff-base bash-completion)
 missing=()

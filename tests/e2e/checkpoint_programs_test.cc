@@ -466,5 +466,53 @@ TEST(CheckpointPrograms, StressNgStressorsFinishWithTheirOwnChecksPassing) {
   session.expect_pass_after_check(restored);
 }
 
+// Erlang's BEAM (Debian's erlang-base): its schedulers, timer wheel and ETS table. An Erlang
+// process counts every 10 ms; another asks it every 100 ms and checks that the count went on and
+// the sum over a 100,000-entry ETS table is unchanged, printing "tick" or FAIL. After the restore
+// the VM ticks on and finds nothing changed.
+constexpr const char* kErlangTicker = R"(
+T = ets:new(tab, [set, public]),
+[ets:insert(T, {I, I * I}) || I <- lists:seq(1, 100000)],
+Sum = fun() -> ets:foldl(fun({_, V}, A) -> A + V end, 0, T) end,
+S0 = Sum(),
+Count = fun Loop(N) -> receive {get, From} -> From ! {n, N}, Loop(N) after 10 -> Loop(N + 1) end end,
+P = spawn(fun() -> Count(0) end),
+Tick = fun Tick(Prev) ->
+  timer:sleep(100),
+  P ! {get, self()},
+  N = receive {n, Got} -> Got end,
+  case {Sum() =:= S0, N > Prev} of
+    {true, true} -> io:format("tick n=~p~n", [N]);
+    Bad -> io:format("FAIL: ~p n=~p prev=~p~n", [Bad, N, Prev])
+  end,
+  Tick(N)
+end,
+Tick(-1).
+)";
+
+constexpr const char* kErlangInit = R"sh(
+erl -noshell -eval "$(cat "$1/ticker.erl")" > "$1/erl.log" 2>&1 &
+erl=$!
+until grep -q tick "$1/erl.log" 2>/dev/null; do sleep 0.1; done
+echo READY
+trap 'before=$(grep -c tick "$1/erl.log"); sleep 1; after=$(grep -c tick "$1/erl.log")
+  if [ "$after" -gt "$before" ] && ! grep -q FAIL "$1/erl.log"; then echo PASS; else echo "FAIL: erlang stopped ticking or found its state changed:"; tail -5 "$1/erl.log"; fi
+  kill "$erl"; exit 0' USR1
+while :; do sleep 0.1; done
+)sh";
+
+TEST(CheckpointPrograms, ErlangVmTicksOnWithItsEtsTable) {
+  if (::access("/usr/bin/erl", X_OK) != 0) GTEST_SKIP() << "erlang is not installed (scripts/install-deps.sh installs erlang-base)";
+  CheckpointSession session;
+  write_script(session, "ticker.erl", kErlangTicker);
+  std::string init = write_script(session, "init.sh", kErlangInit);
+  pid_t started = session.start_command({"/bin/sh", init, session.dir().path()});
+  ASSERT_GT(started, 0);
+  ASSERT_TRUE(session.dump_ok(started, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 }  // namespace
 }  // namespace cryo::e2e
