@@ -26,20 +26,14 @@
 namespace cryo::restore {
 namespace {
 
-Result<int> move_above(int fd, int min_fd) {
-  int moved = ::fcntl(fd, F_DUPFD, min_fd);
-  int err = errno;
-  ::close(fd);
-  if (moved < 0) return fail(errno_error("fcntl(F_DUPFD, " + std::to_string(min_fd) + ")", err));
-  return moved;
-}
+using state::move_fd_above;
 
 Result<StagedPipe> stage_pipe(const image::PipeEntry& pipe, int min_fd) {
   int ends[2];
   if (::pipe2(ends, O_NONBLOCK) != 0) return fail_errno("pipe2");
   StagedPipe staged;
-  ASSIGN_OR_RETURN(staged.read_fd, move_above(ends[0], min_fd));
-  ASSIGN_OR_RETURN(staged.write_fd, move_above(ends[1], min_fd));
+  ASSIGN_OR_RETURN(staged.read_fd, move_fd_above(ends[0], min_fd));
+  ASSIGN_OR_RETURN(staged.write_fd, move_fd_above(ends[1], min_fd));
   if (pipe.capacity() != 0 && ::fcntl(staged.write_fd, F_SETPIPE_SZ, static_cast<int>(pipe.capacity())) < 0) {
     // Above /proc/sys/fs/pipe-max-size only CAP_SYS_RESOURCE may go; the data may still fit.
     if (pipe.data().size() > static_cast<size_t>(::fcntl(staged.write_fd, F_GETPIPE_SZ)))
@@ -109,7 +103,7 @@ Result<> stage_pipe_files(const ImageSet& set, int min_fd, StagedFds& staged) {
         int opened = ::open(path.c_str(), flags);
         if (opened < 0) return fail_errno("pid " + std::to_string(process.pid()) + " fd " + std::to_string(fd.fd()) + ": open(pipe " +
                                           std::to_string(fd.pipe_id()) + ", " + std::to_string(flags) + ")");
-        ASSIGN_OR_RETURN(file, move_above(opened, min_fd));
+        ASSIGN_OR_RETURN(file, move_fd_above(opened, min_fd));
       }
       staged.pipe_files[key] = file;
       if (fd.open_file_id() != 0) by_open_file[fd.open_file_id()] = file;
@@ -120,8 +114,8 @@ Result<> stage_pipe_files(const ImageSet& set, int min_fd, StagedFds& staged) {
 Result<std::pair<int, int>> stage_socket_pair(const image::UnixSocketState& a, const image::UnixSocketState& b, int min_fd) {
   int ends[2];
   if (::socketpair(AF_UNIX, a.type(), 0, ends) != 0) return fail_errno("socketpair(AF_UNIX, " + std::to_string(a.type()) + ")");
-  ASSIGN_OR_RETURN(int first, move_above(ends[0], min_fd));
-  ASSIGN_OR_RETURN(int second, move_above(ends[1], min_fd));
+  ASSIGN_OR_RETURN(int first, move_fd_above(ends[0], min_fd));
+  ASSIGN_OR_RETURN(int second, move_fd_above(ends[1], min_fd));
   RETURN_IF_ERROR(refill(second, a));
   RETURN_IF_ERROR(refill(first, b));
   return std::make_pair(first, second);
@@ -134,7 +128,7 @@ Result<int> stage_socket_without_peer(const image::UnixSocketState& s, int min_f
   int ends[2];
   if (::socketpair(AF_UNIX, s.type(), 0, ends) != 0) return fail_errno("socketpair(AF_UNIX, " + std::to_string(s.type()) + ")");
   UniqueFd other(ends[1]);
-  ASSIGN_OR_RETURN(int survivor, move_above(ends[0], min_fd));
+  ASSIGN_OR_RETURN(int survivor, move_fd_above(ends[0], min_fd));
   UniqueFd kept(survivor);
   RETURN_IF_ERROR(refill(other.get(), s));
   if (s.peer_reset()) {
@@ -163,11 +157,11 @@ Result<> stage_unix_listeners(const std::map<uint64_t, const image::UnixSocketSt
         ASSIGN_OR_RETURN_CTX(auto ends, connect_and_accept(made.get(), *listener), what);
         RETURN_IF_ERROR_CTX(refill(ends.first.get(), *accepted), what);
         RETURN_IF_ERROR_CTX(refill(ends.second.get(), *client), what);
-        ASSIGN_OR_RETURN(staged[client->socket_id()], move_above(ends.first.release(), min_fd));
-        ASSIGN_OR_RETURN(staged[accepted_id], move_above(ends.second.release(), min_fd));
+        ASSIGN_OR_RETURN(staged[client->socket_id()], move_fd_above(ends.first.release(), min_fd));
+        ASSIGN_OR_RETURN(staged[accepted_id], move_fd_above(ends.second.release(), min_fd));
       }
       RETURN_IF_ERROR_CTX(unlink_if_dumped_unlinked(made.get(), *listener), what);
-      ASSIGN_OR_RETURN(staged[id], move_above(made.release(), min_fd));
+      ASSIGN_OR_RETURN(staged[id], move_fd_above(made.release(), min_fd));
     }
   return {};
 }
@@ -198,7 +192,7 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
 }
 
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
-  if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, state::FdInstall{.tree_minus_caller = tree_minus_caller});
+  if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, state::FdInstall{.tree_minus_caller = tree_minus_caller, .staged = &staged});
   if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd);
   if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);
   if (fd.kind() == image::FD_POSIX_MQUEUE) return open_posix_mqueue(fd);
@@ -228,6 +222,8 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
   StagedFds staged;
   staged.objects = made_by_cryo.objects;
   staged.objects_opened_by_name = made_by_cryo.objects_opened_by_name;
+  for (const state::FdKindOps& ops : state::fd_kinds())
+    if (ops.stage) RETURN_IF_ERROR(ops.stage(set, min_fd, staged));
   std::vector<UniqueFd> fifo_holders;
   for (const auto& pipe : set.pipes.pipes()) {
     if (!pipe.fifo_path().empty()) {
@@ -266,19 +262,19 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
     for (const auto& fd : process.files.fds()) {
       if (fd.kind() != image::FD_TCP_LISTENER || staged.sockets.count(fd.tcp_listener().socket_id())) continue;
       ASSIGN_OR_RETURN(int listener, create_tcp_listener(fd.tcp_listener()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_above(listener, min_fd));
+      ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_fd_above(listener, min_fd));
     }
   // Netlink sockets likewise, bound to their port ids.
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds()) {
       if (fd.kind() != image::FD_NETLINK_SOCKET || staged.sockets.count(fd.netlink_socket().socket_id())) continue;
       ASSIGN_OR_RETURN(int sock, create_netlink_socket(fd.netlink_socket()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.netlink_socket().socket_id()], move_above(sock, min_fd));
+      ASSIGN_OR_RETURN(staged.sockets[fd.netlink_socket().socket_id()], move_fd_above(sock, min_fd));
     }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
     ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, staged, offsets), what);
-    ASSIGN_OR_RETURN_CTX(staged.files[id], move_above(opened, min_fd), what);
+    ASSIGN_OR_RETURN_CTX(staged.files[id], move_fd_above(opened, min_fd), what);
   }
   return staged;
 }
