@@ -13,7 +13,6 @@
 #include "base/unique_fd.h"
 #include "image/unix_socket_name.h"
 #include "restore/anon_inode_fds.h"
-#include "restore/fifos.h"
 #include "restore/memory_objects.h"
 #include "restore/posix_mqueues.h"
 #include "restore/netlink_sockets.h"
@@ -28,33 +27,6 @@ namespace {
 
 using state::move_fd_above;
 
-Result<StagedPipe> stage_pipe(const image::PipeEntry& pipe, int min_fd) {
-  int ends[2];
-  if (::pipe2(ends, O_NONBLOCK) != 0) return fail_errno("pipe2");
-  StagedPipe staged;
-  ASSIGN_OR_RETURN(staged.read_fd, move_fd_above(ends[0], min_fd));
-  ASSIGN_OR_RETURN(staged.write_fd, move_fd_above(ends[1], min_fd));
-  if (pipe.capacity() != 0 && ::fcntl(staged.write_fd, F_SETPIPE_SZ, static_cast<int>(pipe.capacity())) < 0) {
-    // Above /proc/sys/fs/pipe-max-size only CAP_SYS_RESOURCE may go; the data may still fit.
-    if (pipe.data().size() > static_cast<size_t>(::fcntl(staged.write_fd, F_GETPIPE_SZ)))
-      return fail_errno("fcntl(F_SETPIPE_SZ, " + std::to_string(pipe.capacity()) + ")");
-  }
-  // The write end is non-blocking while it is refilled: a pipe too small for its data must fail
-  // here, not hang. The placeholders set each end's own flags afterwards.
-  const char* data = pipe.data().data();
-  size_t left = pipe.data().size();
-  while (left > 0) {
-    ssize_t n = ::write(staged.write_fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail_errno("write of " + std::to_string(pipe.data().size()) + " buffered bytes");
-    data += n;
-    left -= static_cast<size_t>(n);
-  }
-  for (int fd : {staged.read_fd, staged.write_fd})
-    if (::fcntl(fd, F_SETFL, 0) != 0) return fail_errno("fcntl(F_SETFL)");
-  return staged;
-}
-
 // Data queued to one end was sent by the other: it is sent again through the other end, datagram by
 // datagram where the socket keeps boundaries. Non-blocking while refilled, so data that does not fit
 // the new socket's buffers fails here instead of hanging.
@@ -68,46 +40,6 @@ Result<> refill(int sender, const image::UnixSocketState& receiver) {
       sent += static_cast<size_t>(n);
     } while (sent < message.size() && receiver.type() == SOCK_STREAM);
   }
-  return {};
-}
-
-// Gives every pipe fd of the image its open file. pipe2 made one read-only and one write-only open
-// file per pipe, without O_LARGEFILE: the first open file of the image that is like that takes it.
-// Any other was made by an open of /proc/PID/fd/N (which adds O_LARGEFILE), and is made again so,
-// with the flags only an open gives (access mode, O_SYNC ...); O_DIRECT (which such an open
-// refuses for a pipe) and the rest are set by the placeholder (fd_status.h).
-Result<> stage_pipe_files(const ImageSet& set, int min_fd, StagedFds& staged) {
-  std::map<uint64_t, int> by_open_file;
-  std::set<std::pair<uint64_t, bool>> taken;  // (pipe, write end) whose pipe2 end has its open file.
-  for (const auto& process : set.processes)
-    for (const auto& fd : process.files.fds()) {
-      if (fd.kind() != image::FD_PIPE) continue;
-      std::pair<uint32_t, int> key{process.pid(), fd.fd()};
-      if (auto known = by_open_file.find(fd.open_file_id()); fd.open_file_id() != 0 && known != by_open_file.end()) {
-        staged.pipe_files[key] = known->second;
-        continue;
-      }
-      const StagedPipe& pipe = staged.pipes.at(fd.pipe_id());
-      int mode = static_cast<int>(fd.flags()) & O_ACCMODE;
-      int file = -1;
-      constexpr uint32_t kKernelLargefile = 0100000;  // glibc's O_LARGEFILE is 0 on x86_64.
-      // A FIFO's holder is cryo's own O_RDWR open (fifos.h): every fd of the tree gets an open of its own.
-      if (!pipe.fifo && (mode == O_RDONLY || mode == O_WRONLY) && !(fd.flags() & kKernelLargefile) &&
-          taken.insert({fd.pipe_id(), mode == O_WRONLY}).second) {
-        file = mode == O_WRONLY ? pipe.write_fd : pipe.read_fd;
-      } else {
-        // Both ends are open here (a FIFO's holder is both), so opening either way does not wait for
-        // the other side. Through /proc/self/fd, a FIFO is opened as the inode cryo checked.
-        std::string path = "/proc/self/fd/" + std::to_string(pipe.read_fd);
-        int flags = static_cast<int>(fd.flags()) & ~(O_DIRECT | O_ASYNC | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
-        int opened = ::open(path.c_str(), flags);
-        if (opened < 0) return fail_errno("pid " + std::to_string(process.pid()) + " fd " + std::to_string(fd.fd()) + ": open(pipe " +
-                                          std::to_string(fd.pipe_id()) + ", " + std::to_string(flags) + ")");
-        ASSIGN_OR_RETURN(file, move_fd_above(opened, min_fd));
-      }
-      staged.pipe_files[key] = file;
-      if (fd.open_file_id() != 0) by_open_file[fd.open_file_id()] = file;
-    }
   return {};
 }
 
@@ -224,21 +156,6 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
   staged.objects_opened_by_name = made_by_cryo.objects_opened_by_name;
   for (const state::FdKindOps& ops : state::fd_kinds())
     if (ops.stage) RETURN_IF_ERROR(ops.stage(set, min_fd, staged));
-  std::vector<UniqueFd> fifo_holders;
-  for (const auto& pipe : set.pipes.pipes()) {
-    if (!pipe.fifo_path().empty()) {
-      ASSIGN_OR_RETURN_CTX(UniqueFd holder, open_fifo_holder(pipe), "FIFO " + pipe.fifo_path());
-      staged.pipes[pipe.pipe_id()] = {holder.get(), holder.get(), true};
-      fifo_holders.push_back(std::move(holder));
-      continue;
-    }
-    ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
-  }
-  RETURN_IF_ERROR(stage_pipe_files(set, min_fd, staged));
-  // The tree's own opens of each FIFO hold its buffer now; the holder would be one opener too many.
-  for (const auto& pipe : set.pipes.pipes())
-    if (!pipe.fifo_path().empty()) staged.pipes.erase(pipe.pipe_id());
-  fifo_holders.clear();
   // Validation made sure every socket's peer is in the image and points back.
   std::map<uint64_t, const image::UnixSocketState*> sockets;
   for (const auto& process : set.processes)

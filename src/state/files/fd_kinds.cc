@@ -7,6 +7,7 @@
 
 #include "state/files/epoll.h"
 #include "state/files/eventfd.h"
+#include "state/files/pipe.h"
 #include "state/files/signalfd.h"
 #include "state/files/timerfd.h"
 
@@ -28,7 +29,7 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_REGULAR, .name = "file"},
     {.kind = FD_DIRECTORY, .name = "directory"},
     {.kind = FD_CHARDEV, .name = "chardev"},
-    {.kind = FD_PIPE, .name = "pipe", .sharing = Staged},
+    {.kind = FD_PIPE, .name = "pipe", .sharing = Staged, .stage = stage_pipes},
     {.kind = FD_EVENTFD, .name = "eventfd", .anon_inode = "eventfd", .collect = collect_eventfd, .validate = validate_eventfd, .same_state = same_message<&image::Fd::eventfd>, .install = install_eventfd},
     {.kind = FD_TIMERFD, .name = "timerfd", .anon_inode = "timerfd", .collect = collect_timerfd, .validate = validate_timerfd, .same_state = same_timerfd, .install = install_timerfd},
     {.kind = FD_SIGNALFD, .name = "signalfd", .anon_inode = "signalfd", .collect = collect_signalfd, .validate = validate_signalfd, .same_state = same_message<&image::Fd::signalfd>, .install = install_signalfd},
