@@ -128,12 +128,6 @@ Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockO
   if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd);
   if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);
   if (fd.kind() == image::FD_POSIX_MQUEUE) return open_posix_mqueue(fd);
-  if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {
-    auto object = staged.objects.find(fd.object_id());
-    if (object == staged.objects.end()) return fail("memory object " + std::to_string(fd.object_id()) + " was not recreated");
-    auto named = staged.objects_opened_by_name.find(&fd);
-    return reopen_object(fd, object->second, named == staged.objects_opened_by_name.end() ? -1 : named->second);
-  }
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
   // open(2) takes O_ASYNC into the flags without arming it; a device may support it, and then it
   // is armed by F_SETFL at the fd's own number (fd_status.h). Files have no O_ASYNC: if one had the

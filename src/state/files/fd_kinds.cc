@@ -7,6 +7,7 @@
 
 #include "state/files/epoll.h"
 #include "state/files/eventfd.h"
+#include "state/files/memfd.h"
 #include "state/files/pipe.h"
 #include "state/files/signalfd.h"
 #include "state/files/timerfd.h"
@@ -36,8 +37,8 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_EPOLL, .name = "epoll", .anon_inode = "eventpoll", .sharing = WithinProcess, .collect = collect_epoll, .validate = validate_epoll, .same_state = same_message<&image::Fd::epoll>, .install = install_epoll, .finish = finish_epoll},
     {.kind = FD_UNIX_SOCKET, .name = "unix", .sharing = Staged, .same_state = same_message<&image::Fd::unix_socket>},
     {.kind = FD_TCP_LISTENER, .name = "tcp", .sharing = Staged},
-    {.kind = FD_MEMFD, .name = "memfd"},
-    {.kind = FD_DELETED_FILE, .name = "deleted"},
+    {.kind = FD_MEMFD, .name = "memfd", .install = install_memory_object_fd},
+    {.kind = FD_DELETED_FILE, .name = "deleted", .install = install_memory_object_fd},
     {.kind = FD_INOTIFY, .name = "inotify", .anon_inode = "inotify", .same_state = same_message<&image::Fd::inotify>},
     {.kind = FD_PROC_FILE, .name = "proc", .sharing = WithinProcess},
     {.kind = FD_NAMESPACE, .name = "namespace", .sharing = WithinProcess},
@@ -64,8 +65,9 @@ const FdKindOps* find_anon_inode_kind(std::string_view name) {
 Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const FdInstall& at) {
   if (!ops.install) return fail("fd kind " + std::string(ops.name) + " has no install step");
   ASSIGN_OR_RETURN(int made, ops.install(fd, at));
-  // File status flags (O_NONBLOCK ...) live in the open file; fcntl(F_SETFL) ignores the access mode.
-  if (::fcntl(made, F_SETFL, static_cast<int>(fd.flags())) != 0) {
+  // File status flags (O_NONBLOCK ...) live in the open file; fcntl(F_SETFL) ignores the access mode,
+  // and refuses an O_PATH fd (a reopened file's), whose flags all came from its open.
+  if (!(fd.flags() & O_PATH) && ::fcntl(made, F_SETFL, static_cast<int>(fd.flags())) != 0) {
     Error e = errno_error("fcntl(F_SETFL)");
     ::close(made);
     return fail(e);

@@ -86,7 +86,8 @@ const FdKindOps* find_fd_kind(image::FdKind kind);
 // The kind whose fds are "anon_inode:[name]" links, or nullptr.
 const FdKindOps* find_anon_inode_kind(std::string_view name);
 
-// Runs the install step of `ops` and gives the new fd the file status flags (O_NONBLOCK ...) of `fd`.
+// Runs the install step of `ops` and gives the new fd the file status flags (O_NONBLOCK ...) of `fd`
+// (but to an O_PATH fd, which has them from its open).
 Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const FdInstall& at);
 
 }  // namespace cryo::state
