@@ -30,7 +30,6 @@
 #include "dump/memory_map.h"
 #include "dump/namespaces_state.h"
 #include "dump/page_dump.h"
-#include "dump/pipe_contents.h"
 #include "dump/pre_copy.h"
 #include "dump/preflight.h"
 #include "dump/process_core.h"
@@ -52,6 +51,7 @@
 #include "kernel/proc_status.h"
 #include "kernel/vdso_text.h"
 #include "kernel/tree_identity.h"
+#include "state/files/pipe.h"
 #include "pstree.pb.h"
 
 namespace cryo::dump {
@@ -132,7 +132,7 @@ class TreeDump {
       RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryObjects, 0, objects_->objects()));
     writer_.set_known_checksum(image::file_name(image::Kind::ObjectPages), objects_->pages_checksum());
-    ASSIGN_OR_RETURN(image::Pipes pipes, collect_pipes(pipe_ends_));
+    ASSIGN_OR_RETURN(image::Pipes pipes, state::collect_pipes(pipe_ends_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pipes, 0, pipes));
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Namespaces, 0, namespaces));

@@ -20,6 +20,7 @@
 #include "dump/proc_files.h"
 #include "dump/unix_sockets.h"
 #include "state/files/fd_kinds.h"
+#include "state/files/pipe.h"
 #include "kernel/proc_text.h"
 #include "base/unique_fd.h"
 #include <sys/syscall.h>
@@ -118,10 +119,7 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
 
   if (target->starts_with("pipe:[")) {
     ASSIGN_OR_RETURN(uint64_t id, bracketed_inode(*target));
-    out.set_kind(image::FD_PIPE);
-    out.set_pipe_id(id);
-    out.set_pipe_write_end((info->flags & O_ACCMODE) == O_WRONLY);
-    pipes.push_back({id, pid, fd, info->flags & O_ACCMODE, "", 0});
+    state::collect_pipe(state::FdCollect{pid, fd, *info}, id, out, pipes);
     return true;
   }
   if (const state::FdKindOps* ops = target->starts_with("anon_inode:") ? state::find_anon_inode_kind(anon_inode_name(*target)) : nullptr) {
@@ -195,16 +193,8 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     out.set_kind(image::FD_CHARDEV);
     out.set_rdev(st->st_rdev);
   } else if (S_ISFIFO(st->st_mode)) {
-    // A named FIFO is a pipe with a path: its fds share one buffer, grouped by the FIFO's inode
-    // (pipe_contents.h copies it), and restore reopens the FIFO at its path. One unlinked while open
-    // could not be reopened, and a new FIFO would not be the one other processes may open later.
-    if (st->st_nlink == 0) return fail(unsupported_fd(fd, *target, "a named FIFO unlinked while open"));
-    // An O_PATH fd does not open the FIFO (it is no reader or writer, and has no buffer to copy).
-    if (out.flags() & O_PATH) return fail(unsupported_fd(fd, *target, "an O_PATH fd on a named FIFO"));
-    out.set_kind(image::FD_PIPE);
-    out.set_pipe_id(st->st_ino);
-    out.set_pipe_write_end((out.flags() & O_ACCMODE) == O_WRONLY);
-    pipes.push_back({st->st_ino, pid, fd, out.flags() & O_ACCMODE, path, st->st_dev, st->st_mode, st->st_uid, st->st_gid});
+    // A named FIFO is a pipe with a path (state/files/pipe.h): restore reopens it at its path.
+    RETURN_IF_ERROR(state::collect_fifo(state::FdCollect{pid, fd, *info}, *st, out, pipes));
   } else if (S_ISBLK(st->st_mode)) {
     return fail(unsupported_fd(fd, *target, "a block device"));
   } else {

@@ -10,24 +10,11 @@
 #include "base/error.h"
 #include "dump/memory_objects.h"
 #include "files.pb.h"
+#include "state/files/pipe.h"
 
 namespace cryo::dump {
 
-// One end of a pipe held by a process of the tree; pipes.img is built from all of them.
-struct PipeEnd {
-  uint64_t pipe_id = 0;
-  pid_t pid = 0;      // Host PID of the holder.
-  int fd = -1;
-  uint32_t flags = 0; // Open flags: O_RDONLY, O_WRONLY or (after a reopen through /proc) O_RDWR.
-  // A named FIFO: its path and the FIFO file's device and inode (pipe_id is that inode). Empty for
-  // an anonymous pipe.
-  std::string fifo_path;
-  uint64_t fifo_dev = 0;
-  // The FIFO file's st_mode and owner, for restore to make it again where it has gone.
-  uint32_t fifo_mode = 0;
-  uint32_t fifo_uid = 0;
-  uint32_t fifo_gid = 0;
-};
+using state::PipeEnd;  // state/files/pipe.h
 
 // Collects every fd of a process: files, directories, devices, pipes, eventfds, timerfds, signalfds,
 // epoll sets, inotify fds, unix socketpair ends, named FIFOs (pipe ends with a path), memfds and

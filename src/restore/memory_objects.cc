@@ -175,17 +175,4 @@ std::set<uint64_t> objects_mapped_by(const ProcessImage& process) {
   return ids;
 }
 
-Result<int> reopen_object(const image::Fd& fd, int object_fd, int opened_by_name) {
-  std::string path = "/proc/self/fd/" + std::to_string(object_fd);
-  int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE);
-  int opened = opened_by_name >= 0 ? ::fcntl(opened_by_name, F_DUPFD, 0) : ::open(path.c_str(), flags | O_NOCTTY);
-  if (opened < 0) return fail_errno(opened_by_name >= 0 ? "fcntl(F_DUPFD)" : "open(" + path + ")");
-  if (fd.pos() != 0 && ::lseek(opened, static_cast<off_t>(fd.pos()), SEEK_SET) < 0) {
-    Error e = errno_error("lseek(" + std::to_string(fd.pos()) + ")");
-    ::close(opened);
-    return fail(e);
-  }
-  return opened;
-}
-
 }  // namespace cryo::restore

@@ -35,10 +35,4 @@ Result<MemoryObjects> create_memory_objects(const ImageSet& set, int min_fd);
 // its memory is restored).
 std::set<uint64_t> objects_mapped_by(const ProcessImage& process);
 
-// A new open file of the object behind `object_fd` (reopened through /proc/self/fd, so it has its
-// own position and status flags), with the fd's flags and position. `opened_by_name` (not -1) is
-// the fd's own open file, made with the object (MemoryObjects::opened_by_name): a copy of it is
-// returned instead.
-Result<int> reopen_object(const image::Fd& fd, int object_fd, int opened_by_name = -1);
-
 }  // namespace cryo::restore

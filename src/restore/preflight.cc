@@ -5,12 +5,12 @@
 #include <cstdio>
 #include <set>
 
-#include "restore/fifos.h"
 #include "restore/host_check.h"
 #include "restore/image_validation.h"
 #include "restore/netlink_sockets.h"
 #include "restore/tcp_listeners.h"
 #include "restore/unix_listeners.h"
+#include "state/files/pipe.h"
 
 namespace cryo::restore {
 namespace {
@@ -77,11 +77,11 @@ void check_unix_names(const ImageSet& set, std::vector<std::string>* problems) {
     }
 }
 
-// Every named FIFO of the tree must be a FIFO at its path here, holding no one else's data (fifos.h).
+// Every named FIFO of the tree must be a FIFO at its path here, holding no one else's data (state/files/pipe.h).
 void check_fifos(const ImageSet& set, bool same_boot, Preflight* out) {
   for (const auto& pipe : set.pipes.pipes())
     // A path that is not clean and absolute is validate_image's problem, and not looked at.
-    if (!pipe.fifo_path().empty() && is_clean_absolute_path(pipe.fifo_path())) check_fifo(pipe, same_boot, &out->problems, &out->notes);
+    if (!pipe.fifo_path().empty() && is_clean_absolute_path(pipe.fifo_path())) state::check_fifo(pipe, same_boot, &out->problems, &out->notes);
 }
 
 }  // namespace

@@ -190,7 +190,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     if (pipe.has_reader_in_tree() && pipe.has_writer_in_tree()) continue;
     // No process of the tree held the other end at the dump: its holders closed it or exited, or
     // it was held outside the tree, which cryo cannot give back; the dump cannot tell which. A
-    // process may open a FIFO's other end again by its path (fifos.h).
+    // process may open a FIFO's other end again by its path (state/files/pipe.h).
     if (!pipe.fifo_path().empty()) {
       log->warn("FIFO {}: no fd of the tree had it open for {}; any such open outside the tree is not restored ({} until a process "
                 "opens it by its path)", pipe.fifo_path(), pipe.has_reader_in_tree() ? "writing" : "reading",

@@ -13,7 +13,6 @@
 #include "base/unique_fd.h"
 #include "image/unix_socket_name.h"
 #include "restore/anon_inode_fds.h"
-#include "restore/fifos.h"
 #include "restore/memory_objects.h"
 #include "restore/posix_mqueues.h"
 #include "restore/netlink_sockets.h"
@@ -26,40 +25,7 @@
 namespace cryo::restore {
 namespace {
 
-Result<int> move_above(int fd, int min_fd) {
-  int moved = ::fcntl(fd, F_DUPFD, min_fd);
-  int err = errno;
-  ::close(fd);
-  if (moved < 0) return fail(errno_error("fcntl(F_DUPFD, " + std::to_string(min_fd) + ")", err));
-  return moved;
-}
-
-Result<StagedPipe> stage_pipe(const image::PipeEntry& pipe, int min_fd) {
-  int ends[2];
-  if (::pipe2(ends, O_NONBLOCK) != 0) return fail_errno("pipe2");
-  StagedPipe staged;
-  ASSIGN_OR_RETURN(staged.read_fd, move_above(ends[0], min_fd));
-  ASSIGN_OR_RETURN(staged.write_fd, move_above(ends[1], min_fd));
-  if (pipe.capacity() != 0 && ::fcntl(staged.write_fd, F_SETPIPE_SZ, static_cast<int>(pipe.capacity())) < 0) {
-    // Above /proc/sys/fs/pipe-max-size only CAP_SYS_RESOURCE may go; the data may still fit.
-    if (pipe.data().size() > static_cast<size_t>(::fcntl(staged.write_fd, F_GETPIPE_SZ)))
-      return fail_errno("fcntl(F_SETPIPE_SZ, " + std::to_string(pipe.capacity()) + ")");
-  }
-  // The write end is non-blocking while it is refilled: a pipe too small for its data must fail
-  // here, not hang. The placeholders set each end's own flags afterwards.
-  const char* data = pipe.data().data();
-  size_t left = pipe.data().size();
-  while (left > 0) {
-    ssize_t n = ::write(staged.write_fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail_errno("write of " + std::to_string(pipe.data().size()) + " buffered bytes");
-    data += n;
-    left -= static_cast<size_t>(n);
-  }
-  for (int fd : {staged.read_fd, staged.write_fd})
-    if (::fcntl(fd, F_SETFL, 0) != 0) return fail_errno("fcntl(F_SETFL)");
-  return staged;
-}
+using state::move_fd_above;
 
 // Data queued to one end was sent by the other: it is sent again through the other end, datagram by
 // datagram where the socket keeps boundaries. Non-blocking while refilled, so data that does not fit
@@ -77,51 +43,11 @@ Result<> refill(int sender, const image::UnixSocketState& receiver) {
   return {};
 }
 
-// Gives every pipe fd of the image its open file. pipe2 made one read-only and one write-only open
-// file per pipe, without O_LARGEFILE: the first open file of the image that is like that takes it.
-// Any other was made by an open of /proc/PID/fd/N (which adds O_LARGEFILE), and is made again so,
-// with the flags only an open gives (access mode, O_SYNC ...); O_DIRECT (which such an open
-// refuses for a pipe) and the rest are set by the placeholder (fd_status.h).
-Result<> stage_pipe_files(const ImageSet& set, int min_fd, StagedFds& staged) {
-  std::map<uint64_t, int> by_open_file;
-  std::set<std::pair<uint64_t, bool>> taken;  // (pipe, write end) whose pipe2 end has its open file.
-  for (const auto& process : set.processes)
-    for (const auto& fd : process.files.fds()) {
-      if (fd.kind() != image::FD_PIPE) continue;
-      std::pair<uint32_t, int> key{process.pid(), fd.fd()};
-      if (auto known = by_open_file.find(fd.open_file_id()); fd.open_file_id() != 0 && known != by_open_file.end()) {
-        staged.pipe_files[key] = known->second;
-        continue;
-      }
-      const StagedPipe& pipe = staged.pipes.at(fd.pipe_id());
-      int mode = static_cast<int>(fd.flags()) & O_ACCMODE;
-      int file = -1;
-      constexpr uint32_t kKernelLargefile = 0100000;  // glibc's O_LARGEFILE is 0 on x86_64.
-      // A FIFO's holder is cryo's own O_RDWR open (fifos.h): every fd of the tree gets an open of its own.
-      if (!pipe.fifo && (mode == O_RDONLY || mode == O_WRONLY) && !(fd.flags() & kKernelLargefile) &&
-          taken.insert({fd.pipe_id(), mode == O_WRONLY}).second) {
-        file = mode == O_WRONLY ? pipe.write_fd : pipe.read_fd;
-      } else {
-        // Both ends are open here (a FIFO's holder is both), so opening either way does not wait for
-        // the other side. Through /proc/self/fd, a FIFO is opened as the inode cryo checked.
-        std::string path = "/proc/self/fd/" + std::to_string(pipe.read_fd);
-        int flags = static_cast<int>(fd.flags()) & ~(O_DIRECT | O_ASYNC | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
-        int opened = ::open(path.c_str(), flags);
-        if (opened < 0) return fail_errno("pid " + std::to_string(process.pid()) + " fd " + std::to_string(fd.fd()) + ": open(pipe " +
-                                          std::to_string(fd.pipe_id()) + ", " + std::to_string(flags) + ")");
-        ASSIGN_OR_RETURN(file, move_above(opened, min_fd));
-      }
-      staged.pipe_files[key] = file;
-      if (fd.open_file_id() != 0) by_open_file[fd.open_file_id()] = file;
-    }
-  return {};
-}
-
 Result<std::pair<int, int>> stage_socket_pair(const image::UnixSocketState& a, const image::UnixSocketState& b, int min_fd) {
   int ends[2];
   if (::socketpair(AF_UNIX, a.type(), 0, ends) != 0) return fail_errno("socketpair(AF_UNIX, " + std::to_string(a.type()) + ")");
-  ASSIGN_OR_RETURN(int first, move_above(ends[0], min_fd));
-  ASSIGN_OR_RETURN(int second, move_above(ends[1], min_fd));
+  ASSIGN_OR_RETURN(int first, move_fd_above(ends[0], min_fd));
+  ASSIGN_OR_RETURN(int second, move_fd_above(ends[1], min_fd));
   RETURN_IF_ERROR(refill(second, a));
   RETURN_IF_ERROR(refill(first, b));
   return std::make_pair(first, second);
@@ -134,7 +60,7 @@ Result<int> stage_socket_without_peer(const image::UnixSocketState& s, int min_f
   int ends[2];
   if (::socketpair(AF_UNIX, s.type(), 0, ends) != 0) return fail_errno("socketpair(AF_UNIX, " + std::to_string(s.type()) + ")");
   UniqueFd other(ends[1]);
-  ASSIGN_OR_RETURN(int survivor, move_above(ends[0], min_fd));
+  ASSIGN_OR_RETURN(int survivor, move_fd_above(ends[0], min_fd));
   UniqueFd kept(survivor);
   RETURN_IF_ERROR(refill(other.get(), s));
   if (s.peer_reset()) {
@@ -163,11 +89,11 @@ Result<> stage_unix_listeners(const std::map<uint64_t, const image::UnixSocketSt
         ASSIGN_OR_RETURN_CTX(auto ends, connect_and_accept(made.get(), *listener), what);
         RETURN_IF_ERROR_CTX(refill(ends.first.get(), *accepted), what);
         RETURN_IF_ERROR_CTX(refill(ends.second.get(), *client), what);
-        ASSIGN_OR_RETURN(staged[client->socket_id()], move_above(ends.first.release(), min_fd));
-        ASSIGN_OR_RETURN(staged[accepted_id], move_above(ends.second.release(), min_fd));
+        ASSIGN_OR_RETURN(staged[client->socket_id()], move_fd_above(ends.first.release(), min_fd));
+        ASSIGN_OR_RETURN(staged[accepted_id], move_fd_above(ends.second.release(), min_fd));
       }
       RETURN_IF_ERROR_CTX(unlink_if_dumped_unlinked(made.get(), *listener), what);
-      ASSIGN_OR_RETURN(staged[id], move_above(made.release(), min_fd));
+      ASSIGN_OR_RETURN(staged[id], move_fd_above(made.release(), min_fd));
     }
   return {};
 }
@@ -198,16 +124,10 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
 }
 
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
-  if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, state::FdInstall{.tree_minus_caller = tree_minus_caller});
+  if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, state::FdInstall{.tree_minus_caller = tree_minus_caller, .staged = &staged});
   if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd);
   if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);
   if (fd.kind() == image::FD_POSIX_MQUEUE) return open_posix_mqueue(fd);
-  if (fd.kind() == image::FD_MEMFD || fd.kind() == image::FD_DELETED_FILE) {
-    auto object = staged.objects.find(fd.object_id());
-    if (object == staged.objects.end()) return fail("memory object " + std::to_string(fd.object_id()) + " was not recreated");
-    auto named = staged.objects_opened_by_name.find(&fd);
-    return reopen_object(fd, object->second, named == staged.objects_opened_by_name.end() ? -1 : named->second);
-  }
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
   // open(2) takes O_ASYNC into the flags without arming it; a device may support it, and then it
   // is armed by F_SETFL at the fd's own number (fd_status.h). Files have no O_ASYNC: if one had the
@@ -228,21 +148,8 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
   StagedFds staged;
   staged.objects = made_by_cryo.objects;
   staged.objects_opened_by_name = made_by_cryo.objects_opened_by_name;
-  std::vector<UniqueFd> fifo_holders;
-  for (const auto& pipe : set.pipes.pipes()) {
-    if (!pipe.fifo_path().empty()) {
-      ASSIGN_OR_RETURN_CTX(UniqueFd holder, open_fifo_holder(pipe), "FIFO " + pipe.fifo_path());
-      staged.pipes[pipe.pipe_id()] = {holder.get(), holder.get(), true};
-      fifo_holders.push_back(std::move(holder));
-      continue;
-    }
-    ASSIGN_OR_RETURN_CTX(staged.pipes[pipe.pipe_id()], stage_pipe(pipe, min_fd), "pipe " + std::to_string(pipe.pipe_id()));
-  }
-  RETURN_IF_ERROR(stage_pipe_files(set, min_fd, staged));
-  // The tree's own opens of each FIFO hold its buffer now; the holder would be one opener too many.
-  for (const auto& pipe : set.pipes.pipes())
-    if (!pipe.fifo_path().empty()) staged.pipes.erase(pipe.pipe_id());
-  fifo_holders.clear();
+  for (const state::FdKindOps& ops : state::fd_kinds())
+    if (ops.stage) RETURN_IF_ERROR(ops.stage(set, min_fd, staged));
   // Validation made sure every socket's peer is in the image and points back.
   std::map<uint64_t, const image::UnixSocketState*> sockets;
   for (const auto& process : set.processes)
@@ -266,19 +173,19 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
     for (const auto& fd : process.files.fds()) {
       if (fd.kind() != image::FD_TCP_LISTENER || staged.sockets.count(fd.tcp_listener().socket_id())) continue;
       ASSIGN_OR_RETURN(int listener, create_tcp_listener(fd.tcp_listener()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_above(listener, min_fd));
+      ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_fd_above(listener, min_fd));
     }
   // Netlink sockets likewise, bound to their port ids.
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds()) {
       if (fd.kind() != image::FD_NETLINK_SOCKET || staged.sockets.count(fd.netlink_socket().socket_id())) continue;
       ASSIGN_OR_RETURN(int sock, create_netlink_socket(fd.netlink_socket()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.netlink_socket().socket_id()], move_above(sock, min_fd));
+      ASSIGN_OR_RETURN(staged.sockets[fd.netlink_socket().socket_id()], move_fd_above(sock, min_fd));
     }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
     ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, staged, offsets), what);
-    ASSIGN_OR_RETURN_CTX(staged.files[id], move_above(opened, min_fd), what);
+    ASSIGN_OR_RETURN_CTX(staged.files[id], move_fd_above(opened, min_fd), what);
   }
   return staged;
 }

@@ -10,31 +10,17 @@
 
 #include <cstdint>
 #include <map>
-#include <utility>
 
 #include "base/error.h"
-#include "ns/time_namespace.h"
 #include "image/image_set.h"
+#include "ns/time_namespace.h"
+#include "state/files/staged_files.h"
 
 namespace cryo::restore {
 
-struct StagedPipe {
-  int read_fd = -1;
-  int write_fd = -1;
-  bool fifo = false;  // A named FIFO: both are cryo's O_RDWR holder, closed once staging is done (fifos.h).
-};
-
-struct StagedFds {
-  std::map<uint64_t, StagedPipe> pipes;  // By pipe_id; anonymous pipes only once staging is done.
-  // Every pipe fd of the image, by (pid, fd number): the open file it gets a copy of. The fds that
-  // shared an open file share one again; other open files of the same end (a reopen through
-  // /proc/PID/fd, an O_RDWR one) are opened again the same way, so each keeps its own flags.
-  std::map<std::pair<uint32_t, int>, int> pipe_files;
-  std::map<uint64_t, int> files;         // By open_file_id, for ids used by more than one fd.
-  std::map<uint64_t, int> objects;       // Memory objects by id (memory_objects.h), made by cryo itself.
-  std::map<const image::Fd*, int> objects_opened_by_name;  // MemoryObjects::opened_by_name.
-  std::map<uint64_t, int> sockets;       // Unix socket ends and listeners, TCP listeners, netlink sockets, by socket_id.
-};
+// The staged fds live with the fd kinds that stage them (state/files/staged_files.h).
+using state::StagedFds;
+using state::StagedPipe;
 
 // The lowest fd number above every fd number of the image: where cryo's own inherited fds go.
 int staging_fd_base(const ImageSet& set);
@@ -53,7 +39,9 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 // Returns the new fd, at the lowest free number.
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller);
 
-// Creates every pipe and shared open file at fd numbers >= min_fd. For use in the single-threaded
+// Creates every pipe, socket and shared open file at fd numbers >= min_fd: the stage step of each fd
+// kind that has one (state/files/fd_kinds.h), in the table's order, then the sockets, then the shared
+// open files. For use in the single-threaded
 // helper that then clones the tree (outside the tree's time namespace; `offsets` are the tree's
 // clocks minus the helper's own);
 // the fds are not close-on-exec. `made_by_cryo` holds the memory objects cryo made (objects and

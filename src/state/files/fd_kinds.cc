@@ -7,6 +7,8 @@
 
 #include "state/files/epoll.h"
 #include "state/files/eventfd.h"
+#include "state/files/memfd.h"
+#include "state/files/pipe.h"
 #include "state/files/signalfd.h"
 #include "state/files/timerfd.h"
 
@@ -28,15 +30,15 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_REGULAR, .name = "file"},
     {.kind = FD_DIRECTORY, .name = "directory"},
     {.kind = FD_CHARDEV, .name = "chardev"},
-    {.kind = FD_PIPE, .name = "pipe", .sharing = Staged},
+    {.kind = FD_PIPE, .name = "pipe", .sharing = Staged, .stage = stage_pipes},
     {.kind = FD_EVENTFD, .name = "eventfd", .anon_inode = "eventfd", .collect = collect_eventfd, .validate = validate_eventfd, .same_state = same_message<&image::Fd::eventfd>, .install = install_eventfd},
     {.kind = FD_TIMERFD, .name = "timerfd", .anon_inode = "timerfd", .collect = collect_timerfd, .validate = validate_timerfd, .same_state = same_timerfd, .install = install_timerfd},
     {.kind = FD_SIGNALFD, .name = "signalfd", .anon_inode = "signalfd", .collect = collect_signalfd, .validate = validate_signalfd, .same_state = same_message<&image::Fd::signalfd>, .install = install_signalfd},
     {.kind = FD_EPOLL, .name = "epoll", .anon_inode = "eventpoll", .sharing = WithinProcess, .collect = collect_epoll, .validate = validate_epoll, .same_state = same_message<&image::Fd::epoll>, .install = install_epoll, .finish = finish_epoll},
     {.kind = FD_UNIX_SOCKET, .name = "unix", .sharing = Staged, .same_state = same_message<&image::Fd::unix_socket>},
     {.kind = FD_TCP_LISTENER, .name = "tcp", .sharing = Staged},
-    {.kind = FD_MEMFD, .name = "memfd"},
-    {.kind = FD_DELETED_FILE, .name = "deleted"},
+    {.kind = FD_MEMFD, .name = "memfd", .install = install_memory_object_fd},
+    {.kind = FD_DELETED_FILE, .name = "deleted", .install = install_memory_object_fd},
     {.kind = FD_INOTIFY, .name = "inotify", .anon_inode = "inotify", .same_state = same_message<&image::Fd::inotify>},
     {.kind = FD_PROC_FILE, .name = "proc", .sharing = WithinProcess},
     {.kind = FD_NAMESPACE, .name = "namespace", .sharing = WithinProcess},
@@ -63,8 +65,9 @@ const FdKindOps* find_anon_inode_kind(std::string_view name) {
 Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const FdInstall& at) {
   if (!ops.install) return fail("fd kind " + std::string(ops.name) + " has no install step");
   ASSIGN_OR_RETURN(int made, ops.install(fd, at));
-  // File status flags (O_NONBLOCK ...) live in the open file; fcntl(F_SETFL) ignores the access mode.
-  if (::fcntl(made, F_SETFL, static_cast<int>(fd.flags())) != 0) {
+  // File status flags (O_NONBLOCK ...) live in the open file; fcntl(F_SETFL) ignores the access mode,
+  // and refuses an O_PATH fd (a reopened file's), whose flags all came from its open.
+  if (!(fd.flags() & O_PATH) && ::fcntl(made, F_SETFL, static_cast<int>(fd.flags())) != 0) {
     Error e = errno_error("fcntl(F_SETFL)");
     ::close(made);
     return fail(e);

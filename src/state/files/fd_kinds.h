@@ -24,6 +24,7 @@
 #include "image/image_set.h"
 #include "kernel/proc_fdinfo.h"
 #include "ns/time_namespace.h"
+#include "state/files/staged_files.h"
 
 namespace cryo::state {
 
@@ -41,6 +42,7 @@ struct FdInstall {
   ClockOffsets tree_minus_caller;
   const ImageSet* images = nullptr;        // The whole image, when installed for a process of the tree.
   const ProcessImage* process = nullptr;   // The process it is installed in, or nullptr in the helper.
+  const StagedFds* staged = nullptr;       // What the helper staged (memory objects ...), once it has.
 };
 
 // How restore gives one open file to the several fds that shared it at the dump.
@@ -64,6 +66,10 @@ struct FdKindOps {
   void (*validate)(const image::Fd& fd, const std::set<int>& numbers, const std::string& name, std::vector<std::string>* problems) = nullptr;
   // Whether two holders of one open file agree on its kind state (they read it at one freeze).
   bool (*same_state)(const image::Fd& a, const image::Fd& b) = nullptr;
+  // Restore, stage: in the single-threaded helper, before the tree is cloned, creates every open file
+  // of the kind in `set` by the kind's own id (a pipe by its pipe_id ...) at fd numbers >= min_fd,
+  // not close-on-exec, into `staged`; the placeholders copy them to their numbers.
+  Result<> (*stage)(const ImageSet& set, int min_fd, StagedFds& staged) = nullptr;
   // Restore, install: creates the open file with its kind state at the lowest free number (its file
   // status flags are set by create_fd).
   Result<int> (*install)(const image::Fd& fd, const FdInstall& at) = nullptr;
@@ -80,7 +86,8 @@ const FdKindOps* find_fd_kind(image::FdKind kind);
 // The kind whose fds are "anon_inode:[name]" links, or nullptr.
 const FdKindOps* find_anon_inode_kind(std::string_view name);
 
-// Runs the install step of `ops` and gives the new fd the file status flags (O_NONBLOCK ...) of `fd`.
+// Runs the install step of `ops` and gives the new fd the file status flags (O_NONBLOCK ...) of `fd`
+// (but to an O_PATH fd, which has them from its open).
 Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const FdInstall& at);
 
 }  // namespace cryo::state

@@ -1,7 +1,9 @@
-// Named FIFOs at restore (restore/fifos.h): the pre-flight finds a FIFO at the path holding no one
+// Pipes and named FIFOs (state/files/pipe.h): the stage step makes an anonymous pipe again above the
+// image's fds with its bytes, and every fd of it gets its open file; pipes.img's validation refuses what
+// no dump writes. Named FIFOs at restore: the pre-flight finds a FIFO at the path holding no one
 // else's data (or a FIFO gone from a directory that is still there), and the holder makes a gone
 // FIFO again, then refills the buffer once, non-blocking, through an O_RDWR open.
-#include "restore/fifos.h"
+#include "state/files/pipe.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -13,7 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-namespace cryo::restore {
+namespace cryo::state {
 namespace {
 
 class FifosTest : public ::testing::Test {
@@ -132,5 +134,65 @@ TEST_F(FifosTest, AGoneFifoWhoseDirectoryIsGoneIsAProblem) {
   EXPECT_FALSE(open_fifo_holder(fifo_));
 }
 
+// One process holding both ends of a pipe with bytes buffered, as the dump records it.
+ImageSet one_pipe(const std::string& data) {
+  ImageSet set;
+  image::PipeEntry* pipe = set.pipes.add_pipes();
+  pipe->set_pipe_id(77);
+  pipe->set_data(data);
+  ProcessImage& process = set.processes.emplace_back();
+  process.entry.set_pid(1);
+  for (int end : {0, 1}) {
+    image::Fd* fd = process.files.add_fds();
+    fd->set_fd(3 + end);
+    fd->set_kind(image::FD_PIPE);
+    fd->set_pipe_id(77);
+    fd->set_flags(end == 0 ? O_RDONLY : O_WRONLY);
+    fd->set_pipe_write_end(end == 1);
+    fd->set_open_file_id(10 + end);
+  }
+  return set;
+}
+
+TEST(PipeKind, TheStageStepMakesThePipeAboveMinFdWithItsBytes) {
+  ImageSet set = one_pipe("buffered");
+  const FdKindOps* ops = find_fd_kind(image::FD_PIPE);
+  ASSERT_TRUE(ops && ops->stage);
+  StagedFds staged;
+  auto r = ops->stage(set, 200, staged);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(staged.pipe_files.size(), 2u);
+  int reader = staged.pipe_files.at({1, 3}), writer = staged.pipe_files.at({1, 4});
+  EXPECT_GE(reader, 200);
+  EXPECT_GE(writer, 200);
+  EXPECT_EQ(::fcntl(reader, F_GETFL) & O_ACCMODE, O_RDONLY);
+  EXPECT_EQ(::fcntl(writer, F_GETFL) & O_ACCMODE, O_WRONLY);
+  char got[16] = {};
+  EXPECT_EQ(::read(reader, got, sizeof got), 8);
+  EXPECT_STREQ(got, "buffered");
+  for (const auto& [id, pipe] : staged.pipes) {
+    ::close(pipe.read_fd);
+    ::close(pipe.write_fd);
+  }
+}
+
+TEST(PipeKind, ValidationRefusesWhatNoDumpWrites) {
+  ImageSet set = one_pipe("");
+  image::PipeEntry& pipe = *set.pipes.mutable_pipes(0);
+  pipe.set_capacity(4);
+  pipe.set_data("too many");
+  pipe.set_fifo_ino(77);
+  std::vector<std::string> problems;
+  validate_pipes(set.pipes, &problems);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("do not fit its capacity of 4"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("a FIFO identity without a FIFO path"), std::string::npos) << problems[1];
+  problems.clear();
+  std::map<uint64_t, const image::PipeEntry*> none;
+  validate_pipe_fd(set.processes[0].files.fds(0), none, "fd 3", &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "fd 3: pipe 77 is not in pipes.img");
+}
+
 }  // namespace
-}  // namespace cryo::restore
+}  // namespace cryo::state
