@@ -189,6 +189,8 @@ Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEnt
       // Anonymous memory keeps its name ([heap], [stack], [anon:...]) for messages; restore
       // rebuilds it from the kind alone. A private /dev/zero mapping is recorded as plain anonymous memory.
       if (e.path.starts_with("[")) vma->set_path(e.path);
+      // Anonymous memory to the kernel, but /proc/PID/maps shows the file: mapped from it again.
+      if (e.path == "/dev/zero") vma->set_dev_zero(true);
     }
   }
   RETURN_IF_ERROR(collect_ksm_state(pid, mm));

@@ -305,6 +305,10 @@ Result<> map_vma(RemoteTask& task, RemoteFiles& files, const std::map<uint64_t, 
     if (object == objects.end()) return fail("memory object " + std::to_string(vma.object_id()) + " is not open in the placeholder");
     fd = static_cast<uint64_t>(object->second);
     offset = vma.pgoff();
+  } else if (vma.dev_zero()) {
+    // A private mapping of /dev/zero: anonymous memory with the file (and its offset) in maps.
+    ASSIGN_OR_RETURN(fd, files.open("/dev/zero", O_RDONLY));
+    offset = vma.pgoff();
   } else if (vma.kind() == image::VMA_ANON_PRIVATE || vma.kind() == image::VMA_ANON_SHARED) {
     flags |= MAP_ANONYMOUS;
   } else {

@@ -75,6 +75,8 @@ void validate_memory(const ProcessImage& process, std::vector<std::string>* prob
       continue;
     }
     if (vma.start() < previous_end) problem(name + " overlaps or is out of order with the one before");
+    if (vma.dev_zero() && (vma.kind() != image::VMA_ANON_PRIVATE || vma.object_id() != 0))
+      problem(name + ": only private anonymous memory can be a mapping of /dev/zero");
     previous_end = vma.end();
     if (vma.prot() & ~static_cast<uint32_t>(PROT_READ | PROT_WRITE | PROT_EXEC))
       problem(name + ": protection " + hex(vma.prot()) + " is invalid");

@@ -6,8 +6,11 @@
 //      its mapping starts at offset 4096 of the object.
 //   B: 64 KiB MAP_SHARED mapping of /dev/zero (also shared anonymous memory to the kernel). The
 //      init writes page 3; page 15 holds the control block the two use to talk.
+//   C: 4 pages of a MAP_PRIVATE mapping of /dev/zero: anonymous memory to the kernel, which
+//      /proc/self/maps still names /dev/zero. The init writes page 1 (after the fork: the child's
+//      copy stays zero).
 //
-// On SIGUSR1 the init checks A and B, then pings the child through B; the child checks its own view,
+// On SIGUSR1 the init checks A and B, C's contents and its line in /proc/self/maps, then pings the child through B; the child checks its own view,
 // writes a reply into A page 200 and pongs. The init expects the pong within 5 s, the child's verdict,
 // and the child's page in its own mapping: a write by one process after restore is seen by the other.
 #include <fcntl.h>
@@ -28,6 +31,20 @@ struct control {
 static unsigned char* a;
 static unsigned char* b;
 static struct control* ctl;
+static unsigned char* c;
+
+// Whether /proc/self/maps names the mapping at `at` as /dev/zero.
+static int maps_names_dev_zero(const void* at) {
+  FILE* maps = fopen("/proc/self/maps", "r");
+  if (!maps) return 0;
+  char line[512];
+  int named = 0;
+  unsigned long start = 0;
+  while (fgets(line, sizeof line, maps))
+    if (sscanf(line, "%lx-", &start) == 1 && start == (unsigned long)at) named = strstr(line, " /dev/zero") != NULL;
+  fclose(maps);
+  return named;
+}
 
 static unsigned char expected_a(size_t page, size_t i) {
   if (page < 10) return pattern_byte('P', page * PAGE + i);
@@ -78,6 +95,8 @@ int main(int argc, char** argv) {
   SETUP_OR_DIE(zero >= 0, "open /dev/zero: %s\n", strerror(errno));
   b = mmap(NULL, B_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, zero, 0);
   SETUP_OR_DIE(b != MAP_FAILED, "mmap /dev/zero: %s\n", strerror(errno));
+  c = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+  SETUP_OR_DIE(c != MAP_FAILED, "mmap /dev/zero private: %s\n", strerror(errno));
   close(zero);
   ctl = (struct control*)(b + CONTROL_PAGE * PAGE);
   for (size_t page = 0; page < 10; ++page)
@@ -89,10 +108,15 @@ int main(int argc, char** argv) {
   if (child == 0) run_child();
   for (int i = 0; i < 5000 && ctl->child != child; ++i) sleep_ms(1);
   SETUP_OR_DIE(ctl->child == child, "the child did not start\n");
+  for (size_t i = 0; i < PAGE; ++i) c[PAGE + i] = pattern_byte('C', i);
   say("READY shared anonymous memory at %p and %p, child %d\n", (void*)a, (void*)b, (int)child);
   wait_for_check();
 
   check_contents("init", 0);
+  size_t bad_c = 0;
+  for (size_t i = 0; i < 4 * PAGE; ++i) bad_c += c[i] != (i >= PAGE && i < 2 * PAGE ? pattern_byte('C', i - PAGE) : 0);
+  EXPECT_OR_FAIL(bad_c == 0, "init: the private /dev/zero mapping has %zu wrong bytes\n", bad_c);
+  EXPECT_OR_FAIL(maps_names_dev_zero(c), "init: /proc/self/maps no longer names the private mapping at %p /dev/zero\n", (void*)c);
   ctl->ping = 1;
   for (int i = 0; i < 5000 && !ctl->pong; ++i) sleep_ms(1);
   EXPECT_OR_FAIL(ctl->pong, "init: the child never answered through shared memory after restore\n");
