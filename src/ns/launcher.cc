@@ -177,9 +177,13 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   // intermediate) exits at once: as a child subreaper, cryo adopts it.
   if (!spec.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail_errno("prctl(PR_SET_CHILD_SUBREAPER)");
 
-  ASSIGN_OR_RETURN(ClockOffsets own, own_timens_offsets());
-  ClockOffsets offsets = resolve_clock_offsets(spec.clocks, kernel_clock_ns(CLOCK_BOOTTIME, own),
-                                               kernel_clock_ns(CLOCK_MONOTONIC, own), own);
+  // Without a request every offset is zero, whatever cryo's own namespace: no need to read it.
+  ClockOffsets offsets;
+  if (spec.clocks.uptime_ns || spec.clocks.boottime_offset_ns || spec.clocks.monotonic_offset_ns) {
+    ASSIGN_OR_RETURN(ClockOffsets own, own_timens_offsets());
+    offsets = resolve_clock_offsets(spec.clocks, kernel_clock_ns(CLOCK_BOOTTIME, own),
+                                    kernel_clock_ns(CLOCK_MONOTONIC, own), own);
+  }
   log->debug("time namespace offsets: monotonic {} ns, boottime {} ns", offsets.monotonic_ns, offsets.boottime_ns);
   NamespaceInitRequest request;
   request.clocks = offsets;

@@ -2,6 +2,7 @@
 // mapping no shared library, and execs the cryo-core beside it, or the installed one, for the rest,
 // whose output and errors are cryo-core's own.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,10 +82,33 @@ TEST(Front, RunHelpAndUsageErrorsAreCryoCoresOwn) {
   }
 }
 
+// A directory of its own beside the build's, for hard links to the built binaries (same filesystem).
+std::string scratch_dir() {
+  std::string dir = kCryo.substr(0, kCryo.rfind('/') + 1) + "front-test-XXXXXX";
+  return mkdtemp(dir.data()) ? dir : "";
+}
+
+TEST(Front, FindsCryoCoreWhereTheInstallPutsIt) {
+  std::string dir = scratch_dir();
+  ASSERT_NE(dir, "");
+  std::string bin = dir + "/bin", libexec = dir + "/libexec", core_dir = libexec + "/cryo";
+  std::string cryo = bin + "/cryo", core = core_dir + "/cryo-core";
+  bool linked = mkdir(bin.c_str(), 0700) == 0 && mkdir(libexec.c_str(), 0700) == 0 && mkdir(core_dir.c_str(), 0700) == 0 &&
+                link(kCryo.c_str(), cryo.c_str()) == 0 && link(kCore.c_str(), core.c_str()) == 0;
+  auto version = run_command({cryo, "--version"});
+  auto ps = run_command({cryo, "ps"});
+  for (const auto& path : {core, cryo}) unlink(path.c_str());
+  for (const auto& path : {core_dir, libexec, bin, dir}) rmdir(path.c_str());
+  ASSERT_TRUE(linked);
+  EXPECT_EQ(version.status, 0) << version.err;
+  EXPECT_EQ(version.out, "cryo " CRYO_VERSION "\n");
+  EXPECT_EQ(ps.status, 0) << ps.err;
+}
+
 TEST(Front, MissingCoreIsOneErrorAndRunStillWorks) {
-  // A link to cryo alone in a directory of its own, beside the build's (a hard link: same filesystem).
-  std::string dir_template = kCryo.substr(0, kCryo.rfind('/') + 1) + "front-test-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
+  // A link to cryo alone in a directory of its own.
+  std::string dir_template = scratch_dir();
+  ASSERT_NE(dir_template, "");
   std::string alone = dir_template + "/cryo";
   ASSERT_EQ(link(kCryo.c_str(), alone.c_str()), 0);
   auto version = run_command({alone, "--version"});
