@@ -7,6 +7,8 @@
 # the binary and the documentation and describes the package. Its Depends are computed by
 # dpkg-shlibdeps from the libraries the binary links, so they follow the build, not a list kept here.
 install(TARGETS cryo RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# cryo execs it for every command but `run` (src/cli/core_binary.h).
+install(TARGETS cryo-core RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/cryo)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/design.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/images/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME image-format.md)
 

@@ -26,6 +26,10 @@ Subcommand add_check_command(CLI::App& cryo);
 Subcommand add_keygen_command(CLI::App& cryo);
 Subcommand add_ps_command(CLI::App& cryo);
 
+// What main() does with an action's result: prints an error as one line, `cryo: error: ...; hint`,
+// closes the log file, and returns the exit status.
+int finish(const Result<int>& status);
+
 // Console verbosity from a -v count: 0 warnings, 1 info, 2+ debug.
 void apply_verbosity(int count);
 

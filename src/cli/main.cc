@@ -1,4 +1,5 @@
-// cryo: checkpoint/restore of process trees in their own PID and time namespaces.
+// cryo-core: every command of cryo. `cryo` itself (front_main.cc) runs `cryo run` and execs this
+// binary for everything else, so that starting a workload loads none of the image code's libraries.
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstdio>
@@ -14,12 +15,6 @@ namespace {
 void protobuf_to_debug_log(google::protobuf::LogLevel level, const char* filename, int line, const std::string& message) {
   cryo::logging::get("image")->debug("libprotobuf (level {}) {}:{}: {}", static_cast<int>(level), filename,
                                      line, message);
-}
-
-void print_error(const cryo::Error& error) {
-  std::string line = "cryo: error: " + error.message;
-  if (!error.hint.empty()) line += "; " + error.hint;
-  std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 }  // namespace
@@ -43,14 +38,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& command : commands) {
-    if (!command.app->parsed()) continue;
-    auto status = command.action();
-    cryo::logging::close_file();
-    if (!status) {
-      print_error(status.error());
-      return status.error().exit_status;
-    }
-    return *status;
+    if (command.app->parsed()) return cryo::cli::finish(command.action());
   }
   return 2;
 }

@@ -37,9 +37,10 @@ struct InitPlan {
   int stdin_fd = -1;   // Detached only.
   int output_fd = -1;  // Detached only: stdout and stderr.
   const sigset_t* signal_mask = nullptr;
-  int go_fd = -1;           // cryo -> init: one byte when cryo is ready; closes when cryo dies.
+  int go_fd = -1;           // cryo -> init: one byte when cryo is ready (detached); closes when cryo dies.
+  int cryo_go_fd = -1;      // Attached: cryo's end of the go socket, whose copy the init closes.
   int failure_fd = -1;      // init -> cryo: the failed step, or end-of-file on exec.
-  int report_fd = -1;       // intermediate -> cryo: the init's PID or an error.
+  int report_fd = -1;       // intermediate -> cryo: the init's PID or an error (detached).
 };
 
 [[noreturn]] void init_failed(const InitPlan& plan, InitStep step, int err) {
@@ -49,19 +50,20 @@ struct InitPlan {
 
 // Runs as PID 1 of the new namespaces and ends in the workload (or _exit).
 [[noreturn]] void become_init(const InitPlan& plan) {
-  // cryo reads the intermediate's report until end-of-file; this copy must not hold it open.
-  ::close(plan.report_fd);
-  char go = 0;
-  ssize_t got;
-  do {
-    got = ::read(plan.go_fd, &go, 1);
-  } while (got < 0 && errno == EINTR);
-  if (got != 1) ::_exit(1);  // cryo gave up on this launch, or died: nobody is waiting for us.
-  if (!plan.detach) {
-    // Attached, the tree must not outlive cryo. The parent-death signal follows the real parent,
-    // which is cryo only now that the intermediate has exited and cryo (a subreaper) adopted us.
+  if (plan.detach) {
+    // cryo reads the intermediate's report until end-of-file; this copy must not hold it open.
+    ::close(plan.report_fd);
+    char go = 0;
+    ssize_t got;
+    do {
+      got = ::read(plan.go_fd, &go, 1);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) ::_exit(1);  // cryo gave up on this launch, or died: nobody is waiting for us.
+  } else {
+    // Attached, cryo created us itself and the tree must not outlive it. If cryo died before the
+    // prctl, no signal will come: the socket says so once this copy of cryo's end is closed.
+    ::close(plan.cryo_go_fd);
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) init_failed(plan, InitStep::kParentDeathSignal, errno);
-    // If cryo died between sending the byte and the prctl, no signal will come; the socket says so.
     pollfd peer{plan.go_fd, POLLIN, 0};
     if (::poll(&peer, 1, 0) > 0 && (peer.revents & POLLHUP)) ::_exit(1);
   }
@@ -88,12 +90,15 @@ struct InitPlan {
 // namespace of the caller's future children, and doing it here keeps cryo's own in the host's.
 // It creates the init (the first and only process to enter the new time namespace, which freezes
 // the offsets) and exits, so that the init is adopted by cryo (attached) or by the host's init.
+Error with_root_hint(Error error) {
+  if (error.err == EPERM && error.hint.empty()) return error.with_hint("run cryo as root (it needs CAP_SYS_ADMIN)");
+  return error;
+}
+
 [[noreturn]] void run_intermediate(const NamespaceInitRequest& request, const InitPlan& plan) {
   auto init = clone_namespace_init(request);
   if (!init) {
-    Error error = init.error();
-    if (error.err == EPERM && error.hint.empty()) error = error.with_hint("run cryo as root (it needs CAP_SYS_ADMIN)");
-    (void)launch_report::write_error(plan.report_fd, error);
+    (void)launch_report::write_error(plan.report_fd, with_root_hint(init.error()));
     ::_exit(1);
   }
   if (*init == 0) become_init(plan);
@@ -132,6 +137,31 @@ Result<Channel> make_pipe(const std::string& what) {
 void reap(pid_t pid) {
   while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
+}
+
+// Attached: cryo creates the init itself, as unshare(1) does. Its own time namespace for children
+// changes with it, which no later child of `cryo run` minds (it has none), and the init is its
+// child from the start: no intermediate to wait for, no go byte, and the init's PID is cryo's to
+// reap, so it names the init until then.
+Result<pid_t> launch_attached(const std::string& command, const NamespaceInitRequest& request, InitPlan& plan,
+                              Channel& failure, Channel& go) {
+  plan.cryo_go_fd = go.write.get();
+  auto init = clone_namespace_init(request);
+  if (!init) return fail(with_root_hint(init.error()));
+  if (*init == 0) become_init(plan);
+  pid_t pid = *init;
+  failure.write.reset();
+  go.read.reset();
+  auto init_failure = launch_report::read_init_failure(failure.read.get());
+  if (!init_failure || *init_failure) {
+    // An init that reported a failure exits by itself; one that did not report is killed.
+    if (!init_failure) ::kill(pid, SIGKILL);
+    reap(pid);
+    if (!init_failure) return fail(init_failure.error());
+    return fail(init_failure_error(**init_failure, command));
+  }
+  logging::get("ns")->info("started '{}' as pid 1 of new namespaces, host pid {}", command, pid);
+  return pid;
 }
 
 }  // namespace
@@ -173,13 +203,13 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   plan.failure_fd = failure.write.get();
   plan.go_fd = go.read.get();
 
-  // Attached, cryo must be the init's parent to wait for it, but the init's creator (the
-  // intermediate) exits at once: as a child subreaper, cryo adopts it.
-  if (!spec.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail_errno("prctl(PR_SET_CHILD_SUBREAPER)");
-
-  ASSIGN_OR_RETURN(ClockOffsets own, own_timens_offsets());
-  ClockOffsets offsets = resolve_clock_offsets(spec.clocks, kernel_clock_ns(CLOCK_BOOTTIME, own),
-                                               kernel_clock_ns(CLOCK_MONOTONIC, own), own);
+  // Without a request every offset is zero, whatever cryo's own namespace: no need to read it.
+  ClockOffsets offsets;
+  if (spec.clocks.uptime_ns || spec.clocks.boottime_offset_ns || spec.clocks.monotonic_offset_ns) {
+    ASSIGN_OR_RETURN(ClockOffsets own, own_timens_offsets());
+    offsets = resolve_clock_offsets(spec.clocks, kernel_clock_ns(CLOCK_BOOTTIME, own),
+                                    kernel_clock_ns(CLOCK_MONOTONIC, own), own);
+  }
   log->debug("time namespace offsets: monotonic {} ns, boottime {} ns", offsets.monotonic_ns, offsets.boottime_ns);
   NamespaceInitRequest request;
   request.clocks = offsets;
@@ -187,6 +217,7 @@ Result<pid_t> launch(const LaunchSpec& spec) {
   // so a dump can tell what the tree holds (and refuses what it cannot dump) instead of sharing the host's.
   request.own_ipc = true;
   request.own_uts = spec.hostname.has_value();
+  if (!spec.detach) return launch_attached(spec.argv[0], request, plan, failure, go);
 
   pid_t helper = ::fork();
   if (helper < 0) return fail_errno("fork");
@@ -210,7 +241,6 @@ Result<pid_t> launch(const LaunchSpec& spec) {
     // A launch that fails after this point leaves nothing running. An init that reported a failure
     // exits by itself.
     if (!init_reported) ::syscall(SYS_pidfd_send_signal, init_fd.get(), SIGKILL, nullptr, 0);
-    if (!spec.detach) reap(pid);
   });
 
   const char go_byte = 'g';

@@ -19,8 +19,8 @@ struct LaunchSpec {
   ClockRequest clocks;
   std::optional<std::string> hostname;  // Given: the tree gets its own UTS namespace with this name.
   // Detached: the init is not left a child of cryo, it leads its own session, and its stdio goes to
-  // log_path (appended, created 0600) or /dev/null. Attached: stdio is inherited, cryo becomes the
-  // init's parent, and the init is killed if cryo dies.
+  // log_path (appended, created 0600) or /dev/null. Attached: stdio is inherited, cryo creates the
+  // init itself (so it is its parent), and the init is killed if cryo dies.
   bool detach = false;
   std::string log_path;
   // The signal mask the workload starts with; unset keeps the caller's.
@@ -28,8 +28,8 @@ struct LaunchSpec {
 };
 
 // Launches the workload and returns its host PID once it has been exec'd. Attached, the init is a
-// child of the calling process (which becomes a child subreaper for that) and the caller must reap
-// it. A command that cannot be executed is an error naming it with exit status 127 (not found) or
+// child of the calling process, whose time namespace for children becomes the init's, and the
+// caller must reap it. A command that cannot be executed is an error naming it with exit status 127 (not found) or
 // 126 (found but not executable), like a shell; an offset the kernel refuses names the clock.
 Result<pid_t> launch(const LaunchSpec& spec);
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the .deb with CPack into a scratch directory and checks it as a user would meet it:
 #  - its control fields (name, version from the project, architecture, section, maintainer,
-#    description) and its files (the binary, cryo.1 and a page per command of `cryo --help`, the
+#    description) and its files (cryo, the cryo-core it execs, cryo.1 and a page per command of `cryo --help`, the
 #    bash completion);
-#  - its Depends: each shared library the binary needs (ELF NEEDED, found with ldd) belongs to a
+#  - its Depends: each shared library cryo-core needs (cryo itself is static) (ELF NEEDED, found with ldd) belongs to a
 #    package that Depends names, and Depends names no package that provides none of them;
 #  - unpacked with dpkg-deb -x, the binary runs: --version, and `cryo check` with the built binary's
 #    verdict; the man pages render and the completion parses;
@@ -49,6 +49,7 @@ has_file() {  # has_file PATH MODE-PATTERN
   grep -qE "^$2 \./${1//./\\.}$" <<<"$contents" || fail "the package has no $1 (mode $2)"
 }
 has_file usr/bin/cryo '-rwxr-xr-x'
+has_file usr/libexec/cryo/cryo-core '-rwxr-xr-x'
 has_file usr/share/bash-completion/completions/cryo '-rw-r--r--'
 has_file usr/share/man/man1/cryo.1.gz '-rw-r--r--'
 commands=$(help_commands "$cryo")
@@ -58,17 +59,20 @@ has_file usr/share/doc/cryo/README.md '-rw-r--r--'
 # Unpacked: the binary, its libraries and Depends.
 dpkg-deb -x "$deb" "$scratch/root"
 packaged=$scratch/root/usr/bin/cryo
+packaged_core=$scratch/root/usr/libexec/cryo/cryo-core
 file -b "$packaged" | grep -q 'not stripped' && fail "usr/bin/cryo is not stripped"
+file -b "$packaged_core" | grep -q 'not stripped' && fail "usr/libexec/cryo/cryo-core is not stripped"
+objdump -p "$packaged" | grep -q NEEDED && fail "usr/bin/cryo needs shared libraries: it should be static"
 depends=$(field Depends)
 # The package names in Depends, without versions, one a line.
 depend_names=$(tr ',|' '\n\n' <<<"$depends" | sed 's/([^)]*)//; s/^ *//; s/ *$//' | grep .)
-mapfile -t needed < <(objdump -p "$packaged" | awk '$1 == "NEEDED" { print $2 }')
+mapfile -t needed < <(objdump -p "$packaged_core" | awk '$1 == "NEEDED" { print $2 }')
 ((${#needed[@]} >= 5)) || fail "objdump finds only ${#needed[@]} NEEDED libraries: ${needed[*]}"
 # Each library's package, and the names it answers to: itself and what it Provides (a shlibs file
 # may name a virtual package, such as libspdlog1.10-fmt9 of libspdlog1.10).
 owners=() answers=''
 for lib in "${needed[@]}"; do
-  path=$(ldd "$packaged" | awk -v lib="$lib" '$1 == lib { print $3 }')
+  path=$(ldd "$packaged_core" | awk -v lib="$lib" '$1 == lib { print $3 }')
   [[ -n $path && -e $path ]] || { fail "ldd does not resolve $lib"; continue; }
   owner=''
   # With merged /usr a library is registered under /lib or /usr/lib, whichever its package used.
@@ -112,6 +116,7 @@ grep -q '^Inst cryo ' <<<"$simulated" || fail "apt-get install --simulate would 
 mkdir "$scratch/layers" "$scratch/merged" "$scratch/pkg"
 cp "$deb" "$scratch/pkg/"
 cp "$packaged" "$scratch/pkg/cryo.unpacked"
+cp "$packaged_core" "$scratch/pkg/cryo-core.unpacked"
 host_cryo_before=$(stat -c '%i %Y' /usr/bin/cryo 2>/dev/null || echo absent)
 cat >"$scratch/install.sh" <<'EOF'
 set -euo pipefail
@@ -131,6 +136,8 @@ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-ins
 chroot "$root" env PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -ec '
   [ "$(command -v cryo)" = /usr/bin/cryo ] || { echo "FAIL: cryo is not on PATH after the install" >&2; exit 1; }
   cmp -s /usr/bin/cryo /pkg/cryo.unpacked || { echo "FAIL: /usr/bin/cryo is not the packaged binary" >&2; exit 1; }
+  cmp -s /usr/libexec/cryo/cryo-core /pkg/cryo-core.unpacked ||
+    { echo "FAIL: /usr/libexec/cryo/cryo-core is not the packaged binary" >&2; exit 1; }
   dpkg-query -W -f "\${Status}\n" cryo | grep -q "install ok installed" || { echo "FAIL: dpkg does not list cryo" >&2; exit 1; }
   cryo check >/dev/null || [ $? -eq 1 ] || { echo "FAIL: the installed cryo check failed to run" >&2; exit 1; }
   for page in cryo cryo-dump cryo-restore; do

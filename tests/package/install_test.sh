@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `cmake --install` puts every file in its usual place, under DESTDIR with --prefix /usr (as a
-# package build does) and under a plain --prefix: the binary in bin/, cryo.1 and a page per command
+# package build does) and under a plain --prefix: cryo in bin/, the cryo-core it execs for every
+# command but run in libexec/cryo/, cryo.1 and a page per command
 # of `cryo --help` in share/man/man1/, the bash completion in share/bash-completion/completions/,
 # where bash-completion's loader finds it; the installed binary runs and man finds its pages.
 #   install_test.sh CRYO_BINARY BUILD_DIR
@@ -16,6 +17,7 @@ version=$("$cryo" --version)
 check_tree() {  # check_tree PREFIX-ON-DISK
   local prefix=$1
   [[ -x $prefix/bin/cryo ]] || fail "no executable $prefix/bin/cryo"
+  [[ -x $prefix/libexec/cryo/cryo-core ]] || fail "no executable $prefix/libexec/cryo/cryo-core"
   [[ $("$prefix/bin/cryo" --version) == "$version" ]] || fail "$prefix/bin/cryo --version is not '$version'"
   for page in cryo $(printf 'cryo-%s ' $commands); do
     [[ -f $prefix/share/man/man1/$page.1.gz ]] || fail "no $prefix/share/man/man1/$page.1.gz"
