@@ -41,9 +41,12 @@ check_page() {
 check_page "$mandir/cryo.1"
 commands=$(help_commands "$cryo")
 [[ -n $commands ]] || fail "'cryo --help' lists no subcommands"
+# Read once into a variable: `grep -q` in a pipe may exit before the page is all written, and
+# pipefail then takes sed's SIGPIPE for a missing command.
+cryo_page=$(page_text "$mandir/cryo.1")
 for command in $commands; do
   check_page "$mandir/cryo-$command.1" "$command"
-  page_text "$mandir/cryo.1" | grep -q "^$command$" ||
+  grep -qx "$command" <<<"$cryo_page" ||
     fail "cryo.1 does not list command $command under COMMANDS"
 done
 ((failures == 0)) || { echo "$failures problem(s)" >&2; exit 1; }
