@@ -457,13 +457,7 @@ while :; do sleep 0.1; done
 TEST(CheckpointPrograms, StressNgStressorsFinishWithTheirOwnChecksPassing) {
   if (::access("/usr/bin/stress-ng", X_OK) != 0) GTEST_SKIP() << "stress-ng is not installed (scripts/install-deps.sh installs it)";
   CheckpointSession session;
-  std::string init = write_script(session, "init.sh", kStressNgInit);
-  pid_t started = session.start_command({"/bin/sh", init, session.dir().path()});
-  ASSERT_GT(started, 0);
-  ASSERT_TRUE(session.dump_ok(started, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  expect_program_survives(session, {"/bin/sh", write_script(session, "init.sh", kStressNgInit), session.dir().path()});
 }
 
 // Erlang's BEAM (Debian's erlang-base): its schedulers, timer wheel and ETS table. An Erlang
@@ -505,13 +499,7 @@ TEST(CheckpointPrograms, ErlangVmTicksOnWithItsEtsTable) {
   if (::access("/usr/bin/erl", X_OK) != 0) GTEST_SKIP() << "erlang is not installed (scripts/install-deps.sh installs erlang-base)";
   CheckpointSession session;
   write_script(session, "ticker.erl", kErlangTicker);
-  std::string init = write_script(session, "init.sh", kErlangInit);
-  pid_t started = session.start_command({"/bin/sh", init, session.dir().path()});
-  ASSERT_GT(started, 0);
-  ASSERT_TRUE(session.dump_ok(started, session.image_path()));
-  pid_t restored = session.restore_ok(session.image_path());
-  ASSERT_GT(restored, 0);
-  session.expect_pass_after_check(restored);
+  expect_program_survives(session, {"/bin/sh", write_script(session, "init.sh", kErlangInit), session.dir().path()});
 }
 
 }  // namespace
