@@ -187,9 +187,9 @@ Result<image::MemoryMap> collect_memory_map(pid_t pid, const std::vector<MapsEnt
       set_identity(st, vma->mutable_file());
     } else if (is_special(kind) || kind == image::VMA_ANON_PRIVATE) {
       // Anonymous memory keeps its name ([heap], [stack], [anon:...]) for messages; restore
-      // rebuilds it from the kind alone. A private /dev/zero mapping is recorded as plain anonymous memory.
+      // rebuilds it from the kind alone. A private /dev/zero mapping is anonymous memory to the
+      // kernel, but /proc/PID/maps names the file, so restore maps it from /dev/zero again.
       if (e.path.starts_with("[")) vma->set_path(e.path);
-      // Anonymous memory to the kernel, but /proc/PID/maps shows the file: mapped from it again.
       if (e.path == "/dev/zero") vma->set_dev_zero(true);
     }
   }

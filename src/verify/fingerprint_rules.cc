@@ -97,7 +97,8 @@ constexpr Normalisation kNormalised[] = {
     {"maps", "range", Rule::AdjacentMerged,
      "adjacent mappings with the same attributes are one to the process; the kernel keeps them apart by their history "
      "(anonymous memory faulted before and after a fork has different anon_vmas) and merges them when restore maps "
-     "them again: both sides are compared with such neighbours merged. VmFlags gu is sticky (Linux 6.18): neighbours "
+     "them again: both sides are compared with such neighbours merged. Neighbours of one file merge where their offsets "
+     "continue (a child forked from a parent that mlocked part of its text keeps that part apart). VmFlags gu is sticky (Linux 6.18): neighbours "
      "that differ only in it merge into one that has it, so it does not keep them apart"},
     {"maps", "file", Rule::RecreatedInode,
      "memfds, shared anonymous memory and deleted files are recreated, with new inodes; a named file is the one at its "
