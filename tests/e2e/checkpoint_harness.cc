@@ -200,6 +200,12 @@ std::vector<pid_t> children_of(pid_t pid) {
   return children;
 }
 
+CommandResult restore_under_open_file_limit(const std::string& image, int nofile) {
+  std::string limit = "--nofile=" + std::to_string(nofile) + ":" + std::to_string(nofile);
+  return run_command({"/usr/bin/setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource", "/usr/bin/prlimit", limit,
+                      CRYO_BINARY, "restore", "-D", image, "--detach"});
+}
+
 void expect_one_clear_error(const CommandResult& result, const std::string& must_mention) {
   EXPECT_NE(result.status, 0) << "cryo succeeded; stdout: " << result.out;
   EXPECT_NE(result.status, -1) << "cryo timed out";

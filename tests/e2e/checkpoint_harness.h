@@ -96,6 +96,10 @@ class CheckpointSession {
 // Host PIDs of the direct children of `pid`.
 std::vector<pid_t> children_of(pid_t pid);
 
+// Runs `cryo restore -D image --detach` without CAP_SYS_RESOURCE (which this machine kind lacks
+// anyway) under an open-file limit of `nofile`, soft and hard, which cryo then cannot raise.
+CommandResult restore_under_open_file_limit(const std::string& image, int nofile);
+
 // Expects a failed cryo command: non-zero exit, exactly one line "cryo: error: ..." on stderr
 // that contains `must_mention`.
 void expect_one_clear_error(const CommandResult& result, const std::string& must_mention);

@@ -73,8 +73,7 @@ TEST(MemoryObjects, ManyPiecesOfSharedMemoryNeedOpenFilesARestoreUnderALowLimitS
   pid_t init = session.start("cr_shmem_pieces", {"--pieces=300"});
   ASSERT_GT(init, 0);
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  auto result = run_command({"/usr/bin/setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource", "/usr/bin/prlimit",
-                             "--nofile=200:200", CRYO_BINARY, "restore", "-D", session.image_path(), "--detach"});
+  auto result = restore_under_open_file_limit(session.image_path(), 200);
   expect_one_clear_error(result, "open-file limit of 200");
   session.expect_nothing_left_running();
   pid_t restored = session.restore_ok(session.image_path());

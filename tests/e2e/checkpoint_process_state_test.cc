@@ -79,8 +79,7 @@ TEST(CheckpointLimits, AHardLimitCryoCannotRaiseIsRefusedNotLowered) {
   pid_t init = session.start("cr_limits");
   ASSERT_GT(init, 0);
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
-  auto result = run_command({"/usr/bin/setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource", "/usr/bin/prlimit",
-                             "--nofile=250:250", CRYO_BINARY, "restore", "-D", session.image_path(), "--detach"});
+  auto result = restore_under_open_file_limit(session.image_path(), 250);
   expect_one_clear_error(result, "RLIMIT_NOFILE of 300");
   session.expect_nothing_left_running();
 }
