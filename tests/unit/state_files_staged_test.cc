@@ -28,8 +28,11 @@ TEST(StagedFiles, MoveFdAboveKeepsTheOpenFileAndClosesTheOldNumber) {
 }
 
 TEST(StagedFiles, OnlyKindsStagedByTheirOwnIdHaveAStageStep) {
-  for (const FdKindOps& ops : fd_kinds())
-    if (ops.stage) EXPECT_EQ(ops.sharing, FdSharing::Staged) << ops.name;
+  for (const FdKindOps& ops : fd_kinds()) {
+    if (ops.stage) {
+      EXPECT_EQ(ops.sharing, FdSharing::Staged) << ops.name;
+    }
+  }
 }
 
 }  // namespace

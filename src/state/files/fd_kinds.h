@@ -39,7 +39,7 @@ struct FdCollect {
 struct FdInstall {
   // The tree's time namespace offsets as seen from the caller's clocks: zero inside the tree's time
   // namespace, the new offsets in the helper outside it.
-  ClockOffsets tree_minus_caller;
+  ClockOffsets tree_minus_caller = {};
   const ImageSet* images = nullptr;        // The whole image, when installed for a process of the tree.
   const ProcessImage* process = nullptr;   // The process it is installed in, or nullptr in the helper.
   const StagedFds* staged = nullptr;       // What the helper staged (memory objects ...), once it has.
@@ -57,7 +57,7 @@ enum class FdSharing {
 struct FdKindOps {
   image::FdKind kind;
   std::string_view name;         // What messages call the kind.
-  std::string_view anon_inode;   // Dump: the NAME of the "anon_inode:[NAME]" links of its fds, or empty.
+  std::string_view anon_inode = {};  // Dump: the NAME of the "anon_inode:[NAME]" links of its fds, or empty.
   FdSharing sharing = FdSharing::OpenedOnce;
   // Dump: fills the kind state of `out` (its kind is set) from what the kernel shows.
   Result<> (*collect)(const FdCollect& in, image::Fd& out) = nullptr;
