@@ -50,4 +50,9 @@ void die_point_in_injected_call() {
   if (wanted > 0 && ++calls == wanted) ::kill(::getpid(), SIGKILL);
 }
 
+long test_delay_ms(const char* variable) {
+  const char* value = std::getenv(variable);
+  return value ? std::max(0L, std::strtol(value, nullptr, 10)) : 0;
+}
+
 }  // namespace cryo

@@ -42,4 +42,17 @@ inline constexpr const char* kVdsoRedirectVariable = "CRYO_TEST_VDSO_REDIRECT";
 // nothing in the background, so the tests can kill it while pages are still missing.
 inline constexpr const char* kLazyHoldVariable = "CRYO_TEST_LAZY_HOLD";
 
+// A fifth: with CRYO_TEST_RELEASE_GAP_MS=<n>, restore waits n ms after releasing the first thread
+// (the init's) before it releases the others, so the tests can let a released process act on
+// processes cryo still holds, as it may by chance on a loaded machine.
+inline constexpr const char* kReleaseGapVariable = "CRYO_TEST_RELEASE_GAP_MS";
+
+// A sixth: with CRYO_TEST_TIMER_READ_DELAY_MS=<n>, dump waits n ms before it reads a process's
+// timers, so the tests can make a timer expire between the read of its pending signals and the
+// read of the timers, as one may by chance.
+inline constexpr const char* kTimerReadDelayVariable = "CRYO_TEST_TIMER_READ_DELAY_MS";
+
+// The number of milliseconds one of these variables gives, 0 when unset.
+long test_delay_ms(const char* variable);
+
 }  // namespace cryo

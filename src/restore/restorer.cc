@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "base/dir_fd.h"
@@ -19,6 +20,7 @@
 #include "image/signing_keys.h"
 #include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
+#include "ptrace/reap.h"
 #include "restore/cgroups.h"
 #include "restore/fork_footprint.h"
 #include "restore/host_check.h"
@@ -46,6 +48,30 @@ std::vector<pid_t> tids_of(const std::vector<std::unique_ptr<Tracee>>& tracees) 
   std::vector<pid_t> tids;
   for (const auto& tracee : tracees) tids.push_back(tracee->tid());
   return tids;
+}
+
+// Detaches every restored thread, which then runs on its own. The first ones released may end
+// others before their turn, and rightly so: a stress-ng stressor whose time is up SIGKILLs its
+// helper child, a thread's exit_group ends its siblings. Such a thread is no longer stopped
+// (PTRACE_DETACH fails with ESRCH) but dying: it is collected here, so that its parent, not cryo,
+// gets its exit status. One that is neither stopped nor dying is an error.
+Result<> release_threads(std::vector<std::unique_ptr<Tracee>>& tracees) {
+  std::vector<pid_t> ended;
+  const long gap_ms = test_delay_ms(kReleaseGapVariable);
+  for (auto& tracee : tracees) {
+    auto detached = tracee->detach();
+    if (gap_ms > 0 && &tracee == &tracees.front()) std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
+    if (detached) continue;
+    if (detached.error().err != ESRCH) return fail(detached.error().context("release"));
+    tracee->abandon();
+    ended.push_back(tracee->tid());
+  }
+  if (ended.empty()) return {};
+  logging::get("restore")->debug("{} threads ended by the tree itself during the release", ended.size());
+  std::vector<pid_t> left = reap_killed(std::move(ended), std::chrono::seconds(2));
+  if (!left.empty())
+    return fail("release: tid " + std::to_string(left.front()) + " could not be detached and did not end (a bug of cryo)");
+  return {};
 }
 
 // Every problem of the image and of this host, in one error.
@@ -340,11 +366,9 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
     tree.kill(tids_of(tracees));
     return fail(stopped.error());
   }
-  for (auto& tracee : tracees) {
-    if (auto detached = tracee->detach(); !detached) {
-      tree.kill(tids_of(tracees));
-      return fail(detached.error().context("release"));
-    }
+  if (auto released = release_threads(tracees); !released) {
+    tree.kill(tids_of(tracees));
+    return fail(released.error());
   }
   tree.release();
   if (lazy) lazy->release(tree.root(), images.find(1) ? images.find(1)->core.pdeath_signal() : 0);
