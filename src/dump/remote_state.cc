@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <thread>
 
+#include "base/fault_injection.h"
 #include "base/logging.h"
 #include "base/page_size.h"
 #include "kernel/kernel_abi.h"
@@ -30,8 +32,7 @@ namespace {
 // Layout of the scratch page: where each injected call writes its answer.
 constexpr uint64_t kSigactionsAt = 0;
 constexpr uint64_t kAltstackAt = kSigactionsAnswerSize;
-constexpr uint64_t kItimersAt = kAltstackAt + 64;
-constexpr uint64_t kTidAddressAt = kItimersAt + kItimersAnswerSize;
+constexpr uint64_t kTidAddressAt = kAltstackAt + 64;
 constexpr uint64_t kThreadFlagsAt = kTidAddressAt + kClearChildTidAnswerSize;
 constexpr uint64_t kProcessFlagsAt = kThreadFlagsAt + kThreadFlagsAnswerSize;
 // Then, for each thread but the leader, its sigaltstack, clear_child_tid, parent-death signal and
@@ -81,6 +82,28 @@ Result<uint32_t> mlockall_flags_shown_by(pid_t tid, uint64_t scratch) {
   return fail("pid " + std::to_string(tid) + ": the scratch page at " + std::to_string(scratch) + " is not in its smaps");
 }
 
+// The tree is frozen, its timers are not: one may expire after collect_process_core read the
+// pending signals and before its own time is read here. Its signal would then be in neither, and
+// never come after the restore (a stress-ng stressor whose alarm is lost spins forever). So the
+// pending signals are read again after the timers, and while they changed, both are read again:
+// what is kept is a pair of reads with no signal in between.
+Result<> collect_timers_and_their_signals(RemoteTask& task, std::vector<Tracee>& threads, image::ProcessCore& core) {
+  if (long ms = test_delay_ms(kTimerReadDelayVariable)) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    RETURN_IF_ERROR(ask_itimers(task.syscalls(), task.scratch()));
+    ASSIGN_OR_RETURN(std::string answer, task.read_scratch());
+    core.clear_itimers();
+    read_itimers(answer.data(), core);
+    RETURN_IF_ERROR(collect_posix_timer_times(task, core));
+    ASSIGN_OR_RETURN(bool changed, refresh_pending_signals(threads, core));
+    if (!changed) return {};
+    if (attempt == kAttempts)
+      return fail(make_error("pid " + std::to_string(threads.front().tid()) + ": its pending signals changed " + std::to_string(kAttempts) +
+                             " times while cryo read its timers; try the dump again"));
+  }
+}
+
 }  // namespace
 
 Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads, image::ProcessCore& core) {
@@ -107,7 +130,6 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     ASSIGN_OR_RETURN(state.mlockall_flags, mlockall_flags_shown_by(tid, scratch));
     RETURN_IF_ERROR(ask_sigactions(remote, scratch + kSigactionsAt));
     RETURN_IF_ERROR(ask_sigaltstack(remote, scratch + kAltstackAt));
-    RETURN_IF_ERROR(ask_itimers(remote, scratch + kItimersAt));
     RETURN_IF_ERROR(ask_clear_child_tid(remote, scratch + kTidAddressAt));
     RETURN_IF_ERROR(ask_thread_flags(remote, scratch + kThreadFlagsAt, thread_core));
     RETURN_IF_ERROR(ask_process_flags(remote, scratch + kProcessFlagsAt, core));
@@ -125,7 +147,6 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     if (read) page = std::move(*read);
     else collected = fail(read.error());
   }
-  if (collected) collected = collect_posix_timer_times(task, core);
   for (size_t first = 1; collected && first < threads.size(); first += kThreadsPerPage) {
     size_t count = std::min(kThreadsPerPage, threads.size() - first);
     collected = collect_thread_registrations(threads, first, count, sites, scratch, core);
@@ -137,6 +158,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     }
     for (size_t i = 0; i < count; ++i) read_thread_registrations(*read, i, *core.mutable_threads(static_cast<int>(first + i)));
   }
+  if (collected) collected = collect_timers_and_their_signals(task, threads, core);
   // Unmapped on every path that mapped it: a leftover page would change the process's memory map.
   auto unmapped = task.unmap_scratch();
   if (!collected) return fail(collected.error());
@@ -144,7 +166,6 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
 
   read_sigactions(page.data() + kSigactionsAt, core);
   read_sigaltstack(page.data() + kAltstackAt, thread_core);
-  read_itimers(page.data() + kItimersAt, core);
   read_clear_child_tid(page.data() + kTidAddressAt, thread_core);
   read_thread_flags(page.data() + kThreadFlagsAt, thread_core);
   read_process_flags(page.data() + kProcessFlagsAt, core);

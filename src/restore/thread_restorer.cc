@@ -127,7 +127,7 @@ Result<> create_threads(RemoteTask& leader, const ProcessImage& process, PidMeth
                   " (another task was created in between)");
     ASSIGN_OR_RETURN_CTX(RemoteTask task, RemoteTask::join(*threads.back(), leader), where);
     RETURN_IF_ERROR(restore_thread_registrations(task, image));
-    RETURN_IF_ERROR(restore_thread_pending_signals(task, core.pid(), image));
+    RETURN_IF_ERROR(restore_thread_pending_signals(task, core, image));
     // The guard of `task` puts the thread's registers back; finish_thread sets the final ones.
   }
   RETURN_IF_ERROR_CTX(leader.tracee().set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL), "stop tracing the threads it clones");

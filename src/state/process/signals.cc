@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+
+#include "state/process/timers.h"
 
 namespace cryo {
 namespace {
@@ -13,6 +16,14 @@ int siginfo_signo(const std::string& info) {
   int signo = 0;
   std::memcpy(&signo, info.data(), sizeof signo);
   return signo;
+}
+
+// Puts `now` in place of `held` unless they are the same; true if it did.
+bool replace_if_changed(google::protobuf::RepeatedPtrField<std::string>& held, const std::vector<std::string>& now) {
+  if (std::equal(held.begin(), held.end(), now.begin(), now.end())) return false;
+  held.Clear();
+  for (const auto& siginfo : now) held.Add(std::string(siginfo));
+  return true;
 }
 
 }  // namespace
@@ -67,6 +78,17 @@ Result<> collect_shared_pending(Tracee& leader, image::ProcessCore& core) {
   return {};
 }
 
+Result<bool> refresh_pending_signals(std::vector<Tracee>& threads, image::ProcessCore& core) {
+  bool changed = false;
+  for (size_t i = 0; i < threads.size() && i < static_cast<size_t>(core.threads_size()); ++i) {
+    ASSIGN_OR_RETURN(auto pending, threads[i].peek_pending_signals(false));
+    changed |= replace_if_changed(*core.mutable_threads(static_cast<int>(i))->mutable_pending(), pending);
+  }
+  ASSIGN_OR_RETURN(auto shared, threads.front().peek_pending_signals(true));
+  changed |= replace_if_changed(*core.mutable_shared_pending(), shared);
+  return changed;
+}
+
 Result<> restore_sigactions(RemoteTask& task, const image::ProcessCore& core) {
   RETURN_IF_ERROR(task.require_no_traps("signal handlers"));
   for (const auto& action : core.sigactions()) {
@@ -96,20 +118,23 @@ Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& cor
   RETURN_IF_ERROR(task.require_no_traps("pending signals"));
   uint64_t pid = core.pid();
   for (const auto& info : core.shared_pending()) {
+    if (is_own_timer_signal(core, info)) continue;
     int signo = siginfo_signo(info);
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(info.data(), info.size()));
     RETURN_IF_ERROR_CTX(task.call("rt_sigqueueinfo", SYS_rt_sigqueueinfo, {pid, static_cast<uint64_t>(signo), remote}),
                         "pending signal " + std::to_string(signo));
   }
-  return restore_thread_pending_signals(task, core.pid(), core.threads(0));
+  return restore_thread_pending_signals(task, core, core.threads(0));
 }
 
-Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const image::ThreadCore& thread) {
+Result<> restore_thread_pending_signals(RemoteTask& task, const image::ProcessCore& core, const image::ThreadCore& thread) {
   // Only a thread may queue a signal with the si_code of tgkill (SI_TKILL) to itself, so each
   // thread queues its own.
   RETURN_IF_ERROR(task.require_no_traps("pending signals"));
+  uint32_t pid = core.pid();
   for (const auto& info : thread.pending()) {
+    if (is_own_timer_signal(core, info)) continue;
     int signo = siginfo_signo(info);
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(info.data(), info.size()));

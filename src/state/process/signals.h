@@ -31,6 +31,9 @@ void read_sigaltstack(const char* answer, image::ThreadCore& thread);
 Result<> collect_thread_signals(Tracee& tracee, image::ThreadCore& thread);
 // The signals pending for the whole process, seen from its leader.
 Result<> collect_shared_pending(Tracee& leader, image::ProcessCore& core);
+// Reads the pending signals of every thread (in the order of core.threads) and of the process
+// again; where they differ from what `core` holds, `core` takes the new ones. True if any changed.
+Result<bool> refresh_pending_signals(std::vector<Tracee>& threads, image::ProcessCore& core);
 
 // Handlers of real signals inside user space, pending signals as whole siginfo records of a
 // signal, stacks inside user space (signals_validation.cc).
@@ -44,6 +47,7 @@ Result<> restore_sigaltstack(RemoteTask& task, const image::ThreadCore& thread);
 // signal is blocked while injecting.
 Result<> restore_pending_signals(RemoteTask& task, const image::ProcessCore& core);
 // Re-queues the signals pending for one thread, from inside that thread (`task` runs in it).
-Result<> restore_thread_pending_signals(RemoteTask& task, uint32_t pid, const image::ThreadCore& thread);
+// Neither queues a timer's own signal: the timer sends it again (state/process/timers.h).
+Result<> restore_thread_pending_signals(RemoteTask& task, const image::ProcessCore& core, const image::ThreadCore& thread);
 
 }  // namespace cryo

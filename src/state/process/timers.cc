@@ -5,10 +5,12 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "kernel/process_memory.h"
 #include "kernel/proc_timers.h"
 
 namespace cryo {
@@ -39,23 +41,33 @@ Result<> collect_posix_timers(pid_t pid, const std::map<pid_t, uint32_t>& inside
 }
 
 Result<> collect_posix_timer_times(RemoteTask& task, image::ProcessCore& core) {
+  // Each timer's time left, then its clock's reading right after: together, its next expiry.
+  struct Answer {
+    kernel_abi::Itimerspec spec;
+    int64_t now_sec, now_nsec;
+  };
   RemoteSyscalls& remote = task.syscalls();
   uint64_t scratch = task.scratch();
-  const int per_area = static_cast<int>(task.scratch_size() / sizeof(kernel_abi::Itimerspec));
+  const int per_area = static_cast<int>(task.scratch_size() / sizeof(Answer));
   for (int first = 0; first < core.posix_timers_size(); first += per_area) {
     int count = std::min(per_area, core.posix_timers_size() - first);
     for (int i = 0; i < count; ++i) {
-      auto id = static_cast<uint64_t>(core.posix_timers(first + i).id());
-      RETURN_IF_ERROR(remote.call("timer_gettime(" + std::to_string(id) + ")", SYS_timer_gettime,
-                                  {id, scratch + static_cast<uint64_t>(i) * sizeof(kernel_abi::Itimerspec)}));
+      const auto& timer = core.posix_timers(first + i);
+      auto id = static_cast<uint64_t>(timer.id());
+      uint64_t at = scratch + static_cast<uint64_t>(i) * sizeof(Answer);
+      RETURN_IF_ERROR(remote.call("timer_gettime(" + std::to_string(id) + ")", SYS_timer_gettime, {id, at}));
+      RETURN_IF_ERROR(remote.call("clock_gettime(" + std::to_string(timer.clock_id()) + ")", SYS_clock_gettime,
+                                  {static_cast<uint64_t>(timer.clock_id()), at + offsetof(Answer, now_sec)}));
     }
     ASSIGN_OR_RETURN(std::string area, task.read_scratch());
     for (int i = 0; i < count; ++i) {
-      kernel_abi::Itimerspec spec;
-      std::memcpy(&spec, area.data() + static_cast<size_t>(i) * sizeof spec, sizeof spec);
+      Answer answer;
+      std::memcpy(&answer, area.data() + static_cast<size_t>(i) * sizeof answer, sizeof answer);
+      const kernel_abi::Itimerspec& spec = answer.spec;
       auto* timer = core.mutable_posix_timers(first + i);
       timer->set_value_ns(static_cast<uint64_t>(spec.value_sec) * 1000000000ull + static_cast<uint64_t>(spec.value_nsec));
       timer->set_interval_ns(static_cast<uint64_t>(spec.interval_sec) * 1000000000ull + static_cast<uint64_t>(spec.interval_nsec));
+      timer->set_read_at_ns(answer.now_sec * 1000000000 + answer.now_nsec);
     }
   }
   return {};
@@ -103,17 +115,70 @@ Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
   return {};
 }
 
+namespace {
+
+// A pending siginfo_t as the kernel fills it for a POSIX timer (x86-64 layout).
+struct TimerSiginfo {
+  int32_t signo, errno_value, code, pad;
+  int32_t timer_id, overrun;
+};
+
+bool timer_sent(const std::string& siginfo, const image::PosixTimer& timer) {
+  TimerSiginfo info;
+  if (siginfo.size() < sizeof info || timer.notify() == SIGEV_NONE) return false;
+  std::memcpy(&info, siginfo.data(), sizeof info);
+  return info.code == SI_TIMER && info.timer_id == timer.id() && info.signo == timer.signo();
+}
+
+bool own_signal_pending(const image::ProcessCore& core, const image::PosixTimer& timer) {
+  auto sent = [&](const auto& list) { return std::any_of(list.begin(), list.end(), [&](const std::string& s) { return timer_sent(s, timer); }); };
+  return sent(core.shared_pending()) || std::any_of(core.threads().begin(), core.threads().end(), [&](const auto& t) { return sent(t.pending()); });
+}
+
+// An absolute time on the timer's clock, already past in the restored tree, from which the timer
+// has expired: its last expiry before the dump (its next, less an interval), moved back by whole
+// intervals while that is still ahead of the tree's clock, so the kernel fires it at once and
+// goes on in the old phase. A one-shot timer expires at the clock's first nanosecond.
+Result<int64_t> past_expiry(RemoteTask& task, const image::PosixTimer& timer) {
+  auto interval = static_cast<int64_t>(timer.interval_ns());
+  if (interval == 0) return int64_t{1};
+  task.reset_scratch();
+  kernel_abi::Itimerspec unused{};
+  ASSIGN_OR_RETURN(uint64_t remote, task.put(&unused, sizeof unused));
+  RETURN_IF_ERROR(task.call("clock_gettime", SYS_clock_gettime, {static_cast<uint64_t>(timer.clock_id()), remote}));
+  int64_t now[2];
+  RETURN_IF_ERROR(read_process_memory(task.host_pid(), remote, now, sizeof now, "clock_gettime answer"));
+  int64_t now_ns = now[0] * 1000000000 + now[1];
+  int64_t at = timer.read_at_ns() + static_cast<int64_t>(timer.value_ns()) - interval;
+  if (at > now_ns) at -= ((at - now_ns) / interval + 1) * interval;
+  return std::max<int64_t>(at, 1);
+}
+
+}  // namespace
+
+bool is_own_timer_signal(const image::ProcessCore& core, const std::string& siginfo) {
+  return std::any_of(core.posix_timers().begin(), core.posix_timers().end(), [&](const auto& t) { return timer_sent(siginfo, t); });
+}
+
 Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
   // Armed with the time they had left: relative to the restored clocks, which continue from the
   // freeze under the default clock policy.
   for (const auto& timer : core.posix_timers()) {
-    if (timer.value_ns() == 0) continue;
+    std::string what = "POSIX timer " + std::to_string(timer.id());
+    int flags = 0;
+    uint64_t value_ns = timer.value_ns();
+    if (own_signal_pending(core, timer)) {
+      ASSIGN_OR_RETURN_CTX(int64_t at, past_expiry(task, timer), what);
+      flags = TIMER_ABSTIME;
+      value_ns = static_cast<uint64_t>(at);
+    }
+    if (value_ns == 0) continue;
     kernel_abi::Itimerspec spec{static_cast<int64_t>(timer.interval_ns() / 1000000000), static_cast<int64_t>(timer.interval_ns() % 1000000000),
-                          static_cast<int64_t>(timer.value_ns() / 1000000000), static_cast<int64_t>(timer.value_ns() % 1000000000)};
+                                static_cast<int64_t>(value_ns / 1000000000), static_cast<int64_t>(value_ns % 1000000000)};
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(&spec, sizeof spec));
-    RETURN_IF_ERROR_CTX(task.call("timer_settime", SYS_timer_settime, {static_cast<uint64_t>(timer.id()), 0, remote, 0}),
-                        "POSIX timer " + std::to_string(timer.id()));
+    RETURN_IF_ERROR_CTX(task.call("timer_settime", SYS_timer_settime, {static_cast<uint64_t>(timer.id()), static_cast<uint64_t>(flags), remote, 0}),
+                        what);
   }
   return {};
 }

@@ -37,7 +37,13 @@ void validate_timers(const image::ProcessCore& core, const image::ProblemSink& p
 // Restore. POSIX timers with their IDs, clocks and notifications, disarmed; while the process still
 // has cryo's capabilities (choosing the IDs may need them).
 Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core);
-// Arms them with the time they had left: last, since they count from then on.
+// True if `siginfo` (a pending siginfo_t record) was sent by one of the process's POSIX timers.
+// Restore does not queue a copy of such a signal: arm_posix_timers has the timer send it again, so
+// that the kernel holds it as the timer's own (one pending signal that gathers overruns, where a
+// copy would let the timer queue a second).
+bool is_own_timer_signal(const image::ProcessCore& core, const std::string& siginfo);
+// Arms them with the time they had left: last, since they count from then on. A timer whose own
+// signal was pending is armed to have expired already, in its old phase.
 Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core);
 Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core);
 

@@ -30,6 +30,7 @@ void validate_timers(const image::ProcessCore& core, const image::ProblemSink& p
     if (t.notify() != SIGEV_NONE && (t.signo() < 1 || t.signo() > 64)) problem(timer + ": signal " + std::to_string(t.signo()) + " is not a signal");
     if (by_thread && !tids.count(t.notify_tid())) problem(timer + " signals thread " + std::to_string(t.notify_tid()) + ", not one of the process's");
     if (t.value_ns() > kMaxTimerNs || t.interval_ns() > kMaxTimerNs) problem(timer + ": its time is out of range");
+    if (t.read_at_ns() < 0 || static_cast<uint64_t>(t.read_at_ns()) > kMaxTimerNs) problem(timer + ": its clock reading is out of range");
   }
   std::set<uint32_t> which;
   for (const auto& t : core.itimers())
