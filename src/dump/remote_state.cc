@@ -113,9 +113,10 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   auto log = logging::get("dump");
   ASSIGN_OR_RETURN(InjectionSites sites, InjectionSites::find(tid));
   if (!sites.resume) log->debug("pid {}: no resume path (vdso syscall and sigreturn); a death of cryo would harm it", tid);
-  // Pinning both sides to one CPU makes each injected syscall several times cheaper; without it
-  // the dump is only slower.
-  auto pin = CpuPin::pin(static_cast<pid_t>(::syscall(SYS_gettid)), tid);
+  // Cryo on the CPU the tracee wakes on makes each injected syscall several times cheaper; without
+  // it the dump is only slower. The tracee's own mask is left alone: a cryo killed now must not
+  // leave it pinned.
+  auto pin = CpuPin::pin_beside(static_cast<pid_t>(::syscall(SYS_gettid)), tid);
   if (!pin) log->debug("pid {}: not pinned to one CPU: {}", tid, pin.error().message);
   ASSIGN_OR_RETURN(RemoteSyscalls injected, sites.enter(thread));
   RemoteTask task = RemoteTask::adopt(thread, std::move(injected));

@@ -39,6 +39,8 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
   ASSIGN_OR_RETURN(s.start_stack, unum(28));
   ASSIGN_OR_RETURN(int64_t exit_signal, num(38));
   s.exit_signal = static_cast<int32_t>(exit_signal);
+  ASSIGN_OR_RETURN(int64_t processor, num(39));
+  s.processor = static_cast<int32_t>(processor);
   ASSIGN_OR_RETURN(s.start_data, unum(45));
   ASSIGN_OR_RETURN(s.end_data, unum(46));
   ASSIGN_OR_RETURN(s.start_brk, unum(47));

@@ -14,6 +14,7 @@
 #include "base/interrupt.h"
 #include "base/hex.h"
 #include "base/logging.h"
+#include "kernel/proc_stat.h"
 #include "kernel/process_memory.h"
 #include "ptrace/resume_frame.h"
 
@@ -207,6 +208,22 @@ Result<CpuPin> CpuPin::pin(pid_t tracer_tid, pid_t tracee_tid) {
   return pin;
 }
 
+Result<CpuPin> CpuPin::pin_beside(pid_t tracer_tid, pid_t tracee_tid) {
+  CpuPin pin;
+  cpu_set_t tracer_mask;
+  if (::sched_getaffinity(tracer_tid, sizeof tracer_mask, &tracer_mask) != 0) return fail_errno("sched_getaffinity(tracer)");
+  ASSIGN_OR_RETURN(ProcStat stat, read_proc_stat(tracee_tid));
+  if (stat.processor < 0 || stat.processor >= CPU_SETSIZE || !CPU_ISSET(stat.processor, &tracer_mask)) return pin;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(stat.processor, &one);
+  if (::sched_setaffinity(tracer_tid, sizeof one, &one) != 0) return fail_errno("sched_setaffinity(tracer)");
+  pin.tracer_ = tracer_tid;
+  pin.tracer_mask_.assign(reinterpret_cast<const char*>(&tracer_mask), sizeof tracer_mask);
+  pin.active_ = true;
+  return pin;
+}
+
 CpuPin::CpuPin(CpuPin&& other) noexcept
     : tracer_(other.tracer_),
       tracee_(other.tracee_),
@@ -216,7 +233,7 @@ CpuPin::CpuPin(CpuPin&& other) noexcept
 
 CpuPin::~CpuPin() {
   if (!active_) return;
-  ::sched_setaffinity(tracee_, tracee_mask_.size(), reinterpret_cast<const cpu_set_t*>(tracee_mask_.data()));
+  if (!tracee_mask_.empty()) ::sched_setaffinity(tracee_, tracee_mask_.size(), reinterpret_cast<const cpu_set_t*>(tracee_mask_.data()));
   ::sched_setaffinity(tracer_, tracer_mask_.size(), reinterpret_cast<const cpu_set_t*>(tracer_mask_.data()));
 }
 

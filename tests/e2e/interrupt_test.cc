@@ -60,6 +60,19 @@ struct BackgroundCryo {
 
 bool alive_not_zombie(pid_t pid) { return is_alive(pid); }
 
+// The CPUs each process of the tree may run on (init first, then its children), as /proc shows them.
+std::vector<std::string> cpu_masks(pid_t init) {
+  std::vector<pid_t> pids = {init};
+  for (pid_t child : children_of(init)) pids.push_back(child);
+  std::vector<std::string> masks;
+  for (pid_t pid : pids) {
+    std::string status = slurp("/proc/" + std::to_string(pid) + "/status");
+    auto at = status.find("Cpus_allowed_list:");
+    masks.push_back(at == std::string::npos ? "?" : status.substr(at, status.find('\n', at) - at));
+  }
+  return masks;
+}
+
 // Live processes of the tree: the init and its children (cr_forest and cr_signals have no deeper levels).
 int live_processes(pid_t init) {
   if (!alive_not_zombie(init)) return 0;
@@ -204,6 +217,7 @@ TEST(Interrupt, DumpKilledInsideAnInjectedSyscallLeavesEveryProcessRunning) {
     CheckpointSession session;
     pid_t init = session.start(tree->workload, tree->args);
     ASSERT_GT(init, 0);
+    const std::vector<std::string> masks = cpu_masks(init);
     int round = 0;
     // The single process: its first (mmap), a middle and its last (munmap) call. The forest: the
     // first calls of the init, of the first spinning child (its SSE registers are live) and of
@@ -228,6 +242,8 @@ TEST(Interrupt, DumpKilledInsideAnInjectedSyscallLeavesEveryProcessRunning) {
         EXPECT_EQ(dump.status, 128 + SIGKILL) << dump.err();
         EXPECT_FALSE(fs::exists(image + "/inventory.img"));
         EXPECT_EQ(live_processes(init), tree->processes) << "log:\n" << slurp(session.log_path());
+        // Not left pinned to the CPU cryo ran on.
+        EXPECT_EQ(cpu_masks(init), masks);
         for (const auto& d : temp_dirs_in(session.dir().path())) fs::remove_all(d);
       }
     }
