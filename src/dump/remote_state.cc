@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -104,6 +105,18 @@ Result<> collect_timers_and_their_signals(RemoteTask& task, std::vector<Tracee>&
   }
 }
 
+// A process under a tight address-space limit (stress-ng's rlimit stressor sets RLIMIT_AS to what
+// it uses) has no room for the page cryo must map to read its state: the error says so.
+Error explain_scratch_failure(const Error& error, const image::ProcessCore& core) {
+  if (error.err != ENOMEM) return error;
+  for (const auto& limit : core.rlimits()) {
+    if (limit.resource() != RLIMIT_AS || limit.cur() == ~uint64_t{0}) continue;
+    return error.with_hint("its address-space limit (RLIMIT_AS, " + std::to_string(limit.cur()) +
+                           " bytes) leaves no room for the one page cryo maps to read its state; raise it (prlimit --as) and dump again");
+  }
+  return error;
+}
+
 }  // namespace
 
 Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads, image::ProcessCore& core) {
@@ -125,7 +138,9 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   // Data only: every call runs from the vdso or the resume path, so no code is ever left where a
   // thread could run into it. (An int3 trampoline here would be faster, but a thread the kernel
   // detaches from a dead cryo while it runs one dies of the SIGTRAP.)
-  ASSIGN_OR_RETURN(uint64_t scratch, task.map_scratch(kPageSize, "scratch page"));
+  auto mapped = task.map_scratch(kPageSize, "scratch page");
+  if (!mapped) return fail(explain_scratch_failure(mapped.error(), core));
+  uint64_t scratch = *mapped;
   ProcessWideRemoteState state;
   auto body = [&]() -> Result<> {
     ASSIGN_OR_RETURN(state.mlockall_flags, mlockall_flags_shown_by(tid, scratch));

@@ -1,6 +1,8 @@
 // Open files and signal state survive dump and restore.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "e2e/checkpoint_harness.h"
 
 namespace cryo::e2e {
@@ -82,6 +84,19 @@ TEST(CheckpointLimits, AHardLimitCryoCannotRaiseIsRefusedNotLowered) {
   auto result = restore_under_open_file_limit(session.image_path(), 250);
   expect_one_clear_error(result, "RLIMIT_NOFILE of 300");
   session.expect_nothing_left_running();
+}
+
+// An address-space limit that leaves no room for the page the dump maps to read a process's state
+// is named in the refusal, with what to do; the tree runs on unharmed.
+TEST(CheckpointLimits, AnAddressSpaceLimitWithNoRoomLeftIsNamedInTheRefusal) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_limits", {"--tight-address-space=1"});
+  ASSERT_GT(init, 0);
+  auto dump = session.dump(init, session.image_path());
+  expect_one_clear_error(dump, "its address-space limit (RLIMIT_AS, ");
+  EXPECT_NE(dump.err.find("prlimit --as"), std::string::npos) << dump.err;
+  EXPECT_FALSE(std::ifstream(session.image_path() + "/inventory.img").good()) << "a refused dump left an image";
+  session.expect_pass_after_check(init);
 }
 
 }  // namespace

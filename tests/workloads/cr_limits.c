@@ -1,13 +1,15 @@
 // Checkpoint/restore workload: resource limits, umask and credentials of a process that dropped
 // privileges survive a restore.
 //
-//   cr_limits [--uid=N] [--gid=N]
+//   cr_limits [--uid=N] [--gid=N] [--tight-address-space]
 //
 // It lowers a set of soft and hard limits to values no default has, sets umask 0027 and, with
 // --uid/--gid, becomes that user (real, effective and saved ids, no supplementary groups), as a
 // daemon does after start-up. On SIGUSR1 it checks every limit with getrlimit, the umask, and its
 // ids. A dump of another user's process cannot use prlimit64 without CAP_SYS_RESOURCE, which this
-// machine lacks, so this also proves that the dump reads limits another way.
+// machine lacks, so this also proves that the dump reads limits another way. With
+// --tight-address-space it last sets RLIMIT_AS to the size it has mapped, leaving no room for one
+// more page (as stress-ng's rlimit stressor does).
 #define _GNU_SOURCE
 #include <grp.h>
 #include <sys/resource.h>
@@ -46,6 +48,18 @@ int main(int argc, char** argv) {
     SETUP_OR_DIE(setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) == 0, "setresgid: %s\n", strerror(errno));
   }
   if (uid >= 0) SETUP_OR_DIE(setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) == 0, "setresuid: %s\n", strerror(errno));
+  if (arg_number(argc, argv, "tight-address-space", 0)) {
+    FILE* status = fopen("/proc/self/status", "r");
+    SETUP_OR_DIE(status != NULL, "/proc/self/status: %s\n", strerror(errno));
+    char line[256];
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, status))
+      if (sscanf(line, "VmSize: %llu kB", &kib) == 1) break;
+    fclose(status);
+    SETUP_OR_DIE(kib > 0, "no VmSize\n");
+    struct rlimit limit = {kib * 1024, RLIM_INFINITY};
+    SETUP_OR_DIE(setrlimit(RLIMIT_AS, &limit) == 0, "setrlimit(RLIMIT_AS): %s\n", strerror(errno));
+  }
   say("READY pid=%d uid=%d gid=%d\n", (int)getpid(), (int)getuid(), (int)getgid());
 
   wait_for_check();
