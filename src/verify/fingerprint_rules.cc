@@ -39,7 +39,8 @@ constexpr Normalisation kNormalised[] = {
     {"status", "SigBlk", Rule::TemporaryMask, kTemporaryMaskReason},
     {"status", "ShdPnd", Rule::TimerSignals,
      "restore arms the process's POSIX timers and itimers before the release, and time runs on: one that expires "
-     "meanwhile queues its signal, as it would have in the original (every signal pending at the dump must still be)"},
+     "meanwhile queues its signal, as it would have in the original (every signal pending at the dump must still be, "
+     "but the stale one of a one-shot POSIX timer armed again since, which the kernel drops at delivery)"},
     {"status", "SigPnd", Rule::TimerSignals,
      "a POSIX timer with SIGEV_THREAD_ID queues its signal to its thread the same way (every signal pending at the "
      "dump must still be)"},

@@ -104,7 +104,8 @@ TEST(Fingerprint, ANamespaceFileKeepsItsTypeNotItsInode) {
   EXPECT_FALSE(compare_fingerprints(named, named_new).refused.empty());
 }
 
-// A timer armed by restore may fire before the release; its signal, and only its, may be pending more.
+// A timer armed by restore may fire before the release; its signal, and only its, may be pending
+// more. Only a POSIX timer's may be pending less (a stale one the kernel would drop).
 TEST(Fingerprint, PendingSetsMayGainOnlyTimerSignals) {
   auto dumped = print_of({{"process", "timers", "ID: 1", "signal: 12/0000000000005eed; notify: signal/pid.1; ClockID: 1; "},
                           {"tid 1", "status", "ShdPnd", "0000000000000001"}});
@@ -117,6 +118,14 @@ TEST(Fingerprint, PendingSetsMayGainOnlyTimerSignals) {
   EXPECT_TRUE(compare_fingerprints(dumped, fired).refused.empty());
   EXPECT_EQ(compare_fingerprints(dumped, other).refused.size(), 1u);
   EXPECT_EQ(compare_fingerprints(dumped, lost).refused.size(), 1u);
+  auto with_timer_signal = print_of({{"process", "timers", "ID: 1", "signal: 12/0000000000005eed; notify: signal/pid.1; ClockID: 1; "},
+                                     {"tid 1", "status", "ShdPnd", "0000000000000801"}});
+  auto stale_dropped = print_of({{"process", "timers", "ID: 1", "signal: 12/0000000000005eed; notify: signal/pid.1; ClockID: 1; "},
+                                 {"tid 1", "status", "ShdPnd", "0000000000000001"}});
+  auto alarm_dropped = print_of({{"tid 1", "status", "ShdPnd", "0000000000002000"}});
+  auto alarm_gone = print_of({{"tid 1", "status", "ShdPnd", "0000000000000000"}});
+  EXPECT_TRUE(compare_fingerprints(with_timer_signal, stale_dropped).refused.empty());
+  EXPECT_EQ(compare_fingerprints(alarm_dropped, alarm_gone).refused.size(), 1u) << "SIGALRM pending must stay";
 }
 
 TEST(Fingerprint, AdjacentEqualMappingsCompareAsOne) {

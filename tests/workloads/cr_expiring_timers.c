@@ -12,7 +12,11 @@
 //   periodic  POSIX timer, CLOCK_MONOTONIC, every 10 ms, SIGRTMIN+3 (blocked): its one pending
 //             signal gathers overruns. Its phase must stay: expiries every 10 ms from when it
 //             was armed, on the tree's CLOCK_MONOTONIC, which the restore continues.
-// On SIGUSR1 it waits until the alarm is due, expects one SIGALRM, then unblocks both RT signals:
+//   rearmed   POSIX timer, one shot 1 ms, SIGRTMIN+4 (blocked), armed again after it fired to
+//             expire 3 s after the alarm (after any dump the tests make): the kernel drops the
+//             stale pending signal at delivery, so it must come once, by its new time, not at
+//             the unblock.
+// On SIGUSR1 it waits until the alarm is due, expects one SIGALRM, then unblocks the RT signals:
 // the oneshot's signal must come exactly once (SI_TIMER, its si_value) and the timer stay
 // disarmed; the periodic one's must come at once and then again every 10 ms.
 #define _GNU_SOURCE
@@ -20,9 +24,9 @@
 
 #include "cr_common.h"
 
-enum { ONESHOT_VALUE = 0x0a1e, PERIODIC_VALUE = 0x9e71 };
+enum { ONESHOT_VALUE = 0x0a1e, PERIODIC_VALUE = 0x9e71, REARMED_VALUE = 0x4ea4 };
 
-static volatile sig_atomic_t alarms, oneshots, periodics, bad_info;
+static volatile sig_atomic_t alarms, oneshots, periodics, rearmeds, bad_info;
 
 static void on_alarm(int signo) {
   (void)signo;
@@ -31,10 +35,11 @@ static void on_alarm(int signo) {
 
 static void on_timer(int signo, siginfo_t* info, void* context) {
   (void)context;
-  int expected = signo == SIGRTMIN + 2 ? ONESHOT_VALUE : PERIODIC_VALUE;
+  int expected = signo == SIGRTMIN + 2 ? ONESHOT_VALUE : signo == SIGRTMIN + 3 ? PERIODIC_VALUE : REARMED_VALUE;
   if (info->si_code != SI_TIMER || info->si_value.sival_int != expected) bad_info = 1;
   if (signo == SIGRTMIN + 2) ++oneshots;
-  else ++periodics;
+  else if (signo == SIGRTMIN + 3) ++periodics;
+  else ++rearmeds;
 }
 
 static void handle(int signo, int siginfo) {
@@ -71,22 +76,28 @@ int main(int argc, char** argv) {
   handle(SIGALRM, 0);
   handle(SIGRTMIN + 2, 1);
   handle(SIGRTMIN + 3, 1);
+  handle(SIGRTMIN + 4, 1);
   sigset_t rt;
   sigemptyset(&rt);
   sigaddset(&rt, SIGRTMIN + 2);
   sigaddset(&rt, SIGRTMIN + 3);
+  sigaddset(&rt, SIGRTMIN + 4);
   SETUP_OR_DIE(sigprocmask(SIG_BLOCK, &rt, NULL) == 0, "sigprocmask: %s\n", strerror(errno));
   int64_t now = clock_ns(CLOCK_MONOTONIC);
   timer_t oneshot = make_timer(SIGRTMIN + 2, ONESHOT_VALUE, now + 1000000, 0);
   timer_t periodic = make_timer(SIGRTMIN + 3, PERIODIC_VALUE, now + 10000000, 10000000);
   const int64_t phase = now % 10000000;
-  sleep_ms(50);  // Both have fired by now; their signals wait, blocked.
+  timer_t rearmed = make_timer(SIGRTMIN + 4, REARMED_VALUE, now + 1000000, 0);
+  sleep_ms(50);  // All three have fired by now; their signals wait, blocked.
   sigset_t pending;
   sigpending(&pending);
-  SETUP_OR_DIE(sigismember(&pending, SIGRTMIN + 2) && sigismember(&pending, SIGRTMIN + 3), "the timers' signals are not pending\n");
+  SETUP_OR_DIE(sigismember(&pending, SIGRTMIN + 2) && sigismember(&pending, SIGRTMIN + 3) && sigismember(&pending, SIGRTMIN + 4),
+               "the timers' signals are not pending\n");
 
   struct itimerval due = {{0, 0}, {alarm_ms / 1000, (alarm_ms % 1000) * 1000}};
   int64_t alarm_at = clock_ns(CLOCK_MONOTONIC) + alarm_ms * 1000000LL;
+  struct itimerspec again = {{0, 0}, {(alarm_at + 3000000000LL) / 1000000000, (alarm_at + 3000000000LL) % 1000000000}};
+  SETUP_OR_DIE(timer_settime(rearmed, TIMER_ABSTIME, &again, NULL) == 0, "timer_settime: %s\n", strerror(errno));
   SETUP_OR_DIE(setitimer(ITIMER_REAL, &due, NULL) == 0, "setitimer: %s\n", strerror(errno));
   say("READY alarm in %ld ms\n", alarm_ms);
   wait_for_check();
@@ -99,10 +110,13 @@ int main(int argc, char** argv) {
   // Unblocked signals that are pending are delivered before sigprocmask returns.
   EXPECT_OR_FAIL(oneshots == 1, "the spent one-shot timer's pending signal came %d times at the unblock, not once\n", (int)oneshots);
   EXPECT_OR_FAIL(periodics == 1, "the periodic timer's pending signal came %d times at the unblock, not once\n", (int)periodics);
+  EXPECT_OR_FAIL(rearmeds == 0, "the re-armed timer's stale signal came at the unblock\n");
   // Each signal ends a sleep early: sleep by the clock.
   for (int64_t until = clock_ns(CLOCK_MONOTONIC) + 100000000LL; clock_ns(CLOCK_MONOTONIC) < until;) sleep_ms(5);
   EXPECT_OR_FAIL(oneshots == 1, "the spent one-shot timer fired again (%d signals)\n", (int)oneshots);
   EXPECT_OR_FAIL(periodics >= 4, "the periodic timer did not go on firing every 10 ms (%d signals in 100 ms)\n", (int)periodics);
+  while (clock_ns(CLOCK_MONOTONIC) < alarm_at + 3100000000LL) sleep_ms(5);
+  EXPECT_OR_FAIL(rearmeds == 1, "the re-armed timer sent %d signals by 100 ms after its new time, not one\n", (int)rearmeds);
   EXPECT_OR_FAIL(!bad_info, "a timer signal came without SI_TIMER or with another si_value\n");
   struct itimerspec left;
   SETUP_OR_DIE(timer_gettime(oneshot, &left) == 0, "timer_gettime: %s\n", strerror(errno));

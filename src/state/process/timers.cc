@@ -167,7 +167,10 @@ Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
     std::string what = "POSIX timer " + std::to_string(timer.id());
     int flags = 0;
     uint64_t value_ns = timer.value_ns();
-    if (own_signal_pending(core, timer)) {
+    // A one-shot timer armed again since it sent its signal has made that signal stale (the kernel
+    // drops it at delivery): it is armed with its time left, and the stale signal not queued.
+    bool spent_or_periodic = timer.interval_ns() != 0 || timer.value_ns() == 0;
+    if (spent_or_periodic && own_signal_pending(core, timer)) {
       ASSIGN_OR_RETURN_CTX(int64_t at, past_expiry(task, timer), what);
       flags = TIMER_ABSTIME;
       value_ns = static_cast<uint64_t>(at);
