@@ -6,6 +6,7 @@
 // line, and restore placeholders carry the image directory in theirs).
 #pragma once
 
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include <string>
@@ -99,6 +100,19 @@ std::vector<pid_t> children_of(pid_t pid);
 // Runs `cryo restore -D image --detach` without CAP_SYS_RESOURCE (which this machine kind lacks
 // anyway) under an open-file limit of `nofile`, soft and hard, which cryo then cannot raise.
 CommandResult restore_under_open_file_limit(const std::string& image, int nofile);
+
+// Sets an environment variable (one of cryo's hidden test switches, say) for the commands the test
+// runs while it lives; they inherit it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) { ::setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
 
 // Expects a failed cryo command: non-zero exit, exactly one line "cryo: error: ..." on stderr
 // that contains `must_mention`.

@@ -1,8 +1,6 @@
 // Moments a dump or a restore meets by chance on a loaded machine, made certain with the hidden
 // delays of src/base/fault_injection.h: a timer that expires while the dump reads it, and a
 // process released first that kills one cryo still holds.
-#include <stdlib.h>
-
 #include <string>
 
 #include <gtest/gtest.h>
@@ -13,16 +11,6 @@
 namespace cryo::e2e {
 namespace {
 
-// Sets one of the hidden test variables for the commands run meanwhile (they inherit it).
-class TestVariable {
- public:
-  TestVariable(const char* name, const std::string& value) : name_(name) { ::setenv(name, value.c_str(), 1); }
-  ~TestVariable() { ::unsetenv(name_); }
-
- private:
-  const char* name_;
-};
-
 // The tree is frozen during a dump, its timers are not. The alarm of cr_expiring_timers falls due
 // after the dump has read the pending signals and before it reads the timers: read in that order
 // alone, the alarm is in neither and never comes. Its spent and periodic POSIX timers, whose
@@ -32,7 +20,7 @@ TEST(CheckpointRaces, ATimerExpiringWhileTheDumpReadsItSendsItsSignalExactlyOnce
   pid_t init = session.start("cr_expiring_timers", {"--alarm-ms=1000"});
   ASSERT_GT(init, 0);
   {
-    TestVariable delay(kTimerReadDelayVariable, "2000");
+    ScopedEnv delay(kTimerReadDelayVariable, "2000");
     ASSERT_TRUE(session.dump_ok(init, session.image_path()));
   }
   pid_t restored = session.restore_ok(session.image_path());
@@ -50,7 +38,7 @@ TEST(CheckpointRaces, ChildrenKilledByTheirReleasedParentBeforeTheirOwnReleaseAr
   ASSERT_TRUE(session.dump_ok(init, session.image_path()));
   pid_t restored = 0;
   {
-    TestVariable gap(kReleaseGapVariable, "200");
+    ScopedEnv gap(kReleaseGapVariable, "200");
     restored = session.restore_ok(session.image_path(), {"--shift", "2m"});
   }
   ASSERT_GT(restored, 0);

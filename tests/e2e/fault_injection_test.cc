@@ -23,8 +23,10 @@ namespace fs = std::filesystem;
 // Sets CRYO_FAIL_AT for the commands this test runs (they inherit the environment).
 class FailAt {
  public:
-  explicit FailAt(std::string_view step) { ::setenv(kFailAtVariable, std::string(step).c_str(), 1); }
-  ~FailAt() { ::unsetenv(kFailAtVariable); }
+  explicit FailAt(std::string_view step) : env_(kFailAtVariable, std::string(step)) {}
+
+ private:
+  ScopedEnv env_;
 };
 
 std::vector<std::string> steps_of(std::string_view command) {

@@ -20,16 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Sets an environment variable for the commands the test runs meanwhile.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-
- private:
-  const char* name_;
-};
-
 pid_t parent_of(pid_t pid) {
   std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
   size_t paren = stat.rfind(')');

@@ -143,10 +143,9 @@ Result<int64_t> past_expiry(RemoteTask& task, const image::PosixTimer& timer) {
   auto interval = static_cast<int64_t>(timer.interval_ns());
   if (interval == 0) return int64_t{1};
   task.reset_scratch();
-  kernel_abi::Itimerspec unused{};
-  ASSIGN_OR_RETURN(uint64_t remote, task.put(&unused, sizeof unused));
+  int64_t now[2] = {0, 0};  // A struct timespec, filled by the tracee's clock_gettime.
+  ASSIGN_OR_RETURN(uint64_t remote, task.put(now, sizeof now));
   RETURN_IF_ERROR(task.call("clock_gettime", SYS_clock_gettime, {static_cast<uint64_t>(timer.clock_id()), remote}));
-  int64_t now[2];
   RETURN_IF_ERROR(read_process_memory(task.host_pid(), remote, now, sizeof now, "clock_gettime answer"));
   int64_t now_ns = now[0] * 1000000000 + now[1];
   int64_t at = timer.read_at_ns() + static_cast<int64_t>(timer.value_ns()) - interval;
