@@ -100,8 +100,8 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   if (lazy && process.pid() == 1)
     RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, SIGKILL}), "lazy restore");
   // Timers start counting when set: as late as possible.
-  RETURN_IF_ERROR(restore_itimers(task, core));
-  RETURN_IF_ERROR(arm_posix_timers(task, core));
+  RETURN_IF_ERROR(restore_itimers(task, core, ctx.images->namespaces.clocks_inside()));
+  RETURN_IF_ERROR(arm_posix_timers(task, core, ctx.images->namespaces.clocks_inside()));
 
   ASSIGN_OR_RETURN(Registers final_regs, restore_registers(tracee, thread));
   RETURN_IF_ERROR_CTX(task.finish(final_regs, thread.blocked_mask()), "final step");

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "base/fault_injection.h"
 #include "e2e/checkpoint_harness.h"
 
 namespace cryo::e2e {
@@ -47,6 +48,15 @@ TEST(CheckpointSignals, EverySignalsDispositionAndPendingSiginfoSurviveDumpLeave
 }
 
 TEST(CheckpointTimers, PosixTimersAndItimersKeepIdsNotificationsAndTimeLeft) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_timers");
+}
+
+// The tree is frozen during a dump, its timers are not, and the restored clocks continue from the
+// freeze: a timer read 1.5 s after the freeze must come back with the time it had left at the
+// freeze, not 1.5 s early (cr_timers allows 0.3 s).
+TEST(CheckpointTimers, TimersReadLateInTheDumpComeBackWithTheTimeTheyHadAtTheFreeze) {
+  ScopedEnv late(kTimerReadDelayVariable, "1500");
   CheckpointSession session;
   session.expect_round_trip_passes("cr_timers");
 }

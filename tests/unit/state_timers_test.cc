@@ -22,8 +22,10 @@ std::vector<std::string> problems_of(const image::ProcessCore& core) {
 
 TEST(TimerState, ReadsTheThreeIntervalTimersInMicroseconds) {
   kernel_abi::Itimerval timers[3] = {{1, 500000, 2, 250}, {0, 0, 0, 0}, {0, 10, 3, 0}};
+  int64_t clock[2] = {7, 5};  // CLOCK_MONOTONIC right after: 7 s 5 ns.
   char answer[kItimersAnswerSize];
   std::memcpy(answer, timers, sizeof timers);
+  std::memcpy(answer + sizeof timers, clock, sizeof clock);
   image::ProcessCore core;
   read_itimers(answer, core);
   ASSERT_EQ(core.itimers_size(), 3);
@@ -34,7 +36,38 @@ TEST(TimerState, ReadsTheThreeIntervalTimersInMicroseconds) {
   EXPECT_EQ(core.itimers(2).which(), 2u);
   EXPECT_EQ(core.itimers(2).interval_us(), 10u);
   EXPECT_EQ(core.itimers(2).value_us(), 3000000u);
+  EXPECT_EQ(core.itimers(0).read_at_ns(), 7000000005);
+  EXPECT_EQ(core.itimers(2).read_at_ns(), 7000000005);
   EXPECT_TRUE(problems_of(core).empty());
+}
+
+// The tree froze at 10 s on the timer's clock; cryo read the timer at 11.5 s.
+TEST(TimerState, ATimerReadAfterTheFreezeGetsBackTheTimeItHadLeftThen) {
+  constexpr int64_t kFreeze = 10'000'000'000, kRead = 11'500'000'000;
+  EXPECT_EQ(time_left_at_freeze(3'000'000'000, 0, kRead, kFreeze), 4'500'000'000u);
+  // Periodic, 1 s: it expired at 11 s, between the freeze and the read; at the freeze it had 1 s left.
+  EXPECT_EQ(time_left_at_freeze(500'000'000, 1'000'000'000, kRead, kFreeze), 1'000'000'000u);
+  EXPECT_EQ(time_left_at_freeze(400'000'000, 1'000'000'000, kRead, kFreeze), 900'000'000u);
+  // Disarmed stays disarmed; no reading (an older image) or no freeze reading: as read.
+  EXPECT_EQ(time_left_at_freeze(0, 0, kRead, kFreeze), 0u);
+  EXPECT_EQ(time_left_at_freeze(3'000'000'000, 0, 0, kFreeze), 3'000'000'000u);
+  EXPECT_EQ(time_left_at_freeze(3'000'000'000, 0, kRead, 0), 3'000'000'000u);
+  // A reading before the freeze is no image cryo writes: no correction, never less time.
+  EXPECT_EQ(time_left_at_freeze(3'000'000'000, 0, kFreeze - 1, kFreeze), 3'000'000'000u);
+}
+
+TEST(TimerState, RefusesIntervalTimerTimesOutOfRange) {
+  image::ProcessCore core;
+  core.add_threads()->set_tid(1);
+  auto* real = core.add_itimers();
+  real->set_which(0);
+  real->set_value_us(~uint64_t{0} / 2);
+  real->set_read_at_ns(-1);
+  auto problems = problems_of(core);
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  EXPECT_NE(all.find("interval timer 0: its time is out of range"), std::string::npos) << all;
+  EXPECT_NE(all.find("interval timer 0: its clock reading is out of range"), std::string::npos) << all;
 }
 
 TEST(TimerState, AThreadDirectedTimerOfTheProcessHasNoProblem) {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <algorithm>
@@ -73,14 +74,21 @@ Result<> collect_posix_timer_times(RemoteTask& task, image::ProcessCore& core) {
   return {};
 }
 
+namespace {
+constexpr size_t kItimersClockAt = 3 * sizeof(kernel_abi::Itimerval);
+}  // namespace
+
 Result<> ask_itimers(RemoteSyscalls& remote, uint64_t at) {
   for (int which = 0; which < 3; ++which)
     RETURN_IF_ERROR(remote.call("getitimer(" + std::to_string(which) + ")", SYS_getitimer,
                                 {static_cast<uint64_t>(which), at + which * sizeof(kernel_abi::Itimerval)}));
+  RETURN_IF_ERROR(remote.call("clock_gettime(CLOCK_MONOTONIC)", SYS_clock_gettime, {CLOCK_MONOTONIC, at + kItimersClockAt}));
   return {};
 }
 
 void read_itimers(const char* answer, image::ProcessCore& core) {
+  int64_t now[2];  // struct timespec
+  std::memcpy(now, answer + kItimersClockAt, sizeof now);
   for (int which = 0; which < 3; ++which) {
     kernel_abi::Itimerval it;
     std::memcpy(&it, answer + which * sizeof it, sizeof it);
@@ -88,6 +96,7 @@ void read_itimers(const char* answer, image::ProcessCore& core) {
     timer->set_which(static_cast<uint32_t>(which));
     timer->set_interval_us(static_cast<uint64_t>(it.interval_sec * 1000000 + it.interval_usec));
     timer->set_value_us(static_cast<uint64_t>(it.value_sec * 1000000 + it.value_usec));
+    timer->set_read_at_ns(now[0] * 1000000000 + now[1]);
   }
 }
 
@@ -155,17 +164,37 @@ Result<int64_t> past_expiry(RemoteTask& task, const image::PosixTimer& timer) {
 
 }  // namespace
 
+uint64_t time_left_at_freeze(uint64_t left_ns, uint64_t interval_ns, int64_t read_at_ns, int64_t freeze_ns) {
+  if (left_ns == 0 || freeze_ns <= 0 || read_at_ns <= freeze_ns) return left_ns;
+  uint64_t left = left_ns + static_cast<uint64_t>(read_at_ns - freeze_ns);
+  // It expired between the freeze and the read: at the freeze, its next expiry was an earlier one.
+  if (interval_ns != 0 && left > interval_ns) left = (left - 1) % interval_ns + 1;
+  return left;
+}
+
+namespace {
+
+// The tree's reading of `clock_id` at the freeze, for the clocks a time namespace stops there; 0
+// (no correction) for the others.
+int64_t freeze_reading(const image::ClockReadings& freeze, int clock_id) {
+  if (clock_id == CLOCK_MONOTONIC) return freeze.monotonic_ns();
+  if (clock_id == CLOCK_BOOTTIME) return freeze.boottime_ns();
+  return 0;
+}
+
+}  // namespace
+
 bool is_own_timer_signal(const image::ProcessCore& core, const std::string& siginfo) {
   return std::any_of(core.posix_timers().begin(), core.posix_timers().end(), [&](const auto& t) { return timer_sent(siginfo, t); });
 }
 
-Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
-  // Armed with the time they had left: relative to the restored clocks, which continue from the
-  // freeze under the default clock policy.
+Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core, const image::ClockReadings& freeze) {
+  // Armed with the time they had left at the freeze: relative to the restored clocks, which
+  // continue from the freeze under the default clock policy.
   for (const auto& timer : core.posix_timers()) {
     std::string what = "POSIX timer " + std::to_string(timer.id());
     int flags = 0;
-    uint64_t value_ns = timer.value_ns();
+    uint64_t value_ns = time_left_at_freeze(timer.value_ns(), timer.interval_ns(), timer.read_at_ns(), freeze_reading(freeze, timer.clock_id()));
     // A one-shot timer armed again since it sent its signal has made that signal stale (the kernel
     // drops it at delivery): it is armed with its time left, and the stale signal not queued.
     bool spent_or_periodic = timer.interval_ns() != 0 || timer.value_ns() == 0;
@@ -185,11 +214,14 @@ Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core) {
   return {};
 }
 
-Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core) {
+Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core, const image::ClockReadings& freeze) {
   for (const auto& timer : core.itimers()) {
     if (timer.value_us() == 0) continue;  // Disarmed, as in a fresh process.
+    uint64_t value_us = timer.value_us();
+    if (timer.which() == ITIMER_REAL)  // Counts on CLOCK_MONOTONIC; the other two count CPU time.
+      value_us = (time_left_at_freeze(value_us * 1000, timer.interval_us() * 1000, timer.read_at_ns(), freeze.monotonic_ns()) + 999) / 1000;
     kernel_abi::Itimerval value{static_cast<int64_t>(timer.interval_us() / 1000000), static_cast<int64_t>(timer.interval_us() % 1000000),
-                          static_cast<int64_t>(timer.value_us() / 1000000), static_cast<int64_t>(timer.value_us() % 1000000)};
+                                static_cast<int64_t>(value_us / 1000000), static_cast<int64_t>(value_us % 1000000)};
     task.reset_scratch();
     ASSIGN_OR_RETURN(uint64_t remote, task.put(&value, sizeof value));
     RETURN_IF_ERROR_CTX(task.call("setitimer", SYS_setitimer, {timer.which(), remote, 0}), "interval timer " + std::to_string(timer.which()));

@@ -25,8 +25,9 @@ Result<> collect_posix_timers(pid_t pid, const std::map<pid_t, uint32_t>& inside
 // The time left on each of them (timer_gettime), asked through the scratch area of `task`, a
 // scratch area's worth at a time.
 Result<> collect_posix_timer_times(RemoteTask& task, image::ProcessCore& core);
-// The three interval timers (getitimer), kItimersAnswerSize bytes of scratch memory at `at`.
-constexpr size_t kItimersAnswerSize = 3 * sizeof(kernel_abi::Itimerval);
+// The three interval timers (getitimer) and CLOCK_MONOTONIC right after, kItimersAnswerSize bytes
+// of scratch memory at `at`.
+constexpr size_t kItimersAnswerSize = 3 * sizeof(kernel_abi::Itimerval) + 2 * sizeof(int64_t);
 Result<> ask_itimers(RemoteSyscalls& remote, uint64_t at);
 void read_itimers(const char* answer, image::ProcessCore& core);
 
@@ -42,9 +43,18 @@ Result<> create_posix_timers(RemoteTask& task, const image::ProcessCore& core);
 // that the kernel holds it as the timer's own (one pending signal that gathers overruns, where a
 // copy would let the timer queue a second).
 bool is_own_timer_signal(const image::ProcessCore& core, const std::string& siginfo);
-// Arms them with the time they had left: last, since they count from then on. A timer whose own
-// signal was pending is armed to have expired already, in its old phase.
-Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core);
-Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core);
+// The time a timer had left at the freeze, from `left_ns` read later, at `read_at_ns` on a clock
+// that read `freeze_ns` at the freeze. The tree is frozen during a dump, its timers are not: a timer
+// read a second after the freeze had a second more left at the freeze, which is where the restored
+// clocks continue from. A periodic timer's time left stays within its period. No correction where
+// either reading is missing (older images) or out of order.
+uint64_t time_left_at_freeze(uint64_t left_ns, uint64_t interval_ns, int64_t read_at_ns, int64_t freeze_ns);
+
+// Arms them with the time they had left at the freeze (`freeze`: the tree's clocks then): last,
+// since they count from then on. A timer whose own signal was pending is armed to have expired
+// already, in its old phase. Timers on CLOCK_REALTIME and CLOCK_TAI, which no time namespace stops,
+// keep the time left when read; so do ITIMER_VIRTUAL and ITIMER_PROF, which count CPU time.
+Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core, const image::ClockReadings& freeze);
+Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core, const image::ClockReadings& freeze);
 
 }  // namespace cryo

@@ -33,8 +33,12 @@ void validate_timers(const image::ProcessCore& core, const image::ProblemSink& p
     if (t.read_at_ns() < 0 || static_cast<uint64_t>(t.read_at_ns()) > kMaxTimerNs) problem(timer + ": its clock reading is out of range");
   }
   std::set<uint32_t> which;
-  for (const auto& t : core.itimers())
-    if (t.which() > 2 || !which.insert(t.which()).second) problem("interval timer " + std::to_string(t.which()) + " is invalid or repeated");
+  for (const auto& t : core.itimers()) {
+    std::string timer = "interval timer " + std::to_string(t.which());
+    if (t.which() > 2 || !which.insert(t.which()).second) problem(timer + " is invalid or repeated");
+    if (t.value_us() > kMaxTimerNs / 1000 || t.interval_us() > kMaxTimerNs / 1000) problem(timer + ": its time is out of range");
+    if (t.read_at_ns() < 0 || static_cast<uint64_t>(t.read_at_ns()) > kMaxTimerNs) problem(timer + ": its clock reading is out of range");
+  }
 }
 
 }  // namespace cryo
