@@ -82,6 +82,7 @@ class TreeDump {
 
   Result<> collect(const image::ClockReadings& host_clocks) {
     auto started = Clock::now();
+    host_clocks_ = host_clocks;
     ASSIGN_OR_RETURN(UniqueFd object_pages, dir_.create_file(image::file_name(image::Kind::ObjectPages)));
     ASSIGN_OR_RETURN(objects_, MemoryObjectCollector::create(std::move(object_pages)));
     ASSIGN_OR_RETURN(init_namespaces_, namespace_inodes(target_.init));
@@ -289,7 +290,7 @@ class TreeDump {
     const image::Pagemap& pagemap = pages.pagemap;
     step("pages");
     RETURN_IF_ERROR(fault_point("dump:after-pages"));
-    ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_, *objects_));
+    ASSIGN_OR_RETURN(image::ProcessFiles files, collect_files(process.pid, pipe_ends_, *objects_, &host_clocks_));
     // The host's queues are not the tree's to dump: a restore elsewhere would not have them.
     for (const auto& fd : files.fds())
       if (fd.kind() == image::FD_POSIX_MQUEUE && !own_ipc_)
@@ -341,6 +342,7 @@ class TreeDump {
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   bool own_ipc_ = false;                            // The tree has an IPC namespace of its own.
   bool compress_ = false;                           // --compress
+  image::ClockReadings host_clocks_;                // The kernel's clocks at the freeze.
   PreCopy* pre_copy_ = nullptr;                     // --pre-copy: most pages were copied before the freeze.
   std::vector<SysvMapping> sysv_mappings_;         // Every attachment of a SysV segment in the tree.
   std::map<pid_t, image::ProcessFiles> files_;  // By host PID, written once all are collected.

@@ -32,7 +32,7 @@ Result<> check_live_process(pid_t pid, const ProcStatus& status, const DumpTarge
   }
   std::vector<PipeEnd> ignored;
   auto objects = MemoryObjectCollector::checking_only();
-  auto files = collect_files(pid, ignored, objects);
+  auto files = collect_files(pid, ignored, objects, nullptr);
   if (!files && !vanished(files.error())) return fail(files.error());
   return {};
 }

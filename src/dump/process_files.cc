@@ -82,11 +82,13 @@ unsigned long filesystem_magic(const std::string& link) {
 // file can give it: a reopen of the recreated file cannot (glibc's tmpfile() makes such files).
 constexpr uint32_t kTmpfileFlag = 020000000;  // __O_TMPFILE
 
-Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);
+Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects,
+                             const image::ClockReadings* freeze);
 
 // Fills one fd; an fd closed meanwhile yields false.
-Result<bool> collect_fd(pid_t pid, int pidfd, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
-  ASSIGN_OR_RETURN(bool open, collect_fd_kind(pid, fd, out, pipes, objects));
+Result<bool> collect_fd(pid_t pid, int pidfd, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects,
+                        const image::ClockReadings* freeze) {
+  ASSIGN_OR_RETURN(bool open, collect_fd_kind(pid, fd, out, pipes, objects, freeze));
   if (!open) return false;
   if (out.flags() & kTmpfileFlag)
     return fail(make_error("fd " + std::to_string(fd) + " (" + out.path() + ") was opened with O_TMPFILE (tmpfile(3)), a file status " +
@@ -99,7 +101,8 @@ Result<bool> collect_fd(pid_t pid, int pidfd, int fd, image::Fd& out, std::vecto
   return true;
 }
 
-Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
+Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects,
+                             const image::ClockReadings* freeze) {
   std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
   auto target = read_link(link);
   if (!target) {
@@ -127,7 +130,7 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     out.mutable_identity()->set_ino(info->ino);
     out.set_kind(ops->kind);
     std::string what = "fd " + std::to_string(fd) + " (" + *target + ")";
-    if (ops->collect) RETURN_IF_ERROR_CTX(ops->collect(state::FdCollect{pid, fd, *info}, out), what);
+    if (ops->collect) RETURN_IF_ERROR_CTX(ops->collect(state::FdCollect{pid, fd, *info, freeze}, out), what);
     else RETURN_IF_ERROR_CTX(collect_anon_inode(pid, fd, ops->kind, *info, out), what);
     return true;
   }
@@ -211,14 +214,15 @@ Result<std::string> directory_link(pid_t pid, const char* name) {
 
 }  // namespace
 
-Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects) {
+Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects,
+                                          const image::ClockReadings* freeze) {
   image::ProcessFiles files;
   ASSIGN_OR_RETURN(std::vector<int> fds, list_fds(pid));
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(pid) + ")");
   for (int fd : fds) {
     image::Fd entry;
-    ASSIGN_OR_RETURN(bool open, collect_fd(pid, pidfd.get(), fd, entry, pipes, objects));
+    ASSIGN_OR_RETURN(bool open, collect_fd(pid, pidfd.get(), fd, entry, pipes, objects, freeze));
     if (open) *files.add_fds() = std::move(entry);
   }
   ASSIGN_OR_RETURN(std::string cwd, directory_link(pid, "cwd"));

@@ -21,7 +21,9 @@ using state::PipeEnd;  // state/files/pipe.h
 // deleted files. Refuses, naming the fd and its kind, what restore cannot reopen yet: other sockets
 // (unix_sockets.h), other anonymous inodes (fanotify, pidfd, ...), unlinked FIFOs, block devices.
 // Appends the pipe ends it finds to `pipes`; memfds and
-// deleted files go to `objects` (stored once per inode), and their fds name the object.
-Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects);
+// deleted files go to `objects` (stored once per inode), and their fds name the object. `freeze`:
+// the kernel's clocks at the freeze, which timerfds' time left is taken back to (nullptr: as read).
+Result<image::ProcessFiles> collect_files(pid_t pid, std::vector<PipeEnd>& pipes, MemoryObjectCollector& objects,
+                                          const image::ClockReadings* freeze);
 
 }  // namespace cryo::dump

@@ -33,6 +33,9 @@ struct FdCollect {
   pid_t pid = 0;
   int fd = -1;
   const FdInfo& info;  // Its /proc/PID/fdinfo.
+  // The kernel's clocks at the freeze (its own time namespace's offsets taken out), for state that
+  // counts on while the tree is frozen; nullptr where nothing is dumped (the preflight).
+  const image::ClockReadings* freeze = nullptr;
 };
 
 // Where restore installs one fd: what its install step may need besides the fd's own message.

@@ -164,12 +164,9 @@ Result<int64_t> past_expiry(RemoteTask& task, const image::PosixTimer& timer) {
 
 }  // namespace
 
-uint64_t time_left_at_freeze(uint64_t left_ns, uint64_t interval_ns, int64_t read_at_ns, int64_t freeze_ns) {
+uint64_t time_left_at_freeze(uint64_t left_ns, int64_t read_at_ns, int64_t freeze_ns) {
   if (left_ns == 0 || freeze_ns <= 0 || read_at_ns <= freeze_ns) return left_ns;
-  uint64_t left = left_ns + static_cast<uint64_t>(read_at_ns - freeze_ns);
-  // It expired between the freeze and the read: at the freeze, its next expiry was an earlier one.
-  if (interval_ns != 0 && left > interval_ns) left = (left - 1) % interval_ns + 1;
-  return left;
+  return left_ns + static_cast<uint64_t>(read_at_ns - freeze_ns);
 }
 
 namespace {
@@ -194,7 +191,7 @@ Result<> arm_posix_timers(RemoteTask& task, const image::ProcessCore& core, cons
   for (const auto& timer : core.posix_timers()) {
     std::string what = "POSIX timer " + std::to_string(timer.id());
     int flags = 0;
-    uint64_t value_ns = time_left_at_freeze(timer.value_ns(), timer.interval_ns(), timer.read_at_ns(), freeze_reading(freeze, timer.clock_id()));
+    uint64_t value_ns = time_left_at_freeze(timer.value_ns(), timer.read_at_ns(), freeze_reading(freeze, timer.clock_id()));
     // A one-shot timer armed again since it sent its signal has made that signal stale (the kernel
     // drops it at delivery): it is armed with its time left, and the stale signal not queued.
     bool spent_or_periodic = timer.interval_ns() != 0 || timer.value_ns() == 0;
@@ -219,7 +216,7 @@ Result<> restore_itimers(RemoteTask& task, const image::ProcessCore& core, const
     if (timer.value_us() == 0) continue;  // Disarmed, as in a fresh process.
     uint64_t value_us = timer.value_us();
     if (timer.which() == ITIMER_REAL)  // Counts on CLOCK_MONOTONIC; the other two count CPU time.
-      value_us = (time_left_at_freeze(value_us * 1000, timer.interval_us() * 1000, timer.read_at_ns(), freeze.monotonic_ns()) + 999) / 1000;
+      value_us = (time_left_at_freeze(value_us * 1000, timer.read_at_ns(), freeze.monotonic_ns()) + 999) / 1000;
     kernel_abi::Itimerval value{static_cast<int64_t>(timer.interval_us() / 1000000), static_cast<int64_t>(timer.interval_us() % 1000000),
                                 static_cast<int64_t>(value_us / 1000000), static_cast<int64_t>(value_us % 1000000)};
     task.reset_scratch();

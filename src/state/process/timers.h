@@ -46,9 +46,11 @@ bool is_own_timer_signal(const image::ProcessCore& core, const std::string& sigi
 // The time a timer had left at the freeze, from `left_ns` read later, at `read_at_ns` on a clock
 // that read `freeze_ns` at the freeze. The tree is frozen during a dump, its timers are not: a timer
 // read a second after the freeze had a second more left at the freeze, which is where the restored
-// clocks continue from. A periodic timer's time left stays within its period. No correction where
-// either reading is missing (older images) or out of order.
-uint64_t time_left_at_freeze(uint64_t left_ns, uint64_t interval_ns, int64_t read_at_ns, int64_t freeze_ns);
+// clocks continue from. No correction where either reading is missing (older images) or out of
+// order. A periodic timer that expired in between shows its next expiry, which this puts one
+// period late; one with its signal pending is armed from its phase instead (arm_posix_timers), so
+// this is left to a SIGEV_NONE timer or one whose signal is ignored.
+uint64_t time_left_at_freeze(uint64_t left_ns, int64_t read_at_ns, int64_t freeze_ns);
 
 // Arms them with the time they had left at the freeze (`freeze`: the tree's clocks then): last,
 // since they count from then on. A timer whose own signal was pending is armed to have expired
