@@ -108,6 +108,11 @@ Result<ProcStatus> parse_proc_status(std::string_view text) {
   s.no_new_privs = nnp != 0;
   ASSIGN_OR_RETURN(uint64_t seccomp, dec("Seccomp"));
   s.seccomp = static_cast<uint32_t>(seccomp);
+  if (auto it = values.find("VmLck"); it != values.end()) {
+    std::string_view kib = it->second;
+    if (!kib.ends_with(" kB")) return fail("status: VmLck '" + std::string(kib) + "' is not in kB");
+    ASSIGN_OR_RETURN(s.locked_kib, parse_u64(proc_text::trim(kib.substr(0, kib.size() - 3)), 10, "status VmLck"));
+  }
   return s;
 }
 

@@ -43,6 +43,7 @@ struct ProcStatus {
   uint64_t cap_ambient = 0;
   bool no_new_privs = false;
   uint32_t seccomp = 0;           // 0 disabled, 1 strict, 2 filter.
+  uint64_t locked_kib = 0;        // VmLck: mm->locked_vm; 0 where there is no memory (a zombie).
 };
 
 // Parses the text of /proc/PID/status. Every field above except Umask (absent for kernel threads)

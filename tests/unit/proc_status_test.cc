@@ -74,6 +74,20 @@ TEST(ProcStatus, MalformedNumberIsAnError) {
   EXPECT_NE(s.error().message.find("CapEff"), std::string::npos) << s.error().message;
 }
 
+TEST(ProcStatus, VmLckIsReadInKibAndAbsentWithoutMemory) {
+  std::string text = fixture("status_sleep_init.txt");
+  ASSERT_NE(text.find("VmLck:\t       0 kB"), std::string::npos);
+  text.replace(text.find("VmLck:\t       0 kB"), 18, "VmLck:\t      12 kB");
+  auto s = parse_proc_status(text);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->locked_kib, 12u);
+  // A zombie's status has no Vm lines.
+  text.erase(text.find("VmLck:"), text.find('\n', text.find("VmLck:")) - text.find("VmLck:") + 1);
+  s = parse_proc_status(text);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->locked_kib, 0u);
+}
+
 TEST(ProcStatus, ReadsTheCallingProcess) {
   auto s = read_proc_status(::getpid());
   ASSERT_TRUE(s) << s.error().message;
