@@ -30,6 +30,13 @@ std::string proc_path(pid_t pid, const std::string& name) { return "/proc/" + st
 Result<> fill_thread(Tracee& tracee, uint32_t tid_inside, image::ThreadCore& t) {
   pid_t tid = tracee.tid();
   t.set_tid(tid_inside);
+  // Syscall user dispatch (Wine, emulators, stress-ng) turns a process's syscalls outside one range
+  // into SIGSYS: per-thread state that cryo does not restore yet, so a restored thread would run its
+  // syscalls natively, without a word.
+  ASSIGN_OR_RETURN(uint64_t dispatch, tracee.get_syscall_user_dispatch_mode());
+  if (dispatch != 0)
+    return fail(make_error("thread " + std::to_string(tid) + " uses syscall user dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, mode " +
+                           std::to_string(dispatch) + "), which cryo cannot dump yet"));
   RETURN_IF_ERROR(collect_registers(tracee, t));
   RETURN_IF_ERROR(collect_thread_signals(tracee, t));
   RETURN_IF_ERROR(collect_rseq(tracee, t));

@@ -14,6 +14,11 @@ namespace {
 
 // Debian 12's glibc headers predate these requests.
 constexpr int kPtraceGetRseqConfiguration = 0x420f;
+constexpr int kPtraceGetSyscallUserDispatchConfig = 0x4211;
+
+struct PtraceSudConfig {
+  uint64_t mode, selector, offset, len;
+};
 
 struct PtraceRseqConfiguration {
   uint64_t rseq_abi_pointer;
@@ -165,6 +170,15 @@ Result<std::vector<std::string>> Tracee::peek_pending_signals(bool shared) {
 }
 
 Result<RseqConfig> Tracee::get_rseq_config() { return read_rseq_config(tid_); }
+
+Result<uint64_t> Tracee::get_syscall_user_dispatch_mode() {
+  PtraceSudConfig conf{};
+  if (::ptrace(static_cast<__ptrace_request>(kPtraceGetSyscallUserDispatchConfig), tid_, sizeof conf, &conf) < 0) {
+    if (errno == EIO) return uint64_t{0};  // A kernel without the request, and so without a way to tell.
+    return fail(tracee_error("ptrace(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG)"));
+  }
+  return conf.mode;
+}
 
 Result<RseqConfig> read_rseq_config(pid_t tid) {
   PtraceRseqConfiguration conf{};

@@ -57,6 +57,9 @@ class Tracee {
   // Pending siginfo_t records (128 bytes each): the thread's own, or the process-wide ones.
   Result<std::vector<std::string>> peek_pending_signals(bool shared);
   Result<RseqConfig> get_rseq_config();
+  // PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG: the thread's syscall user dispatch mode
+  // (prctl PR_SET_SYSCALL_USER_DISPATCH; 0: off). 0 too where the kernel cannot tell (before 6.4).
+  Result<uint64_t> get_syscall_user_dispatch_mode();
   // PTRACE_SETOPTIONS: the thread's ptrace options (PTRACE_O_*) become `options`, replacing the
   // ones seize() set.
   Result<> set_options(int options);

@@ -56,7 +56,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"shared_vm", "pid 1 and pid 2 share one address space"},
                       Refusal{"own_mount", "mounts of its own, which cryo cannot dump: tmpfs on /"},
                       Refusal{"ptmx", "(/dev/ptmx) is a pseudo-terminal master"},
-                      Refusal{"own_netns", "the tree has its own net namespace"}),
+                      Refusal{"own_netns", "the tree has its own net namespace"},
+                      Refusal{"sud", "uses syscall user dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, mode 1)"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 
 }  // namespace

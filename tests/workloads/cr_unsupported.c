@@ -14,7 +14,8 @@
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
-// a network namespace), ptmx (a pseudo-terminal master with its slave open too).
+// a network namespace), ptmx (a pseudo-terminal master with its slave open too), sud (syscall user
+// dispatch on, its selector set to let syscalls through).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -42,6 +43,12 @@ static char* shm;
 static int fd = -1;
 static timer_t timer;
 static pid_t child;
+// Syscall user dispatch's selector byte: ALLOW (0) lets every syscall through while dispatch stays on.
+static volatile char dispatch_selector;
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_ON 1
+#endif
 
 static int sharing_child(void* arg) {
   (void)arg;
@@ -222,6 +229,9 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     SETUP_OR_DIE(open(ptsname(master), O_RDWR | O_NOCTTY) >= 0, "open(%s): %s\n", ptsname(master), strerror(errno));
   } else if (strcmp(kind, "own_netns") == 0) {
     SETUP_OR_DIE(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
+  } else if (strcmp(kind, "sud") == 0) {
+    SETUP_OR_DIE(prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &dispatch_selector) == 0,
+                 "prctl(PR_SET_SYSCALL_USER_DISPATCH): %s\n", strerror(errno));
   } else {
     SETUP_OR_DIE(0, "unknown kind %s\n", kind);
   }
