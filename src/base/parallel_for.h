@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -32,7 +33,11 @@ Result<> parallel_for(size_t count, Work&& work, size_t max_threads = kMaxParall
   size_t helpers = std::min({per_cpu ? cpus : max_threads, max_threads, count}) - (count ? 1 : 0);
   std::vector<std::thread> threads;
   threads.reserve(helpers);
-  for (size_t t = 0; t < helpers; ++t) threads.emplace_back(run);
+  try {
+    for (size_t t = 0; t < helpers; ++t) threads.emplace_back(run);
+  } catch (const std::system_error&) {
+    // No more threads to be had (the system is out of tasks): the ones started and this one do it all.
+  }
   run();
   for (auto& thread : threads) thread.join();
   for (auto& result : results) RETURN_IF_ERROR(result);

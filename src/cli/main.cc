@@ -3,6 +3,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstdio>
+#include <exception>
 #include <vector>
 
 #include "base/logging.h"
@@ -38,7 +39,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& command : commands) {
-    if (command.app->parsed()) return cryo::cli::finish(command.action());
+    if (!command.app->parsed()) continue;
+    // The last resort for what cryo does not expect (std::bad_alloc with memory exhausted): caught
+    // here, the stack unwinds, and the tracees' destructors detach from a frozen tree as after any error.
+    try {
+      return cryo::cli::finish(command.action());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cryo: error: internal error: %s\n", e.what());
+      return 1;
+    }
   }
   return 2;
 }

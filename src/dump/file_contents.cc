@@ -39,7 +39,13 @@ void fingerprint(int fd, image::FileContent& out) {
 
 }  // namespace
 
-FileContentCollector::FileContentCollector() : worker_([this] { work(); }) {}
+FileContentCollector::FileContentCollector() {
+  // Without a thread to be had, finish() hashes the files itself.
+  try {
+    worker_ = std::thread([this] { work(); });
+  } catch (const std::system_error&) {
+  }
+}
 
 FileContentCollector::~FileContentCollector() {
   {
@@ -119,7 +125,10 @@ image::FileContents FileContentCollector::finish() {
     stopping_ = true;  // The worker drains the queue, then returns.
   }
   wake_.notify_one();
-  if (worker_.joinable()) worker_.join();
+  if (worker_.joinable())
+    worker_.join();
+  else
+    work();
   image::FileContents out;
   out.set_hash_limit(kContentHashLimit);
   uint64_t hashed = 0, bytes = 0;

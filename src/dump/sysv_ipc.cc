@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/page_size.h"
+#include "base/threads.h"
 #include "base/unique_fd.h"
 #include "image/ipc_sysctls.h"
 #include "image/object_limits.h"
@@ -38,7 +39,7 @@ std::string key_text(int64_t key) {
 Result<std::vector<UniqueFd>> open_segments(int ns, const image::SysvIpc& ipc) {
   std::vector<UniqueFd> files;
   Result<> result;
-  std::thread opener([&] {
+  ASSIGN_OR_RETURN(std::thread opener, start_thread([&] {
     if (::setns(ns, CLONE_NEWIPC) != 0) {
       result = fail_errno("setns(CLONE_NEWIPC)");
       return;
@@ -63,7 +64,7 @@ Result<std::vector<UniqueFd>> open_segments(int ns, const image::SysvIpc& ipc) {
       }
       files.push_back(std::move(file));
     }
-  });
+  }, "open the tree's SysV shared memory segments"));
   opener.join();
   RETURN_IF_ERROR(result);
   return files;

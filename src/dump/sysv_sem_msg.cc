@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/threads.h"
 #include "base/unique_fd.h"
 #include "dump/sysv_ipc.h"
 #include "image/object_limits.h"
@@ -147,14 +148,14 @@ Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc) {
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
   uint64_t budget = image::kMaxSysvBytes;  // Segments' bytes are in objpages.img, not in sysv.img's record.
   Result<> result;
-  std::thread reader([&] {
+  ASSIGN_OR_RETURN(std::thread reader, start_thread([&] {
     if (::setns(ns.get(), CLONE_NEWIPC) != 0) {
       result = fail_errno("setns(" + ns_path + ")");
       return;
     }
     result = collect_sets(sets, ipc);
     if (result) result = collect_queues(queues, ipc, budget);
-  });
+  }, "read the tree's SysV semaphores and message queues"));
   reader.join();
   RETURN_IF_ERROR_CTX(result, "read the tree's SysV semaphores and message queues");
   auto by_id = [](const auto& a, const auto& b) { return a.id() < b.id(); };

@@ -17,6 +17,7 @@
 #include "base/file_util.h"
 #include "base/parallel_for.h"
 #include "base/stage_timer.h"
+#include "base/threads.h"
 #include "base/unique_fd.h"
 #include "image/checksum.h"
 #include "image/framed_file.h"
@@ -44,10 +45,10 @@ constexpr size_t kSyncThreads = 16;
 
 Result<> fsync_all(const DirFd& dir, const std::vector<std::string>& names) {
   Result<> dir_synced;
-  std::thread dir_sync([&] { dir_synced = dir.fsync(); });
+  std::thread dir_sync = thread_or_inline([&] { dir_synced = dir.fsync(); });
   Result<> files_synced = parallel_for(names.size(), [&](size_t i) { return fsync_entry(dir, names[i]); }, kSyncThreads,
                                        /*per_cpu=*/false);
-  dir_sync.join();
+  if (dir_sync.joinable()) dir_sync.join();
   RETURN_IF_ERROR(files_synced);
   return dir_synced;
 }

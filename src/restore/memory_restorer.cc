@@ -19,6 +19,7 @@
 #include "base/dir_fd.h"
 #include "base/hex.h"
 #include "base/logging.h"
+#include "base/threads.h"
 #include "base/unique_fd.h"
 #include "image/page_data.h"
 #include "image/vm_flag_table.h"
@@ -120,13 +121,7 @@ Result<> fill_compressed_pages(pid_t pid, const std::vector<image::PageRun>& run
     bool pair = k + 1 < work.size();
     Result<> second;
     std::thread helper;
-    if (pair) {
-      try {
-        helper = std::thread([&] { second = pages.decompress_chunk(work[k + 1].chunk, buffers[1].data(), scratch[1]); });
-      } catch (const std::system_error&) {
-        second = pages.decompress_chunk(work[k + 1].chunk, buffers[1].data(), scratch[1]);  // No thread to be had.
-      }
-    }
+    if (pair) helper = thread_or_inline([&] { second = pages.decompress_chunk(work[k + 1].chunk, buffers[1].data(), scratch[1]); });
     Result<> first = pages.decompress_chunk(work[k].chunk, buffers[0].data(), scratch[0]);
     if (helper.joinable()) helper.join();
     RETURN_IF_ERROR(first);
