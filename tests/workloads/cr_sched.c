@@ -4,7 +4,7 @@
 //
 // The main thread runs at nice 5 with I/O priority best-effort level 6; worker "batcher" runs
 // SCHED_BATCH at nice 7 pinned to CPU 0; worker "realtime" runs SCHED_RR priority 3 with
-// SCHED_FLAG_RESET_ON_FORK; worker "idler" runs SCHED_IDLE at nice 3. Each worker names itself. On SIGUSR1
+// SCHED_FLAG_RESET_ON_FORK at nice -4; worker "idler" runs SCHED_IDLE at nice 3. Each worker names itself. On SIGUSR1
 // every thread checks its own policy, nice, priority, CPU mask, I/O priority and name.
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -37,7 +37,7 @@ struct want {
 static const struct want wants[WORKERS + 1] = {
     {"cr_sched", SCHED_OTHER, 0, 5, 0, -1, (2 << 13) | 6},
     {"batcher", SCHED_BATCH, 0, 7, 0, 0, -1},
-    {"realtime", SCHED_RR, 0x01 /* SCHED_FLAG_RESET_ON_FORK */, 0, 3, -1, -1},
+    {"realtime", SCHED_RR, 0x01 /* SCHED_FLAG_RESET_ON_FORK */, -4, 3, -1, -1},
     {"idler", SCHED_IDLE, 0, 3, 0, -1, -1},
 };
 static volatile int ready_count;
@@ -48,9 +48,10 @@ static pid_t tid_now(void) { return (pid_t)syscall(SYS_gettid); }
 static void apply(const struct want* w) {
   struct sched_attr_v0 attr = {sizeof attr, w->policy, w->flags, w->nice, w->priority, 0, 0, 0};
   SETUP_OR_DIE(syscall(SYS_sched_setattr, 0, &attr, 0) == 0, "%s: sched_setattr: %s\n", w->name, strerror(errno));
-  // sched_setattr leaves the nice of a SCHED_IDLE thread as it was (inherited from whoever started
-  // the workload); setpriority sets it.
-  if (w->policy == SCHED_IDLE)
+  // sched_setattr leaves the nice of a SCHED_IDLE or real-time thread as it was (inherited from
+  // whoever started the workload); setpriority sets it, and it counts again if the thread goes back
+  // to SCHED_OTHER.
+  if (w->policy != SCHED_OTHER && w->policy != SCHED_BATCH)
     SETUP_OR_DIE(setpriority(PRIO_PROCESS, (id_t)tid_now(), w->nice) == 0, "%s: setpriority: %s\n", w->name, strerror(errno));
   if (w->pinned_cpu >= 0) {
     cpu_set_t set;
@@ -70,7 +71,9 @@ static void check(const struct want* w) {
   EXPECT_OR_FAIL(attr.policy == w->policy, "%s: policy %u, was %u\n", w->name, attr.policy, w->policy);
   EXPECT_OR_FAIL(attr.flags == w->flags, "%s: sched flags %#llx, were %#llx\n", w->name, (unsigned long long)attr.flags,
                  (unsigned long long)w->flags);
-  if (w->policy != SCHED_RR) EXPECT_OR_FAIL(attr.nice == w->nice, "%s: nice %d, was %d\n", w->name, attr.nice, w->nice);
+  // sched_getattr gives a real-time thread's nice as 0; getpriority gives the one it has.
+  int nice = w->policy == SCHED_RR ? getpriority(PRIO_PROCESS, (id_t)tid_now()) : attr.nice;
+  EXPECT_OR_FAIL(nice == w->nice, "%s: nice %d, was %d\n", w->name, nice, w->nice);
   EXPECT_OR_FAIL(attr.priority == w->priority, "%s: priority %u, was %u\n", w->name, attr.priority, w->priority);
   cpu_set_t set;
   CPU_ZERO(&set);

@@ -27,6 +27,14 @@ Result<image::SchedState> read_sched_state(pid_t tid) {
   state.set_policy(attr.policy);
   state.set_flags(attr.flags);
   state.set_nice(attr.nice);
+  if (attr.policy == SCHED_FIFO || attr.policy == SCHED_RR || attr.policy == SCHED_DEADLINE) {
+    // sched_getattr reports no nice for these (0), but the thread has one (stat shows it), which
+    // becomes its priority again if it returns to SCHED_OTHER.
+    errno = 0;
+    int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+    if (nice == -1 && errno != 0) return fail_errno(tid_call("getpriority", tid));
+    state.set_nice(nice);
+  }
   state.set_priority(attr.priority);
   state.set_runtime_ns(attr.runtime);
   state.set_deadline_ns(attr.deadline);
@@ -53,10 +61,12 @@ Result<> apply_sched_state(pid_t tid, const image::SchedState& state, std::strin
   if (::syscall(SYS_sched_setattr, tid, &attr, 0) != 0)
     return fail(errno_error(tid_call("sched_setattr", tid)).context("policy " + std::to_string(state.policy()) + ", nice " +
                                                                      std::to_string(state.nice())));
-  // sched_setattr sets the nice value only for SCHED_OTHER and SCHED_BATCH: a SCHED_IDLE thread
-  // would keep the nice it was created with (cryo's: 10 under `nice cryo restore`), which it reads
-  // back with sched_getattr and which becomes its priority again if it leaves SCHED_IDLE.
-  if (state.policy() == SCHED_IDLE && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), state.nice()) != 0)
+  // sched_setattr sets the nice value only for SCHED_OTHER and SCHED_BATCH: a SCHED_IDLE,
+  // SCHED_FIFO, SCHED_RR or SCHED_DEADLINE thread would keep the nice it was created with (cryo's:
+  // 10 under `nice cryo restore`), which it reads back with sched_getattr and which becomes its
+  // priority again if it returns to SCHED_OTHER.
+  bool nice_ignored = state.policy() != SCHED_OTHER && state.policy() != SCHED_BATCH;
+  if (nice_ignored && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), state.nice()) != 0)
     return fail_errno(tid_call("setpriority", tid));
   if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, tid, static_cast<int>(state.ioprio())) != 0)
     return fail_errno(tid_call("ioprio_set", tid));
