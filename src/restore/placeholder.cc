@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -291,7 +290,6 @@ Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process
   // chroot comes later, injected after the last file was opened by its host path.
   if (::chdir(process.files.cwd().c_str()) != 0) return fail(errno_error("chdir(" + process.files.cwd() + ")"));
   ::umask(static_cast<mode_t>(process.core.umask()));
-  if (::personality(process.core.personality()) < 0) return fail(errno_error("personality"));
   if (::prctl(PR_SET_NAME, process.core.comm().c_str(), 0, 0, 0) != 0) return fail(errno_error("prctl(PR_SET_NAME)"));
   return reset_signal_dispositions();
 }

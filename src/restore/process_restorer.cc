@@ -69,6 +69,7 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(take_file_locks(task, process));
   RETURN_IF_ERROR(fault_point("restore:mid-injection"));
   RETURN_IF_ERROR(restore_mm_fields(task, core.mm()));
+  RETURN_IF_ERROR(restore_personality(task, core));
   // The bulk of the calls (memory) is done; from here on the process gets signal state of its own,
   // which the trampoline's int3 (its forced SIGTRAP) would change: syscall stops only.
   RETURN_IF_ERROR(task.stop_trapping());

@@ -8,10 +8,12 @@
 // 123457 ns, machine-check kill policy EARLY, name "prctl-main"; a second thread sets: parent-death
 // signal SIGRTMIN+3, timer slack 765433 ns, TSC reads fault (PR_TSC_SIGSEGV), policy LATE, name
 // "prctl-thread". For the whole process: THP disabled, not dumpable, child subreaper, keepcaps,
-// no_new_privs (each thread), personality ADDR_NO_RANDOMIZE. On SIGUSR1 (forwarded by the init)
+// no_new_privs (each thread), personality ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC (each thread), and
+// a page mapped read-write before it, which must stay without exec. On SIGUSR1 (forwarded by the init)
 // each thread checks its own with the prctl getters; the child reports to the init over a pipe.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -19,6 +21,31 @@
 #include "cr_common.h"
 
 static volatile int thread_ready, thread_check, thread_done;
+static const int kPersona = PER_LINUX | ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC;
+static char* page_before_persona;
+
+static void expect_personality(const char* who) {
+  int persona = personality(0xffffffff);
+  EXPECT_OR_FAIL(persona == kPersona, "%s: personality %#x, was %#x\n", who, persona, kPersona);
+}
+
+// The page mapped before READ_IMPLIES_EXEC was set has no exec (a restore that set the personality
+// before it made the mappings would give every one of them exec).
+static void expect_page_not_executable(void) {
+  FILE* maps = fopen("/proc/self/maps", "r");
+  char line[512];
+  int found = 0;
+  while (maps && fgets(line, sizeof line, maps)) {
+    unsigned long start, end;
+    char perms[5];
+    if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) != 3) continue;
+    if ((unsigned long)page_before_persona < start || (unsigned long)page_before_persona >= end) continue;
+    found = 1;
+    EXPECT_OR_FAIL(strcmp(perms, "rw-p") == 0, "the page mapped before the personality is %s, was rw-p\n", perms);
+  }
+  if (maps) fclose(maps);
+  EXPECT_OR_FAIL(found, "the page mapped before the personality is gone\n");
+}
 
 static void expect_prctl(const char* who, const char* what, int option, long wanted) {
   long got = prctl(option, 0, 0, 0, 0);
@@ -54,6 +81,7 @@ static void* second_thread(void* arg) {
   expect_prctl_out(who, "TSC mode", PR_GET_TSC, PR_TSC_SIGSEGV);
   expect_prctl(who, "no_new_privs", PR_GET_NO_NEW_PRIVS, 1);
   expect_name(who, "prctl-thread");
+  expect_personality(who);
   thread_done = 1;
   return NULL;
 }
@@ -63,7 +91,10 @@ static void on_usr2(int signo) { (void)signo; }
 static void run_child(int report) {
   check_requested = 0;
   signal(SIGUSR2, on_usr2);
-  SETUP_OR_DIE(personality(PER_LINUX | ADDR_NO_RANDOMIZE) != -1, "personality: %s\n", strerror(errno));
+  page_before_persona = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  SETUP_OR_DIE(page_before_persona != MAP_FAILED, "mmap: %s\n", strerror(errno));
+  page_before_persona[0] = 1;
+  SETUP_OR_DIE(personality(kPersona) != -1, "personality: %s\n", strerror(errno));
   SETUP_OR_DIE(prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0) == 0, "PR_SET_PDEATHSIG: %s\n", strerror(errno));
   SETUP_OR_DIE(prctl(PR_SET_TIMERSLACK, 123457, 0, 0, 0) == 0, "PR_SET_TIMERSLACK: %s\n", strerror(errno));
   SETUP_OR_DIE(prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0) == 0, "PR_MCE_KILL: %s\n", strerror(errno));
@@ -91,8 +122,8 @@ static void run_child(int report) {
   expect_prctl(who, "dumpable", PR_GET_DUMPABLE, 0);
   expect_prctl(who, "no_new_privs", PR_GET_NO_NEW_PRIVS, 1);
   expect_name(who, "prctl-main");
-  int persona = personality(0xffffffff);
-  EXPECT_OR_FAIL(persona == (PER_LINUX | ADDR_NO_RANDOMIZE), "child: personality %#x, was %#x\n", persona, PER_LINUX | ADDR_NO_RANDOMIZE);
+  expect_personality(who);
+  expect_page_not_executable();
   thread_check = 1;
   pthread_join(thread, NULL);
   (void)!write(report, problems_found == 0 && thread_done ? "P" : "F", 1);

@@ -140,4 +140,10 @@ Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core)
   return {};
 }
 
+Result<> restore_personality(RemoteTask& task, const image::ProcessCore& core) {
+  if (core.personality() == 0) return {};  // The placeholder's, from cryo.
+  RETURN_IF_ERROR(task.call("personality", SYS_personality, {core.personality()}));
+  return {};
+}
+
 }  // namespace cryo

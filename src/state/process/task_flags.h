@@ -50,5 +50,16 @@ Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& t
 // leader's own prctl state, THP disable; then the child-subreaper flag and no_new_privs
 // (irreversible, last).
 Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core);
+// The personality (personality(2)), set in the leader once its memory is in place, before its
+// threads are made (they inherit it): with READ_IMPLIES_EXEC, every mapping made after it would
+// gain PROT_EXEC.
+Result<> restore_personality(RemoteTask& task, const image::ProcessCore& core);
+// The bits personality(2) knows: the persona in the low byte and the flags of <sys/personality.h>.
+constexpr uint32_t kKnownPersonalityBits = 0xff | 0x0020000 /* UNAME26 */ | 0x0040000 /* ADDR_NO_RANDOMIZE */ |
+                                           0x0080000 /* FDPIC_FUNCPTRS */ | 0x0100000 /* MMAP_PAGE_ZERO */ |
+                                           0x0200000 /* ADDR_COMPAT_LAYOUT */ | 0x0400000 /* READ_IMPLIES_EXEC */ |
+                                           0x0800000 /* ADDR_LIMIT_32BIT */ | 0x1000000 /* SHORT_INODE */ |
+                                           0x2000000 /* WHOLE_SECONDS */ | 0x4000000 /* STICKY_TIMEOUTS */ |
+                                           0x8000000 /* ADDR_LIMIT_3GB */;
 
 }  // namespace cryo
