@@ -32,6 +32,11 @@ std::optional<std::string> memfd_name(std::string_view link);
 // "/dir/file (deleted)" -> "/dir/file"; nullopt when the text has no " (deleted)" suffix.
 std::optional<std::string> deleted_path(std::string_view link);
 
+// What a memfd_secret file is, for refusals of an fd or a mapping of one: its pages are out of
+// the kernel's direct map, so no one but the process itself can read them (not /proc/PID/mem, not
+// map_files), and a restore would find no file at its "/secretmem (deleted)".
+inline constexpr const char* kSecretMemory = "secret memory (memfd_secret: no one but the process can read its pages)";
+
 using Runs = google::protobuf::RepeatedPtrField<image::ObjectRun>;
 
 class MemoryObjectCollector {

@@ -153,6 +153,7 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
   }
   // A POSIX message queue is reopened by its name in the restored IPC namespace (posix_mqueues.h).
   if (filesystem == kMqueueMagic) return collect_mqueue_fd(fd, *target, link, out);
+  if (filesystem == SECRETMEM_MAGIC) return fail(unsupported_fd(fd, *target, kSecretMemory));
   if (!target->starts_with("/")) return fail(unsupported_fd(fd, *target, pseudo_file_kind(*target)));
 
   auto st = stat_path(link);

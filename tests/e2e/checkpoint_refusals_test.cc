@@ -57,6 +57,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"own_mount", "mounts of its own, which cryo cannot dump: tmpfs on /"},
                       Refusal{"ptmx", "(/dev/ptmx) is a pseudo-terminal master"},
                       Refusal{"own_netns", "the tree has its own net namespace"},
+                      Refusal{"secretmem_fd", "(/secretmem (deleted)) is secret memory (memfd_secret: no one but the process"},
+                      Refusal{"secretmem_map", "is secret memory (memfd_secret: no one but the process can read its pages)"},
                       Refusal{"sud", "uses syscall user dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, mode 1)"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 

@@ -15,7 +15,8 @@
 // child cloned with CLONE_FILES, CLONE_FS or CLONE_VM|CLONE_SIGHAND that shares that table with the init),
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
 // a network namespace), ptmx (a pseudo-terminal master with its slave open too), sud (syscall user
-// dispatch on, its selector set to let syscalls through).
+// dispatch on, its selector set to let syscalls through), secretmem_fd (a memfd_secret fd, not
+// mapped), secretmem_map (a mapping of one, its fd closed).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -229,6 +230,17 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     SETUP_OR_DIE(open(ptsname(master), O_RDWR | O_NOCTTY) >= 0, "open(%s): %s\n", ptsname(master), strerror(errno));
   } else if (strcmp(kind, "own_netns") == 0) {
     SETUP_OR_DIE(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
+  } else if (strcmp(kind, "secretmem_fd") == 0 || strcmp(kind, "secretmem_map") == 0) {
+    int secret = (int)syscall(447 /* SYS_memfd_secret */, 0);
+    SETUP_OR_DIE(secret >= 0 && ftruncate(secret, 4096) == 0, "memfd_secret: %s\n", strerror(errno));
+    if (strcmp(kind, "secretmem_fd") == 0) {
+      fd = secret;
+    } else {
+      shm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, secret, 0);
+      SETUP_OR_DIE(shm != MAP_FAILED, "mmap(memfd_secret): %s\n", strerror(errno));
+      strcpy(shm, "sysv");  // The same check as sysv_shm's: the contents are still there.
+      close(secret);
+    }
   } else if (strcmp(kind, "sud") == 0) {
     SETUP_OR_DIE(prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &dispatch_selector) == 0,
                  "prctl(PR_SET_SYSCALL_USER_DISPATCH): %s\n", strerror(errno));
