@@ -74,6 +74,8 @@ Result<> ask_process_flags(RemoteSyscalls& remote, uint64_t at, image::ProcessCo
   core.set_dumpable(dumpable != 0);
   ASSIGN_OR_RETURN(uint64_t thp_disabled, remote.call("prctl(PR_GET_THP_DISABLE)", SYS_prctl, {PR_GET_THP_DISABLE, 0, 0, 0, 0}));
   core.set_thp_disabled(thp_disabled != 0);
+  ASSIGN_OR_RETURN(int64_t mdwe, remote.raw(SYS_prctl, {kPrGetMdwe, 0, 0, 0, 0}));
+  if (mdwe >= 0) core.set_mdwe_flags(static_cast<uint32_t>(mdwe));  // Negative: a kernel without it.
   return refuse_speculation_control(remote);
 }
 
@@ -137,6 +139,10 @@ Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core)
   if (core.child_subreaper()) RETURN_IF_ERROR(task.call("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, {PR_SET_CHILD_SUBREAPER, 1}));
   if (core.creds().no_new_privs())
     RETURN_IF_ERROR(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}));
+  // Irreversible too, and after every mapping is made: it refuses exec to a mapping that lacks it.
+  if (core.mdwe_flags() != 0)
+    RETURN_IF_ERROR_CTX(task.call("prctl(PR_SET_MDWE)", SYS_prctl, {kPrSetMdwe, core.mdwe_flags(), 0, 0, 0}),
+                        "memory-deny-write-execute " + std::to_string(core.mdwe_flags()) + " (Linux 6.3 has it, 6.6 its no-inherit flag)");
   return {};
 }
 
