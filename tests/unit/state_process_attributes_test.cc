@@ -129,6 +129,8 @@ TEST(TaskFlagsState, RefusesValuesPrctlAndProcRefuse) {
   core.set_pdeath_signal(65);
   core.set_coredump_filter(1u << 9);
   core.set_oom_score_adj(-1001);
+  core.set_personality(0x10000000);
+  core.set_mdwe_flags(2);  // No-inherit alone: prctl refuses it without refuse-exec-gain.
   auto* t = core.add_threads();
   t->set_tid(2);
   t->set_tsc_mode(3);
@@ -140,6 +142,16 @@ TEST(TaskFlagsState, RefusesValuesPrctlAndProcRefuse) {
   EXPECT_NE(all.find("oom_score_adj -1001 is outside -1000..1000"), std::string::npos) << all;
   EXPECT_NE(all.find("thread 2: TSC mode 3"), std::string::npos) << all;
   EXPECT_NE(all.find("thread 2: machine-check kill policy 7"), std::string::npos) << all;
+  EXPECT_NE(all.find("personality 268435456 has bits personality(2) does not know"), std::string::npos) << all;
+  EXPECT_NE(all.find("memory-deny-write-execute flags 2 are not ones"), std::string::npos) << all;
+}
+
+TEST(TaskFlagsState, AcceptsEveryPersonalityAndMdweTheKernelSets) {
+  image::ProcessCore core;
+  core.set_personality(0x0400000 | 0x0040000 | 0x0f);  // READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE, persona 15.
+  core.set_mdwe_flags(3);
+  std::string all = collected([&](auto& sink) { validate_task_flags(core, sink); });
+  EXPECT_EQ(all, "");
 }
 
 }  // namespace
