@@ -157,7 +157,8 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
     // SIOCINQ counts every queued byte of a stream socket: the copy must have all of them.
     ASSIGN_OR_RETURN(size_t queued, queued_bytes(sock));
     if (queued != stream.size())
-      return fail("copied " + std::to_string(stream.size()) + " of " + std::to_string(queued) + " queued bytes");
+      return fail("a peek read " + std::to_string(stream.size()) + " queued bytes where the kernel counts " + std::to_string(queued) +
+                  " (SIOCINQ): cryo does not know which is the socket's data, so it dumps neither");
     if (!stream.empty()) state.add_queue(std::move(stream));
   }
   return {};
