@@ -133,6 +133,12 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
     ssize_t got = ::recvmsg(sock, &message, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && errno == EAGAIN) break;
+    if (got < 0 && errno == ECONNRESET && peer_closed) {
+      // The peer's reset, which the kernel returns once the queue is empty: SIOCINQ counted more.
+      result = fail("a peek read " + std::to_string(copied) + " queued bytes before the peer's reset where the kernel counts " +
+                    std::to_string(known_total) + " (SIOCINQ): cryo does not know which is the socket's data, so it dumps neither");
+      break;
+    }
     if (got < 0) {
       result = fail_errno("recv(MSG_PEEK)");
       break;
