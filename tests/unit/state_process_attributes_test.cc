@@ -131,6 +131,7 @@ TEST(TaskFlagsState, RefusesValuesPrctlAndProcRefuse) {
   core.set_oom_score_adj(-1001);
   core.set_personality(0x10000000);
   core.set_mdwe_flags(2);  // No-inherit alone: prctl refuses it without refuse-exec-gain.
+  core.set_membarrier_registrations(1 << 3);  // A command, not a registration.
   auto* t = core.add_threads();
   t->set_tid(2);
   t->set_tsc_mode(3);
@@ -144,12 +145,14 @@ TEST(TaskFlagsState, RefusesValuesPrctlAndProcRefuse) {
   EXPECT_NE(all.find("thread 2: machine-check kill policy 7"), std::string::npos) << all;
   EXPECT_NE(all.find("personality 268435456 has bits personality(2) does not know"), std::string::npos) << all;
   EXPECT_NE(all.find("memory-deny-write-execute flags 2 are not ones"), std::string::npos) << all;
+  EXPECT_NE(all.find("membarrier registrations 8 are not registration commands"), std::string::npos) << all;
 }
 
 TEST(TaskFlagsState, AcceptsEveryPersonalityAndMdweTheKernelSets) {
   image::ProcessCore core;
   core.set_personality(0x0400000 | 0x0040000 | 0x0f);  // READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE, persona 15.
   core.set_mdwe_flags(3);
+  core.set_membarrier_registrations(1 << 2 | 1 << 4 | 1 << 6 | 1 << 8);
   std::string all = collected([&](auto& sink) { validate_task_flags(core, sink); });
   EXPECT_EQ(all, "");
 }

@@ -10,7 +10,8 @@
 // "prctl-thread". For the whole process: THP disabled, not dumpable, child subreaper, keepcaps,
 // no_new_privs (each thread), personality ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC (each thread), and
 // a page mapped read-write before it, which must stay without exec. The init alone sets
-// memory-deny-write-execute with its no-inherit flag (PR_SET_MDWE 1 | 2). On SIGUSR1 (forwarded by the init)
+// memory-deny-write-execute with its no-inherit flag (PR_SET_MDWE 1 | 2) and registers for
+// private expedited membarriers, plain and rseq (membarrier 1 << 4, 1 << 8). On SIGUSR1 (forwarded by the init)
 // each thread checks its own with the prctl getters; the child reports to the init over a pipe.
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -142,11 +143,18 @@ int main(void) {
   SETUP_OR_DIE(read(report[0], &byte, 1) == 1 && byte == 'r', "the child did not start\n");
   const int mdwe = 1 /* PR_MDWE_REFUSE_EXEC_GAIN */ | 2 /* PR_MDWE_NO_INHERIT */;
   SETUP_OR_DIE(prctl(65 /* PR_SET_MDWE */, mdwe, 0, 0, 0) == 0, "PR_SET_MDWE: %s\n", strerror(errno));
+  const long membarriers = 1 << 4 | 1 << 8;
+  SETUP_OR_DIE(syscall(SYS_membarrier, 1 << 4, 0, 0) == 0 && syscall(SYS_membarrier, 1 << 8, 0, 0) == 0,
+               "membarrier(register): %s\n", strerror(errno));
   say("READY child=%d\n", (int)child);
   wait_for_check();
   kill(child, SIGUSR1);
   EXPECT_OR_FAIL(read(report[0], &byte, 1) == 1 && byte == 'P', "the child failed its checks\n");
   expect_prctl("init", "memory-deny-write-execute", 66 /* PR_GET_MDWE */, mdwe);
+  long registered = syscall(SYS_membarrier, 1 << 9 /* GET_REGISTRATIONS */, 0, 0);
+  EXPECT_OR_FAIL(registered == membarriers, "init: membarrier registrations %#lx, were %#lx\n", registered, membarriers);
+  // The registration at work: unregistered, a private expedited membarrier is EPERM.
+  EXPECT_OR_FAIL(syscall(SYS_membarrier, 1 << 3 /* PRIVATE_EXPEDITED */, 0, 0) == 0, "init: membarrier: %s\n", strerror(errno));
   waitpid(child, NULL, 0);
   finish();
 }

@@ -76,6 +76,8 @@ Result<> ask_process_flags(RemoteSyscalls& remote, uint64_t at, image::ProcessCo
   core.set_thp_disabled(thp_disabled != 0);
   ASSIGN_OR_RETURN(int64_t mdwe, remote.raw(SYS_prctl, {kPrGetMdwe, 0, 0, 0, 0}));
   if (mdwe >= 0) core.set_mdwe_flags(static_cast<uint32_t>(mdwe));  // Negative: a kernel without it.
+  ASSIGN_OR_RETURN(int64_t registered, remote.raw(SYS_membarrier, {kMembarrierGetRegistrations, 0, 0}));
+  if (registered >= 0) core.set_membarrier_registrations(static_cast<uint32_t>(registered));
   return refuse_speculation_control(remote);
 }
 
@@ -136,6 +138,10 @@ Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core)
   RETURN_IF_ERROR(restore_thread_prctl_state(task, core.threads(0), true));
   if (core.thp_disabled())
     RETURN_IF_ERROR(task.call("prctl(PR_SET_THP_DISABLE)", SYS_prctl, {PR_SET_THP_DISABLE, 1, 0, 0, 0}));
+  // Per address space: without them, the process's expedited membarrier calls fail with EPERM.
+  for (uint32_t command = 1; command <= kMembarrierRegistrations; command <<= 1)
+    if (core.membarrier_registrations() & command)
+      RETURN_IF_ERROR(task.call("membarrier(register " + std::to_string(command) + ")", SYS_membarrier, {command, 0, 0}));
   if (core.child_subreaper()) RETURN_IF_ERROR(task.call("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, {PR_SET_CHILD_SUBREAPER, 1}));
   if (core.creds().no_new_privs())
     RETURN_IF_ERROR(task.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, {PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}));

@@ -28,12 +28,17 @@ constexpr size_t kThreadFlagsAnswerSize = 16;
 Result<> ask_thread_flags(RemoteSyscalls& remote, uint64_t at, image::ThreadCore& thread);
 void read_thread_flags(const char* answer, image::ThreadCore& thread);
 // The process's own flags, asked in its leader: child subreaper (kProcessFlagsAnswerSize bytes at
-// `at`), dumpable, THP disable, memory-deny-write-execute. A speculation mitigation the process chose (PR_SET_SPECULATION_CTRL)
+// `at`), dumpable, THP disable, memory-deny-write-execute, membarrier registrations. A speculation mitigation the process chose (PR_SET_SPECULATION_CTRL)
 // is refused: it can only be chosen again from inside, and cryo does not restore it yet.
 constexpr size_t kProcessFlagsAnswerSize = 8;
 // Debian 12's headers predate memory-deny-write-execute (Linux 6.3).
 constexpr uint64_t kPrSetMdwe = 65, kPrGetMdwe = 66;
 constexpr uint32_t kKnownMdweFlags = 1 /* PR_MDWE_REFUSE_EXEC_GAIN */ | 2 /* PR_MDWE_NO_INHERIT */;
+// membarrier(2) commands: Debian 12's headers predate MEMBARRIER_CMD_GET_REGISTRATIONS (Linux 6.3).
+constexpr uint64_t kMembarrierGetRegistrations = 1 << 9;
+constexpr uint32_t kMembarrierRegistrations = 1 << 2 /* REGISTER_GLOBAL_EXPEDITED */ | 1 << 4 /* REGISTER_PRIVATE_EXPEDITED */ |
+                                              1 << 6 /* REGISTER_PRIVATE_EXPEDITED_SYNC_CORE */ |
+                                              1 << 8 /* REGISTER_PRIVATE_EXPEDITED_RSEQ */;
 Result<> ask_process_flags(RemoteSyscalls& remote, uint64_t at, image::ProcessCore& core);
 // Also the process's parent-death signal, its leader's (read_thread_flags of thread 0 first).
 void read_process_flags(const char* answer, image::ProcessCore& core);
@@ -50,8 +55,8 @@ Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::Pro
 // change resets the parent-death signal.
 Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& thread, bool leader);
 // Flags that credential changes reset, so they come after: dumpable, parent-death signal, the
-// leader's own prctl state, THP disable; then the child-subreaper flag, no_new_privs and
-// memory-deny-write-execute (irreversible, last).
+// leader's own prctl state, THP disable, membarrier registrations; then the child-subreaper flag,
+// no_new_privs and memory-deny-write-execute (irreversible, last).
 Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core);
 // The personality (personality(2)), set in the leader once its memory is in place, before its
 // threads are made (they inherit it): with READ_IMPLIES_EXEC, every mapping made after it would

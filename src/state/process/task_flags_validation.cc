@@ -10,6 +10,8 @@ void validate_task_flags(const image::ProcessCore& core, const image::ProblemSin
   if (core.umask() > 0777) problem("umask " + std::to_string(core.umask()) + " is not a permission mask");
   if ((core.mdwe_flags() & ~kKnownMdweFlags) != 0 || core.mdwe_flags() == 2)
     problem("memory-deny-write-execute flags " + std::to_string(core.mdwe_flags()) + " are not ones prctl(PR_SET_MDWE) takes");
+  if ((core.membarrier_registrations() & ~kMembarrierRegistrations) != 0)
+    problem("membarrier registrations " + std::to_string(core.membarrier_registrations()) + " are not registration commands");
   if ((core.personality() & ~kKnownPersonalityBits) != 0)
     problem("personality " + std::to_string(core.personality()) + " has bits personality(2) does not know");
   if (core.pdeath_signal() < 0 || core.pdeath_signal() > 64)
