@@ -162,14 +162,6 @@ Result<int64_t> past_expiry(RemoteTask& task, const image::PosixTimer& timer) {
   return std::max<int64_t>(at, 1);
 }
 
-}  // namespace
-
-uint64_t time_left_at_freeze(uint64_t left_ns, int64_t read_at_ns, int64_t freeze_ns) {
-  if (left_ns == 0 || freeze_ns <= 0 || read_at_ns <= freeze_ns) return left_ns;
-  return left_ns + static_cast<uint64_t>(read_at_ns - freeze_ns);
-}
-
-namespace {
 
 // The tree's reading of `clock_id` at the freeze, for the clocks a time namespace stops there; 0
 // (no correction) for the others.

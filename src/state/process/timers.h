@@ -49,8 +49,12 @@ bool is_own_timer_signal(const image::ProcessCore& core, const std::string& sigi
 // clocks continue from. No correction where either reading is missing (older images) or out of
 // order. A periodic timer that expired in between shows its next expiry, which this puts one
 // period late; one with its signal pending is armed from its phase instead (arm_posix_timers), so
-// this is left to a SIGEV_NONE timer or one whose signal is ignored.
-uint64_t time_left_at_freeze(uint64_t left_ns, int64_t read_at_ns, int64_t freeze_ns);
+// this is left to a SIGEV_NONE timer or one whose signal is ignored. Inline: timerfds use it too,
+// and the image fuzzer links the fd kinds without the rest of this file.
+inline uint64_t time_left_at_freeze(uint64_t left_ns, int64_t read_at_ns, int64_t freeze_ns) {
+  if (left_ns == 0 || freeze_ns <= 0 || read_at_ns <= freeze_ns) return left_ns;
+  return left_ns + static_cast<uint64_t>(read_at_ns - freeze_ns);
+}
 
 // Arms them with the time they had left at the freeze (`freeze`: the tree's clocks then): last,
 // since they count from then on. A timer whose own signal was pending is armed to have expired
