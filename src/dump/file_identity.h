@@ -15,5 +15,8 @@ Result<std::string> read_link(const std::string& path);
 // stat() through a /proc link (it follows to the file itself, in whatever mount namespace it is).
 Result<struct stat> stat_path(const std::string& path);
 void set_identity(const struct stat& st, image::FileIdentity* identity);
+// The statfs f_type of the filesystem `path` (a /proc link, followed) leads to; 0 when it has gone
+// (the stat that follows reports a vanished file).
+unsigned long filesystem_magic(const std::string& path);
 
 }  // namespace cryo::dump

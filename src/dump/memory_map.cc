@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -102,9 +101,7 @@ Result<bool> add_object(pid_t pid, const MapsEntry& e, image::VmaKind kind, Memo
   }
   auto path = deleted_path(e.path);
   if (!path) return false;
-  struct statfs fs;
-  if (::statfs(source.c_str(), &fs) == 0 && static_cast<unsigned long>(fs.f_type) == SECRETMEM_MAGIC)
-    return fail(unsupported(e, kSecretMemory));
+  if (filesystem_magic(source) == SECRETMEM_MAGIC) return fail(unsupported(e, kSecretMemory));
   // A file whose name really ends in " (deleted)" still has a link.
   ASSIGN_OR_RETURN(struct stat st, stat_path(source));
   if (st.st_nlink != 0) return false;

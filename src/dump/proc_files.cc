@@ -2,7 +2,6 @@
 
 #include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -24,8 +23,7 @@ Error refusal(int fd, const std::string& target, const std::string& kind) {
 // the holder's PID namespace: its entry for the holder's PID there is the holder (same start time).
 // The host's /proc has another process (or none) under that number.
 Result<bool> is_holders_proc(pid_t pid, const std::string& root_proc) {
-  struct statfs fs;
-  if (::statfs(root_proc.c_str(), &fs) != 0 || static_cast<unsigned long>(fs.f_type) != PROC_SUPER_MAGIC) return false;
+  if (filesystem_magic(root_proc) != PROC_SUPER_MAGIC) return false;
   ASSIGN_OR_RETURN(ProcStatus status, read_proc_status(pid));
   if (status.ns_pid.empty()) return false;
   ASSIGN_OR_RETURN(std::string own, read_file("/proc/" + std::to_string(pid) + "/stat"));

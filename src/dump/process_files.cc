@@ -5,7 +5,6 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/vfs.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -69,13 +68,6 @@ std::string pseudo_file_kind(const std::string& target) {
   if (target.starts_with("anon_inode:")) return "an anonymous inode of kind '" + anon_inode_name(target) + "'";
   size_t colon = target.find(':');
   return "a '" + target.substr(0, colon) + "' file";
-}
-
-// The statfs f_type of the file an fd link (/proc/PID/fd/N) leads to; 0 when it has gone (the stat
-// that follows reports a vanished fd).
-unsigned long filesystem_magic(const std::string& link) {
-  struct statfs fs;
-  return ::statfs(link.c_str(), &fs) == 0 ? static_cast<unsigned long>(fs.f_type) : 0;
 }
 
 // O_TMPFILE stays in an open file's flags for good, and only an open that creates a new unnamed

@@ -95,6 +95,12 @@ Result<size_t> queued_bytes(int sock) {
   return static_cast<size_t>(queued);
 }
 
+// SIOCINQ's count and the bytes a peek reads disagree (seen on Linux 6.18 with stress-ng sockpair).
+Error queue_count_disagrees(size_t peeked, size_t counted, const std::string& where) {
+  return make_error("a peek read " + std::to_string(peeked) + " queued bytes" + where + " where the kernel counts " +
+                    std::to_string(counted) + " (SIOCINQ): cryo does not know which is the socket's data, so it dumps neither");
+}
+
 // Copies what is queued to the socket without consuming it. MSG_PEEK alone always starts at the head;
 // SO_PEEK_OFF makes each peek continue where the last one ended (datagram by datagram for DGRAM and
 // SEQPACKET, bytes for STREAM). Each datagram's sender comes with it, as recvfrom names it. The offset is the socket's own, shared with the tracee: it is put
@@ -135,8 +141,7 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
     if (got < 0 && errno == EAGAIN) break;
     if (got < 0 && errno == ECONNRESET && peer_closed) {
       // The peer's reset, which the kernel returns once the queue is empty: SIOCINQ counted more.
-      result = fail("a peek read " + std::to_string(copied) + " queued bytes before the peer's reset where the kernel counts " +
-                    std::to_string(known_total) + " (SIOCINQ): cryo does not know which is the socket's data, so it dumps neither");
+      result = fail(queue_count_disagrees(copied, known_total, " before the peer's reset"));
       break;
     }
     if (got < 0) {
@@ -163,8 +168,7 @@ Result<> peek_queue(int sock, int type, bool peer_closed, image::UnixSocketState
     // SIOCINQ counts every queued byte of a stream socket: the copy must have all of them.
     ASSIGN_OR_RETURN(size_t queued, queued_bytes(sock));
     if (queued != stream.size())
-      return fail("a peek read " + std::to_string(stream.size()) + " queued bytes where the kernel counts " + std::to_string(queued) +
-                  " (SIOCINQ): cryo does not know which is the socket's data, so it dumps neither");
+      return fail(queue_count_disagrees(stream.size(), queued, ""));
     if (!stream.empty()) state.add_queue(std::move(stream));
   }
   return {};
