@@ -44,6 +44,7 @@ Result<image::VmaKind> classify_vma(const MapsEntry& e) {
   if (path == "[vsyscall]") return image::VMA_VSYSCALL;
   if (e.vm_flags.io || e.vm_flags.pfnmap) return fail(unsupported(e, "device memory"));
   if (e.vm_flags.hugetlb) return fail(unsupported(e, "hugetlbfs memory"));
+  if (path.starts_with("/[aio]")) return fail(unsupported(e, "the ring of an AIO context (io_setup)"));
   for (const auto& mnemonic : e.vm_flags.all) {
     const image::VmFlagRule* rule = image::vm_flag_rule(mnemonic);
     if (rule == nullptr) return fail(unsupported(e, "marked with VmFlags '" + mnemonic + "', a flag unknown to cryo"));

@@ -59,7 +59,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"own_netns", "the tree has its own net namespace"},
                       Refusal{"secretmem_fd", "(/secretmem (deleted)) is secret memory (memfd_secret: no one but the process"},
                       Refusal{"secretmem_map", "is secret memory (memfd_secret: no one but the process can read its pages)"},
-                      Refusal{"sud", "uses syscall user dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, mode 1)"}),
+                      Refusal{"sud", "uses syscall user dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, mode 1)"},
+                      Refusal{"ldt", "it has a local descriptor table (modify_ldt"},
+                      Refusal{"aio", "(/[aio] (deleted)) is the ring of an AIO context (io_setup)"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 
 }  // namespace

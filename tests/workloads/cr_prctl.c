@@ -6,15 +6,17 @@
 // The init forks a child (a child: its parent-death signal must not fire when the restoring cryo,
 // the init's parent, exits). The child's main thread sets: parent-death signal SIGUSR2, timer slack
 // 123457 ns, machine-check kill policy EARLY, name "prctl-main"; a second thread sets: parent-death
-// signal SIGRTMIN+3, timer slack 765433 ns, TSC reads fault (PR_TSC_SIGSEGV), policy LATE, name
-// "prctl-thread". For the whole process: THP disabled, not dumpable, child subreaper, keepcaps,
+// signal SIGRTMIN+3, timer slack 765433 ns, TSC reads fault (PR_TSC_SIGSEGV), CPUID faults
+// (ARCH_SET_CPUID 0, where the CPU can), policy LATE, name "prctl-thread". For the whole process: THP disabled, not dumpable, child subreaper, keepcaps,
 // no_new_privs (each thread), personality ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC (each thread), and
 // a page mapped read-write before it, which must stay without exec. The init alone sets
 // memory-deny-write-execute with its no-inherit flag (PR_SET_MDWE 1 | 2) and registers for
 // private expedited membarriers, plain and rseq (membarrier 1 << 4, 1 << 8). On SIGUSR1 (forwarded by the init)
 // each thread checks its own with the prctl getters; the child reports to the init over a pipe.
 #define _GNU_SOURCE
+#include <asm/prctl.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -25,6 +27,7 @@
 static volatile int thread_ready, thread_check, thread_done;
 static const int kPersona = PER_LINUX | ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC;
 static char* page_before_persona;
+static int cpuid_faults;  // The second thread's CPUID faults: ENODEV where the CPU cannot.
 
 static void expect_personality(const char* who) {
   int persona = personality(0xffffffff);
@@ -66,6 +69,12 @@ static void expect_name(const char* who, const char* wanted) {
   EXPECT_OR_FAIL(strcmp(name, wanted) == 0, "%s: name is %s, was %s\n", who, name, wanted);
 }
 
+// arch_prctl(ARCH_GET_CPUID): 1 where the CPUID instruction runs, 0 where it faults.
+static void expect_cpuid(const char* who, long wanted) {
+  long got = syscall(SYS_arch_prctl, ARCH_GET_CPUID, 0);
+  EXPECT_OR_FAIL(got == wanted, "%s: ARCH_GET_CPUID is %ld, was %ld\n", who, got, wanted);
+}
+
 static void* second_thread(void* arg) {
   (void)arg;
   SETUP_OR_DIE(prctl(PR_SET_PDEATHSIG, SIGRTMIN + 3, 0, 0, 0) == 0, "PR_SET_PDEATHSIG: %s\n", strerror(errno));
@@ -74,6 +83,8 @@ static void* second_thread(void* arg) {
   SETUP_OR_DIE(prctl(PR_SET_NAME, "prctl-thread", 0, 0, 0) == 0, "PR_SET_NAME: %s\n", strerror(errno));
   // Last: from now on this thread must not read the TSC (nanosleep is a real syscall, no vdso).
   SETUP_OR_DIE(prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) == 0, "PR_SET_TSC: %s\n", strerror(errno));
+  cpuid_faults = syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0) == 0;
+  SETUP_OR_DIE(cpuid_faults || errno == ENODEV, "ARCH_SET_CPUID: %s\n", strerror(errno));
   thread_ready = 1;
   while (!thread_check) sleep_ms(5);
   const char* who = "second thread";
@@ -81,6 +92,7 @@ static void* second_thread(void* arg) {
   expect_prctl(who, "timer slack", PR_GET_TIMERSLACK, 765433);
   expect_prctl(who, "machine-check kill policy", PR_MCE_KILL_GET, PR_MCE_KILL_LATE);
   expect_prctl_out(who, "TSC mode", PR_GET_TSC, PR_TSC_SIGSEGV);
+  expect_cpuid(who, !cpuid_faults);
   expect_prctl(who, "no_new_privs", PR_GET_NO_NEW_PRIVS, 1);
   expect_name(who, "prctl-thread");
   expect_personality(who);
@@ -118,6 +130,7 @@ static void run_child(int report) {
   expect_prctl(who, "timer slack", PR_GET_TIMERSLACK, 123457);
   expect_prctl(who, "machine-check kill policy", PR_MCE_KILL_GET, PR_MCE_KILL_EARLY);
   expect_prctl_out(who, "TSC mode", PR_GET_TSC, PR_TSC_ENABLE);
+  expect_cpuid(who, 1);
   expect_prctl(who, "THP disable", PR_GET_THP_DISABLE, 1);
   expect_prctl_out(who, "child subreaper", PR_GET_CHILD_SUBREAPER, 1);
   expect_prctl(who, "keepcaps", PR_GET_KEEPCAPS, 1);

@@ -16,10 +16,13 @@
 // own_mount (a tmpfs mounted on DIR/mnt in the tree's mount namespace), own_netns (the init unshares
 // a network namespace), ptmx (a pseudo-terminal master with its slave open too), sud (syscall user
 // dispatch on, its selector set to let syscalls through), secretmem_fd (a memfd_secret fd, not
-// mapped), secretmem_map (a mapping of one, its fd closed).
+// mapped), secretmem_map (a mapping of one, its fd closed), ldt (an entry in the local descriptor
+// table, modify_ldt), aio (an AIO context, io_setup).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <asm/ldt.h>
+#include <linux/aio_abi.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
@@ -244,6 +247,12 @@ static void setup(const char* kind, const char* dir, const char* queue) {
   } else if (strcmp(kind, "sud") == 0) {
     SETUP_OR_DIE(prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &dispatch_selector) == 0,
                  "prctl(PR_SET_SYSCALL_USER_DISPATCH): %s\n", strerror(errno));
+  } else if (strcmp(kind, "ldt") == 0) {
+    struct user_desc entry = {.entry_number = 3, .base_addr = 0x1000, .limit = 0xfff, .seg_32bit = 1, .useable = 1};
+    SETUP_OR_DIE(syscall(SYS_modify_ldt, 1, &entry, sizeof entry) == 0, "modify_ldt: %s\n", strerror(errno));
+  } else if (strcmp(kind, "aio") == 0) {
+    aio_context_t context = 0;
+    SETUP_OR_DIE(syscall(SYS_io_setup, 8, &context) == 0, "io_setup: %s\n", strerror(errno));
   } else {
     SETUP_OR_DIE(0, "unknown kind %s\n", kind);
   }

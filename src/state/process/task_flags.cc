@@ -1,5 +1,6 @@
 #include "state/process/task_flags.h"
 
+#include <asm/prctl.h>
 #include <linux/prctl.h>
 #include <sys/syscall.h>
 
@@ -57,6 +58,8 @@ Result<> ask_thread_flags(RemoteSyscalls& remote, uint64_t at, image::ThreadCore
   thread.set_timerslack_ns(slack);
   ASSIGN_OR_RETURN(uint64_t mce, remote.call("prctl(PR_MCE_KILL_GET)", SYS_prctl, {PR_MCE_KILL_GET, 0, 0, 0, 0}));
   thread.set_mce_kill(static_cast<int32_t>(mce));
+  ASSIGN_OR_RETURN(uint64_t cpuid, remote.call("arch_prctl(ARCH_GET_CPUID)", SYS_arch_prctl, {ARCH_GET_CPUID, 0}));
+  thread.set_cpuid_faulting(cpuid == 0);
   return {};
 }
 
@@ -78,6 +81,10 @@ Result<> ask_process_flags(RemoteSyscalls& remote, uint64_t at, image::ProcessCo
   if (mdwe >= 0) core.set_mdwe_flags(static_cast<uint32_t>(mdwe));  // Negative: a kernel without it.
   ASSIGN_OR_RETURN(int64_t registered, remote.raw(SYS_membarrier, {kMembarrierGetRegistrations, 0, 0}));
   if (registered >= 0) core.set_membarrier_registrations(static_cast<uint32_t>(registered));
+  // The first entry's 8 bytes, or 0 where the mm has no LDT (negative: a kernel without modify_ldt).
+  ASSIGN_OR_RETURN(int64_t ldt_bytes, remote.raw(SYS_modify_ldt, {0 /* read */, at + 8, 8}));
+  if (ldt_bytes > 0)
+    return fail(make_error("it has a local descriptor table (modify_ldt, as Wine and DOS emulators set), which cryo cannot dump yet"));
   return refuse_speculation_control(remote);
 }
 
@@ -129,6 +136,10 @@ Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& t
                                     {PR_MCE_KILL, PR_MCE_KILL_SET, static_cast<uint64_t>(thread.mce_kill()), 0, 0}),
                           where);
   }
+  // ENODEV on a CPU without CPUID faulting: the thread would run CPUID natively, so it is an error.
+  if (thread.cpuid_faulting())
+    RETURN_IF_ERROR_CTX(task.call("arch_prctl(ARCH_SET_CPUID, 0)", SYS_arch_prctl, {ARCH_SET_CPUID, 0}),
+                        where + " had CPUID faulting on (ARCH_SET_CPUID), which this CPU must support");
   return {};
 }
 

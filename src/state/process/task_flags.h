@@ -22,15 +22,17 @@ namespace cryo {
 // Dump. coredump_filter (hex), oom_score_adj and timerslack_ns, as /proc/PID shows them.
 Result<> collect_process_tunables(pid_t pid, image::ProcessCore& core);
 // The flags of the thread `remote` runs in: parent-death signal and TSC mode are written to
-// kThreadFlagsAnswerSize bytes of scratch memory at `at` (read_thread_flags), timer slack and
-// machine-check policy come back as results.
+// kThreadFlagsAnswerSize bytes of scratch memory at `at` (read_thread_flags), timer slack,
+// machine-check policy and CPUID faulting come back as results.
 constexpr size_t kThreadFlagsAnswerSize = 16;
 Result<> ask_thread_flags(RemoteSyscalls& remote, uint64_t at, image::ThreadCore& thread);
 void read_thread_flags(const char* answer, image::ThreadCore& thread);
 // The process's own flags, asked in its leader: child subreaper (kProcessFlagsAnswerSize bytes at
-// `at`), dumpable, THP disable, memory-deny-write-execute, membarrier registrations. A speculation mitigation the process chose (PR_SET_SPECULATION_CTRL)
-// is refused: it can only be chosen again from inside, and cryo does not restore it yet.
-constexpr size_t kProcessFlagsAnswerSize = 8;
+// `at`), dumpable, THP disable, memory-deny-write-execute, membarrier registrations. A speculation
+// mitigation the process chose (PR_SET_SPECULATION_CTRL) is refused: it can only be chosen again
+// from inside, and cryo does not restore it yet. So is a local descriptor table (modify_ldt: Wine,
+// DOS emulators), whose first entry is read into the second 8 bytes at `at`: a new mm has none.
+constexpr size_t kProcessFlagsAnswerSize = 16;
 // Debian 12's headers predate memory-deny-write-execute (Linux 6.3).
 constexpr uint64_t kPrSetMdwe = 65, kPrGetMdwe = 66;
 constexpr uint32_t kKnownMdweFlags = 1 /* PR_MDWE_REFUSE_EXEC_GAIN */ | 2 /* PR_MDWE_NO_INHERIT */;
@@ -51,7 +53,7 @@ void validate_task_flags(const image::ProcessCore& core, const image::ProblemSin
 // oom_score_adj below cryo's own needs CAP_SYS_RESOURCE: an error naming it, never a different value.
 Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
 // One thread's own prctl state: parent-death signal and timer slack (not the leader's: those come
-// from the process's fields), TSC mode, machine-check kill policy. After the credentials, whose
+// from the process's fields), TSC mode, machine-check kill policy, CPUID faulting. After the credentials, whose
 // change resets the parent-death signal.
 Result<> restore_thread_prctl_state(RemoteTask& task, const image::ThreadCore& thread, bool leader);
 // Flags that credential changes reset, so they come after: dumpable, parent-death signal, the
