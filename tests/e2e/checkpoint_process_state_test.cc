@@ -19,7 +19,7 @@ TEST(CheckpointAttributes, UmaskRlimitsAndCwdSurvive) {
   session.expect_round_trip_passes("cr_attributes", {"--dir=" + session.dir().path()});
 }
 
-// Parent-death signal, timer slack, TSC mode, machine-check policy and name of each thread; THP
+// Parent-death signal, timer slack, TSC mode, CPUID faulting, machine-check policy and name of each thread; THP
 // disable, dumpable, subreaper, keepcaps, no_new_privs and personality of the process.
 TEST(CheckpointAttributes, PrctlStateOfEveryThreadSurvives) {
   CheckpointSession session;
