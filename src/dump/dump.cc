@@ -52,6 +52,7 @@
 #include "kernel/vdso_text.h"
 #include "kernel/tree_identity.h"
 #include "state/files/pipe.h"
+#include "state/process/address_randomization.h"
 #include "pstree.pb.h"
 
 namespace cryo::dump {
@@ -99,6 +100,11 @@ class TreeDump {
       facts_.emplace(process.pid, std::move(facts));
     }
     if (ProgressLine* progress = stages_.progress()) progress->set_total(private_bytes);
+    std::vector<RandomizationOf> randomization;
+    for (auto& process : freezer_.processes())
+      if (!process.zombie)
+        randomization.push_back({process.pid, describe_process(process.pid, facts_.at(process.pid).status), facts_.at(process.pid).stat.flags});
+    ASSIGN_OR_RETURN(address_randomization_off_, tree_randomization_off(randomization));
     RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
     // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
     std::function<void(pid_t, image::ProcessFingerprint&)> hide_tracking;
@@ -152,6 +158,7 @@ class TreeDump {
   const std::vector<image::SpecialMapping>& vdso_layout() const { return vdso_layout_; }
   const image::VdsoText& vdso() const { return vdso_; }
   const std::set<std::string>& used_files() const { return used_files_; }
+  bool address_randomization_off() const { return address_randomization_off_; }
 
  private:
   // The symbols and hash of the init's vdso: a restore on another kernel compares them. Without
@@ -341,6 +348,7 @@ class TreeDump {
   std::vector<PipeEnd> pipe_ends_;
   std::optional<MemoryObjectCollector> objects_;  // Created when collecting starts.
   bool own_ipc_ = false;                            // The tree has an IPC namespace of its own.
+  bool address_randomization_off_ = false;          // Every process was exec'd without it (address_randomization.h).
   bool compress_ = false;                           // --compress
   image::ClockReadings host_clocks_;                // The kernel's clocks at the freeze.
   PreCopy* pre_copy_ = nullptr;                     // --pre-copy: most pages were copied before the freeze.
@@ -454,6 +462,7 @@ Result<DumpSummary> freeze_and_write(const DumpTarget& target, const DumpOptions
   inventory.mutable_source_tree()->set_pidns_inode(identity.pidns_inode);
   inventory.mutable_source_tree()->set_init_start_time(identity.init_start_time);
   inventory.set_process_count(tree.process_count());
+  inventory.set_address_randomization_off(tree.address_randomization_off());
   RETURN_IF_ERROR(fault_point("dump:before-commit"));
   // The last moment a signal aborts the dump: once committed, the image is whole and the tree is
   // ended (or already runs on) in a few ms whatever comes.

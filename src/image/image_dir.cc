@@ -323,7 +323,7 @@ std::string ImageDirWriter::keep_failure_log() {
   return "";
 }
 
-Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify, bool defer_page_checksums) {
+Result<Inventory> read_inventory(const DirFd& dir, const VerifyKey* verify) {
   ASSIGN_OR_RETURN(auto names, dir.list());
   // Before anything is read: a symlink could point anywhere, a FIFO would hang a read, a device has
   // effects of its own. None belongs in an image directory.
@@ -359,7 +359,13 @@ Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify, bool
   if (inventory.format_version() != kFormatVersion)
     return fail(dir.path() + ": image format version " + std::to_string(inventory.format_version()) +
                 ", this cryo reads version " + std::to_string(kFormatVersion));
+  return inventory;
+}
 
+Result<Inventory> open_image_dir(const DirFd& dir, const VerifyKey* verify, bool defer_page_checksums) {
+  ASSIGN_OR_RETURN(Inventory inventory, read_inventory(dir, verify));
+  ASSIGN_OR_RETURN(auto names, dir.list());
+  const std::string inventory_name = file_name(Kind::Inventory);
   std::map<std::string, const ImageFile*> expected;
   for (const auto& file : inventory.files()) {
     if (!identify(file.name()) || file.name() == inventory_name || !expected.emplace(file.name(), &file).second)

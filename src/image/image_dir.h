@@ -80,6 +80,10 @@ class ImageDirWriter {
   std::map<std::string, uint64_t> known_checksums_;
 };
 
+// The inventory alone, checked as open_image_dir checks it (entries, size, its own checksum and
+// encoding, the signature, the format version), with no other file read: what a restore looks at
+// before it starts (state/process/address_randomization.h).
+Result<Inventory> read_inventory(const DirFd& dir, const VerifyKey* verify = nullptr);
 // Opens an image directory for reading: every entry must be a regular file (a symlink, FIFO, device
 // or directory is refused by name before anything is read), the inventory must be readable within
 // kMaxInventorySize, match its own checksum and be of this format version, and every file must be

@@ -33,6 +33,8 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
   s.ppid = static_cast<pid_t>(ppid);
   s.pgrp = static_cast<pid_t>(pgrp);
   s.session = static_cast<pid_t>(session);
+  ASSIGN_OR_RETURN(uint64_t flags, unum(9));
+  s.flags = static_cast<uint32_t>(flags);
   s.num_threads = static_cast<uint32_t>(threads);
   ASSIGN_OR_RETURN(s.start_code, unum(26));
   ASSIGN_OR_RETURN(s.end_code, unum(27));

@@ -19,6 +19,7 @@ struct ProcStat {
   pid_t ppid = 0;               // 4
   pid_t pgrp = 0;               // 5, in the reader's PID namespace (0 when not visible there)
   pid_t session = 0;            // 6, likewise
+  uint32_t flags = 0;           // 9, the task's PF_* flags
   uint32_t num_threads = 0;     // 20
   uint64_t start_code = 0;      // 26
   uint64_t end_code = 0;        // 27
@@ -34,6 +35,10 @@ struct ProcStat {
   uint64_t env_end = 0;         // 51
   int32_t exit_code = 0;        // 52, the wait status a zombie leaves for its parent
 };
+
+// PF_RANDOMIZE in stat's flags: the process was exec'd with address-space randomisation (no
+// ADDR_NO_RANDOMIZE personality, kernel.randomize_va_space not 0). Only exec sets or clears it.
+constexpr uint32_t kPfRandomize = 0x00400000;
 
 // Parses the one line of /proc/PID/stat. The comm field may hold spaces and parentheses, so it runs
 // from the first '(' to the last ')'.

@@ -24,6 +24,7 @@
 #include "restore/cgroups.h"
 #include "restore/fork_footprint.h"
 #include "restore/host_check.h"
+#include "state/process/address_randomization.h"
 #include "image/image_set.h"
 #include "restore/image_validation.h"
 #include "restore/job_control_stops.h"
@@ -152,6 +153,8 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options);
 }  // namespace
 
 Result<int> restore_tree(const RestoreOptions& options) {
+  // Before anything is created or blocked: an exec keeps the signal mask.
+  if (!options.check_only) RETURN_IF_ERROR(exec_again_for_address_randomization(options.dir));
   InterruptSignals interrupts;
   auto restored = restore_tree_interruptibly(options);
   if (!restored) return fail(restore_failure(restored.error()));
@@ -193,6 +196,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   // With --lazy the page server checksums the pages files while the tree runs (page_server.h).
   ASSIGN_OR_RETURN(ImageSet images, load_image_set(images_dir, key ? &*key : nullptr, options.lazy));
   log->debug("images verified and read in {:.2f} ms", ms_since(started));
+  RETURN_IF_ERROR(check_address_randomization(images.inventory));
   stages.enter("check");
   {
     uint64_t total = images.object_pages_size;

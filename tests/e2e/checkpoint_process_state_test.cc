@@ -26,6 +26,20 @@ TEST(CheckpointAttributes, PrctlStateOfEveryThreadSurvives) {
   session.expect_round_trip_passes("cr_prctl");
 }
 
+// A tree exec'd without address-space randomisation (setarch -R, a debugger) comes back so: its
+// PF_RANDOMIZE flag stays clear and its next mapping lands where it would have (restore execs
+// cryo-core again with ADDR_NO_RANDOMIZE, state/process/address_randomization.h).
+TEST(CheckpointAttributes, ATreeWithoutAddressRandomizationKeepsItsLayout) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_address_layout", {"--unrandomized"});
+}
+
+// And a randomised tree stays randomised.
+TEST(CheckpointAttributes, ARandomizedTreeStaysRandomized) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_address_layout");
+}
+
 TEST(CheckpointSignals, HandlersMasksPendingSignalsAndAltstackSurvive) {
   CheckpointSession session;
   session.expect_round_trip_passes("cr_signals");

@@ -23,6 +23,8 @@ TEST(ProcStat, ParsesAnInitCapturedOnThisKernel) {
   EXPECT_EQ(s->ppid, 8015);
   EXPECT_EQ(s->pgrp, 8013);
   EXPECT_EQ(s->session, 3740);
+  EXPECT_EQ(s->flags, 4194560u);  // PF_RANDOMIZE | PF_SUPERPRIV
+  EXPECT_TRUE(s->flags & kPfRandomize);
   EXPECT_EQ(s->num_threads, 1u);
   EXPECT_EQ(s->start_code, 94424832696320u);
   EXPECT_EQ(s->end_code, 94424832714249u);

@@ -17,7 +17,8 @@
 // a network namespace), ptmx (a pseudo-terminal master with its slave open too), sud (syscall user
 // dispatch on, its selector set to let syscalls through), secretmem_fd (a memfd_secret fd, not
 // mapped), secretmem_map (a mapping of one, its fd closed), ldt (an entry in the local descriptor
-// table, modify_ldt), aio (an AIO context, io_setup).
+// table, modify_ldt), aio (an AIO context, io_setup), mixed_randomization (a child exec'd with
+// ADDR_NO_RANDOMIZE: a tree of both ways).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 #include <mqueue.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -250,6 +252,15 @@ static void setup(const char* kind, const char* dir, const char* queue) {
   } else if (strcmp(kind, "ldt") == 0) {
     struct user_desc entry = {.entry_number = 3, .base_addr = 0x1000, .limit = 0xfff, .seg_32bit = 1, .useable = 1};
     SETUP_OR_DIE(syscall(SYS_modify_ldt, 1, &entry, sizeof entry) == 0, "modify_ldt: %s\n", strerror(errno));
+  } else if (strcmp(kind, "mixed_randomization") == 0) {
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      personality(PER_LINUX | ADDR_NO_RANDOMIZE);
+      execl("/bin/sleep", "sleep", "1000", (char*)NULL);
+      _exit(127);
+    }
+    sleep_ms(100);  // Until its exec is done.
   } else if (strcmp(kind, "aio") == 0) {
     aio_context_t context = 0;
     SETUP_OR_DIE(syscall(SYS_io_setup, 8, &context) == 0, "io_setup: %s\n", strerror(errno));

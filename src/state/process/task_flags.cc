@@ -2,6 +2,7 @@
 
 #include <asm/prctl.h>
 #include <linux/prctl.h>
+#include <sys/personality.h>
 #include <sys/syscall.h>
 
 #include <cstdio>
@@ -164,7 +165,8 @@ Result<> restore_process_flags(RemoteTask& task, const image::ProcessCore& core)
 }
 
 Result<> restore_personality(RemoteTask& task, const image::ProcessCore& core) {
-  if (core.personality() == 0) return {};  // The placeholder's, from cryo.
+  // The placeholder's, from cryo-core (which may run with ADDR_NO_RANDOMIZE: address_randomization.h).
+  if (static_cast<int>(core.personality()) == ::personality(0xffffffff)) return {};
   RETURN_IF_ERROR(task.call("personality", SYS_personality, {core.personality()}));
   return {};
 }
