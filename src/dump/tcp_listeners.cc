@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "state/files/socket_options.h"
+
 namespace cryo::dump {
 namespace {
 
@@ -46,6 +48,7 @@ Result<> collect_tcp_listener(int sock, int fd, const std::string& target, uint6
   }
   state->set_nodelay(nodelay);
   state->set_keepalive(keepalive);
+  RETURN_IF_ERROR_CTX(collect_socket_options(sock, address.ss_family, state->mutable_options()), what);
   return {};
 }
 

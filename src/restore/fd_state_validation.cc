@@ -17,6 +17,7 @@
 
 #include "image/inotify_limits.h"
 #include "restore/image_validation.h"
+#include "state/files/socket_options.h"
 
 namespace cryo::restore {
 namespace {
@@ -131,6 +132,10 @@ void validate_tcp_listener(const image::TcpListenerState& s, const std::string& 
     problems->push_back(name + ": TCP listener address is not a " + (s.family() == AF_INET ? "sockaddr_in" : "sockaddr_in6"));
   if (s.socket_id() == 0) problems->push_back(name + ": TCP listener has no socket id");
   if (s.v6only() && s.family() != AF_INET6) problems->push_back(name + ": IPV6_V6ONLY on an AF_INET socket");
+  for (const image::SocketOption& option : s.options())
+    if (socket_option_name(option.level(), option.name()).empty() || option.value().size() > 16)
+      problems->push_back(name + ": TCP listener option " + std::to_string(option.level()) + "/" + std::to_string(option.name()) +
+                          " is none that cryo restores");
 }
 
 }  // namespace

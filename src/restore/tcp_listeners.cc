@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/unique_fd.h"
+#include "state/files/socket_options.h"
 
 namespace cryo::restore {
 namespace {
@@ -80,6 +81,7 @@ Result<int> create_tcp_listener(const image::TcpListenerState& state) {
   RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_REUSEADDR, state.reuseaddr(), "SO_REUSEADDR"), where);
   RETURN_IF_ERROR_CTX(set_flag(sock.get(), IPPROTO_TCP, TCP_NODELAY, state.nodelay(), "TCP_NODELAY"), where);
   RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_KEEPALIVE, state.keepalive(), "SO_KEEPALIVE"), where);
+  RETURN_IF_ERROR_CTX(restore_socket_options(sock.get(), state.family(), state.options()), where);
   // Close-on-exec is the fd's, set by each holder.
   return sock.release();
 }

@@ -6,14 +6,20 @@
 // fd 10: AF_INET SOCK_STREAM listening on 127.0.0.1 (a port the kernel chose), SO_REUSEADDR and
 //        TCP_NODELAY set, O_NONBLOCK; shared with a child made by fork.
 // fd 11: AF_INET6 listening on [::1] with IPV6_V6ONLY, blocking.
+// Each also has options set away from their defaults, which accepted connections inherit: fd 10
+// SO_PRIORITY, SO_LINGER, SO_RCVTIMEO, SO_RCVBUF, IP_TOS, TCP_KEEPIDLE; fd 11 IPV6_TCLASS,
+// TCP_MAXSEG, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT. The check compares each with what getsockopt
+// said after setup.
 // On SIGUSR1 the init checks both addresses and options, connects to each listener and has the
 // child accept the IPv4 connection (proving the fork's copy is the same socket) and itself the IPv6
 // one; bytes go both ways. The child reports back through a pipe.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "cr_common.h"
@@ -25,6 +31,54 @@ static int flag(int fd, int level, int option) {
   socklen_t size = sizeof value;
   getsockopt(fd, level, option, &value, &size);
   return value != 0;
+}
+
+struct noted_option {
+  int fd, level, name;
+  const char* label;
+  char value[16];
+  socklen_t size;
+};
+static struct noted_option noted[16];
+static int noted_count;
+
+// Sets an option and notes what the kernel then shows (it may round or double it).
+static void set_option(int fd, int level, int name, const char* label, const void* value, socklen_t size) {
+  SETUP_OR_DIE(setsockopt(fd, level, name, value, size) == 0, "setsockopt(%s): %s\n", label, strerror(errno));
+  struct noted_option* note = &noted[noted_count++];
+  *note = (struct noted_option){.fd = fd, .level = level, .name = name, .label = label, .size = sizeof note->value};
+  SETUP_OR_DIE(getsockopt(fd, level, name, note->value, &note->size) == 0, "getsockopt(%s): %s\n", label, strerror(errno));
+}
+
+static void set_int_option(int fd, int level, int name, const char* label, int value) {
+  set_option(fd, level, name, label, &value, sizeof value);
+}
+
+static void check_options(void) {
+  for (int i = 0; i < noted_count; ++i) {
+    char value[16] = {0};
+    socklen_t size = sizeof value;
+    int got = getsockopt(noted[i].fd, noted[i].level, noted[i].name, value, &size);
+    EXPECT_OR_FAIL(got == 0 && size == noted[i].size && memcmp(value, noted[i].value, size) == 0,
+                   "fd %d: %s changed (first int %d, was %d)\n", noted[i].fd, noted[i].label, *(int*)value, *(int*)noted[i].value);
+  }
+}
+
+static void set_listener_options(void) {
+  struct linger linger = {1, 7};
+  struct timeval timeout = {3, 250000};
+  // IP_TOS sets the priority too: a priority set after it must stay.
+  set_int_option(FD_V4, IPPROTO_IP, IP_TOS, "IP_TOS", 0x10);
+  set_int_option(FD_V4, SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", 4);
+  set_option(FD_V4, SOL_SOCKET, SO_LINGER, "SO_LINGER", &linger, sizeof linger);
+  set_option(FD_V4, SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO", &timeout, sizeof timeout);
+  set_int_option(FD_V4, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", 65536);
+  set_int_option(FD_V4, IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", 77);
+  set_int_option(FD_V6, IPPROTO_IPV6, IPV6_TCLASS, "IPV6_TCLASS", 0x20);
+  set_int_option(FD_V6, IPPROTO_TCP, TCP_MAXSEG, "TCP_MAXSEG", 1200);
+  set_int_option(FD_V6, IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT", 4321);
+  // The IPv6 client writes before the listener accepts, so a deferred accept still comes.
+  set_int_option(FD_V6, IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT", 10);
 }
 
 static void move_to(int fd, int number) {
@@ -84,6 +138,7 @@ int main(void) {
   SETUP_OR_DIE(s6 >= 0 && setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0, "socket v6: %s\n", strerror(errno));
   SETUP_OR_DIE(bind(s6, (struct sockaddr*)&v6, sizeof v6) == 0 && listen(s6, 16) == 0, "bind/listen v6: %s\n", strerror(errno));
   move_to(s6, FD_V6);
+  set_listener_options();
   socklen_t length = sizeof v4;
   getsockname(FD_V4, (struct sockaddr*)&v4, &length);
   length = sizeof v6;
@@ -119,6 +174,7 @@ int main(void) {
   EXPECT_OR_FAIL(!flag(FD_V6, SOL_SOCKET, SO_REUSEADDR), "fd 11 gained SO_REUSEADDR\n");
   EXPECT_OR_FAIL(flag(FD_V4, IPPROTO_TCP, TCP_NODELAY), "fd 10 lost TCP_NODELAY\n");
   EXPECT_OR_FAIL(flag(FD_V6, IPPROTO_IPV6, IPV6_V6ONLY), "fd 11 lost IPV6_V6ONLY\n");
+  check_options();
   EXPECT_OR_FAIL(fcntl(FD_V4, F_GETFL) & O_NONBLOCK, "fd 10 lost O_NONBLOCK\n");
   EXPECT_OR_FAIL(!(fcntl(FD_V6, F_GETFL) & O_NONBLOCK), "fd 11 became non-blocking\n");
 
