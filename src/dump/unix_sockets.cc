@@ -19,6 +19,7 @@
 #include "dump/unix_datagrams.h"
 #include "image/unix_socket_name.h"
 #include "kernel/unix_diag.h"
+#include "state/files/socket_options.h"
 
 namespace cryo::dump {
 namespace {
@@ -242,6 +243,7 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
     // does not set it again.
     if (int_option(sock.get(), SO_PASSCRED) == 1) return fail(refused(fd, target, kind + " with SO_PASSCRED set"));
   }
+  RETURN_IF_ERROR_CTX(collect_socket_options(sock.get(), AF_UNIX, state.mutable_options()), "fd " + std::to_string(fd) + " (" + target + ")");
   auto keep = [&]() -> Result<> {
     out.set_kind(image::FD_UNIX_SOCKET);
     out.mutable_identity()->set_ino(ino);

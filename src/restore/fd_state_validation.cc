@@ -93,6 +93,7 @@ void validate_unix_name(const image::UnixSocketState& s, const std::string& name
 }
 
 void validate_unix_socket(const image::UnixSocketState& s, const std::string& name, std::vector<std::string>* problems) {
+  validate_socket_options(s.options(), name, problems);
   if (s.type() != SOCK_STREAM && s.type() != SOCK_DGRAM && s.type() != SOCK_SEQPACKET)
     problems->push_back(name + ": unix socket type " + std::to_string(s.type()) + " is not one cryo restores");
   validate_unix_name(s, name, problems);
@@ -132,10 +133,7 @@ void validate_tcp_listener(const image::TcpListenerState& s, const std::string& 
     problems->push_back(name + ": TCP listener address is not a " + (s.family() == AF_INET ? "sockaddr_in" : "sockaddr_in6"));
   if (s.socket_id() == 0) problems->push_back(name + ": TCP listener has no socket id");
   if (s.v6only() && s.family() != AF_INET6) problems->push_back(name + ": IPV6_V6ONLY on an AF_INET socket");
-  for (const image::SocketOption& option : s.options())
-    if (socket_option_name(option.level(), option.name()).empty() || option.value().size() > 16)
-      problems->push_back(name + ": TCP listener option " + std::to_string(option.level()) + "/" + std::to_string(option.name()) +
-                          " is none that cryo restores");
+  validate_socket_options(s.options(), name, problems);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "restore/tcp_listeners.h"
 #include "restore/unix_datagrams.h"
 #include "restore/unix_listeners.h"
+#include "state/files/socket_options.h"
 #include "state/files/fd_kinds.h"
 
 namespace cryo::restore {
@@ -168,6 +169,9 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
     staged.sockets[id] = pair.first;
     staged.sockets[peer->socket_id()] = pair.second;
   }
+  // Once each is made and its queue refilled: a low-water mark or a timeout cannot get in the way.
+  for (const auto& [id, socket] : sockets)
+    RETURN_IF_ERROR_CTX(restore_socket_options(staged.sockets.at(id), AF_UNIX, socket->options()), "unix socket " + std::to_string(id));
   // Listening TCP sockets, once each, however many fds hold them.
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds()) {

@@ -9,11 +9,13 @@
 //   fd 16      SOCK_STREAM, its peer (fd 17) held by a child, which queued "from the child" to 16 and
 //              then blocks reading fd 17
 //   fd 18      dup(11)
+//   options    fd 10: SO_PRIORITY 5, SO_MARK 77, SO_RCVTIMEO 4 s; fd 13: SO_PRIORITY 2, SO_SNDTIMEO 2.5 s
 // On SIGUSR1 it reads every queue back and compares, sends new data both ways on each pair (through
 // fd 18 for the first), and pings the child, which answers "pong:ping" and exits 0.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "cr_common.h"
@@ -62,6 +64,42 @@ static void expect_type(int fd, int type) {
   EXPECT_OR_FAIL(getsockopt(fd, SOL_SOCKET, SO_TYPE, &got, &size) == 0 && got == type, "fd %d: type %d, expected %d\n", fd, got, type);
 }
 
+struct int_option {
+  int fd, name, value;
+  const char* label;
+};
+static const struct int_option kIntOptions[] = {
+    {STREAM_A, SO_PRIORITY, 5, "SO_PRIORITY"}, {STREAM_A, SO_MARK, 77, "SO_MARK"}, {DGRAM_B, SO_PRIORITY, 2, "SO_PRIORITY"}};
+static const struct timeval kRcvTimeout = {4, 0}, kSndTimeout = {2, 500000};
+
+static void set_options(void) {
+  for (size_t i = 0; i < sizeof kIntOptions / sizeof kIntOptions[0]; ++i)
+    SETUP_OR_DIE(setsockopt(kIntOptions[i].fd, SOL_SOCKET, kIntOptions[i].name, &kIntOptions[i].value, sizeof(int)) == 0,
+                 "setsockopt(%s): %s\n", kIntOptions[i].label, strerror(errno));
+  SETUP_OR_DIE(setsockopt(STREAM_A, SOL_SOCKET, SO_RCVTIMEO, &kRcvTimeout, sizeof kRcvTimeout) == 0 &&
+                   setsockopt(DGRAM_B, SOL_SOCKET, SO_SNDTIMEO, &kSndTimeout, sizeof kSndTimeout) == 0,
+               "setsockopt(timeouts): %s\n", strerror(errno));
+}
+
+static void expect_timeout(int fd, int name, const struct timeval* wanted, const char* label) {
+  struct timeval got = {0, 0};
+  socklen_t size = sizeof got;
+  getsockopt(fd, SOL_SOCKET, name, &got, &size);
+  EXPECT_OR_FAIL(got.tv_sec == wanted->tv_sec && got.tv_usec == wanted->tv_usec, "fd %d: %s is %ld.%06ld s, was %ld.%06ld s\n", fd, label,
+                 (long)got.tv_sec, (long)got.tv_usec, (long)wanted->tv_sec, (long)wanted->tv_usec);
+}
+
+static void expect_options(void) {
+  for (size_t i = 0; i < sizeof kIntOptions / sizeof kIntOptions[0]; ++i) {
+    int got = -1;
+    socklen_t size = sizeof got;
+    getsockopt(kIntOptions[i].fd, SOL_SOCKET, kIntOptions[i].name, &got, &size);
+    EXPECT_OR_FAIL(got == kIntOptions[i].value, "fd %d: %s is %d, was %d\n", kIntOptions[i].fd, kIntOptions[i].label, got, kIntOptions[i].value);
+  }
+  expect_timeout(STREAM_A, SO_RCVTIMEO, &kRcvTimeout, "SO_RCVTIMEO");
+  expect_timeout(DGRAM_B, SO_SNDTIMEO, &kSndTimeout, "SO_SNDTIMEO");
+}
+
 int main(void) {
   install_check_handler();
   static char big[BIG], five_k[5000];
@@ -82,6 +120,8 @@ int main(void) {
   send_all(DGRAM_A, five_k, sizeof five_k);
   send_all(DGRAM_B, "back 1", 6);
   send_all(DGRAM_B, "back two", 8);
+
+  set_options();
 
   pair_at(SOCK_SEQPACKET, SEQ_A, SEQ_B);
   send_all(SEQ_A, "record one", 10);
@@ -107,6 +147,7 @@ int main(void) {
   say("READY socketpair\n");
   wait_for_check();
 
+  expect_options();
   expect_type(STREAM_A, SOCK_STREAM);
   expect_type(DGRAM_B, SOCK_DGRAM);
   expect_type(SEQ_B, SOCK_SEQPACKET);

@@ -81,6 +81,14 @@ std::string socket_option_name(int level, int name) {
   return spec ? spec->label : "";
 }
 
+void validate_socket_options(const google::protobuf::RepeatedPtrField<image::SocketOption>& options, const std::string& name,
+                             std::vector<std::string>* problems) {
+  for (const image::SocketOption& option : options)
+    if (find_option(option.level(), option.name()) == nullptr || option.value().size() > kMaxValue)
+      problems->push_back(name + ": socket option " + std::to_string(option.level()) + "/" + std::to_string(option.name()) +
+                          " is none that cryo restores");
+}
+
 Result<> collect_socket_options(int sock, int family, google::protobuf::RepeatedPtrField<image::SocketOption>* out) {
   for (const OptionSpec& spec : kOptions) {
     if (!applies(spec, family)) continue;

@@ -1,5 +1,5 @@
-// The socket options of a TCP listener that cryo gives back by value, beyond the few the listener's
-// own record names (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY, TCP_NODELAY, SO_KEEPALIVE): priority,
+// The socket options of a TCP listener or a unix socket that cryo gives back by value, beyond the
+// few their own records name (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY, TCP_NODELAY, SO_KEEPALIVE): priority,
 // linger, buffers, timeouts, mark, TOS and TTL, deferred accept, fast open, keepalive timing, user
 // timeout, MSS, congestion control ... Accepted connections inherit most of them, and a server
 // that set them (nginx's TCP_DEFER_ACCEPT, a SO_RCVTIMEO on accept) depends on them.
@@ -8,6 +8,7 @@
 #include <google/protobuf/repeated_field.h>
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "files.pb.h"
@@ -24,5 +25,8 @@ Result<> restore_socket_options(int sock, int family, const google::protobuf::Re
 
 // The option's name ("SO_PRIORITY"), or "" where the table has no such option.
 std::string socket_option_name(int level, int name);
+// For validation: a problem for each option that is not in the table, or of more bytes than any is.
+void validate_socket_options(const google::protobuf::RepeatedPtrField<image::SocketOption>& options, const std::string& name,
+                             std::vector<std::string>* problems);
 
 }  // namespace cryo
