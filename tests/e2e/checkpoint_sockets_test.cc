@@ -48,6 +48,7 @@ void expect_refused(const std::string& mode, const std::string& kind, const std:
   }
 }
 
+// With their options (priority, mark, timeouts: state/files/socket_options.h).
 TEST(CheckpointFdSockets, SocketpairsKeepTheirQueuesBoundariesAndPeers) {
   CheckpointSession session;
   session.expect_round_trip_passes("cr_socketpair");
