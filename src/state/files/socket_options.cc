@@ -76,11 +76,6 @@ bool applies(const OptionSpec& spec, int family) { return spec.family == 0 || sp
 
 }  // namespace
 
-std::string socket_option_name(int level, int name) {
-  const OptionSpec* spec = find_option(level, name);
-  return spec ? spec->label : "";
-}
-
 void validate_socket_options(const google::protobuf::RepeatedPtrField<image::SocketOption>& options, const std::string& name,
                              std::vector<std::string>* problems) {
   for (const image::SocketOption& option : options)

@@ -23,8 +23,6 @@ Result<> collect_socket_options(int sock, int family, google::protobuf::Repeated
 // naming the option, never a different value. An option not in the table is an error too.
 Result<> restore_socket_options(int sock, int family, const google::protobuf::RepeatedPtrField<image::SocketOption>& options);
 
-// The option's name ("SO_PRIORITY"), or "" where the table has no such option.
-std::string socket_option_name(int level, int name);
 // For validation: a problem for each option that is not in the table, or of more bytes than any is.
 void validate_socket_options(const google::protobuf::RepeatedPtrField<image::SocketOption>& options, const std::string& name,
                              std::vector<std::string>* problems);
