@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "kernel/inet_diag.h"
 #include "state/files/socket_options.h"
 
 namespace cryo::dump {
@@ -49,6 +50,11 @@ Result<> collect_tcp_listener(int sock, int fd, const std::string& target, uint6
   state->set_nodelay(nodelay);
   state->set_keepalive(keepalive);
   RETURN_IF_ERROR_CTX(collect_socket_options(sock, address.ss_family, state->mutable_options()), what);
+  // A backlog of 1 (a server that wants connections refused, not queued, while it is busy) behaves
+  // otherwise than the largest.
+  ASSIGN_OR_RETURN_CTX(TcpListenerDiag diag, query_tcp_listener(address.ss_family, ino), what);
+  if (!diag.listed) return fail(what + ": sock_diag does not list it among the TCP listeners");
+  state->set_backlog(diag.backlog);
   return {};
 }
 

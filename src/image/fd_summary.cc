@@ -202,7 +202,8 @@ std::string target_of(const Fd& fd, const Lookups& lookups) {
     case FD_UNIX_SOCKET:
       return unix_target(fd.unix_socket());
     case FD_TCP_LISTENER:
-      return "listening on " + tcp_address(fd.tcp_listener());
+      return "listening on " + tcp_address(fd.tcp_listener()) +
+             (fd.tcp_listener().has_backlog() ? " (backlog " + std::to_string(fd.tcp_listener().backlog()) + ")" : "");
     case FD_NETLINK_SOCKET:
       return netlink_target(fd.netlink_socket());
     case FD_MEMFD:

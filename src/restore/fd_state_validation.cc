@@ -133,6 +133,9 @@ void validate_tcp_listener(const image::TcpListenerState& s, const std::string& 
     problems->push_back(name + ": TCP listener address is not a " + (s.family() == AF_INET ? "sockaddr_in" : "sockaddr_in6"));
   if (s.socket_id() == 0) problems->push_back(name + ": TCP listener has no socket id");
   if (s.v6only() && s.family() != AF_INET6) problems->push_back(name + ": IPV6_V6ONLY on an AF_INET socket");
+  // listen() takes an int; the kernel keeps at most net.core.somaxconn, itself an int.
+  if (s.has_backlog() && s.backlog() > static_cast<uint32_t>(INT32_MAX))
+    problems->push_back(name + ": TCP listener backlog " + std::to_string(s.backlog()) + " is larger than listen() takes");
   validate_socket_options(s.options(), name, problems);
 }
 

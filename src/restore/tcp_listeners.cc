@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "base/unique_fd.h"
+#include "kernel/inet_diag.h"
 #include "state/files/socket_options.h"
 
 namespace cryo::restore {
@@ -39,9 +41,21 @@ Result<> set_flag(int sock, int level, int option, bool on, const char* name) {
   return {};
 }
 
-// The backlog the kernel allows at most (net.core.somaxconn): the dumped one is not visible without
-// sock_diag, and a larger queue accepts the same connections.
+// The backlog the kernel allows at most (net.core.somaxconn), for images that do not say theirs.
 int largest_backlog() { return SOMAXCONN > 4096 ? SOMAXCONN : 4096; }
+
+// listen() with the image's backlog, which must come out as it was: a host whose
+// net.core.somaxconn is smaller caps it, and the listener would then refuse connections it queued.
+Result<> listen_as_dumped(int sock, uint64_t ino, const image::TcpListenerState& state, const std::string& where) {
+  int backlog = state.has_backlog() ? static_cast<int>(state.backlog()) : largest_backlog();
+  if (::listen(sock, backlog) != 0) return fail(errno_error("listen").context(where));
+  if (!state.has_backlog()) return {};
+  ASSIGN_OR_RETURN_CTX(TcpListenerDiag diag, query_tcp_listener(state.family(), ino), where);
+  if (!diag.listed || diag.backlog != state.backlog())
+    return fail(make_error(where + ": listen(" + std::to_string(backlog) + ") gave a backlog of " + std::to_string(diag.backlog))
+                    .with_hint("raise net.core.somaxconn to at least " + std::to_string(state.backlog())));
+  return {};
+}
 
 }  // namespace
 
@@ -77,7 +91,9 @@ Result<int> create_tcp_listener(const image::TcpListenerState& state) {
     if (e.err == EADDRINUSE) e = e.with_hint("another process listens there (is the dumped tree still running?)");
     return fail(e);
   }
-  if (::listen(sock.get(), largest_backlog()) != 0) return fail(errno_error("listen").context(where));
+  struct stat st;
+  if (::fstat(sock.get(), &st) != 0) return fail(errno_error("fstat").context(where));
+  RETURN_IF_ERROR(listen_as_dumped(sock.get(), st.st_ino, state, where));
   RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_REUSEADDR, state.reuseaddr(), "SO_REUSEADDR"), where);
   RETURN_IF_ERROR_CTX(set_flag(sock.get(), IPPROTO_TCP, TCP_NODELAY, state.nodelay(), "TCP_NODELAY"), where);
   RETURN_IF_ERROR_CTX(set_flag(sock.get(), SOL_SOCKET, SO_KEEPALIVE, state.keepalive(), "SO_KEEPALIVE"), where);

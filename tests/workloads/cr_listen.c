@@ -10,6 +10,8 @@
 // SO_PRIORITY, SO_LINGER, SO_RCVTIMEO, SO_RCVBUF, IP_TOS, TCP_KEEPIDLE; fd 11 IPV6_TCLASS,
 // TCP_MAXSEG, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT. The check compares each with what getsockopt
 // said after setup.
+// fd 12: AF_INET listening on 127.0.0.1 with a backlog of 0: one connection may wait, the next is
+//        not let in (its SYN is dropped) until the first is accepted.
 // On SIGUSR1 the init checks both addresses and options, connects to each listener and has the
 // child accept the IPv4 connection (proving the fork's copy is the same socket) and itself the IPv6
 // one; bytes go both ways. The child reports back through a pipe.
@@ -18,13 +20,14 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 
 #include "cr_common.h"
 
-enum { FD_V4 = 10, FD_V6 = 11 };
+enum { FD_V4 = 10, FD_V6 = 11, FD_NARROW = 12 };
 
 static int flag(int fd, int level, int option) {
   int value = 0;
@@ -116,6 +119,23 @@ static int connect_to(int family, const struct sockaddr* address, socklen_t leng
   return client;
 }
 
+// The listener of backlog 0 holds one waiting connection and keeps a second out: with the largest
+// backlog, the second would be connected at once.
+static void check_narrow_backlog(const struct sockaddr_in* address) {
+  int first = connect_to(AF_INET, (const struct sockaddr*)address, sizeof *address);
+  int second = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  SETUP_OR_DIE(second >= 0, "socket: %s\n", strerror(errno));
+  int rc = connect(second, (const struct sockaddr*)address, sizeof *address);
+  EXPECT_OR_FAIL(rc != 0 && errno == EINPROGRESS, "the second connection to the backlog-0 listener was not held back\n");
+  struct pollfd wait = {second, POLLOUT, 0};
+  EXPECT_OR_FAIL(poll(&wait, 1, 200) == 0, "the backlog-0 listener let a second connection in: its backlog grew\n");
+  int peer = accept(FD_NARROW, NULL, NULL);
+  EXPECT_OR_FAIL(peer >= 0, "backlog-0 listener: accept: %s\n", strerror(errno));
+  if (peer >= 0) close(peer);
+  if (first >= 0) close(first);
+  close(second);
+}
+
 static void ping(int client, const char* who) {
   char buffer[8] = {0};
   EXPECT_OR_FAIL(write(client, "ping", 4) == 4, "%s: write: %s\n", who, strerror(errno));
@@ -138,11 +158,18 @@ int main(void) {
   SETUP_OR_DIE(s6 >= 0 && setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0, "socket v6: %s\n", strerror(errno));
   SETUP_OR_DIE(bind(s6, (struct sockaddr*)&v6, sizeof v6) == 0 && listen(s6, 16) == 0, "bind/listen v6: %s\n", strerror(errno));
   move_to(s6, FD_V6);
+  struct sockaddr_in narrow = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int s0 = socket(AF_INET, SOCK_STREAM, 0);
+  SETUP_OR_DIE(s0 >= 0 && bind(s0, (struct sockaddr*)&narrow, sizeof narrow) == 0 && listen(s0, 0) == 0,
+               "bind/listen backlog 0: %s\n", strerror(errno));
+  move_to(s0, FD_NARROW);
   set_listener_options();
   socklen_t length = sizeof v4;
   getsockname(FD_V4, (struct sockaddr*)&v4, &length);
   length = sizeof v6;
   getsockname(FD_V6, (struct sockaddr*)&v6, &length);
+  length = sizeof narrow;
+  getsockname(FD_NARROW, (struct sockaddr*)&narrow, &length);
 
   int go[2], verdict[2];
   SETUP_OR_DIE(pipe(go) == 0 && pipe(verdict) == 0, "pipe: %s\n", strerror(errno));
@@ -193,6 +220,7 @@ int main(void) {
     close(peer);
     close(c6);
   }
+  check_narrow_backlog(&narrow);
   int status = 0;
   waitpid(child, &status, 0);
   finish();
