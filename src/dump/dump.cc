@@ -71,6 +71,7 @@ struct ProcessFacts {
   ProcStatus status;
   ProcStat stat;
   uint32_t pid_inside = 0;
+  std::string smaps_at_freeze;  // As the fingerprint read it, before anything was injected.
 };
 
 // Everything a dump collects while the tree is frozen, and writes into the image directory.
@@ -109,7 +110,8 @@ class TreeDump {
     // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
     std::function<void(pid_t, image::ProcessFingerprint&)> hide_tracking;
     if (pre_copy_) hide_tracking = [this](pid_t pid, image::ProcessFingerprint& print) { pre_copy_->hide_tracking(pid, print); };
-    RETURN_IF_ERROR(write_fingerprints(dir_, freezer_.processes(), hide_tracking));
+    ASSIGN_OR_RETURN(auto smaps_of, write_fingerprints(dir_, freezer_.processes(), hide_tracking));
+    for (auto& [pid, smaps] : smaps_of) facts_.at(pid).smaps_at_freeze = std::move(smaps);
     log()->debug("fingerprints read in {:.2f} ms", ms_since(started));
     // Before any memory is read (cow_sharing.h says why).
     for (auto& process : freezer_.processes()) {
@@ -260,7 +262,8 @@ class TreeDump {
     record_job_control_stop(stop, core);
     step("core");
     RETURN_IF_ERROR(fault_point("dump:after-process-core"));
-    ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps(process.pid));
+    // The injections mapped and unmapped a scratch page: the mappings are those of the freeze again.
+    ASSIGN_OR_RETURN(std::vector<MapsEntry> maps, read_proc_smaps_reusing(process.pid, facts.smaps_at_freeze));
     if (pre_copy_) pre_copy_->hide_tracking(process.pid, maps);
     ASSIGN_OR_RETURN(image::MemoryMap mm, collect_memory_map(process.pid, maps, *objects_));
     mm.set_mlockall_flags(mlockall_flags);

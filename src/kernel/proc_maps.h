@@ -57,5 +57,9 @@ Result<std::vector<MapsEntry>> parse_proc_maps(std::string_view text);
 // Parses /proc/PID/smaps: the maps line of each VMA and its VmFlags (other keys are skipped).
 Result<std::vector<MapsEntry>> parse_proc_smaps(std::string_view text);
 Result<std::vector<MapsEntry>> read_proc_smaps(pid_t pid);
+// /proc/PID/smaps as `earlier` (a text of it read before) parses, if the process's mappings are
+// still those it lists; read again otherwise. Reading smaps walks every page table (0.2 s at 2 GiB);
+// /proc/PID/maps, compared line for line with the mapping lines of `earlier`, walks none.
+Result<std::vector<MapsEntry>> read_proc_smaps_reusing(pid_t pid, std::string_view earlier);
 
 }  // namespace cryo

@@ -167,9 +167,9 @@ Result<> record_stat(Recorder& r, const std::string& subject, const std::string&
   return {};
 }
 
-// /proc/PID/smaps: a header line per mapping, then "Key: value" lines.
-Result<> record_mappings(Recorder& r, const std::string& dir) {
-  ASSIGN_OR_RETURN(std::string text, read_file(dir + "/smaps"));
+// /proc/PID/smaps: a header line per mapping, then "Key: value" lines. `text` receives the file.
+Result<> record_mappings(Recorder& r, const std::string& dir, std::string& text) {
+  ASSIGN_OR_RETURN(text, read_file(dir + "/smaps"));
   std::string subject;
   Result<> status;
   each_line(text, [&](std::string_view line) {
@@ -328,9 +328,10 @@ Result<> record_thread(Recorder& r, const std::string& dir, pid_t tid, const Pid
   return {};
 }
 
-// What a process has besides its threads and fds: read after its threads, before its fds.
-Result<> record_process_head(Recorder& r, const std::string& dir) {
-  RETURN_IF_ERROR(record_mappings(r, dir));
+// What a process has besides its threads and fds: read after its threads, before its fds. `smaps`
+// receives the text of /proc/PID/smaps.
+Result<> record_process_head(Recorder& r, const std::string& dir, std::string& smaps) {
+  RETURN_IF_ERROR(record_mappings(r, dir, smaps));
   return record_limits(r, dir);
 }
 
@@ -392,7 +393,8 @@ struct Piece {
 // the fingerprints are the same whichever thread read them; what needs ptrace (rseq) is read by
 // the calling thread, the tracer, in between. A tree of 1,000 processes took 1.1 s on one CPU.
 Result<std::vector<ProcessFingerprint>> read_fingerprints(const std::vector<pid_t>& host_pids,
-                                                          const std::vector<pid_t>& zombies) {
+                                                          const std::vector<pid_t>& zombies,
+                                                          std::vector<std::string>* smaps_read) {
   std::vector<pid_t> everyone = host_pids;
   everyone.insert(everyone.end(), zombies.begin(), zombies.end());
   // Each process's threads, and each thread's PID inside: the view the values are translated by.
@@ -429,6 +431,7 @@ Result<std::vector<ProcessFingerprint>> read_fingerprints(const std::vector<pid_
     pieces.push_back({Piece::Tail, i});
   }
   std::vector<ProcessFingerprint> parts(pieces.size());
+  std::vector<std::string> smaps(host_pids.size());  // Each written by its process's Head piece only.
   RETURN_IF_ERROR(parallel_for(pieces.size(), [&](size_t k) -> Result<> {
     const Piece& piece = pieces[k];
     pid_t pid = host_pids[piece.process];
@@ -437,7 +440,7 @@ Result<std::vector<ProcessFingerprint>> read_fingerprints(const std::vector<pid_
     Result<> read;
     switch (piece.kind) {
       case Piece::Thread: read = record_thread(r, dir, piece.item, view, rseq); break;
-      case Piece::Head: read = record_process_head(r, dir); break;
+      case Piece::Head: read = record_process_head(r, dir, smaps[piece.process]); break;
       case Piece::Fd: read = record_fd(r, dir, piece.item); break;
       case Piece::Tail: read = record_process_tail(r, pid, fds[piece.process].size(), view); break;
     }
@@ -450,6 +453,7 @@ Result<std::vector<ProcessFingerprint>> read_fingerprints(const std::vector<pid_
     auto* fields = prints[pieces[k].process].mutable_fields();
     for (auto& field : *parts[k].mutable_fields()) fields->Add(std::move(field));
   }
+  if (smaps_read) *smaps_read = std::move(smaps);
   return prints;
 }
 

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <string>
 #include <vector>
 
 #include "base/error.h"
@@ -19,8 +20,11 @@ namespace cryo::verify {
 // the tree's `zombies` too (not fingerprinted themselves: they have no state but their exit code).
 // Each process must be stopped, and traced by the calling thread (for rseq). `ProcessFingerprint.pid`
 // is the PID inside the tree's namespace. Fields that fingerprint_rules.h marks as not recorded are
-// left out.
+// left out. `smaps_read`, when given, receives the /proc/PID/smaps text of each live process, in
+// the order of `host_pids`: reading smaps walks every page table, so the dump hands the same text
+// on to the memory map instead of walking again while the tree is frozen.
 Result<std::vector<image::ProcessFingerprint>> read_fingerprints(const std::vector<pid_t>& host_pids,
-                                                          const std::vector<pid_t>& zombies);
+                                                          const std::vector<pid_t>& zombies,
+                                                          std::vector<std::string>* smaps_read = nullptr);
 
 }  // namespace cryo::verify

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/file_util.h"
@@ -98,6 +99,82 @@ TEST(ProcMaps, LiveSmapsShowMadviseFlags) {
   }
   EXPECT_TRUE(found);
   ::munmap(p, size);
+}
+
+// A child that maps one more page each time it reads a byte, and answers with a byte.
+struct MappingChild {
+  pid_t pid = -1;
+  int ask = -1, answer = -1;
+  MappingChild() {
+    int to[2], from[2];
+    if (::pipe(to) != 0 || ::pipe(from) != 0) return;
+    pid = ::fork();
+    if (pid == 0) {
+      // Without the other ends closed, the read below never sees the parent close its end.
+      ::close(to[1]);
+      ::close(from[0]);
+      char c;
+      while (::read(to[0], &c, 1) == 1) {
+        ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (::write(from[1], &c, 1) != 1) break;
+      }
+      ::_exit(0);
+    }
+    ::close(to[0]);
+    ::close(from[1]);
+    ask = to[1];
+    answer = from[0];
+  }
+  bool map_one_more() {
+    char c = 'm';
+    return ::write(ask, &c, 1) == 1 && ::read(answer, &c, 1) == 1;
+  }
+  ~MappingChild() {
+    ::close(ask);
+    ::close(answer);
+    if (pid > 0) ::waitpid(pid, nullptr, 0);
+  }
+};
+
+// Each VmFlags line of `smaps` given an extra "dd", which only a parse of this very text shows.
+std::string marked(const std::string& smaps) {
+  std::string out;
+  for (size_t at = 0; at < smaps.size();) {
+    size_t nl = smaps.find('\n', at);
+    std::string line = smaps.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    out += line.starts_with("VmFlags:") ? "VmFlags: dd" + line.substr(8) : line;
+    out += '\n';
+    at = nl == std::string::npos ? smaps.size() : nl + 1;
+  }
+  return out;
+}
+
+bool every_mapping_dontdump(const std::vector<MapsEntry>& maps) {
+  for (const auto& e : maps)
+    if (!e.vm_flags.dontdump) return false;
+  return true;
+}
+
+TEST(ProcMaps, SmapsReadBeforeIsReusedWhileTheMappingsStayTheSame) {
+  MappingChild child;
+  ASSERT_GT(child.pid, 0);
+  ASSERT_TRUE(child.map_one_more());
+  auto earlier = read_file("/proc/" + std::to_string(child.pid) + "/smaps");
+  ASSERT_TRUE(earlier) << earlier.error().message;
+  auto maps = read_proc_smaps_reusing(child.pid, marked(*earlier));
+  ASSERT_TRUE(maps) << maps.error().message;
+  EXPECT_TRUE(every_mapping_dontdump(*maps));
+}
+
+TEST(ProcMaps, SmapsIsReadAgainOnceAMappingChanged) {
+  MappingChild child;
+  ASSERT_GT(child.pid, 0);
+  auto earlier = read_file("/proc/" + std::to_string(child.pid) + "/smaps");
+  ASSERT_TRUE(earlier) << earlier.error().message;
+  ASSERT_TRUE(child.map_one_more());
+  auto maps = read_proc_smaps_reusing(child.pid, marked(*earlier));
+  ASSERT_TRUE(maps) << maps.error().message;
+  EXPECT_FALSE(every_mapping_dontdump(*maps));
 }
 
 }  // namespace
