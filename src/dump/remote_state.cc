@@ -26,6 +26,7 @@
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
+#include "state/thread/mempolicy.h"
 #include "state/thread/registrations.h"
 
 namespace cryo::dump {
@@ -37,13 +38,15 @@ constexpr uint64_t kAltstackAt = kSigactionsAnswerSize;
 constexpr uint64_t kTidAddressAt = kAltstackAt + 64;
 constexpr uint64_t kThreadFlagsAt = kTidAddressAt + kClearChildTidAnswerSize;
 constexpr uint64_t kProcessFlagsAt = kThreadFlagsAt + kThreadFlagsAnswerSize;
-// Then, for each thread but the leader, its sigaltstack, clear_child_tid, parent-death signal and
-// TSC mode (64 bytes a thread).
-constexpr uint64_t kThreadsAt = kProcessFlagsAt + kProcessFlagsAnswerSize;
+constexpr uint64_t kMempolicyAt = kProcessFlagsAt + kProcessFlagsAnswerSize;
+// Then, for each thread but the leader, its sigaltstack, clear_child_tid, parent-death signal,
+// TSC mode and memory policy (64 bytes a thread).
+constexpr uint64_t kThreadsAt = kMempolicyAt + kMempolicyAnswerSize;
 constexpr uint64_t kThreadSlot = 64;
 constexpr uint64_t kSlotTidAddress = kSigaltstackAnswerSize;
 constexpr uint64_t kSlotFlags = kSlotTidAddress + kClearChildTidAnswerSize;
-static_assert(kSlotFlags + kThreadFlagsAnswerSize <= kThreadSlot);
+constexpr uint64_t kSlotMempolicy = kSlotFlags + kThreadFlagsAnswerSize;
+static_assert(kSlotMempolicy + kMempolicyAnswerSize <= kThreadSlot);
 constexpr size_t kThreadsPerPage = (kPageSize - kThreadsAt) / kThreadSlot;
 static_assert(kThreadsAt + kThreadSlot <= kPageSize);
 
@@ -59,6 +62,7 @@ Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first
     RETURN_IF_ERROR(ask_sigaltstack(remote, slot));
     RETURN_IF_ERROR(ask_clear_child_tid(remote, slot + kSlotTidAddress));
     RETURN_IF_ERROR(ask_thread_flags(remote, slot + kSlotFlags, *core.mutable_threads(static_cast<int>(first + i))));
+    RETURN_IF_ERROR(ask_mempolicy(remote, slot + kSlotMempolicy));
   }
   return {};
 }
@@ -68,6 +72,7 @@ void read_thread_registrations(const std::string& page, size_t index, image::Thr
   read_sigaltstack(slot, thread_core);
   read_clear_child_tid(slot + kSlotTidAddress, thread_core);
   read_thread_flags(slot + kSlotFlags, thread_core);
+  read_mempolicy(slot + kSlotMempolicy, thread_core);
 }
 
 // A new anonymous mapping gets mm->def_flags: VM_LOCKED after mlockall(MCL_FUTURE), with
@@ -154,6 +159,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     RETURN_IF_ERROR(ask_clear_child_tid(remote, scratch + kTidAddressAt));
     RETURN_IF_ERROR(ask_thread_flags(remote, scratch + kThreadFlagsAt, thread_core));
     RETURN_IF_ERROR(ask_process_flags(remote, scratch + kProcessFlagsAt, core));
+    RETURN_IF_ERROR(ask_mempolicy(remote, scratch + kMempolicyAt));
     ASSIGN_OR_RETURN(uint64_t securebits, remote.call("prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}));
     // brk(0) fails by design and returns the current break: the one mm field /proc does not show.
     ASSIGN_OR_RETURN(uint64_t brk, remote.call("brk(0)", SYS_brk, {0}));
@@ -190,6 +196,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   read_clear_child_tid(page.data() + kTidAddressAt, thread_core);
   read_thread_flags(page.data() + kThreadFlagsAt, thread_core);
   read_process_flags(page.data() + kProcessFlagsAt, core);
+  read_mempolicy(page.data() + kMempolicyAt, thread_core);
   return state;
 }
 

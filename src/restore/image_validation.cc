@@ -24,6 +24,7 @@
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
 #include "state/thread/registers.h"
+#include "state/thread/mempolicy.h"
 #include "state/thread/registrations.h"
 #include "state/thread/rseq.h"
 #include "state/thread/scheduling.h"
@@ -49,6 +50,7 @@ void validate_thread(const image::ThreadCore& t, uint64_t xsave_features, Proble
   validate_registers(t, xsave_features, thread_problem);
   validate_rseq(t, thread_problem);
   validate_registrations(t, thread_problem);
+  validate_mempolicy(t, thread_problem);
   if (t.comm().size() > 15) p.add(thread + ": comm '" + t.comm() + "' is longer than 15 bytes");
   if (t.comm().find('\0') != std::string::npos) p.add(thread + ": comm holds a NUL byte");
   if (t.has_sched()) validate_sched_state(t.sched(), thread_problem);

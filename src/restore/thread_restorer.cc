@@ -18,6 +18,7 @@
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/thread/registers.h"
+#include "state/thread/mempolicy.h"
 #include "state/thread/registrations.h"
 #include "state/thread/rseq.h"
 
@@ -108,6 +109,7 @@ Result<uint32_t> clone_thread(RemoteTask& leader, const image::ThreadCore& image
 Result<> restore_thread_registrations(RemoteTask& task, const image::ThreadCore& thread) {
   RETURN_IF_ERROR(restore_sigaltstack(task, thread));
   RETURN_IF_ERROR(restore_registrations(task, thread));
+  RETURN_IF_ERROR(restore_mempolicy(task, thread));
   return restore_rseq(task, thread);
 }
 

@@ -26,6 +26,13 @@ TEST(CheckpointAttributes, PrctlStateOfEveryThreadSurvives) {
   session.expect_round_trip_passes("cr_prctl");
 }
 
+// The NUMA memory policy of each thread (interleave, preferred, local, bind, and the default in a
+// thread of a process whose main thread has another), with its mode flags.
+TEST(CheckpointAttributes, TheMemoryPolicyOfEveryThreadSurvives) {
+  CheckpointSession session;
+  session.expect_round_trip_passes("cr_mempolicy");
+}
+
 // A tree exec'd without address-space randomisation (setarch -R, a debugger) comes back so: its
 // PF_RANDOMIZE flag stays clear and its next mapping lands where it would have (restore execs
 // cryo-core again with ADDR_NO_RANDOMIZE, state/process/address_randomization.h).
