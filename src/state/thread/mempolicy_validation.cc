@@ -16,8 +16,10 @@ void validate_mempolicy(const image::ThreadCore& thread, const image::ProblemSin
   const image::MemPolicy& policy = thread.mempolicy();
   uint32_t mode = policy.mode() & ~static_cast<uint32_t>(MPOL_MODE_FLAGS);
   uint32_t flags = policy.mode() & static_cast<uint32_t>(MPOL_MODE_FLAGS);
-  if (mode == MPOL_DEFAULT || mode > kMpolWeightedInterleave)
+  if (mode == MPOL_DEFAULT || mode > kMpolWeightedInterleave) {
     problem("memory policy mode " + hex(policy.mode()) + " is not one set_mempolicy sets");
+    return;
+  }
   if ((flags & MPOL_F_STATIC_NODES) && (flags & MPOL_F_RELATIVE_NODES))
     problem("memory policy " + hex(policy.mode()) + " has both MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES");
   if (mode != MPOL_LOCAL && policy.nodemask() == 0) problem("memory policy " + hex(policy.mode()) + " has no node");
