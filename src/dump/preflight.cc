@@ -4,12 +4,14 @@
 #include <set>
 #include <vector>
 
+#include "base/hex.h"
 #include "dump/memory_map.h"
 #include "dump/namespaces_state.h"
 #include "dump/process_files.h"
 #include "dump/sysv_ipc.h"
 #include "dump/tree_mounts.h"
 #include "kernel/proc_maps.h"
+#include "kernel/proc_numa_maps.h"
 #include "kernel/proc_tasks.h"
 
 namespace cryo::dump {
@@ -30,6 +32,13 @@ Result<> check_live_process(pid_t pid, const ProcStatus& status, const DumpTarge
     ASSIGN_OR_RETURN(image::VmaKind kind, classify_vma(entry));
     if (kind == image::VMA_SYSV_SHM && !own_ipc) return fail(host_sysv_refusal(entry));
   }
+  // Checked here only, on the running tree: numa_maps walks every page table, which the frozen pass
+  // does not pay for. A mapping given a policy between this and the freeze escapes the check.
+  auto numa_maps = read_numa_maps(pid);
+  if (!numa_maps) return vanished(numa_maps.error()) ? Result<>() : fail(numa_maps.error());
+  if (auto own = mapping_with_a_policy_of_its_own(*numa_maps))
+    return fail("its mapping at " + hex(own->start) + " has a NUMA memory policy of its own (" + own->policy +
+                ", set with mbind), which cryo cannot dump");
   std::vector<PipeEnd> ignored;
   auto objects = MemoryObjectCollector::checking_only();
   auto files = collect_files(pid, ignored, objects, nullptr);

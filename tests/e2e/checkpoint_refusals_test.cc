@@ -61,6 +61,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"secretmem_map", "is secret memory (memfd_secret: no one but the process can read its pages)"},
                       Refusal{"sud", "uses syscall user dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, mode 1)"},
                       Refusal{"ldt", "it has a local descriptor table (modify_ldt"},
+                      Refusal{"mbind", "has a NUMA memory policy of its own (bind:0, set with mbind), which cryo cannot dump"},
                       Refusal{"mixed_randomization", "(sleep) was started without address-space randomisation (setarch -R, or a debugger) and process "},
                       Refusal{"aio", "(/[aio] (deleted)) is the ring of an AIO context (io_setup)"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });

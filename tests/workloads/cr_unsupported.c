@@ -18,13 +18,14 @@
 // dispatch on, its selector set to let syscalls through), secretmem_fd (a memfd_secret fd, not
 // mapped), secretmem_map (a mapping of one, its fd closed), ldt (an entry in the local descriptor
 // table, modify_ldt), aio (an AIO context, io_setup), mixed_randomization (a child exec'd with
-// ADDR_NO_RANDOMIZE: a tree of both ways).
+// ADDR_NO_RANDOMIZE: a tree of both ways), mbind (two pages bound to node 0 with mbind).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <asm/ldt.h>
 #include <linux/aio_abi.h>
 #include <linux/filter.h>
+#include <linux/mempolicy.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
@@ -46,6 +47,7 @@
 #include "cr_common.h"
 
 static char* shm;
+static char* bound;  // mbind: the pages bound to node 0.
 static int fd = -1;
 static timer_t timer;
 static pid_t child;
@@ -261,6 +263,13 @@ static void setup(const char* kind, const char* dir, const char* queue) {
       _exit(127);
     }
     sleep_ms(100);  // Until its exec is done.
+  } else if (strcmp(kind, "mbind") == 0) {
+    // MPOL_BIND on node 0 for two pages of their own (set_mempolicy reads one bit fewer than maxnode).
+    unsigned long node0 = 1;
+    bound = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    SETUP_OR_DIE(bound != MAP_FAILED, "mmap: %s\n", strerror(errno));
+    SETUP_OR_DIE(syscall(SYS_mbind, bound, 8192, MPOL_BIND, &node0, 65, 0) == 0, "mbind: %s\n", strerror(errno));
+    bound[0] = 1;
   } else if (strcmp(kind, "aio") == 0) {
     aio_context_t context = 0;
     SETUP_OR_DIE(syscall(SYS_io_setup, 8, &context) == 0, "io_setup: %s\n", strerror(errno));
@@ -278,6 +287,11 @@ int main(int argc, char** argv) {
   if (shm) EXPECT_OR_FAIL(strcmp(shm, "sysv") == 0, "the SysV segment changed\n");
   if (fd >= 0) EXPECT_OR_FAIL(fcntl(fd, F_GETFD) >= 0, "fd %d is gone\n", fd);
   if (child > 0) EXPECT_OR_FAIL(kill(child, 0) == 0, "the child is gone\n");
+  if (strcmp(kind, "mbind") == 0) {
+    int mode = -1;
+    EXPECT_OR_FAIL(syscall(SYS_get_mempolicy, &mode, NULL, 0, bound, MPOL_F_ADDR) == 0 && mode == MPOL_BIND,
+                   "the mapping's memory policy is %d, was MPOL_BIND\n", mode);
+  }
   if (strcmp(kind, "inotify_queued") == 0) {
     // The refused dump looked at the queue without taking the event.
     int bytes = -1;
