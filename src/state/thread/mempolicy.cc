@@ -25,17 +25,15 @@ struct Answer {
 };
 static_assert(sizeof(Answer) == kMempolicyAnswerSize);
 
-Result<> ask_policy(RemoteSyscalls& remote, uint64_t at) {
+}  // namespace
+
+Result<> ask_mempolicy(RemoteSyscalls& remote, uint64_t at) {
   auto asked = remote.call("get_mempolicy", SYS_get_mempolicy, {at, at + offsetof(Answer, nodemask), kNodeBits, 0, 0});
   if (asked) return {};
   Error e = asked.error();
   if (e.err == EINVAL) return fail(make_error("the host has more than 64 NUMA nodes, a memory policy which cryo cannot dump"));
   return fail(e);
 }
-
-}  // namespace
-
-Result<> ask_mempolicy(RemoteSyscalls& remote, uint64_t at) { return ask_policy(remote, at); }
 
 void read_mempolicy(const char* answer, image::ThreadCore& thread) {
   Answer a;
@@ -67,7 +65,7 @@ Result<> restore_mempolicy(RemoteTask& task, const image::ThreadCore& thread) {
   }
   Answer blank{};
   ASSIGN_OR_RETURN_CTX(uint64_t answer_at, task.put(&blank, sizeof blank), where);
-  RETURN_IF_ERROR_CTX(ask_policy(task.syscalls(), answer_at), where);
+  RETURN_IF_ERROR_CTX(ask_mempolicy(task.syscalls(), answer_at), where);
   ASSIGN_OR_RETURN_CTX(std::string area, task.read_scratch(), where);
   image::ThreadCore now;
   read_mempolicy(area.data() + (answer_at - task.scratch()), now);
