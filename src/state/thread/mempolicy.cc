@@ -31,6 +31,8 @@ Result<> ask_mempolicy(RemoteSyscalls& remote, uint64_t at) {
   auto asked = remote.call("get_mempolicy", SYS_get_mempolicy, {at, at + offsetof(Answer, nodemask), kNodeBits, 0, 0});
   if (asked) return {};
   Error e = asked.error();
+  // A kernel without NUMA: every thread has the default policy, and the answer stays zero.
+  if (e.err == ENOSYS) return {};
   if (e.err == EINVAL) return fail(make_error("the host has more than 64 NUMA nodes, a memory policy which cryo cannot dump"));
   return fail(e);
 }
@@ -47,8 +49,10 @@ void read_mempolicy(const char* answer, image::ThreadCore& thread) {
 Result<> restore_mempolicy(RemoteTask& task, const image::ThreadCore& thread) {
   // Set even for the default: the leader's policy is set before it clones the other threads, which
   // inherit it.
+  // A kernel without NUMA has nothing else.
   if (!thread.has_mempolicy()) {
-    RETURN_IF_ERROR_CTX(task.call("set_mempolicy(MPOL_DEFAULT)", SYS_set_mempolicy, {MPOL_DEFAULT, 0, 0}), "thread " + std::to_string(thread.tid()));
+    auto set = task.call("set_mempolicy(MPOL_DEFAULT)", SYS_set_mempolicy, {MPOL_DEFAULT, 0, 0});
+    if (!set && set.error().err != ENOSYS) return fail(set.error().context("thread " + std::to_string(thread.tid())));
     return {};
   }
   const image::MemPolicy& policy = thread.mempolicy();
@@ -61,6 +65,7 @@ Result<> restore_mempolicy(RemoteTask& task, const image::ThreadCore& thread) {
   if (!set) {
     Error e = set.error().context(where);
     if (e.err == EINVAL) e = e.with_hint("restore on a host with these NUMA nodes (numactl --hardware lists them)");
+    if (e.err == ENOSYS) e = e.with_hint("restore on a kernel with NUMA (CONFIG_NUMA)");
     return fail(e);
   }
   Answer blank{};
