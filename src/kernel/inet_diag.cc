@@ -26,9 +26,9 @@ Result<TcpListenerDiag> query_tcp_listener(int family, uint64_t ino) {
     inet_diag_msg msg;
     std::memcpy(&msg, data, sizeof msg);
     if (msg.idiag_inode != ino || msg.idiag_state != TCP_LISTEN) return {};
-    // For a listener, tcp_diag reports its accept queue: waiting in rqueue, the backlog in wqueue.
+    // For a listener, tcp_diag reports its accept queue: the connections waiting in rqueue, the
+    // backlog in wqueue.
     found.listed = true;
-    found.waiting = msg.idiag_rqueue;
     found.backlog = msg.idiag_wqueue;
     return {};
   }));

@@ -11,7 +11,6 @@ namespace cryo {
 struct TcpListenerDiag {
   bool listed = false;   // The kernel listed the socket among the listeners of its family.
   uint32_t backlog = 0;  // sk_max_ack_backlog: listen()'s backlog, capped at net.core.somaxconn.
-  uint32_t waiting = 0;  // sk_ack_backlog: connections waiting to be accepted.
 };
 
 // The listening socket of inode `ino` among the TCP listeners of `family` (AF_INET, AF_INET6) in

@@ -116,11 +116,12 @@ Result<std::vector<MapsEntry>> read_proc_smaps(pid_t pid) {
 }
 
 Result<std::vector<MapsEntry>> read_proc_smaps_reusing(pid_t pid, std::string_view earlier) {
+  if (earlier.empty()) return read_proc_smaps(pid);
   ASSIGN_OR_RETURN(std::string now, read_file("/proc/" + std::to_string(pid) + "/maps"));
   std::string earlier_maps;
   for (auto line : proc_text::lines(earlier))
     if (!line.empty() && is_maps_line(line)) earlier_maps.append(line).push_back('\n');
-  if (earlier.empty() || earlier_maps != now) return read_proc_smaps(pid);
+  if (earlier_maps != now) return read_proc_smaps(pid);
   auto maps = parse_proc_smaps(earlier);
   if (!maps) return fail(maps.error().context("pid " + std::to_string(pid)));
   return maps;

@@ -17,6 +17,7 @@ namespace {
 // get_mempolicy fails unless maxnode covers every node of the host; set_mempolicy reads one bit
 // fewer than it is told (a quirk numactl works around the same way).
 constexpr uint64_t kNodeBits = 64;
+constexpr const char* kOtherNodesHint = "restore on a host with these NUMA nodes (numactl --hardware lists them)";
 
 struct Answer {
   int32_t mode;
@@ -47,9 +48,8 @@ void read_mempolicy(const char* answer, image::ThreadCore& thread) {
 }
 
 Result<> restore_mempolicy(RemoteTask& task, const image::ThreadCore& thread) {
-  // Set even for the default: the leader's policy is set before it clones the other threads, which
-  // inherit it.
-  // A kernel without NUMA has nothing else.
+  // The default is set too: the leader's policy is set before it clones the other threads, which
+  // inherit it. A kernel without NUMA (ENOSYS) has no other policy to undo.
   if (!thread.has_mempolicy()) {
     auto set = task.call("set_mempolicy(MPOL_DEFAULT)", SYS_set_mempolicy, {MPOL_DEFAULT, 0, 0});
     if (!set && set.error().err != ENOSYS) return fail(set.error().context("thread " + std::to_string(thread.tid())));
@@ -64,7 +64,7 @@ Result<> restore_mempolicy(RemoteTask& task, const image::ThreadCore& thread) {
   auto set = task.call("set_mempolicy", SYS_set_mempolicy, {policy.mode(), local ? 0 : mask_at, local ? 0 : kNodeBits + 1});
   if (!set) {
     Error e = set.error().context(where);
-    if (e.err == EINVAL) e = e.with_hint("restore on a host with these NUMA nodes (numactl --hardware lists them)");
+    if (e.err == EINVAL) e = e.with_hint(kOtherNodesHint);
     if (e.err == ENOSYS) e = e.with_hint("restore on a kernel with NUMA (CONFIG_NUMA)");
     return fail(e);
   }
@@ -76,7 +76,7 @@ Result<> restore_mempolicy(RemoteTask& task, const image::ThreadCore& thread) {
   read_mempolicy(area.data() + (answer_at - task.scratch()), now);
   if (now.mempolicy().mode() != policy.mode() || now.mempolicy().nodemask() != policy.nodemask())
     return fail(make_error(where + ": the kernel made it " + hex(now.mempolicy().mode()) + " on nodes " + hex(now.mempolicy().nodemask()))
-                    .with_hint("restore on a host with these NUMA nodes (numactl --hardware lists them)"));
+                    .with_hint(kOtherNodesHint));
   return {};
 }
 

@@ -1,8 +1,8 @@
 // A thread's NUMA memory policy: what set_mempolicy (or numactl --interleave, --membind,
 // --preferred before it exec'd the program) made it. Per thread; clone and fork inherit it. Dump
 // asks the thread itself (get_mempolicy has no tid argument); restore sets it from inside and reads
-// it back. The policies of single mappings (mbind) are not read: /proc/PID/numa_maps, which shows
-// them, walks every page table.
+// it back. The policies of single mappings (mbind) are not dumped: the preflight refuses them
+// (kernel/proc_numa_maps.h).
 #pragma once
 
 #include <cstddef>
