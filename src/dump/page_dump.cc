@@ -286,10 +286,9 @@ Result<std::vector<image::PageRun>> PagePasses::append(const std::vector<std::pa
   return state_->writer->take_runs();
 }
 
-Result<DumpedPages> PagePasses::finish(const std::vector<image::PageRun>& runs) {
+Result<DumpedPages> PagePasses::finish(const PageIndex& index) {
   ASSIGN_OR_RETURN(DumpedPages pages, state_->writer->finish());
-  pages.pagemap.clear_runs();
-  for (const auto& run : runs) *pages.pagemap.add_runs() = run;
+  index.write_runs(*pages.pagemap.mutable_runs());
   return pages;
 }
 

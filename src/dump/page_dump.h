@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "dump/kept_pages.h"
+#include "dump/page_index.h"
 #include "kernel/proc_pagemap.h"
 #include "mm.pb.h"
 #include "pagemap.pb.h"
@@ -51,8 +52,8 @@ class PagePasses {
   // Copies the pages of `ranges` (each with whether its zero pages are left out: anonymous memory)
   // and returns the runs stored, in the order given.
   Result<std::vector<image::PageRun>> append(const std::vector<std::pair<PageRange, bool>>& ranges);
-  // Ends the file; `runs` (sorted by address, not overlapping) become its pagemap.
-  Result<DumpedPages> finish(const std::vector<image::PageRun>& runs);
+  // Ends the file; the runs of `index` become its pagemap.
+  Result<DumpedPages> finish(const PageIndex& index);
 
  private:
   struct State;

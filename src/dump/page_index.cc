@@ -38,25 +38,30 @@ void PageIndex::keep_only(const std::vector<PageRange>& keep) {
   erase(from, UINT64_MAX);
 }
 
-std::vector<image::PageRun> PageIndex::runs() const {
-  std::vector<image::PageRun> out;
+void PageIndex::write_runs(google::protobuf::RepeatedPtrField<image::PageRun>& out) const {
+  out.Clear();
+  out.Reserve(static_cast<int>(entries_.size()));
   for (const auto& [start, entry] : entries_) {
     uint64_t pages = (entry.end - start) / kPageSize;
     if (!out.empty()) {
-      image::PageRun& last = out.back();
+      image::PageRun& last = *out.rbegin();
       uint64_t bytes = last.nr_pages() * kPageSize;
       if (last.vaddr() + bytes == start && last.offset() + bytes == entry.offset) {
         last.set_nr_pages(last.nr_pages() + pages);
         continue;
       }
     }
-    image::PageRun run;
-    run.set_vaddr(start);
-    run.set_nr_pages(pages);
-    run.set_offset(entry.offset);
-    out.push_back(run);
+    image::PageRun* run = out.Add();
+    run->set_vaddr(start);
+    run->set_nr_pages(pages);
+    run->set_offset(entry.offset);
   }
-  return out;
+}
+
+std::vector<image::PageRun> PageIndex::runs() const {
+  google::protobuf::RepeatedPtrField<image::PageRun> runs;
+  write_runs(runs);
+  return {runs.begin(), runs.end()};
 }
 
 uint64_t PageIndex::pages() const {

@@ -64,31 +64,6 @@ void append(std::vector<PageRange>& out, uint64_t start, uint64_t end) {
 
 }  // namespace
 
-std::vector<PageRange> subtract_ranges(const std::vector<PageRange>& a, const std::vector<PageRange>& b) {
-  std::vector<PageRange> out;
-  size_t j = 0;
-  for (const auto& r : a) {
-    uint64_t at = r.start;
-    while (j < b.size() && b[j].end <= at) ++j;
-    for (size_t k = j; k < b.size() && b[k].start < r.end; ++k) {
-      append(out, at, std::max(at, b[k].start));
-      at = std::max(at, b[k].end);
-    }
-    append(out, at, r.end);
-  }
-  return out;
-}
-
-std::vector<PageRange> intersect_ranges(const std::vector<PageRange>& a, const std::vector<PageRange>& b) {
-  std::vector<PageRange> out;
-  size_t j = 0;
-  for (const auto& r : a) {
-    while (j < b.size() && b[j].end <= r.start) ++j;
-    for (size_t k = j; k < b.size() && b[k].start < r.end; ++k) append(out, std::max(r.start, b[k].start), std::min(r.end, b[k].end));
-  }
-  return out;
-}
-
 struct PreCopy::Process {
   Process(pid_t host_pid, DirtyTracker t) : pid(host_pid), tracker(std::move(t)) {}
   pid_t pid = 0;
@@ -262,27 +237,34 @@ std::optional<Result<DumpedPages>> PreCopy::finish_process(pid_t pid, const imag
     std::string path = "/proc/" + std::to_string(pid) + "/pagemap";
     UniqueFd pagemap(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!pagemap.valid()) return fail_errno("open(" + path + ")");
-    std::vector<PageRange> keep, found, written_ranges;
+    std::vector<PageRange> keep, found;
     std::vector<std::pair<PageRange, bool>> copy;
     std::vector<WrittenRange> written;
     for (const auto& vma : mm.vmas()) {
       bool anon = vma.kind() == image::VMA_ANON_PRIVATE;
       if (!anon && vma.kind() != image::VMA_FILE_PRIVATE) continue;
-      found.clear();
-      RETURN_IF_ERROR(find_private_pages(pagemap.get(), vma.start(), vma.end(), found));
       bool tracked = anon && std::any_of(p.trusted.begin(), p.trusted.end(), [&](const PageRange& r) {
                        return r.start <= vma.start() && vma.end() <= r.end;
                      });
       if (!tracked) {
+        found.clear();
+        RETURN_IF_ERROR(find_private_pages(pagemap.get(), vma.start(), vma.end(), found));
         for (const auto& r : found) copy.push_back({r, anon});
         continue;
       }
+      // A page not written since the last round still holds what was copied then: the index keeps
+      // it. One zapped since (MADV_DONTNEED, MADV_FREE reclaimed) lost its protection with its page
+      // and is reported written, so no walk of the present pages is needed: the written ones that
+      // hold a page are copied, the rest are forgotten.
       written.clear();
       RETURN_IF_ERROR(p.tracker.scan_written(vma.start(), vma.end(), false, written));
-      written_ranges.clear();
-      for (const auto& w : written) append(written_ranges, w.range.start, w.range.end);
-      for (const auto& r : subtract_ranges(found, written_ranges)) append(keep, r.start, r.end);
-      for (const auto& r : intersect_ranges(found, written_ranges)) copy.push_back({r, true});
+      uint64_t at = vma.start();
+      for (const auto& w : written) {
+        append(keep, at, w.range.start);
+        at = std::max(at, w.range.end);
+        if (w.holds_page) copy.push_back({w.range, true});
+      }
+      append(keep, at, vma.end());
     }
     // Only what still holds what was copied: pages written since, gone, or of mappings that are
     // not tracked now are copied again or not at all.
@@ -290,7 +272,7 @@ std::optional<Result<DumpedPages>> PreCopy::finish_process(pid_t pid, const imag
     for (const auto& [r, skip] : copy) stats_.final_bytes += r.end - r.start;
     ASSIGN_OR_RETURN(std::vector<image::PageRun> runs, p.pages->append(copy));
     for (const auto& run : runs) p.index.store(run);
-    ASSIGN_OR_RETURN(DumpedPages pages, p.pages->finish(p.index.runs()));
+    ASSIGN_OR_RETURN(DumpedPages pages, p.pages->finish(p.index));
     if (::renameat(dir_->get(), p.staging.c_str(), dir_->get(), pages_name.c_str()) != 0)
       return fail_errno("rename(" + dir_->describe(p.staging) + ", " + pages_name + ")");
     p.claimed = true;

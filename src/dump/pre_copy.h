@@ -87,8 +87,4 @@ class PreCopy {
   PreCopyStats stats_;
 };
 
-// Sorted, non-overlapping range lists: what is in `a` and not in `b`, and what is in both.
-std::vector<PageRange> subtract_ranges(const std::vector<PageRange>& a, const std::vector<PageRange>& b);
-std::vector<PageRange> intersect_ranges(const std::vector<PageRange>& a, const std::vector<PageRange>& b);
-
 }  // namespace cryo::dump

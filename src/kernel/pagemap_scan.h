@@ -17,6 +17,7 @@ inline constexpr uint64_t kPageIsSwapped = 1 << 4;
 inline constexpr uint64_t kPageIsPfnZero = 1 << 5;
 inline constexpr uint64_t kPageIsHuge = 1 << 6;
 inline constexpr uint64_t kPageIsSoftDirty = 1 << 7;
+inline constexpr uint64_t kPageIsGuard = 1 << 8;  // Linux 6.14+: an older kernel refuses it (EINVAL).
 
 // Flags of ScanArg::flags.
 inline constexpr uint64_t kWriteProtectMatching = 1 << 0;  // PM_SCAN_WP_MATCHING

@@ -10,36 +10,12 @@
 
 #include "base/file_util.h"
 #include "base/page_size.h"
+#include "kernel/pagemap_scan.h"
 
 namespace cryo {
 namespace {
 
-// From <linux/fs.h> of Linux 6.7; Debian 12's headers predate PAGEMAP_SCAN.
-struct PageRegion {
-  uint64_t start;
-  uint64_t end;
-  uint64_t categories;
-};
-struct PmScanArg {
-  uint64_t size;
-  uint64_t flags;
-  uint64_t start;
-  uint64_t end;
-  uint64_t walk_end;
-  uint64_t vec;
-  uint64_t vec_len;
-  uint64_t max_pages;
-  uint64_t category_inverted;
-  uint64_t category_mask;
-  uint64_t category_anyof_mask;
-  uint64_t return_mask;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
-constexpr uint64_t kPageIsFile = 1 << 2;
-constexpr uint64_t kPageIsPresent = 1 << 3;
-constexpr uint64_t kPageIsSwapped = 1 << 4;
-constexpr uint64_t kPageIsPfnZero = 1 << 5;
-constexpr uint64_t kPageIsGuard = 1 << 8;  // Linux 6.14+; an older kernel refuses the category (EINVAL)
+using namespace pagemap_scan;
 
 std::atomic<bool> scan_unsupported{false};
 std::atomic<bool> guard_category_unsupported{false};
@@ -61,7 +37,7 @@ Result<bool> scan_with_ioctl(int fd, uint64_t start, uint64_t end, const ScanCat
   PageRegion regions[512];
   uint64_t at = start;
   while (at < end) {
-    PmScanArg arg{};
+    ScanArg arg{};
     arg.size = sizeof arg;
     arg.start = at;
     arg.end = end;
@@ -71,7 +47,7 @@ Result<bool> scan_with_ioctl(int fd, uint64_t start, uint64_t end, const ScanCat
     arg.category_mask = want.mask;
     arg.category_anyof_mask = want.anyof;
     arg.return_mask = want.returned;
-    long n = ::ioctl(fd, kPagemapScan, &arg);
+    long n = ::ioctl(fd, kIoctl, &arg);
     if (n < 0) {
       // ENOTTY: no PAGEMAP_SCAN here. EINVAL on the first call: a kernel with fewer categories.
       if ((errno == ENOTTY || errno == EINVAL) && at == start) return false;

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -76,9 +77,14 @@ Result<> DirtyTracker::protect(uint64_t start, uint64_t end) {
 
 Result<> DirtyTracker::scan_written(uint64_t start, uint64_t end, bool reprotect, std::vector<WrittenRange>& out) {
   using namespace pagemap_scan;
+  // A guard page (MADV_GUARD_INSTALL) is a marker the scan counts as swapped, and written once it
+  // replaced a protected page: it holds nothing to copy. A kernel without the category has no guards
+  // the scan could tell apart, and refuses it.
+  static std::atomic<bool> guard_category_unsupported{false};
   PageRegion regions[512];
   uint64_t at = start;
   while (at < end) {
+    bool guards = !guard_category_unsupported.load(std::memory_order_relaxed);
     ScanArg arg{};
     arg.size = sizeof arg;
     arg.flags = kCheckWpAsync | (reprotect ? kWriteProtectMatching : 0);
@@ -87,15 +93,19 @@ Result<> DirtyTracker::scan_written(uint64_t start, uint64_t end, bool reprotect
     arg.vec = reinterpret_cast<uint64_t>(regions);
     arg.vec_len = std::size(regions);
     arg.category_mask = kPageIsWritten;
-    arg.return_mask = kPageIsWritten | kPageIsPresent | kPageIsSwapped | kPageIsPfnZero;
+    arg.return_mask = kPageIsWritten | kPageIsPresent | kPageIsSwapped | kPageIsPfnZero | (guards ? kPageIsGuard : 0);
     long n = ::ioctl(pagemap_.get(), kIoctl, &arg);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EINVAL && guards) {
+        guard_category_unsupported.store(true, std::memory_order_relaxed);
+        continue;
+      }
       return fail(errno_error("ioctl(PAGEMAP_SCAN, written, " + range_text(at, end) + ")").context("pid " + std::to_string(pid_)));
     }
     for (long i = 0; i < n; ++i) {
       const PageRegion& r = regions[i];
-      bool holds = (r.categories & (kPageIsPresent | kPageIsSwapped)) && !(r.categories & kPageIsPfnZero);
+      bool holds = (r.categories & (kPageIsPresent | kPageIsSwapped)) && !(r.categories & (kPageIsPfnZero | kPageIsGuard));
       if (!out.empty() && out.back().range.end == r.start && out.back().holds_page == holds) {
         out.back().range.end = r.end;
       } else {

@@ -33,7 +33,8 @@
 namespace cryo {
 
 // A range of pages the scan found, and whether they hold a page now (present or swapped out, not
-// the shared zero page): a written range without one was zapped, or is the zero page again.
+// the shared zero page nor a guard): a written range without one was zapped, or is the zero page
+// again.
 struct WrittenRange {
   PageRange range;
   bool holds_page = false;
