@@ -58,12 +58,6 @@ void PageIndex::write_runs(google::protobuf::RepeatedPtrField<image::PageRun>& o
   }
 }
 
-std::vector<image::PageRun> PageIndex::runs() const {
-  google::protobuf::RepeatedPtrField<image::PageRun> runs;
-  write_runs(runs);
-  return {runs.begin(), runs.end()};
-}
-
 uint64_t PageIndex::pages() const {
   uint64_t total = 0;
   for (const auto& [start, entry] : entries_) total += (entry.end - start) / kPageSize;

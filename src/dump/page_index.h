@@ -21,10 +21,9 @@ class PageIndex {
   void erase(uint64_t start, uint64_t end);
   // Forgets every page outside `keep` (sorted by address, not overlapping).
   void keep_only(const std::vector<PageRange>& keep);
-  // The runs, sorted by address; neighbours merged where their bytes follow each other in the file.
-  std::vector<image::PageRun> runs() const;
-  // The same runs, written straight into a pagemap's field (tens of thousands at the freeze of a
-  // pre-copy: one message each, no copies).
+  // Writes the runs, sorted by address, into a pagemap's field; neighbours merged where their bytes
+  // follow each other in the file. Straight into the field: tens of thousands at the freeze of a
+  // pre-copy, one message each, no copies.
   void write_runs(google::protobuf::RepeatedPtrField<image::PageRun>& out) const;
   uint64_t pages() const;
 

@@ -259,9 +259,9 @@ std::optional<Result<DumpedPages>> PreCopy::finish_process(pid_t pid, const imag
       written.clear();
       RETURN_IF_ERROR(p.tracker.scan_written(vma.start(), vma.end(), false, written));
       uint64_t at = vma.start();
-      for (const auto& w : written) {
+      for (const auto& w : written) {  // Sorted by address and disjoint: the scan walks forward.
         append(keep, at, w.range.start);
-        at = std::max(at, w.range.end);
+        at = w.range.end;
         if (w.holds_page) copy.push_back({w.range, true});
       }
       append(keep, at, vma.end());

@@ -10,10 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 
 #include "base/page_size.h"
-#include "base/threads.h"
 #include "base/unique_fd.h"
 #include "image/ipc_sysctls.h"
 #include "image/object_limits.h"
@@ -33,24 +31,16 @@ std::string key_text(int64_t key) {
   return key == 0 ? "IPC_PRIVATE" : text;
 }
 
-// Opens the shmem file of every segment from inside the IPC namespace `ns` (a thread that joined
-// it: attaching a segment, reading its file through /proc/self/map_files, detaching), so that its
-// data can be read with SEEK_DATA and pread like a memory object's, without faulting its holes in.
-Result<std::vector<UniqueFd>> open_segments(int ns, const image::SysvIpc& ipc) {
+// Opens the shmem file of every segment from inside the IPC namespace of `pid` (attaching a
+// segment, reading its file through /proc/self/map_files, detaching), so that its data can be read
+// with SEEK_DATA and pread like a memory object's, without faulting its holes in.
+Result<std::vector<UniqueFd>> open_segments(pid_t pid, const image::SysvIpc& ipc) {
   std::vector<UniqueFd> files;
-  Result<> result;
-  ASSIGN_OR_RETURN(std::thread opener, start_thread([&] {
-    if (::setns(ns, CLONE_NEWIPC) != 0) {
-      result = fail_errno("setns(CLONE_NEWIPC)");
-      return;
-    }
+  RETURN_IF_ERROR(run_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "open the tree's SysV shared memory segments", [&]() -> Result<> {
     for (const auto& segment : ipc.segments()) {
       // Root attaches any segment (CAP_IPC_OWNER), also one marked for removal (Linux allows it).
       void* at = ::shmat(segment.id(), nullptr, SHM_RDONLY);
-      if (at == reinterpret_cast<void*>(-1)) {
-        result = fail_errno("shmat(" + std::to_string(segment.id()) + ")");
-        return;
-      }
+      if (at == reinterpret_cast<void*>(-1)) return fail_errno("shmat(" + std::to_string(segment.id()) + ")");
       uint64_t whole = (segment.size() + kPageSize - 1) & ~(kPageSize - 1);
       char path[80];
       std::snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx", reinterpret_cast<unsigned long>(at),
@@ -58,15 +48,12 @@ Result<std::vector<UniqueFd>> open_segments(int ns, const image::SysvIpc& ipc) {
       UniqueFd file(::open(path, O_RDONLY | O_CLOEXEC));
       int saved = errno;
       ::shmdt(at);
-      if (!file.valid()) {
-        result = fail(errno_error(std::string("open(") + path + ")", saved).context("segment " + std::to_string(segment.id())));
-        return;
-      }
+      if (!file.valid())
+        return fail(errno_error(std::string("open(") + path + ")", saved).context("segment " + std::to_string(segment.id())));
       files.push_back(std::move(file));
     }
-  }, "open the tree's SysV shared memory segments"));
-  opener.join();
-  RETURN_IF_ERROR(result);
+    return {};
+  }));
   return files;
 }
 
@@ -190,10 +177,7 @@ Result<image::SysvIpc> collect_sysv_ipc(pid_t pid, MemoryObjectCollector& pages)
       return fail("System V shared memory segment " + std::to_string(s.id()) + " is of " + std::to_string(s.size()) +
                   " bytes; cryo stores at most " + std::to_string(image::kMaxObjectBytes >> 40) + " TiB per segment");
 
-  std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
-  UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
-  ASSIGN_OR_RETURN_CTX(std::vector<UniqueFd> files, open_segments(ns.get(), ipc), "copy SysV shared memory");
+  ASSIGN_OR_RETURN_CTX(std::vector<UniqueFd> files, open_segments(pid, ipc), "copy SysV shared memory");
   for (int i = 0; i < ipc.segments_size(); ++i) {
     auto& segment = *ipc.mutable_segments(i);
     segment.set_paged(true);

@@ -2,7 +2,6 @@
 // cryo joins the namespace (an IPC namespace is per thread, and the thread's goes with it) and
 // reads each object with IPC_STAT, its values with GETALL and its messages with msgrcv(MSG_COPY),
 // which copies the message at an index without taking it off the queue.
-#include <fcntl.h>
 #include <sched.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -13,10 +12,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 
-#include "base/threads.h"
-#include "base/unique_fd.h"
 #include "dump/sysv_ipc.h"
 #include "image/object_limits.h"
 #include "ns/namespace_file.h"
@@ -143,21 +139,11 @@ Result<> collect_sysv_sem_msg(pid_t pid, image::SysvIpc& ipc) {
     for (const auto& object : *objects)
       if (object.id < 0 || object.id > INT32_MAX || object.key < INT32_MIN || object.key > INT32_MAX)
         return fail("/proc/sysvipc: " + object.kind + " " + std::to_string(object.id) + ": key or id out of range");
-  std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
-  UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
   uint64_t budget = image::kMaxSysvBytes;  // Segments' bytes are in objpages.img, not in sysv.img's record.
-  Result<> result;
-  ASSIGN_OR_RETURN(std::thread reader, start_thread([&] {
-    if (::setns(ns.get(), CLONE_NEWIPC) != 0) {
-      result = fail_errno("setns(" + ns_path + ")");
-      return;
-    }
-    result = collect_sets(sets, ipc);
-    if (result) result = collect_queues(queues, ipc, budget);
-  }, "read the tree's SysV semaphores and message queues"));
-  reader.join();
-  RETURN_IF_ERROR_CTX(result, "read the tree's SysV semaphores and message queues");
+  RETURN_IF_ERROR(run_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "read the tree's SysV semaphores and message queues", [&]() -> Result<> {
+    RETURN_IF_ERROR(collect_sets(sets, ipc));
+    return collect_queues(queues, ipc, budget);
+  }));
   auto by_id = [](const auto& a, const auto& b) { return a.id() < b.id(); };
   std::sort(ipc.mutable_sem_sets()->begin(), ipc.mutable_sem_sets()->end(), by_id);
   std::sort(ipc.mutable_msg_queues()->begin(), ipc.mutable_msg_queues()->end(), by_id);

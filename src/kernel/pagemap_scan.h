@@ -4,6 +4,7 @@
 
 #include <sys/ioctl.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace cryo::pagemap_scan {
@@ -18,6 +19,13 @@ inline constexpr uint64_t kPageIsPfnZero = 1 << 5;
 inline constexpr uint64_t kPageIsHuge = 1 << 6;
 inline constexpr uint64_t kPageIsSoftDirty = 1 << 7;
 inline constexpr uint64_t kPageIsGuard = 1 << 8;  // Linux 6.14+: an older kernel refuses it (EINVAL).
+
+// Whether this kernel knows kPageIsGuard is learned once, by every scanner: a scan that asked for it
+// and failed with EINVAL calls refuse_guard_category() and asks again without it. A kernel without
+// the category has no guard pages either.
+inline std::atomic<bool> guard_category_refused{false};
+inline uint64_t guard_category() { return guard_category_refused.load(std::memory_order_relaxed) ? 0 : kPageIsGuard; }
+inline void refuse_guard_category() { guard_category_refused.store(true, std::memory_order_relaxed); }
 
 // Flags of ScanArg::flags.
 inline constexpr uint64_t kWriteProtectMatching = 1 << 0;  // PM_SCAN_WP_MATCHING

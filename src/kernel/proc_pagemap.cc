@@ -18,7 +18,6 @@ namespace {
 using namespace pagemap_scan;
 
 std::atomic<bool> scan_unsupported{false};
-std::atomic<bool> guard_category_unsupported{false};
 
 void append_range(std::vector<PageRange>& out, uint64_t start, uint64_t end) {
   if (!out.empty() && out.back().end == start) {
@@ -116,8 +115,8 @@ Result<> find_private_pages(int pagemap_fd, uint64_t start, uint64_t end, std::v
   // Wanted: (present or swapped) and not a page-cache page, the shared zero page or a guard (which
   // the scan counts as swapped). The inverted categories must all be absent; at least one of anyof
   // must be present. A kernel without the guard category has no guards either.
-  bool guards = !guard_category_unsupported.load(std::memory_order_relaxed);
-  uint64_t excluded = kPageIsFile | kPageIsPfnZero | (guards ? kPageIsGuard : 0);
+  uint64_t guards = guard_category();
+  uint64_t excluded = kPageIsFile | kPageIsPfnZero | guards;
   ScanCategories want{excluded, excluded, kPageIsPresent | kPageIsSwapped, kPageIsPresent | kPageIsSwapped};
   if (!scan_unsupported.load(std::memory_order_relaxed)) {
     size_t before = out.size();
@@ -125,7 +124,7 @@ Result<> find_private_pages(int pagemap_fd, uint64_t start, uint64_t end, std::v
     if (scanned) return {};
     out.resize(before);
     if (guards) {
-      guard_category_unsupported.store(true, std::memory_order_relaxed);
+      refuse_guard_category();
       return find_private_pages(pagemap_fd, start, end, out);
     }
     scan_unsupported.store(true, std::memory_order_relaxed);

@@ -30,28 +30,36 @@ Result<> read_bounded(const char* path, size_t max_bytes, std::string& out) {
 
 }  // namespace
 
-Result<std::string> read_file_in_namespace_of(pid_t pid, const char* ns_name, int nstype, const char* path,
-                                              size_t max_bytes) {
-  std::string what = std::string(path) + " in the " + ns_name + " namespace of pid " + std::to_string(pid);
+Result<> run_in_namespace_of(pid_t pid, const char* ns_name, int nstype, const std::string& what,
+                             const std::function<Result<>()>& work) {
+  std::string where = std::string(" in the ") + ns_name + " namespace of pid " + std::to_string(pid);
   // A thread may join these alone; a mount or user namespace only a whole single-threaded process.
   if (nstype != CLONE_NEWIPC && nstype != CLONE_NEWUTS && nstype != CLONE_NEWNET)
-    return fail("reading " + what + ": a thread cannot join a " + ns_name + " namespace");
+    return fail(what + where + ": a thread cannot join a " + ns_name + " namespace");
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/" + ns_name;
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
-  std::string content;
   Result<> result;
-  ASSIGN_OR_RETURN(std::thread reader, start_thread([&] {
+  ASSIGN_OR_RETURN(std::thread worker, start_thread([&] {
     if (::setns(ns.get(), nstype) != 0) {
       result = fail_errno("setns(" + ns_path + ")");
       return;
     }
-    result = read_bounded(path, max_bytes, content);
-  }, "read " + what));
-  reader.join();
+    result = work();
+  }, what + where));
+  worker.join();
+  return result;
+}
+
+Result<std::string> read_file_in_namespace_of(pid_t pid, const char* ns_name, int nstype, const char* path,
+                                              size_t max_bytes) {
+  std::string what = std::string("reading ") + path;
+  std::string content;
+  Result<> result = run_in_namespace_of(pid, ns_name, nstype, what, [&] { return read_bounded(path, max_bytes, content); });
+  std::string where = what + " in the " + ns_name + " namespace of pid " + std::to_string(pid);
   if (!result && result.error().err == EMSGSIZE)
-    return fail("reading " + what + ": longer than " + std::to_string(max_bytes) + " bytes");
-  RETURN_IF_ERROR_CTX(result, "reading " + what);
+    return fail(where + ": longer than " + std::to_string(max_bytes) + " bytes");
+  RETURN_IF_ERROR_CTX(result, where);
   return content;
 }
 

@@ -6,7 +6,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -79,12 +78,11 @@ Result<> DirtyTracker::scan_written(uint64_t start, uint64_t end, bool reprotect
   using namespace pagemap_scan;
   // A guard page (MADV_GUARD_INSTALL) is a marker the scan counts as swapped, and written once it
   // replaced a protected page: it holds nothing to copy. A kernel without the category has no guards
-  // the scan could tell apart, and refuses it.
-  static std::atomic<bool> guard_category_unsupported{false};
+  // the scan could tell apart, and refuses it (pagemap_scan.h).
   PageRegion regions[512];
   uint64_t at = start;
   while (at < end) {
-    bool guards = !guard_category_unsupported.load(std::memory_order_relaxed);
+    uint64_t guards = guard_category();
     ScanArg arg{};
     arg.size = sizeof arg;
     arg.flags = kCheckWpAsync | (reprotect ? kWriteProtectMatching : 0);
@@ -93,12 +91,12 @@ Result<> DirtyTracker::scan_written(uint64_t start, uint64_t end, bool reprotect
     arg.vec = reinterpret_cast<uint64_t>(regions);
     arg.vec_len = std::size(regions);
     arg.category_mask = kPageIsWritten;
-    arg.return_mask = kPageIsWritten | kPageIsPresent | kPageIsSwapped | kPageIsPfnZero | (guards ? kPageIsGuard : 0);
+    arg.return_mask = kPageIsWritten | kPageIsPresent | kPageIsSwapped | kPageIsPfnZero | guards;
     long n = ::ioctl(pagemap_.get(), kIoctl, &arg);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EINVAL && guards) {
-        guard_category_unsupported.store(true, std::memory_order_relaxed);
+        refuse_guard_category();
         continue;
       }
       return fail(errno_error("ioctl(PAGEMAP_SCAN, written, " + range_text(at, end) + ")").context("pid " + std::to_string(pid_)));

@@ -17,8 +17,10 @@ image::PageRun run(uint64_t vaddr, uint64_t pages, uint64_t offset) {
 
 // (vaddr, pages, offset) of every run, for readable comparisons.
 std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> triples(const PageIndex& index) {
+  google::protobuf::RepeatedPtrField<image::PageRun> runs;
+  index.write_runs(runs);
   std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> out;
-  for (const auto& r : index.runs()) out.emplace_back(r.vaddr(), r.nr_pages(), r.offset());
+  for (const auto& r : runs) out.emplace_back(r.vaddr(), r.nr_pages(), r.offset());
   return out;
 }
 
