@@ -1,6 +1,6 @@
 // How syscalls are injected into the threads of a process: through its resume path when it has one
 // (a cryo killed meanwhile cannot harm the thread, see ptrace/resume_frame.h), else through the
-// syscall instruction of its vdso. Found once per process, entered once per thread.
+// syscall instruction of its vdso (or its text). Found once per process, entered once per thread.
 #pragma once
 
 #include <sys/types.h>
@@ -20,7 +20,7 @@ struct InjectionSites {
 
   static Result<InjectionSites> find(pid_t pid) {
     InjectionSites sites;
-    ASSIGN_OR_RETURN(sites.vdso, find_vdso_syscall(pid));
+    ASSIGN_OR_RETURN(sites.vdso, find_syscall_site(pid));
     ASSIGN_OR_RETURN(sites.resume, find_resume_path(pid));
     return sites;
   }

@@ -5,6 +5,7 @@
 #include <sys/ptrace.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <vector>
@@ -26,7 +27,37 @@ constexpr uint64_t kAllSignals = ~0ull & ~(1ull << (SIGKILL - 1)) & ~(1ull << (S
 
 }  // namespace
 
-Result<SyscallSite> find_vdso_syscall(pid_t pid) {
+namespace {
+
+// A `syscall` (0f 05) anywhere in the readable executable mappings of `pid`, for a process without
+// a [vdso] (valgrind's tools unmap it, and so may a sandbox). Any such pair of bytes will do, even
+// inside a longer instruction: the thread is sent to its address, runs the two bytes as a syscall
+// and stops at the syscall's exit, never running what follows.
+Result<SyscallSite> find_syscall_in_text(pid_t pid, const std::string& maps) {
+  std::istringstream lines(maps);
+  std::string line;
+  std::vector<unsigned char> code;
+  while (std::getline(lines, line)) {
+    uint64_t start = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &start, &end, perms) != 3) continue;
+    if (perms[0] != 'r' || perms[2] != 'x' || end <= start) continue;
+    // Searched a page at a time: a text mapping can be large, and the first page usually has one.
+    for (uint64_t at = start; at < end; at += 4096) {
+      uint64_t size = std::min<uint64_t>(end - at, 4096 + 1);
+      code.resize(size);
+      if (!read_process_memory(pid, at, code.data(), code.size(), "text")) break;
+      for (size_t i = 0; i + 2 <= code.size(); ++i)
+        if (code[i] == 0x0f && code[i + 1] == 0x05) return SyscallSite{at + i, false};
+    }
+  }
+  return fail(make_error("pid " + std::to_string(pid) + " has no [vdso] and no syscall instruction in its executable mappings, which cryo cannot dump")
+                  .with_hint("cryo runs its syscalls in the process through one of these"));
+}
+
+}  // namespace
+
+Result<SyscallSite> find_syscall_site(pid_t pid) {
   ASSIGN_OR_RETURN(std::string maps, read_file("/proc/" + std::to_string(pid) + "/maps"));
   std::istringstream lines(maps);
   std::string line;
@@ -36,17 +67,15 @@ Result<SyscallSite> find_vdso_syscall(pid_t pid) {
     std::sscanf(line.c_str(), "%lx-%lx", &start, &end);
     break;
   }
-  if (start == 0 || end <= start || end - start > (1u << 20))
-    return fail("pid " + std::to_string(pid) + " has no [vdso] mapping to run syscalls from");
+  if (start == 0 || end <= start || end - start > (1u << 20)) return find_syscall_in_text(pid, maps);
   std::vector<unsigned char> code(end - start);
   RETURN_IF_ERROR(read_process_memory(pid, start, code.data(), code.size(), "[vdso]"));
-  // The vdso's syscall fallbacks read `mov $nr, %eax; syscall` (b8 nn nn 00 00 0f 05); matching the
-  // whole sequence avoids mistaking bytes inside another instruction for a syscall.
+  // The vdso's syscall fallbacks read `mov $nr, %eax; syscall` (b8 nn nn 00 00 0f 05).
   for (size_t i = 0; i + 7 <= code.size(); ++i) {
     if (code[i] == 0xb8 && code[i + 3] == 0 && code[i + 4] == 0 && code[i + 5] == 0x0f && code[i + 6] == 0x05)
       return SyscallSite{start + i + 5, false};
   }
-  return fail("pid " + std::to_string(pid) + ": no syscall instruction found in [vdso]");
+  return find_syscall_in_text(pid, maps);
 }
 
 RemoteSyscalls::RemoteSyscalls(Tracee& tracee, SyscallSite site, Registers saved, uint64_t mask)

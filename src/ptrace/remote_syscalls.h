@@ -38,8 +38,8 @@ struct SyscallSite {
 
 struct ResumePath;
 
-// Finds a `syscall` instruction in the tracee's [vdso].
-Result<SyscallSite> find_vdso_syscall(pid_t pid);
+// Finds a `syscall` instruction in the tracee: in its [vdso], or where it has none, in its text.
+Result<SyscallSite> find_syscall_site(pid_t pid);
 
 class RemoteSyscalls {
  public:

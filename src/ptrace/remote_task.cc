@@ -11,7 +11,7 @@
 namespace cryo {
 
 Result<RemoteTask> RemoteTask::start(Tracee& tracee) {
-  ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(tracee.tid()));
+  ASSIGN_OR_RETURN(SyscallSite site, find_syscall_site(tracee.tid()));
   ASSIGN_OR_RETURN(RemoteSyscalls syscalls, RemoteSyscalls::create(tracee, site));
   return RemoteTask(tracee, std::move(syscalls));
 }

@@ -11,15 +11,14 @@
 namespace cryo::restore {
 namespace {
 
-// Returns what makes the image's vdso mappings unusable on this kernel, or "".
+// Returns what makes the image's vdso mappings unusable on this kernel, or "". A mapping the process
+// unmapped itself (valgrind's tools unmap [vdso], a sandbox may unmap them all) is no problem:
+// restore unmaps this kernel's too. The ones it kept must be this kernel's, at the same distances.
 std::string layout_difference(const std::map<std::string, NamedRange>& image, const std::map<std::string, NamedRange>& here) {
-  for (const auto& [name, range] : here)
-    if (!image.count(name)) return "has no " + name + " mapping, which this kernel gives every process";
   for (const auto& [name, range] : image)
     if (!here.count(name)) return "has a " + name + " mapping, which this kernel does not have";
   if (image.empty()) return "";
-  // Same names on both sides from here on; both maps iterate in the same order.
-  uint64_t image_base = image.begin()->second.start, here_base = here.begin()->second.start;
+  uint64_t image_base = image.begin()->second.start, here_base = here.at(image.begin()->first).start;
   for (const auto& [name, range] : image) {
     const NamedRange& mine = here.at(name);
     if (mine.size() != range.size())

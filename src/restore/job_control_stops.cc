@@ -59,7 +59,7 @@ Result<> wait_until_stopped(pid_t host_pid, const std::vector<pid_t>& tids) {
 // Takes back the SIGCHLD the new stop sent the parent: rt_sigtimedwait with a zero timeout, on a
 // scratch page mapped for the purpose (the guard blocks every signal meanwhile, so none is delivered).
 Result<> take_back_sigchld(Tracee& parent) {
-  ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(parent.tid()));
+  ASSIGN_OR_RETURN(SyscallSite site, find_syscall_site(parent.tid()));
   ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(parent, site));
   remote.set_registers_to_restore(remote.saved_registers());
   ASSIGN_OR_RETURN(uint64_t page, remote.call("mmap", SYS_mmap, {0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -83,7 +83,7 @@ Result<> take_back_sigchld(Tracee& parent) {
 // The parent had collected the stop already: collect it again, so waitpid(WUNTRACED) does not
 // report it twice.
 Result<> collect_stop_again(Tracee& parent, uint32_t child) {
-  ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(parent.tid()));
+  ASSIGN_OR_RETURN(SyscallSite site, find_syscall_site(parent.tid()));
   ASSIGN_OR_RETURN(RemoteSyscalls remote, RemoteSyscalls::create(parent, site));
   remote.set_registers_to_restore(remote.saved_registers());
   ASSIGN_OR_RETURN(uint64_t got, remote.call("wait4", SYS_wait4, {child, 0, WUNTRACED | WNOHANG, 0}));

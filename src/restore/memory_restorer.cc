@@ -221,7 +221,8 @@ Result<> move_vdso(RemoteTask& task, const ProcessImage& process, const std::vec
   auto log = logging::get("restore");
   ImageSpecials image = image_specials(task, process);
   std::vector<NamedRange> target = image.target;
-  if (vdso.needed) {
+  // A process without a [vdso] of its own calls none of this kernel's: nothing to redirect to.
+  if (vdso.needed && image.old_vdso) {
     ASSIGN_OR_RETURN(target, redirected_target(current, image));
   }
   ASSIGN_OR_RETURN_CTX(SpecialMappingPlan plan, plan_special_moves(current, target, image.busy, kLowestMappable), "move vdso");
@@ -278,6 +279,21 @@ constexpr uint64_t MLOCK_ONFAULT = 1;
 constexpr long SYS_mseal = 462;
 #endif
 constexpr uint64_t kPrSetMemoryMerge = 67;
+
+// mprotect to read-only takes VM_ACCOUNT (VmFlags ac) off an anonymous private mapping that was
+// never written (no anon_vma: Linux 6.0+, "allow unfaulted VMAs to be unaccounted"); one written
+// once keeps it, with no page left. So an accountable read-only one that receives no page from the
+// image (mapped writable for its accounting) is written once and the page dropped again, before
+// it is made read-only.
+Result<> keep_accounting(RemoteTask& task, const image::Vma& vma) {
+  bool anonymous = vma.kind() == image::VMA_ANON_PRIVATE || vma.dev_zero();
+  if (!anonymous || !vma.accountable() || (vma.prot() & PROT_WRITE) || (vma.flags() & MAP_SHARED)) return {};
+  char zero = 0;
+  iovec local{&zero, 1}, remote{reinterpret_cast<void*>(vma.start()), 1};
+  if (::process_vm_writev(task.host_pid(), &local, 1, &remote, 1, 0) != 1) return fail_errno("write a page to keep the accounting");
+  RETURN_IF_ERROR(task.call("madvise(MADV_DONTNEED)", SYS_madvise, {vma.start(), kPageSize, MADV_DONTNEED}));
+  return {};
+}
 
 Result<> map_vma(RemoteTask& task, RemoteFiles& files, const std::map<uint64_t, int>& objects, const image::Vma& vma, uint32_t prot) {
   uint64_t flags = (vma.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_NORESERVE)) | MAP_FIXED;
@@ -462,6 +478,7 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
     while (k < filled.size() && vmas[static_cast<int>(k)].end() <= run.vaddr()) ++k;
     for (size_t j = k; j < filled.size() && vmas[static_cast<int>(j)].start() < end; ++j) filled[j] = true;
   }
+  const std::vector<bool> receives_pages = filled;
 
   RemoteFiles files(task);
   uint64_t kept_bytes = 0;
@@ -495,6 +512,9 @@ Result<> restore_memory(RemoteTask& task, const ProcessImage& process, const Dir
   for (int i = 0; i < vmas.size(); ++i) {
     const auto& vma = vmas[i];
     if (is_special(vma.kind())) continue;
+    // One in place already came from a process that had written it: it has its anon_vma.
+    if (filled[static_cast<size_t>(i)] && !receives_pages[static_cast<size_t>(i)] && !kept(i))
+      RETURN_IF_ERROR_CTX(keep_accounting(task, vma), describe(vma));
     if (filled[static_cast<size_t>(i)] && (vma.prot() | PROT_READ | PROT_WRITE) != vma.prot())
       RETURN_IF_ERROR_CTX(task.call("mprotect", SYS_mprotect, {vma.start(), vma.end() - vma.start(), vma.prot()}), describe(vma));
     RETURN_IF_ERROR_CTX(apply_after_fill(task, vma, merge_any), describe(vma));

@@ -46,7 +46,7 @@ void wake(int eventfd) {
 // leader: seized (which stops it), and left again with its registers and signal mask as they were.
 Result<> set_parent_death_signal(pid_t init, int signal) {
   ASSIGN_OR_RETURN(Tracee tracee, Tracee::seize(init));
-  ASSIGN_OR_RETURN(SyscallSite site, find_vdso_syscall(init));
+  ASSIGN_OR_RETURN(SyscallSite site, find_syscall_site(init));
   {
     ASSIGN_OR_RETURN(RemoteSyscalls calls, RemoteSyscalls::create(tracee, site));
     RETURN_IF_ERROR(calls.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, static_cast<uint64_t>(signal)}));

@@ -105,7 +105,7 @@ TEST(RemoteSyscalls, InjectedSyscallsLeaveTheReaderUnharmed) {
   BlockedReader child;
   auto tracee = Tracee::seize(child.pid);
   ASSERT_TRUE(tracee.has_value()) << tracee.error().message;
-  auto site = find_vdso_syscall(child.pid);
+  auto site = find_syscall_site(child.pid);
   ASSERT_TRUE(site.has_value()) << site.error().message;
   {
     auto remote = RemoteSyscalls::create(*tracee, *site);

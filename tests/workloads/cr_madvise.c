@@ -88,6 +88,8 @@ static char* map_locked;
 static char* droppable;
 static char* sealed;
 static char* lazily_freed;  // its first half was MADV_FREE'd
+static char* emptied;       // written, emptied with MADV_DONTNEED, then PROT_NONE: keeps "ac"
+static char* untouched;     // never written, then PROT_NONE: mprotect took its "ac"
 static int mlockall_mode;
 static int merge_any;
 static int with_guards = 1;  // --guards=0 leaves out guard regions
@@ -288,6 +290,12 @@ static void check_others(void) {
     int ok = wrong_bytes(page, PAGE) == 0 || (p < SLOT_PAGES / 2 && all_zero(page, PAGE));
     EXPECT_OR_FAIL(ok, "%s: MADV_FREE slot page %zu is neither its data nor (freed half only) zero\n", who, p);
   }
+  // mprotect takes VM_ACCOUNT only from an anonymous mapping that was never written.
+  expect_flags("a mapping written, emptied and made PROT_NONE", emptied, "ac");
+  char untouched_flags[512];
+  vm_flags_of(untouched, untouched_flags, sizeof untouched_flags);
+  EXPECT_OR_FAIL(!has_flag(untouched_flags, "ac"), "%s: a mapping never written and made PROT_NONE has VmFlags '%s' with 'ac'\n",
+                 who, untouched_flags);
   if ((mlockall_mode && !is_child) || merge_any) {
     char* fresh = mmap(NULL, SLOT, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     EXPECT_OR_FAIL(fresh != MAP_FAILED, "%s: mmap: %s\n", who, strerror(errno));
@@ -351,6 +359,15 @@ static void setup(void) {
   SETUP_OR_DIE(mprotect(sealed, SLOT, PROT_READ) == 0, "mprotect: %s\n", strerror(errno));
   SETUP_OR_DIE(syscall(SYS_mseal, sealed, SLOT, 0) == 0, "mseal: %s\n", strerror(errno));
   SETUP_OR_DIE(madvise(lazily_freed, SLOT / 2, MADV_FREE) == 0, "MADV_FREE: %s\n", strerror(errno));
+  // As valgrind and allocators leave memory they gave back.
+  // Mapped one after the other, not together, so that each is a VMA of its own (one anon_vma).
+  emptied = mmap(NULL, SLOT, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  SETUP_OR_DIE(emptied != MAP_FAILED, "mmap: %s\n", strerror(errno));
+  fill_slot(emptied, SLOT);
+  SETUP_OR_DIE(madvise(emptied, SLOT, MADV_DONTNEED) == 0 && mprotect(emptied, SLOT, PROT_NONE) == 0, "emptying: %s\n",
+               strerror(errno));
+  untouched = mmap(NULL, SLOT, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  SETUP_OR_DIE(untouched != MAP_FAILED && mprotect(untouched, SLOT, PROT_NONE) == 0, "untouched: %s\n", strerror(errno));
   if (merge_any) SETUP_OR_DIE(prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0, "PR_SET_MEMORY_MERGE: %s\n", strerror(errno));
   if (mlockall_mode)
     SETUP_OR_DIE(mlockall(MCL_FUTURE | (mlockall_mode == 2 ? MCL_ONFAULT : 0)) == 0, "mlockall: %s\n", strerror(errno));
