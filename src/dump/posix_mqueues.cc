@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/mount.h>  // fsopen, fsconfig and fsmount flags.
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,244 +14,26 @@
 #include <cstddef>
 #include <cstring>
 #include <iterator>
+#include <vector>
 
+#include "base/file_util.h"
 #include "base/hex.h"
-#include "base/run_in_child.h"
 #include "base/unique_fd.h"
 #include "dump/file_identity.h"
 #include "image/mqueue_limits.h"
 #include "kernel/proc_text.h"
+#include "ns/namespace_file.h"
 
 namespace cryo::dump {
 namespace {
 
 constexpr uint32_t kKernelLargefile = 0100000;       // glibc's O_LARGEFILE is 0 on x86_64.
 
-// What the helper child leaves in the shared buffer for each queue, followed by its messages: a
-// MessageHeader and the bytes of each, every record 8-byte aligned.
-struct QueueHeader {
-  char name[image::kMqueueNameMax + 1];
-  uint64_t ino;
-  uint32_t mode, uid, gid;
-  int64_t maxmsg, msgsize, curmsgs;
-  char status[128];
-  uint32_t status_length;
-  uint32_t messages;  // Taken and sent back again; 0 for a queue with mq_notify registered (left alone).
-  uint64_t bytes;     // Of the message records after this header.
-};
-
-struct MessageHeader {
-  uint32_t priority;
-  uint32_t length;
-};
-
-// The files of image::kMqueueSysctls, in its order, for the child (no allocation after fork).
+// The files of image::kMqueueSysctls, in its order.
 constexpr const char* kSysctlPaths[] = {"/proc/sys/fs/mqueue/queues_max", "/proc/sys/fs/mqueue/msg_max",
                                         "/proc/sys/fs/mqueue/msgsize_max", "/proc/sys/fs/mqueue/msg_default",
                                         "/proc/sys/fs/mqueue/msgsize_default"};
 static_assert(std::size(kSysctlPaths) == image::kMqueueSysctls.size());
-
-// The step that failed ('=' when all went well), the queue's index, errno, the queues written, the
-// device of the namespace's mqueue filesystem, and the text of its fs.mqueue sysctls.
-struct Report {
-  int step;
-  int index;
-  int err;
-  int queues;
-  uint64_t dev;
-  bool no_mqueues;  // The kernel has no POSIX message queues (no /proc/sys/fs/mqueue): nothing else was read.
-  char sysctls[std::size(kSysctlPaths)][32];
-};
-
-enum Step : int { kDone = '=', kSetns = 's', kFsopen = 'f', kFsconfig = 'c', kFsmount = 'm', kOpenRoot = 'o', kSysctl = 'y', kReadDir = 'd',
-                  kOpenQueue = 'q', kStat = 't', kReadStatus = 'r', kGetAttr = 'a', kBudget = 'b', kTooMany = 'n',
-                  kReceive = 'v', kSendBack = 'w', kCount = 'k' };
-
-constexpr size_t align8(size_t n) { return (n + 7) & ~size_t{7}; }
-
-// A number of a queue's status text ("QSIZE:", "NOTIFY_PID:"), without stdio (the child is forked
-// from a threaded cryo).
-long status_field(const char* status, size_t length, const char* key) {
-  size_t key_length = std::strlen(key);
-  for (size_t i = 0; i + key_length <= length; ++i) {
-    if (std::memcmp(status + i, key, key_length) != 0) continue;
-    long value = 0;
-    for (size_t k = i + key_length; k < length && status[k] >= '0' && status[k] <= '9'; ++k) value = value * 10 + (status[k] - '0');
-    return value;
-  }
-  return -1;  // No such field: the parent refuses the text.
-}
-
-Report child_report;  // The child's, filled as it goes.
-
-[[noreturn]] void report_and_exit(int out, Step step, int index, int err, int queues) {
-  child_report.step = step;
-  child_report.index = index;
-  child_report.err = err;
-  child_report.queues = queues;
-  report_to_parent(out, &child_report, sizeof child_report);
-  ::_exit(0);
-}
-
-// The namespace's sysctls into child_report; false if the kernel has none.
-bool read_sysctls_in_child(int out) {
-  for (size_t i = 0; i < std::size(kSysctlPaths); ++i) {
-    int file = ::open(kSysctlPaths[i], O_RDONLY | O_CLOEXEC);
-    if (file < 0 && errno == ENOENT && i == 0) return false;
-    if (file < 0) report_and_exit(out, kSysctl, static_cast<int>(i), errno, 0);
-    ssize_t n = ::read(file, child_report.sysctls[i], sizeof child_report.sysctls[i] - 1);
-    if (n < 0) report_and_exit(out, kSysctl, static_cast<int>(i), errno, 0);
-    ::close(file);
-  }
-  return true;
-}
-
-// Takes every message of `queue` into `at` (room for `room` bytes), then sends them back in the
-// order they came; sets header.messages and header.bytes, or reports and exits.
-void take_and_give_back(int queue, QueueHeader& header, char* at, size_t room, int index, int out, int queues) {
-  size_t used = 0;
-  uint32_t taken = 0;
-  int failure = 0, failure_errno = 0;
-  for (int64_t i = 0; i < header.curmsgs; ++i) {
-    if (used + sizeof(MessageHeader) + static_cast<size_t>(header.msgsize) > room) {
-      failure = kBudget;
-      break;
-    }
-    MessageHeader m{};
-    ssize_t n = ::syscall(SYS_mq_timedreceive, queue, at + used + sizeof m, static_cast<size_t>(header.msgsize), &m.priority, nullptr);
-    if (n < 0) {
-      failure = kReceive;
-      failure_errno = errno;
-      break;
-    }
-    m.length = static_cast<uint32_t>(n);
-    std::memcpy(at + used, &m, sizeof m);
-    used += align8(sizeof m + m.length);
-    ++taken;
-  }
-  // Whatever was taken goes back, even after a failure: the queue must be as it was.
-  size_t offset = 0;
-  for (uint32_t i = 0; i < taken; ++i) {
-    MessageHeader m;
-    std::memcpy(&m, at + offset, sizeof m);
-    if (::syscall(SYS_mq_timedsend, queue, at + offset + sizeof m, m.length, m.priority, nullptr) != 0)
-      report_and_exit(out, kSendBack, index, errno, queues);
-    offset += align8(sizeof m + m.length);
-  }
-  if (failure) report_and_exit(out, static_cast<Step>(failure), index, failure_errno, queues);
-  struct mq_attr after {};
-  if (::syscall(SYS_mq_getsetattr, queue, nullptr, &after) != 0) report_and_exit(out, kGetAttr, index, errno, queues);
-  if (after.mq_curmsgs != header.curmsgs) report_and_exit(out, kCount, index, static_cast<int>(after.mq_curmsgs), queues);
-  header.messages = taken;
-  header.bytes = used;
-}
-
-// Only async-signal-safe calls between fork and _exit: cryo may have other threads.
-int list_in_child(int ns, char* buffer, size_t capacity, int out) {
-  if (::setns(ns, CLONE_NEWIPC) != 0) report_and_exit(out, kSetns, -1, errno, 0);
-  // The fs.mqueue files are the reader's IPC namespace's.
-  if (!read_sysctls_in_child(out)) {
-    child_report.no_mqueues = true;
-    report_and_exit(out, kDone, 0, 0, 0);
-  }
-  // An mqueue filesystem made from inside an IPC namespace is that namespace's queues. Mounted
-  // detached (fsmount), it is in no mount namespace and needs no directory: it goes with its fd.
-  int context = static_cast<int>(::syscall(SYS_fsopen, "mqueue", FSOPEN_CLOEXEC));
-  if (context < 0) report_and_exit(out, kFsopen, -1, errno, 0);
-  if (::syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) report_and_exit(out, kFsconfig, -1, errno, 0);
-  int mounted = static_cast<int>(
-      ::syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
-  if (mounted < 0) report_and_exit(out, kFsmount, -1, errno, 0);
-  // The mount's fd is a path only: its root is opened to be read.
-  int root = ::openat(mounted, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) report_and_exit(out, kOpenRoot, -1, errno, 0);
-  struct stat root_stat;
-  if (::fstat(root, &root_stat) != 0) report_and_exit(out, kStat, -1, errno, 0);
-  child_report.dev = root_stat.st_dev;
-  size_t used = 0;
-  int queues = 0;
-  alignas(8) static char entries[32768];
-  for (;;) {
-    long n = ::syscall(SYS_getdents64, root, entries, sizeof entries);
-    if (n < 0) report_and_exit(out, kReadDir, -1, errno, queues);
-    if (n == 0) break;
-    for (long at = 0; at < n;) {
-      auto* e = reinterpret_cast<struct dirent64*>(entries + at);
-      at += e->d_reclen;
-      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
-      int index = queues;
-      if (queues >= image::kMqueueHardQueuesMax) report_and_exit(out, kTooMany, index, 0, queues);
-      if (used + sizeof(QueueHeader) > capacity) report_and_exit(out, kBudget, index, 0, queues);
-      QueueHeader header{};
-      size_t name_length = std::strlen(e->d_name);
-      if (name_length > image::kMqueueNameMax) name_length = image::kMqueueNameMax;  // NAME_MAX bounds it already.
-      std::memcpy(header.name, e->d_name, name_length);
-      // Written now so that a failure on it below can be named by the parent.
-      std::memcpy(buffer + used, &header, sizeof header);
-      int queue = ::openat(root, e->d_name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-      if (queue < 0) report_and_exit(out, kOpenQueue, index, errno, queues + 1);
-      struct stat st;
-      if (::fstat(queue, &st) != 0) report_and_exit(out, kStat, index, errno, queues + 1);
-      header.ino = st.st_ino;
-      header.mode = st.st_mode & 07777;
-      header.uid = st.st_uid;
-      header.gid = st.st_gid;
-      ssize_t got = ::read(queue, header.status, sizeof header.status - 1);
-      if (got < 0) report_and_exit(out, kReadStatus, index, errno, queues + 1);
-      header.status_length = static_cast<uint32_t>(got);
-      struct mq_attr attr {};
-      if (::syscall(SYS_mq_getsetattr, queue, nullptr, &attr) != 0) report_and_exit(out, kGetAttr, index, errno, queues + 1);
-      header.maxmsg = attr.mq_maxmsg;
-      header.msgsize = attr.mq_msgsize;
-      header.curmsgs = attr.mq_curmsgs;
-      size_t body = used + sizeof header;
-      // A registered mq_notify fires (and goes) when a message arrives in an empty queue: such a
-      // queue is left untouched, and the parent refuses it.
-      bool notify = status_field(header.status, header.status_length, "NOTIFY_PID:") != 0;
-      // QSIZE counts the messages' bytes (and some of the kernel's bookkeeping): refused before any is taken.
-      long qsize = status_field(header.status, header.status_length, "QSIZE:");
-      if (!notify && header.curmsgs > 0 &&
-          static_cast<uint64_t>(qsize < 0 ? 0 : qsize) + static_cast<uint64_t>(header.curmsgs) * 16 + static_cast<uint64_t>(header.msgsize) >
-              capacity - body)
-        report_and_exit(out, kBudget, index, 0, queues + 1);
-      if (!notify && header.curmsgs > 0)
-        take_and_give_back(queue, header, buffer + body, capacity - body, index, out, queues + 1);
-      ::close(queue);
-      std::memcpy(buffer + used, &header, sizeof header);
-      used = body + header.bytes;
-      ++queues;
-    }
-  }
-  report_and_exit(out, kDone, 0, 0, queues);
-}
-
-std::string step_name(int step) {
-  switch (step) {
-    case kSetns: return "setns(CLONE_NEWIPC)";
-    case kFsopen: return "fsopen(mqueue)";
-    case kFsconfig: return "fsconfig(FSCONFIG_CMD_CREATE)";
-    case kFsmount: return "fsmount(mqueue)";
-    case kOpenRoot: return "open(the mqueue filesystem's root)";
-    case kSysctl: return "read /proc/sys/fs/mqueue";
-    case kReadDir: return "getdents64(the mqueue filesystem)";
-    case kOpenQueue: return "open";
-    case kStat: return "fstat";  // Of the filesystem's root (index -1) or of a queue.
-    case kReadStatus: return "read";
-    case kGetAttr: return "mq_getattr";
-    case kReceive: return "mq_receive";
-    default: return "step " + std::to_string(step);
-  }
-}
-
-void add_sysctls(const Report& r, image::SysvIpc& ipc) {
-  for (size_t i = 0; i < image::kMqueueSysctls.size(); ++i) {
-    std::string value(r.sysctls[i], strnlen(r.sysctls[i], sizeof r.sysctls[i]));
-    while (!value.empty() && value.back() == '\n') value.pop_back();
-    auto* sysctl = ipc.add_mqueue_sysctls();
-    sysctl->set_name(std::string(image::kMqueueSysctls[i]));
-    sysctl->set_value(value);
-  }
-}
 
 std::string notify_kind(int notify) {
   switch (notify) {
@@ -263,43 +44,144 @@ std::string notify_kind(int notify) {
   }
 }
 
-// Turns the child's records into queues, refusing what cryo cannot give back.
-Result<> read_records(const char* buffer, int queues, image::SysvIpc& ipc) {
-  size_t at = 0;
-  for (int i = 0; i < queues; ++i) {
-    QueueHeader header;
-    std::memcpy(&header, buffer + at, sizeof header);
-    at += sizeof header;
-    std::string name(header.name, strnlen(header.name, sizeof header.name));
-    std::string what = "POSIX message queue /" + name;
-    ASSIGN_OR_RETURN_CTX(MqueueStatus status, parse_mqueue_status(std::string_view(header.status, header.status_length)), what);
-    if (status.notify_pid != 0)
-      return fail(make_error(what + " has mq_notify registered (" + notify_kind(status.notify) + ", by host pid " +
-                             std::to_string(status.notify_pid) + "), which cryo cannot dump yet")
-                      .with_hint("cancel the registration (mq_notify(mqd, NULL)) before the dump"));
-    if (header.mode & ~0777u) return fail(what + " has mode bits " + std::to_string(header.mode) + " unknown to cryo, which cryo cannot dump");
-    auto* queue = ipc.add_posix_queues();
-    queue->set_name(name);
-    queue->set_queue_id(header.ino);
-    queue->set_mode(header.mode);
-    queue->set_uid(header.uid);
-    queue->set_gid(header.gid);
-    queue->set_maxmsg(header.maxmsg);
-    queue->set_msgsize(header.msgsize);
-    size_t end = at + header.bytes;
-    for (uint32_t m = 0; m < header.messages; ++m) {
-      MessageHeader message;
-      std::memcpy(&message, buffer + at, sizeof message);
-      auto* out = queue->add_messages();
-      out->set_priority(message.priority);
-      out->set_text(buffer + at + sizeof message, message.length);
-      at += align8(sizeof message + message.length);
-    }
-    if (at != end) return fail(what + ": the helper's record of its messages is inconsistent");
+Error over_budget(uint64_t budget) {
+  return make_error("the tree's POSIX message queues, SysV message queues and shared memory hold more than the " +
+                    std::to_string(budget) + " bytes left of what cryo stores, which cryo cannot dump")
+      .with_hint("empty the queues first");
+}
+
+// The namespace's fs.mqueue sysctls (the reader's IPC namespace's); false if the kernel has no POSIX
+// message queues (no /proc/sys/fs/mqueue), and nothing else is to be read.
+Result<bool> read_sysctls(image::SysvIpc& ipc) {
+  for (size_t i = 0; i < std::size(kSysctlPaths); ++i) {
+    auto text = read_file(kSysctlPaths[i]);
+    if (!text && text.error().err == ENOENT && i == 0) return false;
+    RETURN_IF_ERROR_CTX(text, "read the tree's fs.mqueue sysctls");
+    std::string value = *text;
+    while (!value.empty() && value.back() == '\n') value.pop_back();
+    auto* sysctl = ipc.add_mqueue_sysctls();
+    sysctl->set_name(std::string(image::kMqueueSysctls[i]));
+    sysctl->set_value(value);
   }
+  return true;
+}
+
+// Takes every message of `queue` into `out` (counting their bytes against `budget`), then sends them
+// back in the order they came, also after a failure: the queue must be as it was.
+Result<> take_and_give_back(int queue, const mq_attr& attr, uint64_t& budget, image::PosixQueue& out) {
+  Result<> taking;
+  std::string text(static_cast<size_t>(attr.mq_msgsize), '\0');
+  for (long i = 0; i < attr.mq_curmsgs; ++i) {
+    unsigned priority = 0;
+    ssize_t n = ::syscall(SYS_mq_timedreceive, queue, text.data(), text.size(), &priority, nullptr);
+    if (n < 0) {
+      taking = fail_errno("mq_receive");
+      break;
+    }
+    if (static_cast<uint64_t>(n) > budget) {
+      taking = fail(over_budget(budget));
+      break;
+    }
+    budget -= static_cast<uint64_t>(n);
+    auto* message = out.add_messages();
+    message->set_priority(priority);
+    message->set_text(text.data(), static_cast<size_t>(n));
+  }
+  for (const auto& message : out.messages())
+    if (::syscall(SYS_mq_timedsend, queue, message.text().data(), message.text().size(), message.priority(), nullptr) != 0)
+      // The tree has lost messages: say so plainly (a --leave-running dump left it changed).
+      return fail(errno_error("mq_send").context("sending its messages back failed; the queue lost them"));
+  RETURN_IF_ERROR(taking);
+  mq_attr after{};
+  if (::syscall(SYS_mq_getsetattr, queue, nullptr, &after) != 0) return fail_errno("mq_getattr");
+  if (after.mq_curmsgs != attr.mq_curmsgs)
+    return fail("it holds " + std::to_string(after.mq_curmsgs) + " messages after they were sent back, not " +
+                std::to_string(attr.mq_curmsgs) + " as before");
+  return {};
+}
+
+// Reads the queue `name` of the mqueue filesystem at `root` into ipc.posix_queues.
+Result<> read_queue(int root, const std::string& name, uint64_t& budget, image::SysvIpc& ipc) {
+  std::string what = "POSIX message queue /" + name;
+  UniqueFd queue(::openat(root, name.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (!queue.valid()) return fail(errno_error("open").context("read " + what));
+  struct stat st;
+  if (::fstat(queue.get(), &st) != 0) return fail(errno_error("fstat").context("read " + what));
+  char status_text[128];
+  ssize_t got = ::read(queue.get(), status_text, sizeof status_text - 1);
+  if (got < 0) return fail(errno_error("read").context("read " + what));
+  ASSIGN_OR_RETURN_CTX(MqueueStatus status, parse_mqueue_status(std::string_view(status_text, static_cast<size_t>(got))), what);
+  // A registered mq_notify fires (and goes) when a message arrives in an empty queue: such a queue
+  // is refused before any message is taken.
+  if (status.notify_pid != 0)
+    return fail(make_error(what + " has mq_notify registered (" + notify_kind(status.notify) + ", by host pid " +
+                           std::to_string(status.notify_pid) + "), which cryo cannot dump yet")
+                    .with_hint("cancel the registration (mq_notify(mqd, NULL)) before the dump"));
+  uint32_t mode = st.st_mode & 07777;
+  if (mode & ~0777u) return fail(what + " has mode bits " + std::to_string(mode) + " unknown to cryo, which cryo cannot dump");
+  mq_attr attr{};
+  if (::syscall(SYS_mq_getsetattr, queue.get(), nullptr, &attr) != 0) return fail(errno_error("mq_getattr").context("read " + what));
+  // QSIZE counts the messages' bytes (and some of the kernel's bookkeeping): refused before any is taken.
+  if (attr.mq_curmsgs > 0 && status.qsize > budget) return fail(over_budget(budget));
+  auto* out = ipc.add_posix_queues();
+  out->set_name(name);
+  out->set_queue_id(st.st_ino);
+  out->set_mode(mode);
+  out->set_uid(st.st_uid);
+  out->set_gid(st.st_gid);
+  out->set_maxmsg(attr.mq_maxmsg);
+  out->set_msgsize(attr.mq_msgsize);
+  if (attr.mq_curmsgs > 0) RETURN_IF_ERROR_CTX(take_and_give_back(queue.get(), attr, budget, *out), what);
+  return {};
+}
+
+// Opens the root of an mqueue filesystem of the caller's IPC namespace. An mqueue filesystem made
+// from inside an IPC namespace is that namespace's queues. Mounted detached (fsmount), it is in no
+// mount namespace and needs no directory: it goes with its fd.
+Result<UniqueFd> open_mqueue_root() {
+  UniqueFd context(static_cast<int>(::syscall(SYS_fsopen, "mqueue", FSOPEN_CLOEXEC)));
+  if (!context.valid()) return fail_errno("fsopen(mqueue)");
+  if (::syscall(SYS_fsconfig, context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    return fail_errno("fsconfig(FSCONFIG_CMD_CREATE)");
+  UniqueFd mounted(static_cast<int>(
+      ::syscall(SYS_fsmount, context.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)));
+  if (!mounted.valid()) return fail_errno("fsmount(mqueue)");
+  // The mount's fd is a path only: its root is opened to be read.
+  UniqueFd root(::openat(mounted.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return fail_errno("open(the mqueue filesystem's root)");
+  return root;
+}
+
+// Every queue of the caller's IPC namespace, on a thread that joined the tree's. Returns the
+// device of the namespace's mqueue filesystem, 0 where the kernel has no POSIX message queues.
+Result<uint64_t> read_namespace_queues(uint64_t budget, image::SysvIpc& ipc) {
+  ASSIGN_OR_RETURN(bool has_mqueues, read_sysctls(ipc));
+  if (!has_mqueues) return uint64_t{0};
+  const char* what = "read the tree's POSIX message queues";
+  ASSIGN_OR_RETURN_CTX(UniqueFd root, open_mqueue_root(), what);
+  struct stat root_stat;
+  if (::fstat(root.get(), &root_stat) != 0) return fail(errno_error("fstat(the mqueue filesystem's root)").context(what));
+  std::vector<std::string> names;
+  alignas(8) char entries[8192];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, root.get(), entries, sizeof entries);
+    if (n < 0) return fail(errno_error("getdents64(the mqueue filesystem)").context(what));
+    if (n == 0) break;
+    for (long at = 0; at < n;) {
+      auto* e = reinterpret_cast<struct dirent64*>(entries + at);
+      at += e->d_reclen;
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      if (names.size() >= image::kMqueueHardQueuesMax)
+        return fail("the tree's IPC namespace holds more than " + std::to_string(image::kMqueueHardQueuesMax) + " POSIX message queues");
+      names.push_back(std::move(name));
+    }
+  }
+  for (const auto& name : names)
+    RETURN_IF_ERROR(read_queue(root.get(), name, budget, ipc));
   std::sort(ipc.mutable_posix_queues()->begin(), ipc.mutable_posix_queues()->end(),
             [](const auto& a, const auto& b) { return a.name() < b.name(); });
-  return {};
+  return static_cast<uint64_t>(root_stat.st_dev);
 }
 
 }  // namespace
@@ -333,64 +215,12 @@ Result<MqueueStatus> parse_mqueue_status(std::string_view text) {
 }
 
 Result<uint64_t> collect_posix_mqueues(pid_t pid, image::SysvIpc& ipc, uint64_t budget) {
-  std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/ipc";
-  UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
-  // Room for every header, and for the messages within the budget; pages are only used as written.
-  size_t capacity = static_cast<size_t>(budget) + image::kMqueueHardQueuesMax * sizeof(QueueHeader);
-  void* buffer = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (buffer == MAP_FAILED) return fail_errno("mmap(" + std::to_string(capacity) + " bytes for POSIX message queues)");
-  struct Unmap {
-    void* p;
-    size_t n;
-    ~Unmap() { ::munmap(p, n); }
-  } unmap{buffer, capacity};
-  char* bytes = static_cast<char*>(buffer);
-  ASSIGN_OR_RETURN_CTX(std::string answer,
-                       run_in_child({.what = "the helper in the tree's IPC namespace", .max_report = sizeof(Report)},
-                                    [&](int out) { return list_in_child(ns.get(), bytes, capacity, out); }),
-                       "read the tree's POSIX message queues");
-  Report r{};
-  if (answer.size() != sizeof r) return fail("read the tree's POSIX message queues: the helper in the tree's IPC namespace failed");
-  std::memcpy(&r, answer.data(), sizeof r);
-  auto queue_name = [&](int index) -> std::string {
-    // The failing queue's header is the last one written: walk the complete ones before it.
-    size_t at = 0;
-    for (int i = 0; i < index && i < r.queues; ++i) {
-      QueueHeader header;
-      std::memcpy(&header, bytes + at, sizeof header);
-      at += sizeof header + header.bytes;
-    }
-    QueueHeader header;
-    std::memcpy(&header, bytes + at, sizeof header);
-    return "POSIX message queue /" + std::string(header.name, strnlen(header.name, sizeof header.name));
-  };
-  switch (r.step) {
-    case kDone:
-      if (r.no_mqueues) return uint64_t{0};
-      break;
-    case kBudget:
-      return fail(make_error("the tree's POSIX message queues, SysV message queues and shared memory hold more than the " +
-                             std::to_string(budget) + " bytes left of what cryo stores, which cryo cannot dump")
-                      .with_hint("empty the queues first"));
-    case kSysctl:
-      return fail(errno_error("read " + std::string(kSysctlPaths[r.index >= 0 && r.index < static_cast<int>(std::size(kSysctlPaths)) ? r.index : 0]), r.err)
-                      .context("read the tree's fs.mqueue sysctls"));
-    case kTooMany:
-      return fail("the tree's IPC namespace holds more than " + std::to_string(image::kMqueueHardQueuesMax) + " POSIX message queues");
-    case kSendBack:
-      // The tree has lost messages: say so plainly (a --leave-running dump left it changed).
-      return fail(errno_error("mq_send", r.err).context(queue_name(r.index) + ": sending its messages back failed; the queue lost them"));
-    case kCount:
-      return fail(queue_name(r.index) + ": it holds " + std::to_string(r.err) + " messages after they were sent back, not as many as before");
-    default: {
-      std::string what = r.index >= 0 ? queue_name(r.index) : "the tree's POSIX message queues";
-      return fail(errno_error(step_name(r.step), r.err).context("read " + what));
-    }
-  }
-  add_sysctls(r, ipc);
-  RETURN_IF_ERROR(read_records(bytes, r.queues, ipc));
-  return r.dev;
+  uint64_t dev = 0;
+  RETURN_IF_ERROR(run_in_namespace_of(pid, "ipc", CLONE_NEWIPC, "read the tree's POSIX message queues", [&]() -> Result<> {
+    ASSIGN_OR_RETURN(dev, read_namespace_queues(budget, ipc));
+    return {};
+  }));
+  return dev;
 }
 
 Result<bool> collect_mqueue_fd(int fd, const std::string& target, const std::string& link, image::Fd& out) {

@@ -1,9 +1,9 @@
 // POSIX message queues of a tree that has its own IPC namespace, into sysv.img: every queue of the
 // namespace's mqueue filesystem (a queue lives by name until mq_unlink, open or not) with its
 // owner, mode, attributes and messages, and the namespace's fs.mqueue sysctls. Reading a message
-// takes it (there is no peek), so a helper child reads every message of a queue and sends them
-// back at once in the same order, while the tree is frozen: the queue is as it was when the tree
-// runs on (--leave-running), and the tree never sees it empty.
+// takes it (there is no peek), so a thread of cryo that joined the IPC namespace reads every
+// message of a queue and sends them back at once in the same order, while the tree is frozen: the
+// queue is as it was when the tree runs on (--leave-running), and the tree never sees it empty.
 #pragma once
 
 #include <sys/types.h>

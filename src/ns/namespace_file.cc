@@ -32,21 +32,21 @@ Result<> read_bounded(const char* path, size_t max_bytes, std::string& out) {
 
 Result<> run_in_namespace_of(pid_t pid, const char* ns_name, int nstype, const std::string& what,
                              const std::function<Result<>()>& work) {
-  std::string where = std::string(" in the ") + ns_name + " namespace of pid " + std::to_string(pid);
+  std::string where = what + " in the " + ns_name + " namespace of pid " + std::to_string(pid);
   // A thread may join these alone; a mount or user namespace only a whole single-threaded process.
   if (nstype != CLONE_NEWIPC && nstype != CLONE_NEWUTS && nstype != CLONE_NEWNET)
-    return fail(what + where + ": a thread cannot join a " + ns_name + " namespace");
+    return fail(where + ": a thread cannot join a " + ns_name + " namespace");
   std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/" + ns_name;
   UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) return fail_errno("open(" + ns_path + ")");
+  if (!ns.valid()) return fail(errno_error("open(" + ns_path + ")").context(where));
   Result<> result;
   ASSIGN_OR_RETURN(std::thread worker, start_thread([&] {
     if (::setns(ns.get(), nstype) != 0) {
-      result = fail_errno("setns(" + ns_path + ")");
+      result = fail(errno_error("setns(" + ns_path + ")").context(where));
       return;
     }
     result = work();
-  }, what + where));
+  }, where));
   worker.join();
   return result;
 }
@@ -55,11 +55,13 @@ Result<std::string> read_file_in_namespace_of(pid_t pid, const char* ns_name, in
                                               size_t max_bytes) {
   std::string what = std::string("reading ") + path;
   std::string content;
-  Result<> result = run_in_namespace_of(pid, ns_name, nstype, what, [&] { return read_bounded(path, max_bytes, content); });
-  std::string where = what + " in the " + ns_name + " namespace of pid " + std::to_string(pid);
-  if (!result && result.error().err == EMSGSIZE)
-    return fail(where + ": longer than " + std::to_string(max_bytes) + " bytes");
-  RETURN_IF_ERROR_CTX(result, where);
+  RETURN_IF_ERROR(run_in_namespace_of(pid, ns_name, nstype, what, [&]() -> Result<> {
+    std::string where = what + " in the " + ns_name + " namespace of pid " + std::to_string(pid);
+    Result<> read = read_bounded(path, max_bytes, content);
+    if (!read && read.error().err == EMSGSIZE) return fail(where + ": longer than " + std::to_string(max_bytes) + " bytes");
+    RETURN_IF_ERROR_CTX(read, where);
+    return {};
+  }));
   return content;
 }
 

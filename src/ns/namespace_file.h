@@ -18,7 +18,8 @@ namespace cryo {
 
 // Runs `work` on a new thread that has joined the namespace of `pid`. `ns_name` is the entry of
 // /proc/PID/ns ("uts", "ipc", "net"), `nstype` its CLONE_NEW* flag: only namespaces a single thread
-// may join (IPC, UTS, network). `what` names the work in its errors.
+// may join (IPC, UTS, network). `what` names the work in the errors of joining; those of `work`
+// are its own.
 Result<> run_in_namespace_of(pid_t pid, const char* ns_name, int nstype, const std::string& what,
                              const std::function<Result<>()>& work);
 
