@@ -245,6 +245,22 @@ class TreeDump {
     return e;  // dump_process tells its threads.
   }
 
+  // The restore's setsid makes each session a new autogroup, and one nice is all it can give the
+  // processes of a session. A session led from outside the tree (sid 0) is the host's, whose
+  // autogroup is not the tree's to restore.
+  Result<> check_session_autogroup(const ProcessFacts& facts, image::ProcessCore& core) {
+    size_t level = target_.ns_level;
+    uint32_t sid = level < facts.status.ns_sid.size() ? static_cast<uint32_t>(facts.status.ns_sid[level]) : 0;
+    if (sid == 0) core.clear_autogroup_nice();
+    if (!core.has_autogroup_nice()) return {};
+    auto [first, added] = autogroup_nice_.try_emplace(sid, facts.pid_inside, core.autogroup_nice());
+    if (added || first->second.second == core.autogroup_nice()) return {};
+    return fail(make_error("pids " + std::to_string(first->second.first) + " and " + std::to_string(facts.pid_inside) +
+                           " of session " + std::to_string(sid) + " are in autogroups of nice " + std::to_string(first->second.second) +
+                           " and " + std::to_string(core.autogroup_nice()) + ", which cryo cannot dump (a restored session has one autogroup)")
+                    .with_hint("give both the same nice (/proc/PID/autogroup)"));
+  }
+
   // Writes the images of one live process and returns its thread IDs inside the namespace, leader first.
   Result<std::vector<uint32_t>> dump_process(FrozenProcess& process, const ProcessFacts& facts) {
     auto started = Clock::now();
@@ -260,6 +276,7 @@ class TreeDump {
     uint32_t mlockall_flags = 0;
     ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_, &mlockall_flags));
     record_job_control_stop(stop, core);
+    RETURN_IF_ERROR(check_session_autogroup(facts, core));
     step("core");
     RETURN_IF_ERROR(fault_point("dump:after-process-core"));
     // The injections mapped and unmapped a scratch page: the mappings are those of the freeze again.
@@ -346,6 +363,7 @@ class TreeDump {
   PidTranslation pids_;
   std::map<pid_t, ProcessFacts> facts_;
   std::map<pid_t, uint32_t> inside_;  // Host PID -> PID inside the namespace.
+  std::map<uint32_t, std::pair<uint32_t, int32_t>> autogroup_nice_;  // Session -> its first process and its autogroup's nice.
   std::map<std::string, uint64_t> init_namespaces_;
   image::ProcessTree tree_;
   std::vector<PipeEnd> pipe_ends_;

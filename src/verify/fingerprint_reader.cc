@@ -345,6 +345,11 @@ Result<> record_process_tail(Recorder& r, pid_t host_pid, size_t fd_count, const
     std::replace(value.begin(), value.end(), '\n', ' ');  // cgroup has a line per hierarchy; errors are one line.
     r.add("process", name, name, value);
   }
+  // The autogroup's ID is the host's count of them: only its nice is the process's.
+  if (auto autogroup = read_file(dir + "/autogroup"); autogroup) {
+    std::string_view text = trim(*autogroup);
+    r.add("process", "autogroup", "nice", std::string(text.substr(text.rfind(' ') + 1)));
+  }
   ASSIGN_OR_RETURN(std::string auxv, read_file(dir + "/auxv"));
   r.add("process", "auxv", "auxv", hex_of(auxv));
   // POSIX timers: "ID: 1 / signal: 14/... / notify: signal/pid.1234 / ClockID: 1", the target

@@ -6,11 +6,14 @@
 // SCHED_BATCH at nice 7 pinned to CPU 0; worker "realtime" runs SCHED_RR priority 3 with
 // SCHED_FLAG_RESET_ON_FORK at nice -4; worker "idler" runs SCHED_IDLE at nice 3. Each worker names itself. On SIGUSR1
 // every thread checks its own policy, nice, priority, CPU mask, I/O priority and name.
+// Where the kernel has autogroups (/proc/self/autogroup), the init's session's autogroup gets nice
+// 9, and a child in a session of its own (setsid) gives its autogroup nice -3; each checks its own.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "cr_common.h"
 
@@ -101,8 +104,36 @@ static void* run_worker(void* arg) {
   return NULL;
 }
 
+// The nice of this process's autogroup, or -100 where the kernel has no autogroups.
+static int autogroup_nice(void) {
+  FILE* f = fopen("/proc/self/autogroup", "re");
+  if (!f) return -100;
+  int nice = -100;
+  if (fscanf(f, "/autogroup-%*d nice %d", &nice) != 1) nice = -99;
+  fclose(f);
+  return nice;
+}
+
+static int set_autogroup_nice(int nice) {
+  FILE* f = fopen("/proc/self/autogroup", "we");
+  if (!f) return 0;  // No autogroups: nothing to check.
+  int ok = fprintf(f, "%d", nice) > 0;
+  return fclose(f) == 0 && ok;
+}
+
 int main(void) {
   install_check_handler();
+  int autogroups = autogroup_nice() != -100;
+  SETUP_OR_DIE(set_autogroup_nice(9), "write /proc/self/autogroup: %s\n", strerror(errno));
+  pid_t child = fork();
+  SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+  if (child == 0) {
+    SETUP_OR_DIE(setsid() > 0 && set_autogroup_nice(-3), "setsid and autogroup: %s\n", strerror(errno));
+    wait_for_check();
+    int nice = autogroup_nice();
+    EXPECT_OR_FAIL(!autogroups || nice == -3, "child: autogroup nice %d, not -3\n", nice);
+    _exit(problems_found == 0 ? 0 : 1);
+  }
   sigset_t usr1;
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
@@ -118,6 +149,12 @@ int main(void) {
   wait_for_check();
   go = 1;
   check(&wants[0]);
+  int nice = autogroup_nice();
+  EXPECT_OR_FAIL(!autogroups || nice == 9, "init: autogroup nice %d, not 9\n", nice);
   for (int i = 0; i < WORKERS; ++i) pthread_join(workers[i], NULL);
+  EXPECT_OR_FAIL(kill(child, SIGUSR1) == 0, "kill(child): %s\n", strerror(errno));
+  int status = 0;
+  EXPECT_OR_FAIL(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                 "child ended with status %#x\n", status);
   finish();
 }

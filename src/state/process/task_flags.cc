@@ -49,7 +49,23 @@ Result<> collect_process_tunables(pid_t pid, image::ProcessCore& core) {
   ASSIGN_OR_RETURN(std::string slack, number("timerslack_ns"));
   ASSIGN_OR_RETURN(uint64_t slack_ns, proc_text::parse_u64(slack, 10, "timerslack_ns"));
   core.set_timerslack_ns(slack_ns);
+  // "/autogroup-42 nice 7"; no file on a kernel without autogroups.
+  auto autogroup = read_file("/proc/" + std::to_string(pid) + "/autogroup");
+  if (!autogroup && autogroup.error().err == ENOENT) return {};
+  RETURN_IF_ERROR(autogroup);
+  ASSIGN_OR_RETURN(int32_t nice, parse_autogroup_nice(*autogroup));
+  core.set_autogroup_nice(nice);
   return {};
+}
+
+Result<int32_t> parse_autogroup_nice(std::string_view text) {
+  std::string_view line = proc_text::trim(text.substr(0, text.find('\n')));
+  size_t at = line.rfind(" nice ");
+  if (!line.starts_with("/autogroup-") || at == std::string_view::npos)
+    return fail("autogroup '" + std::string(line) + "': not '/autogroup-ID nice N'");
+  ASSIGN_OR_RETURN(int64_t nice, proc_text::parse_i64(line.substr(at + 6), "autogroup nice"));
+  if (nice < -20 || nice > 19) return fail("autogroup nice " + std::to_string(nice) + " is outside -20..19");
+  return static_cast<int32_t>(nice);
 }
 
 Result<> ask_thread_flags(RemoteSyscalls& remote, uint64_t at, image::ThreadCore& thread) {
@@ -115,6 +131,16 @@ Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::Pro
   // 0 would mean "back to the default", and only real-time threads show 0 (sched_setattr sets that).
   if (core.has_timerslack_ns() && core.timerslack_ns() != 0)
     RETURN_IF_ERROR(put("timerslack_ns", std::to_string(core.timerslack_ns())));
+  // The session's autogroup is new (the placeholder's setsid made it) and has nice 0; every process
+  // of the session writes the same nice (dump checked).
+  if (core.has_autogroup_nice() && core.autogroup_nice() != 0) {
+    auto written = write_existing_file(dir + "autogroup", std::to_string(core.autogroup_nice()));
+    if (!written) {
+      Error e = written.error().context("pid " + std::to_string(pid) + ": autogroup nice " + std::to_string(core.autogroup_nice()));
+      if (e.err == ENOENT) e = e.with_hint("this kernel has no autogroups (CONFIG_SCHED_AUTOGROUP), so the session's nice cannot be given back");
+      return fail(e);
+    }
+  }
   return {};
 }
 

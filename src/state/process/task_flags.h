@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "base/error.h"
 #include "core.pb.h"
@@ -19,8 +20,11 @@
 
 namespace cryo {
 
-// Dump. coredump_filter (hex), oom_score_adj and timerslack_ns, as /proc/PID shows them.
+// Dump. coredump_filter (hex), oom_score_adj, timerslack_ns and the autogroup's nice, as /proc/PID
+// shows them.
 Result<> collect_process_tunables(pid_t pid, image::ProcessCore& core);
+// The nice of a /proc/PID/autogroup text, "/autogroup-42 nice 7".
+Result<int32_t> parse_autogroup_nice(std::string_view text);
 // The flags of the thread `remote` runs in: parent-death signal and TSC mode are written to
 // kThreadFlagsAnswerSize bytes of scratch memory at `at` (read_thread_flags), timer slack,
 // machine-check policy and CPUID faulting come back as results.
@@ -49,8 +53,9 @@ void read_process_flags(const char* answer, image::ProcessCore& core);
 // that is a permission mask (task_flags_validation.cc).
 void validate_task_flags(const image::ProcessCore& core, const image::ProblemSink& problem);
 
-// Restore. coredump_filter, oom_score_adj and timerslack_ns, written to /proc/PID by cryo. An
-// oom_score_adj below cryo's own needs CAP_SYS_RESOURCE: an error naming it, never a different value.
+// Restore. coredump_filter, oom_score_adj, timerslack_ns and the autogroup's nice, written to
+// /proc/PID by cryo. An oom_score_adj below cryo's own needs CAP_SYS_RESOURCE: an error naming it,
+// never a different value.
 Result<> restore_process_tunables(pid_t host_pid, uint32_t pid, const image::ProcessCore& core);
 // One thread's own prctl state: parent-death signal and timer slack (not the leader's: those come
 // from the process's fields), TSC mode, machine-check kill policy, CPUID faulting. After the credentials, whose

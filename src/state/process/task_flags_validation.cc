@@ -28,6 +28,8 @@ void validate_task_flags(const image::ProcessCore& core, const image::ProblemSin
   // MMF_DUMP_FILTER_BITS is 9; the kernel's own range of oom_score_adj.
   if (core.has_coredump_filter() && core.coredump_filter() >= (1u << 9))
     problem("coredump_filter " + hex(core.coredump_filter()) + " has unknown bits");
+  if (core.has_autogroup_nice() && (core.autogroup_nice() < -20 || core.autogroup_nice() > 19))
+    problem("autogroup nice " + std::to_string(core.autogroup_nice()) + " is outside -20..19");
   if (core.has_oom_score_adj() && (core.oom_score_adj() < -1000 || core.oom_score_adj() > 1000))
     problem("oom_score_adj " + std::to_string(core.oom_score_adj()) + " is outside -1000..1000");
 }
