@@ -129,6 +129,7 @@ TEST(TaskFlagsState, RefusesValuesPrctlAndProcRefuse) {
   core.set_pdeath_signal(65);
   core.set_coredump_filter(1u << 9);
   core.set_oom_score_adj(-1001);
+  core.set_autogroup_nice(20);
   core.set_personality(0x10000000);
   core.set_mdwe_flags(2);  // No-inherit alone: prctl refuses it without refuse-exec-gain.
   core.set_membarrier_registrations(1 << 3);  // A command, not a registration.
@@ -141,11 +142,21 @@ TEST(TaskFlagsState, RefusesValuesPrctlAndProcRefuse) {
   EXPECT_NE(all.find("parent-death signal 65 is not a signal"), std::string::npos) << all;
   EXPECT_NE(all.find("coredump_filter 0x200 has unknown bits"), std::string::npos) << all;
   EXPECT_NE(all.find("oom_score_adj -1001 is outside -1000..1000"), std::string::npos) << all;
+  EXPECT_NE(all.find("autogroup nice 20 is outside -20..19"), std::string::npos) << all;
   EXPECT_NE(all.find("thread 2: TSC mode 3"), std::string::npos) << all;
   EXPECT_NE(all.find("thread 2: machine-check kill policy 7"), std::string::npos) << all;
   EXPECT_NE(all.find("personality 268435456 has bits personality(2) does not know"), std::string::npos) << all;
   EXPECT_NE(all.find("memory-deny-write-execute flags 2 are not ones"), std::string::npos) << all;
   EXPECT_NE(all.find("membarrier registrations 8 are not registration commands"), std::string::npos) << all;
+}
+
+TEST(TaskFlagsState, ReadsTheNiceOfAnAutogroup) {
+  EXPECT_EQ(parse_autogroup_nice("/autogroup-3695 nice 7\n").value(), 7);
+  EXPECT_EQ(parse_autogroup_nice("/autogroup-1 nice -20\n").value(), -20);
+  EXPECT_FALSE(parse_autogroup_nice("/autogroup-1 nice 20\n"));
+  EXPECT_FALSE(parse_autogroup_nice("autogroup nice 3\n"));
+  EXPECT_FALSE(parse_autogroup_nice("/autogroup-1 nice\n"));
+  EXPECT_FALSE(parse_autogroup_nice(""));
 }
 
 TEST(TaskFlagsState, AcceptsEveryPersonalityAndMdweTheKernelSets) {
