@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <sstream>
 #include <vector>
@@ -24,10 +24,6 @@ namespace {
 
 // Every signal but SIGKILL and SIGSTOP, which cannot be blocked anyway.
 constexpr uint64_t kAllSignals = ~0ull & ~(1ull << (SIGKILL - 1)) & ~(1ull << (SIGSTOP - 1));
-
-}  // namespace
-
-namespace {
 
 // A `syscall` (0f 05) anywhere in the readable executable mappings of `pid`, for a process without
 // a [vdso] (valgrind's tools unmap it, and so may a sandbox). Any such pair of bytes will do, even
