@@ -347,8 +347,8 @@ Result<> record_process_tail(Recorder& r, pid_t host_pid, size_t fd_count, const
   }
   // The autogroup's ID is the host's count of them: only its nice is the process's.
   if (auto autogroup = read_file(dir + "/autogroup"); autogroup) {
-    std::string_view text = trim(*autogroup);
-    r.add("process", "autogroup", "nice", std::string(text.substr(text.rfind(' ') + 1)));
+    std::string_view text = trim(*autogroup);  // Empty for the root autogroup, which has no nice.
+    r.add("process", "autogroup", "nice", text.empty() ? "root" : std::string(text.substr(text.rfind(' ') + 1)));
   }
   ASSIGN_OR_RETURN(std::string auxv, read_file(dir + "/auxv"));
   r.add("process", "auxv", "auxv", hex_of(auxv));

@@ -153,10 +153,14 @@ TEST(TaskFlagsState, RefusesValuesPrctlAndProcRefuse) {
 TEST(TaskFlagsState, ReadsTheNiceOfAnAutogroup) {
   EXPECT_EQ(parse_autogroup_nice("/autogroup-3695 nice 7\n").value(), 7);
   EXPECT_EQ(parse_autogroup_nice("/autogroup-1 nice -20\n").value(), -20);
+  // The root autogroup (PID 1's, and that of what it starts without a setsid) shows nothing.
+  auto root = parse_autogroup_nice("");
+  ASSERT_TRUE(root) << root.error().message;
+  EXPECT_FALSE(root->has_value());
+  EXPECT_FALSE(parse_autogroup_nice("\n").value().has_value());
   EXPECT_FALSE(parse_autogroup_nice("/autogroup-1 nice 20\n"));
   EXPECT_FALSE(parse_autogroup_nice("autogroup nice 3\n"));
   EXPECT_FALSE(parse_autogroup_nice("/autogroup-1 nice\n"));
-  EXPECT_FALSE(parse_autogroup_nice(""));
 }
 
 TEST(TaskFlagsState, AcceptsEveryPersonalityAndMdweTheKernelSets) {

@@ -53,19 +53,20 @@ Result<> collect_process_tunables(pid_t pid, image::ProcessCore& core) {
   auto autogroup = read_file("/proc/" + std::to_string(pid) + "/autogroup");
   if (!autogroup && autogroup.error().err == ENOENT) return {};
   RETURN_IF_ERROR(autogroup);
-  ASSIGN_OR_RETURN(int32_t nice, parse_autogroup_nice(*autogroup));
-  core.set_autogroup_nice(nice);
+  ASSIGN_OR_RETURN(std::optional<int32_t> nice, parse_autogroup_nice(*autogroup));
+  if (nice) core.set_autogroup_nice(*nice);
   return {};
 }
 
-Result<int32_t> parse_autogroup_nice(std::string_view text) {
+Result<std::optional<int32_t>> parse_autogroup_nice(std::string_view text) {
   std::string_view line = proc_text::trim(text.substr(0, text.find('\n')));
+  if (line.empty()) return std::optional<int32_t>();
   size_t at = line.rfind(" nice ");
   if (!line.starts_with("/autogroup-") || at == std::string_view::npos)
     return fail("autogroup '" + std::string(line) + "': not '/autogroup-ID nice N'");
   ASSIGN_OR_RETURN(int64_t nice, proc_text::parse_i64(line.substr(at + 6), "autogroup nice"));
   if (nice < -20 || nice > 19) return fail("autogroup nice " + std::to_string(nice) + " is outside -20..19");
-  return static_cast<int32_t>(nice);
+  return std::optional<int32_t>(static_cast<int32_t>(nice));
 }
 
 Result<> ask_thread_flags(RemoteSyscalls& remote, uint64_t at, image::ThreadCore& thread) {

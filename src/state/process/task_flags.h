@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "base/error.h"
@@ -23,8 +24,10 @@ namespace cryo {
 // Dump. coredump_filter (hex), oom_score_adj, timerslack_ns and the autogroup's nice, as /proc/PID
 // shows them.
 Result<> collect_process_tunables(pid_t pid, image::ProcessCore& core);
-// The nice of a /proc/PID/autogroup text, "/autogroup-42 nice 7".
-Result<int32_t> parse_autogroup_nice(std::string_view text);
+// The nice of a /proc/PID/autogroup text, "/autogroup-42 nice 7". An empty text is the root
+// autogroup, which processes descending from PID 1 without a setsid share and which has no nice
+// of its own (writing one fails): nullopt.
+Result<std::optional<int32_t>> parse_autogroup_nice(std::string_view text);
 // The flags of the thread `remote` runs in: parent-death signal and TSC mode are written to
 // kThreadFlagsAnswerSize bytes of scratch memory at `at` (read_thread_flags), timer slack,
 // machine-check policy and CPUID faulting come back as results.
