@@ -89,8 +89,12 @@ std::string hex_of(std::string_view bytes) {
 // Host PID -> the PID the tree sees, for values that name other processes.
 using PidView = std::map<pid_t, pid_t>;
 
-std::string as_seen_inside(const PidView& view, std::string_view host) {
+// A group or session of host PID 0 is the kernel's, which PID 1 and whatever it starts without a
+// setsid or setpgid are in (CI's runner, for one). Inside the tree it reads as 0, as one led by any
+// other process outside does, and a restore, which puts the tree in the restorer's, cannot join it.
+std::string as_seen_inside(const PidView& view, std::string_view host, bool zero_is_outside = false) {
   long value = std::strtol(std::string(host).c_str(), nullptr, 10);
+  if (value == 0 && zero_is_outside) return "outside the tree";
   if (value <= 0) return std::string(host);  // 0: none; -1: no terminal's group.
   auto it = view.find(static_cast<pid_t>(value));
   return it == view.end() ? "outside the tree" : std::to_string(it->second);
@@ -162,7 +166,8 @@ Result<> record_stat(Recorder& r, const std::string& subject, const std::string&
   for (size_t i = 0; i < w.size() && i < kStatNames.size(); ++i) {
     std::string_view name = kStatNames[i];
     bool names_a_process = name == "ppid" || name == "pgrp" || name == "session" || name == "tpgid";
-    r.add(subject, "stat", name, names_a_process ? as_seen_inside(view, w[i]) : std::string(w[i]));
+    bool names_a_group = name == "pgrp" || name == "session";
+    r.add(subject, "stat", name, names_a_process ? as_seen_inside(view, w[i], names_a_group) : std::string(w[i]));
   }
   return {};
 }
