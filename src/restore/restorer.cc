@@ -17,6 +17,7 @@
 #include "base/progress_line.h"
 #include "base/stage_timer.h"
 #include "image/run_stats.h"
+#include "image/summary_input.h"
 #include "image/signing_keys.h"
 #include "kernel/capabilities.h"
 #include "ns/signal_forwarder.h"
@@ -108,6 +109,22 @@ Result<DirFd> open_restore_dir(const std::string& path) {
   else
     log->warn("no restore log: {}", file.error().message);
   return std::move(*dir);
+}
+
+// The init's parent is the restoring cryo, so its parent-death signal (PR_SET_PDEATHSIG, which
+// `cryo run` without --detach sets to SIGKILL, as does `unshare --kill-child`) comes when cryo
+// exits: with --detach, a moment after the tree runs. The parent it was bound to is not in the
+// image and is gone; the tree was asked to outlive cryo, so the init's threads get none.
+void drop_init_parent_death_signal(ImageSet& images) {
+  for (ProcessImage& process : images.processes) {
+    if (process.pid() != 1 || process.zombie()) continue;
+    if (process.core.pdeath_signal() != 0)
+      logging::get("restore")->warn("the init's parent-death signal {} (PR_SET_PDEATHSIG) is not given back: with --detach its "
+                                    "parent, cryo, exits once the tree runs, which would send it; restore without --detach to keep it",
+                                    image::signal_name(process.core.pdeath_signal()));
+    process.core.set_pdeath_signal(0);
+    for (auto& thread : *process.core.mutable_threads()) thread.clear_pdeath_signal();
+  }
 }
 
 // A restore that ended early: if a signal ended it, say so (everything it created is gone by now).
@@ -209,6 +226,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
       if (process.pagemap.has_compression())
         return fail(make_error("--lazy cannot serve the compressed pages of " + process.pages_name + " (dump --compress)")
                         .with_hint("restore this image without --lazy; nothing was started"));
+  if (options.detach) drop_init_parent_death_signal(images);
   ASSIGN_OR_RETURN(Preflight checked, check_everything(images));
   const TreePlan& plan = checked.plan;
   log->debug("image and host checked in {:.2f} ms", ms_since(started));

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -33,6 +34,37 @@ TEST(CheckpointLifecycle, LeaveRunningLeavesTheWorkloadUnharmed) {
   expect_running_untraced(children[0]);
   // Its own check covers registers, memory, PIDs and clocks (the freeze counts as a jump: < 2 s).
   session.expect_pass_after_check(init);
+}
+
+// A tree another tool made: `unshare --kill-child` gives its init the parent-death signal SIGKILL
+// and leaves it in the caller's process group and session (the kernel's own, PID 0, under a CI
+// runner that PID 1 started). The restore, with --detach, gives back everything but that signal.
+TEST(CheckpointLifecycle, ATreeStartedByUnshareComesBack) {
+  CheckpointSession session;
+  std::string log = session.log_path();
+  std::string tag = "--tag=" + session.dir().path();
+  std::string memory = workload("cr_memory");
+  pid_t unshare = ::fork();
+  ASSERT_GE(unshare, 0);
+  if (unshare == 0) {
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (out < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) ::_exit(127);
+    ::execl("/usr/bin/unshare", "unshare", "--pid", "--fork", "--mount-proc", "--time", "--ipc", "--uts", "--kill-child",
+            memory.c_str(), tag.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  OwnedPid unshare_owned(unshare);
+  ASSERT_TRUE(wait_for_text(log, "READY")) << slurp(log);
+  auto children = children_of(unshare);
+  ASSERT_EQ(children.size(), 1u);
+  pid_t init = children[0];
+  session.own(init);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  ASSERT_EQ(::waitpid(unshare, nullptr, 0), unshare);
+  unshare_owned.forget();
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
 }
 
 std::string ipc_namespace_of(const std::string& pid) {

@@ -98,6 +98,48 @@ TEST(Restore, DetachLeavesNoProcessOfCryoBehind) {
   EXPECT_EQ(log.find("ready"), log.rfind("ready")) << "the workload started again:\n" << log;
 }
 
+// `cryo run` in the foreground gives its init the parent-death signal SIGKILL (the tree must not
+// outlive it), and the workload keeps it across exec. Restored with --detach, the init's parent is
+// the restoring cryo, which exits at once: given back, that signal would kill the tree as soon as
+// it runs, while the restore printed its PID and succeeded.
+TEST(Restore, DetachKeepsATreeOfAForegroundRunAlive) {
+  CheckpointSession session;
+  pid_t run = ::fork();
+  ASSERT_GE(run, 0);
+  if (run == 0) {
+    int log = ::open(session.log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (log < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) ::_exit(127);
+    std::string tag = "--tag=" + session.dir().path();
+    ::execl(CRYO_BINARY, CRYO_BINARY, "run", "--", workload("run_wait").c_str(), "handle", tag.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  OwnedPid run_owned(run);
+  ASSERT_TRUE(wait_for_text(session.log_path(), "ready")) << slurp(session.log_path());
+  auto children = children_of(run);
+  ASSERT_EQ(children.size(), 1u);
+  pid_t init = children[0];
+  session.own(init);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  int status = 0;
+  ASSERT_EQ(::waitpid(run, &status, 0), run);  // Its tree ended with the dump.
+  run_owned.forget();
+
+  CommandResult result;
+  pid_t restored = session.restore_ok(session.image_path(), {}, &result);
+  ASSERT_GT(restored, 0);
+  EXPECT_NE(result.err.find("parent-death signal SIGKILL (PR_SET_PDEATHSIG) is not given back"), std::string::npos) << result.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string stat = slurp("/proc/" + std::to_string(restored) + "/stat");
+  ASSERT_FALSE(stat.empty()) << "the restored init is gone; log:\n" << slurp(session.log_path());
+  EXPECT_EQ(stat.substr(stat.rfind(')') + 2, 1), "S") << stat;
+  // The process that was dumped, handler and all.
+  ASSERT_EQ(::kill(restored, SIGTERM), 0);
+  EXPECT_TRUE(wait_for_exit(restored, std::chrono::seconds(5)));
+  std::string log = slurp(session.log_path());
+  EXPECT_NE(log.find("got SIGTERM"), std::string::npos) << log;
+  EXPECT_EQ(log.find("ready"), log.rfind("ready")) << "the workload started again:\n" << log;
+}
+
 TEST(Restore, EveryHostProblemIsListedInOneErrorAndNothingStarts) {
   CheckpointSession session;
   // A private copy of the workload, so that the test can change "its" executable.
