@@ -9,6 +9,14 @@
 
 namespace cryo {
 
+Result<std::string> read_link(const std::string& path) {
+  std::string buf(4096, '\0');
+  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+  if (n < 0) return fail_errno("readlink(" + path + ")");
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
 Result<std::string> read_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return fail_errno("open(" + path + ")");

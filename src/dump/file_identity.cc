@@ -5,14 +5,6 @@
 
 namespace cryo::dump {
 
-Result<std::string> read_link(const std::string& path) {
-  std::string buf(4096, '\0');
-  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-  if (n < 0) return fail_errno("readlink(" + path + ")");
-  buf.resize(static_cast<size_t>(n));
-  return buf;
-}
-
 Result<struct stat> stat_path(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return fail_errno("stat(" + path + ")");

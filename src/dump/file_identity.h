@@ -1,5 +1,5 @@
-// How a dump names and identifies a file it refers to: the target of a /proc link, and the
-// identity (device, inode, size, mtime, mode) that restore checks before using the file again.
+// How a dump identifies a file it refers to (base/file_util.h reads the target of its /proc link):
+// the identity (device, inode, size, mtime, mode) that restore checks before using the file again.
 #pragma once
 
 #include <sys/stat.h>
@@ -11,7 +11,6 @@
 
 namespace cryo::dump {
 
-Result<std::string> read_link(const std::string& path);
 // stat() through a /proc link (it follows to the file itself, in whatever mount namespace it is).
 Result<struct stat> stat_path(const std::string& path);
 void set_identity(const struct stat& st, image::FileIdentity* identity);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "base/file_util.h"
 #include "dump/file_identity.h"
 #include "ns/restored_namespaces.h"
 

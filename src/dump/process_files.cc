@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "dump/anon_inode_files.h"
 #include "dump/fd_owners.h"
 #include "dump/namespace_files.h"
 #include "dump/file_identity.h"
@@ -21,6 +20,7 @@
 #include "state/files/fd_kinds.h"
 #include "state/files/pipe.h"
 #include "kernel/proc_text.h"
+#include "base/file_util.h"
 #include "base/unique_fd.h"
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -122,8 +122,8 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
     out.mutable_identity()->set_ino(info->ino);
     out.set_kind(ops->kind);
     std::string what = "fd " + std::to_string(fd) + " (" + *target + ")";
-    if (ops->collect) RETURN_IF_ERROR_CTX(ops->collect(state::FdCollect{pid, fd, *info, freeze}, out), what);
-    else RETURN_IF_ERROR_CTX(collect_anon_inode(pid, fd, ops->kind, *info, out), what);
+    if (!ops->collect) return fail(what + ": fd kind " + std::string(ops->name) + " has no collect step");
+    RETURN_IF_ERROR_CTX(ops->collect(state::FdCollect{pid, fd, *info, freeze}, out), what);
     return true;
   }
   if (target->starts_with("socket:[")) {

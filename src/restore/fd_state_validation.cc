@@ -1,4 +1,4 @@
-// The state of inotify and fanotify fds, unix sockets, TCP listeners and netlink sockets in an image
+// The state of unix sockets, TCP listeners and netlink sockets in an image
 // (the fd kinds whose validation is not under state/files/ yet): every field is checked against what
 // the kernel could have shown, so restore never hands it a value it did not make.
 #include <fcntl.h>
@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -15,7 +14,6 @@
 #include <limits>
 #include <map>
 
-#include "image/inotify_limits.h"
 #include "restore/image_validation.h"
 #include "state/files/socket_options.h"
 
@@ -25,37 +23,6 @@ namespace {
 constexpr int kMaxQueuedMessages = 1 << 16;
 constexpr size_t kSunPathSize = sizeof(sockaddr_un{}.sun_path);
 constexpr uint64_t kMaxQueuedBytes = 64 << 20;
-
-// What fdinfo shows of an inotify watch's mask: the event bits and the two flags the kernel keeps
-// (IN_ONLYDIR, IN_DONT_FOLLOW, IN_MASK_ADD and IN_MASK_CREATE act only when the watch is added).
-constexpr uint32_t kInotifyMaskBits = IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT;
-// Far above the default fs.inotify.max_user_watches (8192, or up to 1 % of memory).
-constexpr int kMaxInotifyWatches = 1 << 20;
-
-void validate_inotify(const image::InotifyState& state, const std::string& name, std::vector<std::string>* problems) {
-  if (state.watches_size() > kMaxInotifyWatches) {
-    problems->push_back(name + ": inotify fd has too many watches");
-    return;
-  }
-  int last = 0;
-  std::set<std::pair<uint64_t, uint64_t>> inodes;
-  for (const auto& watch : state.watches()) {
-    std::string w = name + ": inotify watch " + std::to_string(watch.wd());
-    // Restore adds them in this order to get the same numbers: ascending also means unique.
-    if (watch.wd() <= 0) problems->push_back(w + ": a wd is a positive number");
-    else if (watch.wd() <= last) problems->push_back(w + " is not above the watch before it (" + std::to_string(last) + ")");
-    last = std::max(last, watch.wd());
-    if (watch.mask() & ~kInotifyMaskBits) problems->push_back(w + ": unknown mask bits in " + std::to_string(watch.mask()));
-    if (!is_clean_absolute_path(watch.path())) problems->push_back(w + ": path '" + watch.path() + "' is not a clean absolute path");
-    if (!watch.has_identity() || watch.identity().ino() == 0) problems->push_back(w + ": no identity of the watched file");
-    if (watch.handle().empty() || watch.handle().size() > 128) problems->push_back(w + ": no file handle, or one longer than the kernel's 128 bytes");
-    else if (!inodes.insert({watch.identity().dev(), watch.identity().ino()}).second)
-      problems->push_back(w + ": a second watch on the same file (an fd has one watch per inode)");
-  }
-  if (last - static_cast<int64_t>(state.watches_size()) > image::kMaxInotifySkippedWds)
-    problems->push_back(name + ": inotify watches reach wd " + std::to_string(last) + ", skipping more than " +
-                        std::to_string(image::kMaxInotifySkippedWds) + " numbers");
-}
 
 // The bound name fits sun_path (108 bytes, an abstract name's leading NUL among them); a path is
 // absolute, without NUL (the kernel would end it there) or "." and ".." parts cryo never wrote.
@@ -239,8 +206,6 @@ void validate_fd_state(const image::Fd& fd, std::vector<std::string>* problems) 
     case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
     case image::FD_TCP_LISTENER: validate_tcp_listener(fd.tcp_listener(), name, problems); break;
     case image::FD_NETLINK_SOCKET: validate_netlink_socket(fd.netlink_socket(), name, problems); break;
-    case image::FD_INOTIFY: validate_inotify(fd.inotify(), name, problems); break;
-    case image::FD_FANOTIFY: validate_fanotify(fd.fanotify(), name, problems); break;
     default: break;
   }
 }

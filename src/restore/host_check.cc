@@ -19,9 +19,10 @@
 #include "ns/clone3.h"
 #include "restore/host_cpu_check.h"
 #include "restore/host_memory_check.h"
-#include "restore/inotify_fds.h"
 #include "restore/host_vdso_check.h"
 #include "restore/vdso_mappings.h"
+#include "state/files/fanotify.h"
+#include "state/files/inotify.h"
 #include "base/logging.h"
 
 namespace cryo::restore {
@@ -133,13 +134,11 @@ HostCheck check_host(const ImageSet& set, const RestoreHostFacts& host, const St
         case image::FD_INOTIFY:
           // A watch is on an inode, not on a path: the same inode or none (its contents may change).
           for (const auto& watch : fd.inotify().watches())
-            if (auto same = check_watched_file(watch); !same) out.problems.push_back(same.error().message + " (" + user + ")");
+            if (auto same = state::check_watched_file(watch); !same) out.problems.push_back(same.error().message + " (" + user + ")");
           break;
         case image::FD_FANOTIFY:
           for (const auto& mark : fd.fanotify().marks())
-            if (auto same = check_same_inode(mark.path(), mark.identity(), mark.handle(), mark.handle_type(), "fanotify mark on " + mark.path());
-                !same)
-              out.problems.push_back(same.error().message + " (" + user + ")");
+            if (auto same = state::check_marked_file(mark); !same) out.problems.push_back(same.error().message + " (" + user + ")");
           break;
         default: break;
       }

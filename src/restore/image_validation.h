@@ -45,7 +45,7 @@ void validate_sysv(const ImageSet& set, std::vector<std::string>* problems);
 void validate_posix_mqueues(const ImageSet& set, std::vector<std::string>* problems);
 
 // The kind-specific state of one fd of a kind whose validation is not under state/files/ yet (unix
-// and netlink sockets, TCP listeners, inotify and fanotify fds).
+// and netlink sockets, TCP listeners).
 void validate_fd_state(const image::Fd& fd, std::vector<std::string>* problems);
 
 // The file status flags, O_ASYNC signal and owner of one fd (fd_state_validation.cc): known bits,
@@ -72,9 +72,6 @@ void validate_netlink_sockets(const ImageSet& set, std::vector<std::string>* pro
 // Every /proc file (FD_PROC_FILE) names a clean path inside /proc, of a process of the tree, that a
 // dump accepts (proc_file_validation.cc).
 void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems);
-
-// The state of one fanotify fd (fanotify_validation.cc); `name` names the fd.
-void validate_fanotify(const image::FanotifyState& state, const std::string& name, std::vector<std::string>* problems);
 
 // Every namespace file (FD_NAMESPACE) names a known type whose relation to the tree (its own or the
 // host's) is the one namespaces.img gives and the one a restored tree has (namespace_file_validation.cc).

@@ -12,7 +12,6 @@
 
 #include "base/unique_fd.h"
 #include "image/unix_socket_name.h"
-#include "restore/anon_inode_fds.h"
 #include "restore/memory_objects.h"
 #include "restore/posix_mqueues.h"
 #include "restore/netlink_sockets.h"
@@ -126,7 +125,6 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
 
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
   if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, state::FdInstall{.tree_minus_caller = tree_minus_caller, .staged = &staged});
-  if (is_anon_inode_kind(fd.kind())) return create_anon_inode_fd(fd);
   if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);
   if (fd.kind() == image::FD_POSIX_MQUEUE) return open_posix_mqueue(fd);
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);

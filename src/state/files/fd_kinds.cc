@@ -7,6 +7,8 @@
 
 #include "state/files/epoll.h"
 #include "state/files/eventfd.h"
+#include "state/files/fanotify.h"
+#include "state/files/inotify.h"
 #include "state/files/memfd.h"
 #include "state/files/pipe.h"
 #include "state/files/signalfd.h"
@@ -39,10 +41,10 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_TCP_LISTENER, .name = "tcp", .sharing = Staged},
     {.kind = FD_MEMFD, .name = "memfd", .install = install_memory_object_fd},
     {.kind = FD_DELETED_FILE, .name = "deleted", .install = install_memory_object_fd},
-    {.kind = FD_INOTIFY, .name = "inotify", .anon_inode = "inotify", .same_state = same_message<&image::Fd::inotify>},
+    {.kind = FD_INOTIFY, .name = "inotify", .anon_inode = "inotify", .collect = collect_inotify, .validate = validate_inotify, .same_state = same_message<&image::Fd::inotify>, .install = install_inotify},
     {.kind = FD_PROC_FILE, .name = "proc", .sharing = WithinProcess},
     {.kind = FD_NAMESPACE, .name = "namespace", .sharing = WithinProcess},
-    {.kind = FD_FANOTIFY, .name = "fanotify", .anon_inode = "fanotify", .same_state = same_message<&image::Fd::fanotify>},
+    {.kind = FD_FANOTIFY, .name = "fanotify", .anon_inode = "fanotify", .collect = collect_fanotify, .validate = validate_fanotify, .same_state = same_message<&image::Fd::fanotify>, .install = install_fanotify},
     {.kind = FD_POSIX_MQUEUE, .name = "mqueue", .sharing = InNamespace},
     {.kind = FD_NETLINK_SOCKET, .name = "netlink", .sharing = Staged, .same_state = same_message<&image::Fd::netlink_socket>},
 };

@@ -1,10 +1,8 @@
-#include "dump/inotify_watches.h"
+#include "state/files/watched_inode.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,39 +11,12 @@
 
 #include "base/file_util.h"
 #include "base/unique_fd.h"
-#include "dump/file_identity.h"
-#include "image/inotify_limits.h"
 #include "kernel/proc_mountinfo.h"
 
-namespace cryo::dump {
+namespace cryo::state {
 namespace {
 
 constexpr std::string_view kDeleted = " (deleted)";
-
-std::string device_name(uint32_t sdev) {
-  // The kernel's internal dev_t: 12 bits of major above 20 bits of minor.
-  return std::to_string(sdev >> 20) + ":" + std::to_string(sdev & 0xfffff);
-}
-
-std::string watch_name(const InotifyWatchInfo& watch) {
-  return "inotify watch " + std::to_string(watch.wd) + " (inode " + std::to_string(watch.ino) + " on device " +
-         device_name(watch.sdev) + ")";
-}
-
-}  // namespace
-
-// The bytes of events queued on the fd, through a copy of it (the same open file, so the same queue).
-Result<int> queued_event_bytes(pid_t pid, int fd) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(pid) + ")");
-  UniqueFd copy(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!copy.valid()) return fail_errno("pidfd_getfd(" + std::to_string(fd) + ")");
-  int bytes = 0;
-  if (::ioctl(copy.get(), FIONREAD, &bytes) != 0) return fail_errno("ioctl(FIONREAD)");
-  return bytes;
-}
-
-namespace {
 
 // The watched inode through the mount `mount_point` (in the tree's view): open_by_handle_at, which
 // needs CAP_DAC_READ_SEARCH, then the path the kernel gives the opened file, checked to lead back to
@@ -80,6 +51,22 @@ Result<std::string> path_through_mount(pid_t pid, const std::string& mount_point
 
 }  // namespace
 
+std::string device_name(uint32_t sdev) {
+  // The kernel's internal dev_t: 12 bits of major above 20 bits of minor.
+  return std::to_string(sdev >> 20) + ":" + std::to_string(sdev & 0xfffff);
+}
+
+// The bytes of events queued on the fd, through a copy of it (the same open file, so the same queue).
+Result<int> queued_event_bytes(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return fail_errno("pidfd_open(" + std::to_string(pid) + ")");
+  UniqueFd copy(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (!copy.valid()) return fail_errno("pidfd_getfd(" + std::to_string(fd) + ")");
+  int bytes = 0;
+  if (::ioctl(copy.get(), FIONREAD, &bytes) != 0) return fail_errno("ioctl(FIONREAD)");
+  return bytes;
+}
+
 Result<std::string> watched_inode_path(pid_t pid, const std::string& mountinfo, const WatchedInode& watch, const std::string& name,
                                        struct stat* st) {
   if (watch.handle.empty())
@@ -96,37 +83,40 @@ Result<std::string> watched_inode_path(pid_t pid, const std::string& mountinfo, 
                          "restore finds the file by its path"));
 }
 
-Result<> collect_inotify(pid_t pid, int fd, const FdInfo& info, image::Fd& out) {
-  ASSIGN_OR_RETURN(int queued, queued_event_bytes(pid, fd));
-  if (queued > 0)
-    return fail(make_error("inotify fd has " + std::to_string(queued) + " bytes of events queued, which cryo cannot dump: they cannot "
-                           "be read back without taking them from the process")
-                    .with_hint("let the process read its events first, then dump again"));
-  ASSIGN_OR_RETURN(std::string mountinfo, read_file("/proc/" + std::to_string(pid) + "/mountinfo"));
-  std::vector<InotifyWatchInfo> watches = info.inotify_watches;
-  std::sort(watches.begin(), watches.end(), [](const auto& a, const auto& b) { return a.wd < b.wd; });
-  if (!watches.empty() && watches.back().wd - static_cast<int64_t>(watches.size()) > image::kMaxInotifySkippedWds)
-    return fail(make_error("inotify fd's watches reach wd " + std::to_string(watches.back().wd) + " with " + std::to_string(watches.size()) +
-                           " live, which cryo cannot dump: restore would add a throwaway watch for each of the more than " +
-                           std::to_string(image::kMaxInotifySkippedWds) + " numbers between"));
-  image::InotifyState* state = out.mutable_inotify();
-  for (const InotifyWatchInfo& watch : watches) {
-    if (watch.ignored_mask != 0) return fail(watch_name(watch) + " has an ignored mask, which inotify never sets");
-    struct stat st;
-    ASSIGN_OR_RETURN(std::string path, watched_inode_path(pid, mountinfo, {watch.ino, watch.sdev, watch.handle, watch.handle_type},
-                                                          watch_name(watch), &st));
-    image::InotifyWatch* entry = state->add_watches();
-    entry->set_wd(watch.wd);
-    entry->set_mask(watch.mask);
-    entry->set_path(path);
-    // The inode only: a watched directory's size and times change with what is in it.
-    entry->mutable_identity()->set_dev(st.st_dev);
-    entry->mutable_identity()->set_ino(st.st_ino);
-    entry->mutable_identity()->set_mode(st.st_mode);
-    entry->set_handle(watch.handle);
-    entry->set_handle_type(watch.handle_type);
-  }
+namespace {
+
+// name_to_handle_at(2) flag (Linux 6.5) for the handle fsnotify shows in fdinfo: an identifier
+// of the inode that the filesystem need not be able to open again.
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID 0x200
+#endif
+
+// The largest handle the kernel encodes (MAX_HANDLE_SZ).
+constexpr unsigned kMaxHandleBytes = 128;
+
+Error not_the_file(const std::string& name, const std::string& why) {
+  return make_error(name + ": the path is another file than the one watched at dump (" + why + ")")
+      .with_hint("restore where the watched files are the ones of the dump");
+}
+
+}  // namespace
+
+Result<> check_same_inode(const std::string& path, const image::FileIdentity& id, const std::string& want_handle, int handle_type,
+                          const std::string& name) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return fail(errno_error("lstat").context(name));
+  if (st.st_dev != id.dev() || st.st_ino != id.ino() || (st.st_mode & S_IFMT) != (id.mode() & S_IFMT))
+    return fail(not_the_file(name, "inode " + std::to_string(st.st_ino) + " instead of " + std::to_string(id.ino())));
+  std::vector<unsigned char> buffer(sizeof(file_handle) + kMaxHandleBytes);
+  auto* handle = reinterpret_cast<file_handle*>(buffer.data());
+  handle->handle_bytes = kMaxHandleBytes;
+  int mount_id = 0;
+  if (::name_to_handle_at(AT_FDCWD, path.c_str(), handle, &mount_id, AT_HANDLE_FID) != 0)
+    return fail(errno_error("name_to_handle_at(AT_HANDLE_FID)").context(name));
+  if (handle->handle_type != handle_type || handle->handle_bytes != want_handle.size() ||
+      std::memcmp(handle->f_handle, want_handle.data(), want_handle.size()) != 0)
+    return fail(not_the_file(name, "inode " + std::to_string(st.st_ino) + " has another file handle: it was deleted and its number reused"));
   return {};
 }
 
-}  // namespace cryo::dump
+}  // namespace cryo::state

@@ -1,4 +1,4 @@
-// Validation of a fanotify fd's state (restore/fanotify_validation.cc): what a dump writes passes,
+// Validation of a fanotify fd's state (state/files/fanotify.cc): what a dump writes passes,
 // and each damage is named.
 #include <fcntl.h>
 #include <sys/fanotify.h>
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "restore/image_validation.h"
+#include "state/files/fanotify.h"
 
-namespace cryo::restore {
+namespace cryo::state {
 namespace {
 
 image::FanotifyState sound() {
@@ -30,8 +30,11 @@ image::FanotifyState sound() {
 }
 
 std::vector<std::string> problems_of(const image::FanotifyState& state) {
+  image::Fd fd;
+  fd.set_kind(image::FD_FANOTIFY);
+  *fd.mutable_fanotify() = state;
   std::vector<std::string> problems;
-  validate_fanotify(state, "fd 10", &problems);
+  validate_fanotify(fd, {}, "fd 10", &problems);
   return problems;
 }
 
@@ -84,4 +87,4 @@ TEST(FanotifyValidation, EachDamageIsNamed) {
 }
 
 }  // namespace
-}  // namespace cryo::restore
+}  // namespace cryo::state
