@@ -42,6 +42,20 @@ Result<std::optional<Tracee>> seize_thread(pid_t tid) {
 
 }  // namespace
 
+// Such a thread can be seized; one of a process that is exiting (its threads still counted for a
+// moment) cannot, since ptrace refuses a task that has begun to exit.
+Result<> refuse_dead_leader_with_live_threads(pid_t pid, const ProcStatus& status) {
+  if (status.threads <= 1) return {};
+  auto tids = list_threads(pid);
+  if (!tids) return {};  // Gone meanwhile.
+  for (pid_t tid : *tids) {
+    if (tid == pid || !Tracee::seize(tid)) continue;
+    return fail(make_error("process " + std::to_string(pid) + " (" + status.name + "): its main thread has ended (pthread_exit) while thread " +
+                           std::to_string(tid) + " runs on, which cryo cannot dump: a restore would bring the process back without its threads"));
+  }
+  return {};
+}
+
 FrozenProcess* Freezer::find(pid_t pid) {
   for (auto& p : processes_)
     if (p.pid == pid) return &p;
@@ -87,8 +101,10 @@ Result<bool> Freezer::freeze_pass(pid_t init) {
       return fail(status.error());
     }
     if (status->state == 'Z' || status->state == 'X') {
+      RETURN_IF_ERROR(refuse_dead_leader_with_live_threads(pid, *status));
       // A zombie has no threads to seize and no memory left; its parent (frozen) cannot reap it now.
-      if (!process.zombie || !process.threads.empty()) changed = true;
+      // One whose threads are still counted is exiting: the next pass sees it again.
+      if (!process.zombie || !process.threads.empty() || status->threads > 1) changed = true;
       process.zombie = true;
       for (auto& t : process.threads) t.abandon();
       process.threads.clear();

@@ -8,9 +8,16 @@
 #include <vector>
 
 #include "base/error.h"
+#include "kernel/proc_status.h"
 #include "ptrace/tracee.h"
 
 namespace cryo::dump {
+
+// A leader that ended with pthread_exit is a zombie in /proc while its process's other threads run
+// on. Dumped as a zombie, the process would come back without them: refused, naming a live thread.
+// A process that is exiting (its threads still counted for a moment) passes; the freeze looks at it
+// again.
+Result<> refuse_dead_leader_with_live_threads(pid_t pid, const ProcStatus& status);
 
 struct FrozenProcess {
   pid_t pid = 0;                 // Host PID.

@@ -63,7 +63,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"ldt", "it has a local descriptor table (modify_ldt"},
                       Refusal{"mbind", "has a NUMA memory policy of its own (bind:0, set with mbind), which cryo cannot dump"},
                       Refusal{"mixed_randomization", "(sleep) was started without address-space randomisation (setarch -R, or a debugger) and process "},
-                      Refusal{"aio", "(/[aio] (deleted)) is the ring of an AIO context (io_setup)"}),
+                      Refusal{"aio", "(/[aio] (deleted)) is the ring of an AIO context (io_setup)"},
+                      Refusal{"dead_leader", "its main thread has ended (pthread_exit) while thread "}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 
 }  // namespace

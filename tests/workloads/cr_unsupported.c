@@ -18,7 +18,8 @@
 // dispatch on, its selector set to let syscalls through), secretmem_fd (a memfd_secret fd, not
 // mapped), secretmem_map (a mapping of one, its fd closed), ldt (an entry in the local descriptor
 // table, modify_ldt), aio (an AIO context, io_setup), mixed_randomization (a child exec'd with
-// ADDR_NO_RANDOMIZE: a tree of both ways), mbind (two pages bound to node 0 with mbind).
+// ADDR_NO_RANDOMIZE: a tree of both ways), mbind (two pages bound to node 0 with mbind),
+// dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 #include <sys/epoll.h>
 #include <sys/fanotify.h>
 #include <mqueue.h>
+#include <pthread.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
@@ -57,6 +59,12 @@ static volatile char dispatch_selector;
 #define PR_SET_SYSCALL_USER_DISPATCH 59
 #define PR_SYS_DISPATCH_ON 1
 #endif
+
+static void* waiting_thread(void* arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
 
 static int sharing_child(void* arg) {
   (void)arg;
@@ -270,6 +278,15 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     SETUP_OR_DIE(bound != MAP_FAILED, "mmap: %s\n", strerror(errno));
     SETUP_OR_DIE(syscall(SYS_mbind, bound, 8192, MPOL_BIND, &node0, 65, 0) == 0, "mbind: %s\n", strerror(errno));
     bound[0] = 1;
+  } else if (strcmp(kind, "dead_leader") == 0) {
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      pthread_t thread;
+      if (pthread_create(&thread, NULL, waiting_thread, NULL) != 0) _exit(1);
+      pthread_exit(NULL);  // The process lives on in `thread`; /proc shows its leader as a zombie.
+    }
+    sleep_ms(100);  // Until its main thread has ended.
   } else if (strcmp(kind, "aio") == 0) {
     aio_context_t context = 0;
     SETUP_OR_DIE(syscall(SYS_io_setup, 8, &context) == 0, "io_setup: %s\n", strerror(errno));
@@ -291,6 +308,15 @@ int main(int argc, char** argv) {
     int mode = -1;
     EXPECT_OR_FAIL(syscall(SYS_get_mempolicy, &mode, NULL, 0, bound, MPOL_F_ADDR) == 0 && mode == MPOL_BIND,
                    "the mapping's memory policy is %d, was MPOL_BIND\n", mode);
+  }
+  if (strcmp(kind, "dead_leader") == 0) {
+    // Still a live process of two tasks: its ended main thread and the one running on.
+    char path[64], text[4096] = "";
+    snprintf(path, sizeof path, "/proc/%d/status", (int)child);
+    int status = open(path, O_RDONLY);
+    ssize_t n = status >= 0 ? read(status, text, sizeof text - 1) : -1;
+    if (status >= 0) close(status);
+    EXPECT_OR_FAIL(n > 0 && strstr(text, "Threads:\t2\n") != NULL, "the child's second thread is gone:\n%s\n", text);
   }
   if (strcmp(kind, "inotify_queued") == 0) {
     // The refused dump looked at the queue without taking the event.
