@@ -107,6 +107,7 @@ class TreeDump {
         randomization.push_back({process.pid, describe_process(process.pid, facts_.at(process.pid).status), facts_.at(process.pid).stat.flags});
     ASSIGN_OR_RETURN(address_randomization_off_, tree_randomization_off(randomization));
     RETURN_IF_ERROR(check_shared_kernel_tables(freezer_.processes(), inside_));
+    RETURN_IF_ERROR(check_threads_share_their_tables(freezer_.processes(), inside_));
     // Before anything is injected: what the kernel shows of the frozen tree, for restore to verify.
     std::function<void(pid_t, image::ProcessFingerprint&)> hide_tracking;
     if (pre_copy_) hide_tracking = [this](pid_t pid, image::ProcessFingerprint& print) { pre_copy_->hide_tracking(pid, print); };

@@ -54,4 +54,28 @@ Result<> check_shared_kernel_tables(const std::vector<FrozenProcess>& processes,
   return {};
 }
 
+Result<> check_threads_share_their_tables(const std::vector<FrozenProcess>& processes, const std::map<pid_t, uint32_t>& inside) {
+  // What unshare(2) can give one thread: a thread always shares its process's address space and
+  // signal handlers (CLONE_THREAD needs CLONE_VM and CLONE_SIGHAND).
+  constexpr Table kThreadTables[] = {
+      {KCMP_FILES, "an fd table of its own (unshare(CLONE_FILES) in that thread)"},
+      {KCMP_FS, "a cwd, root and umask of its own (unshare(CLONE_FS) in that thread)"},
+  };
+  for (const FrozenProcess& process : processes) {
+    if (process.zombie || process.threads.size() < 2) continue;
+    pid_t leader = process.threads.front().tid();
+    for (size_t i = 1; i < process.threads.size(); ++i) {
+      pid_t tid = process.threads[i].tid();
+      for (const Table& table : kThreadTables) {
+        long r = kcmp(leader, tid, table.type);
+        if (r < 0) return fail_errno("kcmp(" + std::to_string(table.type) + ")");
+        if (r == 0) continue;
+        return fail(make_error("pid " + std::to_string(inside.at(process.pid)) + ": thread " + std::to_string(tid) + " (host TID) has " +
+                               table.what + ", which cryo cannot dump yet: the threads of a restored process share their leader's"));
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace cryo::dump

@@ -17,5 +17,9 @@ namespace cryo::dump {
 // `inside` maps host PIDs to PIDs in the tree's namespace (for the message). kcmp(2) orders the
 // kernel objects, so each table needs only a sort of the processes (n log n calls), not all pairs.
 Result<> check_shared_kernel_tables(const std::vector<FrozenProcess>& processes, const std::map<pid_t, uint32_t>& inside);
+// The same for the threads of one process: one that unshared its fd table or its cwd, root and
+// umask (unshare(CLONE_FILES), unshare(CLONE_FS)) is refused, naming it, since restore makes every
+// thread of a process share its leader's.
+Result<> check_threads_share_their_tables(const std::vector<FrozenProcess>& processes, const std::map<pid_t, uint32_t>& inside);
 
 }  // namespace cryo::dump

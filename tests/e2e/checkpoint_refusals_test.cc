@@ -64,7 +64,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"mbind", "has a NUMA memory policy of its own (bind:0, set with mbind), which cryo cannot dump"},
                       Refusal{"mixed_randomization", "(sleep) was started without address-space randomisation (setarch -R, or a debugger) and process "},
                       Refusal{"aio", "(/[aio] (deleted)) is the ring of an AIO context (io_setup)"},
-                      Refusal{"dead_leader", "its main thread has ended (pthread_exit) while thread "}),
+                      Refusal{"dead_leader", "its main thread has ended (pthread_exit) while thread "},
+                      Refusal{"thread_files", "has an fd table of its own (unshare(CLONE_FILES) in that thread), which cryo cannot dump"},
+                      Refusal{"thread_fs", "has a cwd, root and umask of its own (unshare(CLONE_FS) in that thread), which cryo cannot dump"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 
 }  // namespace

@@ -19,7 +19,8 @@
 // mapped), secretmem_map (a mapping of one, its fd closed), ldt (an entry in the local descriptor
 // table, modify_ldt), aio (an AIO context, io_setup), mixed_randomization (a child exec'd with
 // ADDR_NO_RANDOMIZE: a tree of both ways), mbind (two pages bound to node 0 with mbind),
-// dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on).
+// dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on),
+// thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -62,6 +63,21 @@ static volatile char dispatch_selector;
 
 static void* waiting_thread(void* arg) {
   (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
+// thread_files, thread_fs: what the thread did to its own table.
+static pid_t unshared_tid;
+static const char* unshare_kind;
+static void* unsharing_thread(void* arg) {
+  (void)arg;
+  if (strcmp(unshare_kind, "thread_files") == 0) {
+    if (unshare(CLONE_FILES) != 0 || dup2(0, 50) != 50) _exit(1);  // fd 50 is in this thread's table only.
+  } else if (unshare(CLONE_FS) != 0 || chdir("/") != 0) {
+    _exit(1);
+  }
+  unshared_tid = (pid_t)syscall(SYS_gettid);
   for (;;) pause();
   return NULL;
 }
@@ -287,6 +303,11 @@ static void setup(const char* kind, const char* dir, const char* queue) {
       pthread_exit(NULL);  // The process lives on in `thread`; /proc shows its leader as a zombie.
     }
     sleep_ms(100);  // Until its main thread has ended.
+  } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0) {
+    unshare_kind = kind;
+    pthread_t thread;
+    SETUP_OR_DIE(pthread_create(&thread, NULL, unsharing_thread, NULL) == 0, "pthread_create\n");
+    while (!__atomic_load_n(&unshared_tid, __ATOMIC_SEQ_CST)) sleep_ms(1);
   } else if (strcmp(kind, "aio") == 0) {
     aio_context_t context = 0;
     SETUP_OR_DIE(syscall(SYS_io_setup, 8, &context) == 0, "io_setup: %s\n", strerror(errno));
@@ -317,6 +338,18 @@ int main(int argc, char** argv) {
     ssize_t n = status >= 0 ? read(status, text, sizeof text - 1) : -1;
     if (status >= 0) close(status);
     EXPECT_OR_FAIL(n > 0 && strstr(text, "Threads:\t2\n") != NULL, "the child's second thread is gone:\n%s\n", text);
+  }
+  if (unshared_tid) {
+    // The thread's table is still its own: fd 50 only there, or a cwd of / while ours is not.
+    char path[64], cwd[4096] = "", mine[4096] = "";
+    if (strcmp(kind, "thread_files") == 0) {
+      snprintf(path, sizeof path, "/proc/self/task/%d/fd/50", (int)unshared_tid);
+      EXPECT_OR_FAIL(access(path, F_OK) == 0 && fcntl(50, F_GETFD) < 0, "the thread no longer has an fd table of its own\n");
+    } else {
+      snprintf(path, sizeof path, "/proc/self/task/%d/cwd", (int)unshared_tid);
+      EXPECT_OR_FAIL(readlink(path, cwd, sizeof cwd - 1) > 0 && getcwd(mine, sizeof mine) && strcmp(cwd, "/") == 0 && strcmp(mine, "/") != 0,
+                     "the thread no longer has a cwd of its own (%s, ours %s)\n", cwd, mine);
+    }
   }
   if (strcmp(kind, "inotify_queued") == 0) {
     // The refused dump looked at the queue without taking the event.
