@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/file_util.h"
+#include "base/hex.h"
 #include "base/logging.h"
 #include "dump/cgroups.h"
 #include "dump/file_identity.h"
@@ -26,6 +27,12 @@ namespace cryo::dump {
 namespace {
 
 std::string proc_path(pid_t pid, const std::string& name) { return "/proc/" + std::to_string(pid) + "/" + name; }
+
+// The personality(2) of a task: /proc/TID/personality shows the thread's own.
+Result<uint64_t> read_personality(pid_t tid) {
+  ASSIGN_OR_RETURN(std::string text, read_file(proc_path(tid, "personality")));
+  return proc_text::parse_u64(proc_text::trim(text), 16, "personality");
+}
 
 Result<> fill_thread(Tracee& tracee, uint32_t tid_inside, image::ThreadCore& t) {
   pid_t tid = tracee.tid();
@@ -63,8 +70,7 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   ASSIGN_OR_RETURN(std::string cmdline, read_file(proc_path(pid, "cmdline")));
   core.set_cmdline(cmdline);
   core.set_umask(status.umask);
-  ASSIGN_OR_RETURN(std::string personality, read_file(proc_path(pid, "personality")));
-  ASSIGN_OR_RETURN(uint64_t persona, proc_text::parse_u64(proc_text::trim(personality), 16, "personality"));
+  ASSIGN_OR_RETURN(uint64_t persona, read_personality(pid));
   core.set_personality(static_cast<uint32_t>(persona));
   RETURN_IF_ERROR(collect_rlimits(pid, core));
   RETURN_IF_ERROR(collect_process_tunables(pid, core));
@@ -81,6 +87,16 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
       if (thread_status.seccomp != 0)
         return fail(make_error("thread " + std::to_string(thread.tid()) + " runs under seccomp (mode " +
                                std::to_string(thread_status.seccomp) + "), which cryo cannot dump yet"));
+      // Both belong to each thread, and restore gives every thread its leader's (threads are cloned
+      // from it): one a thread set for itself alone is refused, not lost.
+      if (thread_status.no_new_privs != status.no_new_privs)
+        return fail(make_error("thread " + std::to_string(thread.tid()) + " has no_new_privs " + (thread_status.no_new_privs ? "set" : "clear") +
+                               " and its leader " + (status.no_new_privs ? "set" : "clear") +
+                               ", which cryo cannot dump yet (restore gives every thread its leader's)"));
+      ASSIGN_OR_RETURN(uint64_t thread_persona, read_personality(thread.tid()));
+      if (thread_persona != persona)
+        return fail(make_error("thread " + std::to_string(thread.tid()) + " has personality " + hex(thread_persona) + " and its leader " +
+                               hex(persona) + ", which cryo cannot dump yet (restore gives every thread its leader's)"));
       tid_inside = pids.inside(thread_status);
     }
     RETURN_IF_ERROR(fill_thread(thread, tid_inside, *core.add_threads()));

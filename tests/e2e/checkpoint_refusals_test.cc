@@ -66,7 +66,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"aio", "(/[aio] (deleted)) is the ring of an AIO context (io_setup)"},
                       Refusal{"dead_leader", "its main thread has ended (pthread_exit) while thread "},
                       Refusal{"thread_files", "has an fd table of its own (unshare(CLONE_FILES) in that thread), which cryo cannot dump"},
-                      Refusal{"thread_fs", "has a cwd, root and umask of its own (unshare(CLONE_FS) in that thread), which cryo cannot dump"}),
+                      Refusal{"thread_fs", "has a cwd, root and umask of its own (unshare(CLONE_FS) in that thread), which cryo cannot dump"},
+                      Refusal{"thread_nnp", "has no_new_privs set and its leader clear, which cryo cannot dump"},
+                      Refusal{"thread_personality", "has personality 0x20000 and its leader 0x0, which cryo cannot dump"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
 
 }  // namespace

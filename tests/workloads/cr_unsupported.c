@@ -20,7 +20,8 @@
 // table, modify_ldt), aio (an AIO context, io_setup), mixed_randomization (a child exec'd with
 // ADDR_NO_RANDOMIZE: a tree of both ways), mbind (two pages bound to node 0 with mbind),
 // dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on),
-// thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask).
+// thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask),
+// thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -74,7 +75,11 @@ static void* unsharing_thread(void* arg) {
   (void)arg;
   if (strcmp(unshare_kind, "thread_files") == 0) {
     if (unshare(CLONE_FILES) != 0 || dup2(0, 50) != 50) _exit(1);  // fd 50 is in this thread's table only.
-  } else if (unshare(CLONE_FS) != 0 || chdir("/") != 0) {
+  } else if (strcmp(unshare_kind, "thread_fs") == 0) {
+    if (unshare(CLONE_FS) != 0 || chdir("/") != 0) _exit(1);
+  } else if (strcmp(unshare_kind, "thread_nnp") == 0) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
+  } else if (personality(PER_LINUX | UNAME26) < 0) {
     _exit(1);
   }
   unshared_tid = (pid_t)syscall(SYS_gettid);
@@ -303,7 +308,8 @@ static void setup(const char* kind, const char* dir, const char* queue) {
       pthread_exit(NULL);  // The process lives on in `thread`; /proc shows its leader as a zombie.
     }
     sleep_ms(100);  // Until its main thread has ended.
-  } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0) {
+  } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0 || strcmp(kind, "thread_nnp") == 0 ||
+             strcmp(kind, "thread_personality") == 0) {
     unshare_kind = kind;
     pthread_t thread;
     SETUP_OR_DIE(pthread_create(&thread, NULL, unsharing_thread, NULL) == 0, "pthread_create\n");
@@ -345,6 +351,19 @@ int main(int argc, char** argv) {
     if (strcmp(kind, "thread_files") == 0) {
       snprintf(path, sizeof path, "/proc/self/task/%d/fd/50", (int)unshared_tid);
       EXPECT_OR_FAIL(access(path, F_OK) == 0 && fcntl(50, F_GETFD) < 0, "the thread no longer has an fd table of its own\n");
+    } else if (strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_personality") == 0) {
+      // The thread's own setting is still its own: its /proc status or personality differs from ours.
+      char mine_text[4096] = "", its_text[4096] = "";
+      const char* file = strcmp(kind, "thread_nnp") == 0 ? "status" : "personality";
+      snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)unshared_tid, file);
+      char own[64];
+      snprintf(own, sizeof own, "/proc/self/task/%d/%s", (int)syscall(SYS_gettid), file);
+      int a = open(path, O_RDONLY), b = open(own, O_RDONLY);
+      ssize_t na = a >= 0 ? read(a, its_text, sizeof its_text - 1) : -1, nb = b >= 0 ? read(b, mine_text, sizeof mine_text - 1) : -1;
+      if (a >= 0) close(a);
+      if (b >= 0) close(b);
+      const char* key = strcmp(kind, "thread_nnp") == 0 ? "NoNewPrivs:\t1" : "00020000";
+      EXPECT_OR_FAIL(na > 0 && nb > 0 && strstr(its_text, key) && !strstr(mine_text, key), "the thread's own %s setting is gone\n", file);
     } else {
       snprintf(path, sizeof path, "/proc/self/task/%d/cwd", (int)unshared_tid);
       EXPECT_OR_FAIL(readlink(path, cwd, sizeof cwd - 1) > 0 && getcwd(mine, sizeof mine) && strcmp(cwd, "/") == 0 && strcmp(mine, "/") != 0,
