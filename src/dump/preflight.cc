@@ -26,6 +26,19 @@ Result<> check_live_process(pid_t pid, const ProcStatus& status, const DumpTarge
   auto namespaces = namespace_inodes(pid);
   if (!namespaces) return vanished(namespaces.error()) ? Result<>() : fail(namespaces.error());
   RETURN_IF_ERROR(check_same_namespaces(*namespaces, init_namespaces));
+  // A thread may unshare or setns on its own (a UTS or net namespace, pid_for_children): restore
+  // clones every thread in its process's namespaces.
+  auto tids = list_threads(pid);
+  if (!tids) return vanished(tids.error()) ? Result<>() : fail(tids.error());
+  for (pid_t tid : *tids) {
+    if (tid == pid) continue;
+    auto own = namespace_inodes(tid);
+    if (!own) {
+      if (vanished(own.error())) continue;
+      return fail(own.error());
+    }
+    RETURN_IF_ERROR_CTX(check_same_namespaces(*own, init_namespaces), "thread " + std::to_string(tid));
+  }
   auto maps = read_proc_smaps(pid);
   if (!maps) return vanished(maps.error()) ? Result<>() : fail(maps.error());
   for (const auto& entry : *maps) {

@@ -21,7 +21,8 @@
 // ADDR_NO_RANDOMIZE: a tree of both ways), mbind (two pages bound to node 0 with mbind),
 // dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on),
 // thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask),
-// thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone).
+// thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone),
+// thread_uts (a thread that unshared a UTS namespace).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -77,6 +78,8 @@ static void* unsharing_thread(void* arg) {
     if (unshare(CLONE_FILES) != 0 || dup2(0, 50) != 50) _exit(1);  // fd 50 is in this thread's table only.
   } else if (strcmp(unshare_kind, "thread_fs") == 0) {
     if (unshare(CLONE_FS) != 0 || chdir("/") != 0) _exit(1);
+  } else if (strcmp(unshare_kind, "thread_uts") == 0) {
+    if (unshare(CLONE_NEWUTS) != 0) _exit(1);
   } else if (strcmp(unshare_kind, "thread_nnp") == 0) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
   } else if (personality(PER_LINUX | UNAME26) < 0) {
@@ -309,7 +312,7 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     }
     sleep_ms(100);  // Until its main thread has ended.
   } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0 || strcmp(kind, "thread_nnp") == 0 ||
-             strcmp(kind, "thread_personality") == 0) {
+             strcmp(kind, "thread_personality") == 0 || strcmp(kind, "thread_uts") == 0) {
     unshare_kind = kind;
     pthread_t thread;
     SETUP_OR_DIE(pthread_create(&thread, NULL, unsharing_thread, NULL) == 0, "pthread_create\n");
@@ -351,6 +354,12 @@ int main(int argc, char** argv) {
     if (strcmp(kind, "thread_files") == 0) {
       snprintf(path, sizeof path, "/proc/self/task/%d/fd/50", (int)unshared_tid);
       EXPECT_OR_FAIL(access(path, F_OK) == 0 && fcntl(50, F_GETFD) < 0, "the thread no longer has an fd table of its own\n");
+    } else if (strcmp(kind, "thread_uts") == 0) {
+      char its[64] = "", mine_ns[64] = "";
+      snprintf(path, sizeof path, "/proc/self/task/%d/ns/uts", (int)unshared_tid);
+      EXPECT_OR_FAIL(readlink(path, its, sizeof its - 1) > 0 && readlink("/proc/thread-self/ns/uts", mine_ns, sizeof mine_ns - 1) > 0 &&
+                         strcmp(its, mine_ns) != 0,
+                     "the thread is no longer in a UTS namespace of its own (%s, ours %s)\n", its, mine_ns);
     } else if (strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_personality") == 0) {
       // The thread's own setting is still its own: its /proc status or personality differs from ours.
       char mine_text[4096] = "", its_text[4096] = "";
