@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/fault_injection.h"
+#include "base/hex.h"
 #include "base/logging.h"
 #include "base/page_size.h"
 #include "kernel/kernel_abi.h"
@@ -52,9 +53,11 @@ static_assert(kThreadsAt + kThreadSlot <= kPageSize);
 
 // Asks every other thread for its own sigaltstack, clear_child_tid, parent-death signal, TSC mode,
 // timer slack and machine-check policy, into the leader's scratch page (the threads share its
-// memory), batch by batch so each batch fits in the page.
+// memory), batch by batch so each batch fits in the page. Securebits (keepcaps among them) belong to
+// each thread's credentials, and restore gives every thread the leader's `securebits`: a thread
+// that set its own is refused.
 Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first, size_t count, const InjectionSites& sites,
-                                      uint64_t scratch, image::ProcessCore& core) {
+                                      uint64_t scratch, uint32_t securebits, image::ProcessCore& core) {
   for (size_t i = 0; i < count; ++i) {
     Tracee& thread = threads[first + i];
     uint64_t slot = scratch + kThreadsAt + i * kThreadSlot;
@@ -63,6 +66,11 @@ Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first
     RETURN_IF_ERROR(ask_clear_child_tid(remote, slot + kSlotTidAddress));
     RETURN_IF_ERROR(ask_thread_flags(remote, slot + kSlotFlags, *core.mutable_threads(static_cast<int>(first + i))));
     RETURN_IF_ERROR(ask_mempolicy(remote, slot + kSlotMempolicy));
+    ASSIGN_OR_RETURN(uint64_t own, remote.call("prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}));
+    if (own != securebits)
+      return fail(make_error("thread " + std::to_string(thread.tid()) + " has securebits " + hex(own) + " and its leader " + hex(securebits) +
+                             " (prctl PR_SET_SECUREBITS or PR_SET_KEEPCAPS in one thread), which cryo cannot dump yet "
+                             "(restore gives every thread its leader's)"));
   }
   return {};
 }
@@ -176,7 +184,7 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
   }
   for (size_t first = 1; collected && first < threads.size(); first += kThreadsPerPage) {
     size_t count = std::min(kThreadsPerPage, threads.size() - first);
-    collected = collect_thread_registrations(threads, first, count, sites, scratch, core);
+    collected = collect_thread_registrations(threads, first, count, sites, scratch, state.securebits, core);
     if (!collected) break;
     auto read = task.read_scratch();
     if (!read) {

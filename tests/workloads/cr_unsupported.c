@@ -22,7 +22,7 @@
 // dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on),
 // thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask),
 // thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone),
-// thread_uts (a thread that unshared a UTS namespace).
+// thread_uts (a thread that unshared a UTS namespace), thread_keepcaps (PR_SET_KEEPCAPS in one thread).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -72,6 +72,7 @@ static void* waiting_thread(void* arg) {
 // thread_files, thread_fs: what the thread did to its own table.
 static pid_t unshared_tid;
 static const char* unshare_kind;
+static volatile int thread_keepcaps = -1;  // thread_keepcaps: what the thread last read of its own.
 static void* unsharing_thread(void* arg) {
   (void)arg;
   if (strcmp(unshare_kind, "thread_files") == 0) {
@@ -80,6 +81,13 @@ static void* unsharing_thread(void* arg) {
     if (unshare(CLONE_FS) != 0 || chdir("/") != 0) _exit(1);
   } else if (strcmp(unshare_kind, "thread_uts") == 0) {
     if (unshare(CLONE_NEWUTS) != 0) _exit(1);
+  } else if (strcmp(unshare_kind, "thread_keepcaps") == 0) {
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) _exit(1);
+    unshared_tid = (pid_t)syscall(SYS_gettid);
+    for (;;) {
+      thread_keepcaps = prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0);
+      sleep_ms(10);
+    }
   } else if (strcmp(unshare_kind, "thread_nnp") == 0) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
   } else if (personality(PER_LINUX | UNAME26) < 0) {
@@ -312,7 +320,7 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     }
     sleep_ms(100);  // Until its main thread has ended.
   } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0 || strcmp(kind, "thread_nnp") == 0 ||
-             strcmp(kind, "thread_personality") == 0 || strcmp(kind, "thread_uts") == 0) {
+             strcmp(kind, "thread_personality") == 0 || strcmp(kind, "thread_uts") == 0 || strcmp(kind, "thread_keepcaps") == 0) {
     unshare_kind = kind;
     pthread_t thread;
     SETUP_OR_DIE(pthread_create(&thread, NULL, unsharing_thread, NULL) == 0, "pthread_create\n");
@@ -354,6 +362,10 @@ int main(int argc, char** argv) {
     if (strcmp(kind, "thread_files") == 0) {
       snprintf(path, sizeof path, "/proc/self/task/%d/fd/50", (int)unshared_tid);
       EXPECT_OR_FAIL(access(path, F_OK) == 0 && fcntl(50, F_GETFD) < 0, "the thread no longer has an fd table of its own\n");
+    } else if (strcmp(kind, "thread_keepcaps") == 0) {
+      sleep_ms(50);  // A fresh reading of the thread's own.
+      EXPECT_OR_FAIL(thread_keepcaps == 1 && prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) == 0, "the thread's keepcaps is %d, ours %d\n",
+                     thread_keepcaps, prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
     } else if (strcmp(kind, "thread_uts") == 0) {
       char its[64] = "", mine_ns[64] = "";
       snprintf(path, sizeof path, "/proc/self/task/%d/ns/uts", (int)unshared_tid);
