@@ -114,6 +114,12 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   RETURN_IF_ERROR(collect_mm_fields(pid, stat, remote.brk, core.mutable_mm()));
   // The executable, named and identified as the dump does every file it refers to.
   ASSIGN_OR_RETURN(std::string exe, read_link(proc_path(pid, "exe")));
+  // Restore opens the executable by its path and checks it is the same file: one deleted or replaced
+  // while it runs (a package upgrade) is found nowhere, so the image could never be restored.
+  if (exe.ends_with(" (deleted)"))
+    return fail(make_error("its executable " + exe + " was deleted or replaced while it runs, which cryo cannot dump yet: restore opens "
+                           "the executable by its path")
+                    .with_hint("restart the process from the executable now on disk, then dump"));
   core.mutable_mm()->set_exe(exe);
   ASSIGN_OR_RETURN(struct stat exe_stat, stat_path(proc_path(pid, "exe")));
   set_identity(exe_stat, core.mutable_mm()->mutable_exe_identity());

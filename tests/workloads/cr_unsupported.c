@@ -22,7 +22,8 @@
 // dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on),
 // thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask),
 // thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone),
-// thread_uts (a thread that unshared a UTS namespace), thread_keepcaps (PR_SET_KEEPCAPS in one thread).
+// thread_uts (a thread that unshared a UTS namespace), thread_keepcaps (PR_SET_KEEPCAPS in one thread),
+// deleted_exe (a child running a copy of sleep that was deleted since).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -325,6 +326,19 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     pthread_t thread;
     SETUP_OR_DIE(pthread_create(&thread, NULL, unsharing_thread, NULL) == 0, "pthread_create\n");
     while (!__atomic_load_n(&unshared_tid, __ATOMIC_SEQ_CST)) sleep_ms(1);
+  } else if (strcmp(kind, "deleted_exe") == 0) {
+    char copy[4096], command[8300];
+    snprintf(copy, sizeof copy, "%s/sleep-copy", dir);
+    snprintf(command, sizeof command, "cp /bin/sleep '%s'", copy);
+    SETUP_OR_DIE(system(command) == 0, "%s failed\n", command);
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      execl(copy, "sleep-copy", "1000", (char*)NULL);
+      _exit(127);
+    }
+    sleep_ms(100);  // Until its exec is done.
+    SETUP_OR_DIE(unlink(copy) == 0, "unlink(%s): %s\n", copy, strerror(errno));
   } else if (strcmp(kind, "aio") == 0) {
     aio_context_t context = 0;
     SETUP_OR_DIE(syscall(SYS_io_setup, 8, &context) == 0, "io_setup: %s\n", strerror(errno));
