@@ -37,9 +37,10 @@ Result<DumpTarget> find_dump_target(pid_t pid) {
   if (status->ns_pid.size() < 2 || status->ns_pid.back() != 1)
     return fail(make_error(who + " is not the init of a PID namespace")
                     .with_hint("give the host PID of a tree started with cryo run or unshare --pid --fork"));
-  if (status->state == 'Z' || status->state == 'X') RETURN_IF_ERROR(refuse_dead_leader_with_live_threads(pid, *status));
-  if (status->state == 'Z' || status->state == 'X')
+  if (status->state == 'Z' || status->state == 'X') {
+    RETURN_IF_ERROR(refuse_dead_leader_with_live_threads(pid, *status));
     return fail(make_error(who + " (" + status->name + ") has exited").with_hint("the tree is gone; nothing to dump"));
+  }
   // A tracer is looked for later, by the preflight check, once the dump lock is held: another cryo
   // dumping this tree traces it too, and must be reported as that, not as a debugger.
   DumpTarget target;

@@ -1,7 +1,8 @@
 // Kernel tables that two processes (not threads of one) share since a clone with CLONE_FILES,
-// CLONE_FS, CLONE_SIGHAND or CLONE_VM (a vfork child still in vfork, a posix_spawn helper ...).
-// Restore creates each process with tables of its own, so such a tree is refused at dump, naming
-// both processes and the table, instead of coming back with the sharing silently lost.
+// CLONE_FS, CLONE_SIGHAND or CLONE_VM (a vfork child still in vfork, a posix_spawn helper ...), and
+// those one thread of a process does not share with its leader. Restore creates each process with
+// tables of its own, shared by all its threads, so such a tree is refused at dump, naming the
+// processes or the thread and the table, instead of coming back with the difference silently lost.
 #pragma once
 
 #include <sys/types.h>
