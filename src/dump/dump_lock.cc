@@ -13,6 +13,8 @@ namespace cryo::dump {
 namespace {
 
 constexpr const char* kLockDir = "/run/cryo";
+constexpr int kBusyRetries = 20;
+constexpr useconds_t kBusyRetryMicros = 5000;
 
 // True when `fd` (locked) is still the file at `path`: not unlinked by a holder that finished.
 bool still_linked(int fd, const std::string& path) {
@@ -46,14 +48,20 @@ Result<DumpLock> DumpLock::acquire(uint64_t pidns_inode, pid_t init) {
   if (::mkdir(kLockDir, 0700) != 0 && errno != EEXIST) return fail_errno(std::string("mkdir(") + kLockDir + ")");
   remove_stale_dump_locks(kLockDir);
   std::string path = dump_lock_path(pidns_inode);
+  int busy_attempts = 0;
   for (int attempt = 0; attempt < 100; ++attempt) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return fail_errno("open(" + path + ")");
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK)
+      if (errno != EWOULDBLOCK) return fail_errno("flock(" + path + ")");
+      // Another cryo's remove_stale_dump_locks holds every free lock file for a few microseconds
+      // while it checks it; a dump holds it for its whole run. Only a lock still held after
+      // kBusyRetries short waits is a dump.
+      if (++busy_attempts > kBusyRetries)
         return fail(make_error("another cryo dump of the tree of PID " + std::to_string(init) + " is running")
                         .with_hint("wait for it to finish"));
-      return fail_errno("flock(" + path + ")");
+      ::usleep(kBusyRetryMicros);
+      continue;
     }
     // The previous holder may have removed the file between our open and our flock: try again.
     if (still_linked(fd.get(), path)) return DumpLock(std::move(fd), path);

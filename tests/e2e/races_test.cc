@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <sstream>
+#include <thread>
 
 #include "dump/dump_lock.h"
 #include "e2e/checkpoint_harness.h"
@@ -63,6 +64,28 @@ TEST(Races, ASecondDumpOfATreeBeingDumpedIsRefused) {
   for (pid_t pid : {init, children_of(init).at(0)}) expect_running_untraced(pid);
   // The lock is released with its holder: the next dump goes ahead.
   ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  session.expect_pass_after_check(init);
+}
+
+// Another cryo's clean-up of stale lock files holds each free one for a moment; a dump that meets
+// such a brief hold waits it out instead of reporting a dump that is not there.
+TEST(Races, ALockHeldForAMomentIsWaitedFor) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory", {"--mib=8"});
+  ASSERT_GT(init, 0);
+  std::string path = dump::dump_lock_path(pidns_inode(init));
+  ::mkdir("/run/cryo", 0700);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << "a real dump of this tree is running?";
+  // Released 30 ms on, while the dump below is starting: after its first try, within its wait.
+  std::thread release([fd] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ::close(fd);
+  });
+  bool dumped = session.dump_ok(init, session.image_path(), {"--leave-running"});
+  release.join();
+  ASSERT_TRUE(dumped) << "a lock held for 30 ms made the dump fail";
   session.expect_pass_after_check(init);
 }
 
