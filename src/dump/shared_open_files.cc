@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dump/open_file_groups.h"
+#include "state/files/epoll.h"
 
 namespace cryo::dump {
 namespace {
@@ -55,18 +56,8 @@ Result<> mark_shared_open_files(std::map<pid_t, image::ProcessFiles>& files) {
       for (size_t member : group) holders[member].fd->set_open_file_id(id);
     }
   }
-  // An epoll set's watches name fds of one process; restore re-adds them in the process that
-  // holds the set, and cannot yet make one set for several processes.
-  std::map<uint64_t, pid_t> epoll_holder;
-  for (auto& [pid, process] : files)
-    for (const auto& fd : process.fds()) {
-      if (fd.kind() != image::FD_EPOLL || fd.open_file_id() == 0) continue;
-      auto [it, fresh] = epoll_holder.emplace(fd.open_file_id(), pid);
-      if (!fresh && it->second != pid)
-        return fail(make_error("pid " + std::to_string(pid) + " fd " + std::to_string(fd.fd()) + " is an epoll set shared with pid " +
-                               std::to_string(it->second) + " (inherited by fork), which cryo cannot dump yet"));
-    }
-  return {};
+  // An epoll set's watches are added again by one of its holders: the one that names them all.
+  return state::choose_epoll_watch_holders(files);
 }
 
 }  // namespace cryo::dump

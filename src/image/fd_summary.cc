@@ -180,6 +180,7 @@ std::string target_of(const Fd& fd, const Lookups& lookups) {
       for (int i = 0; i < fd.epoll().targets_size() && i < kMaxListedWatches; ++i)
         out += std::string(i ? ", " : ": ") + "fd " + std::to_string(fd.epoll().targets(i).fd());
       if (fd.epoll().targets_size() > kMaxListedWatches) out += ", ...";
+      if (fd.epoll().watches_added_elsewhere()) out += " (the fds of another process that shares the set)";
       return out;
     }
     case FD_INOTIFY: {

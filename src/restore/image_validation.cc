@@ -15,6 +15,7 @@
 
 #include "base/hex.h"
 #include "restore/cgroups.h"
+#include "state/files/epoll.h"
 #include "state/files/fd_kinds.h"
 #include "state/files/pipe.h"
 #include "state/process/creds.h"
@@ -222,6 +223,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
     }
   }
 
+  state::validate_epoll_watch_holders(set, problems);
   validate_objects(set, problems);
   validate_sysv(set, problems);
   validate_posix_mqueues(set, problems);

@@ -224,20 +224,24 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
 
 // The kinds with a finish step (an epoll set, whose watches name the other fds) come after every
 // other fd of the process: first every such fd (a set may watch another), then their finish steps,
-// once per open file. Fds that share one open file within the process (dup) get copies.
+// once per open file. Fds that share one open file get copies: of the helper's (staged) one when it
+// is shared, else of the first fd that made it here.
 bool is_finished_last(const image::Fd& fd) {
   const state::FdKindOps* ops = state::find_fd_kind(fd.kind());
   return ops && ops->finish;
 }
 
-Result<> open_finished_fds(const ProcessImage& process) {
+Result<> open_finished_fds(const PlaceholderContext& ctx, const ProcessImage& process) {
   std::map<uint64_t, int> made;  // open_file_id -> the fd that holds it.
   for (const auto& fd : process.files.fds()) {
     if (!is_finished_last(fd)) continue;
     const state::FdKindOps& ops = *state::find_fd_kind(fd.kind());
     std::string what = "fd " + std::to_string(fd.fd()) + " (" + std::string(ops.name) + ")";
     int opened = -1;
-    if (auto first = made.find(fd.open_file_id()); fd.open_file_id() != 0 && first != made.end()) {
+    if (auto staged = ctx.staged.files.find(fd.open_file_id()); fd.open_file_id() != 0 && staged != ctx.staged.files.end()) {
+      opened = ::fcntl(staged->second, F_DUPFD, 0);
+      if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
+    } else if (auto first = made.find(fd.open_file_id()); fd.open_file_id() != 0 && first != made.end()) {
       opened = ::fcntl(first->second, F_DUPFD, 0);
       if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
     } else {
@@ -281,7 +285,7 @@ Result<> reset_signal_dispositions() {
 Result<> prepare_self(const PlaceholderContext& ctx, const ProcessImage& process) {
   for (const auto& fd : process.files.fds())
     if (!is_finished_last(fd)) RETURN_IF_ERROR(open_image_fd(ctx, process, fd));
-  RETURN_IF_ERROR(open_finished_fds(process));
+  RETURN_IF_ERROR(open_finished_fds(ctx, process));
   std::set<int> keep{ctx.report_fd, ctx.hold_fd};
   for (const auto& fd : process.files.fds()) keep.insert(fd.fd());
   // The memory objects this process maps stay open until cryo has mapped them (restore_memory).

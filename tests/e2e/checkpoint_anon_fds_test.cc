@@ -35,6 +35,9 @@ TEST(CheckpointFdSignalfd, MaskAndFlagsSurviveAndSignalsAfterRestoreArrive) { du
 
 TEST(CheckpointFdEpoll, WatchesWithEventsAndDataSurvive) { dump_restore_check("cr_epoll"); }
 
+// Sets inherited by fork stay one set, their watches added by the process that holds the files.
+TEST(CheckpointFdEpoll, SetsSharedByForkStayOneSetWithTheirWatches) { dump_restore_check("cr_epoll_shared"); }
+
 // A watch on a file whose fd was closed (a dup keeps the file, so the kernel keeps the watch) cannot
 // be re-added by number: the dump names it and leaves the tree running and untouched.
 TEST(CheckpointFdEpoll, AWatchOfAClosedFdIsRefusedAndTheTreeRunsOn) {
@@ -45,7 +48,7 @@ TEST(CheckpointFdEpoll, AWatchOfAClosedFdIsRefusedAndTheTreeRunsOn) {
     std::vector<std::string> extra;
     if (leave_running) extra.push_back("--leave-running");
     CommandResult result = session.dump(init, session.image_path(), extra);
-    expect_one_clear_error(result, "fd 10 (anon_inode:[eventpoll]): epoll fd 10 watches fd 16, which is no longer open");
+    expect_one_clear_error(result, "fd 10 (anon_inode:[eventpoll]): an epoll set watches a file by a number that no longer holds it (fd 16 is closed");
     session.expect_pass_after_check(init);
   }
 }

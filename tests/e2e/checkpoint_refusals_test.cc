@@ -44,7 +44,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"seccomp", "it runs under seccomp (mode 2)"},
                       Refusal{"nested_pidns", "is in a PID namespace nested in the tree's"},
                       Refusal{"tcp_connected", "is an AF_INET SOCK_STREAM socket connected from 127.0.0.1:"},
-                      Refusal{"epoll_shared", "is an epoll set shared with pid"},
+                      Refusal{"epoll_shared", "(inherited by fork), and no process holds every file it watches"},
                       Refusal{"pidfd", "is an anonymous inode of kind 'pidfd'"},
                       Refusal{"fanotify_mount", "fanotify mark on mount "},
                       Refusal{"fanotify_queued", "fanotify fd has 24 bytes of events queued, which cryo cannot dump"},

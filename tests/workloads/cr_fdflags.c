@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
     close(b_rdwr);
     close(e[0]);
     close(e[1]);
-    close(epoll_nb);  // an epoll set shared by two processes is refused (shared_open_files.cc)
+    close(epoll_nb);  // the epoll sets are the init's alone here (cr_epoll_shared shares some)
     close(epoll_b);
     int a_dup = dup(a[0]);
     int append_again = open_in(dir, "append", O_WRONLY | O_APPEND | O_NONBLOCK);

@@ -8,7 +8,8 @@
 // posix_mq_host (an fd of queue --queue=NAME, for a tree started in the host's IPC namespace),
 // posix_mq_unlinked (an fd of a queue removed with mq_unlink), proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
-// seccomp, nested_pidns, tcp_connected, epoll_shared, pidfd, fanotify_mount (a mark on DIR's
+// seccomp, nested_pidns, tcp_connected, epoll_shared (a set inherited by fork that watches a
+// file only the init holds and one only the child holds), pidfd, fanotify_mount (a mark on DIR's
 // mount), fanotify_queued (an event not read yet), fanotify_content (a permission class),
 // uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
@@ -38,6 +39,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <mqueue.h>
 #include <pthread.h>
@@ -222,13 +224,28 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     // connection (TCP state CLOSE), and the dump would see no established one.
     SETUP_OR_DIE(accept(listener, NULL, NULL) >= 0, "accept: %s\n", strerror(errno));
   } else if (strcmp(kind, "epoll_shared") == 0) {
+    // One set inherited by fork, watching an eventfd only the init holds and one only the child
+    // holds: neither process can add every watch again (a set shared by fork is restored when one
+    // holder names all its files: cr_epoll_shared).
     fd = epoll_create1(0);
-    SETUP_OR_DIE(fd >= 0, "epoll_create1: %s\n", strerror(errno));
+    int theirs = eventfd(0, 0);
+    struct epoll_event event = {.events = EPOLLIN};
+    SETUP_OR_DIE(fd >= 0 && theirs >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, theirs, &event) == 0, "epoll: %s\n", strerror(errno));
+    int ready[2];
+    SETUP_OR_DIE(pipe(ready) == 0, "pipe: %s\n", strerror(errno));
     child = fork();
     SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
     if (child == 0) {
+      int own = eventfd(0, 0);
+      SETUP_OR_DIE(own >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, own, &event) == 0, "child epoll: %s\n", strerror(errno));
+      close(theirs);
+      SETUP_OR_DIE(write(ready[1], "", 1) == 1, "child ready: %s\n", strerror(errno));
       for (;;) pause();
     }
+    char byte;
+    SETUP_OR_DIE(read(ready[0], &byte, 1) == 1, "wait for the child: %s\n", strerror(errno));
+    close(ready[0]);
+    close(ready[1]);
   } else if (strcmp(kind, "pidfd") == 0) {
     fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     SETUP_OR_DIE(fd >= 0, "pidfd_open: %s\n", strerror(errno));

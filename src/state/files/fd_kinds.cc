@@ -36,7 +36,7 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_EVENTFD, .name = "eventfd", .anon_inode = "eventfd", .collect = collect_eventfd, .validate = validate_eventfd, .same_state = same_message<&image::Fd::eventfd>, .install = install_eventfd},
     {.kind = FD_TIMERFD, .name = "timerfd", .anon_inode = "timerfd", .collect = collect_timerfd, .validate = validate_timerfd, .same_state = same_timerfd, .install = install_timerfd},
     {.kind = FD_SIGNALFD, .name = "signalfd", .anon_inode = "signalfd", .collect = collect_signalfd, .validate = validate_signalfd, .same_state = same_message<&image::Fd::signalfd>, .install = install_signalfd},
-    {.kind = FD_EPOLL, .name = "epoll", .anon_inode = "eventpoll", .sharing = WithinProcess, .collect = collect_epoll, .validate = validate_epoll, .same_state = same_message<&image::Fd::epoll>, .install = install_epoll, .finish = finish_epoll},
+    {.kind = FD_EPOLL, .name = "epoll", .anon_inode = "eventpoll", .collect = collect_epoll, .validate = validate_epoll, .same_state = same_epoll, .install = install_epoll, .finish = finish_epoll},
     {.kind = FD_UNIX_SOCKET, .name = "unix", .sharing = Staged, .same_state = same_message<&image::Fd::unix_socket>},
     {.kind = FD_TCP_LISTENER, .name = "tcp", .sharing = Staged},
     {.kind = FD_MEMFD, .name = "memfd", .install = install_memory_object_fd},
