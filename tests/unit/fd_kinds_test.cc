@@ -44,9 +44,9 @@ TEST(FdKinds, AnUnknownKindHasNoLine) { EXPECT_EQ(find_fd_kind(static_cast<image
 
 TEST(FdKinds, OnlyKindsOpenedOnceAreSharedByOpenFileId) {
   for (image::FdKind kind : {image::FD_PIPE, image::FD_UNIX_SOCKET, image::FD_TCP_LISTENER, image::FD_NETLINK_SOCKET,
-                             image::FD_EPOLL, image::FD_PROC_FILE, image::FD_NAMESPACE, image::FD_POSIX_MQUEUE})
+                             image::FD_PROC_FILE, image::FD_NAMESPACE, image::FD_POSIX_MQUEUE})
     EXPECT_NE(find_fd_kind(kind)->sharing, FdSharing::OpenedOnce) << image::FdKind_Name(kind);
-  for (image::FdKind kind : {image::FD_REGULAR, image::FD_EVENTFD, image::FD_TIMERFD, image::FD_MEMFD, image::FD_INOTIFY})
+  for (image::FdKind kind : {image::FD_REGULAR, image::FD_EVENTFD, image::FD_TIMERFD, image::FD_MEMFD, image::FD_INOTIFY, image::FD_EPOLL})
     EXPECT_EQ(find_fd_kind(kind)->sharing, FdSharing::OpenedOnce) << image::FdKind_Name(kind);
 }
 
