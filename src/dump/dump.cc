@@ -21,6 +21,7 @@
 #include "dump/dump_lock.h"
 #include "dump/dump_target.h"
 #include "dump/fd_owners.h"
+#include "dump/pidfd_targets.h"
 #include "dump/file_contents.h"
 #include "dump/included_files.h"
 #include "dump/fingerprints.h"
@@ -137,6 +138,7 @@ class TreeDump {
     // Files are written last: which fds share an open file is only known once every process is read.
     RETURN_IF_ERROR_CTX(mark_shared_open_files(files_), "finding fds that share an open file");
     RETURN_IF_ERROR(translate_fd_owners(files_, inside_, pids_));
+    RETURN_IF_ERROR(translate_pidfd_targets(files_, inside_, pids_));
     RETURN_IF_ERROR(check_socket_pairs(files_));
     for (const auto& [host_pid, files] : files_)
       RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));

@@ -37,6 +37,7 @@ std::string kind_name(FdKind kind) {
     case FD_UNIX_SOCKET: return "unix";
     case FD_TCP_LISTENER: return "tcp";
     case FD_NETLINK_SOCKET: return "netlink";
+    case FD_PIDFD: return "pidfd";
     case FD_INOTIFY: return "inotify";
     case FD_NAMESPACE: return "namespace";
     case FD_FANOTIFY: return "fanotify";
@@ -207,6 +208,8 @@ std::string target_of(const Fd& fd, const Lookups& lookups) {
              (fd.tcp_listener().has_backlog() ? " (backlog " + std::to_string(fd.tcp_listener().backlog()) + ")" : "");
     case FD_NETLINK_SOCKET:
       return netlink_target(fd.netlink_socket());
+    case FD_PIDFD:
+      return std::string(fd.flags() & O_EXCL ? "thread " : "process ") + std::to_string(fd.pidfd().pid());
     case FD_MEMFD:
     case FD_DELETED_FILE:
       return object_target(fd, lookups);

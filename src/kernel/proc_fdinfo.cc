@@ -215,6 +215,11 @@ Result<FdInfo> parse_proc_fdinfo(std::string_view text) {
       ASSIGN_OR_RETURN(timer(info).value_ns, parse_timespec_pair(value, "fdinfo it_value"));
     } else if (key == "it_interval") {
       ASSIGN_OR_RETURN(timer(info).interval_ns, parse_timespec_pair(value, "fdinfo it_interval"));
+    } else if (key == "Pid") {
+      bool reaped = value == "-1";
+      ASSIGN_OR_RETURN(uint64_t pid, reaped ? Result<uint64_t>(0) : proc_text::parse_u64(value, 10, "fdinfo Pid"));
+      if (pid > INT32_MAX) return fail("fdinfo Pid " + std::string(value) + " is out of range");
+      info.pidfd_pid = reaped ? -1 : static_cast<int>(pid);
     } else if (key == "sigmask") {
       ASSIGN_OR_RETURN(info.sigmask, proc_text::parse_u64(value, 16, "fdinfo sigmask"));
     } else if (key == "tfd") {

@@ -77,11 +77,14 @@ struct FdInfo {
   std::optional<FanotifyGroupInfo> fanotify;
   std::vector<FanotifyMarkInfo> fanotify_marks;
   std::optional<uint32_t> scm_fds;      // Unix sockets: fds in flight in the receive queue.
+  // pidfds: "Pid:", the PID in the reader's /proc's namespace; -1 once the process was reaped, 0 when
+  // it is not in that namespace.
+  std::optional<int> pidfd_pid;
   std::vector<std::string> locks;       // The text of each "lock:" line (file_locks.h parses it).
 };
 
 // Parses the common lines of fdinfo text ("pos:", "flags:" in octal, "mnt_id:", "ino:") and the
-// kind-specific ones of eventfd, timerfd, signalfd, epoll, inotify, fanotify and unix sockets; other lines are ignored.
+// kind-specific ones of eventfd, timerfd, signalfd, epoll, inotify, fanotify, unix sockets and pidfds; other lines are ignored.
 Result<FdInfo> parse_proc_fdinfo(std::string_view text);
 Result<FdInfo> read_proc_fdinfo(pid_t pid, int fd);
 

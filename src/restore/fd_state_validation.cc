@@ -168,7 +168,9 @@ constexpr uint32_t kKnownStatusFlags = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSY
                                        O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_PATH | O_SYNC;
 
 void validate_fd_status(const image::Fd& fd, const std::string& name, std::vector<std::string>* problems) {
-  if (fd.flags() & ~kKnownStatusFlags) problems->push_back(name + ": unknown file status flags in " + std::to_string(fd.flags()));
+  // A pidfd keeps PIDFD_THREAD as O_EXCL in its flags (state/files/pidfd.h).
+  uint32_t known = kKnownStatusFlags | (fd.kind() == image::FD_PIDFD ? O_EXCL : 0);
+  if (fd.flags() & ~known) problems->push_back(name + ": unknown file status flags in " + std::to_string(fd.flags()));
   // F_SETSIG takes 0 (SIGIO without siginfo) or any valid signal.
   if (fd.signal() < 0 || fd.signal() > 64) problems->push_back(name + ": O_ASYNC signal " + std::to_string(fd.signal()) + " is not a signal");
   if ((fd.flags() & O_PATH) && (fd.signal() != 0 || fd.has_owner())) problems->push_back(name + ": an O_PATH fd has no O_ASYNC owner or signal");

@@ -17,6 +17,7 @@
 #include "restore/cgroups.h"
 #include "state/files/epoll.h"
 #include "state/files/fd_kinds.h"
+#include "state/files/pidfd.h"
 #include "state/files/pipe.h"
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
@@ -224,6 +225,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   }
 
   state::validate_epoll_watch_holders(set, problems);
+  state::validate_pidfd_targets(set, problems);
   validate_objects(set, problems);
   validate_sysv(set, problems);
   validate_posix_mqueues(set, problems);

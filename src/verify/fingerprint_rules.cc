@@ -122,6 +122,8 @@ constexpr Normalisation kNormalised[] = {
      "a timerfd armed at the dump goes on counting down once restored, and may expire before the restored process is "
      "compared (erlang's short timers do): its expirations may grow then, never shrink"},
     {"fdinfo", "tfd", Rule::MaskInodes, "an epoll watch names its target by inode, new for recreated objects"},
+    {"fdinfo", "Pid", Rule::Ignore, "a pidfd names its process by host PID, new for a restored one: NSpid's last is the tree's"},
+    {"fdinfo", "NSpid", Rule::InnermostPid, "a pidfd's process: the host's view of the PID is new; the tree's (last) must match"},
     {"children", "children", Rule::Unordered,
      "the order of /proc children is the order the kernel linked them in: restore forks some through helpers (sessions "
      "whose leader exited) in another order; which children there are must match"},

@@ -35,6 +35,9 @@ TEST(CheckpointFdSignalfd, MaskAndFlagsSurviveAndSignalsAfterRestoreArrive) { du
 
 TEST(CheckpointFdEpoll, WatchesWithEventsAndDataSurvive) { dump_restore_check("cr_epoll"); }
 
+// pidfds of the holder, a running child, a zombie child and the parent name the same processes.
+TEST(CheckpointFdPidfd, PidfdsOfTheHolderItsChildrenAndItsParentNameTheSameProcesses) { dump_restore_check("cr_pidfd"); }
+
 // Sets inherited by fork stay one set, their watches added by the process that holds the files.
 TEST(CheckpointFdEpoll, SetsSharedByForkStayOneSetWithTheirWatches) { dump_restore_check("cr_epoll_shared"); }
 

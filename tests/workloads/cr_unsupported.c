@@ -9,7 +9,9 @@
 // posix_mq_unlinked (an fd of a queue removed with mq_unlink), proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
 // seccomp, nested_pidns, tcp_connected, epoll_shared (a set inherited by fork that watches a
-// file only the init holds and one only the child holds), pidfd, fanotify_mount (a mark on DIR's
+// file only the init holds and one only the child holds), pidfd_reaped (of a child waited for),
+// pidfd_sibling (the second child's pidfd of the first), pidfd_shared (the init's pidfd of
+// itself, inherited by its child), fanotify_mount (a mark on DIR's
 // mount), fanotify_queued (an event not read yet), fanotify_content (a permission class),
 // uffd_missing, uffd_wp (a mapping
 // registered with userfaultfd), shared_files, shared_fs, shared_vm (a
@@ -246,9 +248,43 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     SETUP_OR_DIE(read(ready[0], &byte, 1) == 1, "wait for the child: %s\n", strerror(errno));
     close(ready[0]);
     close(ready[1]);
-  } else if (strcmp(kind, "pidfd") == 0) {
+  } else if (strcmp(kind, "pidfd_reaped") == 0) {
+    // A pidfd of a child that exited and was waited for: it names no process any more.
+    pid_t gone = fork();
+    SETUP_OR_DIE(gone >= 0, "fork: %s\n", strerror(errno));
+    if (gone == 0) _exit(0);
+    fd = (int)syscall(SYS_pidfd_open, gone, 0);
+    SETUP_OR_DIE(fd >= 0 && waitpid(gone, NULL, 0) == gone, "pidfd_open: %s\n", strerror(errno));
+  } else if (strcmp(kind, "pidfd_shared") == 0) {
+    // The init's pidfd of itself, inherited by its child: one open file in two processes.
     fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     SETUP_OR_DIE(fd >= 0, "pidfd_open: %s\n", strerror(errno));
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      for (;;) pause();
+    }
+  } else if (strcmp(kind, "pidfd_sibling") == 0) {
+    // The second child holds a pidfd of the first: restore opens pidfds while the holder is made,
+    // when its siblings may not exist yet.
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      for (;;) pause();
+    }
+    pid_t first = child;
+    int ready[2];
+    SETUP_OR_DIE(pipe(ready) == 0, "pipe: %s\n", strerror(errno));
+    pid_t second = fork();
+    SETUP_OR_DIE(second >= 0, "fork: %s\n", strerror(errno));
+    if (second == 0) {
+      SETUP_OR_DIE(syscall(SYS_pidfd_open, first, 0) >= 0, "pidfd_open: %s\n", strerror(errno));
+      SETUP_OR_DIE(write(ready[1], "", 1) == 1, "child ready: %s\n", strerror(errno));
+      for (;;) pause();
+    }
+    char byte;
+    SETUP_OR_DIE(read(ready[0], &byte, 1) == 1, "wait for the child: %s\n", strerror(errno));
+    fd = -1;
   } else if (strcmp(kind, "fanotify_mount") == 0 || strcmp(kind, "fanotify_queued") == 0 ||
              strcmp(kind, "fanotify_content") == 0) {
     // Inode marks of the notification class come back (cr_fanotify); a mount mark, an event not

@@ -10,6 +10,7 @@
 #include "state/files/fanotify.h"
 #include "state/files/inotify.h"
 #include "state/files/memfd.h"
+#include "state/files/pidfd.h"
 #include "state/files/pipe.h"
 #include "state/files/signalfd.h"
 #include "state/files/timerfd.h"
@@ -47,6 +48,7 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_FANOTIFY, .name = "fanotify", .anon_inode = "fanotify", .collect = collect_fanotify, .validate = validate_fanotify, .same_state = same_message<&image::Fd::fanotify>, .install = install_fanotify},
     {.kind = FD_POSIX_MQUEUE, .name = "mqueue", .sharing = InNamespace},
     {.kind = FD_NETLINK_SOCKET, .name = "netlink", .sharing = Staged, .same_state = same_message<&image::Fd::netlink_socket>},
+    {.kind = FD_PIDFD, .name = "pidfd", .anon_inode = "pidfd", .sharing = WithinProcess, .collect = collect_pidfd, .validate = validate_pidfd, .same_state = same_message<&image::Fd::pidfd>, .install = install_pidfd},
 };
 
 }  // namespace
