@@ -28,8 +28,8 @@ int staging_fd_base(const ImageSet& set);
 // The image fds whose open file is shared with another fd: the first fd of each open_file_id that
 // appears more than once, of the kinds the helper opens once (FdSharing::OpenedOnce in
 // state/files/fd_kinds.h: regular files, directories, devices, memfds, eventfds, timerfds, signalfds,
-// epoll sets, inotify and fanotify fds; pipes and sockets are staged by their own ids, a /proc file or
-// namespace file, shared only within its process, is dup'ed there; a POSIX message queue exists only
+// epoll sets, inotify and fanotify fds; pipes and sockets are staged by their own ids, a /proc file,
+// namespace file or pidfd, shared only within its process, is dup'ed there; a POSIX message queue exists only
 // in the tree's IPC namespace, whose init stages its shared open files).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 

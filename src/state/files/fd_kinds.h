@@ -52,7 +52,7 @@ struct FdInstall {
 enum class FdSharing {
   OpenedOnce,     // The helper creates it once (the install step) and every holder gets a copy.
   Staged,         // Its stage step creates it by its own id (pipe, socket): never opened by open file id.
-  WithinProcess,  // Shared only within one process (/proc or namespace file): dup'ed there.
+  WithinProcess,  // Shared only within one process (/proc or namespace file, pidfd): dup'ed there.
   InNamespace,    // It exists only in the tree's own namespace (POSIX message queue), whose init shares it.
 };
 
