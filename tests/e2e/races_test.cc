@@ -45,17 +45,27 @@ int count_lines(const std::string& text, const std::string& line) {
   return n;
 }
 
+// Takes the tree's dump lock exactly as a running dump does: its fd, or -1 (a failure) when it cannot.
+int hold_dump_lock(pid_t init) {
+  std::string path = dump::dump_lock_path(pidns_inode(init));
+  ::mkdir("/run/cryo", 0700);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  EXPECT_GE(fd, 0) << path;
+  if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ADD_FAILURE() << "a real dump of this tree is running?";
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 TEST(Races, ASecondDumpOfATreeBeingDumpedIsRefused) {
   CheckpointSession session;
   pid_t init = session.start("cr_memory", {"--mib=8"});
   ASSERT_GT(init, 0);
   {
-    // Hold the tree's dump lock exactly as a running dump does.
-    std::string path = dump::dump_lock_path(pidns_inode(init));
-    ::mkdir("/run/cryo", 0700);
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    ASSERT_GE(fd, 0) << path;
-    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << "a real dump of this tree is running?";
+    int fd = hold_dump_lock(init);
+    ASSERT_GE(fd, 0);
     auto result = session.dump(init, session.image_path(), {"--leave-running"});
     ::close(fd);
     expect_one_clear_error(result, "another cryo dump of the tree of PID " + std::to_string(init) + " is running");
@@ -73,11 +83,8 @@ TEST(Races, ALockHeldForAMomentIsWaitedFor) {
   CheckpointSession session;
   pid_t init = session.start("cr_memory", {"--mib=8"});
   ASSERT_GT(init, 0);
-  std::string path = dump::dump_lock_path(pidns_inode(init));
-  ::mkdir("/run/cryo", 0700);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << "a real dump of this tree is running?";
+  int fd = hold_dump_lock(init);
+  ASSERT_GE(fd, 0);
   // Released 30 ms on, while the dump below is starting: after its first try, within its wait.
   std::thread release([fd] {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
