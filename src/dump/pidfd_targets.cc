@@ -1,6 +1,5 @@
 #include "dump/pidfd_targets.h"
 
-#include <set>
 #include <string>
 
 #include "kernel/proc_status.h"
