@@ -186,16 +186,13 @@ Result<> place_fd_with_status(int opened, const image::Fd& fd, const std::string
   return {};
 }
 
-// The earlier fd of `process` that shares the open file of `fd`, for the kinds a process opens
-// itself by their install step (FdSharing::WithinProcess: a pidfd), or nullptr.
-const image::Fd* earlier_sharer(const ProcessImage& process, const image::Fd& fd) {
+// For the kinds a process opens itself by their install step and shares only within itself
+// (FdSharing::WithinProcess: a pidfd): the number of an earlier fd of the process that holds the
+// open file of `fd`, or -1.
+int installed_before(const ProcessImage& process, const image::Fd& fd) {
   const state::FdKindOps* ops = state::find_fd_kind(fd.kind());
-  if (fd.open_file_id() == 0 || !ops || ops->sharing != state::FdSharing::WithinProcess || !ops->install) return nullptr;
-  for (const auto& other : process.files.fds()) {
-    if (&other == &fd) return nullptr;
-    if (other.open_file_id() == fd.open_file_id()) return &other;
-  }
-  return nullptr;
+  if (!ops || ops->sharing != state::FdSharing::WithinProcess || !ops->install) return -1;
+  return earlier_fd_of_open_file(process, fd);
 }
 
 Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& process, const image::Fd& fd) {
@@ -218,10 +215,9 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
     what += " (" + fd.path() + ")";
     opened = ::fcntl(shared->second, F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
-  } else if (const image::Fd* first = earlier_sharer(process, fd)) {
-    // Already at its number (fds are placed in image order): a copy of it.
-    what += " (" + image::FdKind_Name(fd.kind()) + ", shared with fd " + std::to_string(first->fd()) + ")";
-    opened = ::fcntl(first->fd(), F_DUPFD, 0);
+  } else if (int first = installed_before(process, fd); first >= 0) {
+    what += " (" + image::FdKind_Name(fd.kind()) + ", shared with fd " + std::to_string(first) + ")";
+    opened = ::fcntl(first, F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
   } else if (fd.kind() == image::FD_PROC_FILE) {
     // Opened in the tree's /proc, or shared with an earlier fd or another process (proc_files.h).

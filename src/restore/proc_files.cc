@@ -12,6 +12,7 @@
 #include "base/unique_fd.h"
 #include "kernel/proc_file_path.h"
 #include "restore/namespace_files.h"
+#include "restore/staged_fds.h"
 
 namespace cryo::restore {
 
@@ -80,12 +81,7 @@ Result<int> open_proc_file(const image::Fd& fd) {
 }
 
 int proc_file_opened_before(const ProcessImage& process, const image::Fd& fd) {
-  if (!opened_by_name(fd.kind()) || fd.open_file_id() == 0) return -1;
-  for (const auto& earlier : process.files.fds()) {
-    if (&earlier == &fd) break;
-    if (earlier.kind() == fd.kind() && earlier.open_file_id() == fd.open_file_id()) return earlier.fd();
-  }
-  return -1;
+  return opened_by_name(fd.kind()) ? earlier_fd_of_open_file(process, fd) : -1;
 }
 
 Result<int> place_proc_file(const ImageSet& set, const ProcessImage& process, const image::Fd& fd) {

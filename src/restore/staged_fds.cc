@@ -123,6 +123,15 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   return shared;
 }
 
+int earlier_fd_of_open_file(const ProcessImage& process, const image::Fd& fd) {
+  if (fd.open_file_id() == 0) return -1;
+  for (const auto& earlier : process.files.fds()) {
+    if (&earlier == &fd) break;
+    if (earlier.kind() == fd.kind() && earlier.open_file_id() == fd.open_file_id()) return earlier.fd();
+  }
+  return -1;
+}
+
 Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
   if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, state::FdInstall{.tree_minus_caller = tree_minus_caller, .staged = &staged});
   if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);

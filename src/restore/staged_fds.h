@@ -33,6 +33,10 @@ int staging_fd_base(const ImageSet& set);
 // in the tree's IPC namespace, whose init stages its shared open files).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
+// The number of the earlier fd of `process`, in image order, of the same kind that shares `fd`'s open
+// file (a dup), or -1. Placeholders open their fds in image order, so that fd is in place already.
+int earlier_fd_of_open_file(const ProcessImage& process, const image::Fd& fd);
+
 // Opens a regular file, directory, device, memfd or deleted file the way the image fd had it (flags
 // and position), or creates an eventfd, timerfd or signalfd with its state. Memfds and deleted
 // files are reopened from their object in `staged`; `tree_minus_caller`: see FdKindOps::install (state/files/fd_kinds.h).
