@@ -5,20 +5,6 @@
 #include "kernel/proc_status.h"
 
 namespace cryo::dump {
-namespace {
-
-// Whether `ancestor` is `pid` or above it in the tree (host PIDs; the walk stops where the tree ends).
-bool descends_from(pid_t pid, pid_t ancestor, const std::map<pid_t, uint32_t>& inside) {
-  for (size_t steps = 0; steps <= inside.size() && inside.count(pid); ++steps) {
-    if (pid == ancestor) return true;
-    auto status = read_proc_status(pid);
-    if (!status) return false;
-    pid = status->ppid;
-  }
-  return false;
-}
-
-}  // namespace
 
 Result<> translate_pidfd_targets(std::map<pid_t, image::ProcessFiles>& files, const std::map<pid_t, uint32_t>& inside,
                                  const PidTranslation& pids) {
@@ -34,7 +20,7 @@ Result<> translate_pidfd_targets(std::map<pid_t, image::ProcessFiles>& files, co
         return fail(make_error(what + ", a process outside the tree (or gone), which cryo cannot dump"));
       if (status->tgid != host)
         return fail(make_error(what + ", a thread other than its process's main thread (PIDFD_THREAD), which cryo cannot dump"));
-      if (!descends_from(pid, host, inside) && !descends_from(host, pid, inside))
+      if (!in_line_of_descent(pid, host) && !in_line_of_descent(host, pid))
         return fail(make_error(what + ", neither the holder nor an ancestor or descendant of it, which cryo cannot dump")
                         .with_hint("a process can hold pidfds of itself, its ancestors and its descendants"));
       if (fd.open_file_id() != 0) {

@@ -73,19 +73,6 @@ Result<> check_process_shape(const ProcStatus& status, const DumpTarget& target)
   return {};
 }
 
-// Whether `status` (of a process) has `init` among its ancestors. A process forked after the walk
-// below passed its parent is such a descendant; one that joined with setns has a parent outside.
-bool descends_from(const ProcStatus& status, pid_t init) {
-  pid_t parent = status.ppid;
-  for (int hops = 0; hops < 4096 && parent > 1; ++hops) {
-    if (parent == init) return true;
-    auto up = read_proc_status(parent);
-    if (!up) return false;
-    parent = up->ppid;
-  }
-  return parent == init;
-}
-
 Result<> preflight_check(const DumpTarget& target) {
   ASSIGN_OR_RETURN(auto init_namespaces, namespace_inodes(target.init));
   ASSIGN_OR_RETURN(auto own_namespaces, namespace_inodes(0));
@@ -117,7 +104,9 @@ Result<> preflight_check(const DumpTarget& target) {
     if (seen.count(pid)) continue;
     auto status = read_proc_status(pid);
     if (!status) continue;  // Gone meanwhile.
-    if (descends_from(*status, target.init)) continue;  // Forked meanwhile: the freezer finds it.
+    // A process forked after the walk passed its parent descends from the init (the freezer finds
+    // it); one that joined with setns has a parent outside.
+    if (in_line_of_descent(status->ppid, target.init)) continue;
     return fail(make_error(describe_process(pid, *status) +
                            " is in the tree's PID namespace but is not a descendant of its init (did it join with "
                            "setns?), so it cannot be dumped")

@@ -123,4 +123,15 @@ Result<ProcStatus> read_proc_status(pid_t pid) {
   return status;
 }
 
+bool in_line_of_descent(pid_t pid, pid_t ancestor) {
+  for (int hops = 0; hops < 4096 && pid > 0; ++hops) {
+    if (pid == ancestor) return true;
+    if (pid == 1) return false;
+    auto status = read_proc_status(pid);
+    if (!status) return false;
+    pid = status->ppid;
+  }
+  return false;
+}
+
 }  // namespace cryo

@@ -52,4 +52,8 @@ Result<ProcStatus> parse_proc_status(std::string_view text);
 // Reads and parses /proc/PID/status; a missing process is an error with err == ENOENT.
 Result<ProcStatus> read_proc_status(pid_t pid);
 
+// Whether `ancestor` is `pid` or one of its ancestors, by the PPid of each /proc/PID/status up the
+// line (false once a process on it is gone).
+bool in_line_of_descent(pid_t pid, pid_t ancestor);
+
 }  // namespace cryo

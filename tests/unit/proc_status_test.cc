@@ -1,5 +1,8 @@
 #include "kernel/proc_status.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "base/file_util.h"
@@ -93,6 +96,30 @@ TEST(ProcStatus, ReadsTheCallingProcess) {
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s->pid, ::getpid());
   EXPECT_EQ(s->ns_pid.back(), ::getpid());
+}
+
+// A process, its parent and its child: each is in the line of the ones above it, not below.
+TEST(ProcStatus, TheLineOfDescentRunsFromAProcessUpToItsAncestors) {
+  int hold[2];
+  ASSERT_EQ(::pipe(hold), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(hold[1]);
+    char byte;
+    (void)!::read(hold[0], &byte, 1);
+    ::_exit(0);
+  }
+  ::close(hold[0]);
+  EXPECT_TRUE(in_line_of_descent(::getpid(), ::getpid()));
+  EXPECT_TRUE(in_line_of_descent(::getpid(), ::getppid()));
+  EXPECT_TRUE(in_line_of_descent(child, ::getppid()));
+  EXPECT_TRUE(in_line_of_descent(child, 1));
+  EXPECT_FALSE(in_line_of_descent(::getpid(), child));
+  EXPECT_FALSE(in_line_of_descent(::getppid(), ::getpid()));
+  ::close(hold[1]);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_FALSE(in_line_of_descent(child, ::getpid())) << "a reaped process has no line";
 }
 
 }  // namespace
