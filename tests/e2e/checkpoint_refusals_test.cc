@@ -1,10 +1,14 @@
 // What cryo cannot checkpoint is refused before the tree is touched: one error line naming the
 // process, the fd or mapping and its kind; no image; the tree runs on and its check passes.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <ostream>
+#include <string>
 
 #include "e2e/checkpoint_harness.h"
 
@@ -75,6 +79,43 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"thread_keepcaps", "has securebits 0x10 and its leader 0x0 (prctl PR_SET_SECUREBITS or PR_SET_KEEPCAPS in one thread)"},
                       Refusal{"deleted_exe", "/sleep-copy (deleted) was deleted or replaced while it runs, which cryo cannot dump yet"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });
+
+// A process that joined the tree's PID namespace with setns (and forked there) has its parent
+// outside the tree: the image could not hold it, so the dump is refused and names it.
+TEST(CheckpointRefusalsOfMembers, AProcessForkedIntoTheTreesPidNamespaceFromOutsideIsRefused) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_memory", {"--mib=8"});
+  ASSERT_GT(init, 0);
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  pid_t joiner = ::fork();
+  ASSERT_GE(joiner, 0);
+  if (joiner == 0) {
+    int ns = ::open(("/proc/" + std::to_string(init) + "/ns/pid").c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || ::setns(ns, CLONE_NEWPID) != 0) ::_exit(1);
+    pid_t member = ::fork();  // In the tree's PID namespace; its parent is not.
+    if (member == 0) {
+      for (;;) ::pause();
+    }
+    (void)!::write(report[1], &member, sizeof member);
+    for (;;) ::pause();
+  }
+  OwnedPid owned_joiner(joiner);
+  ::close(report[1]);
+  pid_t member = 0;
+  ASSERT_EQ(::read(report[0], &member, sizeof member), static_cast<ssize_t>(sizeof member)) << "the joiner could not setns and fork";
+  ::close(report[0]);
+  ASSERT_GT(member, 0);
+  OwnedPid owned_member(member);
+  // Not "which cryo cannot dump": the user can end that process and dump again, as the hint says.
+  auto result = session.dump(init, session.image_path());
+  expect_one_clear_error(result, "is in the tree's PID namespace but is not a descendant of its init (did it join with setns?)");
+  EXPECT_NE(result.err.find("process " + std::to_string(member) + " "), std::string::npos) << result.err;
+  EXPECT_NE(::access((session.image_path() + "/inventory.img").c_str(), F_OK), 0) << "a refused dump left an image";
+  owned_member.kill();
+  owned_joiner.kill();
+  session.expect_pass_after_check(init);
+}
 
 }  // namespace
 }  // namespace cryo::e2e
