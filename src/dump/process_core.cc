@@ -11,6 +11,7 @@
 #include "dump/cgroups.h"
 #include "dump/file_identity.h"
 #include "dump/remote_state.h"
+#include "dump/thread_differences.h"
 #include "kernel/proc_text.h"
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
@@ -90,13 +91,10 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
       // Both belong to each thread, and restore gives every thread its leader's (threads are cloned
       // from it): one a thread set for itself alone is refused, not lost.
       if (thread_status.no_new_privs != status.no_new_privs)
-        return fail(make_error("thread " + std::to_string(thread.tid()) + " has no_new_privs " + (thread_status.no_new_privs ? "set" : "clear") +
-                               " and its leader " + (status.no_new_privs ? "set" : "clear") +
-                               ", which cryo cannot dump yet (restore gives every thread its leader's)"));
+        return fail(thread_unlike_its_leader(thread.tid(), "no_new_privs", thread_status.no_new_privs ? "set" : "clear",
+                                             status.no_new_privs ? "set" : "clear"));
       ASSIGN_OR_RETURN(uint64_t thread_persona, read_personality(thread.tid()));
-      if (thread_persona != persona)
-        return fail(make_error("thread " + std::to_string(thread.tid()) + " has personality " + hex(thread_persona) + " and its leader " +
-                               hex(persona) + ", which cryo cannot dump yet (restore gives every thread its leader's)"));
+      if (thread_persona != persona) return fail(thread_unlike_its_leader(thread.tid(), "personality", hex(thread_persona), hex(persona)));
       tid_inside = pids.inside(thread_status);
     }
     RETURN_IF_ERROR(fill_thread(thread, tid_inside, *core.add_threads()));

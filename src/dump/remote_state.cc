@@ -18,6 +18,7 @@
 #include "base/hex.h"
 #include "base/logging.h"
 #include "base/page_size.h"
+#include "dump/thread_differences.h"
 #include "kernel/kernel_abi.h"
 #include "kernel/proc_maps.h"
 #include "kernel/proc_status.h"
@@ -68,9 +69,8 @@ Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first
     RETURN_IF_ERROR(ask_mempolicy(remote, slot + kSlotMempolicy));
     ASSIGN_OR_RETURN(uint64_t own, remote.call("prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}));
     if (own != securebits)
-      return fail(make_error("thread " + std::to_string(thread.tid()) + " has securebits " + hex(own) + " and its leader " + hex(securebits) +
-                             " (prctl PR_SET_SECUREBITS or PR_SET_KEEPCAPS in one thread), which cryo cannot dump yet "
-                             "(restore gives every thread its leader's)"));
+      return fail(thread_unlike_its_leader(thread.tid(), "securebits", hex(own), hex(securebits),
+                                           "prctl PR_SET_SECUREBITS or PR_SET_KEEPCAPS in one thread"));
   }
   return {};
 }
