@@ -86,7 +86,11 @@ Result<std::vector<PageRange>> find_pages_shared_with_parent(pid_t pid, pid_t pa
     if (e.shared || (!e.path.empty() && e.path.front() == '[' && e.path != "[heap]" && e.path != "[stack]")) continue;
     RETURN_IF_ERROR(find_private_pages(own.get(), e.start, e.end, present));
   }
-  std::vector<uint64_t> mine(kBatchPages), parents(kBatchPages);
+  // Sized to the largest range, not the batch: zeroing 1 MiB of fresh memory per process was most
+  // of this step for a tree of many small processes (1,000 of them: 0.36 s).
+  size_t largest = 0;
+  for (const auto& r : present) largest = std::max<size_t>(largest, (r.end - r.start) / kPageSize);
+  std::vector<uint64_t> mine(std::min(kBatchPages, largest)), parents(mine.size());
   for (const auto& r : present) {
     for (uint64_t at = r.start; at < r.end;) {
       size_t count = std::min<uint64_t>(kBatchPages, (r.end - at) / kPageSize);

@@ -64,17 +64,22 @@ class PageWriter {
              const std::function<void(uint64_t)>& on_read)
       : pid_(pid), out_(std::move(out)), compressor_(std::move(compressor)), on_read_(on_read) {}
 
-  Result<> start() {
-    ASSIGN_OR_RETURN(ring_, WriteBehind::start(kBatchBuffers, kBatchBytes, [this](const WriteBehind::Batch& batch) {
-                       return compressor_ ? write_chunks(batch) : write_batch(batch);
-                     }));
+  // `expected_bytes`: what add() will be given in all, when known; 0 if not (pre-copy passes).
+  Result<> start(uint64_t expected_bytes = 0) {
+    auto sink = [this](const WriteBehind::Batch& batch) { return compressor_ ? write_chunks(batch) : write_batch(batch); };
+    if (expected_bytes > 0 && expected_bytes <= kBatchBytes) {
+      batch_limit_ = (expected_bytes + kPageSize - 1) / kPageSize * kPageSize;
+      ASSIGN_OR_RETURN(ring_, WriteBehind::start_inline(batch_limit_, sink));
+      return {};
+    }
+    ASSIGN_OR_RETURN(ring_, WriteBehind::start(kBatchBuffers, kBatchBytes, sink));
     return {};
   }
 
   Result<> add(uint64_t start, uint64_t end, bool skip_zero_pages) {
     while (start < end) {
-      if (batch_.size() == kBatchIovecs || batch_bytes_ == kBatchBytes) RETURN_IF_ERROR(flush());
-      uint64_t take = std::min<uint64_t>(end - start, kBatchBytes - batch_bytes_);
+      if (batch_.size() == kBatchIovecs || batch_bytes_ == batch_limit_) RETURN_IF_ERROR(flush());
+      uint64_t take = std::min<uint64_t>(end - start, batch_limit_ - batch_bytes_);
       batch_.push_back({start, start + take, skip_zero_pages});
       batch_bytes_ += take;
       start += take;
@@ -223,6 +228,7 @@ class PageWriter {
   std::vector<BatchSegment> batch_;
   std::vector<KeptSpan> kept_;
   size_t batch_bytes_ = 0;
+  uint64_t batch_limit_ = kBatchBytes;  // Bytes a batch holds: its buffer's size.
   uint64_t data_size_ = 0;  // Bytes of page data read and kept so far.
   image::Pagemap pagemap_;
   // The checksum is the reader's uncompressed and the writer's compressed; the rest is the writer's.
@@ -249,8 +255,9 @@ Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd o
   UniqueFd pagemap(::open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return fail_errno("open(" + pagemap_path + ")");
   ASSIGN_OR_RETURN(std::optional<image::ChunkCompressor> compressor, page_compressor(compress));
-  PageWriter writer(pid, std::move(out), std::move(compressor), on_read);
-  RETURN_IF_ERROR(writer.start());
+  // Every range first: the writer's buffers are sized to what there is.
+  std::vector<std::pair<PageRange, bool>> pages;  // With "skip zero pages" (anonymous memory).
+  uint64_t bytes = 0;
   std::vector<PageRange> ranges;
   for (const auto& vma : mm.vmas()) {
     bool anon = vma.kind() == image::VMA_ANON_PRIVATE;
@@ -258,8 +265,14 @@ Result<DumpedPages> dump_pages(pid_t pid, const image::MemoryMap& mm, UniqueFd o
     ranges.clear();
     auto found = find_private_pages(pagemap.get(), vma.start(), vma.end(), ranges);
     if (!found) return fail(found.error().context("pid " + std::to_string(pid)));
-    for (const auto& r : ranges) RETURN_IF_ERROR(writer.add(r.start, r.end, anon));
+    for (const auto& r : ranges) {
+      pages.push_back({r, anon});
+      bytes += r.end - r.start;
+    }
   }
+  PageWriter writer(pid, std::move(out), std::move(compressor), on_read);
+  RETURN_IF_ERROR(writer.start(bytes));
+  for (const auto& [range, anon] : pages) RETURN_IF_ERROR(writer.add(range.start, range.end, anon));
   return writer.finish();
 }
 

@@ -6,16 +6,27 @@
 
 namespace cryo::dump {
 
+Result<std::unique_ptr<WriteBehind>> WriteBehind::start_inline(size_t buffer_bytes, Sink sink) {
+  std::unique_ptr<WriteBehind> ring(new WriteBehind(buffer_bytes, std::move(sink)));
+  RETURN_IF_ERROR(ring->map_buffers(1));
+  return ring;
+}
+
+Result<> WriteBehind::map_buffers(size_t count) {
+  batches_.resize(count);
+  for (auto& batch : batches_) {
+    void* p = ::mmap(nullptr, buffer_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return fail_errno("mmap(page buffer)");
+    buffers_.push_back(p);
+    batch.data = static_cast<char*>(p);
+    free_.push_back(&batch);
+  }
+  return {};
+}
+
 Result<std::unique_ptr<WriteBehind>> WriteBehind::start(size_t count, size_t buffer_bytes, Sink sink) {
   std::unique_ptr<WriteBehind> ring(new WriteBehind(buffer_bytes, std::move(sink)));
-  ring->batches_.resize(count);
-  for (auto& batch : ring->batches_) {
-    void* p = ::mmap(nullptr, buffer_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return fail_errno("mmap(page buffer)");
-    ring->buffers_.push_back(p);
-    batch.data = static_cast<char*>(p);
-    ring->free_.push_back(&batch);
-  }
+  RETURN_IF_ERROR(ring->map_buffers(count));
   try {
     ring->writer_ = std::thread([r = ring.get()] { r->run(); });
   } catch (const std::system_error&) {
