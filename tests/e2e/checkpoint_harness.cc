@@ -138,11 +138,37 @@ Verdict CheckpointSession::wait_for_verdict(pid_t init, std::chrono::millisecond
   return verdict;
 }
 
+namespace {
+
+// For a check that never finished: where each process of the tree (two levels) is, as /proc shows
+// it: state, wait channel and signal masks, so a stopped or stuck process is named.
+std::string tree_states(pid_t init) {
+  std::string out;
+  std::vector<pid_t> pids = {init};
+  for (pid_t child : children_of(init)) {
+    pids.push_back(child);
+    for (pid_t grandchild : children_of(child)) pids.push_back(grandchild);
+  }
+  for (pid_t pid : pids) {
+    std::string dir = "/proc/" + std::to_string(pid);
+    std::string line = "pid " + std::to_string(pid) + ": wchan " + slurp(dir + "/wchan");
+    for (const auto& l : lines_of(slurp(dir + "/status")))
+      for (const char* key : {"State:", "SigPnd:", "ShdPnd:", "SigBlk:", "SigCgt:", "TracerPid:"})
+        if (l.rfind(key, 0) == 0) line += " " + l;
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 void CheckpointSession::expect_pass_after_check(pid_t init) {
   if (init <= 0) return;
   request_check(init);
   Verdict verdict = wait_for_verdict(init);
-  EXPECT_TRUE(verdict.exited) << "the workload did not finish its check within 20 s; log:\n" << verdict.log;
+  EXPECT_TRUE(verdict.exited) << "the workload did not finish its check within 20 s; log:\n"
+                              << verdict.log << "the tree now:\n"
+                              << (verdict.exited ? std::string() : tree_states(init));
   EXPECT_TRUE(verdict.passed) << "log:\n" << verdict.log;
   EXPECT_EQ(verdict.ready_lines, 1) << "the workload started again instead of continuing; log:\n" << verdict.log;
 }
