@@ -39,6 +39,7 @@
 #include "dump/shared_open_files.h"
 #include "dump/shared_tables.h"
 #include "dump/sysv_ipc.h"
+#include "dump/tree_shape.h"
 #include "dump/unix_sockets.h"
 #include "image/framed_file.h"
 #include "image/image_dir.h"
@@ -148,6 +149,7 @@ class TreeDump {
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Pipes, 0, pipes));
     ASSIGN_OR_RETURN(image::Namespaces namespaces, collect_namespaces(target_.init, host_clocks));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Namespaces, 0, namespaces));
+    RETURN_IF_ERROR(check_tree_can_be_rebuilt(tree_));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::ProcessTree, 0, tree_));
     // Last, so that the hashing overlapped everything above.
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::FileContents, 0, contents_.finish()));

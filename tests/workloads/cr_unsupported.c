@@ -26,7 +26,8 @@
 // thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask),
 // thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone),
 // thread_uts (a thread that unshared a UTS namespace), thread_keepcaps (PR_SET_KEEPCAPS in one thread),
-// deleted_exe (a child running a copy of sleep that was deleted since).
+// deleted_exe (a child running a copy of sleep that was deleted since), orphan_in_live_session (a
+// process the init adopted that stays in the session of a live leader).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -392,6 +393,23 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     }
     sleep_ms(100);  // Until its exec is done.
     SETUP_OR_DIE(unlink(copy) == 0, "unlink(%s): %s\n", copy, strerror(errno));
+  } else if (strcmp(kind, "orphan_in_live_session") == 0) {
+    // A session leader whose grandchild outlives its own child: the init adopts the grandchild,
+    // which stays in the leader's session and group (stress-ng --daemon's shape).
+    child = fork();
+    SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+    if (child == 0) {
+      setsid();
+      pid_t middle = fork();
+      if (middle == 0) {
+        if (fork() == 0)
+          for (;;) pause();
+        _exit(0);
+      }
+      waitpid(middle, NULL, 0);
+      for (;;) pause();
+    }
+    sleep_ms(100);  // Until the middle process has exited.
   } else if (strcmp(kind, "aio") == 0) {
     aio_context_t context = 0;
     SETUP_OR_DIE(syscall(SYS_io_setup, 8, &context) == 0, "io_setup: %s\n", strerror(errno));
