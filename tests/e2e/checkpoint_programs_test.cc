@@ -435,6 +435,41 @@ TEST(CheckpointPrograms, DashLoopWithPipelinesRunsOn) {
   expect_counter_goes_on(session, {"/bin/sh", write_script(session, "loop.sh", kSh)});
 }
 
+// Linux names are bytes, not text: a python3 process whose cwd, open file, file mapping and thread
+// name are not UTF-8 (stress-ng --filename makes such names; an image with one could not be read).
+// After the restore each still names the same bytes and the file reads the same.
+constexpr const char* kNonUtf8Python = R"(
+import ctypes, mmap, os, signal, sys, time
+base = os.fsencode(sys.argv[1])
+folder = base + b"/\xff\xfe-dir"
+os.mkdir(folder)
+os.chdir(folder)
+path = folder + b"/caf\xe9 \x80.txt"
+with open(path, "wb") as f:
+    f.write(b"kept" * 1024)
+fd = os.open(path, os.O_RDONLY)
+view = mmap.mmap(fd, 4096, prot=mmap.PROT_READ)
+ctypes.CDLL(None).prctl(15, b"\xffname\xe9", 0, 0, 0)  # PR_SET_NAME
+def check(signo, frame):
+    problems = []
+    if os.getcwdb() != folder: problems.append("cwd is %r" % os.getcwdb())
+    if os.readlink(b"/proc/self/fd/%d" % fd) != path: problems.append("fd names %r" % os.readlink(b"/proc/self/fd/%d" % fd))
+    if os.pread(fd, 8, 0) != b"keptkept" or view[:4] != b"kept": problems.append("contents changed")
+    with open("/proc/self/comm", "rb") as c: comm = c.read().strip()
+    if comm != b"\xffname\xe9": problems.append("comm is %r" % comm)
+    print("FAIL: " + "; ".join(problems) if problems else "PASS", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGUSR1, check)
+print("READY", flush=True)
+while True:
+    time.sleep(0.05)
+)";
+
+TEST(CheckpointPrograms, NamesThatAreNotUtf8SurviveAsTheirBytes) {
+  CheckpointSession session;
+  expect_program_survives(session, {"/usr/bin/python3", write_script(session, "names.py", kNonUtf8Python), session.dir().path()});
+}
+
 // stress-ng (Debian's package), a dozen stressors with --verify in one tree, each a child forked
 // from a parent that mlocked part of its own text: timers, timerfds, eventfds, pipes, FIFOs, queued
 // signals, futexes, SysV IPC and memfds in use at the dump. They run on and finish, and stress-ng's
