@@ -1,6 +1,7 @@
 #include "dump/remote_state.h"
 
 #include <signal.h>
+#include <linux/keyctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -52,6 +53,19 @@ static_assert(kSlotMempolicy + kMempolicyAnswerSize <= kThreadSlot);
 constexpr size_t kThreadsPerPage = (kPageSize - kThreadsAt) / kThreadSlot;
 static_assert(kThreadsAt + kThreadSlot <= kPageSize);
 
+// A process or thread keyring (keyctl KEY_SPEC_PROCESS_KEYRING / KEY_SPEC_THREAD_KEYRING) holds
+// keys that no /proc file shows and that a restored process would not have: its keyctl calls on
+// them would then fail (stress-ng --key: KEYCTL_UPDATE, EACCES). keyctl(KEYCTL_GET_KEYRING_ID, which,
+// 0) answers ENOKEY where there is none, and never creates one.
+Result<> refuse_own_keyring(RemoteSyscalls& remote, pid_t tid, int64_t which, const char* kind) {
+  constexpr long kKeyctlGetKeyringId = 0;
+  ASSIGN_OR_RETURN(int64_t id, remote.raw(SYS_keyctl, {kKeyctlGetKeyringId, static_cast<uint64_t>(which), 0}));
+  if (id == -ENOKEY || id == -ENOSYS || id == -EOPNOTSUPP) return {};
+  if (id < 0) return fail("pid " + std::to_string(tid) + ": remote keyctl(KEYCTL_GET_KEYRING_ID): " + std::strerror(static_cast<int>(-id)));
+  return fail(make_error("pid " + std::to_string(tid) + " has a " + kind + " keyring (key " + std::to_string(id) +
+                         ", keyctl), whose keys a restored process would not have, which cryo cannot dump yet"));
+}
+
 // Asks every other thread for its own sigaltstack, clear_child_tid, parent-death signal, TSC mode,
 // timer slack and machine-check policy, into the leader's scratch page (the threads share its
 // memory), batch by batch so each batch fits in the page. Securebits (keepcaps among them) belong to
@@ -67,6 +81,7 @@ Result<> collect_thread_registrations(std::vector<Tracee>& threads, size_t first
     RETURN_IF_ERROR(ask_clear_child_tid(remote, slot + kSlotTidAddress));
     RETURN_IF_ERROR(ask_thread_flags(remote, slot + kSlotFlags, *core.mutable_threads(static_cast<int>(first + i))));
     RETURN_IF_ERROR(ask_mempolicy(remote, slot + kSlotMempolicy));
+    RETURN_IF_ERROR(refuse_own_keyring(remote, thread.tid(), KEY_SPEC_THREAD_KEYRING, "thread"));
     ASSIGN_OR_RETURN(uint64_t own, remote.call("prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}));
     if (own != securebits)
       return fail(thread_unlike_its_leader(thread.tid(), "securebits", hex(own), hex(securebits),
@@ -168,6 +183,8 @@ Result<ProcessWideRemoteState> collect_remote_state(std::vector<Tracee>& threads
     RETURN_IF_ERROR(ask_thread_flags(remote, scratch + kThreadFlagsAt, thread_core));
     RETURN_IF_ERROR(ask_process_flags(remote, scratch + kProcessFlagsAt, core));
     RETURN_IF_ERROR(ask_mempolicy(remote, scratch + kMempolicyAt));
+    RETURN_IF_ERROR(refuse_own_keyring(remote, tid, KEY_SPEC_PROCESS_KEYRING, "process"));
+    RETURN_IF_ERROR(refuse_own_keyring(remote, tid, KEY_SPEC_THREAD_KEYRING, "thread"));
     ASSIGN_OR_RETURN(uint64_t securebits, remote.call("prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}));
     // brk(0) fails by design and returns the current break: the one mm field /proc does not show.
     ASSIGN_OR_RETURN(uint64_t brk, remote.call("brk(0)", SYS_brk, {0}));

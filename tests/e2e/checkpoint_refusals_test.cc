@@ -77,6 +77,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"thread_personality", "has personality 0x20000 and its leader 0x0, which cryo cannot dump"},
                       Refusal{"thread_uts", ": it is in a uts namespace of its own (the init's is "},
                       Refusal{"thread_keepcaps", "has securebits 0x10 and its leader 0x0 (prctl PR_SET_SECUREBITS or PR_SET_KEEPCAPS in one thread)"},
+                      Refusal{"process_keyring", " has a process keyring (key "},
                       Refusal{"orphan_in_live_session", "pid 4 was adopted by the init when its parent exited, but stays in session 2 (whose leader pid 2 is alive)"},
                       Refusal{"deleted_exe", "/sleep-copy (deleted) was deleted or replaced while it runs, which cryo cannot dump yet"}),
     [](const ::testing::TestParamInfo<Refusal>& info) { return info.param.kind; });

@@ -27,13 +27,15 @@
 // thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone),
 // thread_uts (a thread that unshared a UTS namespace), thread_keepcaps (PR_SET_KEEPCAPS in one thread),
 // deleted_exe (a child running a copy of sleep that was deleted since), orphan_in_live_session (a
-// process the init adopted that stays in the session of a live leader).
+// process the init adopted that stays in the session of a live leader), process_keyring (a key
+// added to the process keyring).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <asm/ldt.h>
 #include <linux/aio_abi.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/mempolicy.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
@@ -393,6 +395,10 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     }
     sleep_ms(100);  // Until its exec is done.
     SETUP_OR_DIE(unlink(copy) == 0, "unlink(%s): %s\n", copy, strerror(errno));
+  } else if (strcmp(kind, "process_keyring") == 0) {
+    // A key in the process keyring, which keyctl creates on first use (stress-ng --key does this).
+    long key = syscall(SYS_add_key, "user", "cr_unsupported", "secret", 6, KEY_SPEC_PROCESS_KEYRING);
+    SETUP_OR_DIE(key > 0, "add_key: %s\n", strerror(errno));
   } else if (strcmp(kind, "orphan_in_live_session") == 0) {
     // A session leader whose grandchild outlives its own child: the init adopts the grandchild,
     // which stays in the leader's session and group (stress-ng --daemon's shape).
