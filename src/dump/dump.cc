@@ -44,6 +44,7 @@
 #include "image/framed_file.h"
 #include "image/image_dir.h"
 #include "image/object_limits.h"
+#include "image/restore_open_files.h"
 #include "image/image_kinds.h"
 #include "image/signing_keys.h"
 #include "kernel/capabilities.h"
@@ -141,6 +142,7 @@ class TreeDump {
     RETURN_IF_ERROR(translate_fd_owners(files_, inside_, pids_));
     RETURN_IF_ERROR(translate_pidfd_targets(files_, inside_, pids_));
     RETURN_IF_ERROR(check_socket_pairs(files_));
+    RETURN_IF_ERROR(check_restore_fits_open_file_limit());
     for (const auto& [host_pid, files] : files_)
       RETURN_IF_ERROR(image::write_image(dir_, image::Kind::Files, inside_.at(host_pid), files));
     RETURN_IF_ERROR(image::write_image(dir_, image::Kind::MemoryObjects, 0, objects_->objects()));
@@ -184,6 +186,16 @@ class TreeDump {
       out->set_name(sym.name);
       out->set_offset(sym.offset);
     }
+  }
+
+  // Restore holds one fd per memory object above the tree's highest fd number (image/restore_open_files.h):
+  // refused here, while the tree still runs, when this host's cryo could not hold them all.
+  Result<> check_restore_fits_open_file_limit() {
+    int highest = 2;
+    for (const auto& [host_pid, files] : files_)
+      for (const auto& fd : files.fds()) highest = std::max(highest, fd.fd());
+    return image::check_open_files_for_restore(highest + 1, static_cast<uint64_t>(objects_->objects().objects_size()),
+                                               "dump again");
   }
 
   // The pagemaps that name pages shared with the parent, each once its pages are compared with the parent's.

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "base/fault_injection.h"
 #include "base/file_util.h"
 #include "base/logging.h"
+#include "image/restore_open_files.h"
 #include "ns/namespace_init.h"
 #include "ptrace/reap.h"
 #include "restore/memory_objects.h"
@@ -78,31 +78,6 @@ Result<std::pair<int, UniqueFd>> inherited_pipe(int min_fd) {
   ::_exit(0);
 }
 
-// Staged fds sit above every image fd number, and the helper holds one per shared memory object,
-// pipe, socket and shared open file of the whole tree at once: a tree that maps 20,000 pieces of
-// shared anonymous memory (stress-ng's mlock stressor) needs more than a usual hard limit. Root may
-// raise both limits up to fs.nr_open; without CAP_SYS_RESOURCE only the soft one, up to the hard.
-// A tree that needs more is refused before anything is created. Every restored process gets its
-// own limits back from the image (state/process/rlimits).
-Result<> raise_open_file_limit(const ImageSet& images, int base) {
-  rlimit nofile{};
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) return fail_errno("getrlimit(RLIMIT_NOFILE)");
-  auto nr_open = read_file("/proc/sys/fs/nr_open");
-  rlim_t most = nr_open ? std::strtoull(nr_open->c_str(), nullptr, 10) : 0;
-  if (rlimit raised{most, most}; most > nofile.rlim_max && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
-  rlimit soft_raised{nofile.rlim_max, nofile.rlim_max};
-  if (::setrlimit(RLIMIT_NOFILE, &soft_raised) == 0) nofile = soft_raised;
-  // At least: cryo's own few, then one above `base` per memory object (pipes and shared files add more).
-  constexpr rlim_t kOwnFds = 16;
-  rlim_t needed = static_cast<rlim_t>(base) + static_cast<rlim_t>(images.objects.objects_size()) + kOwnFds;
-  if (needed > nofile.rlim_cur)
-    return fail("the tree needs at least " + std::to_string(needed) + " open files in cryo at once (its fd numbers below " +
-                std::to_string(base) + ", and one for each of its " + std::to_string(images.objects.objects_size()) +
-                " memory objects), more than cryo's open-file limit of " + std::to_string(nofile.rlim_cur) +
-                "; raise it (ulimit -Hn, or give cryo CAP_SYS_RESOURCE) and restore again");
-  return {};
-}
-
 }  // namespace
 
 PlaceholderTree::PlaceholderTree(PlaceholderTree&& other) noexcept
@@ -128,7 +103,11 @@ PlaceholderTree::~PlaceholderTree() {
 Result<PlaceholderTree> PlaceholderTree::create(const ImageSet& images, const TreePlan& plan, PidMethod method,
                                                 const ClockOffsets& offsets) {
   int base = staging_fd_base(images);
-  RETURN_IF_ERROR(raise_open_file_limit(images, base));
+  // Staged fds sit above every image fd number, and the helper holds one per shared memory object,
+  // pipe, socket and shared open file of the whole tree at once: a tree that maps 20,000 pieces of
+  // shared anonymous memory (stress-ng's mlock stressor) needs more than a usual hard limit. Every
+  // restored process gets its own limits back from the image (state/process/rlimits).
+  RETURN_IF_ERROR(image::check_open_files_for_restore(base, static_cast<uint64_t>(images.objects.objects_size()), "restore again"));
   PlaceholderTree tree;
   tree.images_ = &images;
   ASSIGN_OR_RETURN(tree.channel_, ReportChannel::create(base));

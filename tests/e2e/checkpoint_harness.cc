@@ -226,10 +226,16 @@ std::vector<pid_t> children_of(pid_t pid) {
   return children;
 }
 
-CommandResult restore_under_open_file_limit(const std::string& image, int nofile) {
+CommandResult cryo_under_open_file_limit(int nofile, const std::vector<std::string>& args) {
   std::string limit = "--nofile=" + std::to_string(nofile) + ":" + std::to_string(nofile);
-  return run_command({"/usr/bin/setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource", "/usr/bin/prlimit", limit,
-                      CRYO_BINARY, "restore", "-D", image, "--detach"});
+  std::vector<std::string> command = {"/usr/bin/setpriv", "--bounding-set", "-sys_resource", "--inh-caps", "-sys_resource",
+                                      "/usr/bin/prlimit", limit, CRYO_BINARY};
+  command.insert(command.end(), args.begin(), args.end());
+  return run_command(command);
+}
+
+CommandResult restore_under_open_file_limit(const std::string& image, int nofile) {
+  return cryo_under_open_file_limit(nofile, {"restore", "-D", image, "--detach"});
 }
 
 void expect_one_clear_error(const CommandResult& result, const std::string& must_mention) {

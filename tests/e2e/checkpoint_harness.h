@@ -97,8 +97,11 @@ class CheckpointSession {
 // Host PIDs of the direct children of `pid`.
 std::vector<pid_t> children_of(pid_t pid);
 
-// Runs `cryo restore -D image --detach` without CAP_SYS_RESOURCE (which this machine kind lacks
-// anyway) under an open-file limit of `nofile`, soft and hard, which cryo then cannot raise.
+// Runs cryo with `args` without CAP_SYS_RESOURCE (which this machine kind lacks anyway) under an
+// open-file limit of `nofile`, soft and hard, which cryo then cannot raise.
+CommandResult cryo_under_open_file_limit(int nofile, const std::vector<std::string>& args);
+
+// cryo_under_open_file_limit with `restore -D image --detach`.
 CommandResult restore_under_open_file_limit(const std::string& image, int nofile);
 
 // Sets an environment variable (one of cryo's hidden test switches, say) for the commands the test

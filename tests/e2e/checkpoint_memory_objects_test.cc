@@ -81,5 +81,27 @@ TEST(MemoryObjects, ManyPiecesOfSharedMemoryNeedOpenFilesARestoreUnderALowLimitS
   session.expect_pass_after_check(restored);
 }
 
+// The same pieces under a limit that a restore on this host could not raise: the dump refuses
+// them, while the tree still runs and before an image is committed, rather than end the tree and
+// leave an image its restore must refuse. With or without --leave-running.
+TEST(MemoryObjects, ManyPiecesOfSharedMemoryADumpUnderALowLimitRefusesThemAndLeavesTheTree) {
+  CheckpointSession session;
+  pid_t init = session.start("cr_shmem_pieces", {"--pieces=300"});
+  ASSERT_GT(init, 0);
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--leave-running"}}) {
+    std::vector<std::string> args = {"dump", "-t", std::to_string(init), "-D", session.image_path()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto result = cryo_under_open_file_limit(200, args);
+    expect_one_clear_error(result, "open-file limit of 200");
+    EXPECT_NE(result.err.find("dump again"), std::string::npos) << result.err;
+    EXPECT_NE(::access((session.image_path() + "/inventory.img").c_str(), F_OK), 0) << "a refused dump left an image";
+    EXPECT_TRUE(is_alive(init)) << "the refused dump ended the tree";
+  }
+  ASSERT_TRUE(session.dump_ok(init, session.image_path()));
+  pid_t restored = session.restore_ok(session.image_path());
+  ASSERT_GT(restored, 0);
+  session.expect_pass_after_check(restored);
+}
+
 }  // namespace
 }  // namespace cryo::e2e

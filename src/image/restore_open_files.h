@@ -1,0 +1,22 @@
+// How many files cryo holds open at once while it restores a tree, checked by both stages: restore
+// before it creates anything, and dump before it ends the tree, so that an image that this host's
+// cryo could not restore is refused while the tree still runs.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "base/error.h"
+
+namespace cryo::image {
+
+// Restore's helper holds every staged fd above the tree's highest fd number (`fd_base` is that
+// number plus one), one per memory object at least (pipes, sockets and shared open files add more,
+// but are bounded by the tree's own fds, which its limits already allowed), plus cryo's own few.
+uint64_t open_files_restore_needs(int fd_base, uint64_t memory_objects);
+
+// Raises cryo's open-file limit as far as it may (kernel/open_file_limit.h) and fails, saying
+// what to do, when the tree needs more. `then` ends the advice: "restore again", "dump again".
+Result<> check_open_files_for_restore(int fd_base, uint64_t memory_objects, std::string_view then);
+
+}  // namespace cryo::image
