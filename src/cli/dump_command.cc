@@ -1,4 +1,6 @@
 // cryo dump: checkpoints the process tree of a PID namespace into an image directory.
+#include <cerrno>
+
 #include "base/interrupt.h"
 #include "base/logging.h"
 #include "cli/commands.h"
@@ -16,6 +18,14 @@ struct DumpCommandOptions {
   int verbosity = 0;
 };
 
+// ENOSPC or EDQUOT while the images are written: the image was removed and the tree runs on, and
+// the user needs to know where the space ran out. Nothing else a dump does fails with these.
+Error with_full_disk_hint(Error error, const std::string& dir) {
+  if ((error.err == ENOSPC || error.err == EDQUOT) && error.hint.empty())
+    error.hint = "no space is left for the image in " + dir + ": free some there, or dump to another directory";
+  return error;
+}
+
 Result<int> run_dump(DumpCommandOptions options) {
   block_interrupt_signals_until_exit();
   apply_verbosity(options.verbosity);
@@ -23,7 +33,9 @@ Result<int> run_dump(DumpCommandOptions options) {
   options.dump.progress = !options.quiet;
   // Read before the dump ends the tree: its record (cryo ps) is removed only if it names this tree.
   auto identity = read_tree_identity(options.dump.pid);
-  ASSIGN_OR_RETURN(dump::DumpSummary summary, dump::dump_tree(options.dump));
+  auto dumped = dump::dump_tree(options.dump);
+  if (!dumped) return fail(with_full_disk_hint(dumped.error(), options.dump.dir));
+  const dump::DumpSummary& summary = *dumped;
   if (identity && !options.dump.leave_running) forget_tree_record(options.dump.pid, *identity);
   // The image is whole and the tree ended (or runs on): a failure here is the stats' alone.
   if (!options.stats_json.empty()) {

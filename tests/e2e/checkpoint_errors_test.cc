@@ -2,10 +2,16 @@
 // test left running or stopped.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
+#include "base/scope_guard.h"
 #include "e2e/checkpoint_harness.h"
 
 namespace cryo::e2e {
@@ -43,6 +49,27 @@ TEST(CheckpointErrors, DumpRefusesAHostProcessThatIsNotANamespaceInit) {
   expect_one_clear_error(result, std::to_string(pid));
   expect_untouched(pid);
   EXPECT_NE(::access(session.image_path().c_str(), F_OK), 0) << "an image directory was created";
+}
+
+// The image's filesystem fills up while the pages are written (a 4 MiB tmpfs, 16 MiB of pages): one
+// line that says where the space ran out, no image passed off as complete, and the tree runs on
+// unharmed, with or without --leave-running.
+TEST(CheckpointErrors, DumpToAFullFilesystemSaysWhereAndLeavesTheTreeRunning) {
+  CheckpointSession session;
+  std::string small = session.dir() / "small";
+  ASSERT_EQ(::mkdir(small.c_str(), 0700), 0);
+  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=4m"), 0) << std::strerror(errno);
+  ScopeGuard unmount([&] { ::umount2(small.c_str(), MNT_DETACH); });
+  pid_t init = session.start("cr_memory", {"--mib=16"});
+  ASSERT_GT(init, 0);
+  std::string image = small + "/img";
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--leave-running"}}) {
+    auto result = session.dump(init, image, extra);
+    expect_one_clear_error(result, "no space is left for the image in " + image);
+    EXPECT_NE(::access((image + "/inventory.img").c_str(), F_OK), 0) << "a failed dump left an image";
+    expect_untouched(init);
+  }
+  session.expect_pass_after_check(init);
 }
 
 TEST(CheckpointErrors, DumpRefusesAChildInsideTheNamespace) {
