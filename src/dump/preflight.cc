@@ -68,8 +68,9 @@ std::string describe_process(pid_t pid, const ProcStatus& status) {
 Result<> check_process_shape(const ProcStatus& status, const DumpTarget& target) {
   if (status.ns_pid.size() != target.ns_level + 1)
     return fail(make_error("it is in a PID namespace nested in the tree's, which cryo cannot dump yet"));
-  if (status.seccomp != 0)
-    return fail(make_error("it runs under seccomp (mode " + std::to_string(status.seccomp) + "), which cryo cannot dump yet"));
+  // Filters (mode 2) are dumped (state/process/seccomp.h); strict mode allows no injected call.
+  if (status.seccomp == 1)
+    return fail(make_error("it runs under strict seccomp (mode 1), which cryo cannot dump"));
   return {};
 }
 

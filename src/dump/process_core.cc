@@ -16,6 +16,7 @@
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
+#include "state/process/seccomp.h"
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
@@ -79,15 +80,14 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
 
   // Registers, masks and pending signals are read before any syscall is injected.
   std::map<pid_t, uint32_t> inside_tids;
+  std::vector<uint64_t> thread_seccomp_modes;
   for (Tracee& thread : process.threads) {
     uint32_t tid_inside = core.pid();
     if (thread.tid() != pid) {
       ASSIGN_OR_RETURN(ProcStatus thread_status, read_proc_status(thread.tid()));
       RETURN_IF_ERROR_CTX(check_same_creds(thread_status, status), "thread " + std::to_string(thread.tid()));
-      // The preflight saw the leader's; a filter installed by one thread alone binds only it.
-      if (thread_status.seccomp != 0)
-        return fail(make_error("thread " + std::to_string(thread.tid()) + " runs under seccomp (mode " +
-                               std::to_string(thread_status.seccomp) + "), which cryo cannot dump yet"));
+      // A filter installed by one thread alone binds only it: collect_seccomp compares them.
+      thread_seccomp_modes.push_back(thread_status.seccomp);
       // Both belong to each thread, and restore gives every thread its leader's (threads are cloned
       // from it): one a thread set for itself alone is refused, not lost.
       if (thread_status.no_new_privs != status.no_new_privs)
@@ -105,6 +105,8 @@ Result<image::ProcessCore> collect_process_core(FrozenProcess& process, const Pr
   for (const auto& [tid, inside] : inside_tids) tids.push_back(tid);
   RETURN_IF_ERROR(fill_cgroups(pid, tids, core));
   RETURN_IF_ERROR(collect_shared_pending(process.threads.front(), core));
+  // Before the first injected call, which the filters are suspended for.
+  RETURN_IF_ERROR(collect_seccomp(process.threads, status.seccomp, thread_seccomp_modes, core));
 
   ASSIGN_OR_RETURN(ProcessWideRemoteState remote, collect_remote_state(process.threads, core));
   collect_creds(status, remote.securebits, core.mutable_creds());

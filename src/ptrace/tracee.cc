@@ -1,6 +1,7 @@
 #include "ptrace/tracee.h"
 
 #include <elf.h>
+#include <linux/filter.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -185,6 +186,23 @@ Result<RseqConfig> read_rseq_config(pid_t tid) {
   if (::ptrace(static_cast<__ptrace_request>(kPtraceGetRseqConfiguration), tid, sizeof conf, &conf) < 0)
     return fail(errno_error("tid " + std::to_string(tid) + ": ptrace(PTRACE_GET_RSEQ_CONFIGURATION)"));
   return RseqConfig{conf.rseq_abi_pointer, conf.rseq_abi_size, conf.flags, conf.signature};
+}
+
+Result<std::optional<std::string>> Tracee::get_seccomp_filter(uint64_t index) {
+  long count = ::ptrace(PTRACE_SECCOMP_GET_FILTER, tid_, reinterpret_cast<void*>(index), nullptr);
+  if (count < 0 && errno == ENOENT) return std::optional<std::string>();
+  if (count < 0) return fail(tracee_error("ptrace(PTRACE_SECCOMP_GET_FILTER)"));
+  std::string program(static_cast<size_t>(count) * sizeof(sock_filter), '\0');
+  long again = ::ptrace(PTRACE_SECCOMP_GET_FILTER, tid_, reinterpret_cast<void*>(index), program.data());
+  if (again != count) return fail(tracee_error("ptrace(PTRACE_SECCOMP_GET_FILTER) of the program"));
+  return std::optional<std::string>(std::move(program));
+}
+
+Result<uint64_t> Tracee::get_seccomp_filter_flags(uint64_t index) {
+  __ptrace_seccomp_metadata metadata{index, 0};
+  if (::ptrace(PTRACE_SECCOMP_GET_METADATA, tid_, reinterpret_cast<void*>(sizeof metadata), &metadata) < 0)
+    return fail(tracee_error("ptrace(PTRACE_SECCOMP_GET_METADATA)"));
+  return static_cast<uint64_t>(metadata.flags);
 }
 
 Result<> Tracee::set_options(int options) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,11 @@ class Tracee {
   // PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG: the thread's syscall user dispatch mode
   // (prctl PR_SET_SYSCALL_USER_DISPATCH; 0: off). 0 too where the kernel cannot tell (before 6.4).
   Result<uint64_t> get_syscall_user_dispatch_mode();
+  // PTRACE_SECCOMP_GET_FILTER: the classic BPF program (struct sock_filter[], 8 bytes each) of the
+  // thread's seccomp filter `index` (0 is the one installed last), nullopt past the oldest.
+  // PTRACE_SECCOMP_GET_METADATA gives its flags (SECCOMP_FILTER_FLAG_LOG). Both need CAP_SYS_ADMIN.
+  Result<std::optional<std::string>> get_seccomp_filter(uint64_t index);
+  Result<uint64_t> get_seccomp_filter_flags(uint64_t index);
   // PTRACE_SETOPTIONS: the thread's ptrace options (PTRACE_O_*) become `options`, replacing the
   // ones seize() set.
   Result<> set_options(int options);

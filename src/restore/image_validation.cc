@@ -22,6 +22,7 @@
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
+#include "state/process/seccomp.h"
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
@@ -105,6 +106,7 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
   auto problem = [&p](const std::string& text) { p.add(text); };
   validate_creds(core.creds(), problem);
   validate_rlimits(core, problem);
+  validate_seccomp(core, problem);
   validate_signals(core, problem);
   validate_timers(core, problem);
   validate_mm_fields(core.mm(), problem);

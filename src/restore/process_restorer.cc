@@ -25,6 +25,7 @@
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
+#include "state/process/seccomp.h"
 #include "state/process/signals.h"
 #include "state/process/task_flags.h"
 #include "state/process/timers.h"
@@ -88,6 +89,11 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
     RETURN_IF_ERROR_CTX(task.call("chroot", SYS_chroot, {path}), "root directory " + process.files.root());
   }
   RETURN_IF_ERROR(create_posix_timers(task, core));
+  // After the threads exist, so that they share the leader's filters, and while the process still
+  // has every capability (a filter needs CAP_SYS_ADMIN or no_new_privs, which comes later).
+  std::vector<Tracee*> process_tracees = {&tracee};
+  for (size_t i = first_thread; i < tracees.size(); ++i) process_tracees.push_back(tracees[i].get());
+  RETURN_IF_ERROR(restore_seccomp(task, core, process_tracees, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
   RETURN_IF_ERROR(restore_creds(task, core.creds()));
   RETURN_IF_ERROR(restore_fd_owners(task, process));
   // Late: a seq file of /proc regenerates its text when positioned (proc_files.h).

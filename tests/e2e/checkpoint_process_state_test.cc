@@ -26,6 +26,21 @@ TEST(CheckpointAttributes, PrctlStateOfEveryThreadSurvives) {
   session.expect_round_trip_passes("cr_prctl");
 }
 
+// Seccomp filters of a process and its thread (one that kills on calls cryo itself injects, so the
+// dump and the restore must suspend them), still shared by both threads after restore (TSYNC
+// works), while the init has none. Also with --leave-running: the dumped tree runs on under them.
+TEST(CheckpointAttributes, SeccompFiltersSurviveSharedByTheThreads) {
+  {
+    CheckpointSession session;
+    session.expect_round_trip_passes("cr_seccomp");
+  }
+  CheckpointSession session;
+  pid_t init = session.start("cr_seccomp");
+  ASSERT_GT(init, 0);
+  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  session.expect_pass_after_check(init);
+}
+
 // The NUMA memory policy of each thread (interleave, preferred, local, bind, and the default in a
 // thread of a process whose main thread has another), with its mode flags.
 TEST(CheckpointAttributes, TheMemoryPolicyOfEveryThreadSurvives) {

@@ -8,7 +8,7 @@
 // posix_mq_host (an fd of queue --queue=NAME, for a tree started in the host's IPC namespace),
 // posix_mq_unlinked (an fd of a queue removed with mq_unlink), proc_kmsg, nsfs_other (a UTS namespace no process is in), inotify_queued (an event not read yet),
 // inotify_deleted (a watch on a file unlinked while open), fifo_unlinked, fifo_opath, cpu_timer,
-// seccomp, nested_pidns, tcp_connected, epoll_shared (a set inherited by fork that watches a
+// seccomp_notify (a filter that hands sysinfo to a supervisor), nested_pidns, tcp_connected, epoll_shared (a set inherited by fork that watches a
 // file only the init holds and one only the child holds), pidfd_reaped (of a child waited for),
 // pidfd_sibling (the second child's pidfd of the first), pidfd_shared (the init's pidfd of
 // itself, inherited by its child), fanotify_mount (a mark on DIR's
@@ -24,7 +24,8 @@
 // ADDR_NO_RANDOMIZE: a tree of both ways), mbind (two pages bound to node 0 with mbind),
 // dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on),
 // thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask),
-// thread_nnp, thread_personality (a thread that set no_new_privs or a personality for itself alone),
+// thread_nnp, thread_personality, thread_seccomp (a thread that set no_new_privs, a personality or
+// a seccomp filter for itself alone),
 // thread_uts (a thread that unshared a UTS namespace), thread_keepcaps (PR_SET_KEEPCAPS in one thread),
 // deleted_exe (a child running a copy of sleep that was deleted since), orphan_in_live_session (a
 // process the init adopted that stays in the session of a live leader), process_keyring (a key
@@ -35,6 +36,7 @@
 #include <asm/ldt.h>
 #include <linux/aio_abi.h>
 #include <linux/filter.h>
+#include <stddef.h>
 #include <linux/keyctl.h>
 #include <linux/mempolicy.h>
 #include <linux/seccomp.h>
@@ -98,6 +100,11 @@ static void* unsharing_thread(void* arg) {
     }
   } else if (strcmp(unshare_kind, "thread_nnp") == 0) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
+  } else if (strcmp(unshare_kind, "thread_seccomp") == 0) {
+    // Root may install a filter without no_new_privs; this thread alone runs under it.
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog program = {1, &allow};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) _exit(1);
   } else if (personality(PER_LINUX | UNAME26) < 0) {
     _exit(1);
   }
@@ -204,9 +211,15 @@ static void setup(const char* kind, const char* dir, const char* queue) {
   } else if (strcmp(kind, "cpu_timer") == 0) {
     struct sigevent event = {.sigev_notify = SIGEV_NONE};
     SETUP_OR_DIE(timer_create(CLOCK_PROCESS_CPUTIME_ID, &event, &timer) == 0, "timer_create: %s\n", strerror(errno));
-  } else if (strcmp(kind, "seccomp") == 0) {
-    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    struct sock_fprog program = {1, &allow};
+  } else if (strcmp(kind, "seccomp_notify") == 0) {
+    // sysinfo goes to a supervisor (none here: it fails with ENOSYS), every other call is allowed.
+    struct sock_filter notify[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sysinfo, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {4, notify};
     SETUP_OR_DIE(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0,
                  "seccomp: %s\n", strerror(errno));
   } else if (strcmp(kind, "nested_pidns") == 0) {
@@ -376,7 +389,7 @@ static void setup(const char* kind, const char* dir, const char* queue) {
       pthread_exit(NULL);  // The process lives on in `thread`; /proc shows its leader as a zombie.
     }
     sleep_ms(100);  // Until its main thread has ended.
-  } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0 || strcmp(kind, "thread_nnp") == 0 ||
+  } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0 || strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_seccomp") == 0 ||
              strcmp(kind, "thread_personality") == 0 || strcmp(kind, "thread_uts") == 0 || strcmp(kind, "thread_keepcaps") == 0) {
     unshare_kind = kind;
     pthread_t thread;
@@ -463,10 +476,10 @@ int main(int argc, char** argv) {
       EXPECT_OR_FAIL(readlink(path, its, sizeof its - 1) > 0 && readlink("/proc/thread-self/ns/uts", mine_ns, sizeof mine_ns - 1) > 0 &&
                          strcmp(its, mine_ns) != 0,
                      "the thread is no longer in a UTS namespace of its own (%s, ours %s)\n", its, mine_ns);
-    } else if (strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_personality") == 0) {
+    } else if (strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_seccomp") == 0 || strcmp(kind, "thread_personality") == 0) {
       // The thread's own setting is still its own: its /proc status or personality differs from ours.
       char mine_text[4096] = "", its_text[4096] = "";
-      const char* file = strcmp(kind, "thread_nnp") == 0 ? "status" : "personality";
+      const char* file = strcmp(kind, "thread_personality") == 0 ? "personality" : "status";
       snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)unshared_tid, file);
       char own[64];
       snprintf(own, sizeof own, "/proc/self/task/%d/%s", (int)syscall(SYS_gettid), file);
@@ -474,7 +487,7 @@ int main(int argc, char** argv) {
       ssize_t na = a >= 0 ? read(a, its_text, sizeof its_text - 1) : -1, nb = b >= 0 ? read(b, mine_text, sizeof mine_text - 1) : -1;
       if (a >= 0) close(a);
       if (b >= 0) close(b);
-      const char* key = strcmp(kind, "thread_nnp") == 0 ? "NoNewPrivs:\t1" : "00020000";
+      const char* key = strcmp(kind, "thread_nnp") == 0 ? "NoNewPrivs:\t1" : strcmp(kind, "thread_seccomp") == 0 ? "Seccomp:\t2" : "00020000";
       EXPECT_OR_FAIL(na > 0 && nb > 0 && strstr(its_text, key) && !strstr(mine_text, key), "the thread's own %s setting is gone\n", file);
     } else {
       snprintf(path, sizeof path, "/proc/self/task/%d/cwd", (int)unshared_tid);
