@@ -14,6 +14,8 @@
 #include "base/logging.h"
 #include "base/page_size.h"
 #include "dump/freezer.h"
+#include "kernel/proc_status.h"
+#include "state/process/seccomp.h"
 
 namespace cryo::dump {
 namespace {
@@ -94,6 +96,9 @@ Result<PreCopy> PreCopy::start(pid_t init, const DirFd& dir, bool compress) {
         log()->info("pid {}: no pre-copy, {}: its memory is read at the freeze", process.pid, *why);
         continue;
       }
+      // Attaching injects calls, which a seccomp filter may forbid or kill on (state/process/seccomp.h).
+      if (auto status = read_proc_status(process.pid); status && status->seccomp != 0)
+        RETURN_IF_ERROR(process.threads.front().set_options(kSuspendSeccompOptions));
       auto tracker = DirtyTracker::attach(process.threads.front());
       if (!tracker) {
         RETURN_IF_ERROR(check_interrupt());

@@ -28,7 +28,8 @@ TEST(CheckpointAttributes, PrctlStateOfEveryThreadSurvives) {
 
 // Seccomp filters of a process and its thread (one that kills on calls cryo itself injects, so the
 // dump and the restore must suspend them), still shared by both threads after restore (TSYNC
-// works), while the init has none. Also with --leave-running: the dumped tree runs on under them.
+// works), while the init has none. Also with --leave-running --pre-copy, whose write tracking is
+// injected before the freeze: the dumped tree runs on under them.
 TEST(CheckpointAttributes, SeccompFiltersSurviveSharedByTheThreads) {
   {
     CheckpointSession session;
@@ -37,7 +38,7 @@ TEST(CheckpointAttributes, SeccompFiltersSurviveSharedByTheThreads) {
   CheckpointSession session;
   pid_t init = session.start("cr_seccomp");
   ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running", "--pre-copy"}));
   session.expect_pass_after_check(init);
 }
 
@@ -79,7 +80,7 @@ TEST(CheckpointSignals, EverySignalsDispositionAndPendingSiginfoSurviveDumpLeave
   CheckpointSession session;
   pid_t init = session.start("cr_sigall");
   ASSERT_GT(init, 0);
-  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running"}));
+  ASSERT_TRUE(session.dump_ok(init, session.image_path(), {"--leave-running", "--pre-copy"}));
   session.expect_pass_after_check(init);
 }
 

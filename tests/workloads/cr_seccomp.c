@@ -2,8 +2,9 @@
 // root without no_new_privs, then starts a thread that inherits them:
 //   1. sysinfo fails with ENOTTY;
 //   2. (SECCOMP_FILTER_FLAG_LOG) getpriority fails with EDOM;
-//   3. keyctl, setresuid, setresgid and capset kill the process: calls the dump and the restore
-//      inject themselves, so the filters must be suspended while cryo injects them.
+//   3. keyctl, setresuid, setresgid, capset and userfaultfd kill the process: calls the dump (its
+//      --pre-copy too) and the restore inject themselves, so the filters must be suspended while
+//      cryo injects them.
 // After restore the child and its thread each find all three at work and /proc/self/status showing
 // mode 2 with 3 filters, and the thread can still add a filter for both threads at once
 // (SECCOMP_FILTER_FLAG_TSYNC), which works only while the threads share one chain of filters.
@@ -40,6 +41,7 @@ static void install_filters(void) {
       ON(SYS_setresuid, SECCOMP_RET_KILL_PROCESS),
       ON(SYS_setresgid, SECCOMP_RET_KILL_PROCESS),
       ON(SYS_capset, SECCOMP_RET_KILL_PROCESS),
+      ON(SYS_userfaultfd, SECCOMP_RET_KILL_PROCESS),
       ALLOW,
   };
   SETUP_OR_DIE(install(sysinfo_filter, 4, 0) == 0, "seccomp(sysinfo filter): %s\n", strerror(errno));
