@@ -75,6 +75,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"thread_fs", "has a cwd, root and umask of its own (unshare(CLONE_FS) in that thread), which cryo cannot dump"},
                       Refusal{"thread_nnp", "has no_new_privs set and its leader clear, which cryo cannot dump"},
                       Refusal{"thread_seccomp", "runs under seccomp mode 2 and its leader under mode 0, which cryo cannot dump"},
+                      Refusal{"thread_seccomp_more", "runs under seccomp filters other than its leader's, which cryo cannot dump"},
                       Refusal{"thread_personality", "has personality 0x20000 and its leader 0x0, which cryo cannot dump"},
                       Refusal{"thread_uts", ": it is in a uts namespace of its own (the init's is "},
                       Refusal{"thread_keepcaps", "has securebits 0x10 and its leader 0x0 (prctl PR_SET_SECUREBITS or PR_SET_KEEPCAPS in one thread)"},

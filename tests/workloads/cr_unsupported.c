@@ -25,7 +25,7 @@
 // dead_leader (a child whose main thread ended with pthread_exit while its second thread runs on),
 // thread_files, thread_fs (a thread that unshared its fd table, or its cwd, root and umask),
 // thread_nnp, thread_personality, thread_seccomp (a thread that set no_new_privs, a personality or
-// a seccomp filter for itself alone),
+// a seccomp filter for itself alone), thread_seccomp_more (the same under a filter both threads share),
 // thread_uts (a thread that unshared a UTS namespace), thread_keepcaps (PR_SET_KEEPCAPS in one thread),
 // deleted_exe (a child running a copy of sleep that was deleted since), orphan_in_live_session (a
 // process the init adopted that stays in the session of a live leader), process_keyring (a key
@@ -390,8 +390,16 @@ static void setup(const char* kind, const char* dir, const char* queue) {
     }
     sleep_ms(100);  // Until its main thread has ended.
   } else if (strcmp(kind, "thread_files") == 0 || strcmp(kind, "thread_fs") == 0 || strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_seccomp") == 0 ||
-             strcmp(kind, "thread_personality") == 0 || strcmp(kind, "thread_uts") == 0 || strcmp(kind, "thread_keepcaps") == 0) {
+             strcmp(kind, "thread_seccomp_more") == 0 || strcmp(kind, "thread_personality") == 0 || strcmp(kind, "thread_uts") == 0 ||
+             strcmp(kind, "thread_keepcaps") == 0) {
     unshare_kind = kind;
+    if (strcmp(kind, "thread_seccomp_more") == 0) {
+      // Both threads under this one; the thread adds one more for itself (thread_seccomp below).
+      struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+      struct sock_fprog program = {1, &allow};
+      SETUP_OR_DIE(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0, "seccomp: %s\n", strerror(errno));
+      unshare_kind = "thread_seccomp";
+    }
     pthread_t thread;
     SETUP_OR_DIE(pthread_create(&thread, NULL, unsharing_thread, NULL) == 0, "pthread_create\n");
     while (!__atomic_load_n(&unshared_tid, __ATOMIC_SEQ_CST)) sleep_ms(1);
@@ -476,7 +484,8 @@ int main(int argc, char** argv) {
       EXPECT_OR_FAIL(readlink(path, its, sizeof its - 1) > 0 && readlink("/proc/thread-self/ns/uts", mine_ns, sizeof mine_ns - 1) > 0 &&
                          strcmp(its, mine_ns) != 0,
                      "the thread is no longer in a UTS namespace of its own (%s, ours %s)\n", its, mine_ns);
-    } else if (strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_seccomp") == 0 || strcmp(kind, "thread_personality") == 0) {
+    } else if (strcmp(kind, "thread_nnp") == 0 || strcmp(kind, "thread_seccomp") == 0 || strcmp(kind, "thread_seccomp_more") == 0 ||
+               strcmp(kind, "thread_personality") == 0) {
       // The thread's own setting is still its own: its /proc status or personality differs from ours.
       char mine_text[4096] = "", its_text[4096] = "";
       const char* file = strcmp(kind, "thread_personality") == 0 ? "personality" : "status";
@@ -487,7 +496,10 @@ int main(int argc, char** argv) {
       ssize_t na = a >= 0 ? read(a, its_text, sizeof its_text - 1) : -1, nb = b >= 0 ? read(b, mine_text, sizeof mine_text - 1) : -1;
       if (a >= 0) close(a);
       if (b >= 0) close(b);
-      const char* key = strcmp(kind, "thread_nnp") == 0 ? "NoNewPrivs:\t1" : strcmp(kind, "thread_seccomp") == 0 ? "Seccomp:\t2" : "00020000";
+      const char* key = strcmp(kind, "thread_nnp") == 0         ? "NoNewPrivs:\t1"
+                        : strcmp(kind, "thread_seccomp") == 0      ? "Seccomp:\t2"
+                        : strcmp(kind, "thread_seccomp_more") == 0 ? "Seccomp_filters:\t2"
+                                                                   : "00020000";
       EXPECT_OR_FAIL(na > 0 && nb > 0 && strstr(its_text, key) && !strstr(mine_text, key), "the thread's own %s setting is gone\n", file);
     } else {
       snprintf(path, sizeof path, "/proc/self/task/%d/cwd", (int)unshared_tid);
