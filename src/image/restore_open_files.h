@@ -11,8 +11,9 @@
 namespace cryo::image {
 
 // Restore's helper holds every staged fd above the tree's highest fd number (`fd_base` is that
-// number plus one), one per memory object at least (pipes, sockets and shared open files add more,
-// but are bounded by the tree's own fds, which its limits already allowed), plus cryo's own few.
+// number plus one): one per memory object, plus cryo's own few. Its pipes, sockets and shared open
+// files add one each, which this count leaves out; a restore that runs out of fds for them fails
+// with EMFILE before the tree is created.
 uint64_t open_files_restore_needs(int fd_base, uint64_t memory_objects);
 
 // Raises cryo's open-file limit as far as it may (kernel/open_file_limit.h) and fails, saying

@@ -34,7 +34,7 @@ Result<std::vector<image::SeccompFilter>> read_filters(Tracee& thread) {
 // listener fd, which a restore cannot give back. A program that returns a computed action
 // (BPF_RET | BPF_A) might do so too, and cannot be told apart.
 Result<> refuse_supervised(const image::SeccompFilter& filter, pid_t tid) {
-  std::string program = filter.program();
+  const std::string& program = filter.program();
   for (size_t at = 0; at + sizeof(sock_filter) <= program.size(); at += sizeof(sock_filter)) {
     sock_filter insn{};
     std::memcpy(&insn, program.data() + at, sizeof insn);
