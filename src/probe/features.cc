@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -155,7 +156,7 @@ void probe_on_child(KernelFeatures& f) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     std::string why = call_failed("pipe2", errno);
-    for (FeatureCheck* c : {&f.ptrace_seize, &f.rseq_configuration, &f.process_vm_readv, &f.pidfd_getfd})
+    for (FeatureCheck* c : {&f.ptrace_seize, &f.rseq_configuration, &f.process_vm_readv, &f.pidfd_getfd, &f.seccomp_suspend})
       failed(*c, why, "retry; the probe could not start");
     return;
   }
@@ -166,7 +167,7 @@ void probe_on_child(KernelFeatures& f) {
   }
   if (child < 0) {
     std::string why = call_failed("fork", errno);
-    for (FeatureCheck* c : {&f.ptrace_seize, &f.rseq_configuration, &f.process_vm_readv, &f.pidfd_getfd})
+    for (FeatureCheck* c : {&f.ptrace_seize, &f.rseq_configuration, &f.process_vm_readv, &f.pidfd_getfd, &f.seccomp_suspend})
       failed(*c, why, "retry; the probe could not start");
     return;
   }
@@ -181,7 +182,14 @@ void probe_on_child(KernelFeatures& f) {
       failed(f.ptrace_seize, tracee.error().message,
              "run cryo as root (CAP_SYS_PTRACE); /proc/sys/kernel/yama/ptrace_scope 3 forbids ptrace entirely");
       failed(f.rseq_configuration, "needs ptrace seize", f.ptrace_seize.remedy);
+      failed(f.seccomp_suspend, "needs ptrace seize", f.ptrace_seize.remedy);
     } else {
+      // What dump and restore set on every thread of a process under seccomp filters (state/process/seccomp.h).
+      if (auto suspended = tracee->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP); !suspended)
+        failed(f.seccomp_suspend, suspended.error().message,
+               "processes under seccomp filters cannot be dumped or restored: use a kernel with CONFIG_CHECKPOINT_RESTORE and run cryo with CAP_SYS_ADMIN");
+      else
+        passed(f.seccomp_suspend, "suspends a child's seccomp filters while cryo injects calls");
       passed(f.ptrace_seize, "PTRACE_SEIZE and PTRACE_INTERRUPT stop a child");
       auto rseq = tracee->get_rseq_config();
       if (!rseq) {
@@ -309,7 +317,8 @@ void probe_capabilities(KernelFeatures& f) {
 
 std::vector<const FeatureCheck*> KernelFeatures::checks() const {
   return {&time_namespaces, &clone3_set_tid,   &ns_last_pid,  &ptrace_seize, &rseq_configuration,
-          &process_vm_readv, &pidfd_getfd,     &pagemap_scan, &vdso_layout,  &capabilities, &posix_timer_ids};
+          &process_vm_readv, &pidfd_getfd,     &pagemap_scan, &vdso_layout,  &capabilities, &posix_timer_ids,
+          &seccomp_suspend};
 }
 
 bool KernelFeatures::ready() const {
@@ -337,6 +346,7 @@ KernelFeatures probe_kernel_features() {
   f.vdso_layout = check("vdso_layout", "vdso/vvar layout");
   f.capabilities = check("capabilities", "capabilities");
   f.posix_timer_ids = check("posix_timer_ids", "POSIX timer IDs", false);
+  f.seccomp_suspend = check("seccomp_suspend", "PTRACE_O_SUSPEND_SECCOMP", false);
 
   probe_time_namespaces(f.time_namespaces);
   probe_clone3_set_tid(f.clone3_set_tid);

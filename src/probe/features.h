@@ -40,6 +40,7 @@ struct KernelFeatures {
   FeatureCheck vdso_layout;
   FeatureCheck capabilities;  // ok when every required capability is held.
   FeatureCheck posix_timer_ids;  // PR_TIMER_CREATE_RESTORE_IDS; optional: only images with POSIX timers need it.
+  FeatureCheck seccomp_suspend;  // PTRACE_O_SUSPEND_SECCOMP; optional: only processes under seccomp filters need it.
 
   std::vector<SpecialMapping> special_mappings;  // This process's, in address order.
   std::vector<CapabilityState> capability_states;

@@ -13,7 +13,7 @@ namespace {
 
 const char* const kFeatureKeys[] = {"time_namespaces", "clone3_set_tid", "ns_last_pid",  "ptrace_seize",
                                     "rseq_configuration", "process_vm_readv", "pidfd_getfd", "pagemap_scan",
-                                    "vdso_layout", "capabilities", "posix_timer_ids"};
+                                    "vdso_layout", "capabilities", "posix_timer_ids", "seccomp_suspend"};
 
 TEST(Check, ReadyOnThisMachine) {
   auto result = run_cryo({"check"});

@@ -16,7 +16,7 @@ KernelFeatures sample() {
   f.machine = "x86_64";
   for (FeatureCheck* c : {&f.time_namespaces, &f.clone3_set_tid, &f.ns_last_pid, &f.ptrace_seize,
                           &f.rseq_configuration, &f.process_vm_readv, &f.pidfd_getfd, &f.pagemap_scan,
-                          &f.vdso_layout, &f.capabilities, &f.posix_timer_ids}) {
+                          &f.vdso_layout, &f.capabilities, &f.posix_timer_ids, &f.seccomp_suspend}) {
     c->key = "key" + std::to_string(c - &f.time_namespaces);
     c->title = "title";
     c->ok = true;
