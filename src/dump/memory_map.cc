@@ -10,7 +10,7 @@
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 
-#include "dump/file_identity.h"
+#include "image/file_identity.h"
 #include "dump/memory_objects.h"
 #include "image/vm_flag_table.h"
 #include "kernel/proc_pagemap.h"

@@ -11,7 +11,7 @@
 
 #include "base/file_util.h"
 #include "base/page_size.h"
-#include "dump/file_identity.h"
+#include "image/file_identity.h"
 #include "dump/page_dump.h"
 
 namespace cryo::dump {

@@ -19,7 +19,7 @@
 #include "base/file_util.h"
 #include "base/hex.h"
 #include "base/unique_fd.h"
-#include "dump/file_identity.h"
+#include "image/file_identity.h"
 #include "image/mqueue_limits.h"
 #include "kernel/proc_text.h"
 #include "ns/namespace_file.h"

@@ -9,7 +9,7 @@
 #include "base/hex.h"
 #include "base/logging.h"
 #include "dump/cgroups.h"
-#include "dump/file_identity.h"
+#include "image/file_identity.h"
 #include "dump/remote_state.h"
 #include "dump/thread_differences.h"
 #include "kernel/proc_text.h"

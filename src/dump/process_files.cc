@@ -10,12 +10,10 @@
 #include <cerrno>
 
 #include "dump/fd_owners.h"
-#include "dump/namespace_files.h"
-#include "dump/file_identity.h"
+#include "image/file_identity.h"
 #include "dump/file_locks.h"
 #include "dump/posix_mqueues.h"
 #include "kernel/proc_fdinfo.h"
-#include "dump/proc_files.h"
 #include "dump/unix_sockets.h"
 #include "state/files/fd_kinds.h"
 #include "state/files/pipe.h"
@@ -133,14 +131,12 @@ Result<bool> collect_fd_kind(pid_t pid, int fd, image::Fd& out, std::vector<Pipe
   }
   // One statfs tells the filesystems whose files are not reopened by their path.
   unsigned long filesystem = filesystem_magic(link);
-  // Files of the tree's own /proc are reopened by what they name (proc_files.h).
-  if (filesystem == PROC_SUPER_MAGIC) {
-    RETURN_IF_ERROR(collect_proc_file(pid, fd, *target, link, out));
-    return true;
-  }
-  // Files held open on a namespace come back on the restored tree's one (namespace_files.h).
-  if (filesystem == NSFS_MAGIC) {
-    RETURN_IF_ERROR(collect_namespace_file(pid, fd, *target, link, out));
+  // Files of the tree's own /proc, and files held open on a namespace, are reopened by what they
+  // name (state/files/proc_file.h, namespace_file.h).
+  if (const state::FdKindOps* ops = state::find_filesystem_kind(filesystem)) {
+    std::string what = "fd " + std::to_string(fd) + " (" + *target + ")";
+    if (!ops->collect) return fail(what + ": fd kind " + std::string(ops->name) + " has no collect step");
+    RETURN_IF_ERROR(ops->collect(state::FdCollect{pid, fd, *info, freeze, *target}, out));
     return true;
   }
   // A POSIX message queue is reopened by its name in the restored IPC namespace (posix_mqueues.h).

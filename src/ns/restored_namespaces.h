@@ -1,5 +1,5 @@
 // Which namespaces a restored tree is in, kind by kind, as /proc/PID/ns names the kinds. A file
-// held open on a namespace (nsfs, dump/namespace_files.h) comes back on the restored tree's
+// held open on a namespace (nsfs, state/files/namespace_file.h) comes back on the restored tree's
 // namespace of its kind, so it is dumped only where that one stands in the same relation to the
 // tree as the dumped one did: the tree's own again, or the host's the tree shares again.
 #pragma once

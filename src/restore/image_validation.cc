@@ -17,8 +17,10 @@
 #include "restore/cgroups.h"
 #include "state/files/epoll.h"
 #include "state/files/fd_kinds.h"
+#include "state/files/namespace_file.h"
 #include "state/files/pidfd.h"
 #include "state/files/pipe.h"
+#include "state/files/proc_file.h"
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
@@ -152,9 +154,9 @@ void validate_files(const ProcessImage& process, const image::Pipes& pipes, std:
       case image::FD_DELETED_FILE:
         break;  // The path is only for messages; validate_objects checks the object.
       case image::FD_PROC_FILE:
-        break;  // validate_proc_files checks its path against the tree's PIDs.
+        break;  // state::validate_proc_files checks its path against the tree's PIDs.
       case image::FD_NAMESPACE:
-        break;  // validate_namespace_files checks its type against namespaces.img.
+        break;  // state::validate_namespace_files checks its type against namespaces.img.
       case image::FD_POSIX_MQUEUE:
         break;  // validate_posix_mqueues checks it against its queue.
       case image::FD_PIPE: {
@@ -234,8 +236,8 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   validate_socket_pairs(set, problems);
   validate_netlink_sockets(set, problems);
   validate_fd_owners(set, problems);
-  validate_proc_files(set, problems);
-  validate_namespace_files(set, problems);
+  state::validate_proc_files(set, problems);
+  state::validate_namespace_files(set, problems);
   validate_host_files(set, problems);
   validate_fingerprint_presence(set, problems);
   // Shared anonymous memory that is no memory object (images written before memory objects) is

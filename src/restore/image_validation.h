@@ -69,14 +69,6 @@ void validate_netlink_socket(const image::NetlinkSocketState& s, const std::stri
 // All holders of one netlink socket agree on it, and no two sockets of a protocol share a port id.
 void validate_netlink_sockets(const ImageSet& set, std::vector<std::string>* problems);
 
-// Every /proc file (FD_PROC_FILE) names a clean path inside /proc, of a process of the tree, that a
-// dump accepts (proc_file_validation.cc).
-void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems);
-
-// Every namespace file (FD_NAMESPACE) names a known type whose relation to the tree (its own or the
-// host's) is the one namespaces.img gives and the one a restored tree has (namespace_file_validation.cc).
-void validate_namespace_files(const ImageSet& set, std::vector<std::string>* problems);
-
 // contents.img, included.img and the inventory's vdso symbols and XSAVE layout (host_file_validation.cc).
 void validate_host_files(const ImageSet& set, std::vector<std::string>* problems);
 // fingerprint-<pid>.img (fingerprint_validation.cc): its PID is the process's, and its counts and

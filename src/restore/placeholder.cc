@@ -21,7 +21,6 @@
 #include "restore/memory_objects.h"
 #include "restore/memory_seeding.h"
 #include "restore/posix_mqueues.h"
-#include "restore/proc_files.h"
 #include "restore/report_channel.h"
 #include "state/files/fd_kinds.h"
 
@@ -186,13 +185,20 @@ Result<> place_fd_with_status(int opened, const image::Fd& fd, const std::string
   return {};
 }
 
-// For the kinds a process opens itself by their install step and shares only within itself
-// (FdSharing::WithinProcess: a pidfd): the number of an earlier fd of the process that holds the
+// What an fd is, for its messages: its path, the /proc file or namespace it names, or its kind.
+std::string shown_fd(const image::Fd& fd) {
+  if (fd.kind() == image::FD_PROC_FILE) return "/proc" + (fd.proc_path().empty() ? "" : "/" + fd.proc_path());
+  if (fd.kind() == image::FD_NAMESPACE) return fd.namespace_file().type() + " namespace";
+  return fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path();
+}
+
+// For the kinds a process opens itself by their install step (FdSharing::WithinProcess: a pidfd,
+// a /proc or namespace file): the number of an earlier fd of the process that holds the
 // open file of `fd`, or -1.
 int installed_before(const ProcessImage& process, const image::Fd& fd) {
   const state::FdKindOps* ops = state::find_fd_kind(fd.kind());
   if (!ops || ops->sharing != state::FdSharing::WithinProcess || !ops->install) return -1;
-  return earlier_fd_of_open_file(process, fd);
+  return state::earlier_fd_of_open_file(process, fd);
 }
 
 Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& process, const image::Fd& fd) {
@@ -219,18 +225,12 @@ Result<> open_image_fd(const PlaceholderContext& ctx, const ProcessImage& proces
     what += " (" + image::FdKind_Name(fd.kind()) + ", shared with fd " + std::to_string(first) + ")";
     opened = ::fcntl(first, F_DUPFD, 0);
     if (opened < 0) return fail(errno_error("fcntl(F_DUPFD)").context(what));
-  } else if (fd.kind() == image::FD_PROC_FILE) {
-    // Opened in the tree's /proc, or shared with an earlier fd or another process (proc_files.h).
-    what += " (/proc" + (fd.proc_path().empty() ? "" : "/" + fd.proc_path()) + ")";
-    ASSIGN_OR_RETURN_CTX(opened, place_proc_file(*ctx.images, process, fd), what);
-  } else if (fd.kind() == image::FD_NAMESPACE) {
-    // Opened on the tree's namespace of its type, shared like a /proc file (namespace_files.h).
-    what += " (" + fd.namespace_file().type() + " namespace)";
-    ASSIGN_OR_RETURN_CTX(opened, place_proc_file(*ctx.images, process, fd), what);
   } else {
-    what += " (" + (fd.path().empty() ? image::FdKind_Name(fd.kind()) : fd.path()) + ")";
-    // The placeholder is inside the tree's time namespace: its clocks are the tree's.
-    ASSIGN_OR_RETURN_CTX(opened, open_like(fd, ctx.staged, ClockOffsets{}), what);
+    what += " (" + shown_fd(fd) + ")";
+    // The placeholder is inside the tree's time namespace: its clocks are the tree's. A /proc or
+    // namespace file is opened in the tree's /proc, or shared with another process
+    // (state/files/proc_file.h).
+    ASSIGN_OR_RETURN_CTX(opened, open_like(fd, state::FdInstall{.images = ctx.images, .process = &process, .staged = &ctx.staged}), what);
   }
   return place_fd_with_status(opened, fd, what);
 }

@@ -18,10 +18,10 @@
 #include "restore/file_locks.h"
 #include "restore/memory_restorer.h"
 #include "restore/memory_objects.h"
-#include "restore/proc_files.h"
 #include "restore/thread_restorer.h"
 #include "restore/vdso_mappings.h"
 #include "ptrace/remote_task.h"
+#include "state/files/proc_file.h"
 #include "state/process/creds.h"
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
@@ -96,8 +96,8 @@ Result<> restore_into(Tracee& tracee, const ProcessImage& process, const Placeho
   RETURN_IF_ERROR(restore_seccomp(task, core, process_tracees, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
   RETURN_IF_ERROR(restore_creds(task, core.creds()));
   RETURN_IF_ERROR(restore_fd_owners(task, process));
-  // Late: a seq file of /proc regenerates its text when positioned (proc_files.h).
-  RETURN_IF_ERROR(restore_proc_file_positions(task, process));
+  // Late: a seq file of /proc regenerates its text when positioned (state/files/proc_file.h).
+  RETURN_IF_ERROR(state::restore_proc_file_positions(task, process));
   for (size_t i = first_thread; i < tracees.size(); ++i)
     RETURN_IF_ERROR(finish_thread(*tracees[i], task, process, static_cast<int>(i - first_thread + 1)));
   RETURN_IF_ERROR(restore_process_flags(task, core));

@@ -15,7 +15,6 @@
 #include "restore/memory_objects.h"
 #include "restore/posix_mqueues.h"
 #include "restore/netlink_sockets.h"
-#include "restore/proc_files.h"
 #include "restore/tcp_listeners.h"
 #include "restore/unix_datagrams.h"
 #include "restore/unix_listeners.h"
@@ -123,18 +122,8 @@ std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
   return shared;
 }
 
-int earlier_fd_of_open_file(const ProcessImage& process, const image::Fd& fd) {
-  if (fd.open_file_id() == 0) return -1;
-  for (const auto& earlier : process.files.fds()) {
-    if (&earlier == &fd) break;
-    if (earlier.kind() == fd.kind() && earlier.open_file_id() == fd.open_file_id()) return earlier.fd();
-  }
-  return -1;
-}
-
-Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller) {
-  if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, state::FdInstall{.tree_minus_caller = tree_minus_caller, .staged = &staged});
-  if (fd.kind() == image::FD_PROC_FILE) return open_proc_file(fd);
+Result<int> open_like(const image::Fd& fd, const state::FdInstall& at) {
+  if (const state::FdKindOps* ops = state::find_fd_kind(fd.kind()); ops && ops->install) return state::create_fd(*ops, fd, at);
   if (fd.kind() == image::FD_POSIX_MQUEUE) return open_posix_mqueue(fd);
   int flags = static_cast<int>(fd.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
   // open(2) takes O_ASYNC into the flags without arming it; a device may support it, and then it
@@ -195,7 +184,7 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
     }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
-    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, staged, offsets), what);
+    ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, state::FdInstall{.tree_minus_caller = offsets, .staged = &staged}), what);
     ASSIGN_OR_RETURN_CTX(staged.files[id], move_fd_above(opened, min_fd), what);
   }
   return staged;

@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "image/image_set.h"
 #include "ns/time_namespace.h"
+#include "state/files/fd_kinds.h"
 #include "state/files/staged_files.h"
 
 namespace cryo::restore {
@@ -33,15 +34,11 @@ int staging_fd_base(const ImageSet& set);
 // in the tree's IPC namespace, whose init stages its shared open files).
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set);
 
-// The number of the earlier fd of `process`, in image order, of the same kind that shares `fd`'s open
-// file (a dup), or -1. Placeholders open their fds in image order, so that fd is in place already.
-int earlier_fd_of_open_file(const ProcessImage& process, const image::Fd& fd);
-
-// Opens a regular file, directory, device, memfd or deleted file the way the image fd had it (flags
-// and position), or creates an eventfd, timerfd or signalfd with its state. Memfds and deleted
-// files are reopened from their object in `staged`; `tree_minus_caller`: see FdKindOps::install (state/files/fd_kinds.h).
+// Opens a regular file, directory, device or POSIX message queue the way the image fd had it (flags
+// and position), or creates the fd of a kind with an install step (state/files/fd_kinds.h) with its
+// state, installed `at` (memfds and deleted files are reopened from their object in `at.staged`).
 // Returns the new fd, at the lowest free number.
-Result<int> open_like(const image::Fd& fd, const StagedFds& staged, const ClockOffsets& tree_minus_caller);
+Result<int> open_like(const image::Fd& fd, const state::FdInstall& at);
 
 // Creates every pipe, socket and shared open file at fd numbers >= min_fd: the stage step of each fd
 // kind that has one (state/files/fd_kinds.h), in the table's order, then the sockets, then the shared

@@ -129,7 +129,7 @@ bool names_recreated_object(const std::string& what) {
 
 // Whether an fd's link names a namespace ("net:[4026531840]"): restore opens the restored tree's one
 // of that type, a new one or, for those the tree shares, the host's, which another host numbers
-// otherwise (restore/namespace_files.h checked its type).
+// otherwise (state/files/namespace_file.h checked its type).
 bool names_namespace(const std::string& link) {
   static const std::regex ns(R"((cgroup|ipc|mnt|net|pid|time|user|uts):\[[0-9]+\])");
   return std::regex_match(link, ns);

@@ -89,7 +89,7 @@ TEST(Fingerprint, InodesMayChangeForRecreatedObjectsAndVerifiedFilesNotTheirPath
   EXPECT_EQ(compare_fingerprints(file, file_other).refused.size(), 1u);
 }
 
-// A namespace file is opened on the restored tree's namespace of its type (restore/namespace_files.h):
+// A namespace file is opened on the restored tree's namespace of its type (state/files/namespace_file.h):
 // its inode may change, its type may not.
 TEST(Fingerprint, ANamespaceFileKeepsItsTypeNotItsInode) {
   auto pid = print_of({{"fd 10", "fd", "link", "pid:[4026532182]"}, {"fd 10", "fdinfo", "ino", "4026532182"}});

@@ -1,6 +1,7 @@
 #include "state/files/fd_kinds.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,8 +11,10 @@
 #include "state/files/fanotify.h"
 #include "state/files/inotify.h"
 #include "state/files/memfd.h"
+#include "state/files/namespace_file.h"
 #include "state/files/pidfd.h"
 #include "state/files/pipe.h"
+#include "state/files/proc_file.h"
 #include "state/files/signalfd.h"
 #include "state/files/timerfd.h"
 
@@ -43,8 +46,8 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_MEMFD, .name = "memfd", .install = install_memory_object_fd},
     {.kind = FD_DELETED_FILE, .name = "deleted", .install = install_memory_object_fd},
     {.kind = FD_INOTIFY, .name = "inotify", .anon_inode = "inotify", .collect = collect_inotify, .validate = validate_inotify, .same_state = same_message<&image::Fd::inotify>, .install = install_inotify},
-    {.kind = FD_PROC_FILE, .name = "proc", .sharing = WithinProcess},
-    {.kind = FD_NAMESPACE, .name = "namespace", .sharing = WithinProcess},
+    {.kind = FD_PROC_FILE, .name = "proc", .filesystem = PROC_SUPER_MAGIC, .sharing = WithinProcess, .collect = collect_proc_file, .install = install_proc_file},
+    {.kind = FD_NAMESPACE, .name = "namespace", .filesystem = NSFS_MAGIC, .sharing = WithinProcess, .collect = collect_namespace_file, .install = install_namespace_file},
     {.kind = FD_FANOTIFY, .name = "fanotify", .anon_inode = "fanotify", .collect = collect_fanotify, .validate = validate_fanotify, .same_state = same_message<&image::Fd::fanotify>, .install = install_fanotify},
     {.kind = FD_POSIX_MQUEUE, .name = "mqueue", .sharing = InNamespace},
     {.kind = FD_NETLINK_SOCKET, .name = "netlink", .sharing = Staged, .same_state = same_message<&image::Fd::netlink_socket>},
@@ -64,6 +67,23 @@ const FdKindOps* find_anon_inode_kind(std::string_view name) {
   if (name.empty()) return nullptr;
   auto it = std::find_if(std::begin(kFdKinds), std::end(kFdKinds), [&](const FdKindOps& ops) { return ops.anon_inode == name; });
   return it == std::end(kFdKinds) ? nullptr : &*it;
+}
+
+const FdKindOps* find_filesystem_kind(unsigned long magic) {
+  if (magic == 0) return nullptr;
+  auto it = std::find_if(std::begin(kFdKinds), std::end(kFdKinds), [&](const FdKindOps& ops) { return ops.filesystem == magic; });
+  return it == std::end(kFdKinds) ? nullptr : &*it;
+}
+
+std::string fd_link(const FdCollect& in) { return "/proc/" + std::to_string(in.pid) + "/fd/" + std::to_string(in.fd); }
+
+int earlier_fd_of_open_file(const ProcessImage& process, const image::Fd& fd) {
+  if (fd.open_file_id() == 0) return -1;
+  for (const auto& earlier : process.files.fds()) {
+    if (&earlier == &fd) break;
+    if (earlier.kind() == fd.kind() && earlier.open_file_id() == fd.open_file_id()) return earlier.fd();
+  }
+  return -1;
 }
 
 Result<int> create_fd(const FdKindOps& ops, const image::Fd& fd, const FdInstall& at) {

@@ -7,8 +7,8 @@
 // state/files/, its proto message, its tests and one line in fd_kinds.cc.
 //
 // The kinds whose code still lives in dump/ and restore/ have their line here too (name, sharing,
-// recognition, the comparison of their state), with the slots for that code empty: the stages
-// then call it themselves, until the kind moves into state/files/ and fills its slots.
+// the comparison of their state), with the slots for that code empty: the stages then call it
+// themselves, until the kind moves into state/files/ and fills its slots.
 #pragma once
 
 #include <sys/types.h>
@@ -36,7 +36,11 @@ struct FdCollect {
   // The kernel's clocks at the freeze (its own time namespace's offsets taken out), for state that
   // counts on while the tree is frozen; nullptr where nothing is dumped (the preflight).
   const image::ClockReadings* freeze = nullptr;
+  std::string_view target = {};  // The text of its /proc/PID/fd link (set for the kinds found by filesystem).
 };
+
+// "/proc/PID/fd/N" of the fd being collected.
+std::string fd_link(const FdCollect& in);
 
 // Where restore installs one fd: what its install step may need besides the fd's own message.
 struct FdInstall {
@@ -52,7 +56,8 @@ struct FdInstall {
 enum class FdSharing {
   OpenedOnce,     // The helper creates it once (the install step) and every holder gets a copy.
   Staged,         // Its stage step creates it by its own id (pipe, socket): never opened by open file id.
-  WithinProcess,  // Shared only within one process (/proc or namespace file, pidfd): dup'ed there.
+  WithinProcess,  // Each process installs its own and dups it there; the install step of a /proc or namespace
+                  // file takes one shared with another process from it (pidfd_getfd).
   InNamespace,    // It exists only in the tree's own namespace (POSIX message queue), whose init shares it.
 };
 
@@ -61,6 +66,7 @@ struct FdKindOps {
   image::FdKind kind;
   std::string_view name;         // What messages call the kind.
   std::string_view anon_inode = {};  // Dump: the NAME of the "anon_inode:[NAME]" links of its fds, or empty.
+  unsigned long filesystem = 0;      // Dump: the statfs magic of the filesystem its fds lie on (proc, nsfs), or 0.
   FdSharing sharing = FdSharing::OpenedOnce;
   // Dump: fills the kind state of `out` (its kind is set) from what the kernel shows.
   Result<> (*collect)(const FdCollect& in, image::Fd& out) = nullptr;
@@ -88,6 +94,13 @@ const FdKindOps* find_fd_kind(image::FdKind kind);
 
 // The kind whose fds are "anon_inode:[name]" links, or nullptr.
 const FdKindOps* find_anon_inode_kind(std::string_view name);
+
+// The kind whose fds are all the fds on the filesystem of statfs magic `magic`, or nullptr.
+const FdKindOps* find_filesystem_kind(unsigned long magic);
+
+// The number of the earlier fd of `process`, in image order, of the same kind that shares `fd`'s open
+// file (a dup), or -1. Placeholders open their fds in image order, so that fd is in place already.
+int earlier_fd_of_open_file(const ProcessImage& process, const image::Fd& fd);
 
 // Runs the install step of `ops` and gives the new fd the file status flags (O_NONBLOCK ...) of `fd`
 // (but to an O_PATH fd, which has them from its open).

@@ -17,7 +17,7 @@
 namespace cryo {
 
 // Everything but the executable, which the dump names and identifies as it does every file it
-// refers to (dump/file_identity.h).
+// refers to (image/file_identity.h).
 Result<> collect_mm_fields(pid_t pid, const ProcStat& stat, uint64_t brk, image::MmFields* mm);
 
 // Addresses in user space, in the order PR_SET_MM_MAP insists on, an auxv of (type, value) pairs, a

@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "common.pb.h"
 
-namespace cryo::dump {
+namespace cryo {
 
 // stat() through a /proc link (it follows to the file itself, in whatever mount namespace it is).
 Result<struct stat> stat_path(const std::string& path);
@@ -18,4 +18,4 @@ void set_identity(const struct stat& st, image::FileIdentity* identity);
 // (the stat that follows reports a vanished file).
 unsigned long filesystem_magic(const std::string& path);
 
-}  // namespace cryo::dump
+}  // namespace cryo

@@ -1,5 +1,5 @@
 // Namespace files (nsfs): which namespaces a restored tree has of its own (ns/restored_namespaces.h),
-// and validation of the FD_NAMESPACE fds of an image (restore/namespace_file_validation.cc): a sound
+// and validation of the FD_NAMESPACE fds of an image (state/files/namespace_file_validation.cc): a sound
 // image passes, and each damage is named.
 #include <fcntl.h>
 #include <sched.h>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ns/restored_namespaces.h"
-#include "restore/image_validation.h"
+#include "state/files/namespace_file.h"
 
 namespace cryo {
 namespace {
@@ -42,7 +42,7 @@ TEST(RestoredNamespaces, WhatARestoredTreeHasOfItsOwn) {
 }  // namespace
 }  // namespace cryo
 
-namespace cryo::restore {
+namespace cryo::state {
 namespace {
 
 // A tree of two processes in `cryo run`'s namespaces (pid, time, mnt and ipc of its own).
@@ -163,4 +163,4 @@ TEST(NamespaceFileValidation, EachDamageIsNamed) {
 }
 
 }  // namespace
-}  // namespace cryo::restore
+}  // namespace cryo::state

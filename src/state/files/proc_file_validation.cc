@@ -1,13 +1,13 @@
 // The /proc files of an image (FD_PROC_FILE): the path must be one a dump could have recorded,
 // inside /proc (no "..", no absolute path), naming a process of the image, and no file that a
-// dump refuses. Linked by the image fuzzer (tests/fuzz/CMakeLists.txt).
+// dump refuses.
 #include <map>
 #include <set>
 
 #include "kernel/proc_file_path.h"
-#include "restore/image_validation.h"
+#include "state/files/proc_file.h"
 
-namespace cryo::restore {
+namespace cryo::state {
 
 void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems) {
   std::map<uint64_t, std::string> shared;  // open_file_id -> its path, the same for every holder.
@@ -40,4 +40,4 @@ void validate_proc_files(const ImageSet& set, std::vector<std::string>* problems
     }
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo::state

@@ -1,15 +1,14 @@
 // The namespace files of an image (FD_NAMESPACE): a known type, the relation to the tree that
 // namespaces.img gives for that type, and one that the restored tree has again (a dump refuses the
 // rest, ns/restored_namespaces.h); no path, no flag a reopen through /proc/1/ns cannot give.
-// Linked by the image fuzzer (tests/fuzz/CMakeLists.txt).
 #include <fcntl.h>
 
 #include <map>
 
 #include "ns/restored_namespaces.h"
-#include "restore/image_validation.h"
+#include "state/files/namespace_file.h"
 
-namespace cryo::restore {
+namespace cryo::state {
 namespace {
 
 // Whether the dumped tree had its own namespace of `type` (a known one), as namespaces.img says.
@@ -58,4 +57,4 @@ void validate_namespace_files(const ImageSet& set, std::vector<std::string>* pro
     }
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo::state

@@ -1,9 +1,9 @@
-#include "dump/file_identity.h"
+#include "image/file_identity.h"
 
 #include <sys/vfs.h>
 #include <unistd.h>
 
-namespace cryo::dump {
+namespace cryo {
 
 Result<struct stat> stat_path(const std::string& path) {
   struct stat st;
@@ -24,4 +24,4 @@ unsigned long filesystem_magic(const std::string& path) {
   return ::statfs(path.c_str(), &fs) == 0 ? static_cast<unsigned long>(fs.f_type) : 0;
 }
 
-}  // namespace cryo::dump
+}  // namespace cryo
