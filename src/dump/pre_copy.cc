@@ -98,7 +98,7 @@ Result<PreCopy> PreCopy::start(pid_t init, const DirFd& dir, bool compress) {
       }
       // Attaching injects calls, which a seccomp filter may forbid or kill on (state/process/seccomp.h).
       if (auto status = read_proc_status(process.pid); status && status->seccomp != 0)
-        RETURN_IF_ERROR(suspend_seccomp(process.threads.front()));
+        RETURN_IF_ERROR(process.threads.front().suspend_seccomp());
       auto tracker = DirtyTracker::attach(process.threads.front());
       if (!tracker) {
         RETURN_IF_ERROR(check_interrupt());

@@ -185,7 +185,7 @@ void probe_on_child(KernelFeatures& f) {
       failed(f.seccomp_suspend, "needs ptrace seize", f.ptrace_seize.remedy);
     } else {
       // What dump and restore set on every thread of a process under seccomp filters (state/process/seccomp.h).
-      if (auto suspended = tracee->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP); !suspended)
+      if (auto suspended = tracee->suspend_seccomp(); !suspended)
         failed(f.seccomp_suspend, suspended.error().message,
                "processes under seccomp filters cannot be dumped or restored: use a kernel with CONFIG_CHECKPOINT_RESTORE and run cryo with CAP_SYS_ADMIN");
       else

@@ -210,6 +210,14 @@ Result<> Tracee::set_options(int options) {
   return {};
 }
 
+Result<> Tracee::suspend_seccomp(int options) {
+  auto suspended = set_options(options | PTRACE_O_SUSPEND_SECCOMP);
+  if (suspended || (suspended.error().err != EINVAL && suspended.error().err != EPERM)) return suspended;
+  return fail(suspended.error().with_hint(
+      "cryo must suspend seccomp filters while it injects calls (PTRACE_O_SUSPEND_SECCOMP): that needs a kernel built with "
+      "CONFIG_CHECKPOINT_RESTORE and CAP_SYS_ADMIN"));
+}
+
 Result<> Tracee::cont(int signal) {
   if (::ptrace(PTRACE_CONT, tid_, nullptr, signal) != 0) return fail(tracee_error("ptrace(PTRACE_CONT)"));
   return {};

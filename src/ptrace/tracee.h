@@ -1,6 +1,7 @@
 // One traced thread: seize, interrupt, wait, registers, signals and detach. Every error names the tid.
 #pragma once
 
+#include <sys/ptrace.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -69,6 +70,11 @@ class Tracee {
   // PTRACE_SETOPTIONS: the thread's ptrace options (PTRACE_O_*) become `options`, replacing the
   // ones seize() set.
   Result<> set_options(int options);
+  // Suspends the thread's seccomp filters until cryo detaches from it, so that the calls cryo
+  // injects pass them: its options become `options` | PTRACE_O_SUSPEND_SECCOMP. The error says what
+  // the kernel lacks where it has no such option (CONFIG_CHECKPOINT_RESTORE) or cryo lacks
+  // CAP_SYS_ADMIN.
+  Result<> suspend_seccomp(int options = PTRACE_O_TRACESYSGOOD);
 
   Result<> cont(int signal = 0);
   Result<> syscall(int signal = 0);  // PTRACE_SYSCALL: stop at the next syscall entry or exit.

@@ -57,14 +57,6 @@ bool same_filters(const std::vector<image::SeccompFilter>& a, const google::prot
 
 }  // namespace
 
-Result<> suspend_seccomp(Tracee& thread, int options) {
-  auto suspended = thread.set_options(options | PTRACE_O_SUSPEND_SECCOMP);
-  if (suspended || (suspended.error().err != EINVAL && suspended.error().err != EPERM)) return suspended;
-  return fail(suspended.error().with_hint(
-      "cryo must suspend seccomp filters while it injects calls (PTRACE_O_SUSPEND_SECCOMP): that needs a kernel built with "
-      "CONFIG_CHECKPOINT_RESTORE and CAP_SYS_ADMIN"));
-}
-
 Result<> collect_seccomp(std::vector<Tracee>& threads, uint64_t mode, const std::vector<uint64_t>& thread_modes,
                          image::ProcessCore& core) {
   for (size_t i = 0; i < thread_modes.size(); ++i)
@@ -76,7 +68,7 @@ Result<> collect_seccomp(std::vector<Tracee>& threads, uint64_t mode, const std:
   if (mode != SECCOMP_MODE_FILTER)
     return fail(make_error("it runs under strict seccomp (mode " + std::to_string(mode) + "), which cryo cannot dump"));
   // Before anything is injected: a filter may forbid (or kill on) any syscall the dump injects.
-  for (Tracee& thread : threads) RETURN_IF_ERROR(suspend_seccomp(thread));
+  for (Tracee& thread : threads) RETURN_IF_ERROR(thread.suspend_seccomp());
   ASSIGN_OR_RETURN(std::vector<image::SeccompFilter> filters, read_filters(threads.front()));
   for (const auto& filter : filters) RETURN_IF_ERROR(refuse_supervised(filter, threads.front().tid()));
   for (auto& filter : filters) *core.add_seccomp_filters() = std::move(filter);
@@ -103,7 +95,7 @@ Result<> restore_seccomp(RemoteTask& task, const image::ProcessCore& core, const
     if (refused_by != 0) return fail(what + ": thread " + std::to_string(refused_by) + " could not take it");
     // From the first filter on, the process's next injected calls pass only with its filters suspended.
     if (i == 0)
-      for (Tracee* thread : threads) RETURN_IF_ERROR(suspend_seccomp(*thread, options));
+      for (Tracee* thread : threads) RETURN_IF_ERROR(thread->suspend_seccomp(options));
   }
   return {};
 }

@@ -19,11 +19,6 @@
 
 namespace cryo {
 
-// Suspends the filters of a traced, stopped thread until cryo detaches from it: its ptrace options
-// become `options` | PTRACE_O_SUSPEND_SECCOMP. The error says what the kernel lacks where it has no
-// such option (CONFIG_CHECKPOINT_RESTORE) or cryo lacks CAP_SYS_ADMIN.
-Result<> suspend_seccomp(Tracee& thread, int options = PTRACE_O_TRACESYSGOOD);
-
 // `mode` is the Seccomp field of /proc/PID/status of the leader, `thread_modes` of the other threads
 // (in the order of `threads` after the leader). Fills core.seccomp_filters. Suspends the filters of
 // each thread under one, so the dump's injected calls pass; the suspension ends when cryo detaches.
