@@ -207,7 +207,6 @@ void validate_fd_state(const image::Fd& fd, std::vector<std::string>* problems) 
   switch (fd.kind()) {
     case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
     case image::FD_TCP_LISTENER: validate_tcp_listener(fd.tcp_listener(), name, problems); break;
-    case image::FD_NETLINK_SOCKET: validate_netlink_socket(fd.netlink_socket(), name, problems); break;
     default: break;
   }
 }

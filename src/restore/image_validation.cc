@@ -18,6 +18,7 @@
 #include "state/files/epoll.h"
 #include "state/files/fd_kinds.h"
 #include "state/files/namespace_file.h"
+#include "state/files/netlink_socket.h"
 #include "state/files/pidfd.h"
 #include "state/files/pipe.h"
 #include "state/files/proc_file.h"
@@ -234,7 +235,7 @@ TreePlan validate_image(const ImageSet& set, std::vector<std::string>* problems)
   validate_sysv(set, problems);
   validate_posix_mqueues(set, problems);
   validate_socket_pairs(set, problems);
-  validate_netlink_sockets(set, problems);
+  state::validate_netlink_sockets(set, problems);
   validate_fd_owners(set, problems);
   state::validate_proc_files(set, problems);
   state::validate_namespace_files(set, problems);

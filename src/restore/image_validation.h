@@ -64,10 +64,6 @@ void validate_socket_pairs(const ImageSet& set, std::vector<std::string>* proble
 // buffer sizes and names restore/unix_datagrams.h can make again. `sockets` by socket_id.
 void validate_unix_datagrams(const std::map<uint64_t, const image::UnixSocketState*>& sockets, std::vector<std::string>* problems);
 
-// One netlink socket's state (netlink_validation.cc): protocol, type, groups, destination, options.
-void validate_netlink_socket(const image::NetlinkSocketState& s, const std::string& name, std::vector<std::string>* problems);
-// All holders of one netlink socket agree on it, and no two sockets of a protocol share a port id.
-void validate_netlink_sockets(const ImageSet& set, std::vector<std::string>* problems);
 
 // contents.img, included.img and the inventory's vdso symbols and XSAVE layout (host_file_validation.cc).
 void validate_host_files(const ImageSet& set, std::vector<std::string>* problems);

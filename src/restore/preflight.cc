@@ -7,7 +7,7 @@
 
 #include "restore/host_check.h"
 #include "restore/image_validation.h"
-#include "restore/netlink_sockets.h"
+#include "state/files/netlink_socket.h"
 #include "restore/tcp_listeners.h"
 #include "restore/unix_listeners.h"
 #include "state/files/pipe.h"
@@ -56,7 +56,7 @@ void check_netlink_ports(const ImageSet& set, std::vector<std::string>* problems
   for (const auto& process : set.processes)
     for (const auto& fd : process.files.fds()) {
       if (fd.kind() != image::FD_NETLINK_SOCKET || !seen.insert(fd.netlink_socket().socket_id()).second) continue;
-      std::string busy = netlink_port_in_use(fd.netlink_socket());
+      std::string busy = state::netlink_port_in_use(fd.netlink_socket());
       if (!busy.empty()) problems->push_back(busy + " (fd " + std::to_string(fd.fd()) + " of pid " + std::to_string(process.pid()) + ")");
     }
 }

@@ -14,7 +14,6 @@
 #include "image/unix_socket_name.h"
 #include "restore/memory_objects.h"
 #include "restore/posix_mqueues.h"
-#include "restore/netlink_sockets.h"
 #include "restore/tcp_listeners.h"
 #include "restore/unix_datagrams.h"
 #include "restore/unix_listeners.h"
@@ -174,13 +173,6 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
       if (fd.kind() != image::FD_TCP_LISTENER || staged.sockets.count(fd.tcp_listener().socket_id())) continue;
       ASSIGN_OR_RETURN(int listener, create_tcp_listener(fd.tcp_listener()));
       ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_fd_above(listener, min_fd));
-    }
-  // Netlink sockets likewise, bound to their port ids.
-  for (const auto& process : set.processes)
-    for (const auto& fd : process.files.fds()) {
-      if (fd.kind() != image::FD_NETLINK_SOCKET || staged.sockets.count(fd.netlink_socket().socket_id())) continue;
-      ASSIGN_OR_RETURN(int sock, create_netlink_socket(fd.netlink_socket()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.netlink_socket().socket_id()], move_fd_above(sock, min_fd));
     }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());

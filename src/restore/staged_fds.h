@@ -2,7 +2,7 @@
 // (with its buffered bytes written back), every unix socketpair (with the data queued to each end
 // sent again through the other), every unix listener with the connections it had accepted from
 // clients of the tree (unix_listeners.h), every unix datagram socket, bound, connected by name or
-// neither (unix_datagrams.h), every netlink socket (netlink_sockets.h), and every file whose open file description is shared by
+// neither (unix_datagrams.h), every netlink socket (state/files/netlink_socket.h), and every file whose open file description is shared by
 // more than one fd of the image (dup, fork). They sit at high fd numbers that every placeholder
 // inherits; each placeholder copies the ones it had to their numbers and closes the rest, so the
 // same processes share the same pipes and file positions again.

@@ -12,6 +12,7 @@
 #include "state/files/inotify.h"
 #include "state/files/memfd.h"
 #include "state/files/namespace_file.h"
+#include "state/files/netlink_socket.h"
 #include "state/files/pidfd.h"
 #include "state/files/pipe.h"
 #include "state/files/proc_file.h"
@@ -50,7 +51,7 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_NAMESPACE, .name = "namespace", .filesystem = NSFS_MAGIC, .sharing = WithinProcess, .collect = collect_namespace_file, .install = install_namespace_file},
     {.kind = FD_FANOTIFY, .name = "fanotify", .anon_inode = "fanotify", .collect = collect_fanotify, .validate = validate_fanotify, .same_state = same_message<&image::Fd::fanotify>, .install = install_fanotify},
     {.kind = FD_POSIX_MQUEUE, .name = "mqueue", .sharing = InNamespace},
-    {.kind = FD_NETLINK_SOCKET, .name = "netlink", .sharing = Staged, .same_state = same_message<&image::Fd::netlink_socket>},
+    {.kind = FD_NETLINK_SOCKET, .name = "netlink", .sharing = Staged, .validate = validate_netlink_fd, .same_state = same_message<&image::Fd::netlink_socket>, .stage = stage_netlink_sockets},
     {.kind = FD_PIDFD, .name = "pidfd", .anon_inode = "pidfd", .sharing = WithinProcess, .collect = collect_pidfd, .validate = validate_pidfd, .same_state = same_message<&image::Fd::pidfd>, .install = install_pidfd},
 };
 

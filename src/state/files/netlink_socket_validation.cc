@@ -1,5 +1,5 @@
 // The netlink sockets of an image (FD_NETLINK_SOCKET): every field is checked against what the
-// kernel could have shown and restore/netlink_sockets.h can give back, so restore never hands the
+// kernel could have shown and netlink_socket.h can give back, so restore never hands the
 // kernel a value it did not make.
 #include <linux/filter.h>
 #include <sys/socket.h>
@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "kernel/netlink_protocols.h"
-#include "restore/image_validation.h"
+#include "state/files/netlink_socket.h"
 
-namespace cryo::restore {
+namespace cryo::state {
 namespace {
 
 // Far above any real membership list: NETLINK_GENERIC hands out group numbers as families register
@@ -52,6 +52,10 @@ void validate_netlink_socket(const image::NetlinkSocketState& s, const std::stri
     problems->push_back(what + ": socket filter of " + std::to_string(s.filter().size()) + " bytes is not a classic BPF program");
 }
 
+void validate_netlink_fd(const image::Fd& fd, const std::set<int>&, const std::string& name, std::vector<std::string>* problems) {
+  validate_netlink_socket(fd.netlink_socket(), name, problems);
+}
+
 void validate_netlink_sockets(const ImageSet& set, std::vector<std::string>* problems) {
   // Restore stages every socket by its id, in one table: a netlink socket must not share one.
   std::set<uint64_t> other_sockets;
@@ -83,4 +87,4 @@ void validate_netlink_sockets(const ImageSet& set, std::vector<std::string>* pro
     }
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo::state

@@ -1,5 +1,5 @@
 // Netlink sockets: the sock_diag reply parser (kernel/netlink_diag.h) on bytes laid out as the
-// kernel sends them, and the validation of their image state (restore/netlink_validation.cc): a
+// kernel sends them, and the validation of their image state (state/files/netlink_socket_validation.cc): a
 // sound picture passes, and each damage is named.
 #include <linux/netlink.h>
 #include <linux/netlink_diag.h>
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "kernel/netlink_diag.h"
-#include "restore/image_validation.h"
+#include "state/files/netlink_socket.h"
 
 namespace cryo {
 namespace {
@@ -107,7 +107,7 @@ TEST(NetlinkDiag, FindsABoundSocketOfThisProcessAndNotAnUnboundOne) {
 
 }  // namespace
 
-namespace restore {
+namespace state {
 namespace {
 
 ImageSet image_with_netlink_sockets() {
@@ -201,5 +201,5 @@ TEST(NetlinkValidation, NamesEachDamage) {
 }
 
 }  // namespace
-}  // namespace restore
+}  // namespace state
 }  // namespace cryo
