@@ -14,12 +14,12 @@
 
 #include "base/unique_fd.h"
 #include "dump/inet_sockets.h"
-#include "dump/tcp_listeners.h"
 #include "dump/unix_datagrams.h"
 #include "image/unix_socket_name.h"
 #include "kernel/unix_diag.h"
 #include "state/files/netlink_socket.h"
 #include "state/files/socket_options.h"
+#include "state/files/tcp_listener.h"
 
 namespace cryo::dump {
 namespace {
@@ -226,7 +226,7 @@ Result<> collect_socket(pid_t pid, int fd, const std::string& target, uint64_t i
   facts.listening = int_option(sock.get(), SO_ACCEPTCONN) == 1;
   std::string kind = describe(facts);
   if ((facts.family == AF_INET || facts.family == AF_INET6) && facts.type == SOCK_STREAM && facts.listening)
-    return collect_tcp_listener(sock.get(), fd, target, ino, out);
+    return state::collect_tcp_listener(sock.get(), fd, target, ino, out);
   if (facts.family == AF_NETLINK) return state::collect_netlink_socket(pid, sock.get(), fd, target, ino, out);
   if (facts.family != AF_UNIX || (facts.type != SOCK_STREAM && facts.type != SOCK_DGRAM && facts.type != SOCK_SEQPACKET))
     return fail(refused(fd, target, kind + describe_inet_endpoints(sock.get(), facts.family, facts.type)));

@@ -2,7 +2,7 @@
 // copied without consuming it; listening SOCK_STREAM and SOCK_SEQPACKET sockets bound to an
 // absolute path or an abstract name, with an empty accept queue; the connections they accepted
 // from clients in the tree; and datagram sockets, bound or connected to a bound one of the tree
-// (unix_datagrams.h). Listening TCP sockets are handed to tcp_listeners.h, netlink sockets to
+// (unix_datagrams.h). Listening TCP sockets are handed to state/files/tcp_listener.h, netlink sockets to
 // state/files/netlink_socket.h. Every other socket (ends connected outside the tree, bound clients, other INET,
 // packet ...) is refused, naming the fd and what kind of socket it is.
 #pragma once

@@ -1,5 +1,5 @@
-// The state of unix sockets, TCP listeners and netlink sockets in an image
-// (the fd kinds whose validation is not under state/files/ yet): every field is checked against what
+// The state of unix sockets in an image (the fd kind whose validation is not under state/files/
+// yet), and the checks every fd shares (status flags, owners, locks): every field is checked against what
 // the kernel could have shown, so restore never hands it a value it did not make.
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -86,24 +86,6 @@ void validate_unix_socket(const image::UnixSocketState& s, const std::string& na
   uint64_t bytes = 0;
   for (const auto& message : s.queue()) bytes += message.size();
   if (bytes > kMaxQueuedBytes) problems->push_back(name + ": unix socket has " + std::to_string(bytes) + " queued bytes, more than any socket holds");
-}
-
-void validate_tcp_listener(const image::TcpListenerState& s, const std::string& name, std::vector<std::string>* problems) {
-  size_t want = s.family() == AF_INET ? sizeof(sockaddr_in) : s.family() == AF_INET6 ? sizeof(sockaddr_in6) : 0;
-  if (want == 0) {
-    problems->push_back(name + ": TCP listener family " + std::to_string(s.family()) + " is neither AF_INET nor AF_INET6");
-    return;
-  }
-  sa_family_t family = 0;
-  if (s.address().size() >= sizeof family) std::memcpy(&family, s.address().data(), sizeof family);
-  if (s.address().size() != want || family != s.family())
-    problems->push_back(name + ": TCP listener address is not a " + (s.family() == AF_INET ? "sockaddr_in" : "sockaddr_in6"));
-  if (s.socket_id() == 0) problems->push_back(name + ": TCP listener has no socket id");
-  if (s.v6only() && s.family() != AF_INET6) problems->push_back(name + ": IPV6_V6ONLY on an AF_INET socket");
-  // listen() takes an int; the kernel keeps at most net.core.somaxconn, itself an int.
-  if (s.has_backlog() && s.backlog() > static_cast<uint32_t>(INT32_MAX))
-    problems->push_back(name + ": TCP listener backlog " + std::to_string(s.backlog()) + " is larger than listen() takes");
-  validate_socket_options(s.options(), name, problems);
 }
 
 }  // namespace
@@ -206,7 +188,6 @@ void validate_fd_state(const image::Fd& fd, std::vector<std::string>* problems) 
   std::string name = "fd " + std::to_string(fd.fd());
   switch (fd.kind()) {
     case image::FD_UNIX_SOCKET: validate_unix_socket(fd.unix_socket(), name, problems); break;
-    case image::FD_TCP_LISTENER: validate_tcp_listener(fd.tcp_listener(), name, problems); break;
     default: break;
   }
 }

@@ -8,7 +8,7 @@
 #include "restore/host_check.h"
 #include "restore/image_validation.h"
 #include "state/files/netlink_socket.h"
-#include "restore/tcp_listeners.h"
+#include "state/files/tcp_listener.h"
 #include "restore/unix_listeners.h"
 #include "state/files/pipe.h"
 
@@ -43,7 +43,7 @@ void check_ports(const ImageSet& set, std::vector<std::string>* problems) {
   for (const auto& process : set.processes) {
     for (const auto& fd : process.files.fds()) {
       if (fd.kind() != image::FD_TCP_LISTENER) continue;
-      std::string busy = tcp_port_in_use(fd.tcp_listener());
+      std::string busy = state::tcp_port_in_use(fd.tcp_listener());
       if (!busy.empty())
         problems->push_back("TCP listener " + busy + " (fd " + std::to_string(fd.fd()) + " of pid " + std::to_string(process.pid()) + ")");
     }

@@ -14,7 +14,6 @@
 #include "image/unix_socket_name.h"
 #include "restore/memory_objects.h"
 #include "restore/posix_mqueues.h"
-#include "restore/tcp_listeners.h"
 #include "restore/unix_datagrams.h"
 #include "restore/unix_listeners.h"
 #include "state/files/socket_options.h"
@@ -167,13 +166,6 @@ Result<StagedFds> stage_fds(const ImageSet& set, int min_fd, const StagedFds& ma
   // Once each is made and its queue refilled: a low-water mark or a timeout cannot get in the way.
   for (const auto& [id, socket] : sockets)
     RETURN_IF_ERROR_CTX(restore_socket_options(staged.sockets.at(id), AF_UNIX, socket->options()), "unix socket " + std::to_string(id));
-  // Listening TCP sockets, once each, however many fds hold them.
-  for (const auto& process : set.processes)
-    for (const auto& fd : process.files.fds()) {
-      if (fd.kind() != image::FD_TCP_LISTENER || staged.sockets.count(fd.tcp_listener().socket_id())) continue;
-      ASSIGN_OR_RETURN(int listener, create_tcp_listener(fd.tcp_listener()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_fd_above(listener, min_fd));
-    }
   for (const auto& [id, fd] : shared_open_files(set)) {
     std::string what = "shared open file " + (fd->path().empty() ? "of kind " + image::FdKind_Name(fd->kind()) : fd->path());
     ASSIGN_OR_RETURN_CTX(int opened, open_like(*fd, state::FdInstall{.tree_minus_caller = offsets, .staged = &staged}), what);

@@ -17,6 +17,7 @@
 #include "state/files/pipe.h"
 #include "state/files/proc_file.h"
 #include "state/files/signalfd.h"
+#include "state/files/tcp_listener.h"
 #include "state/files/timerfd.h"
 
 namespace cryo::state {
@@ -43,7 +44,7 @@ constexpr FdKindOps kFdKinds[] = {
     {.kind = FD_SIGNALFD, .name = "signalfd", .anon_inode = "signalfd", .collect = collect_signalfd, .validate = validate_signalfd, .same_state = same_message<&image::Fd::signalfd>, .install = install_signalfd},
     {.kind = FD_EPOLL, .name = "epoll", .anon_inode = "eventpoll", .collect = collect_epoll, .validate = validate_epoll, .same_state = same_epoll, .install = install_epoll, .finish = finish_epoll},
     {.kind = FD_UNIX_SOCKET, .name = "unix", .sharing = Staged, .same_state = same_message<&image::Fd::unix_socket>},
-    {.kind = FD_TCP_LISTENER, .name = "tcp", .sharing = Staged},
+    {.kind = FD_TCP_LISTENER, .name = "tcp", .sharing = Staged, .validate = validate_tcp_listener, .stage = stage_tcp_listeners},
     {.kind = FD_MEMFD, .name = "memfd", .install = install_memory_object_fd},
     {.kind = FD_DELETED_FILE, .name = "deleted", .install = install_memory_object_fd},
     {.kind = FD_INOTIFY, .name = "inotify", .anon_inode = "inotify", .collect = collect_inotify, .validate = validate_inotify, .same_state = same_message<&image::Fd::inotify>, .install = install_inotify},
