@@ -191,11 +191,8 @@ class TreeDump {
   // Restore holds one fd per memory object above the tree's highest fd number (image/restore_open_files.h):
   // refused here, while the tree still runs, when this host's cryo could not hold them all.
   Result<> check_restore_fits_open_file_limit() {
-    int highest = 2;
-    for (const auto& [host_pid, files] : files_)
-      for (const auto& fd : files.fds()) highest = std::max(highest, fd.fd());
-    return image::check_open_files_for_restore(highest + 1, static_cast<uint64_t>(objects_->objects().objects_size()),
-                                               "dump again");
+    int fd_base = image::staging_fd_base(files_, [](const auto& entry) -> const image::ProcessFiles& { return entry.second; });
+    return image::check_open_files_for_restore(fd_base, static_cast<uint64_t>(objects_->objects().objects_size()), "dump again");
   }
 
   // The pagemaps that name pages shared with the parent, each once its pages are compared with the parent's.

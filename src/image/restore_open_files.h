@@ -3,12 +3,25 @@
 // cryo could not restore is refused while the tree still runs.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
 #include "base/error.h"
+#include "files.pb.h"
 
 namespace cryo::image {
+
+// The lowest fd number above every fd of the tree (and above 0, 1 and 2), where restore's helper
+// stages its fds: `files_of` gives the ProcessFiles of each element of `processes`. Dump and
+// restore each hold the tree's files in a container of their own.
+template <typename Processes, typename FilesOf>
+int staging_fd_base(const Processes& processes, FilesOf files_of) {
+  int highest = 2;
+  for (const auto& process : processes)
+    for (const auto& fd : files_of(process).fds()) highest = std::max(highest, fd.fd());
+  return highest + 1;
+}
 
 // Restore's helper holds every staged fd above the tree's highest fd number (`fd_base` is that
 // number plus one): one per memory object, plus cryo's own few. Its pipes, sockets and shared open

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "image/restore_open_files.h"
 #include "image/unix_socket_name.h"
 #include "restore/memory_objects.h"
 #include "restore/posix_mqueues.h"
@@ -98,10 +99,7 @@ Result<> stage_unix_listeners(const std::map<uint64_t, const image::UnixSocketSt
 }  // namespace
 
 int staging_fd_base(const ImageSet& set) {
-  int highest = 2;
-  for (const auto& process : set.processes)
-    for (const auto& fd : process.files.fds()) highest = std::max(highest, fd.fd());
-  return highest + 1;
+  return image::staging_fd_base(set.processes, [](const ProcessImage& process) -> const image::ProcessFiles& { return process.files; });
 }
 
 std::map<uint64_t, const image::Fd*> shared_open_files(const ImageSet& set) {
