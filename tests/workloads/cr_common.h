@@ -94,6 +94,28 @@ static inline void wait_for_check(void) {
   while (!check_requested) sleep_ms(5);
 }
 
+// Forks a child that runs `run(report)` and never returns: it writes 'r' to `report` once it is
+// ready, checks itself on SIGUSR1 and writes 'P' (passed) or 'F'. Returns the child once it is
+// ready; *report_fd is where its verdict comes (expect_child_passes).
+static inline pid_t fork_reporting_child(void (*run)(int report), int* report_fd) {
+  int report[2];
+  SETUP_OR_DIE(pipe(report) == 0, "pipe: %s\n", strerror(errno));
+  pid_t child = fork();
+  SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
+  if (child == 0) run(report[1]);
+  char byte;
+  SETUP_OR_DIE(read(report[0], &byte, 1) == 1 && byte == 'r', "the child did not start\n");
+  *report_fd = report[0];
+  return child;
+}
+
+// Asks a child of fork_reporting_child to check itself, and reads its verdict.
+static inline void expect_child_passes(pid_t child, int report_fd) {
+  kill(child, SIGUSR1);
+  char byte;
+  EXPECT_OR_FAIL(read(report_fd, &byte, 1) == 1 && byte == 'P', "the child failed its checks\n");
+}
+
 // The value of "--name=VALUE" in argv, or `fallback`. Unknown arguments are ignored: the tests
 // add "--tag=DIR" so they can find every process of theirs by its command line.
 static inline const char* arg_string(int argc, char** argv, const char* name, const char* fallback) {

@@ -147,13 +147,8 @@ static void run_child(int report) {
 
 int main(void) {
   install_check_handler();
-  int report[2];
-  SETUP_OR_DIE(pipe(report) == 0, "pipe: %s\n", strerror(errno));
-  pid_t child = fork();
-  SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
-  if (child == 0) run_child(report[1]);
-  char byte;
-  SETUP_OR_DIE(read(report[0], &byte, 1) == 1 && byte == 'r', "the child did not start\n");
+  int report;
+  pid_t child = fork_reporting_child(run_child, &report);
   const int mdwe = 1 /* PR_MDWE_REFUSE_EXEC_GAIN */ | 2 /* PR_MDWE_NO_INHERIT */;
   SETUP_OR_DIE(prctl(65 /* PR_SET_MDWE */, mdwe, 0, 0, 0) == 0, "PR_SET_MDWE: %s\n", strerror(errno));
   const long membarriers = 1 << 4 | 1 << 8;
@@ -161,8 +156,7 @@ int main(void) {
                "membarrier(register): %s\n", strerror(errno));
   say("READY child=%d\n", (int)child);
   wait_for_check();
-  kill(child, SIGUSR1);
-  EXPECT_OR_FAIL(read(report[0], &byte, 1) == 1 && byte == 'P', "the child failed its checks\n");
+  expect_child_passes(child, report);
   expect_prctl("init", "memory-deny-write-execute", 66 /* PR_GET_MDWE */, mdwe);
   long registered = syscall(SYS_membarrier, 1 << 9 /* GET_REGISTRATIONS */, 0, 0);
   EXPECT_OR_FAIL(registered == membarriers, "init: membarrier registrations %#lx, were %#lx\n", registered, membarriers);

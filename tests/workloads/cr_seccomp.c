@@ -110,18 +110,12 @@ static void run_child(int report) {
 
 int main(void) {
   install_check_handler();
-  int report[2];
-  SETUP_OR_DIE(pipe(report) == 0, "pipe: %s\n", strerror(errno));
-  pid_t child = fork();
-  SETUP_OR_DIE(child >= 0, "fork: %s\n", strerror(errno));
-  if (child == 0) run_child(report[1]);
-  char byte;
-  SETUP_OR_DIE(read(report[0], &byte, 1) == 1 && byte == 'r', "the child did not start\n");
+  int report;
+  pid_t child = fork_reporting_child(run_child, &report);
   say("READY child=%d\n", (int)child);
   wait_for_check();
   expect_filters("init", 0, 0);
-  kill(child, SIGUSR1);
-  EXPECT_OR_FAIL(read(report[0], &byte, 1) == 1 && byte == 'P', "the child failed its checks\n");
+  expect_child_passes(child, report);
   int status = 0;
   waitpid(child, &status, 0);
   EXPECT_OR_FAIL(WIFEXITED(status), "the child was killed by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
