@@ -26,7 +26,6 @@
 #include "dump/fingerprints.h"
 #include "dump/freezer.h"
 #include "dump/host_inventory.h"
-#include "dump/job_control_stop.h"
 #include "dump/memory_map.h"
 #include "dump/namespaces_state.h"
 #include "dump/page_dump.h"
@@ -56,6 +55,7 @@
 #include "kernel/tree_identity.h"
 #include "state/files/pipe.h"
 #include "state/process/address_randomization.h"
+#include "state/process/job_control_stop.h"
 #include "pstree.pb.h"
 
 namespace cryo::dump {
@@ -286,7 +286,7 @@ class TreeDump {
     // The core first: it injects syscalls (with a scratch page mapped and unmapped again), which
     // must be over before the memory map is read.
     // Before any injection resumes a thread: the freeze's stops tell a job-control stop.
-    ASSIGN_OR_RETURN(JobControlStop stop, read_job_control_stop(process, facts.stat));
+    ASSIGN_OR_RETURN(JobControlStop stop, read_job_control_stop(process.pid, process.threads, facts.stat));
     uint32_t mlockall_flags = 0;
     ASSIGN_OR_RETURN(image::ProcessCore core, collect_process_core(process, facts.status, facts.stat, pids_, &mlockall_flags));
     record_job_control_stop(stop, core);

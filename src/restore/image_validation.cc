@@ -23,6 +23,7 @@
 #include "state/files/pipe.h"
 #include "state/files/proc_file.h"
 #include "state/process/creds.h"
+#include "state/process/job_control_stop.h"
 #include "state/process/mm_fields.h"
 #include "state/process/rlimits.h"
 #include "state/process/seccomp.h"
@@ -68,22 +69,6 @@ bool same_kind_state(const image::Fd& a, const image::Fd& b) {
   return !ops || !ops->same_state || ops->same_state(a, b);
 }
 
-// A job-control stop is one of the four stop signals and holds every thread, as the kernel's group
-// stop does once it has completed (dump refuses one caught half-way).
-void validate_job_control_stop(const image::ProcessCore& core, Problems& p) {
-  uint32_t sig = core.stop_signal();
-  if (sig != 0 && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
-    p.add("stopped by signal " + std::to_string(sig) + ", which is not a job-control stop signal");
-  // Only SIG_DFL stops on SIGTSTP, SIGTTIN, SIGTTOU; restore sends the signal again.
-  for (const auto& a : core.sigactions())
-    if (sig != 0 && a.signo() == sig && a.handler() != 0)
-      p.add("stopped by signal " + std::to_string(sig) + " but has a handler for it");
-  if (sig == 0 && core.stop_reported()) p.add("its job-control stop is marked as reported but it was not stopped");
-  for (const auto& t : core.threads())
-    if (t.group_stopped() != (sig != 0))
-      p.add("thread " + std::to_string(t.tid()) + (sig != 0 ? " is not" : " is") + " in the process's job-control stop");
-}
-
 }  // namespace
 
 void validate_core(const ProcessImage& process, uint64_t xsave_features, std::vector<std::string>* problems) {
@@ -102,7 +87,6 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
   if (core.threads_size() > kMaxThreads)
     p.add("has " + std::to_string(core.threads_size()) + " threads, more than the " + std::to_string(kMaxThreads) + " cryo restores");
   for (const auto& t : core.threads()) validate_thread(t, xsave_features, p);
-  validate_job_control_stop(core, p);
   if (core.comm().size() > 15) p.add("comm '" + core.comm() + "' is longer than 15 bytes");
   if (core.exit_signal() > 64) p.add("exit signal " + std::to_string(core.exit_signal()) + " is not a signal");
 
@@ -114,6 +98,7 @@ void validate_core(const ProcessImage& process, uint64_t xsave_features, std::ve
   validate_timers(core, problem);
   validate_mm_fields(core.mm(), problem);
   validate_task_flags(core, problem);
+  validate_job_control_stop(core, problem);
 }
 
 void validate_files(const ProcessImage& process, const image::Pipes& pipes, std::vector<std::string>* problems) {

@@ -26,9 +26,9 @@
 #include "restore/fork_footprint.h"
 #include "restore/host_check.h"
 #include "state/process/address_randomization.h"
+#include "state/process/job_control_stop.h"
 #include "image/image_set.h"
 #include "restore/image_validation.h"
-#include "restore/job_control_stops.h"
 #include "restore/page_server.h"
 #include "restore/included_files.h"
 #include "restore/live_copy.h"
@@ -384,7 +384,7 @@ Result<int> restore_tree_interruptibly(const RestoreOptions& options) {
   }
   stages.enter("release");
   // Every process is ready: release them all together, those stopped by job control first.
-  if (auto stopped = release_stopped_processes(images, plan, tree, tracees, threads); !stopped) {
+  if (auto stopped = release_stopped_processes(images, plan, [&tree](uint32_t pid) { return tree.host_pid(pid); }, tracees, threads); !stopped) {
     tree.kill(tids_of(tracees));
     return fail(stopped.error());
   }

@@ -1,4 +1,4 @@
-#include "restore/job_control_stops.h"
+#include "state/process/job_control_stop.h"
 
 #include <signal.h>
 #include <sys/mman.h>
@@ -9,14 +9,50 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <string>
 #include <thread>
 
 #include "base/file_util.h"
-#include "kernel/proc_stat.h"
 #include "kernel/proc_status.h"
 #include "ptrace/remote_syscalls.h"
 
-namespace cryo::restore {
+namespace cryo {
+
+// Dump.
+
+Result<JobControlStop> read_job_control_stop(pid_t pid, const std::vector<Tracee>& threads, const ProcStat& leader_stat) {
+  JobControlStop stop;
+  int stopped = 0;
+  for (const Tracee& thread : threads) {
+    const WaitStatus& seen = thread.last_stop();
+    bool in_group_stop = seen.group_stop();
+    stop.thread_stopped.push_back(in_group_stop);
+    if (!in_group_stop) continue;
+    ++stopped;
+    if (stop.signal != 0 && stop.signal != seen.stop_signal())
+      return fail("pid " + std::to_string(pid) + ": its threads are stopped by different signals");
+    stop.signal = seen.stop_signal();
+  }
+  if (stopped != 0 && stopped != static_cast<int>(threads.size()))
+    return fail(make_error("pid " + std::to_string(pid) + ": a job-control stop (" + sigabbrev_np(stop.signal) +
+                           ") was still reaching its threads at the freeze (" + std::to_string(stopped) + " of " +
+                           std::to_string(threads.size()) + " stopped)")
+                    .with_hint("dump again"));
+  // /proc/PID/stat's exit_code of a stopped process is the stop's wait status until the parent
+  // collects it with waitpid(WUNTRACED), then 0 (measured on 6.18, also while seized).
+  stop.reported = stop.signal != 0 && leader_stat.exit_code == 0;
+  return stop;
+}
+
+void record_job_control_stop(const JobControlStop& stop, image::ProcessCore& core) {
+  core.set_stop_signal(static_cast<uint32_t>(stop.signal));
+  core.set_stop_reported(stop.reported);
+  for (int i = 0; i < core.threads_size() && static_cast<size_t>(i) < stop.thread_stopped.size(); ++i)
+    core.mutable_threads(i)->set_group_stopped(stop.thread_stopped[static_cast<size_t>(i)]);
+}
+
+// Restore.
+
 namespace {
 
 constexpr auto kStopLimit = std::chrono::seconds(5);
@@ -91,7 +127,7 @@ Result<> collect_stop_again(Tracee& parent, uint32_t child) {
   return {};
 }
 
-Result<> fix_parent(const ImageSet& images, const ProcessImage& child, const PlaceholderTree& tree,
+Result<> fix_parent(const ImageSet& images, const ProcessImage& child, const HostPidOf& host_pid_of,
                     std::vector<std::unique_ptr<Tracee>>& tracees, const std::vector<std::pair<size_t, size_t>>& threads) {
   const ProcessImage* parent = nullptr;
   size_t parent_index = 0;
@@ -104,7 +140,7 @@ Result<> fix_parent(const ImageSet& images, const ProcessImage& child, const Pla
   if (child.core.stop_reported()) RETURN_IF_ERROR_CTX(collect_stop_again(leader, child.pid()), where);
   if (!parent_gets_sigchld(parent->core) || sigchld_pending_in_image(parent->core)) return {};
   // The SIGCHLD follows the stop by a moment (the kernel sends it after the last thread stopped).
-  pid_t host = tree.host_pid(parent->pid());
+  pid_t host = host_pid_of(parent->pid());
   auto deadline = std::chrono::steady_clock::now() + kStopLimit;
   for (;;) {
     ASSIGN_OR_RETURN(ProcStatus status, read_proc_status(host));
@@ -118,7 +154,7 @@ Result<> fix_parent(const ImageSet& images, const ProcessImage& child, const Pla
 
 }  // namespace
 
-Result<> release_stopped_processes(const ImageSet& images, const TreePlan& plan, const PlaceholderTree& tree,
+Result<> release_stopped_processes(const ImageSet& images, const TreePlan& plan, const HostPidOf& host_pid_of,
                                    std::vector<std::unique_ptr<Tracee>>& tracees,
                                    const std::vector<std::pair<size_t, size_t>>& threads) {
   // Children before parents: a parent must still be traced when its child's stop is fixed up.
@@ -127,7 +163,7 @@ Result<> release_stopped_processes(const ImageSet& images, const TreePlan& plan,
     int sig = static_cast<int>(process.core.stop_signal());
     if (process.zombie() || sig == 0) continue;
     std::string where = "restore pid " + std::to_string(process.pid()) + ": job-control stop (" + sigabbrev_np(sig) + ")";
-    pid_t host = tree.host_pid(process.pid());
+    pid_t host = host_pid_of(process.pid());
     // Process-directed, as kill(1) sends it: whichever thread is released first takes it and stops
     // the others, which take part in the group stop as they are detached.
     if (::kill(host, sig) != 0) return fail(errno_error("kill(" + std::to_string(host) + ", " + sigabbrev_np(sig) + ")").context(where));
@@ -137,9 +173,9 @@ Result<> release_stopped_processes(const ImageSet& images, const TreePlan& plan,
       RETURN_IF_ERROR_CTX(tracees[t]->detach(), where);
     }
     RETURN_IF_ERROR_CTX(wait_until_stopped(host, tids), where);
-    RETURN_IF_ERROR_CTX(fix_parent(images, process, tree, tracees, threads), where);
+    RETURN_IF_ERROR_CTX(fix_parent(images, process, host_pid_of, tracees, threads), where);
   }
   return {};
 }
 
-}  // namespace cryo::restore
+}  // namespace cryo
