@@ -300,13 +300,9 @@ Result<int> create_netlink_socket(const image::NetlinkSocketState& state) {
 }
 
 Result<> stage_netlink_sockets(const ImageSet& set, int min_fd, StagedFds& staged) {
-  for (const auto& process : set.processes)
-    for (const auto& fd : process.files.fds()) {
-      if (fd.kind() != image::FD_NETLINK_SOCKET || staged.sockets.count(fd.netlink_socket().socket_id())) continue;
-      ASSIGN_OR_RETURN(int sock, create_netlink_socket(fd.netlink_socket()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.netlink_socket().socket_id()], move_fd_above(sock, min_fd));
-    }
-  return {};
+  return stage_each_socket_once(
+      set, image::FD_NETLINK_SOCKET, [](const image::Fd& fd) { return fd.netlink_socket().socket_id(); },
+      [](const image::Fd& fd) { return create_netlink_socket(fd.netlink_socket()); }, min_fd, staged);
 }
 
 }  // namespace cryo::state

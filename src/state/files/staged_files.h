@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "files.pb.h"
+#include "image/image_set.h"
 
 namespace cryo::state {
 
@@ -34,5 +35,10 @@ struct StagedFds {
 // Moves `fd` to the lowest free number >= min_fd, where the staged fds go, and closes it at its old
 // number (also on failure).
 Result<int> move_fd_above(int fd, int min_fd);
+
+// Stages every socket of `kind` in `set` once, however many fds hold it, into staged.sockets by
+// `id_of` it: `make` creates it from one of its fds.
+Result<> stage_each_socket_once(const ImageSet& set, image::FdKind kind, uint64_t (*id_of)(const image::Fd&),
+                                Result<int> (*make)(const image::Fd&), int min_fd, StagedFds& staged);
 
 }  // namespace cryo::state

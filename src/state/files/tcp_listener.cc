@@ -158,13 +158,9 @@ Result<int> create_tcp_listener(const image::TcpListenerState& state) {
 }
 
 Result<> stage_tcp_listeners(const ImageSet& set, int min_fd, StagedFds& staged) {
-  for (const auto& process : set.processes)
-    for (const auto& fd : process.files.fds()) {
-      if (fd.kind() != image::FD_TCP_LISTENER || staged.sockets.count(fd.tcp_listener().socket_id())) continue;
-      ASSIGN_OR_RETURN(int listener, create_tcp_listener(fd.tcp_listener()));
-      ASSIGN_OR_RETURN(staged.sockets[fd.tcp_listener().socket_id()], move_fd_above(listener, min_fd));
-    }
-  return {};
+  return stage_each_socket_once(
+      set, image::FD_TCP_LISTENER, [](const image::Fd& fd) { return fd.tcp_listener().socket_id(); },
+      [](const image::Fd& fd) { return create_tcp_listener(fd.tcp_listener()); }, min_fd, staged);
 }
 
 }  // namespace cryo::state
