@@ -68,7 +68,8 @@ struct FdKindOps {
   std::string_view anon_inode = {};  // Dump: the NAME of the "anon_inode:[NAME]" links of its fds, or empty.
   unsigned long filesystem = 0;      // Dump: the statfs magic of the filesystem its fds lie on (proc, nsfs), or 0.
   FdSharing sharing = FdSharing::OpenedOnce;
-  // Dump: fills the kind state of `out` (its kind is set) from what the kernel shows.
+  // Dump: fills the kind state of `out` from what the kernel shows (an anonymous-inode kind finds its
+  // kind set; one found by filesystem sets it, and may refuse the fd).
   Result<> (*collect)(const FdCollect& in, image::Fd& out) = nullptr;
   // Validation of the kind state of one fd; `numbers` are the fd numbers of its process and `name`
   // names the fd in problems ("fd 5").
