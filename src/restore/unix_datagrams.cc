@@ -12,6 +12,7 @@
 #include "base/unique_fd.h"
 #include "image/unix_socket_name.h"
 #include "restore/unix_listeners.h"
+#include "state/files/socket_options.h"
 
 namespace cryo::restore {
 namespace {
@@ -29,19 +30,12 @@ bool is_pair(const image::UnixSocketState& s, const image::UnixSocketState* peer
   return peer && peer->peer_id() == s.socket_id() && peer->socket_id() != s.socket_id() && (!named(s) || !named(*peer));
 }
 
-// setsockopt doubles what it is given and caps it at net.core.wmem_max (rmem_max); SO_*BUFFORCE,
-// which needs CAP_NET_ADMIN, does not cap. The result must be the dumped value.
+// A size the socket cannot show (above net.core.wmem_max or rmem_max, without CAP_NET_ADMIN) stops
+// the restore; 0 is the host's default, as the dump found it.
 Result<> set_buffer(int sock, int option, int force, uint32_t want, const char* name, const char* sysctl) {
   if (want == 0) return {};
-  int half = static_cast<int>(want / 2);
-  for (int opt : {option, force}) {
-    if (::setsockopt(sock, SOL_SOCKET, opt, &half, sizeof half) != 0 && opt == force)
-      return fail(errno_error(std::string("setsockopt(") + name + "FORCE, " + std::to_string(half) + ")"));
-    int got = 0;
-    socklen_t size = sizeof got;
-    if (::getsockopt(sock, SOL_SOCKET, option, &got, &size) != 0) return fail_errno(std::string("getsockopt(") + name + ")");
-    if (static_cast<uint32_t>(got) == want) return {};
-  }
+  ASSIGN_OR_RETURN(uint32_t now, set_buffer_size(sock, option, force, want, name));
+  if (now == want) return {};
   return fail(make_error(std::string(name) + " " + std::to_string(want) + " cannot be set here").with_hint(std::string("raise ") + sysctl));
 }
 

@@ -9,11 +9,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "base/unique_fd.h"
 #include "kernel/netlink_diag.h"
 #include "kernel/netlink_protocols.h"
+#include "state/files/socket_options.h"
 
 namespace cryo::state {
 
@@ -171,31 +173,6 @@ Result<> set_int(int sock, int level, int option, int value, const char* name) {
   return {};
 }
 
-Result<int> get_int(int sock, int option, const char* name) {
-  int value = 0;
-  socklen_t size = sizeof value;
-  if (::getsockopt(sock, SOL_SOCKET, option, &value, &size) != 0) return fail_errno(std::string("getsockopt(") + name + ")");
-  return value;
-}
-
-// SO_SNDBUF and SO_RCVBUF take half of what getsockopt then shows; above net.core.*mem_max only the
-// *BUFFORCE options (CAP_NET_ADMIN) go. A size that still differs stops the restore: the socket
-// would drop messages at another point.
-Result<> set_buffer(int sock, int option, int force, uint32_t want, const char* name) {
-  ASSIGN_OR_RETURN(int now, get_int(sock, option, name));
-  if (static_cast<uint32_t>(now) == want) return {};
-  int half = static_cast<int>(want / 2);
-  RETURN_IF_ERROR(set_int(sock, SOL_SOCKET, option, half, name));
-  ASSIGN_OR_RETURN(now, get_int(sock, option, name));
-  if (static_cast<uint32_t>(now) != want) {
-    RETURN_IF_ERROR(set_int(sock, SOL_SOCKET, force, half, name));
-    ASSIGN_OR_RETURN(now, get_int(sock, option, name));
-  }
-  if (static_cast<uint32_t>(now) != want)
-    return fail(std::string(name) + " is " + std::to_string(now) + " here, not " + std::to_string(want) + " as at the dump");
-  return {};
-}
-
 Result<> set_timeout(int sock, int option, uint64_t us, const char* name) {
   if (us == 0) return {};
   timeval value{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
@@ -222,8 +199,12 @@ Result<> set_options(int sock, const image::NetlinkSocketState& s) {
   };
   for (const auto& flag : flags)
     if (flag.on) RETURN_IF_ERROR(set_int(sock, SOL_NETLINK, flag.option, 1, flag.name));
-  RETURN_IF_ERROR(set_buffer(sock, SO_SNDBUF, SO_SNDBUFFORCE, s.sndbuf(), "SO_SNDBUF"));
-  RETURN_IF_ERROR(set_buffer(sock, SO_RCVBUF, SO_RCVBUFFORCE, s.rcvbuf(), "SO_RCVBUF"));
+  // A size that differs stops the restore: the socket would drop messages at another point.
+  for (auto [option, force, want, name] : {std::tuple{SO_SNDBUF, SO_SNDBUFFORCE, s.sndbuf(), "SO_SNDBUF"},
+                                           std::tuple{SO_RCVBUF, SO_RCVBUFFORCE, s.rcvbuf(), "SO_RCVBUF"}}) {
+    ASSIGN_OR_RETURN(uint32_t now, set_buffer_size(sock, option, force, want, name));
+    if (now != want) return fail(std::string(name) + " is " + std::to_string(now) + " here, not " + std::to_string(want) + " as at the dump");
+  }
   if (s.passcred()) RETURN_IF_ERROR(set_int(sock, SOL_SOCKET, SO_PASSCRED, 1, "SO_PASSCRED"));
   RETURN_IF_ERROR(set_timeout(sock, SO_RCVTIMEO, s.rcvtimeo_us(), "SO_RCVTIMEO"));
   RETURN_IF_ERROR(set_timeout(sock, SO_SNDTIMEO, s.sndtimeo_us(), "SO_SNDTIMEO"));

@@ -100,6 +100,25 @@ Result<> collect_socket_options(int sock, int family, google::protobuf::Repeated
   return {};
 }
 
+Result<uint32_t> set_buffer_size(int sock, int option, int force, uint32_t want, const char* name) {
+  auto shown = [&]() -> Result<uint32_t> {
+    int size = 0;
+    socklen_t length = sizeof size;
+    if (::getsockopt(sock, SOL_SOCKET, option, &size, &length) != 0) return fail_errno(std::string("getsockopt(") + name + ")");
+    return static_cast<uint32_t>(size);
+  };
+  ASSIGN_OR_RETURN(uint32_t now, shown());
+  int half = static_cast<int>(want / 2);
+  for (int how : {option, force}) {
+    if (now == want) break;
+    // The plain option never refuses a size (it caps it), and what it gave is read back.
+    if (::setsockopt(sock, SOL_SOCKET, how, &half, sizeof half) != 0 && how == force)
+      return fail_errno(std::string("setsockopt(") + name + "FORCE, " + std::to_string(half) + ")");
+    ASSIGN_OR_RETURN(now, shown());
+  }
+  return now;
+}
+
 Result<> restore_socket_options(int sock, int family, const google::protobuf::RepeatedPtrField<image::SocketOption>& options) {
   for (const image::SocketOption& option : options) {
     const OptionSpec* spec = find_option(option.level(), option.name());
